@@ -1,0 +1,191 @@
+//! The server's environment: declared env vars read once at start.
+//!
+//! Input: the `ServerSpec` and a lookup function (the process environment in
+//! production, a map in tests). Output: `Config` with the parsed base URL and one
+//! `Secret` per bound security scheme. Every missing or invalid variable is
+//! reported at once, by name; secret values are never printed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use url::Url;
+
+use crate::spec::{ApiKeyLocation, SchemeKind, ServerSpec};
+
+/// A credential read from the environment. `Debug` never shows it.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Secret(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// What the server needs from its environment, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base URL with a trailing slash stripped from its path.
+    pub base_url: Url,
+    /// Credential per security scheme name.
+    pub credentials: BTreeMap<&'static str, Secret>,
+}
+
+/// Every problem found in the environment, reported together.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the server's environment is incomplete:")?;
+        for problem in &self.problems {
+            writeln!(f, "  - {problem}")?;
+        }
+        write!(
+            f,
+            "Set the variables above in the MCP host's server config (the `env` block) or the shell, then start the server again."
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    pub fn from_env(spec: &ServerSpec) -> Result<Config, ConfigError> {
+        Config::from_lookup(spec, |name| std::env::var(name).ok())
+    }
+
+    pub fn from_lookup(
+        spec: &ServerSpec,
+        lookup: impl Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let mut problems = Vec::new();
+        let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let base_env = spec.base_url.env;
+        let base_url = match (non_empty(base_env), spec.base_url.default) {
+            (Some(value), _) => parse_base_url(&value).map_err(|why| {
+                format!("{base_env}: {why} (expected an absolute http(s) URL such as https://api.example.com/v1)")
+            }),
+            (None, Some(default)) => parse_base_url(default)
+                .map_err(|why| format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")),
+            (None, None) => Err(format!(
+                "{base_env} is not set: the base URL of the API (the spec declares no usable server URL)"
+            )),
+        };
+        let base_url = base_url.map_err(|p| problems.push(p)).ok();
+
+        let mut credentials = BTreeMap::new();
+        for scheme in spec.security_schemes {
+            match non_empty(scheme.env) {
+                Some(value) => {
+                    credentials.insert(scheme.name, Secret::new(value));
+                }
+                None => problems.push(format!(
+                    "{} is not set: {} for security scheme `{}`",
+                    scheme.env,
+                    describe_scheme(scheme.kind),
+                    scheme.name
+                )),
+            }
+        }
+
+        match base_url {
+            Some(base_url) if problems.is_empty() => Ok(Config { base_url, credentials }),
+            _ => Err(ConfigError { problems }),
+        }
+    }
+}
+
+fn describe_scheme(kind: SchemeKind) -> String {
+    match kind {
+        SchemeKind::ApiKey { location, name } => {
+            let place = match location {
+                ApiKeyLocation::Header => "header",
+                ApiKeyLocation::Query => "query parameter",
+                ApiKeyLocation::Cookie => "cookie",
+            };
+            format!("the API key sent in {place} `{name}`")
+        }
+        SchemeKind::Bearer => "the bearer token".to_string(),
+        SchemeKind::Basic => "the `user:password` for HTTP basic auth".to_string(),
+    }
+}
+
+fn parse_base_url(value: &str) -> Result<Url, String> {
+    let mut url = Url::parse(value.trim()).map_err(|e| format!("`{value}` is not a valid URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("`{value}` must use http or https"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!("`{value}` must not contain a query or fragment"));
+    }
+    let trimmed = url.path().trim_end_matches('/').to_string();
+    url.set_path(&trimmed);
+    Ok(url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::{BaseUrlSpec, SecuritySchemeSpec};
+
+    static SCHEMES: &[SecuritySchemeSpec] = &[SecuritySchemeSpec {
+        name: "api_key",
+        env: "PET_KEY",
+        kind: SchemeKind::ApiKey { location: ApiKeyLocation::Header, name: "X-API-Key" },
+    }];
+
+    fn spec(default: Option<&'static str>) -> ServerSpec {
+        ServerSpec {
+            name: "t",
+            version: "0",
+            title: None,
+            instructions: None,
+            base_url: BaseUrlSpec { env: "PET_URL", default },
+            timeout_ms: 1000,
+            security_schemes: SCHEMES,
+            tools: &[],
+        }
+    }
+
+    #[test]
+    fn reports_every_missing_variable_by_name() {
+        let err = Config::from_lookup(&spec(None), |_| None).unwrap_err();
+        assert_eq!(
+            err.problems,
+            vec![
+                "PET_URL is not set: the base URL of the API (the spec declares no usable server URL)",
+                "PET_KEY is not set: the API key sent in header `X-API-Key` for security scheme `api_key`",
+            ]
+        );
+    }
+
+    #[test]
+    fn secret_values_never_print() {
+        let lookup = |name: &str| match name {
+            "PET_URL" => Some("ftp://nope".to_string()),
+            _ => Some("s3cr3t-value".to_string()),
+        };
+        let err = Config::from_lookup(&spec(None), lookup).unwrap_err();
+        assert!(!err.to_string().contains("s3cr3t-value"));
+        assert!(err.to_string().contains("PET_URL: `ftp://nope` must use http or https"));
+        let ok = Config::from_lookup(&spec(Some("http://x/v1/")), |n| {
+            (n == "PET_KEY").then(|| "s3cr3t-value".to_string())
+        })
+        .unwrap();
+        assert!(!format!("{ok:?}").contains("s3cr3t-value"));
+        assert_eq!(ok.base_url.as_str(), "http://x/v1");
+    }
+}

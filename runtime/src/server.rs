@@ -1,0 +1,103 @@
+//! The MCP `ServerHandler` over a generated tool table.
+//!
+//! Input: the `ServerSpec` and a ready `Upstream`. `tools/list` returns the
+//! table (built once, in table order); `tools/call` dispatches by name to
+//! `tools::call`. An unknown tool name is a protocol error (`invalid_params`),
+//! everything else is a tool result.
+
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
+
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
+    ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer, ServerHandler};
+
+use crate::redact::Redactor;
+use crate::spec::ServerSpec;
+use crate::tools::{self, Tool};
+use crate::upstream::Upstream;
+
+pub struct Server {
+    spec: &'static ServerSpec,
+    upstream: Upstream,
+    redactor: Redactor,
+    /// Index into `spec.tools` by name.
+    by_name: HashMap<&'static str, usize>,
+    tools: OnceLock<Vec<Tool>>,
+    listing: OnceLock<Vec<McpTool>>,
+}
+
+impl Server {
+    pub fn new(spec: &'static ServerSpec, upstream: Upstream) -> Server {
+        let redactor = Redactor::from_config(upstream.config());
+        let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
+        Server { spec, upstream, redactor, by_name, tools: OnceLock::new(), listing: OnceLock::new() }
+    }
+
+    fn tools(&self) -> &[Tool] {
+        self.tools.get_or_init(|| self.spec.tools.iter().map(Tool::new).collect())
+    }
+
+    fn listing(&self) -> &[McpTool] {
+        self.listing.get_or_init(|| self.tools().iter().map(to_mcp_tool).collect())
+    }
+}
+
+fn to_mcp_tool(tool: &Tool) -> McpTool {
+    let spec = tool.spec;
+    let a = spec.annotations;
+    let mut annotations = ToolAnnotations::new()
+        .read_only(a.read_only)
+        .destructive(a.destructive)
+        .idempotent(a.idempotent)
+        .open_world(a.open_world);
+    annotations.title = spec.title.map(str::to_string);
+    let mut out = McpTool::new(spec.name, spec.description, Arc::new(tool.schema.clone())).with_annotations(annotations);
+    out.title = spec.title.map(str::to_string);
+    out
+}
+
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        let mut implementation = Implementation::new(self.spec.name, self.spec.version);
+        if let Some(title) = self.spec.title {
+            implementation = implementation.with_title(title);
+        }
+        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(implementation);
+        if let Some(instructions) = self.spec.instructions {
+            info = info.with_instructions(instructions);
+        }
+        info
+    }
+
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, ErrorData> {
+        Ok(ListToolsResult::with_all_items(self.listing().to_vec()))
+    }
+
+    fn get_tool(&self, name: &str) -> Option<McpTool> {
+        self.by_name.get(name).map(|&i| self.listing()[i].clone())
+    }
+
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let Some(&index) = self.by_name.get(request.name.as_ref()) else {
+            return Err(ErrorData::invalid_params(
+                format!("unknown tool `{}`; call tools/list for the available tools", request.name),
+                None,
+            ));
+        };
+        let tool = &self.tools()[index];
+        Ok(tools::call(self.spec, &self.upstream, &self.redactor, tool, request.arguments).await.into())
+    }
+}

@@ -1,0 +1,179 @@
+//! The declarative server description that generated crates hand to the runtime.
+//!
+//! Input: nothing; these are plain `'static` data emitted by `mcpgen generate`.
+//! Invariants the generator guarantees (and `tests` in the generator check):
+//! tool names are unique and match `^[a-zA-Z0-9_-]{1,64}$`; every `arg` named
+//! by a parameter or body field is a property of the tool's input schema; every
+//! scheme named in `RequestSpec::security` is listed in `ServerSpec::security_schemes`.
+
+/// One generated MCP server: identity, upstream and the tool table.
+#[derive(Debug)]
+pub struct ServerSpec {
+    /// Crate and binary name, reported as the MCP `serverInfo.name`.
+    pub name: &'static str,
+    pub version: &'static str,
+    /// The API's `info.title`, reported as `serverInfo.title`.
+    pub title: Option<&'static str>,
+    /// Sent to the client as `instructions` (the API's `info.description`).
+    pub instructions: Option<&'static str>,
+    pub base_url: BaseUrlSpec,
+    /// Per-attempt upstream timeout unless `--upstream-timeout` overrides it.
+    pub timeout_ms: u64,
+    pub security_schemes: &'static [SecuritySchemeSpec],
+    pub tools: &'static [ToolSpec],
+}
+
+/// Where the upstream base URL comes from.
+#[derive(Debug)]
+pub struct BaseUrlSpec {
+    pub env: &'static str,
+    /// The spec's first server URL; when absent the env var is required.
+    pub default: Option<&'static str>,
+}
+
+/// A security scheme of the spec bound to the env var that holds its credential.
+#[derive(Debug)]
+pub struct SecuritySchemeSpec {
+    /// The key under `components.securitySchemes`.
+    pub name: &'static str,
+    pub env: &'static str,
+    pub kind: SchemeKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemeKind {
+    ApiKey { location: ApiKeyLocation, name: &'static str },
+    /// `Authorization: Bearer <value>`.
+    Bearer,
+    /// `Authorization: Basic base64(<value>)`, the env var holding `user:password`.
+    Basic,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyLocation {
+    Header,
+    Query,
+    Cookie,
+}
+
+/// One MCP tool: what the model sees, and how to turn a call into a request.
+#[derive(Debug)]
+pub struct ToolSpec {
+    pub name: &'static str,
+    pub title: Option<&'static str>,
+    pub description: &'static str,
+    /// JSON Schema (draft 2020-12) of the arguments object, as JSON text.
+    pub input_schema: &'static str,
+    pub annotations: Annotations,
+    pub request: RequestSpec,
+}
+
+/// MCP tool annotations, derived by the generator from the HTTP method.
+#[derive(Debug, Clone, Copy)]
+pub struct Annotations {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+/// The recipe for the upstream request of one tool.
+#[derive(Debug)]
+pub struct RequestSpec {
+    pub method: Method,
+    /// Path template relative to the base URL, e.g. `/pets/{petId}`.
+    pub path: &'static str,
+    pub params: &'static [ParamSpec],
+    pub body: Option<BodySpec>,
+    /// Alternatives (OR) of scheme sets (AND), as in OpenAPI `security`.
+    /// Empty: no credentials are sent.
+    pub security: &'static [&'static [&'static str]],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+    Options,
+    Head,
+    Patch,
+    Trace,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Head => "HEAD",
+            Method::Patch => "PATCH",
+            Method::Trace => "TRACE",
+        }
+    }
+}
+
+/// A path, query, header or cookie parameter, fed from one tool argument.
+#[derive(Debug)]
+pub struct ParamSpec {
+    /// The argument's property name in the input schema.
+    pub arg: &'static str,
+    /// The parameter's name on the wire.
+    pub name: &'static str,
+    pub location: Location,
+    pub style: Style,
+    pub explode: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+/// OpenAPI 3 parameter serialization styles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Style {
+    Simple,
+    Label,
+    Matrix,
+    Form,
+    SpaceDelimited,
+    PipeDelimited,
+    DeepObject,
+}
+
+#[derive(Debug)]
+pub struct BodySpec {
+    pub media_type: &'static str,
+    pub encoding: BodyEncoding,
+    pub shape: BodyShape,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyEncoding {
+    Json,
+    FormUrlEncoded,
+}
+
+/// How tool arguments become the body.
+#[derive(Debug)]
+pub enum BodyShape {
+    /// The body is the value of one argument.
+    Whole { arg: &'static str },
+    /// The body is an object whose properties are top-level arguments
+    /// (flattened so the model sees one flat argument list).
+    Fields(&'static [BodyField]),
+}
+
+#[derive(Debug)]
+pub struct BodyField {
+    pub arg: &'static str,
+    pub name: &'static str,
+}

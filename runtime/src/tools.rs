@@ -1,0 +1,209 @@
+//! One tool call from arguments to MCP result.
+//!
+//! Input: a `ToolSpec` and the arguments object. Output: a `CallToolResult`.
+//! Arguments are validated against the tool's input schema before anything is
+//! sent; every failure the model can act on (bad arguments, upstream status,
+//! timeout) is an `isError` result with a structured body and a text copy.
+//! All text leaves through the `Redactor`.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
+
+use crate::redact::Redactor;
+use crate::spec::{ServerSpec, ToolSpec};
+use crate::upstream::{self, Upstream, UpstreamResponse};
+
+/// How much of an error body the model sees.
+const ERROR_BODY_EXCERPT: usize = 2048;
+/// How many schema violations are listed before "and N more".
+const MAX_LISTED_VIOLATIONS: usize = 10;
+
+/// A tool with its parsed schema and a validator compiled on first use
+/// (so start-up stays fast for specs with thousands of tools).
+pub struct Tool {
+    pub spec: &'static ToolSpec,
+    pub schema: Map<String, Value>,
+    validator: OnceLock<Result<jsonschema::Validator, String>>,
+}
+
+impl Tool {
+    pub fn new(spec: &'static ToolSpec) -> Tool {
+        let schema = match serde_json::from_str(spec.input_schema) {
+            Ok(Value::Object(map)) => map,
+            // The generator emits objects; anything else is a generator bug.
+            other => panic!("tool `{}` has an invalid input schema: {other:?}", spec.name),
+        };
+        Tool { spec, schema, validator: OnceLock::new() }
+    }
+
+    /// Schema violations, as `at /path: message` lines; empty when valid.
+    pub fn violations(&self, args: &Value) -> Vec<String> {
+        let validator = self.validator.get_or_init(|| {
+            jsonschema::validator_for(&Value::Object(self.schema.clone())).map_err(|e| e.to_string())
+        });
+        match validator {
+            Ok(validator) => validator
+                .iter_errors(args)
+                .map(|e| {
+                    let at = e.instance_path().to_string();
+                    if at.is_empty() { e.to_string() } else { format!("at `{at}`: {e}") }
+                })
+                .collect(),
+            Err(why) => vec![format!("the tool's input schema can't be compiled ({why}); report this to the server's maintainers")],
+        }
+    }
+}
+
+/// Run one call: validate, build the request, send it, shape the answer.
+pub async fn call(
+    server: &'static ServerSpec,
+    upstream: &Upstream,
+    redactor: &Redactor,
+    tool: &Tool,
+    arguments: Option<Map<String, Value>>,
+) -> CallToolResult {
+    let started = Instant::now();
+    let args = arguments.unwrap_or_default();
+    let args_value = Value::Object(args);
+
+    let violations = tool.violations(&args_value);
+    if !violations.is_empty() {
+        tracing::info!(tool = tool.spec.name, outcome = "invalid_arguments", "tool call rejected");
+        return invalid_arguments(tool, violations, redactor);
+    }
+    let Value::Object(args) = args_value else { unreachable!("constructed as an object") };
+
+    let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url) {
+        Ok(prepared) => prepared,
+        Err(err) => {
+            tracing::info!(tool = tool.spec.name, outcome = "invalid_arguments", "tool call rejected");
+            return invalid_arguments(tool, vec![err.0], redactor);
+        }
+    };
+    let label = redactor.redact(&prepared.label);
+
+    let result = upstream.send(server.security_schemes, &tool.spec.request, prepared).await;
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(response) => {
+            tracing::info!(
+                tool = tool.spec.name,
+                status = response.status.as_u16(),
+                elapsed_ms,
+                outcome = if response.status.is_success() { "ok" } else { "upstream_error" },
+                "tool call"
+            );
+            shape_response(&label, response, redactor)
+        }
+        Err(err) => {
+            let message = redactor.redact(&err.to_string());
+            tracing::warn!(tool = tool.spec.name, elapsed_ms, outcome = "upstream_unreachable", error = %message, "tool call");
+            let kind = match err {
+                upstream::UpstreamError::Timeout(_) => "timeout",
+                upstream::UpstreamError::Connect(_) => "connect",
+                upstream::UpstreamError::Other(_) => "request_failed",
+            };
+            error_result(
+                json!({"error": kind, "request": label, "message": message,
+                       "retryable": kind != "request_failed"}),
+                format!("{label} failed: {message}. The API may be down or slow; retrying later may help."),
+            )
+        }
+    }
+}
+
+fn invalid_arguments(tool: &Tool, violations: Vec<String>, redactor: &Redactor) -> CallToolResult {
+    let total = violations.len();
+    let mut listed: Vec<String> = violations.into_iter().take(MAX_LISTED_VIOLATIONS).map(|v| redactor.redact(&v)).collect();
+    if total > MAX_LISTED_VIOLATIONS {
+        listed.push(format!("and {} more", total - MAX_LISTED_VIOLATIONS));
+    }
+    let text = format!(
+        "Invalid arguments for tool `{}`; nothing was sent to the API.\n- {}\nFix these arguments to match the tool's input schema and call the tool again.",
+        tool.spec.name,
+        listed.join("\n- ")
+    );
+    error_result(json!({"error": "invalid_arguments", "tool": tool.spec.name, "problems": listed}), text)
+}
+
+fn error_result(structured: Value, text: String) -> CallToolResult {
+    let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+    result.structured_content = Some(structured);
+    result
+}
+
+fn is_json(content_type: Option<&str>) -> bool {
+    content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|mt| {
+            let mt = mt.trim().to_ascii_lowercase();
+            mt == "application/json" || mt.ends_with("+json")
+        })
+        .unwrap_or(false)
+}
+
+/// 2xx: JSON as `structuredContent` (non-objects wrapped as `{"result": ..}`, since
+/// MCP requires an object) plus the same JSON as text; anything else as text.
+/// Other statuses: an error result with status and a body excerpt.
+fn shape_response(label: &str, response: UpstreamResponse, redactor: &Redactor) -> CallToolResult {
+    let status = response.status;
+    let text = redactor.redact(&String::from_utf8_lossy(&response.body));
+    let truncation_note = response
+        .truncated
+        .then(|| format!("[response truncated at {} bytes]", response.body.len()));
+
+    if !status.is_success() {
+        let excerpt: String = text.chars().take(ERROR_BODY_EXCERPT).collect();
+        let cut = excerpt.len() < text.len() || response.truncated;
+        let body = if is_json(response.content_type.as_deref()) && !cut {
+            serde_json::from_str(&excerpt).unwrap_or(Value::String(excerpt.clone()))
+        } else {
+            Value::String(excerpt.clone())
+        };
+        let reason = status.canonical_reason().unwrap_or("");
+        let hint = match status.as_u16() {
+            400 | 422 => "The API rejected the arguments; check them against the tool's description and retry.",
+            401 | 403 => "The API refused the server's credentials; the user must check the server's API key configuration.",
+            404 => "The API found no such resource; check identifiers.",
+            409 => "The request conflicts with the resource's current state.",
+            429 => "The API is rate limiting; wait before calling again.",
+            500..=599 => "The API failed; retrying later may help.",
+            _ => "The API did not accept the request.",
+        };
+        return error_result(
+            json!({"error": "upstream_status", "request": label, "status": status.as_u16(),
+                   "body": body, "body_truncated": cut}),
+            format!("{label} returned {} {reason}. {hint}\n{excerpt}{}", status.as_u16(), if cut { "…" } else { "" }),
+        );
+    }
+
+    if response.body.is_empty() {
+        let reason = status.canonical_reason().unwrap_or("");
+        let mut result = CallToolResult::success(vec![ContentBlock::text(format!(
+            "{label} succeeded: {} {reason} (no content)",
+            status.as_u16()
+        ))]);
+        result.structured_content = Some(json!({"status": status.as_u16()}));
+        return result;
+    }
+
+    if is_json(response.content_type.as_deref()) && !response.truncated {
+        if let Ok(value) = serde_json::from_str::<Value>(&text) {
+            let structured = match value {
+                Value::Object(_) => value,
+                other => json!({ "result": other }),
+            };
+            let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+            result.structured_content = Some(structured);
+            return result;
+        }
+    }
+    let mut content = vec![ContentBlock::text(text)];
+    if let Some(note) = truncation_note {
+        content.push(ContentBlock::text(note));
+    }
+    CallToolResult::success(content)
+}
