@@ -1,0 +1,121 @@
+//! `mcpgen`: an OpenAPI document and a selection file in, a Rust MCP server crate out.
+//!
+//! Stages, each a function of the previous one's output:
+//! `load` → `resolve` → `select` → `plan` → `render` (+ `format`) → `write`.
+//! [`generate`] runs them all for one `mcpgen.yaml`.
+
+pub mod config;
+pub mod diag;
+pub mod format;
+pub mod ir;
+pub mod load;
+pub mod plan;
+pub mod render;
+pub mod resolve;
+pub mod schema;
+pub mod select;
+pub mod write;
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::diag::{Diagnostic, Error};
+use crate::plan::{Plan, PlanInputs};
+use crate::render::GeneratedFile;
+use crate::write::Changes;
+
+/// Everything one run produced: the plan, the files and where they go.
+pub struct Generated {
+    pub plan: Plan,
+    pub files: Vec<GeneratedFile>,
+    /// The crate directory, as reachable from the working directory.
+    pub output_dir: PathBuf,
+}
+
+/// Run every stage up to rendering, for the selection file at `config_path`.
+pub fn build(config_path: &Path) -> Result<Generated, Error> {
+    let config_file = config_path.display().to_string();
+    let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(format!("can't read {config_file}"), e))?;
+    let selection_file = config::parse(&config_file, &text)?;
+    let base = config_path.parent().unwrap_or(Path::new(""));
+
+    let spec_path = base.join(&selection_file.spec.value);
+    let spec_file = spec_path.display().to_string();
+    if !spec_path.is_file() {
+        let at = &selection_file.spec.referenced;
+        return Err(Error::one(
+            Diagnostic::new(&config_file, format!("the spec `{}` does not exist", selection_file.spec.value))
+                .line_col(at.line(), at.column())
+                .help("`spec` is a path relative to mcpgen.yaml"),
+        ));
+    }
+    let document = load::load_spec(&spec_path, &spec_file)?;
+    let api = resolve::resolve(&document);
+    let files = select::Files { config: &config_file, spec: &spec_file };
+    let selection = select::select(&api, &selection_file, &files)?;
+
+    let output_dir = base.join(&selection_file.output.value);
+    let runtime_dependency = match (&selection_file.runtime.path, &selection_file.runtime.version) {
+        (Some(path), _) => {
+            let relative = relative_path(&output_dir, &base.join(path))
+                .map_err(|e| Error::io("can't resolve the runtime path", e))?;
+            format!("{{ path = {} }}", serde_json::Value::String(relative))
+        }
+        (None, Some(version)) => serde_json::Value::String(version.clone()).to_string(),
+        (None, None) => serde_json::Value::String(env!("CARGO_PKG_VERSION").to_string()).to_string(),
+    };
+    let plan = plan::plan_tools(
+        &selection,
+        PlanInputs {
+            spec_file: &selection_file.spec.value,
+            runtime_dependency,
+            instructions: api.description.clone(),
+        },
+    )?;
+    let files = render::render(&plan)?;
+    Ok(Generated { plan, files, output_dir })
+}
+
+/// `mcpgen generate`: write changed files. With `check`, compare only.
+pub fn generate(config_path: &Path, check: bool) -> Result<(Generated, Changes), Error> {
+    let generated = build(config_path)?;
+    let changes = if check {
+        write::check(&generated.output_dir, &generated.files)?
+    } else {
+        write::write(&generated.output_dir, &generated.files)?
+    };
+    Ok((generated, changes))
+}
+
+/// The relative path from directory `from` to `to`, with `/` separators,
+/// computed lexically after making both absolute.
+fn relative_path(from: &Path, to: &Path) -> std::io::Result<String> {
+    let normalize = |p: &Path| -> std::io::Result<Vec<String>> {
+        let mut parts: Vec<String> = Vec::new();
+        for c in std::path::absolute(p)?.components() {
+            match c {
+                Component::ParentDir => {
+                    parts.pop();
+                }
+                Component::Normal(s) => parts.push(s.to_string_lossy().to_string()),
+                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            }
+        }
+        Ok(parts)
+    };
+    let (from, to) = (normalize(from)?, normalize(to)?);
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut out: Vec<String> = vec!["..".to_string(); from.len() - common];
+    out.extend(to[common..].iter().cloned());
+    Ok(if out.is_empty() { ".".to_string() } else { out.join("/") })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths() {
+        assert_eq!(relative_path(Path::new("examples/petstore/petstore-mcp"), Path::new("examples/petstore/../../runtime")).unwrap(), "../../../runtime");
+        assert_eq!(relative_path(Path::new("a/b"), Path::new("a/b")).unwrap(), ".");
+    }
+}

@@ -1,1 +1,70 @@
-fn main(){}
+//! The `mcpgen` command line. Exit codes: 0 ok, 1 diagnostics or a stale
+//! `--check`, 2 usage or I/O errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use mcpgen::diag::Error;
+
+#[derive(Debug, Parser)]
+#[command(name = "mcpgen", version, about = "Generate a Rust MCP server crate from an OpenAPI document")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Generate (or with --check, verify) the crate described by a selection file.
+    Generate {
+        /// The selection file; paths inside it are relative to it.
+        #[arg(long, default_value = "mcpgen.yaml", value_name = "PATH")]
+        config: PathBuf,
+        /// Write nothing; exit 1 listing stale, missing or extra generated files.
+        #[arg(long)]
+        check: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Generate { config, check } => match mcpgen::generate(&config, check) {
+            Ok((generated, changes)) => {
+                let dir = generated.output_dir.display();
+                let tools = generated.plan.tools.len();
+                if check {
+                    if changes.is_clean() {
+                        eprintln!("{dir}: up to date ({tools} tools)");
+                        return ExitCode::SUCCESS;
+                    }
+                    eprintln!("{dir}: the generated crate is out of date:");
+                    for (what, paths) in [("stale", &changes.stale), ("missing", &changes.missing), ("extra", &changes.extra)] {
+                        for path in paths {
+                            eprintln!("  {what}: {path}");
+                        }
+                    }
+                    eprintln!("run `mcpgen generate --config {}` and commit the result", config.display());
+                    ExitCode::from(1)
+                } else {
+                    let written = changes.stale.len() + changes.missing.len();
+                    eprintln!(
+                        "{dir}: {tools} tools; {written} file(s) written, {} removed, {} unchanged",
+                        changes.extra.len(),
+                        changes.unchanged
+                    );
+                    ExitCode::SUCCESS
+                }
+            }
+            Err(err @ Error::Diagnostics(_)) => {
+                eprintln!("{err}");
+                ExitCode::from(1)
+            }
+            Err(err @ Error::Io(_)) => {
+                eprintln!("error: {err}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}

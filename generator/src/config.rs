@@ -1,0 +1,136 @@
+//! The selection file (`mcpgen.yaml`) as the user wrote it.
+//!
+//! Input: YAML text. Output: `SelectionFile`, with the spans of values that
+//! later stages may complain about (operation ids, tags, env names), so their
+//! diagnostics point at `mcpgen.yaml:line:col`. Unknown keys are errors.
+//! Resolving it against the spec is `select`'s job.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Error};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectionFile {
+    /// Path of the OpenAPI document, relative to this file.
+    pub spec: Spanned<String>,
+    /// Directory of the generated crate, relative to this file.
+    pub output: Spanned<String>,
+    pub server: ServerSection,
+    /// How the generated crate depends on `mcpgen-runtime`.
+    #[serde(default)]
+    pub runtime: RuntimeSection,
+    /// Hard limit on the number of tools.
+    pub max_tools: Option<Spanned<usize>>,
+    /// Operations to select; absent means every operation.
+    pub include: Option<Rules>,
+    /// Operations to drop after `include`.
+    #[serde(default)]
+    pub exclude: Rules,
+    pub base_url: Option<BaseUrlSection>,
+    /// Security scheme name (as in `components.securitySchemes`) → env binding.
+    #[serde(default)]
+    pub auth: IndexMap<String, Spanned<AuthBinding>>,
+    /// Per-request upstream timeout.
+    pub timeout_seconds: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Crate, package and binary name.
+    pub name: Spanned<String>,
+    #[serde(default = "default_version")]
+    pub version: Spanned<String>,
+    /// Shown to clients; defaults to the spec's `info.title`.
+    pub title: Option<String>,
+}
+
+fn default_version() -> Spanned<String> {
+    Spanned::new("0.1.0".to_string(), serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSection {
+    /// A path dependency, relative to this file (for work inside the mcpgen repo).
+    pub path: Option<String>,
+    /// A crates.io version requirement; defaults to this mcpgen's version.
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rules {
+    #[serde(default)]
+    pub operations: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub tags: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseUrlSection {
+    /// The env var that holds the API's base URL.
+    pub env: Spanned<String>,
+    /// Used when the env var is unset; defaults to the spec's first server.
+    pub default: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthBinding {
+    /// The env var that holds the credential.
+    pub env: Spanned<String>,
+}
+
+/// Parse the selection file; `file` is the name used in diagnostics.
+pub fn parse(file: &str, text: &str) -> Result<SelectionFile, Error> {
+    serde_saphyr::from_str::<SelectionFile>(text).map_err(|e| {
+        let mut d = Diagnostic::new(file, plain_message(&e))
+            .help("see the selection file reference in mcpgen's README");
+        if let Some(loc) = e.location() {
+            d = d.line_col(loc.line(), loc.column());
+        }
+        Error::one(d)
+    })
+}
+
+/// serde-saphyr's message without its rendered snippet and position (we print
+/// the position ourselves, in the same format as every other diagnostic).
+fn plain_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    // Drop a trailing " at line L, column C" that duplicates `line_col`.
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_errors_with_position() {
+        let yaml = "spec: openapi.yaml\noutput: out\nserver:\n  name: x\n  nmae: y\n";
+        let err = parse("mcpgen.yaml", yaml).unwrap_err().to_string();
+        assert!(err.starts_with("error: mcpgen.yaml:5:3: unknown field `nmae`"), "{err}");
+    }
+
+    #[test]
+    fn missing_required_keys_are_named() {
+        let err = parse("mcpgen.yaml", "spec: openapi.yaml\nserver:\n  name: x\n").unwrap_err().to_string();
+        assert!(err.contains("missing field `output`"), "{err}");
+    }
+
+    #[test]
+    fn spans_point_at_values() {
+        let file = parse("m", "spec: a.yaml\noutput: out\nserver: {name: x}\ninclude:\n  operations:\n    - listPets\n").unwrap();
+        let op = &file.include.unwrap().operations[0];
+        assert_eq!((op.referenced.line(), op.referenced.column()), (6, 7));
+    }
+}

@@ -1,0 +1,169 @@
+//! The version-independent model of an API that every later stage reads.
+//!
+//! Built by `resolve` from an OpenAPI document; no `openapiv3` types past this
+//! point. Schemas are JSON Schema values with local `$ref`s already inlined.
+//! Field docs say where in the spec each value comes from.
+
+use indexmap::IndexMap;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diag::Diagnostic;
+
+#[derive(Debug, Clone)]
+pub struct Api {
+    /// `info.title`
+    pub title: String,
+    /// `info.version`
+    pub version: String,
+    /// `info.description`
+    pub description: Option<String>,
+    /// `servers[*].url`, variables substituted with their defaults.
+    pub servers: Vec<String>,
+    /// `components.securitySchemes`, in document order.
+    pub security_schemes: IndexMap<String, SecurityScheme>,
+    /// `tags[*].name` then any tag used by an operation, in first-seen order.
+    pub tags: Vec<String>,
+    /// Every operation under `paths`, in document order.
+    pub operations: Vec<Operation>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SecurityScheme {
+    ApiKey { location: ApiKeyLocation, name: String },
+    Bearer,
+    Basic,
+    /// A scheme we can't send yet (e.g. OAuth2); named for diagnostics.
+    Unsupported(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum ApiKeyLocation {
+    Header,
+    Query,
+    Cookie,
+}
+
+/// HTTP methods; serialized as the runtime's `Method` variant names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Method {
+    Get,
+    Put,
+    Post,
+    Delete,
+    Options,
+    Head,
+    Patch,
+    Trace,
+}
+
+impl Method {
+    pub fn from_openapi(name: &str) -> Option<Method> {
+        Some(match name {
+            "get" => Method::Get,
+            "put" => Method::Put,
+            "post" => Method::Post,
+            "delete" => Method::Delete,
+            "options" => Method::Options,
+            "head" => Method::Head,
+            "patch" => Method::Patch,
+            "trace" => Method::Trace,
+            _ => return None,
+        })
+    }
+    pub fn as_upper(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Put => "PUT",
+            Method::Post => "POST",
+            Method::Delete => "DELETE",
+            Method::Options => "OPTIONS",
+            Method::Head => "HEAD",
+            Method::Patch => "PATCH",
+            Method::Trace => "TRACE",
+        }
+    }
+    pub fn as_lower(self) -> String {
+        self.as_upper().to_ascii_lowercase()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    /// `operationId`
+    pub operation_id: Option<String>,
+    pub method: Method,
+    /// The key under `paths`.
+    pub path: String,
+    /// Document path of the operation, e.g. `paths./pets/{id}.get`.
+    pub location: String,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub tags: Vec<String>,
+    pub deprecated: bool,
+    /// Path-item parameters merged with the operation's (operation wins).
+    pub params: Vec<Param>,
+    pub body: Option<Body>,
+    /// Effective `security`: the operation's, else the document's.
+    /// Alternatives (OR) of scheme names (AND); an empty alternative means optional.
+    pub security: Vec<Vec<String>>,
+    /// Problems found while resolving; reported only if the operation is selected.
+    pub problems: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Location {
+    Path,
+    Query,
+    Header,
+    Cookie,
+}
+
+impl Location {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Header => "header",
+            Location::Cookie => "cookie",
+        }
+    }
+}
+
+/// OpenAPI parameter styles; serialized as the runtime's `Style` variant names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Style {
+    Simple,
+    Label,
+    Matrix,
+    Form,
+    SpaceDelimited,
+    PipeDelimited,
+    DeepObject,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    /// `name`: the wire name.
+    pub name: String,
+    /// `in`
+    pub location: Location,
+    pub required: bool,
+    pub description: Option<String>,
+    pub deprecated: bool,
+    /// `schema`, normalized to JSON Schema.
+    pub schema: Value,
+    pub style: Style,
+    /// `explode`, defaulted per style as the spec says.
+    pub explode: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub required: bool,
+    pub description: Option<String>,
+    /// `content`: media type → normalized schema, in document order.
+    pub content: IndexMap<String, Value>,
+    /// Document path of the request body, for diagnostics.
+    pub location: String,
+}

@@ -1,0 +1,281 @@
+//! OpenAPI 3.0 document → `ir::Api`.
+//!
+//! Input: `SpecDocument`. Output: `Api` with every operation in document
+//! order, path-item and operation parameters merged, references followed and
+//! schemas normalized. Problems inside an operation stay on that operation
+//! (`Operation::problems`) so that only selected operations can fail a run.
+
+use indexmap::IndexMap;
+use openapiv3::{ParameterSchemaOrContent, ReferenceOr};
+use serde_json::json;
+
+use crate::diag::Diagnostic;
+use crate::ir::{Api, ApiKeyLocation, Body, Location, Method, Operation, Param, SecurityScheme, Style};
+use crate::load::SpecDocument;
+use crate::schema::{Normalizer, escape_pointer, pointer_to_path};
+
+pub fn resolve(doc: &SpecDocument) -> Api {
+    let spec = &doc.typed;
+    let mut tags: Vec<String> = spec.tags.iter().map(|t| t.name.clone()).collect();
+
+    let security_schemes = spec
+        .components
+        .iter()
+        .flat_map(|c| c.security_schemes.iter())
+        .map(|(name, scheme)| (name.clone(), security_scheme(doc, scheme)))
+        .collect();
+
+    let servers = spec.servers.iter().map(server_url).collect();
+
+    let mut operations = Vec::new();
+    for (path, item) in spec.paths.iter() {
+        let item_pointer = format!("/paths/{}", escape_pointer(path));
+        let (item, item_pointer) = match item {
+            ReferenceOr::Item(item) => (item, item_pointer),
+            ReferenceOr::Reference { reference } => {
+                // Path-item references are rare; report them on a stand-in operation.
+                operations.push(unsupported_path_item(doc, path, reference));
+                continue;
+            }
+        };
+        for (method_name, op) in item.iter() {
+            let method = Method::from_openapi(method_name).expect("openapiv3 yields known methods");
+            let op_pointer = format!("{item_pointer}/{method_name}");
+            let location = pointer_to_path(&op_pointer);
+            let mut problems = Vec::new();
+
+            // Operation parameters override path-item ones with the same name and location.
+            let mut params: IndexMap<(String, Location), Param> = IndexMap::new();
+            let sources = item
+                .parameters
+                .iter()
+                .enumerate()
+                .map(|(i, p)| (p, format!("{item_pointer}/parameters/{i}")))
+                .chain(op.parameters.iter().enumerate().map(|(i, p)| (p, format!("{op_pointer}/parameters/{i}"))));
+            for (param, pointer) in sources {
+                if let Some(param) = parameter(doc, param, &pointer, &mut problems) {
+                    params.insert((param.name.clone(), param.location), param);
+                }
+            }
+            let body = op
+                .request_body
+                .as_ref()
+                .and_then(|b| request_body(doc, b, &format!("{op_pointer}/requestBody"), &mut problems));
+
+            let security = op
+                .security
+                .as_ref()
+                .or(spec.security.as_ref())
+                .map(|alternatives| alternatives.iter().map(|req| req.keys().cloned().collect()).collect())
+                .unwrap_or_default();
+
+            for tag in &op.tags {
+                if !tags.contains(tag) {
+                    tags.push(tag.clone());
+                }
+            }
+            operations.push(Operation {
+                operation_id: op.operation_id.clone(),
+                method,
+                path: path.clone(),
+                location,
+                summary: op.summary.clone(),
+                description: op.description.clone(),
+                tags: op.tags.clone(),
+                deprecated: op.deprecated,
+                params: params.into_values().collect(),
+                body,
+                security,
+                problems,
+            });
+        }
+    }
+
+    Api {
+        title: spec.info.title.clone(),
+        version: spec.info.version.clone(),
+        description: spec.info.description.clone(),
+        servers,
+        security_schemes,
+        tags,
+        operations,
+    }
+}
+
+fn server_url(server: &openapiv3::Server) -> String {
+    let mut url = server.url.clone();
+    for (name, variable) in server.variables.iter().flatten() {
+        url = url.replace(&format!("{{{name}}}"), &variable.default);
+    }
+    url
+}
+
+fn security_scheme(doc: &SpecDocument, scheme: &ReferenceOr<openapiv3::SecurityScheme>) -> SecurityScheme {
+    use openapiv3::{APIKeyLocation, SecurityScheme as S};
+    let scheme = match scheme {
+        ReferenceOr::Item(s) => s,
+        ReferenceOr::Reference { reference } => {
+            return match follow::<openapiv3::SecurityScheme>(doc, reference) {
+                Some(s) => security_scheme(doc, &ReferenceOr::Item(s)),
+                None => SecurityScheme::Unsupported(format!("a dangling reference `{reference}`")),
+            };
+        }
+    };
+    match scheme {
+        S::APIKey { location, name, .. } => SecurityScheme::ApiKey {
+            location: match location {
+                APIKeyLocation::Header => ApiKeyLocation::Header,
+                APIKeyLocation::Query => ApiKeyLocation::Query,
+                APIKeyLocation::Cookie => ApiKeyLocation::Cookie,
+            },
+            name: name.clone(),
+        },
+        S::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => SecurityScheme::Bearer,
+        S::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => SecurityScheme::Basic,
+        S::HTTP { scheme, .. } => SecurityScheme::Unsupported(format!("HTTP `{scheme}` authentication")),
+        S::OAuth2 { .. } => SecurityScheme::Unsupported("OAuth2".to_string()),
+        S::OpenIDConnect { .. } => SecurityScheme::Unsupported("OpenID Connect".to_string()),
+    }
+}
+
+/// Follow a local `$ref` and deserialize its target.
+fn follow<T: serde::de::DeserializeOwned>(doc: &SpecDocument, reference: &str) -> Option<T> {
+    let target = doc.raw.pointer(reference.strip_prefix('#')?)?;
+    serde_json::from_value(target.clone()).ok()
+}
+
+/// The target pointer of a local reference, if it exists.
+fn target_pointer<'r>(doc: &SpecDocument, reference: &'r str) -> Option<&'r str> {
+    let pointer = reference.strip_prefix('#')?;
+    doc.raw.pointer(pointer).map(|_| pointer)
+}
+
+fn dangling(doc: &SpecDocument, pointer: &str, reference: &str) -> Diagnostic {
+    Diagnostic::new(&doc.file, format!("`$ref: {reference}` points to nothing (or to another document, which is not supported yet)"))
+        .at(pointer_to_path(pointer))
+        .help("define the referenced component in this document or correct the reference")
+}
+
+fn parameter(
+    doc: &SpecDocument,
+    param: &ReferenceOr<openapiv3::Parameter>,
+    pointer: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Param> {
+    use openapiv3::{Parameter as P, PathStyle, QueryStyle};
+    let (param, pointer) = match param {
+        ReferenceOr::Item(p) => (p.clone(), pointer.to_string()),
+        ReferenceOr::Reference { reference } => match (target_pointer(doc, reference), follow::<P>(doc, reference)) {
+            (Some(target), Some(p)) => (p, target.to_string()),
+            _ => {
+                problems.push(dangling(doc, pointer, reference));
+                return None;
+            }
+        },
+    };
+    let (location, style) = match &param {
+        P::Path { style, .. } => (
+            Location::Path,
+            match style {
+                PathStyle::Simple => Style::Simple,
+                PathStyle::Label => Style::Label,
+                PathStyle::Matrix => Style::Matrix,
+            },
+        ),
+        P::Query { style, .. } => (
+            Location::Query,
+            match style {
+                QueryStyle::Form => Style::Form,
+                QueryStyle::SpaceDelimited => Style::SpaceDelimited,
+                QueryStyle::PipeDelimited => Style::PipeDelimited,
+                QueryStyle::DeepObject => Style::DeepObject,
+            },
+        ),
+        P::Header { .. } => (Location::Header, Style::Simple),
+        P::Cookie { .. } => (Location::Cookie, Style::Form),
+    };
+    let data = param.parameter_data_ref();
+    let normalizer = Normalizer { doc: &doc.raw, file: &doc.file, for_input: true };
+    let schema = match &data.format {
+        ParameterSchemaOrContent::Schema(_) => {
+            let schema_pointer = format!("{pointer}/schema");
+            let raw = doc.raw.pointer(&schema_pointer).cloned().unwrap_or_else(|| json!({}));
+            normalizer.normalize(&raw, &pointer_to_path(&schema_pointer), problems)
+        }
+        ParameterSchemaOrContent::Content(_) => {
+            problems.push(
+                Diagnostic::new(&doc.file, format!("parameter `{}` uses `content` instead of `schema`, which is not supported yet", data.name))
+                    .at(pointer_to_path(&pointer))
+                    .help("exclude the operation in mcpgen.yaml, or describe the parameter with `schema`"),
+            );
+            json!({})
+        }
+    };
+    Some(Param {
+        name: data.name.clone(),
+        location,
+        // Path parameters are always required, whatever the document says.
+        required: data.required || location == Location::Path,
+        description: data.description.clone(),
+        deprecated: data.deprecated.unwrap_or(false),
+        schema,
+        style,
+        explode: data.explode.unwrap_or(style == Style::Form),
+    })
+}
+
+fn request_body(
+    doc: &SpecDocument,
+    body: &ReferenceOr<openapiv3::RequestBody>,
+    pointer: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<Body> {
+    let (body, pointer) = match body {
+        ReferenceOr::Item(b) => (b.clone(), pointer.to_string()),
+        ReferenceOr::Reference { reference } => {
+            match (target_pointer(doc, reference), follow::<openapiv3::RequestBody>(doc, reference)) {
+                (Some(target), Some(b)) => (b, target.to_string()),
+                _ => {
+                    problems.push(dangling(doc, pointer, reference));
+                    return None;
+                }
+            }
+        }
+    };
+    let normalizer = Normalizer { doc: &doc.raw, file: &doc.file, for_input: true };
+    let content = body
+        .content
+        .keys()
+        .map(|media_type| {
+            let schema_pointer = format!("{pointer}/content/{}/schema", escape_pointer(media_type));
+            let schema = match doc.raw.pointer(&schema_pointer) {
+                Some(raw) => normalizer.normalize(raw, &pointer_to_path(&schema_pointer), problems),
+                None => json!({}),
+            };
+            (media_type.clone(), schema)
+        })
+        .collect();
+    Some(Body { required: body.required, description: body.description.clone(), content, location: pointer_to_path(&pointer) })
+}
+
+fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Operation {
+    let location = format!("paths.{path}");
+    Operation {
+        operation_id: None,
+        method: Method::Get,
+        path: path.to_string(),
+        location: location.clone(),
+        summary: None,
+        description: None,
+        tags: Vec::new(),
+        deprecated: false,
+        params: Vec::new(),
+        body: None,
+        security: Vec::new(),
+        problems: vec![
+            Diagnostic::new(&doc.file, format!("path item `$ref: {reference}` is not supported yet"))
+                .at(location)
+                .help("inline the path item, or exclude its operations in mcpgen.yaml"),
+        ],
+    }
+}

@@ -1,0 +1,204 @@
+//! OpenAPI 3.0 Schema Objects → self-contained JSON Schema for MCP clients.
+//!
+//! Input: a raw schema value and the whole document (for `$ref` targets).
+//! Output: a schema with local `$ref`s inlined, recursion cut at the first
+//! repeat, `nullable` turned into a `null` type, `example` into `examples`, and
+//! OpenAPI-only keywords dropped. Problems (dangling or external references)
+//! are pushed as diagnostics; the returned schema is still valid.
+
+use serde_json::{Map, Value, json};
+
+use crate::diag::Diagnostic;
+
+/// Inlining deeper than this cuts the schema (a guard against huge expansions).
+const MAX_DEPTH: usize = 12;
+
+pub struct Normalizer<'a> {
+    pub doc: &'a Value,
+    pub file: &'a str,
+    /// Drop `readOnly` properties: the schema describes tool input.
+    pub for_input: bool,
+}
+
+impl Normalizer<'_> {
+    /// `at` is the document path of `schema`, for diagnostics.
+    pub fn normalize(&self, schema: &Value, at: &str, problems: &mut Vec<Diagnostic>) -> Value {
+        self.walk(schema, at, &mut Vec::new(), problems)
+    }
+
+    fn walk(&self, schema: &Value, at: &str, stack: &mut Vec<String>, problems: &mut Vec<Diagnostic>) -> Value {
+        let Value::Object(map) = schema else {
+            return schema.clone();
+        };
+        if let Some(Value::String(reference)) = map.get("$ref") {
+            return self.follow(reference, map, at, stack, problems);
+        }
+
+        let mut out = Map::new();
+        let mut nullable = false;
+        for (key, value) in map {
+            match key.as_str() {
+                "nullable" => nullable = value == &Value::Bool(true),
+                "example" => {
+                    out.insert("examples".to_string(), json!([value]));
+                }
+                "xml" | "externalDocs" | "discriminator" => {}
+                k if k.starts_with("x-") => {}
+                "properties" => {
+                    let Value::Object(props) = value else { continue };
+                    let mut kept = Map::new();
+                    for (name, prop) in props {
+                        let prop = self.walk(prop, &format!("{at}.properties.{name}"), stack, problems);
+                        if self.for_input && prop.get("readOnly") == Some(&Value::Bool(true)) {
+                            continue;
+                        }
+                        kept.insert(name.clone(), prop);
+                    }
+                    out.insert(key.clone(), Value::Object(kept));
+                }
+                "items" | "not" => {
+                    out.insert(key.clone(), self.walk(value, &format!("{at}.{key}"), stack, problems));
+                }
+                "additionalProperties" if value.is_object() => {
+                    out.insert(key.clone(), self.walk(value, &format!("{at}.{key}"), stack, problems));
+                }
+                "allOf" | "oneOf" | "anyOf" => {
+                    let Value::Array(items) = value else { continue };
+                    let items = items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| self.walk(s, &format!("{at}.{key}[{i}]"), stack, problems))
+                        .collect();
+                    out.insert(key.clone(), Value::Array(items));
+                }
+                _ => {
+                    out.insert(key.clone(), value.clone());
+                }
+            }
+        }
+        // `required` may name properties dropped above (readOnly).
+        if let (Some(Value::Array(required)), Some(Value::Object(props))) = (out.get("required"), out.get("properties")) {
+            let kept: Vec<Value> =
+                required.iter().filter(|r| r.as_str().is_some_and(|r| props.contains_key(r))).cloned().collect();
+            if kept.is_empty() {
+                out.remove("required");
+            } else {
+                out.insert("required".to_string(), Value::Array(kept));
+            }
+        }
+        if nullable {
+            if let Some(Value::String(ty)) = out.get("type") {
+                let ty = ty.clone();
+                out.insert("type".to_string(), json!([ty, "null"]));
+            }
+            if let Some(Value::Array(values)) = out.get_mut("enum") {
+                if !values.contains(&Value::Null) {
+                    values.push(Value::Null);
+                }
+            }
+        }
+        Value::Object(out)
+    }
+
+    fn follow(
+        &self,
+        reference: &str,
+        siblings: &Map<String, Value>,
+        at: &str,
+        stack: &mut Vec<String>,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Value {
+        let Some(pointer) = reference.strip_prefix('#') else {
+            problems.push(
+                Diagnostic::new(self.file, format!("`$ref: {reference}` points into another document, which is not supported yet"))
+                    .at(at)
+                    .help("bundle the spec into one file (for example with `redocly bundle`) and generate again"),
+            );
+            return json!({});
+        };
+        let name = reference.rsplit('/').next().unwrap_or(reference).to_string();
+        if stack.iter().any(|r| r == reference) || stack.len() >= MAX_DEPTH {
+            // A valid schema that accepts the value, saying why it is not described.
+            return json!({ "description": format!("A {name} (recursive; not expanded further).") });
+        }
+        let Some(target) = self.doc.pointer(pointer) else {
+            problems.push(
+                Diagnostic::new(self.file, format!("`$ref: {reference}` points to nothing"))
+                    .at(at)
+                    .help("define the referenced component or correct the reference"),
+            );
+            return json!({});
+        };
+        stack.push(reference.to_string());
+        let mut resolved = self.walk(target, &pointer_to_path(pointer), stack, problems);
+        stack.pop();
+        // 3.1 semantics: a description next to `$ref` describes this use.
+        if let (Some(description), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
+            out.insert("description".to_string(), description.clone());
+        }
+        resolved
+    }
+}
+
+/// `/components/schemas/Pet` → `components.schemas.Pet`.
+pub fn pointer_to_path(pointer: &str) -> String {
+    pointer
+        .trim_start_matches('/')
+        .split('/')
+        .map(|seg| seg.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// Escape one JSON pointer segment.
+pub fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn normalize(doc: &Value, schema: Value, for_input: bool) -> (Value, Vec<Diagnostic>) {
+        let mut problems = Vec::new();
+        let n = Normalizer { doc, file: "openapi.yaml", for_input };
+        (n.normalize(&schema, "x", &mut problems), problems)
+    }
+
+    #[test]
+    fn inlines_refs_and_cuts_recursion() {
+        let doc = json!({"components": {"schemas": {
+            "Node": {"type": "object", "properties": {"child": {"$ref": "#/components/schemas/Node"}}}
+        }}});
+        let (out, problems) = normalize(&doc, json!({"$ref": "#/components/schemas/Node"}), false);
+        assert!(problems.is_empty());
+        assert_eq!(
+            out,
+            json!({"type": "object", "properties": {"child": {"description": "A Node (recursive; not expanded further)."}}})
+        );
+    }
+
+    #[test]
+    fn dangling_and_external_refs_are_diagnostics() {
+        let (out, problems) = normalize(&json!({}), json!({"$ref": "#/components/schemas/Missing"}), false);
+        assert_eq!(out, json!({}));
+        assert_eq!(problems[0].to_string(), "error: openapi.yaml: x: `$ref: #/components/schemas/Missing` points to nothing\n  help: define the referenced component or correct the reference");
+        let (_, problems) = normalize(&json!({}), json!({"$ref": "other.yaml#/Pet"}), false);
+        assert!(problems[0].message.contains("another document"));
+    }
+
+    #[test]
+    fn nullable_example_and_read_only() {
+        let schema = json!({"type": "object", "required": ["id", "name"], "x-internal": 1, "properties": {
+            "id": {"type": "integer", "readOnly": true},
+            "name": {"type": "string", "nullable": true, "example": "Rex"}
+        }});
+        let (out, _) = normalize(&json!({}), schema, true);
+        assert_eq!(
+            out,
+            json!({"type": "object", "required": ["name"], "properties": {
+                "name": {"type": ["string", "null"], "examples": ["Rex"]}
+            }})
+        );
+    }
+}

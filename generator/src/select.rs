@@ -1,0 +1,221 @@
+//! Raw `SelectionFile` + `Api` → `Selection`: which operations become tools,
+//! bound to which env vars, in which crate.
+//!
+//! Rules, in order: `include` (by operationId or tag; absent = every
+//! operation), then `exclude` (by operationId or tag), then `max_tools`.
+//! Every name in the file must exist in the spec. All problems are collected
+//! and reported together, each pointing at its line in `mcpgen.yaml`.
+
+use indexmap::IndexMap;
+use serde_saphyr::Spanned;
+
+use crate::config::{Rules, SelectionFile};
+use crate::diag::{Diagnostic, Error, did_you_mean, finish};
+use crate::ir::{Api, Operation, SecurityScheme};
+
+#[derive(Debug)]
+pub struct Selection<'a> {
+    pub crate_name: String,
+    pub crate_version: String,
+    pub title: String,
+    pub operations: Vec<&'a Operation>,
+    pub base_url_env: String,
+    /// Used when the env var is unset.
+    pub base_url_default: Option<String>,
+    /// Scheme name → (env var, scheme), in the spec's order.
+    pub auth: IndexMap<String, (String, SecurityScheme)>,
+    pub timeout_ms: u64,
+}
+
+/// What `select` needs to know about the files, for messages.
+pub struct Files<'f> {
+    pub config: &'f str,
+    pub spec: &'f str,
+}
+
+const DEFAULT_TIMEOUT_MS: u64 = 30_000;
+
+pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<Selection<'a>, Error> {
+    let mut diags = Vec::new();
+    let cfg = files.config;
+    let at = |spanned_line: u64, col: u64, message: String| Diagnostic::new(cfg, message).line_col(spanned_line, col);
+
+    let crate_name = file.server.name.value.clone();
+    if !is_crate_name(&crate_name) {
+        diags.push(
+            at(file.server.name.referenced.line(), file.server.name.referenced.column(), format!("`{crate_name}` is not a valid crate name"))
+                .help("use lowercase letters, digits, `-` and `_`, starting with a letter (for example `petstore-mcp`)"),
+        );
+    }
+
+    check_names(api, &file.exclude, cfg, &mut diags);
+    if let Some(include) = &file.include {
+        check_names(api, include, cfg, &mut diags);
+    }
+    let operations: Vec<&Operation> = api
+        .operations
+        .iter()
+        .filter(|op| file.include.as_ref().is_none_or(|rules| matches(rules, op)))
+        .filter(|op| !matches(&file.exclude, op))
+        .collect();
+
+    if let Some(max) = &file.max_tools {
+        if operations.len() > max.value {
+            diags.push(
+                at(max.referenced.line(), max.referenced.column(), format!(
+                    "{} operations are selected but max_tools is {}",
+                    operations.len(),
+                    max.value
+                ))
+                .help("exclude operations or tags in mcpgen.yaml, or raise max_tools"),
+            );
+        }
+    }
+    if operations.is_empty() {
+        diags.push(Diagnostic::new(cfg, "no operations are selected").help("check `include` and `exclude` in mcpgen.yaml"));
+    }
+
+    // Auth bindings: the scheme must exist and be one we can send.
+    let mut auth = IndexMap::new();
+    for (scheme_name, binding) in &file.auth {
+        let (line, col) = (binding.referenced.line(), binding.referenced.column());
+        check_env_name(&binding.value.env, cfg, &mut diags);
+        match api.security_schemes.get(scheme_name) {
+            None => {
+                let known: Vec<&str> = api.security_schemes.keys().map(String::as_str).collect();
+                let hint = match did_you_mean(scheme_name, known.iter().copied()) {
+                    Some(close) => format!("did you mean `{close}`?"),
+                    None => format!("the spec's security schemes are: {}", list_or_none(&known)),
+                };
+                diags.push(at(line, col, format!("auth: `{scheme_name}` is not a security scheme in {}", files.spec)).help(hint));
+            }
+            Some(SecurityScheme::Unsupported(what)) => diags.push(
+                at(line, col, format!("auth: `{scheme_name}` uses {what}, which mcpgen can't send yet"))
+                    .help("exclude the operations that need it, or bind an API key or bearer scheme instead"),
+            ),
+            Some(scheme) => {
+                auth.insert(scheme_name.clone(), (binding.value.env.value.clone(), scheme.clone()));
+            }
+        }
+    }
+    // Keep the spec's order of schemes for stable output.
+    auth.sort_by_cached_key(|name, _| api.security_schemes.get_index_of(name));
+
+    // Every selected operation must be callable with the bound credentials.
+    for op in &operations {
+        diags.extend(op.problems.iter().cloned());
+        let satisfied = op.security.is_empty()
+            || op.security.iter().any(|alt| alt.iter().all(|scheme| auth.contains_key(scheme)));
+        if !satisfied {
+            let needed: Vec<String> = op.security.iter().map(|alt| alt.join(" + ")).collect();
+            let first = op.security[0].iter().find(|s| !auth.contains_key(*s)).cloned().unwrap_or_default();
+            diags.push(
+                Diagnostic::new(files.spec, format!(
+                    "operation `{}` needs credentials ({}) but mcpgen.yaml binds no env var to them",
+                    op.operation_id.as_deref().unwrap_or(&op.path),
+                    needed.join(" or ")
+                ))
+                .at(format!("{}.security", op.location))
+                .help(format!("add to mcpgen.yaml:\n    auth:\n      {first}:\n        env: MY_API_KEY\n  or exclude the operation")),
+            );
+        }
+    }
+
+    let (base_url_env, base_url_default) = match &file.base_url {
+        Some(section) => {
+            check_env_name(&section.env, cfg, &mut diags);
+            (section.env.value.clone(), section.default.clone().or_else(|| first_absolute_server(api)))
+        }
+        None => (
+            format!("{}_BASE_URL", heck::AsShoutySnakeCase(crate_name.trim_end_matches("-mcp"))),
+            first_absolute_server(api),
+        ),
+    };
+    for (scheme, (env, _)) in &auth {
+        if *env == base_url_env {
+            diags.push(Diagnostic::new(cfg, format!("env var `{env}` is used for both the base URL and auth scheme `{scheme}`"))
+                .help("give each its own variable"));
+        }
+    }
+
+    let timeout_ms = match &file.timeout_seconds {
+        None => DEFAULT_TIMEOUT_MS,
+        Some(t) if t.value.is_finite() && t.value > 0.0 => (t.value * 1000.0).round().max(1.0) as u64,
+        Some(t) => {
+            diags.push(at(t.referenced.line(), t.referenced.column(), "timeout_seconds must be a positive number".to_string()));
+            DEFAULT_TIMEOUT_MS
+        }
+    };
+
+    finish(
+        Selection {
+            crate_name,
+            crate_version: file.server.version.value.clone(),
+            title: file.server.title.clone().unwrap_or_else(|| api.title.clone()),
+            operations,
+            base_url_env,
+            base_url_default,
+            auth,
+            timeout_ms,
+        },
+        diags,
+    )
+}
+
+fn matches(rules: &Rules, op: &Operation) -> bool {
+    rules.operations.iter().any(|id| op.operation_id.as_deref() == Some(id.value.as_str()))
+        || rules.tags.iter().any(|tag| op.tags.contains(&tag.value))
+}
+
+/// Every operationId and tag named in the rules must exist in the spec.
+fn check_names(api: &Api, rules: &Rules, cfg: &str, diags: &mut Vec<Diagnostic>) {
+    let ids: Vec<&str> = api.operations.iter().filter_map(|op| op.operation_id.as_deref()).collect();
+    for id in &rules.operations {
+        if !ids.contains(&id.value.as_str()) {
+            diags.push(unknown(cfg, id, "operationId", &ids));
+        }
+    }
+    let tags: Vec<&str> = api.tags.iter().map(String::as_str).collect();
+    for tag in &rules.tags {
+        if !tags.contains(&tag.value.as_str()) {
+            diags.push(unknown(cfg, tag, "tag", &tags));
+        }
+    }
+}
+
+fn unknown(cfg: &str, name: &Spanned<String>, what: &str, known: &[&str]) -> Diagnostic {
+    let help = match did_you_mean(&name.value, known.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("known {what}s include: {}", list_or_none(&known[..known.len().min(8)])),
+    };
+    Diagnostic::new(cfg, format!("no operation has the {what} `{}`", name.value))
+        .line_col(name.referenced.line(), name.referenced.column())
+        .help(help)
+}
+
+fn list_or_none(items: &[&str]) -> String {
+    if items.is_empty() { "(none)".to_string() } else { items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ") }
+}
+
+fn check_env_name(name: &Spanned<String>, cfg: &str, diags: &mut Vec<Diagnostic>) {
+    let valid = name.value.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid {
+        diags.push(
+            Diagnostic::new(cfg, format!("`{}` is not a valid environment variable name", name.value))
+                .line_col(name.referenced.line(), name.referenced.column())
+                .help("use letters, digits and `_`, not starting with a digit (for example `PETSTORE_API_KEY`)"),
+        );
+    }
+}
+
+fn is_crate_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name.len() <= 64
+}
+
+/// The first server with an absolute http(s) URL; relative ones can't be a default.
+fn first_absolute_server(api: &Api) -> Option<String> {
+    api.servers.iter().find(|url| url.starts_with("http://") || url.starts_with("https://")).cloned()
+}
