@@ -1,0 +1,177 @@
+//! Shared pieces of the end-to-end tests: the built example server, a Prism
+//! mock of its spec, and a recording upstream for exact request assertions.
+//! Everything binds 127.0.0.1 only and stops when dropped.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+
+pub const API_KEY: &str = "pk_test_7f3a9c1e5b";
+
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+}
+
+/// Build `petstore-mcp` (once per test process) and return its path. The test
+/// binary lives in `<target>/debug/deps`, so the server lands two levels up.
+pub fn petstore_binary() -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+            let status = Command::new(cargo)
+                .args(["build", "--quiet", "-p", "petstore-mcp"])
+                .current_dir(workspace_root())
+                .status()
+                .expect("cargo runs");
+            assert!(status.success(), "building petstore-mcp failed");
+            let exe = std::env::current_exe().expect("test binary path");
+            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+            let binary = profile_dir.join(format!("petstore-mcp{}", std::env::consts::EXE_SUFFIX));
+            assert!(binary.is_file(), "{} was not built", binary.display());
+            binary
+        })
+        .clone()
+}
+
+/// A free loopback port (bound and released; Prism needs a number up front).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind loopback").local_addr().expect("addr").port()
+}
+
+/// Wait until something accepts TCP connections on `addr`, for at most `limit`.
+fn wait_listening(addr: SocketAddr, limit: Duration, child: &mut Child) -> anyhow::Result<()> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok() {
+            return Ok(());
+        }
+        if let Some(status) = child.try_wait()? {
+            anyhow::bail!("the mock exited early with {status}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    anyhow::bail!("nothing listened on {addr} within {limit:?}")
+}
+
+/// `prism mock --errors` of the example spec: answers from the spec's examples
+/// and rejects (422) any request that violates the spec.
+pub struct Prism {
+    child: Child,
+    pub base_url: String,
+}
+
+impl Prism {
+    pub fn start(spec: &Path) -> anyhow::Result<Prism> {
+        let prism = workspace_root().join("tests/node_modules/.bin/prism");
+        anyhow::ensure!(
+            prism.is_file(),
+            "Prism is not installed: run `npm ci --prefix tests` (see README, Testing)"
+        );
+        let port = free_port();
+        let mut child = Command::new(prism)
+            .args(["mock", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
+            .arg(spec)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        if let Err(e) = wait_listening(addr, Duration::from_secs(60), &mut child) {
+            let _ = child.kill();
+            return Err(e);
+        }
+        Ok(Prism { child, base_url: format!("http://{addr}") })
+    }
+}
+
+impl Drop for Prism {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One request as the upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    /// Path and query exactly as sent (not decoded).
+    pub uri: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// An upstream that records every request and answers by path:
+/// `/slow/*` sleeps 5 s, `/fail/*` answers 500, `/echo-key/*` puts the
+/// `X-API-Key` header in a 400 body, anything else echoes the request as JSON.
+pub struct Recorder {
+    pub base_url: String,
+    pub requests: Arc<Mutex<Vec<Recorded>>>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Recorder {
+    pub async fn start() -> anyhow::Result<Recorder> {
+        let requests: Arc<Mutex<Vec<Recorded>>> = Arc::default();
+        let log = requests.clone();
+        let app = axum::Router::new().fallback(move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let log = log.clone();
+            async move { answer(log, method, uri, headers, body).await }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(Recorder { base_url: format!("http://{addr}"), requests, shutdown: Some(tx) })
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().expect("not poisoned").clone()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let path = uri.path().to_string();
+    let record = Recorded { method: method.to_string(), uri: uri.to_string(), headers: headers.clone(), body: body.to_vec() };
+    log.lock().expect("not poisoned").push(record);
+    let json = [("content-type", "application/json")];
+    if path.starts_with("/slow/") {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        return (StatusCode::OK, json, "{}").into_response();
+    }
+    if path.starts_with("/fail/") {
+        return (StatusCode::INTERNAL_SERVER_ERROR, json, r#"{"code":500,"message":"database unavailable"}"#)
+            .into_response();
+    }
+    if path.starts_with("/echo-key/") {
+        let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let body = serde_json::json!({"code": 400, "message": format!("key {key} is not allowed here")});
+        return (StatusCode::BAD_REQUEST, json, body.to_string()).into_response();
+    }
+    let echo = serde_json::json!({
+        "method": method.as_str(),
+        "uri": uri.to_string(),
+        "body": String::from_utf8_lossy(&body),
+    });
+    (StatusCode::OK, json, echo.to_string()).into_response()
+}
