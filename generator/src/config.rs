@@ -49,7 +49,11 @@ pub struct ServerSection {
 }
 
 fn default_version() -> Spanned<String> {
-    Spanned::new("0.1.0".to_string(), serde_saphyr::Location::UNKNOWN, serde_saphyr::Location::UNKNOWN)
+    Spanned::new(
+        "0.1.0".to_string(),
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -89,8 +93,8 @@ pub struct AuthBinding {
 /// Parse the selection file; `file` is the name used in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<SelectionFile, Error> {
     serde_saphyr::from_str::<SelectionFile>(text).map_err(|e| {
-        let mut d = Diagnostic::new(file, plain_message(&e))
-            .help("see the selection file reference in mcpgen's README");
+        let mut d =
+            Diagnostic::new(file, plain_message(&e)).help("see the selection file reference in mcpgen's README");
         if let Some(loc) = e.location() {
             d = d.line_col(loc.line(), loc.column());
         }
@@ -123,13 +127,19 @@ mod tests {
 
     #[test]
     fn missing_required_keys_are_named() {
-        let err = parse("mcpgen.yaml", "spec: openapi.yaml\nserver:\n  name: x\n").unwrap_err().to_string();
+        let err = parse("mcpgen.yaml", "spec: openapi.yaml\nserver:\n  name: x\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("missing field `output`"), "{err}");
     }
 
     #[test]
     fn spans_point_at_values() {
-        let file = parse("m", "spec: a.yaml\noutput: out\nserver: {name: x}\ninclude:\n  operations:\n    - listPets\n").unwrap();
+        let file = parse(
+            "m",
+            "spec: a.yaml\noutput: out\nserver: {name: x}\ninclude:\n  operations:\n    - listPets\n",
+        )
+        .unwrap();
         let op = &file.include.unwrap().operations[0];
         assert_eq!((op.referenced.line(), op.referenced.column()), (6, 7));
     }

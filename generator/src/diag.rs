@@ -18,7 +18,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(file: impl Into<String>, message: impl Into<String>) -> Diagnostic {
-        Diagnostic { file: file.into(), line_col: None, path: None, message: message.into(), help: None }
+        Diagnostic {
+            file: file.into(),
+            line_col: None,
+            path: None,
+            message: message.into(),
+            help: None,
+        }
     }
     pub fn at(mut self, path: impl Into<String>) -> Diagnostic {
         self.path = Some(path.into());
@@ -84,7 +90,11 @@ fn render(diagnostics: &[Diagnostic]) -> String {
 
 /// Turn collected diagnostics into a result.
 pub fn finish<T>(value: T, diagnostics: Vec<Diagnostic>) -> Result<T, Error> {
-    if diagnostics.is_empty() { Ok(value) } else { Err(Error::Diagnostics(diagnostics)) }
+    if diagnostics.is_empty() {
+        Ok(value)
+    } else {
+        Err(Error::Diagnostics(diagnostics))
+    }
 }
 
 /// Levenshtein-closest candidate, for "did you mean" hints.
@@ -131,7 +141,10 @@ mod tests {
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("getPetByID", ["getPetById", "listPets"]), Some("getPetById"));
+        assert_eq!(
+            did_you_mean("getPetByID", ["getPetById", "listPets"]),
+            Some("getPetById")
+        );
         assert_eq!(did_you_mean("completelyDifferent", ["getPetById"]), None);
     }
 }

@@ -24,7 +24,12 @@ mod tests {
     #[test]
     fn formats_and_reports_invalid_rust() {
         assert_eq!(format_rust("t", "fn  main( ){}").unwrap(), "fn main() {}\n");
-        let err = format_rust("t.rs.tera", "fn main() {\n  let x = ;\n}").unwrap_err().to_string();
-        assert!(err.starts_with("generator bug: template t.rs.tera produced invalid Rust at 2:"), "{err}");
+        let err = format_rust("t.rs.tera", "fn main() {\n  let x = ;\n}")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("generator bug: template t.rs.tera produced invalid Rust at 2:"),
+            "{err}"
+        );
     }
 }

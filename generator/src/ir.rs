@@ -30,7 +30,10 @@ pub struct Api {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum SecurityScheme {
-    ApiKey { location: ApiKeyLocation, name: String },
+    ApiKey {
+        location: ApiKeyLocation,
+        name: String,
+    },
     Bearer,
     Basic,
     /// A scheme we can't send yet (e.g. OAuth2); named for diagnostics.

@@ -43,14 +43,20 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     if !spec_path.is_file() {
         let at = &selection_file.spec.referenced;
         return Err(Error::one(
-            Diagnostic::new(&config_file, format!("the spec `{}` does not exist", selection_file.spec.value))
-                .line_col(at.line(), at.column())
-                .help("`spec` is a path relative to mcpgen.yaml"),
+            Diagnostic::new(
+                &config_file,
+                format!("the spec `{}` does not exist", selection_file.spec.value),
+            )
+            .line_col(at.line(), at.column())
+            .help("`spec` is a path relative to mcpgen.yaml"),
         ));
     }
     let document = load::load_spec(&spec_path, &spec_file)?;
     let api = resolve::resolve(&document);
-    let files = select::Files { config: &config_file, spec: &spec_file };
+    let files = select::Files {
+        config: &config_file,
+        spec: &spec_file,
+    };
     let selection = select::select(&api, &selection_file, &files)?;
 
     let output_dir = base.join(&selection_file.output.value);
@@ -72,7 +78,11 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         },
     )?;
     let files = render::render(&plan)?;
-    Ok(Generated { plan, files, output_dir })
+    Ok(Generated {
+        plan,
+        files,
+        output_dir,
+    })
 }
 
 /// `mcpgen generate`: write changed files. With `check`, compare only.
@@ -115,7 +125,14 @@ mod tests {
 
     #[test]
     fn relative_paths() {
-        assert_eq!(relative_path(Path::new("examples/petstore/petstore-mcp"), Path::new("examples/petstore/../../runtime")).unwrap(), "../../../runtime");
+        assert_eq!(
+            relative_path(
+                Path::new("examples/petstore/petstore-mcp"),
+                Path::new("examples/petstore/../../runtime")
+            )
+            .unwrap(),
+            "../../../runtime"
+        );
         assert_eq!(relative_path(Path::new("a/b"), Path::new("a/b")).unwrap(), ".");
     }
 }

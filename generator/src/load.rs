@@ -30,7 +30,11 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
                 .help("fix the document; validators such as `redocly lint` explain OpenAPI errors in detail"),
         )
     })?;
-    Ok(SpecDocument { file: file.to_string(), raw, typed })
+    Ok(SpecDocument {
+        file: file.to_string(),
+        raw,
+        typed,
+    })
 }
 
 /// JSON when it looks like JSON, YAML otherwise (YAML is a superset anyway,
@@ -56,19 +60,28 @@ pub fn parse_document(file: &str, text: &str) -> Result<Value, Error> {
 
 fn check_version(file: &str, raw: &Value) -> Result<(), Error> {
     if !raw.is_object() {
-        return Err(Error::one(Diagnostic::new(file, "the document is not an object; is this an OpenAPI file?")));
+        return Err(Error::one(Diagnostic::new(
+            file,
+            "the document is not an object; is this an OpenAPI file?",
+        )));
     }
     match (raw.get("openapi").and_then(Value::as_str), raw.get("swagger")) {
         (Some(v), _) if v.starts_with("3.0") => Ok(()),
         (Some(v), _) => Err(Error::one(
-            Diagnostic::new(file, format!("OpenAPI {v} is not supported yet; this mcpgen reads OpenAPI 3.0.x"))
-                .at("openapi")
-                .help("convert the document to OpenAPI 3.0 or use a newer mcpgen"),
+            Diagnostic::new(
+                file,
+                format!("OpenAPI {v} is not supported yet; this mcpgen reads OpenAPI 3.0.x"),
+            )
+            .at("openapi")
+            .help("convert the document to OpenAPI 3.0 or use a newer mcpgen"),
         )),
         (None, Some(_)) => Err(Error::one(
-            Diagnostic::new(file, "Swagger 2.0 is not supported yet; this mcpgen reads OpenAPI 3.0.x")
-                .at("swagger")
-                .help("convert the document to OpenAPI 3.0 (for example with `swagger2openapi`)"),
+            Diagnostic::new(
+                file,
+                "Swagger 2.0 is not supported yet; this mcpgen reads OpenAPI 3.0.x",
+            )
+            .at("swagger")
+            .help("convert the document to OpenAPI 3.0 (for example with `swagger2openapi`)"),
         )),
         (None, None) => Err(Error::one(
             Diagnostic::new(file, "no `openapi` version field; is this an OpenAPI document?")
@@ -98,7 +111,9 @@ mod tests {
 
     #[test]
     fn syntax_errors_have_positions() {
-        let err = parse_document("a.json", "{\n  \"openapi\": 3,,\n}").unwrap_err().to_string();
+        let err = parse_document("a.json", "{\n  \"openapi\": 3,,\n}")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("error: a.json:2:16: invalid JSON"), "{err}");
     }
 }

@@ -8,7 +8,11 @@ use clap::{Parser, Subcommand};
 use mcpgen::diag::Error;
 
 #[derive(Debug, Parser)]
-#[command(name = "mcpgen", version, about = "Generate a Rust MCP server crate from an OpenAPI document")]
+#[command(
+    name = "mcpgen",
+    version,
+    about = "Generate a Rust MCP server crate from an OpenAPI document"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,12 +44,19 @@ fn main() -> ExitCode {
                         return ExitCode::SUCCESS;
                     }
                     eprintln!("{dir}: the generated crate is out of date:");
-                    for (what, paths) in [("stale", &changes.stale), ("missing", &changes.missing), ("extra", &changes.extra)] {
+                    for (what, paths) in [
+                        ("stale", &changes.stale),
+                        ("missing", &changes.missing),
+                        ("extra", &changes.extra),
+                    ] {
                         for path in paths {
                             eprintln!("  {what}: {path}");
                         }
                     }
-                    eprintln!("run `mcpgen generate --config {}` and commit the result", config.display());
+                    eprintln!(
+                        "run `mcpgen generate --config {}` and commit the result",
+                        config.display()
+                    );
                     ExitCode::from(1)
                 } else {
                     let written = changes.stale.len() + changes.missing.len();

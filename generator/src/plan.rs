@@ -174,7 +174,10 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
             Some(default) => format!("Base URL of the API (default: `{default}`)"),
             None => "Base URL of the API, e.g. `https://api.example.com/v1`".to_string(),
         },
-        placeholder: selection.base_url_default.clone().unwrap_or_else(|| "https://api.example.com".to_string()),
+        placeholder: selection
+            .base_url_default
+            .clone()
+            .unwrap_or_else(|| "https://api.example.com".to_string()),
     };
     let secrets = schemes.iter().map(|s| EnvVarPlan {
         name: s.env.clone(),
@@ -223,13 +226,30 @@ fn scheme_plan(name: &str, env: &str, scheme: &SecurityScheme) -> SchemePlan {
                 ApiKeyLocation::Query => "query parameter",
                 ApiKeyLocation::Cookie => "cookie",
             };
-            ("ApiKey", Some(*location), Some(key.clone()), format!("API key, sent in {place} `{key}`"))
+            (
+                "ApiKey",
+                Some(*location),
+                Some(key.clone()),
+                format!("API key, sent in {place} `{key}`"),
+            )
         }
-        SecurityScheme::Bearer => ("Bearer", None, None, "Bearer token, sent as `Authorization: Bearer …`".to_string()),
+        SecurityScheme::Bearer => (
+            "Bearer",
+            None,
+            None,
+            "Bearer token, sent as `Authorization: Bearer …`".to_string(),
+        ),
         SecurityScheme::Basic => ("Basic", None, None, "`user:password` for HTTP basic auth".to_string()),
         SecurityScheme::Unsupported(what) => unreachable!("select rejects unsupported scheme {what}"),
     };
-    SchemePlan { name: name.to_string(), env: env.to_string(), kind, location, key_name, describe }
+    SchemePlan {
+        name: name.to_string(),
+        env: env.to_string(),
+        kind,
+        location,
+        key_name,
+        describe,
+    }
 }
 
 /// A valid MCP tool name: snake_case operationId, else method and path.
@@ -238,9 +258,23 @@ pub fn tool_name(op: &Operation) -> String {
         Some(id) => id.to_snake_case(),
         None => format!("{} {}", op.method.as_lower(), op.path.replace(['{', '}'], "")).to_snake_case(),
     };
-    let mut name: String =
-        base.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '_' }).collect();
-    if name.trim_matches('_').is_empty() {
+    let replaced: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // Collapse the runs of `_` that replaced characters leave behind.
+    let mut name = replaced
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    if name.is_empty() {
         name = format!("{}_operation", op.method.as_lower());
     }
     if name.len() > MAX_TOOL_NAME {
@@ -254,7 +288,11 @@ pub fn tool_name(op: &Operation) -> String {
 /// `get-pet` → `GET_PET`; a leading digit gets a `T_` prefix.
 fn const_name(tool: &str) -> String {
     let upper = tool.replace('-', "_").to_ascii_uppercase();
-    if upper.starts_with(|c: char| c.is_ascii_digit()) { format!("T_{upper}") } else { upper }
+    if upper.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("T_{upper}")
+    } else {
+        upper
+    }
 }
 
 fn unique(name: String, taken: &mut BTreeSet<String>) -> String {
@@ -271,7 +309,8 @@ fn unique(name: String, taken: &mut BTreeSet<String>) -> String {
 }
 
 fn fnv1a(text: &str) -> u32 {
-    text.bytes().fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193))
+    text.bytes()
+        .fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193))
 }
 
 /// Header parameters OpenAPI says to ignore: the runtime sets these itself.
@@ -281,10 +320,22 @@ fn ignored_header(name: &str) -> bool {
 
 /// A property name clients accept everywhere (some hosts are stricter than MCP).
 fn arg_name(wire: &str) -> String {
-    let cleaned: String =
-        wire.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' }).collect();
+    let cleaned: String = wire
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
     let trimmed = cleaned.trim_matches('_');
-    let mut name = if trimmed.is_empty() { "arg".to_string() } else { trimmed.to_string() };
+    let mut name = if trimmed.is_empty() {
+        "arg".to_string()
+    } else {
+        trimmed.to_string()
+    };
     name.truncate(64);
     name
 }
@@ -317,7 +368,10 @@ fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, 
         let arg = claim(&arg_name(&param.name), param.location.as_str(), &mut taken);
         let mut schema = param.schema.clone();
         if let Value::Object(map) = &mut schema {
-            let mut text = param.description.clone().or_else(|| map.get("description").and_then(Value::as_str).map(str::to_string));
+            let mut text = param
+                .description
+                .clone()
+                .or_else(|| map.get("description").and_then(Value::as_str).map(str::to_string));
             if arg != param.name {
                 let note = format!("(sent as {} parameter `{}`)", param.location.as_str(), param.name);
                 text = Some(match text {
@@ -336,7 +390,13 @@ fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, 
         if param.required {
             required.push(arg.clone());
         }
-        params.push(ParamPlan { arg, name: param.name.clone(), location: param.location, style: param.style, explode: param.explode });
+        params.push(ParamPlan {
+            arg,
+            name: param.name.clone(),
+            location: param.location,
+            style: param.style,
+            explode: param.explode,
+        });
     }
 
     let body = match &op.body {
@@ -388,9 +448,17 @@ fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, 
                     if body.required && body_required.contains(prop.as_str()) {
                         required.push(arg.clone());
                     }
-                    fields.push(FieldPlan { arg, name: prop.clone() });
+                    fields.push(FieldPlan {
+                        arg,
+                        name: prop.clone(),
+                    });
                 }
-                Some(BodyPlan { media_type: media_type.clone(), encoding, whole_arg: None, fields })
+                Some(BodyPlan {
+                    media_type: media_type.clone(),
+                    encoding,
+                    whole_arg: None,
+                    fields,
+                })
             } else {
                 let arg = claim("body", "body", &mut taken);
                 let mut schema = schema.clone();
@@ -401,7 +469,12 @@ fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, 
                 if body.required {
                     required.push(arg.clone());
                 }
-                Some(BodyPlan { media_type: media_type.clone(), encoding, whole_arg: Some(arg), fields: Vec::new() })
+                Some(BodyPlan {
+                    media_type: media_type.clone(),
+                    encoding,
+                    whole_arg: Some(arg),
+                    fields: Vec::new(),
+                })
             }
         }
     };
@@ -445,8 +518,12 @@ fn is_json_media_type(media_type: &str) -> bool {
 
 /// Summary and description, whitespace tidied; the method and path when both are missing.
 fn describe(op: &Operation) -> String {
-    let parts: Vec<String> =
-        [&op.summary, &op.description].into_iter().flatten().map(|t| clean_text(t)).filter(|t| !t.is_empty()).collect();
+    let parts: Vec<String> = [&op.summary, &op.description]
+        .into_iter()
+        .flatten()
+        .map(|t| clean_text(t))
+        .filter(|t| !t.is_empty())
+        .collect();
     let mut text = match parts.as_slice() {
         [] => format!("{} {}", op.method.as_upper(), op.path),
         [one] => one.clone(),
@@ -461,7 +538,11 @@ fn describe(op: &Operation) -> String {
 }
 
 fn end_sentence(text: &str) -> String {
-    if text.ends_with(['.', '!', '?', ':']) { text.to_string() } else { format!("{text}.") }
+    if text.ends_with(['.', '!', '?', ':']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
 }
 
 /// Trim lines and collapse runs of blank lines; keeps paragraphs.
@@ -506,8 +587,14 @@ mod tests {
     #[test]
     fn tool_names_are_valid_and_readable() {
         assert_eq!(tool_name(&op(Some("getPetById"), Method::Get, "/")), "get_pet_by_id");
-        assert_eq!(tool_name(&op(None, Method::Delete, "/pets/{petId}/photos")), "delete_pets_pet_id_photos");
-        assert_eq!(tool_name(&op(Some("büro/list Ünits"), Method::Get, "/")), "b_ro_list_nits");
+        assert_eq!(
+            tool_name(&op(None, Method::Delete, "/pets/{petId}/photos")),
+            "delete_pets_pet_id_photos"
+        );
+        assert_eq!(
+            tool_name(&op(Some("büro/list Ünits"), Method::Get, "/")),
+            "b_ro_list_nits"
+        );
         let long = tool_name(&op(Some(&"veryLongName".repeat(10)), Method::Get, "/"));
         assert_eq!(long.len(), 64);
         assert!(long.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));

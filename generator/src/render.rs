@@ -15,10 +15,26 @@ use crate::plan::Plan;
 
 /// (template name, source, output path in the crate)
 const TEMPLATES: &[(&str, &str, &str)] = &[
-    ("Cargo.toml.tera", include_str!("../../templates/Cargo.toml.tera"), "Cargo.toml"),
-    ("main.rs.tera", include_str!("../../templates/main.rs.tera"), "src/main.rs"),
-    ("tools.rs.tera", include_str!("../../templates/tools.rs.tera"), "src/tools.rs"),
-    ("README.md.tera", include_str!("../../templates/README.md.tera"), "README.md"),
+    (
+        "Cargo.toml.tera",
+        include_str!("../../templates/Cargo.toml.tera"),
+        "Cargo.toml",
+    ),
+    (
+        "main.rs.tera",
+        include_str!("../../templates/main.rs.tera"),
+        "src/main.rs",
+    ),
+    (
+        "tools.rs.tera",
+        include_str!("../../templates/tools.rs.tera"),
+        "src/tools.rs",
+    ),
+    (
+        "README.md.tera",
+        include_str!("../../templates/README.md.tera"),
+        "README.md",
+    ),
 ];
 
 /// Every generated file carries this marker near its top; `write` uses it to
@@ -50,8 +66,15 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
             let text = tera
                 .render(name, &context)
                 .map_err(|e| Error::Io(format!("generator bug: template {name} failed: {}", error_chain(&e))))?;
-            let contents = if path.ends_with(".rs") { format_rust(name, &text)? } else { tidy(&text) };
-            Ok(GeneratedFile { path: path.to_string(), contents })
+            let contents = if path.ends_with(".rs") {
+                format_rust(name, &text)?
+            } else {
+                tidy(&text)
+            };
+            Ok(GeneratedFile {
+                path: path.to_string(),
+                contents,
+            })
         })
         .collect()
 }
@@ -78,7 +101,11 @@ fn rust_raw_str(text: &str) -> String {
 /// One Markdown table cell: first paragraph, one line, pipes escaped.
 fn md_cell(text: &str) -> String {
     let first = text.split("\n\n").next().unwrap_or_default();
-    first.split_whitespace().collect::<Vec<_>>().join(" ").replace('|', "\\|")
+    first
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('|', "\\|")
 }
 
 /// Trailing whitespace off every line, exactly one final newline.

@@ -51,7 +51,12 @@ pub fn resolve(doc: &SpecDocument) -> Api {
                 .iter()
                 .enumerate()
                 .map(|(i, p)| (p, format!("{item_pointer}/parameters/{i}")))
-                .chain(op.parameters.iter().enumerate().map(|(i, p)| (p, format!("{op_pointer}/parameters/{i}"))));
+                .chain(
+                    op.parameters
+                        .iter()
+                        .enumerate()
+                        .map(|(i, p)| (p, format!("{op_pointer}/parameters/{i}"))),
+                );
             for (param, pointer) in sources {
                 if let Some(param) = parameter(doc, param, &pointer, &mut problems) {
                     params.insert((param.name.clone(), param.location), param);
@@ -151,9 +156,12 @@ fn target_pointer<'r>(doc: &SpecDocument, reference: &'r str) -> Option<&'r str>
 }
 
 fn dangling(doc: &SpecDocument, pointer: &str, reference: &str) -> Diagnostic {
-    Diagnostic::new(&doc.file, format!("`$ref: {reference}` points to nothing (or to another document, which is not supported yet)"))
-        .at(pointer_to_path(pointer))
-        .help("define the referenced component in this document or correct the reference")
+    Diagnostic::new(
+        &doc.file,
+        format!("`$ref: {reference}` points to nothing (or to another document, which is not supported yet)"),
+    )
+    .at(pointer_to_path(pointer))
+    .help("define the referenced component in this document or correct the reference")
 }
 
 fn parameter(
@@ -195,7 +203,11 @@ fn parameter(
         P::Cookie { .. } => (Location::Cookie, Style::Form),
     };
     let data = param.parameter_data_ref();
-    let normalizer = Normalizer { doc: &doc.raw, file: &doc.file, for_input: true };
+    let normalizer = Normalizer {
+        doc: &doc.raw,
+        file: &doc.file,
+        for_input: true,
+    };
     let schema = match &data.format {
         ParameterSchemaOrContent::Schema(_) => {
             let schema_pointer = format!("{pointer}/schema");
@@ -204,9 +216,15 @@ fn parameter(
         }
         ParameterSchemaOrContent::Content(_) => {
             problems.push(
-                Diagnostic::new(&doc.file, format!("parameter `{}` uses `content` instead of `schema`, which is not supported yet", data.name))
-                    .at(pointer_to_path(&pointer))
-                    .help("exclude the operation in mcpgen.yaml, or describe the parameter with `schema`"),
+                Diagnostic::new(
+                    &doc.file,
+                    format!(
+                        "parameter `{}` uses `content` instead of `schema`, which is not supported yet",
+                        data.name
+                    ),
+                )
+                .at(pointer_to_path(&pointer))
+                .help("exclude the operation in mcpgen.yaml, or describe the parameter with `schema`"),
             );
             json!({})
         }
@@ -233,7 +251,10 @@ fn request_body(
     let (body, pointer) = match body {
         ReferenceOr::Item(b) => (b.clone(), pointer.to_string()),
         ReferenceOr::Reference { reference } => {
-            match (target_pointer(doc, reference), follow::<openapiv3::RequestBody>(doc, reference)) {
+            match (
+                target_pointer(doc, reference),
+                follow::<openapiv3::RequestBody>(doc, reference),
+            ) {
                 (Some(target), Some(b)) => (b, target.to_string()),
                 _ => {
                     problems.push(dangling(doc, pointer, reference));
@@ -242,7 +263,11 @@ fn request_body(
             }
         }
     };
-    let normalizer = Normalizer { doc: &doc.raw, file: &doc.file, for_input: true };
+    let normalizer = Normalizer {
+        doc: &doc.raw,
+        file: &doc.file,
+        for_input: true,
+    };
     let content = body
         .content
         .keys()
@@ -255,7 +280,12 @@ fn request_body(
             (media_type.clone(), schema)
         })
         .collect();
-    Some(Body { required: body.required, description: body.description.clone(), content, location: pointer_to_path(&pointer) })
+    Some(Body {
+        required: body.required,
+        description: body.description.clone(),
+        content,
+        location: pointer_to_path(&pointer),
+    })
 }
 
 fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Operation {

@@ -77,9 +77,13 @@ impl Normalizer<'_> {
             }
         }
         // `required` may name properties dropped above (readOnly).
-        if let (Some(Value::Array(required)), Some(Value::Object(props))) = (out.get("required"), out.get("properties")) {
-            let kept: Vec<Value> =
-                required.iter().filter(|r| r.as_str().is_some_and(|r| props.contains_key(r))).cloned().collect();
+        if let (Some(Value::Array(required)), Some(Value::Object(props))) = (out.get("required"), out.get("properties"))
+        {
+            let kept: Vec<Value> = required
+                .iter()
+                .filter(|r| r.as_str().is_some_and(|r| props.contains_key(r)))
+                .cloned()
+                .collect();
             if kept.is_empty() {
                 out.remove("required");
             } else {
@@ -110,9 +114,12 @@ impl Normalizer<'_> {
     ) -> Value {
         let Some(pointer) = reference.strip_prefix('#') else {
             problems.push(
-                Diagnostic::new(self.file, format!("`$ref: {reference}` points into another document, which is not supported yet"))
-                    .at(at)
-                    .help("bundle the spec into one file (for example with `redocly bundle`) and generate again"),
+                Diagnostic::new(
+                    self.file,
+                    format!("`$ref: {reference}` points into another document, which is not supported yet"),
+                )
+                .at(at)
+                .help("bundle the spec into one file (for example with `redocly bundle`) and generate again"),
             );
             return json!({});
         };
@@ -161,7 +168,11 @@ mod tests {
 
     fn normalize(doc: &Value, schema: Value, for_input: bool) -> (Value, Vec<Diagnostic>) {
         let mut problems = Vec::new();
-        let n = Normalizer { doc, file: "openapi.yaml", for_input };
+        let n = Normalizer {
+            doc,
+            file: "openapi.yaml",
+            for_input,
+        };
         (n.normalize(&schema, "x", &mut problems), problems)
     }
 
@@ -182,7 +193,10 @@ mod tests {
     fn dangling_and_external_refs_are_diagnostics() {
         let (out, problems) = normalize(&json!({}), json!({"$ref": "#/components/schemas/Missing"}), false);
         assert_eq!(out, json!({}));
-        assert_eq!(problems[0].to_string(), "error: openapi.yaml: x: `$ref: #/components/schemas/Missing` points to nothing\n  help: define the referenced component or correct the reference");
+        assert_eq!(
+            problems[0].to_string(),
+            "error: openapi.yaml: x: `$ref: #/components/schemas/Missing` points to nothing\n  help: define the referenced component or correct the reference"
+        );
         let (_, problems) = normalize(&json!({}), json!({"$ref": "other.yaml#/Pet"}), false);
         assert!(problems[0].message.contains("another document"));
     }

@@ -43,8 +43,12 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     let crate_name = file.server.name.value.clone();
     if !is_crate_name(&crate_name) {
         diags.push(
-            at(file.server.name.referenced.line(), file.server.name.referenced.column(), format!("`{crate_name}` is not a valid crate name"))
-                .help("use lowercase letters, digits, `-` and `_`, starting with a letter (for example `petstore-mcp`)"),
+            at(
+                file.server.name.referenced.line(),
+                file.server.name.referenced.column(),
+                format!("`{crate_name}` is not a valid crate name"),
+            )
+            .help("use lowercase letters, digits, `-` and `_`, starting with a letter (for example `petstore-mcp`)"),
         );
     }
 
@@ -62,17 +66,23 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     if let Some(max) = &file.max_tools {
         if operations.len() > max.value {
             diags.push(
-                at(max.referenced.line(), max.referenced.column(), format!(
-                    "{} operations are selected but max_tools is {}",
-                    operations.len(),
-                    max.value
-                ))
+                at(
+                    max.referenced.line(),
+                    max.referenced.column(),
+                    format!(
+                        "{} operations are selected but max_tools is {}",
+                        operations.len(),
+                        max.value
+                    ),
+                )
                 .help("exclude operations or tags in mcpgen.yaml, or raise max_tools"),
             );
         }
     }
     if operations.is_empty() {
-        diags.push(Diagnostic::new(cfg, "no operations are selected").help("check `include` and `exclude` in mcpgen.yaml"));
+        diags.push(
+            Diagnostic::new(cfg, "no operations are selected").help("check `include` and `exclude` in mcpgen.yaml"),
+        );
     }
 
     // Auth bindings: the scheme must exist and be one we can send.
@@ -87,11 +97,22 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
                     Some(close) => format!("did you mean `{close}`?"),
                     None => format!("the spec's security schemes are: {}", list_or_none(&known)),
                 };
-                diags.push(at(line, col, format!("auth: `{scheme_name}` is not a security scheme in {}", files.spec)).help(hint));
+                diags.push(
+                    at(
+                        line,
+                        col,
+                        format!("auth: `{scheme_name}` is not a security scheme in {}", files.spec),
+                    )
+                    .help(hint),
+                );
             }
             Some(SecurityScheme::Unsupported(what)) => diags.push(
-                at(line, col, format!("auth: `{scheme_name}` uses {what}, which mcpgen can't send yet"))
-                    .help("exclude the operations that need it, or bind an API key or bearer scheme instead"),
+                at(
+                    line,
+                    col,
+                    format!("auth: `{scheme_name}` uses {what}, which mcpgen can't send yet"),
+                )
+                .help("exclude the operations that need it, or bind an API key or bearer scheme instead"),
             ),
             Some(scheme) => {
                 auth.insert(scheme_name.clone(), (binding.value.env.value.clone(), scheme.clone()));
@@ -102,39 +123,70 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     auth.sort_by_cached_key(|name, _| api.security_schemes.get_index_of(name));
 
     // Every selected operation must be callable with the bound credentials.
+    // Grouped by what is missing, so one forgotten binding is one diagnostic.
+    let mut unsatisfied: IndexMap<(String, String), Vec<String>> = IndexMap::new();
     for op in &operations {
         diags.extend(op.problems.iter().cloned());
         let satisfied = op.security.is_empty()
-            || op.security.iter().any(|alt| alt.iter().all(|scheme| auth.contains_key(scheme)));
+            || op
+                .security
+                .iter()
+                .any(|alt| alt.iter().all(|scheme| auth.contains_key(scheme)));
         if !satisfied {
             let needed: Vec<String> = op.security.iter().map(|alt| alt.join(" + ")).collect();
-            let first = op.security[0].iter().find(|s| !auth.contains_key(*s)).cloned().unwrap_or_default();
-            diags.push(
-                Diagnostic::new(files.spec, format!(
-                    "operation `{}` needs credentials ({}) but mcpgen.yaml binds no env var to them",
-                    op.operation_id.as_deref().unwrap_or(&op.path),
-                    needed.join(" or ")
-                ))
-                .at(format!("{}.security", op.location))
-                .help(format!("add to mcpgen.yaml:\n    auth:\n      {first}:\n        env: MY_API_KEY\n  or exclude the operation")),
-            );
+            let first = op.security[0]
+                .iter()
+                .find(|s| !auth.contains_key(*s))
+                .cloned()
+                .unwrap_or_default();
+            let name = op
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| format!("{} {}", op.method.as_upper(), op.path));
+            unsatisfied.entry((needed.join(" or "), first)).or_default().push(name);
         }
+    }
+    for ((needed, first), ops) in unsatisfied {
+        let listed = match ops.len() {
+            1 => format!("operation `{}` needs", ops[0]),
+            n if n <= 3 => format!(
+                "operations {} need",
+                ops.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
+            ),
+            n => format!("{n} selected operations (`{}`, `{}`, …) need", ops[0], ops[1]),
+        };
+        diags.push(
+            Diagnostic::new(files.spec, format!("{listed} credentials ({needed}) but mcpgen.yaml binds no env var to them"))
+                .at(format!("components.securitySchemes.{first}"))
+                .help(format!("add to mcpgen.yaml:\n    auth:\n      {first}:\n        env: MY_API_KEY\n  or exclude the operations that need it")),
+        );
     }
 
     let (base_url_env, base_url_default) = match &file.base_url {
         Some(section) => {
             check_env_name(&section.env, cfg, &mut diags);
-            (section.env.value.clone(), section.default.clone().or_else(|| first_absolute_server(api)))
+            (
+                section.env.value.clone(),
+                section.default.clone().or_else(|| first_absolute_server(api)),
+            )
         }
         None => (
-            format!("{}_BASE_URL", heck::AsShoutySnakeCase(crate_name.trim_end_matches("-mcp"))),
+            format!(
+                "{}_BASE_URL",
+                heck::AsShoutySnakeCase(crate_name.trim_end_matches("-mcp"))
+            ),
             first_absolute_server(api),
         ),
     };
     for (scheme, (env, _)) in &auth {
         if *env == base_url_env {
-            diags.push(Diagnostic::new(cfg, format!("env var `{env}` is used for both the base URL and auth scheme `{scheme}`"))
-                .help("give each its own variable"));
+            diags.push(
+                Diagnostic::new(
+                    cfg,
+                    format!("env var `{env}` is used for both the base URL and auth scheme `{scheme}`"),
+                )
+                .help("give each its own variable"),
+            );
         }
     }
 
@@ -142,7 +194,11 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         None => DEFAULT_TIMEOUT_MS,
         Some(t) if t.value.is_finite() && t.value > 0.0 => (t.value * 1000.0).round().max(1.0) as u64,
         Some(t) => {
-            diags.push(at(t.referenced.line(), t.referenced.column(), "timeout_seconds must be a positive number".to_string()));
+            diags.push(at(
+                t.referenced.line(),
+                t.referenced.column(),
+                "timeout_seconds must be a positive number".to_string(),
+            ));
             DEFAULT_TIMEOUT_MS
         }
     };
@@ -163,13 +219,20 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
 }
 
 fn matches(rules: &Rules, op: &Operation) -> bool {
-    rules.operations.iter().any(|id| op.operation_id.as_deref() == Some(id.value.as_str()))
+    rules
+        .operations
+        .iter()
+        .any(|id| op.operation_id.as_deref() == Some(id.value.as_str()))
         || rules.tags.iter().any(|tag| op.tags.contains(&tag.value))
 }
 
 /// Every operationId and tag named in the rules must exist in the spec.
 fn check_names(api: &Api, rules: &Rules, cfg: &str, diags: &mut Vec<Diagnostic>) {
-    let ids: Vec<&str> = api.operations.iter().filter_map(|op| op.operation_id.as_deref()).collect();
+    let ids: Vec<&str> = api
+        .operations
+        .iter()
+        .filter_map(|op| op.operation_id.as_deref())
+        .collect();
     for id in &rules.operations {
         if !ids.contains(&id.value.as_str()) {
             diags.push(unknown(cfg, id, "operationId", &ids));
@@ -194,28 +257,44 @@ fn unknown(cfg: &str, name: &Spanned<String>, what: &str, known: &[&str]) -> Dia
 }
 
 fn list_or_none(items: &[&str]) -> String {
-    if items.is_empty() { "(none)".to_string() } else { items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ") }
+    if items.is_empty() {
+        "(none)".to_string()
+    } else {
+        items.iter().map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+    }
 }
 
 fn check_env_name(name: &Spanned<String>, cfg: &str, diags: &mut Vec<Diagnostic>) {
-    let valid = name.value.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let valid = name
+        .value
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.value.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !valid {
         diags.push(
-            Diagnostic::new(cfg, format!("`{}` is not a valid environment variable name", name.value))
-                .line_col(name.referenced.line(), name.referenced.column())
-                .help("use letters, digits and `_`, not starting with a digit (for example `PETSTORE_API_KEY`)"),
+            Diagnostic::new(
+                cfg,
+                format!("`{}` is not a valid environment variable name", name.value),
+            )
+            .line_col(name.referenced.line(), name.referenced.column())
+            .help("use letters, digits and `_`, not starting with a digit (for example `PETSTORE_API_KEY`)"),
         );
     }
 }
 
 fn is_crate_name(name: &str) -> bool {
     name.chars().next().is_some_and(|c| c.is_ascii_lowercase())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         && name.len() <= 64
 }
 
 /// The first server with an absolute http(s) URL; relative ones can't be a default.
 fn first_absolute_server(api: &Api) -> Option<String> {
-    api.servers.iter().find(|url| url.starts_with("http://") || url.starts_with("https://")).cloned()
+    api.servers
+        .iter()
+        .find(|url| url.starts_with("http://") || url.starts_with("https://"))
+        .cloned()
 }

@@ -66,10 +66,7 @@ impl Config {
         Config::from_lookup(spec, |name| std::env::var(name).ok())
     }
 
-    pub fn from_lookup(
-        spec: &ServerSpec,
-        lookup: impl Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
+    pub fn from_lookup(spec: &ServerSpec, lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let mut problems = Vec::new();
         let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
@@ -78,8 +75,9 @@ impl Config {
             (Some(value), _) => parse_base_url(&value).map_err(|why| {
                 format!("{base_env}: {why} (expected an absolute http(s) URL such as https://api.example.com/v1)")
             }),
-            (None, Some(default)) => parse_base_url(default)
-                .map_err(|why| format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")),
+            (None, Some(default)) => parse_base_url(default).map_err(|why| {
+                format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")
+            }),
             (None, None) => Err(format!(
                 "{base_env} is not set: the base URL of the API (the spec declares no usable server URL)"
             )),
@@ -144,7 +142,10 @@ mod tests {
     static SCHEMES: &[SecuritySchemeSpec] = &[SecuritySchemeSpec {
         name: "api_key",
         env: "PET_KEY",
-        kind: SchemeKind::ApiKey { location: ApiKeyLocation::Header, name: "X-API-Key" },
+        kind: SchemeKind::ApiKey {
+            location: ApiKeyLocation::Header,
+            name: "X-API-Key",
+        },
     }];
 
     fn spec(default: Option<&'static str>) -> ServerSpec {
@@ -153,7 +154,10 @@ mod tests {
             version: "0",
             title: None,
             instructions: None,
-            base_url: BaseUrlSpec { env: "PET_URL", default },
+            base_url: BaseUrlSpec {
+                env: "PET_URL",
+                default,
+            },
             timeout_ms: 1000,
             security_schemes: SCHEMES,
             tools: &[],

@@ -36,7 +36,10 @@ struct Args {
 
 /// Entry point of a generated server's `main`.
 pub fn run(spec: &'static ServerSpec) -> ExitCode {
-    let command = Args::command().name(spec.name).bin_name(spec.name).version(spec.version);
+    let command = Args::command()
+        .name(spec.name)
+        .bin_name(spec.name)
+        .version(spec.version);
     let args = match Args::from_arg_matches(&command.get_matches()) {
         Ok(args) => args,
         Err(e) => e.exit(),
@@ -85,7 +88,10 @@ pub async fn serve_stdio(server: Server) -> Result<(), String> {
         .await
         .map_err(|e| format!("MCP session failed to start: {e}"))?;
     tracing::info!("serving MCP over stdio");
-    running.waiting().await.map_err(|e| format!("MCP session ended with an error: {e}"))?;
+    running
+        .waiting()
+        .await
+        .map_err(|e| format!("MCP session ended with an error: {e}"))?;
     Ok(())
 }
 

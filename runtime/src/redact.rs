@@ -51,10 +51,16 @@ mod tests {
 
     #[test]
     fn masks_raw_and_encoded_forms() {
-        let mut config = Config { base_url: url::Url::parse("http://x").unwrap(), credentials: Default::default() };
+        let mut config = Config {
+            base_url: url::Url::parse("http://x").unwrap(),
+            credentials: Default::default(),
+        };
         config.credentials.insert("k", Secret::new("a b+c".into()));
         config.credentials.insert("basic", Secret::new("user:hunter22".into()));
         let r = Redactor::from_config(&config);
-        assert_eq!(r.redact("key=a%20b%2Bc and a b+c, pw hunter22"), "key=[REDACTED] and [REDACTED], pw [REDACTED]");
+        assert_eq!(
+            r.redact("key=a%20b%2Bc and a b+c, pw hunter22"),
+            "key=[REDACTED] and [REDACTED], pw [REDACTED]"
+        );
     }
 }

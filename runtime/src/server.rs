@@ -34,15 +34,24 @@ impl Server {
     pub fn new(spec: &'static ServerSpec, upstream: Upstream) -> Server {
         let redactor = Redactor::from_config(upstream.config());
         let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
-        Server { spec, upstream, redactor, by_name, tools: OnceLock::new(), listing: OnceLock::new() }
+        Server {
+            spec,
+            upstream,
+            redactor,
+            by_name,
+            tools: OnceLock::new(),
+            listing: OnceLock::new(),
+        }
     }
 
     fn tools(&self) -> &[Tool] {
-        self.tools.get_or_init(|| self.spec.tools.iter().map(Tool::new).collect())
+        self.tools
+            .get_or_init(|| self.spec.tools.iter().map(Tool::new).collect())
     }
 
     fn listing(&self) -> &[McpTool] {
-        self.listing.get_or_init(|| self.tools().iter().map(to_mcp_tool).collect())
+        self.listing
+            .get_or_init(|| self.tools().iter().map(to_mcp_tool).collect())
     }
 }
 
@@ -55,7 +64,8 @@ fn to_mcp_tool(tool: &Tool) -> McpTool {
         .idempotent(a.idempotent)
         .open_world(a.open_world);
     annotations.title = spec.title.map(str::to_string);
-    let mut out = McpTool::new(spec.name, spec.description, Arc::new(tool.schema.clone())).with_annotations(annotations);
+    let mut out =
+        McpTool::new(spec.name, spec.description, Arc::new(tool.schema.clone())).with_annotations(annotations);
     out.title = spec.title.map(str::to_string);
     out
 }
@@ -66,8 +76,8 @@ impl ServerHandler for Server {
         if let Some(title) = self.spec.title {
             implementation = implementation.with_title(title);
         }
-        let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(implementation);
+        let mut info =
+            ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(implementation);
         if let Some(instructions) = self.spec.instructions {
             info = info.with_instructions(instructions);
         }
@@ -93,11 +103,18 @@ impl ServerHandler for Server {
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(&index) = self.by_name.get(request.name.as_ref()) else {
             return Err(ErrorData::invalid_params(
-                format!("unknown tool `{}`; call tools/list for the available tools", request.name),
+                format!(
+                    "unknown tool `{}`; call tools/list for the available tools",
+                    request.name
+                ),
                 None,
             ));
         };
         let tool = &self.tools()[index];
-        Ok(tools::call(self.spec, &self.upstream, &self.redactor, tool, request.arguments).await.into())
+        Ok(
+            tools::call(self.spec, &self.upstream, &self.redactor, tool, request.arguments)
+                .await
+                .into(),
+        )
     }
 }

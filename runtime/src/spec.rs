@@ -42,7 +42,10 @@ pub struct SecuritySchemeSpec {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemeKind {
-    ApiKey { location: ApiKeyLocation, name: &'static str },
+    ApiKey {
+        location: ApiKeyLocation,
+        name: &'static str,
+    },
     /// `Authorization: Bearer <value>`.
     Bearer,
     /// `Authorization: Basic base64(<value>)`, the env var holding `user:password`.

@@ -50,7 +50,13 @@ fn join_simple(shape: &Shape, explode: bool, sep: &str, enc: &dyn Fn(&str) -> St
         Shape::List(items) => items.iter().map(|s| enc(s)).collect::<Vec<_>>().join(sep),
         Shape::Object(props) => props
             .iter()
-            .map(|(k, v)| if explode { format!("{}={}", enc(k), enc(v)) } else { format!("{},{}", enc(k), enc(v)) })
+            .map(|(k, v)| {
+                if explode {
+                    format!("{}={}", enc(k), enc(v))
+                } else {
+                    format!("{},{}", enc(k), enc(v))
+                }
+            })
             .collect::<Vec<_>>()
             .join(sep),
     }
@@ -67,9 +73,10 @@ pub fn path_value(param: &ParamSpec, value: &Value) -> String {
         }
         Style::Matrix => match (&shape, param.explode) {
             (Shape::List(items), true) => items.iter().map(|v| format!(";{name}={}", encode(v))).collect(),
-            (Shape::Object(props), true) => {
-                props.iter().map(|(k, v)| format!(";{}={}", encode(k), encode(v))).collect()
-            }
+            (Shape::Object(props), true) => props
+                .iter()
+                .map(|(k, v)| format!(";{}={}", encode(k), encode(v)))
+                .collect(),
             _ => format!(";{name}={}", join_simple(&shape, false, ",", &encode)),
         },
         // simple, and any style not defined for paths
@@ -82,13 +89,15 @@ pub fn query_pairs(param: &ParamSpec, value: &Value) -> Vec<String> {
     let shape = shape(value);
     let name = encode(param.name);
     match (param.style, &shape, param.explode) {
-        (Style::DeepObject, Shape::Object(props), _) => {
-            props.iter().map(|(k, v)| format!("{name}[{}]={}", encode(k), encode(v))).collect()
-        }
+        (Style::DeepObject, Shape::Object(props), _) => props
+            .iter()
+            .map(|(k, v)| format!("{name}[{}]={}", encode(k), encode(v)))
+            .collect(),
         (_, Shape::List(items), true) => items.iter().map(|v| format!("{name}={}", encode(v))).collect(),
-        (_, Shape::Object(props), true) => {
-            props.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect()
-        }
+        (_, Shape::Object(props), true) => props
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect(),
         (Style::SpaceDelimited, Shape::List(_), false) => {
             vec![format!("{name}={}", join_simple(&shape, false, "%20", &encode))]
         }
@@ -117,7 +126,13 @@ mod tests {
     use serde_json::json;
 
     fn param(style: Style, explode: bool) -> ParamSpec {
-        ParamSpec { arg: "color", name: "color", location: Location::Query, style, explode }
+        ParamSpec {
+            arg: "color",
+            name: "color",
+            location: Location::Query,
+            style,
+            explode,
+        }
     }
 
     // The examples of the OpenAPI 3.0.3 "Style Examples" table.
@@ -131,7 +146,10 @@ mod tests {
         assert_eq!(path_value(&param(Style::Label, false), &list), ".blue,black,brown");
         assert_eq!(path_value(&param(Style::Label, true), &list), ".blue.black.brown");
         assert_eq!(path_value(&param(Style::Matrix, false), &json!("blue")), ";color=blue");
-        assert_eq!(path_value(&param(Style::Matrix, true), &list), ";color=blue;color=black;color=brown");
+        assert_eq!(
+            path_value(&param(Style::Matrix, true), &list),
+            ";color=blue;color=black;color=brown"
+        );
         assert_eq!(path_value(&param(Style::Matrix, true), &obj), ";R=100;G=200;B=150");
     }
 
@@ -139,18 +157,45 @@ mod tests {
     fn query_styles_match_the_spec_table() {
         let list = json!(["blue", "black", "brown"]);
         let obj = json!({"R": 100, "G": 200, "B": 150});
-        assert_eq!(query_pairs(&param(Style::Form, true), &list), ["color=blue", "color=black", "color=brown"]);
-        assert_eq!(query_pairs(&param(Style::Form, false), &list), ["color=blue,black,brown"]);
-        assert_eq!(query_pairs(&param(Style::Form, true), &obj), ["R=100", "G=200", "B=150"]);
-        assert_eq!(query_pairs(&param(Style::SpaceDelimited, false), &list), ["color=blue%20black%20brown"]);
-        assert_eq!(query_pairs(&param(Style::PipeDelimited, false), &list), ["color=blue|black|brown"]);
-        assert_eq!(query_pairs(&param(Style::DeepObject, true), &obj), ["color[R]=100", "color[G]=200", "color[B]=150"]);
+        assert_eq!(
+            query_pairs(&param(Style::Form, true), &list),
+            ["color=blue", "color=black", "color=brown"]
+        );
+        assert_eq!(
+            query_pairs(&param(Style::Form, false), &list),
+            ["color=blue,black,brown"]
+        );
+        assert_eq!(
+            query_pairs(&param(Style::Form, true), &obj),
+            ["R=100", "G=200", "B=150"]
+        );
+        assert_eq!(
+            query_pairs(&param(Style::SpaceDelimited, false), &list),
+            ["color=blue%20black%20brown"]
+        );
+        assert_eq!(
+            query_pairs(&param(Style::PipeDelimited, false), &list),
+            ["color=blue|black|brown"]
+        );
+        assert_eq!(
+            query_pairs(&param(Style::DeepObject, true), &obj),
+            ["color[R]=100", "color[G]=200", "color[B]=150"]
+        );
     }
 
     #[test]
     fn values_cannot_escape_their_component() {
-        assert_eq!(path_value(&param(Style::Simple, false), &json!("../a/b%2F?x#y")), "..%2Fa%2Fb%252F%3Fx%23y");
-        assert_eq!(query_pairs(&param(Style::Form, true), &json!("a&b=c d")), ["color=a%26b%3Dc%20d"]);
-        assert_eq!(cookie_pair(&param(Style::Form, true), &json!("a; b=c")), "color=a%3B%20b%3Dc");
+        assert_eq!(
+            path_value(&param(Style::Simple, false), &json!("../a/b%2F?x#y")),
+            "..%2Fa%2Fb%252F%3Fx%23y"
+        );
+        assert_eq!(
+            query_pairs(&param(Style::Form, true), &json!("a&b=c d")),
+            ["color=a%26b%3Dc%20d"]
+        );
+        assert_eq!(
+            cookie_pair(&param(Style::Form, true), &json!("a; b=c")),
+            "color=a%3B%20b%3Dc"
+        );
     }
 }

@@ -36,23 +36,33 @@ impl Tool {
             // The generator emits objects; anything else is a generator bug.
             other => panic!("tool `{}` has an invalid input schema: {other:?}", spec.name),
         };
-        Tool { spec, schema, validator: OnceLock::new() }
+        Tool {
+            spec,
+            schema,
+            validator: OnceLock::new(),
+        }
     }
 
     /// Schema violations, as `at /path: message` lines; empty when valid.
     pub fn violations(&self, args: &Value) -> Vec<String> {
-        let validator = self.validator.get_or_init(|| {
-            jsonschema::validator_for(&Value::Object(self.schema.clone())).map_err(|e| e.to_string())
-        });
+        let validator = self
+            .validator
+            .get_or_init(|| jsonschema::validator_for(&Value::Object(self.schema.clone())).map_err(|e| e.to_string()));
         match validator {
             Ok(validator) => validator
                 .iter_errors(args)
                 .map(|e| {
                     let at = e.instance_path().to_string();
-                    if at.is_empty() { e.to_string() } else { format!("at `{at}`: {e}") }
+                    if at.is_empty() {
+                        e.to_string()
+                    } else {
+                        format!("at `{at}`: {e}")
+                    }
                 })
                 .collect(),
-            Err(why) => vec![format!("the tool's input schema can't be compiled ({why}); report this to the server's maintainers")],
+            Err(why) => vec![format!(
+                "the tool's input schema can't be compiled ({why}); report this to the server's maintainers"
+            )],
         }
     }
 }
@@ -71,21 +81,33 @@ pub async fn call(
 
     let violations = tool.violations(&args_value);
     if !violations.is_empty() {
-        tracing::info!(tool = tool.spec.name, outcome = "invalid_arguments", "tool call rejected");
+        tracing::info!(
+            tool = tool.spec.name,
+            outcome = "invalid_arguments",
+            "tool call rejected"
+        );
         return invalid_arguments(tool, violations, redactor);
     }
-    let Value::Object(args) = args_value else { unreachable!("constructed as an object") };
+    let Value::Object(args) = args_value else {
+        unreachable!("constructed as an object")
+    };
 
     let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url) {
         Ok(prepared) => prepared,
         Err(err) => {
-            tracing::info!(tool = tool.spec.name, outcome = "invalid_arguments", "tool call rejected");
+            tracing::info!(
+                tool = tool.spec.name,
+                outcome = "invalid_arguments",
+                "tool call rejected"
+            );
             return invalid_arguments(tool, vec![err.0], redactor);
         }
     };
     let label = redactor.redact(&prepared.label);
 
-    let result = upstream.send(server.security_schemes, &tool.spec.request, prepared).await;
+    let result = upstream
+        .send(server.security_schemes, &tool.spec.request, prepared)
+        .await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok(response) => {
@@ -93,7 +115,11 @@ pub async fn call(
                 tool = tool.spec.name,
                 status = response.status.as_u16(),
                 elapsed_ms,
-                outcome = if response.status.is_success() { "ok" } else { "upstream_error" },
+                outcome = if response.status.is_success() {
+                    "ok"
+                } else {
+                    "upstream_error"
+                },
                 "tool call"
             );
             shape_response(&label, response, redactor)
@@ -117,7 +143,11 @@ pub async fn call(
 
 fn invalid_arguments(tool: &Tool, violations: Vec<String>, redactor: &Redactor) -> CallToolResult {
     let total = violations.len();
-    let mut listed: Vec<String> = violations.into_iter().take(MAX_LISTED_VIOLATIONS).map(|v| redactor.redact(&v)).collect();
+    let mut listed: Vec<String> = violations
+        .into_iter()
+        .take(MAX_LISTED_VIOLATIONS)
+        .map(|v| redactor.redact(&v))
+        .collect();
     if total > MAX_LISTED_VIOLATIONS {
         listed.push(format!("and {} more", total - MAX_LISTED_VIOLATIONS));
     }
@@ -126,7 +156,10 @@ fn invalid_arguments(tool: &Tool, violations: Vec<String>, redactor: &Redactor) 
         tool.spec.name,
         listed.join("\n- ")
     );
-    error_result(json!({"error": "invalid_arguments", "tool": tool.spec.name, "problems": listed}), text)
+    error_result(
+        json!({"error": "invalid_arguments", "tool": tool.spec.name, "problems": listed}),
+        text,
+    )
 }
 
 fn error_result(structured: Value, text: String) -> CallToolResult {
@@ -166,7 +199,9 @@ fn shape_response(label: &str, response: UpstreamResponse, redactor: &Redactor) 
         let reason = status.canonical_reason().unwrap_or("");
         let hint = match status.as_u16() {
             400 | 422 => "The API rejected the arguments; check them against the tool's description and retry.",
-            401 | 403 => "The API refused the server's credentials; the user must check the server's API key configuration.",
+            401 | 403 => {
+                "The API refused the server's credentials; the user must check the server's API key configuration."
+            }
             404 => "The API found no such resource; check identifiers.",
             409 => "The request conflicts with the resource's current state.",
             429 => "The API is rate limiting; wait before calling again.",
@@ -176,7 +211,11 @@ fn shape_response(label: &str, response: UpstreamResponse, redactor: &Redactor) 
         return error_result(
             json!({"error": "upstream_status", "request": label, "status": status.as_u16(),
                    "body": body, "body_truncated": cut}),
-            format!("{label} returned {} {reason}. {hint}\n{excerpt}{}", status.as_u16(), if cut { "…" } else { "" }),
+            format!(
+                "{label} returned {} {reason}. {hint}\n{excerpt}{}",
+                status.as_u16(),
+                if cut { "…" } else { "" }
+            ),
         );
     }
 

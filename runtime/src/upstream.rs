@@ -75,37 +75,51 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
     // Path: substitute `{name}` in the template, one segment per value.
     let mut rest = recipe.path;
     while let Some(open) = rest.find('{') {
-        let close = rest[open..].find('}').map(|i| open + i).ok_or_else(|| {
-            ArgError(format!("path template `{}` is malformed", recipe.path))
-        })?;
+        let close = rest[open..]
+            .find('}')
+            .map(|i| open + i)
+            .ok_or_else(|| ArgError(format!("path template `{}` is malformed", recipe.path)))?;
         path.push_str(&rest[..open]);
         let name = &rest[open + 1..close];
         let param = recipe
             .params
             .iter()
             .find(|p| p.location == Location::Path && p.name == name)
-            .ok_or_else(|| ArgError(format!("path template `{}` names unknown parameter `{name}`", recipe.path)))?;
+            .ok_or_else(|| {
+                ArgError(format!(
+                    "path template `{}` names unknown parameter `{name}`",
+                    recipe.path
+                ))
+            })?;
         let value = args
             .get(param.arg)
             .filter(|v| !v.is_null())
             .ok_or_else(|| ArgError(format!("`{}` is required (it is part of the URL path)", param.arg)))?;
         let text = style::path_value(param, value);
         if text.is_empty() {
-            return Err(ArgError(format!("`{}` must not be empty (it is part of the URL path)", param.arg)));
+            return Err(ArgError(format!(
+                "`{}` must not be empty (it is part of the URL path)",
+                param.arg
+            )));
         }
         path.push_str(&text);
         rest = &rest[close + 1..];
     }
     path.push_str(rest);
     // URL parsers treat `.`/`..` segments (also as `%2e`) as navigation; refuse them.
-    if path.split('/').any(|seg| matches!(seg.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | "..")) {
+    if path
+        .split('/')
+        .any(|seg| matches!(seg.to_ascii_lowercase().replace("%2e", ".").as_str(), "." | ".."))
+    {
         return Err(ArgError(
             "a path argument is `.` or `..`, which would change the URL path; pass a real identifier".to_string(),
         ));
     }
 
     for param in recipe.params.iter().filter(|p| p.location != Location::Path) {
-        let Some(value) = args.get(param.arg).filter(|v| !v.is_null()) else { continue };
+        let Some(value) = args.get(param.arg).filter(|v| !v.is_null()) else {
+            continue;
+        };
         match param.location {
             Location::Query => query.extend(style::query_pairs(param, value)),
             Location::Header => {
@@ -151,14 +165,23 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
     let mut url = Url::parse(&url_text).map_err(|e| ArgError(format!("the arguments don't form a valid URL: {e}")))?;
     // Belt and braces: the parser must not have normalised anything away.
     if url.path() != expected_path {
-        return Err(ArgError("the path arguments would change the URL path; pass plain identifiers".to_string()));
+        return Err(ArgError(
+            "the path arguments would change the URL path; pass plain identifiers".to_string(),
+        ));
     }
     if !query.is_empty() {
         url.set_query(Some(&query.join("&")));
     }
 
     let method = reqwest::Method::from_bytes(recipe.method.as_str().as_bytes()).expect("static method names are valid");
-    Ok(Prepared { method, url, headers, cookies, body, label: format!("{} {}", recipe.method.as_str(), expected_path) })
+    Ok(Prepared {
+        method,
+        url,
+        headers,
+        cookies,
+        body,
+        label: format!("{} {}", recipe.method.as_str(), expected_path),
+    })
 }
 
 fn encode_body(encoding: BodyEncoding, value: &Value) -> Vec<u8> {
@@ -200,7 +223,12 @@ impl Upstream {
             .user_agent(format!("{}/{} (mcpgen)", spec.name, spec.version))
             .build()
             .map_err(|e| format!("could not set up the HTTP client: {}", e.without_url()))?;
-        Ok(Upstream { client, config, timeout, max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES })
+        Ok(Upstream {
+            client,
+            config,
+            timeout,
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        })
     }
 
     pub fn config(&self) -> &Config {
@@ -222,21 +250,29 @@ impl Upstream {
         let mut basic: Option<(String, Option<String>)> = None;
         let mut bearer: Option<&str> = None;
         for name in alternative.map(|a| *a).unwrap_or(&[]) {
-            let (Some(scheme), Some(secret)) =
-                (schemes.iter().find(|s| s.name == *name), self.config.credentials.get(name))
-            else {
+            let (Some(scheme), Some(secret)) = (
+                schemes.iter().find(|s| s.name == *name),
+                self.config.credentials.get(name),
+            ) else {
                 continue;
             };
             match scheme.kind {
-                SchemeKind::ApiKey { location: ApiKeyLocation::Header, name } => {
-                    let mut value = HeaderValue::from_str(secret.expose())
-                        .map_err(|_| UpstreamError::Other(format!("the credential in {} is not a valid header value", scheme.env)))?;
+                SchemeKind::ApiKey {
+                    location: ApiKeyLocation::Header,
+                    name,
+                } => {
+                    let mut value = HeaderValue::from_str(secret.expose()).map_err(|_| {
+                        UpstreamError::Other(format!("the credential in {} is not a valid header value", scheme.env))
+                    })?;
                     value.set_sensitive(true);
                     let header = HeaderName::from_bytes(name.as_bytes())
                         .map_err(|_| UpstreamError::Other(format!("`{name}` is not a valid header name")))?;
                     prepared.headers.push((header, value));
                 }
-                SchemeKind::ApiKey { location: ApiKeyLocation::Query, name } => {
+                SchemeKind::ApiKey {
+                    location: ApiKeyLocation::Query,
+                    name,
+                } => {
                     let pair = format!("{}={}", style::encode(name), style::encode(secret.expose()));
                     let query = match prepared.url.query() {
                         Some(q) if !q.is_empty() => format!("{q}&{pair}"),
@@ -244,8 +280,13 @@ impl Upstream {
                     };
                     prepared.url.set_query(Some(&query));
                 }
-                SchemeKind::ApiKey { location: ApiKeyLocation::Cookie, name } => {
-                    prepared.cookies.push(format!("{name}={}", style::encode(secret.expose())));
+                SchemeKind::ApiKey {
+                    location: ApiKeyLocation::Cookie,
+                    name,
+                } => {
+                    prepared
+                        .cookies
+                        .push(format!("{name}={}", style::encode(secret.expose())));
                 }
                 SchemeKind::Bearer => bearer = Some(secret.expose()),
                 SchemeKind::Basic => {
@@ -297,7 +338,13 @@ impl Upstream {
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(UpstreamResponse { status, content_type, body, truncated, elapsed: started.elapsed() })
+        Ok(UpstreamResponse {
+            status,
+            content_type,
+            body,
+            truncated,
+            elapsed: started.elapsed(),
+        })
     }
 
     fn classify(&self, error: reqwest::Error) -> UpstreamError {
@@ -328,18 +375,43 @@ mod tests {
     use serde_json::json;
 
     static PARAMS: &[ParamSpec] = &[
-        ParamSpec { arg: "petId", name: "petId", location: Location::Path, style: Style::Simple, explode: false },
-        ParamSpec { arg: "tags", name: "tags", location: Location::Query, style: Style::Form, explode: true },
-        ParamSpec { arg: "X-Trace", name: "X-Trace", location: Location::Header, style: Style::Simple, explode: false },
+        ParamSpec {
+            arg: "petId",
+            name: "petId",
+            location: Location::Path,
+            style: Style::Simple,
+            explode: false,
+        },
+        ParamSpec {
+            arg: "tags",
+            name: "tags",
+            location: Location::Query,
+            style: Style::Form,
+            explode: true,
+        },
+        ParamSpec {
+            arg: "X-Trace",
+            name: "X-Trace",
+            location: Location::Header,
+            style: Style::Simple,
+            explode: false,
+        },
     ];
-    static FIELDS: &[BodyField] = &[BodyField { arg: "name", name: "name" }];
+    static FIELDS: &[BodyField] = &[BodyField {
+        arg: "name",
+        name: "name",
+    }];
 
     fn recipe() -> RequestSpec {
         RequestSpec {
             method: Method::Put,
             path: "/pets/{petId}",
             params: PARAMS,
-            body: Some(BodySpec { media_type: "application/json", encoding: BodyEncoding::Json, shape: BodyShape::Fields(FIELDS) }),
+            body: Some(BodySpec {
+                media_type: "application/json",
+                encoding: BodyEncoding::Json,
+                shape: BodyShape::Fields(FIELDS),
+            }),
             security: &[],
         }
     }
@@ -351,8 +423,12 @@ mod tests {
     #[test]
     fn builds_path_query_header_and_body() {
         let base = Url::parse("http://127.0.0.1:9/v1").unwrap();
-        let p = prepare(&recipe(), &args(json!({"petId": 7, "tags": ["a b", "c"], "X-Trace": "t1", "name": "Rex"})), &base)
-            .unwrap();
+        let p = prepare(
+            &recipe(),
+            &args(json!({"petId": 7, "tags": ["a b", "c"], "X-Trace": "t1", "name": "Rex"})),
+            &base,
+        )
+        .unwrap();
         assert_eq!(p.url.as_str(), "http://127.0.0.1:9/v1/pets/7?tags=a%20b&tags=c");
         assert_eq!(p.label, "PUT /v1/pets/7");
         assert_eq!(p.headers[0].0.as_str(), "x-trace");
@@ -379,7 +455,12 @@ mod tests {
     #[test]
     fn header_values_with_line_breaks_are_refused() {
         let base = Url::parse("http://127.0.0.1:9").unwrap();
-        let err = prepare(&recipe(), &args(json!({"petId": 1, "X-Trace": "a\r\nInjected: yes"})), &base).unwrap_err();
+        let err = prepare(
+            &recipe(),
+            &args(json!({"petId": 1, "X-Trace": "a\r\nInjected: yes"})),
+            &base,
+        )
+        .unwrap_err();
         assert!(err.0.contains("must not contain control characters"), "{err:?}");
     }
 }

@@ -26,18 +26,25 @@ fn server_command(base_url: &str, extra_args: &[&str]) -> tokio::process::Comman
 }
 
 async fn connect(base_url: &str, extra_args: &[&str]) -> anyhow::Result<RunningService<RoleClient, ()>> {
-    let (transport, _stderr) =
-        TokioChildProcess::builder(server_command(base_url, extra_args)).stderr(Stdio::null()).spawn()?;
+    let (transport, _stderr) = TokioChildProcess::builder(server_command(base_url, extra_args))
+        .stderr(Stdio::null())
+        .spawn()?;
     Ok(tokio::time::timeout(Duration::from_secs(20), ().serve(transport)).await??)
 }
 
 async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> anyhow::Result<CallToolResult> {
-    let params = CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().cloned().unwrap_or_default());
+    let params =
+        CallToolRequestParams::new(tool.to_string()).with_arguments(args.as_object().cloned().unwrap_or_default());
     Ok(tokio::time::timeout(Duration::from_secs(30), client.call_tool(params)).await??)
 }
 
 fn text(result: &CallToolResult) -> String {
-    result.content.iter().filter_map(|c| c.as_text().map(|t| t.text.clone())).collect::<Vec<_>>().join("\n")
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn prism() -> Prism {
@@ -58,7 +65,10 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
     assert!(names.contains(&"get_pet_by_id") && !names.contains(&"delete_user"));
     let create = tools.iter().find(|t| t.name == "create_pet").unwrap();
     assert_eq!(create.input_schema["required"], json!(["name"]));
-    assert_eq!(create.input_schema["properties"]["status"]["enum"], json!(["available", "pending", "sold"]));
+    assert_eq!(
+        create.input_schema["properties"]["status"]["enum"],
+        json!(["available", "pending", "sold"])
+    );
     assert_eq!(create.annotations.as_ref().unwrap().read_only_hint, Some(false));
 
     // GET with a path parameter.
@@ -68,7 +78,12 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
     assert_eq!(serde_json::from_str::<Value>(&text(&pet))?["id"], 1);
 
     // GET with query parameters (an exploded array among them).
-    let pets = call(&client, "list_pets", json!({"status": "available", "tags": ["friendly", "calm"], "limit": 2})).await?;
+    let pets = call(
+        &client,
+        "list_pets",
+        json!({"status": "available", "tags": ["friendly", "calm"], "limit": 2}),
+    )
+    .await?;
     assert_eq!(pets.is_error, Some(false), "{}", text(&pets));
     assert_eq!(pets.structured_content.as_ref().unwrap()["result"][1]["name"], "Tom");
 
@@ -80,19 +95,37 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
     assert_eq!(deleted.structured_content.as_ref().unwrap()["status"], 204);
 
     // POST with a JSON body assembled from flattened arguments.
-    let created = call(&client, "create_pet", json!({"name": "Bella", "category": "dog", "tags": ["puppy"]})).await?;
+    let created = call(
+        &client,
+        "create_pet",
+        json!({"name": "Bella", "category": "dog", "tags": ["puppy"]}),
+    )
+    .await?;
     assert_eq!(created.is_error, Some(false), "{}", text(&created));
     assert_eq!(created.structured_content.as_ref().unwrap()["id"], 3);
-    let order = call(&client, "place_order", json!({"petId": 1, "quantity": 2, "Idempotency-Key": "k-1"})).await?;
+    let order = call(
+        &client,
+        "place_order",
+        json!({"petId": 1, "quantity": 2, "Idempotency-Key": "k-1"}),
+    )
+    .await?;
     assert_eq!(order.is_error, Some(false), "{}", text(&order));
 
     // Bad arguments: a tool error naming the argument.
     let bad = call(&client, "get_pet_by_id", json!({"petId": "seven"})).await?;
     assert_eq!(bad.is_error, Some(true));
-    assert!(text(&bad).contains("`/petId`") && text(&bad).contains("nothing was sent"), "{}", text(&bad));
+    assert!(
+        text(&bad).contains("`/petId`") && text(&bad).contains("nothing was sent"),
+        "{}",
+        text(&bad)
+    );
     let missing = call(&client, "create_pet", json!({})).await?;
     assert_eq!(missing.is_error, Some(true));
-    assert!(text(&missing).contains("\"name\" is a required property"), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("\"name\" is a required property"),
+        "{}",
+        text(&missing)
+    );
 
     // Prism rejects what the spec forbids (format: date-time) with 422: a tool error.
     let rejected = call(&client, "list_orders", json!({"since": "last tuesday"})).await?;
@@ -100,7 +133,11 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
     let structured = rejected.structured_content.as_ref().unwrap();
     assert_eq!(structured["status"], 422);
     assert_eq!(structured["request"], "GET /store/orders");
-    assert!(text(&rejected).contains("422 Unprocessable Entity"), "{}", text(&rejected));
+    assert!(
+        text(&rejected).contains("422 Unprocessable Entity"),
+        "{}",
+        text(&rejected)
+    );
 
     // Unknown tools are protocol errors, not tool results.
     let unknown = client.call_tool(CallToolRequestParams::new("no_such_tool")).await;
@@ -139,22 +176,41 @@ async fn requests_are_exactly_as_the_spec_says() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;
     let client = connect(&format!("{}/v1/", upstream.base_url), &[]).await?;
 
-    let result = call(&client, "list_pets", json!({"tags": ["a b", "c&d=e"], "status": "sold"})).await?;
+    let result = call(
+        &client,
+        "list_pets",
+        json!({"tags": ["a b", "c&d=e"], "status": "sold"}),
+    )
+    .await?;
     assert_eq!(result.is_error, Some(false), "{}", text(&result));
     let result = call(&client, "find_pets_by_tags", json!({"tags": ["x", "y,z"]})).await?;
     assert_eq!(result.is_error, Some(false), "{}", text(&result));
-    let result = call(&client, "add_pet_note", json!({"petId": 9, "text": "Fed at 8am.", "author": "sam"})).await?;
+    let result = call(
+        &client,
+        "add_pet_note",
+        json!({"petId": 9, "text": "Fed at 8am.", "author": "sam"}),
+    )
+    .await?;
     assert_eq!(result.is_error, Some(false), "{}", text(&result));
 
     let seen = upstream.requests();
     assert_eq!(seen.len(), 3);
     assert_eq!(seen[0].uri, "/v1/pets?status=sold&tags=a%20b&tags=c%26d%3De");
     assert_eq!(seen[1].uri, "/v1/pets/findByTags?tags=x,y%2Cz");
-    assert_eq!((seen[2].method.as_str(), seen[2].uri.as_str()), ("POST", "/v1/pets/9/notes"));
-    assert_eq!(serde_json::from_slice::<Value>(&seen[2].body)?, json!({"text": "Fed at 8am.", "author": "sam"}));
+    assert_eq!(
+        (seen[2].method.as_str(), seen[2].uri.as_str()),
+        ("POST", "/v1/pets/9/notes")
+    );
+    assert_eq!(
+        serde_json::from_slice::<Value>(&seen[2].body)?,
+        json!({"text": "Fed at 8am.", "author": "sam"})
+    );
     assert_eq!(seen[2].headers["content-type"], "application/json");
     for request in &seen {
-        assert_eq!(request.headers["x-api-key"], API_KEY, "the API key reaches the upstream");
+        assert_eq!(
+            request.headers["x-api-key"], API_KEY,
+            "the API key reaches the upstream"
+        );
         assert!(request.headers.get("authorization").is_none());
     }
 
@@ -162,7 +218,12 @@ async fn requests_are_exactly_as_the_spec_says() -> anyhow::Result<()> {
     let bad = call(&client, "get_pet_by_id", json!({"petId": 0})).await?;
     assert_eq!(bad.is_error, Some(true));
     assert!(text(&bad).contains("minimum of 1"), "{}", text(&bad));
-    let injected = call(&client, "delete_pet", json!({"petId": 1, "X-Reason": "x\r\nX-Admin: yes"})).await?;
+    let injected = call(
+        &client,
+        "delete_pet",
+        json!({"petId": 1, "X-Reason": "x\r\nX-Admin: yes"}),
+    )
+    .await?;
     assert_eq!(injected.is_error, Some(true));
     assert!(text(&injected).contains("line breaks"), "{}", text(&injected));
     assert_eq!(upstream.requests().len(), 3, "nothing was sent for invalid arguments");
@@ -188,7 +249,11 @@ async fn upstream_failures_become_tool_errors_without_secrets() -> anyhow::Resul
     let client = connect(&format!("{}/echo-key", upstream.base_url), &[]).await?;
     let echoed = call(&client, "get_inventory", json!({})).await?;
     assert_eq!(echoed.is_error, Some(true));
-    assert!(!text(&echoed).contains(API_KEY) && text(&echoed).contains("[REDACTED]"), "{}", text(&echoed));
+    assert!(
+        !text(&echoed).contains(API_KEY) && text(&echoed).contains("[REDACTED]"),
+        "{}",
+        text(&echoed)
+    );
     assert!(!echoed.structured_content.unwrap().to_string().contains(API_KEY));
     client.cancel().await?;
 
@@ -196,7 +261,11 @@ async fn upstream_failures_become_tool_errors_without_secrets() -> anyhow::Resul
     let client = connect(&format!("{}/slow", upstream.base_url), &["--upstream-timeout", "0.5"]).await?;
     let started = std::time::Instant::now();
     let slow = call(&client, "get_inventory", json!({})).await?;
-    assert!(started.elapsed() < Duration::from_secs(4), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "took {:?}",
+        started.elapsed()
+    );
     assert_eq!(slow.is_error, Some(true));
     assert_eq!(slow.structured_content.unwrap()["error"], "timeout");
     client.cancel().await?;
@@ -234,8 +303,11 @@ async fn stdout_carries_only_protocol_frames() -> anyhow::Result<()> {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut responses = Vec::new();
     while responses.len() < 3 {
-        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line()).await??.expect("server closed stdout early");
-        let frame: Value = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("non-protocol stdout line {line:?}: {e}"))?;
+        let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+            .await??
+            .expect("server closed stdout early");
+        let frame: Value =
+            serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("non-protocol stdout line {line:?}: {e}"))?;
         assert_eq!(frame["jsonrpc"], "2.0", "{line}");
         if frame.get("id").is_some() {
             responses.push(frame);
@@ -243,7 +315,8 @@ async fn stdout_carries_only_protocol_frames() -> anyhow::Result<()> {
     }
     drop(stdin); // EOF: the server must exit on its own.
     while let Some(line) = tokio::time::timeout(Duration::from_secs(10), lines.next_line()).await?? {
-        let frame: Value = serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("non-protocol stdout line {line:?}: {e}"))?;
+        let frame: Value =
+            serde_json::from_str(&line).map_err(|e| anyhow::anyhow!("non-protocol stdout line {line:?}: {e}"))?;
         assert_eq!(frame["jsonrpc"], "2.0");
     }
     let status = tokio::time::timeout(Duration::from_secs(10), child.wait()).await??;
@@ -269,6 +342,9 @@ fn missing_env_vars_are_all_named_at_start() {
     assert_eq!(output.status.code(), Some(1));
     assert!(output.stdout.is_empty(), "stdout must stay clean");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("PETSTORE_BASE_URL: `not a url` is not a valid URL"), "{stderr}");
+    assert!(
+        stderr.contains("PETSTORE_BASE_URL: `not a url` is not a valid URL"),
+        "{stderr}"
+    );
     assert!(stderr.contains("PETSTORE_API_KEY is not set"), "{stderr}");
 }

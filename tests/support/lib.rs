@@ -15,7 +15,10 @@ use axum::response::{IntoResponse, Response};
 pub const API_KEY: &str = "pk_test_7f3a9c1e5b";
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf()
 }
 
 /// Build `petstore-mcp` (once per test process) and return its path. The test
@@ -42,7 +45,11 @@ pub fn petstore_binary() -> PathBuf {
 
 /// A free loopback port (bound and released; Prism needs a number up front).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind loopback").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind loopback")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 /// Wait until something accepts TCP connections on `addr`, for at most `limit`.
@@ -86,7 +93,10 @@ impl Prism {
             let _ = child.kill();
             return Err(e);
         }
-        Ok(Prism { child, base_url: format!("http://{addr}") })
+        Ok(Prism {
+            child,
+            base_url: format!("http://{addr}"),
+        })
     }
 }
 
@@ -134,7 +144,11 @@ impl Recorder {
                 })
                 .await;
         });
-        Ok(Recorder { base_url: format!("http://{addr}"), requests, shutdown: Some(tx) })
+        Ok(Recorder {
+            base_url: format!("http://{addr}"),
+            requests,
+            shutdown: Some(tx),
+        })
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -152,7 +166,12 @@ impl Drop for Recorder {
 
 async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let path = uri.path().to_string();
-    let record = Recorded { method: method.to_string(), uri: uri.to_string(), headers: headers.clone(), body: body.to_vec() };
+    let record = Recorded {
+        method: method.to_string(),
+        uri: uri.to_string(),
+        headers: headers.clone(),
+        body: body.to_vec(),
+    };
     log.lock().expect("not poisoned").push(record);
     let json = [("content-type", "application/json")];
     if path.starts_with("/slow/") {
@@ -160,11 +179,19 @@ async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, header
         return (StatusCode::OK, json, "{}").into_response();
     }
     if path.starts_with("/fail/") {
-        return (StatusCode::INTERNAL_SERVER_ERROR, json, r#"{"code":500,"message":"database unavailable"}"#)
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json,
+            r#"{"code":500,"message":"database unavailable"}"#,
+        )
             .into_response();
     }
     if path.starts_with("/echo-key/") {
-        let key = headers.get("x-api-key").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+        let key = headers
+            .get("x-api-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let body = serde_json::json!({"code": 400, "message": format!("key {key} is not allowed here")});
         return (StatusCode::BAD_REQUEST, json, body.to_string()).into_response();
     }
