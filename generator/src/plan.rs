@@ -434,15 +434,15 @@ fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, 
                 for (prop, prop_schema) in schema["properties"].as_object().expect("checked above") {
                     let arg = claim(&arg_name(prop), "body", &mut taken);
                     let mut prop_schema = prop_schema.clone();
-                    if arg != *prop {
-                        if let Value::Object(map) = &mut prop_schema {
-                            let note = format!("(sent as body field `{prop}`)");
-                            let text = match map.get("description").and_then(Value::as_str) {
-                                Some(t) => format!("{t} {note}"),
-                                None => note,
-                            };
-                            map.insert("description".to_string(), Value::String(text));
-                        }
+                    if arg != *prop
+                        && let Value::Object(map) = &mut prop_schema
+                    {
+                        let note = format!("(sent as body field `{prop}`)");
+                        let text = match map.get("description").and_then(Value::as_str) {
+                            Some(t) => format!("{t} {note}"),
+                            None => note,
+                        };
+                        map.insert("description".to_string(), Value::String(text));
                     }
                     properties.insert(arg.clone(), prop_schema);
                     if body.required && body_required.contains(prop.as_str()) {

@@ -95,10 +95,10 @@ impl Normalizer<'_> {
                 let ty = ty.clone();
                 out.insert("type".to_string(), json!([ty, "null"]));
             }
-            if let Some(Value::Array(values)) = out.get_mut("enum") {
-                if !values.contains(&Value::Null) {
-                    values.push(Value::Null);
-                }
+            if let Some(Value::Array(values)) = out.get_mut("enum")
+                && !values.contains(&Value::Null)
+            {
+                values.push(Value::Null);
             }
         }
         Value::Object(out)

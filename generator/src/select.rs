@@ -63,21 +63,21 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         .filter(|op| !matches(&file.exclude, op))
         .collect();
 
-    if let Some(max) = &file.max_tools {
-        if operations.len() > max.value {
-            diags.push(
-                at(
-                    max.referenced.line(),
-                    max.referenced.column(),
-                    format!(
-                        "{} operations are selected but max_tools is {}",
-                        operations.len(),
-                        max.value
-                    ),
-                )
-                .help("exclude operations or tags in mcpgen.yaml, or raise max_tools"),
-            );
-        }
+    if let Some(max) = &file.max_tools
+        && operations.len() > max.value
+    {
+        diags.push(
+            at(
+                max.referenced.line(),
+                max.referenced.column(),
+                format!(
+                    "{} operations are selected but max_tools is {}",
+                    operations.len(),
+                    max.value
+                ),
+            )
+            .help("exclude operations or tags in mcpgen.yaml, or raise max_tools"),
+        );
     }
     if operations.is_empty() {
         diags.push(

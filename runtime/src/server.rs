@@ -58,12 +58,11 @@ impl Server {
 fn to_mcp_tool(tool: &Tool) -> McpTool {
     let spec = tool.spec;
     let a = spec.annotations;
-    let mut annotations = ToolAnnotations::new()
+    let annotations = ToolAnnotations::new()
         .read_only(a.read_only)
         .destructive(a.destructive)
         .idempotent(a.idempotent)
         .open_world(a.open_world);
-    annotations.title = spec.title.map(str::to_string);
     let mut out =
         McpTool::new(spec.name, spec.description, Arc::new(tool.schema.clone())).with_annotations(annotations);
     out.title = spec.title.map(str::to_string);
@@ -111,10 +110,8 @@ impl ServerHandler for Server {
             ));
         };
         let tool = &self.tools()[index];
-        Ok(
-            tools::call(self.spec, &self.upstream, &self.redactor, tool, request.arguments)
-                .await
-                .into(),
-        )
+        Ok(tools::call(&self.upstream, &self.redactor, tool, request.arguments)
+            .await
+            .into())
     }
 }

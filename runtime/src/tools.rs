@@ -13,7 +13,7 @@ use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 
 use crate::redact::Redactor;
-use crate::spec::{ServerSpec, ToolSpec};
+use crate::spec::ToolSpec;
 use crate::upstream::{self, Upstream, UpstreamResponse};
 
 /// How much of an error body the model sees.
@@ -69,7 +69,6 @@ impl Tool {
 
 /// Run one call: validate, build the request, send it, shape the answer.
 pub async fn call(
-    server: &'static ServerSpec,
     upstream: &Upstream,
     redactor: &Redactor,
     tool: &Tool,
@@ -105,9 +104,7 @@ pub async fn call(
     };
     let label = redactor.redact(&prepared.label);
 
-    let result = upstream
-        .send(server.security_schemes, &tool.spec.request, prepared)
-        .await;
+    let result = upstream.send(&tool.spec.request, prepared).await;
     let elapsed_ms = started.elapsed().as_millis() as u64;
     match result {
         Ok(response) => {
@@ -229,16 +226,17 @@ fn shape_response(label: &str, response: UpstreamResponse, redactor: &Redactor) 
         return result;
     }
 
-    if is_json(response.content_type.as_deref()) && !response.truncated {
-        if let Ok(value) = serde_json::from_str::<Value>(&text) {
-            let structured = match value {
-                Value::Object(_) => value,
-                other => json!({ "result": other }),
-            };
-            let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-            result.structured_content = Some(structured);
-            return result;
-        }
+    if is_json(response.content_type.as_deref())
+        && !response.truncated
+        && let Ok(value) = serde_json::from_str::<Value>(&text)
+    {
+        let structured = match value {
+            Value::Object(_) => value,
+            other => json!({ "result": other }),
+        };
+        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
+        result.structured_content = Some(structured);
+        return result;
     }
     let mut content = vec![ContentBlock::text(text)];
     if let Some(note) = truncation_note {

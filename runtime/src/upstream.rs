@@ -15,7 +15,9 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::config::Config;
-use crate::spec::{ApiKeyLocation, BodyEncoding, BodyShape, Location, RequestSpec, SchemeKind, ServerSpec};
+use crate::spec::{
+    ApiKeyLocation, BodyEncoding, BodyShape, Location, RequestSpec, SchemeKind, SecuritySchemeSpec, ServerSpec,
+};
 use crate::style;
 
 /// Default cap on the response body kept for the model.
@@ -152,10 +154,7 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
                     (!object.is_empty()).then_some(Value::Object(object))
                 }
             };
-            match value {
-                None => None,
-                Some(value) => Some((spec.media_type, encode_body(spec.encoding, &value))),
-            }
+            value.map(|value| (spec.media_type, encode_body(spec.encoding, &value)))
         }
     };
 
@@ -209,13 +208,14 @@ fn encode_body(encoding: BodyEncoding, value: &Value) -> Vec<u8> {
 /// The pooled HTTP client and what it needs to authenticate.
 pub struct Upstream {
     client: reqwest::Client,
+    schemes: &'static [SecuritySchemeSpec],
     config: Config,
     timeout: Duration,
     max_response_bytes: usize,
 }
 
 impl Upstream {
-    pub fn new(spec: &ServerSpec, config: Config, timeout: Duration) -> Result<Upstream, String> {
+    pub fn new(spec: &'static ServerSpec, config: Config, timeout: Duration) -> Result<Upstream, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -225,6 +225,7 @@ impl Upstream {
             .map_err(|e| format!("could not set up the HTTP client: {}", e.without_url()))?;
         Ok(Upstream {
             client,
+            schemes: spec.security_schemes,
             config,
             timeout,
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
@@ -237,21 +238,16 @@ impl Upstream {
 
     /// Add the credentials of the first security alternative that we hold
     /// credentials for, then send.
-    pub async fn send(
-        &self,
-        schemes: &[crate::spec::SecuritySchemeSpec],
-        recipe: &RequestSpec,
-        mut prepared: Prepared,
-    ) -> Result<UpstreamResponse, UpstreamError> {
+    pub async fn send(&self, recipe: &RequestSpec, mut prepared: Prepared) -> Result<UpstreamResponse, UpstreamError> {
         let alternative = recipe
             .security
             .iter()
             .find(|alt| alt.iter().all(|name| self.config.credentials.contains_key(name)));
         let mut basic: Option<(String, Option<String>)> = None;
         let mut bearer: Option<&str> = None;
-        for name in alternative.map(|a| *a).unwrap_or(&[]) {
+        for name in alternative.copied().unwrap_or(&[]) {
             let (Some(scheme), Some(secret)) = (
-                schemes.iter().find(|s| s.name == *name),
+                self.schemes.iter().find(|s| s.name == *name),
                 self.config.credentials.get(name),
             ) else {
                 continue;
