@@ -10,8 +10,9 @@ pub struct Diagnostic {
     pub file: String,
     /// 1-based line and column, when known.
     pub line_col: Option<(u64, u64)>,
-    /// A document path such as `paths./pets/{id}.get.parameters[1]`.
-    pub path: Option<String>,
+    /// JSON pointer into the document (`/paths/~1pets~1{id}/get/parameters/1`),
+    /// shown as a document path (`paths./pets/{id}.get.parameters[1]`).
+    pub pointer: Option<String>,
     pub message: String,
     pub help: Option<String>,
 }
@@ -21,13 +22,14 @@ impl Diagnostic {
         Diagnostic {
             file: file.into(),
             line_col: None,
-            path: None,
+            pointer: None,
             message: message.into(),
             help: None,
         }
     }
-    pub fn at(mut self, path: impl Into<String>) -> Diagnostic {
-        self.path = Some(path.into());
+    /// Locate the diagnostic at a JSON pointer into the document.
+    pub fn at(mut self, pointer: impl Into<String>) -> Diagnostic {
+        self.pointer = Some(pointer.into());
         self
     }
     pub fn line_col(mut self, line: u64, column: u64) -> Diagnostic {
@@ -48,8 +50,8 @@ impl fmt::Display for Diagnostic {
         if let Some((line, col)) = self.line_col {
             write!(f, ":{line}:{col}")?;
         }
-        if let Some(path) = &self.path {
-            write!(f, ": {path}")?;
+        if let Some(pointer) = &self.pointer {
+            write!(f, ": {}", pointer_to_path(pointer))?;
         }
         write!(f, ": {}", self.message)?;
         if let Some(help) = &self.help {
@@ -86,6 +88,47 @@ fn render(diagnostics: &[Diagnostic]) -> String {
         out.push(format!("{} errors", sorted.len()));
     }
     out.join("\n")
+}
+
+/// OpenAPI keys whose values are arrays: their numeric children print as `[n]`.
+const ARRAY_KEYS: &[&str] = &[
+    "parameters",
+    "allOf",
+    "oneOf",
+    "anyOf",
+    "servers",
+    "security",
+    "tags",
+    "enum",
+    "required",
+    "prefixItems",
+];
+
+/// `/paths/~1pets~1{id}/get/parameters/1` → `paths./pets/{id}.get.parameters[1]`.
+pub fn pointer_to_path(pointer: &str) -> String {
+    if pointer.is_empty() {
+        return "(document root)".to_string();
+    }
+    let mut out = String::new();
+    let mut previous = String::new();
+    for segment in pointer.trim_start_matches('/').split('/') {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if ARRAY_KEYS.contains(&previous.as_str()) && segment.parse::<usize>().is_ok() {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+        previous = segment;
+    }
+    out
+}
+
+/// Escape one JSON pointer segment.
+pub fn escape_pointer(segment: &str) -> String {
+    segment.replace('~', "~0").replace('/', "~1")
 }
 
 /// Turn collected diagnostics into a result.
@@ -130,13 +173,26 @@ mod tests {
     #[test]
     fn renders_file_position_path_message_and_help() {
         let d = Diagnostic::new("openapi.yaml", "cookie parameters are not supported")
-            .at("paths./pets.get.parameters[0]")
+            .at("/paths/~1pets/get/parameters/0")
             .line_col(12, 7)
             .help("exclude the operation in mcpgen.yaml");
         assert_eq!(
             d.to_string(),
             "error: openapi.yaml:12:7: paths./pets.get.parameters[0]: cookie parameters are not supported\n  help: exclude the operation in mcpgen.yaml"
         );
+    }
+
+    #[test]
+    fn pointers_print_as_document_paths() {
+        assert_eq!(
+            pointer_to_path("/paths/~1pets~1{id}/get/responses/200"),
+            "paths./pets/{id}.get.responses.200"
+        );
+        assert_eq!(
+            pointer_to_path("/components/schemas/Pet/allOf/1/properties/a~0b"),
+            "components.schemas.Pet.allOf[1].properties.a~b"
+        );
+        assert_eq!(pointer_to_path(""), "(document root)");
     }
 
     #[test]

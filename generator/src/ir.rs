@@ -98,8 +98,8 @@ pub struct Operation {
     pub method: Method,
     /// The key under `paths`.
     pub path: String,
-    /// Document path of the operation, e.g. `paths./pets/{id}.get`.
-    pub location: String,
+    /// JSON pointer of the operation, e.g. `/paths/~1pets~1{id}/get`.
+    pub pointer: String,
     pub summary: Option<String>,
     pub description: Option<String>,
     pub tags: Vec<String>,
@@ -167,6 +167,6 @@ pub struct Body {
     pub description: Option<String>,
     /// `content`: media type → normalized schema, in document order.
     pub content: IndexMap<String, Value>,
-    /// Document path of the request body, for diagnostics.
-    pub location: String,
+    /// JSON pointer of the request body, for diagnostics.
+    pub pointer: String,
 }

@@ -51,13 +51,21 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
             .help("`spec` is a path relative to mcpgen.yaml"),
         ));
     }
-    let document = load::load_spec(&spec_path, &spec_file)?;
+    // Spec diagnostics get their line:column here, on the error path only.
+    let with_positions = |err: Error| match err {
+        Error::Diagnostics(mut diagnostics) => {
+            load::locate(&spec_path, &spec_file, &mut diagnostics);
+            Error::Diagnostics(diagnostics)
+        }
+        other => other,
+    };
+    let document = load::load_spec(&spec_path, &spec_file).map_err(with_positions)?;
     let api = resolve::resolve(&document);
     let files = select::Files {
         config: &config_file,
         spec: &spec_file,
     };
-    let selection = select::select(&api, &selection_file, &files)?;
+    let selection = select::select(&api, &selection_file, &files).map_err(with_positions)?;
 
     let output_dir = base.join(&selection_file.output.value);
     let runtime_dependency = match (&selection_file.runtime.path, &selection_file.runtime.version) {
@@ -73,10 +81,12 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         &selection,
         PlanInputs {
             spec_file: &selection_file.spec.value,
+            diagnostics_file: &spec_file,
             runtime_dependency,
             instructions: api.description.clone(),
         },
-    )?;
+    )
+    .map_err(with_positions)?;
     let files = render::render(&plan)?;
     Ok(Generated {
         plan,

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::diag::{Diagnostic, Error};
+use serde_saphyr::Spanned;
+
+use crate::diag::{Diagnostic, Error, escape_pointer};
 
 pub struct SpecDocument {
     /// The file name used in diagnostics.
@@ -23,12 +25,13 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
     let raw = parse_document(file, &text)?;
     check_version(file, &raw)?;
     let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|e| {
-        let at = e.path().to_string();
-        Error::one(
-            Diagnostic::new(file, format!("not a valid OpenAPI 3.0 document: {}", e.inner()))
-                .at(if at == "." { "(document root)".to_string() } else { at })
-                .help("fix the document; validators such as `redocly lint` explain OpenAPI errors in detail"),
-        )
+        // Untagged enums in openapiv3 hide where below `paths` or `components` the
+        // problem is; re-check the parts one by one to name each broken one.
+        let mut diagnostics = pinpoint(file, &raw);
+        if diagnostics.is_empty() {
+            diagnostics.push(invalid(file, error_pointer(e.path()), e.inner()));
+        }
+        Error::Diagnostics(diagnostics)
     })?;
     Ok(SpecDocument {
         file: file.to_string(),
@@ -58,6 +61,198 @@ pub fn parse_document(file: &str, text: &str) -> Result<Value, Error> {
     }
 }
 
+fn invalid(file: &str, pointer: String, why: impl std::fmt::Display) -> Diagnostic {
+    Diagnostic::new(file, format!("not a valid OpenAPI 3.0 document: {why}"))
+        .at(pointer)
+        .help("fix the document; validators such as `redocly lint` explain OpenAPI errors in detail")
+}
+
+/// Typed-parse the document's parts separately: operations and their
+/// parameters and bodies, and each component. One diagnostic per broken part.
+fn pinpoint(file: &str, raw: &Value) -> Vec<Diagnostic> {
+    fn check<T: serde::de::DeserializeOwned>(
+        file: &str,
+        value: &Value,
+        pointer: String,
+        out: &mut Vec<Diagnostic>,
+    ) -> bool {
+        if value.get("$ref").is_some() {
+            return true;
+        }
+        match serde_path_to_error::deserialize::<_, T>(value) {
+            Ok(_) => true,
+            Err(e) => {
+                out.push(invalid(
+                    file,
+                    format!("{pointer}{}", error_pointer(e.path())),
+                    e.inner(),
+                ));
+                false
+            }
+        }
+    }
+    fn entries(value: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
+        value.and_then(Value::as_object).into_iter().flatten()
+    }
+    let mut out = Vec::new();
+    for (path, item) in entries(raw.get("paths")) {
+        let item_pointer = format!("/paths/{}", escape_pointer(path));
+        for (key, value) in item.as_object().into_iter().flatten() {
+            let pointer = format!("{item_pointer}/{}", escape_pointer(key));
+            let mut parts_ok = true;
+            for (i, param) in value
+                .get("parameters")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .enumerate()
+            {
+                parts_ok &= check::<openapiv3::Parameter>(file, param, format!("{pointer}/parameters/{i}"), &mut out);
+            }
+            if key == "parameters" {
+                for (i, param) in value.as_array().into_iter().flatten().enumerate() {
+                    check::<openapiv3::Parameter>(file, param, format!("{pointer}/{i}"), &mut out);
+                }
+                continue;
+            }
+            if let Some(body) = value.get("requestBody") {
+                parts_ok &= check::<openapiv3::RequestBody>(file, body, format!("{pointer}/requestBody"), &mut out);
+            }
+            // The operation itself, once its parts are known to be fine.
+            const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+            if parts_ok && METHODS.contains(&key.as_str()) {
+                check::<openapiv3::Operation>(file, value, pointer, &mut out);
+            }
+        }
+    }
+    let components = raw.get("components");
+    let sections: [(&str, fn(&str, &Value, String, &mut Vec<Diagnostic>) -> bool); 4] = [
+        ("schemas", check::<openapiv3::Schema>),
+        ("parameters", check::<openapiv3::Parameter>),
+        ("requestBodies", check::<openapiv3::RequestBody>),
+        ("securitySchemes", check::<openapiv3::SecurityScheme>),
+    ];
+    for (section, checker) in sections {
+        for (name, value) in entries(components.and_then(|c| c.get(section))) {
+            checker(
+                file,
+                value,
+                format!("/components/{section}/{}", escape_pointer(name)),
+                &mut out,
+            );
+        }
+    }
+    out
+}
+
+/// The JSON pointer of a typed-parse error.
+fn error_pointer(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    path.iter()
+        .filter_map(|segment| match segment {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } => Some(escape_pointer(key)),
+            Segment::Enum { .. } | Segment::Unknown => None,
+        })
+        .map(|s| format!("/{s}"))
+        .collect()
+}
+
+/// Fill in line:column for the diagnostics about the document at `path`
+/// that carry a pointer. Parses the text again with positions, so it costs
+/// nothing unless there is something to report.
+pub fn locate(path: &Path, file: &str, diagnostics: &mut [Diagnostic]) {
+    let wanted = diagnostics
+        .iter()
+        .any(|d| d.file == file && d.pointer.is_some() && d.line_col.is_none());
+    if !wanted {
+        return;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let Ok(root) = serde_saphyr::from_str::<Spanned<Node>>(&text) else {
+        return;
+    };
+    for d in diagnostics
+        .iter_mut()
+        .filter(|d| d.file == file && d.line_col.is_none())
+    {
+        let Some(pointer) = &d.pointer else { continue };
+        // The deepest node on the pointer's way that exists.
+        let mut node = &root;
+        for segment in pointer.split('/').skip(1) {
+            let segment = segment.replace("~1", "/").replace("~0", "~");
+            let next = match &node.value {
+                Node::Map(entries) => entries.iter().find(|(k, _)| *k == segment).map(|(_, v)| v),
+                Node::Seq(items) => segment.parse::<usize>().ok().and_then(|i| items.get(i)),
+                Node::Leaf => None,
+            };
+            match next {
+                Some(child) => node = child,
+                None => break,
+            }
+        }
+        let at = &node.referenced;
+        d.line_col = (at.line() > 0).then(|| (at.line(), at.column()));
+    }
+}
+
+/// The document's shape with a position for every node (no values).
+enum Node {
+    Map(Vec<(String, Spanned<Node>)>),
+    Seq(Vec<Spanned<Node>>),
+    Leaf,
+}
+
+impl<'de> serde::Deserialize<'de> for Node {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Node, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Node;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any YAML or JSON value")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(key) = map.next_key::<String>()? {
+                    entries.push((key, map.next_value::<Spanned<Node>>()?));
+                }
+                Ok(Node::Map(entries))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
+                let mut items = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<Node>>()? {
+                    items.push(item);
+                }
+                Ok(Node::Seq(items))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Node, E> {
+                Ok(Node::Leaf)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Node, E> {
+                Ok(Node::Leaf)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Node, E> {
+                Ok(Node::Leaf)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Node, E> {
+                Ok(Node::Leaf)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Node, E> {
+                Ok(Node::Leaf)
+            }
+            fn visit_unit<E>(self) -> Result<Node, E> {
+                Ok(Node::Leaf)
+            }
+            fn visit_none<E>(self) -> Result<Node, E> {
+                Ok(Node::Leaf)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 fn check_version(file: &str, raw: &Value) -> Result<(), Error> {
     if !raw.is_object() {
         return Err(Error::one(Diagnostic::new(
@@ -72,7 +267,7 @@ fn check_version(file: &str, raw: &Value) -> Result<(), Error> {
                 file,
                 format!("OpenAPI {v} is not supported yet; this mcpgen reads OpenAPI 3.0.x"),
             )
-            .at("openapi")
+            .at("/openapi")
             .help("convert the document to OpenAPI 3.0 or use a newer mcpgen"),
         )),
         (None, Some(_)) => Err(Error::one(
@@ -80,7 +275,7 @@ fn check_version(file: &str, raw: &Value) -> Result<(), Error> {
                 file,
                 "Swagger 2.0 is not supported yet; this mcpgen reads OpenAPI 3.0.x",
             )
-            .at("swagger")
+            .at("/swagger")
             .help("convert the document to OpenAPI 3.0 (for example with `swagger2openapi`)"),
         )),
         (None, None) => Err(Error::one(
@@ -107,6 +302,26 @@ mod tests {
             err.to_string(),
             "error: a.yaml: openapi: OpenAPI 3.1.0 is not supported yet; this mcpgen reads OpenAPI 3.0.x\n  help: convert the document to OpenAPI 3.0 or use a newer mcpgen"
         );
+    }
+
+    #[test]
+    fn pointers_get_line_and_column() {
+        let dir = tempfile::tempdir().unwrap();
+        let yaml = dir.path().join("a.yaml");
+        std::fs::write(&yaml, "openapi: 3.0.3\npaths:\n  /pets/{id}:\n    get:\n      parameters:\n        - name: id\n          in: path\n").unwrap();
+        let json = dir.path().join("a.json");
+        std::fs::write(&json, "{\"paths\": {\"/pets\": {\n  \"get\": {}}}}").unwrap();
+        let mut ds = vec![
+            Diagnostic::new("a.yaml", "x").at("/paths/~1pets~1{id}/get/parameters/0/in"),
+            Diagnostic::new("a.yaml", "y").at("/paths/~1pets~1{id}/get/parameters/3"),
+            Diagnostic::new("a.json", "z").at("/paths/~1pets/get"),
+        ];
+        locate(&yaml, "a.yaml", &mut ds);
+        locate(&json, "a.json", &mut ds);
+        assert_eq!(ds[0].line_col, Some((7, 15)));
+        // A missing element: the deepest existing node (the parameters list).
+        assert_eq!(ds[1].line_col, Some((6, 9)));
+        assert_eq!(ds[2].line_col, Some((2, 10)));
     }
 
     #[test]

@@ -114,7 +114,10 @@ pub struct FieldPlan {
 }
 
 pub struct PlanInputs<'s> {
+    /// The spec path as written in mcpgen.yaml (for generated headers).
     pub spec_file: &'s str,
+    /// The spec path as diagnostics name it.
+    pub diagnostics_file: &'s str,
     pub runtime_dependency: String,
     pub instructions: Option<String>,
 }
@@ -125,8 +128,10 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
     let mut consts = BTreeSet::new();
     let mut tools = Vec::new();
     for op in &selection.operations {
+        // Problems found while resolving count only for selected operations.
+        diags.extend(op.problems.iter().cloned());
         let name = unique(tool_name(op), &mut names);
-        match plan_tool(op, name, inputs.spec_file) {
+        match plan_tool(op, name, inputs.diagnostics_file) {
             Ok(mut tool) => {
                 // `a-b` and `a_b` are distinct tools but would share a const name.
                 tool.const_name = unique(tool.const_name, &mut consts);
@@ -419,7 +424,7 @@ fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, 
                     "request body media type {} is not supported yet (supported: application/json, application/x-www-form-urlencoded)",
                     types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
                 ))
-                .at(&body.location)
+                .at(&body.pointer)
                 .help(format!("exclude `{}` in mcpgen.yaml", op.operation_id.as_deref().unwrap_or(&name))));
             };
             let flatten = schema.get("properties").is_some_and(Value::is_object)
@@ -572,7 +577,7 @@ mod tests {
             operation_id: id.map(str::to_string),
             method,
             path: path.to_string(),
-            location: String::new(),
+            pointer: String::new(),
             summary: None,
             description: None,
             tags: vec![],

@@ -9,10 +9,10 @@ use indexmap::IndexMap;
 use openapiv3::{ParameterSchemaOrContent, ReferenceOr};
 use serde_json::json;
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, escape_pointer};
 use crate::ir::{Api, ApiKeyLocation, Body, Location, Method, Operation, Param, SecurityScheme, Style};
 use crate::load::SpecDocument;
-use crate::schema::{Normalizer, escape_pointer, pointer_to_path};
+use crate::schema::Normalizer;
 
 pub fn resolve(doc: &SpecDocument) -> Api {
     let spec = &doc.typed;
@@ -41,7 +41,6 @@ pub fn resolve(doc: &SpecDocument) -> Api {
         for (method_name, op) in item.iter() {
             let method = Method::from_openapi(method_name).expect("openapiv3 yields known methods");
             let op_pointer = format!("{item_pointer}/{method_name}");
-            let location = pointer_to_path(&op_pointer);
             let mut problems = Vec::new();
 
             // Operation parameters override path-item ones with the same name and location.
@@ -83,7 +82,7 @@ pub fn resolve(doc: &SpecDocument) -> Api {
                 operation_id: op.operation_id.clone(),
                 method,
                 path: path.clone(),
-                location,
+                pointer: op_pointer.clone(),
                 summary: op.summary.clone(),
                 description: op.description.clone(),
                 tags: op.tags.clone(),
@@ -160,7 +159,7 @@ fn dangling(doc: &SpecDocument, pointer: &str, reference: &str) -> Diagnostic {
         &doc.file,
         format!("`$ref: {reference}` points to nothing (or to another document, which is not supported yet)"),
     )
-    .at(pointer_to_path(pointer))
+    .at(pointer)
     .help("define the referenced component in this document or correct the reference")
 }
 
@@ -212,7 +211,7 @@ fn parameter(
         ParameterSchemaOrContent::Schema(_) => {
             let schema_pointer = format!("{pointer}/schema");
             let raw = doc.raw.pointer(&schema_pointer).cloned().unwrap_or_else(|| json!({}));
-            normalizer.normalize(&raw, &pointer_to_path(&schema_pointer), problems)
+            normalizer.normalize(&raw, &schema_pointer, problems)
         }
         ParameterSchemaOrContent::Content(_) => {
             problems.push(
@@ -223,7 +222,7 @@ fn parameter(
                         data.name
                     ),
                 )
-                .at(pointer_to_path(&pointer))
+                .at(&pointer)
                 .help("exclude the operation in mcpgen.yaml, or describe the parameter with `schema`"),
             );
             json!({})
@@ -274,7 +273,7 @@ fn request_body(
         .map(|media_type| {
             let schema_pointer = format!("{pointer}/content/{}/schema", escape_pointer(media_type));
             let schema = match doc.raw.pointer(&schema_pointer) {
-                Some(raw) => normalizer.normalize(raw, &pointer_to_path(&schema_pointer), problems),
+                Some(raw) => normalizer.normalize(raw, &schema_pointer, problems),
                 None => json!({}),
             };
             (media_type.clone(), schema)
@@ -284,17 +283,17 @@ fn request_body(
         required: body.required,
         description: body.description.clone(),
         content,
-        location: pointer_to_path(&pointer),
+        pointer,
     })
 }
 
 fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Operation {
-    let location = format!("paths.{path}");
+    let pointer = format!("/paths/{}", escape_pointer(path));
     Operation {
         operation_id: None,
         method: Method::Get,
         path: path.to_string(),
-        location: location.clone(),
+        pointer: pointer.clone(),
         summary: None,
         description: None,
         tags: Vec::new(),
@@ -304,7 +303,7 @@ fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Ope
         security: Vec::new(),
         problems: vec![
             Diagnostic::new(&doc.file, format!("path item `$ref: {reference}` is not supported yet"))
-                .at(location)
+                .at(pointer)
                 .help("inline the path item, or exclude its operations in mcpgen.yaml"),
         ],
     }

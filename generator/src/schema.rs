@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::diag::Diagnostic;
+use crate::diag::{Diagnostic, escape_pointer};
 
 /// Inlining deeper than this cuts the schema (a guard against huge expansions).
 const MAX_DEPTH: usize = 12;
@@ -21,7 +21,7 @@ pub struct Normalizer<'a> {
 }
 
 impl Normalizer<'_> {
-    /// `at` is the document path of `schema`, for diagnostics.
+    /// `at` is the JSON pointer of `schema`, for diagnostics.
     pub fn normalize(&self, schema: &Value, at: &str, problems: &mut Vec<Diagnostic>) -> Value {
         self.walk(schema, at, &mut Vec::new(), problems)
     }
@@ -48,7 +48,12 @@ impl Normalizer<'_> {
                     let Value::Object(props) = value else { continue };
                     let mut kept = Map::new();
                     for (name, prop) in props {
-                        let prop = self.walk(prop, &format!("{at}.properties.{name}"), stack, problems);
+                        let prop = self.walk(
+                            prop,
+                            &format!("{at}/properties/{}", escape_pointer(name)),
+                            stack,
+                            problems,
+                        );
                         if self.for_input && prop.get("readOnly") == Some(&Value::Bool(true)) {
                             continue;
                         }
@@ -57,17 +62,17 @@ impl Normalizer<'_> {
                     out.insert(key.clone(), Value::Object(kept));
                 }
                 "items" | "not" => {
-                    out.insert(key.clone(), self.walk(value, &format!("{at}.{key}"), stack, problems));
+                    out.insert(key.clone(), self.walk(value, &format!("{at}/{key}"), stack, problems));
                 }
                 "additionalProperties" if value.is_object() => {
-                    out.insert(key.clone(), self.walk(value, &format!("{at}.{key}"), stack, problems));
+                    out.insert(key.clone(), self.walk(value, &format!("{at}/{key}"), stack, problems));
                 }
                 "allOf" | "oneOf" | "anyOf" => {
                     let Value::Array(items) = value else { continue };
                     let items = items
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| self.walk(s, &format!("{at}.{key}[{i}]"), stack, problems))
+                        .map(|(i, s)| self.walk(s, &format!("{at}/{key}/{i}"), stack, problems))
                         .collect();
                     out.insert(key.clone(), Value::Array(items));
                 }
@@ -137,7 +142,7 @@ impl Normalizer<'_> {
             return json!({});
         };
         stack.push(reference.to_string());
-        let mut resolved = self.walk(target, &pointer_to_path(pointer), stack, problems);
+        let mut resolved = self.walk(target, pointer, stack, problems);
         stack.pop();
         // 3.1 semantics: a description next to `$ref` describes this use.
         if let (Some(description), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
@@ -145,21 +150,6 @@ impl Normalizer<'_> {
         }
         resolved
     }
-}
-
-/// `/components/schemas/Pet` → `components.schemas.Pet`.
-pub fn pointer_to_path(pointer: &str) -> String {
-    pointer
-        .trim_start_matches('/')
-        .split('/')
-        .map(|seg| seg.replace("~1", "/").replace("~0", "~"))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// Escape one JSON pointer segment.
-pub fn escape_pointer(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
 }
 
 #[cfg(test)]
@@ -173,7 +163,7 @@ mod tests {
             file: "openapi.yaml",
             for_input,
         };
-        (n.normalize(&schema, "x", &mut problems), problems)
+        (n.normalize(&schema, "/x", &mut problems), problems)
     }
 
     #[test]

@@ -10,7 +10,7 @@ use indexmap::IndexMap;
 use serde_saphyr::Spanned;
 
 use crate::config::{Rules, SelectionFile};
-use crate::diag::{Diagnostic, Error, did_you_mean, finish};
+use crate::diag::{Diagnostic, Error, did_you_mean, escape_pointer, finish};
 use crate::ir::{Api, Operation, SecurityScheme};
 
 #[derive(Debug)]
@@ -126,7 +126,6 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     // Grouped by what is missing, so one forgotten binding is one diagnostic.
     let mut unsatisfied: IndexMap<(String, String), Vec<String>> = IndexMap::new();
     for op in &operations {
-        diags.extend(op.problems.iter().cloned());
         let satisfied = op.security.is_empty()
             || op
                 .security
@@ -157,7 +156,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         };
         diags.push(
             Diagnostic::new(files.spec, format!("{listed} credentials ({needed}) but mcpgen.yaml binds no env var to them"))
-                .at(format!("components.securitySchemes.{first}"))
+                .at(format!("/components/securitySchemes/{}", escape_pointer(&first)))
                 .help(format!("add to mcpgen.yaml:\n    auth:\n      {first}:\n        env: MY_API_KEY\n  or exclude the operations that need it")),
         );
     }

@@ -175,3 +175,47 @@ fn help_text() {
     assert_eq!(out.status.code(), Some(0));
     insta::assert_snapshot!("generate_help", String::from_utf8_lossy(&out.stdout));
 }
+
+#[test]
+fn spec_mistakes_point_at_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "openapi: 3.0.3
+info: {title: t, version: '1'}
+paths:
+  /a/{id}:
+    get:
+      operationId: getA
+      parameters:
+        - name: id
+          in: path
+          required: true
+          schema:
+            $ref: '#/components/schemas/Missing'
+      responses:
+        '200': {description: ok}
+  /upload:
+    post:
+      operationId: upload
+      requestBody:
+        content:
+          multipart/form-data:
+            schema: {type: object}
+      responses:
+        '200': {description: ok}
+";
+    fs::write(dir.path().join("openapi.yaml"), spec).unwrap();
+    fs::write(
+        dir.path().join("mcpgen.yaml"),
+        "spec: openapi.yaml\noutput: out\nserver:\n  name: demo\n",
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("spec_mistakes", stderr(&out));
+
+    // A document that is not valid OpenAPI: the typed parse error is located too.
+    fs::write(dir.path().join("openapi.yaml"), spec.replace("in: path", "in: body")).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("spec_not_openapi", stderr(&out));
+}
