@@ -70,6 +70,7 @@ fn invalid(file: &str, pointer: String, why: impl std::fmt::Display) -> Diagnost
 /// Typed-parse the document's parts separately: operations and their
 /// parameters and bodies, and each component. One diagnostic per broken part.
 fn pinpoint(file: &str, raw: &Value) -> Vec<Diagnostic> {
+    type Checker = fn(&str, &Value, String, &mut Vec<Diagnostic>) -> bool;
     fn check<T: serde::de::DeserializeOwned>(
         file: &str,
         value: &Value,
@@ -126,7 +127,7 @@ fn pinpoint(file: &str, raw: &Value) -> Vec<Diagnostic> {
         }
     }
     let components = raw.get("components");
-    let sections: [(&str, fn(&str, &Value, String, &mut Vec<Diagnostic>) -> bool); 4] = [
+    let sections: [(&str, Checker); 4] = [
         ("schemas", check::<openapiv3::Schema>),
         ("parameters", check::<openapiv3::Parameter>),
         ("requestBodies", check::<openapiv3::RequestBody>),
