@@ -116,16 +116,10 @@ fn server_url(server: &openapiv3::Server) -> String {
 
 fn security_scheme(doc: &SpecDocument, scheme: &ReferenceOr<openapiv3::SecurityScheme>) -> SecurityScheme {
     use openapiv3::{APIKeyLocation, SecurityScheme as S};
-    let scheme = match scheme {
-        ReferenceOr::Item(s) => s,
-        ReferenceOr::Reference { reference } => {
-            return match follow::<openapiv3::SecurityScheme>(doc, reference) {
-                Some(s) => security_scheme(doc, &ReferenceOr::Item(s)),
-                None => SecurityScheme::Unsupported(format!("a dangling reference `{reference}`")),
-            };
-        }
+    let Some((scheme, _)) = deref(doc, scheme, "", &mut Vec::new()) else {
+        return SecurityScheme::Unsupported("a dangling reference".to_string());
     };
-    match scheme {
+    match &scheme {
         S::APIKey { location, name, .. } => SecurityScheme::ApiKey {
             location: match location {
                 APIKeyLocation::Header => ApiKeyLocation::Header,
@@ -142,16 +136,30 @@ fn security_scheme(doc: &SpecDocument, scheme: &ReferenceOr<openapiv3::SecurityS
     }
 }
 
-/// Follow a local `$ref` and deserialize its target.
-fn follow<T: serde::de::DeserializeOwned>(doc: &SpecDocument, reference: &str) -> Option<T> {
-    let target = doc.raw.pointer(reference.strip_prefix('#')?)?;
-    serde_json::from_value(target.clone()).ok()
-}
-
-/// The target pointer of a local reference, if it exists.
-fn target_pointer<'r>(doc: &SpecDocument, reference: &'r str) -> Option<&'r str> {
-    let pointer = reference.strip_prefix('#')?;
-    doc.raw.pointer(pointer).map(|_| pointer)
+/// The item itself, or the target of its local `$ref`, with the pointer
+/// where it lives (so schemas and diagnostics point at the real place).
+/// A dangling or non-local reference is reported and gives `None`.
+fn deref<T: Clone + serde::de::DeserializeOwned>(
+    doc: &SpecDocument,
+    item: &ReferenceOr<T>,
+    pointer: &str,
+    problems: &mut Vec<Diagnostic>,
+) -> Option<(T, String)> {
+    match item {
+        ReferenceOr::Item(item) => Some((item.clone(), pointer.to_string())),
+        ReferenceOr::Reference { reference } => {
+            let target = reference
+                .strip_prefix('#')
+                .and_then(|p| doc.raw.pointer(p).map(|v| (p, v)));
+            match target.and_then(|(p, v)| Some((serde_json::from_value(v.clone()).ok()?, p.to_string()))) {
+                Some(found) => Some(found),
+                None => {
+                    problems.push(dangling(doc, pointer, reference));
+                    None
+                }
+            }
+        }
+    }
 }
 
 fn dangling(doc: &SpecDocument, pointer: &str, reference: &str) -> Diagnostic {
@@ -170,16 +178,7 @@ fn parameter(
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Param> {
     use openapiv3::{Parameter as P, PathStyle, QueryStyle};
-    let (param, pointer) = match param {
-        ReferenceOr::Item(p) => (p.clone(), pointer.to_string()),
-        ReferenceOr::Reference { reference } => match (target_pointer(doc, reference), follow::<P>(doc, reference)) {
-            (Some(target), Some(p)) => (p, target.to_string()),
-            _ => {
-                problems.push(dangling(doc, pointer, reference));
-                return None;
-            }
-        },
-    };
+    let (param, pointer) = deref(doc, param, pointer, problems)?;
     let (location, style) = match &param {
         P::Path { style, .. } => (
             Location::Path,
@@ -247,21 +246,7 @@ fn request_body(
     pointer: &str,
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Body> {
-    let (body, pointer) = match body {
-        ReferenceOr::Item(b) => (b.clone(), pointer.to_string()),
-        ReferenceOr::Reference { reference } => {
-            match (
-                target_pointer(doc, reference),
-                follow::<openapiv3::RequestBody>(doc, reference),
-            ) {
-                (Some(target), Some(b)) => (b, target.to_string()),
-                _ => {
-                    problems.push(dangling(doc, pointer, reference));
-                    return None;
-                }
-            }
-        }
-    };
+    let (body, pointer) = deref(doc, body, pointer, problems)?;
     let normalizer = Normalizer {
         doc: &doc.raw,
         file: &doc.file,
