@@ -75,31 +75,25 @@ pub async fn call(
     arguments: Option<Map<String, Value>>,
 ) -> CallToolResult {
     let started = Instant::now();
-    let args = arguments.unwrap_or_default();
-    let args_value = Value::Object(args);
-
-    let violations = tool.violations(&args_value);
-    if !violations.is_empty() {
-        tracing::info!(
-            tool = tool.spec.name,
-            outcome = "invalid_arguments",
-            "tool call rejected"
-        );
-        return invalid_arguments(tool, violations, redactor);
-    }
-    let Value::Object(args) = args_value else {
-        unreachable!("constructed as an object")
+    let args = Value::Object(arguments.unwrap_or_default());
+    let checked = match tool.violations(&args) {
+        violations if !violations.is_empty() => Err(violations),
+        _ => upstream::prepare(
+            &tool.spec.request,
+            args.as_object().expect("built as an object"),
+            &upstream.config().base_url,
+        )
+        .map_err(|e| vec![e.0]),
     };
-
-    let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url) {
+    let prepared = match checked {
         Ok(prepared) => prepared,
-        Err(err) => {
+        Err(problems) => {
             tracing::info!(
                 tool = tool.spec.name,
                 outcome = "invalid_arguments",
                 "tool call rejected"
             );
-            return invalid_arguments(tool, vec![err.0], redactor);
+            return invalid_arguments(tool, problems, redactor);
         }
     };
     let label = redactor.redact(&prepared.label);
