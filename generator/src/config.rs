@@ -35,6 +35,17 @@ pub struct SelectionFile {
     pub auth: IndexMap<String, Spanned<AuthBinding>>,
     /// Per-request upstream timeout.
     pub timeout_seconds: Option<Spanned<f64>>,
+    /// Settings of the streamable HTTP transport.
+    #[serde(default)]
+    pub http: HttpSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// The env var holding the inbound bearer tokens (comma-separated);
+    /// defaults to `<SERVER>_MCP_TOKENS`.
+    pub token_env: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

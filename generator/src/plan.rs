@@ -32,6 +32,7 @@ pub struct Plan {
     pub base_url_env: String,
     pub base_url_default: Option<String>,
     pub timeout_ms: u64,
+    pub inbound_token_env: String,
     pub schemes: Vec<SchemePlan>,
     pub tools: Vec<ToolPlan>,
     /// For Cargo.toml and the README.
@@ -163,6 +164,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             base_url_env: selection.base_url_env.clone(),
             base_url_default: selection.base_url_default.clone(),
             timeout_ms: selection.timeout_ms,
+            inbound_token_env: selection.inbound_token_env.clone(),
             schemes,
             tools,
         },
@@ -191,7 +193,19 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
         description: format!("{} (security scheme `{}`)", s.describe, s.name),
         placeholder: "…".to_string(),
     });
-    std::iter::once(base).chain(secrets).collect()
+    let tokens = EnvVarPlan {
+        name: selection.inbound_token_env.clone(),
+        required: false,
+        secret: true,
+        description:
+            "HTTP mode: bearer tokens accepted from MCP clients, comma-separated (required to listen beyond loopback)"
+                .to_string(),
+        placeholder: "…".to_string(),
+    };
+    std::iter::once(base)
+        .chain(secrets)
+        .chain(std::iter::once(tokens))
+        .collect()
 }
 
 /// Claude Desktop / Cursor and VS Code configs; VS Code prompts for secrets.
@@ -200,13 +214,13 @@ fn host_configs(crate_name: &str, env_vars: &[EnvVarPlan]) -> (String, String) {
     let command = format!("/path/to/{crate_name}");
     let claude_env: Map<String, Value> = env_vars
         .iter()
-        .filter(|v| v.required || v.secret)
+        .filter(|v| v.required)
         .map(|v| (v.name.clone(), Value::String(v.placeholder.clone())))
         .collect();
     let claude = json!({ "mcpServers": { key: { "command": command, "args": [], "env": claude_env } } });
     let mut vscode_env = Map::new();
     let mut inputs = Vec::new();
-    for v in env_vars.iter().filter(|v| v.required || v.secret) {
+    for v in env_vars.iter().filter(|v| v.required) {
         if v.secret {
             let id = v.name.to_ascii_lowercase().replace('_', "-");
             vscode_env.insert(v.name.clone(), Value::String(format!("${{input:{id}}}")));

@@ -25,6 +25,8 @@ pub struct Selection<'a> {
     /// Scheme name → (env var, scheme), in the spec's order.
     pub auth: IndexMap<String, (String, SecurityScheme)>,
     pub timeout_ms: u64,
+    /// The env var with the bearer tokens accepted over HTTP.
+    pub inbound_token_env: String,
 }
 
 /// What `select` needs to know about the files, for messages.
@@ -177,14 +179,26 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             first_absolute_server(api),
         ),
     };
+    let inbound_token_env = match &file.http.token_env {
+        Some(env) => {
+            check_env_name(env, cfg, &mut diags);
+            env.value.clone()
+        }
+        None => format!("{}_MCP_TOKENS", server_env_prefix(&crate_name)),
+    };
+    // No env var may serve two purposes.
+    let mut claimed = vec![
+        ("the base URL".to_string(), base_url_env.clone()),
+        ("inbound HTTP tokens".to_string(), inbound_token_env.clone()),
+    ];
     for (scheme, (env, _)) in &auth {
-        if *env == base_url_env {
+        claimed.push((format!("auth scheme `{scheme}`"), env.clone()));
+    }
+    for (i, (use_a, env)) in claimed.iter().enumerate() {
+        if let Some((use_b, _)) = claimed[i + 1..].iter().find(|(_, other)| other == env) {
             diags.push(
-                Diagnostic::new(
-                    cfg,
-                    format!("env var `{env}` is used for both the base URL and auth scheme `{scheme}`"),
-                )
-                .help("give each its own variable"),
+                Diagnostic::new(cfg, format!("env var `{env}` is used for both {use_a} and {use_b}"))
+                    .help("give each its own variable"),
             );
         }
     }
@@ -212,6 +226,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             base_url_default,
             auth,
             timeout_ms,
+            inbound_token_env,
         },
         diags,
     )
@@ -280,6 +295,11 @@ fn check_env_name(name: &Spanned<String>, cfg: &str, diags: &mut Vec<Diagnostic>
             .help("use letters, digits and `_`, not starting with a digit (for example `PETSTORE_API_KEY`)"),
         );
     }
+}
+
+/// `petstore-mcp` → `PETSTORE`, the prefix of default env var names.
+fn server_env_prefix(crate_name: &str) -> String {
+    heck::AsShoutySnakeCase(crate_name.trim_end_matches("-mcp")).to_string()
 }
 
 fn is_crate_name(name: &str) -> bool {

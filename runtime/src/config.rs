@@ -159,6 +159,7 @@ mod tests {
                 default,
             },
             timeout_ms: 1000,
+            inbound_token_env: "PET_TOKENS",
             security_schemes: SCHEMES,
             tools: &[],
         }

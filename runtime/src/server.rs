@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
@@ -15,35 +16,59 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use crate::observe::Metrics;
 use crate::redact::Redactor;
 use crate::spec::ServerSpec;
-use crate::tools::{self, Tool};
+use crate::tools::{self, Outcome, Tool};
 use crate::upstream::Upstream;
 
-pub struct Server {
+/// A cheap handle: the HTTP transport makes one per session or request.
+#[derive(Clone)]
+pub struct Server(Arc<Inner>);
+
+pub struct Inner {
     spec: &'static ServerSpec,
     upstream: Upstream,
     redactor: Redactor,
+    metrics: Arc<Metrics>,
+    /// Overall limit on one tool call, whatever it waits for.
+    deadline: Duration,
     /// Index into `spec.tools` by name.
     by_name: HashMap<&'static str, usize>,
     tools: OnceLock<Vec<Tool>>,
     listing: OnceLock<Vec<McpTool>>,
 }
 
+impl std::ops::Deref for Server {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
 impl Server {
-    pub fn new(spec: &'static ServerSpec, upstream: Upstream) -> Server {
+    pub fn new(spec: &'static ServerSpec, upstream: Upstream, metrics: Arc<Metrics>, deadline: Duration) -> Server {
         let redactor = Redactor::from_config(upstream.config());
         let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
-        Server {
+        Server(Arc::new(Inner {
             spec,
             upstream,
             redactor,
+            metrics,
+            deadline,
             by_name,
             tools: OnceLock::new(),
             listing: OnceLock::new(),
-        }
+        }))
+    }
+}
+
+impl Inner {
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
+    /// Built on first use, so start-up stays fast for specs with thousands of tools.
     fn tools(&self) -> &[Tool] {
         self.tools
             .get_or_init(|| self.spec.tools.iter().map(Tool::new).collect())
@@ -110,8 +135,22 @@ impl ServerHandler for Server {
             ));
         };
         let tool = &self.tools()[index];
-        Ok(tools::call(&self.upstream, &self.redactor, tool, request.arguments)
-            .await
-            .into())
+        let request_id = self.metrics.request_id();
+        let started = Instant::now();
+        let _in_flight = self.metrics.in_flight();
+        let call = tools::call(&self.upstream, &self.redactor, tool, request.arguments);
+        let (result, outcome) = match tokio::time::timeout(self.deadline, call).await {
+            Ok(done) => done,
+            Err(_) => (
+                tools::deadline_exceeded(tool, self.deadline),
+                Outcome {
+                    kind: "deadline",
+                    status: None,
+                },
+            ),
+        };
+        self.metrics
+            .finish(&request_id, tool.spec.name, outcome, started.elapsed());
+        Ok(result.into())
     }
 }

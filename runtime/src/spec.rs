@@ -19,6 +19,8 @@ pub struct ServerSpec {
     pub base_url: BaseUrlSpec,
     /// Per-attempt upstream timeout unless `--upstream-timeout` overrides it.
     pub timeout_ms: u64,
+    /// The env var holding the bearer tokens accepted over HTTP (comma-separated).
+    pub inbound_token_env: &'static str,
     pub security_schemes: &'static [SecuritySchemeSpec],
     pub tools: &'static [ToolSpec],
 }

@@ -7,7 +7,6 @@
 //! All text leaves through the `Redactor`.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
@@ -67,14 +66,22 @@ impl Tool {
     }
 }
 
+/// How a call ended, for the audit log and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    /// `ok`, `invalid_arguments`, `upstream_error`, `timeout`, `connect`, `request_failed`.
+    pub kind: &'static str,
+    /// The upstream's HTTP status, when it answered.
+    pub status: Option<u16>,
+}
+
 /// Run one call: validate, build the request, send it, shape the answer.
 pub async fn call(
     upstream: &Upstream,
     redactor: &Redactor,
     tool: &Tool,
     arguments: Option<Map<String, Value>>,
-) -> CallToolResult {
-    let started = Instant::now();
+) -> (CallToolResult, Outcome) {
     let args = Value::Object(arguments.unwrap_or_default());
     let checked = match tool.violations(&args) {
         violations if !violations.is_empty() => Err(violations),
@@ -88,48 +95,59 @@ pub async fn call(
     let prepared = match checked {
         Ok(prepared) => prepared,
         Err(problems) => {
-            tracing::info!(
-                tool = tool.spec.name,
-                outcome = "invalid_arguments",
-                "tool call rejected"
-            );
-            return invalid_arguments(tool, problems, redactor);
+            let outcome = Outcome {
+                kind: "invalid_arguments",
+                status: None,
+            };
+            return (invalid_arguments(tool, problems, redactor), outcome);
         }
     };
     let label = redactor.redact(&prepared.label);
 
-    let result = upstream.send(&tool.spec.request, prepared).await;
-    let elapsed_ms = started.elapsed().as_millis() as u64;
-    match result {
+    match upstream.send(&tool.spec.request, prepared).await {
         Ok(response) => {
-            tracing::info!(
-                tool = tool.spec.name,
-                status = response.status.as_u16(),
-                elapsed_ms,
-                outcome = if response.status.is_success() {
-                    "ok"
-                } else {
-                    "upstream_error"
+            let status = response.status.as_u16();
+            let kind = if response.status.is_success() {
+                "ok"
+            } else {
+                "upstream_error"
+            };
+            (
+                shape_response(&label, response, redactor),
+                Outcome {
+                    kind,
+                    status: Some(status),
                 },
-                "tool call"
-            );
-            shape_response(&label, response, redactor)
+            )
         }
         Err(err) => {
             let message = redactor.redact(&err.to_string());
-            tracing::warn!(tool = tool.spec.name, elapsed_ms, outcome = "upstream_unreachable", error = %message, "tool call");
             let kind = match err {
                 upstream::UpstreamError::Timeout(_) => "timeout",
                 upstream::UpstreamError::Connect(_) => "connect",
                 upstream::UpstreamError::Other(_) => "request_failed",
             };
-            error_result(
+            let result = error_result(
                 json!({"error": kind, "request": label, "message": message,
                        "retryable": kind != "request_failed"}),
                 format!("{label} failed: {message}. The API may be down or slow; retrying later may help."),
-            )
+            );
+            (result, Outcome { kind, status: None })
         }
     }
+}
+
+/// The result for a call that ran out of its overall deadline.
+pub fn deadline_exceeded(tool: &Tool, deadline: std::time::Duration) -> CallToolResult {
+    error_result(
+        json!({"error": "deadline", "tool": tool.spec.name, "deadline_ms": deadline.as_millis() as u64,
+               "retryable": true}),
+        format!(
+            "Tool `{}` did not finish within {} ms and was stopped. The API may be slow; retrying later may help.",
+            tool.spec.name,
+            deadline.as_millis()
+        ),
+    )
 }
 
 fn invalid_arguments(tool: &Tool, violations: Vec<String>, redactor: &Redactor) -> CallToolResult {

@@ -150,12 +150,13 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
 #[tokio::test]
 async fn python_sdk_client_against_prism() -> anyhow::Result<()> {
     let prism = prism();
-    let script = workspace_root().join("tests/python/stdio_client.py");
+    let script = workspace_root().join("tests/python/mcp_client.py");
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let output = tokio::time::timeout(
         Duration::from_secs(120),
         tokio::process::Command::new(python)
             .arg(&script)
+            .arg("stdio")
             .arg(petstore_binary())
             .arg(&prism.base_url)
             .arg(API_KEY)

@@ -43,6 +43,67 @@ pub fn petstore_binary() -> PathBuf {
         .clone()
 }
 
+/// A generated server in HTTP mode on a free loopback port; killed on drop.
+pub struct HttpServer {
+    child: Child,
+    pub url: String,
+    pub base: String,
+}
+
+impl HttpServer {
+    /// Start `petstore-mcp --http` with `envs` added to an empty environment.
+    pub fn start(extra_args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<HttpServer> {
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
+        let mut child = Command::new(petstore_binary())
+            .arg("--http")
+            .arg(addr.to_string())
+            .args(extra_args)
+            .env_clear()
+            .envs(envs.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        if let Err(e) = wait_listening(addr, Duration::from_secs(20), &mut child) {
+            let _ = child.kill();
+            return Err(e);
+        }
+        Ok(HttpServer {
+            child,
+            url: format!("http://{addr}/mcp"),
+            base: format!("http://{addr}"),
+        })
+    }
+
+    /// Send SIGTERM and wait (bounded) for the exit; returns stderr.
+    pub fn terminate(mut self) -> anyhow::Result<(std::process::ExitStatus, String)> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status()?;
+        let started = Instant::now();
+        let status = loop {
+            if let Some(status) = self.child.try_wait()? {
+                break status;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(40),
+                "the server did not exit after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut self.child.stderr.take().expect("piped"), &mut stderr)?;
+        Ok((status, stderr))
+    }
+}
+
+impl Drop for HttpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A free loopback port (bound and released; Prism needs a number up front).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -118,7 +179,7 @@ pub struct Recorded {
 }
 
 /// An upstream that records every request and answers by path:
-/// `/slow/*` sleeps 5 s, `/fail/*` answers 500, `/echo-key/*` puts the
+/// `/slow/*` sleeps 5 s, `/pause/*` sleeps 1 s, `/fail/*` answers 500, `/echo-key/*` puts the
 /// `X-API-Key` header in a 400 body, anything else echoes the request as JSON.
 pub struct Recorder {
     pub base_url: String,
@@ -177,6 +238,10 @@ async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, header
     if path.starts_with("/slow/") {
         tokio::time::sleep(Duration::from_secs(5)).await;
         return (StatusCode::OK, json, "{}").into_response();
+    }
+    if path.starts_with("/pause/") {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        return (StatusCode::OK, json, r#"{"paused":true}"#).into_response();
     }
     if path.starts_with("/fail/") {
         return (

@@ -15,6 +15,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         default: Some("https://api.example.test/v2"),
     },
     timeout_ms: 30000,
+    inbound_token_env: "EDGE_CASES_MCP_TOKENS",
     security_schemes: &[
         SecuritySchemeSpec {
             name: "bearer",

@@ -15,6 +15,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         default: Some("https://petstore.example.com/v1"),
     },
     timeout_ms: 30000,
+    inbound_token_env: "PETSTORE_MCP_TOKENS",
     security_schemes: &[
         SecuritySchemeSpec {
             name: "api_key",

@@ -1,19 +1,25 @@
-"""Drive a generated MCP server over stdio with the official Python MCP SDK.
+"""Drive the generated petstore MCP server with the official Python MCP SDK.
 
-Usage: stdio_client.py SERVER_BINARY BASE_URL API_KEY
+Usage:
+  mcp_client.py stdio SERVER_BINARY BASE_URL API_KEY
+      spawn the server the way hosts do (a filtered environment plus the
+      declared variables), its upstream at BASE_URL
+  mcp_client.py http MCP_URL TOKEN API_KEY
+      connect over streamable HTTP with `Authorization: Bearer TOKEN`; also
+      check that no token gets 401 and a foreign Origin gets 403
 
-Spawns the server the way hosts do (a filtered environment plus the declared
-variables), then lists tools and calls them against the upstream at BASE_URL
-(a Prism mock of examples/petstore/openapi.yaml). Exits non-zero with a
-message on the first failed expectation; prints one line per check.
+The upstream is a Prism mock of examples/petstore/openapi.yaml. Exits non-zero
+with a message on the first failed expectation; prints one line per check.
 """
 
 import asyncio
 import json
 import sys
 
+import httpx2
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
 
 passed = 0
 
@@ -30,13 +36,17 @@ def text_of(result):
     return "\n".join(block.text for block in result.content if getattr(block, "type", None) == "text")
 
 
-async def main(binary, base_url, api_key):
-    params = StdioServerParameters(
-        command=binary,
-        args=[],
-        env={"PETSTORE_BASE_URL": base_url, "PETSTORE_API_KEY": api_key, "RUST_LOG": "info"},
-    )
-    async with Client(params, read_timeout_seconds=30) as client:
+def http_transport(url, headers, statuses=None):
+    async def record(response):
+        if statuses is not None:
+            statuses.append(response.status_code)
+
+    client = httpx2.AsyncClient(headers=headers, timeout=30, event_hooks={"response": [record]})
+    return streamable_http_client(url, http_client=client)
+
+
+async def session_checks(server, api_key):
+    async with Client(server, read_timeout_seconds=30) as client:
         info = client.server_info
         check(info is not None and info.name == "petstore-mcp", "server identifies as petstore-mcp", info)
 
@@ -71,8 +81,34 @@ async def main(binary, base_url, api_key):
         check(result.structured_content["status"] == 422, "the error carries the upstream status", result.structured_content)
         check(api_key not in text_of(result), "the API key never appears in results")
 
+
+async def refused(url, headers):
+    """The HTTP status that stopped a session from starting (None if it started).
+
+    The SDK reports a refused connection as a generic error, so the statuses
+    are read off the HTTP client's responses."""
+    statuses = []
+    try:
+        async with Client(http_transport(url, headers, statuses), read_timeout_seconds=10):
+            return None
+    except Exception:  # the SDK raises an exception group around an MCPError
+        return statuses[0] if statuses else None
+
+
+async def main(mode, target, secret, api_key):
+    if mode == "stdio":
+        env = {"PETSTORE_BASE_URL": secret, "PETSTORE_API_KEY": api_key, "RUST_LOG": "info"}
+        await session_checks(StdioServerParameters(command=target, args=[], env=env), api_key)
+    elif mode == "http":
+        await session_checks(http_transport(target, {"Authorization": f"Bearer {secret}"}), api_key)
+        check(await refused(target, {}) == 401, "no token: 401")
+        check(await refused(target, {"Authorization": "Bearer wrong-token"}) == 401, "a wrong token: 401")
+        bad_origin = {"Authorization": f"Bearer {secret}", "Origin": "https://evil.example"}
+        check(await refused(target, bad_origin) == 403, "a foreign Origin: 403")
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
     print(f"{passed} passed, 0 failed")
 
 
 if __name__ == "__main__":
-    asyncio.run(main(*sys.argv[1:4]))
+    asyncio.run(main(*sys.argv[1:5]))

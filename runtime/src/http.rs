@@ -1,0 +1,326 @@
+//! MCP over streamable HTTP, for shared and remote deployment.
+//!
+//! `/mcp` is `rmcp`'s streamable HTTP service behind our guard: inbound
+//! bearer tokens (constant-time, 401 with `WWW-Authenticate`), a per-token
+//! rate limit (429 with `Retry-After`), and the `Authorization` header
+//! removed before the request goes further, so the inbound token can never
+//! reach the upstream or a log. `rmcp` checks `Host` and `Origin` and caps
+//! the body. Served statelessly by default, so identical replicas behind a
+//! load balancer need no sticky sessions; legacy (2025-11-25) sessions are
+//! opt-in, bounded in number and expired when idle. `/healthz` and
+//! `/readyz` need no token; `/metrics` does. SIGTERM/SIGINT stop accepting,
+//! let in-flight calls finish (bounded), then close.
+
+use std::net::SocketAddr;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_core::Stream;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
+use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId, SessionManager};
+use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
+use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Secret;
+use crate::server::Server;
+
+/// How long shutdown waits for in-flight tool calls before closing anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    pub bind: SocketAddr,
+    /// Browser origins allowed to call; any other `Origin` gets 403.
+    pub allowed_origins: Vec<String>,
+    /// Accepted `Host` values; empty means the loopback names when bound to
+    /// loopback, and no check otherwise.
+    pub allowed_hosts: Vec<String>,
+    /// Accepted inbound bearer tokens; empty means no inbound auth.
+    pub tokens: Vec<Secret>,
+    /// Requests per minute per token (per client address without auth); 0 = off.
+    pub rate_limit_per_minute: u32,
+    pub max_body_bytes: usize,
+    /// Serve 2025-11-25 clients with sessions (at most `max_sessions`).
+    pub legacy_sessions: bool,
+    pub max_sessions: usize,
+    pub session_idle: Duration,
+}
+
+struct Guard {
+    tokens: Vec<Secret>,
+    limiter: Option<DefaultKeyedRateLimiter<String>>,
+}
+
+impl Guard {
+    /// The index of the presented token, compared in constant time against
+    /// every configured token so timing doesn't reveal which one nearly matched.
+    fn token_index(&self, presented: &str) -> Option<usize> {
+        let mut found = None;
+        for (i, token) in self.tokens.iter().enumerate() {
+            if bool::from(token.expose().as_bytes().ct_eq(presented.as_bytes())) {
+                found = Some(i);
+            }
+        }
+        found
+    }
+}
+
+/// Auth, then rate limit, then strip the token; everything else is rmcp's.
+async fn guard(
+    State(guard): State<Arc<Guard>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let key = if guard.tokens.is_empty() {
+        format!("addr:{}", peer.ip())
+    } else {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim);
+        match presented.and_then(|t| guard.token_index(t)) {
+            Some(i) => format!("token:{i}"),
+            None => return unauthorized(),
+        }
+    };
+    if let Some(limiter) = &guard.limiter
+        && let Err(not_until) = limiter.check_key(&key)
+    {
+        let wait = not_until.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, seconds.max(1).to_string())],
+            "rate limit exceeded\n",
+        )
+            .into_response();
+    }
+    request.headers_mut().remove(header::AUTHORIZATION);
+    next.run(request).await
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static(r#"Bearer realm="mcp""#),
+        )],
+        "unauthorized\n",
+    )
+        .into_response()
+}
+
+/// Legacy sessions with a hard cap on how many exist at once.
+struct BoundedSessions {
+    inner: LocalSessionManager,
+    max: usize,
+}
+
+#[derive(Debug)]
+enum SessionLimitError {
+    Full(usize),
+    Inner(LocalSessionManagerError),
+}
+
+impl std::fmt::Display for SessionLimitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionLimitError::Full(max) => write!(f, "too many sessions (limit {max}); retry later"),
+            SessionLimitError::Inner(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SessionLimitError {}
+
+impl From<LocalSessionManagerError> for SessionLimitError {
+    fn from(e: LocalSessionManagerError) -> Self {
+        SessionLimitError::Inner(e)
+    }
+}
+
+impl SessionManager for BoundedSessions {
+    type Error = SessionLimitError;
+    type Transport = <LocalSessionManager as SessionManager>::Transport;
+
+    async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
+        if self.inner.sessions.read().await.len() >= self.max {
+            return Err(SessionLimitError::Full(self.max));
+        }
+        Ok(self.inner.create_session().await?)
+    }
+    async fn initialize_session(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<ServerJsonRpcMessage, Self::Error> {
+        Ok(self.inner.initialize_session(id, message).await?)
+    }
+    async fn has_session(&self, id: &SessionId) -> Result<bool, Self::Error> {
+        Ok(self.inner.has_session(id).await?)
+    }
+    async fn close_session(&self, id: &SessionId) -> Result<(), Self::Error> {
+        Ok(self.inner.close_session(id).await?)
+    }
+    async fn create_stream(
+        &self,
+        id: &SessionId,
+        message: ClientJsonRpcMessage,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.create_stream(id, message).await?)
+    }
+    async fn accept_message(&self, id: &SessionId, message: ClientJsonRpcMessage) -> Result<(), Self::Error> {
+        Ok(self.inner.accept_message(id, message).await?)
+    }
+    async fn create_standalone_stream(
+        &self,
+        id: &SessionId,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.create_standalone_stream(id).await?)
+    }
+    async fn resume(
+        &self,
+        id: &SessionId,
+        last_event_id: String,
+    ) -> Result<impl Stream<Item = ServerSseMessage> + Send + Sync + 'static, Self::Error> {
+        Ok(self.inner.resume(id, last_event_id).await?)
+    }
+}
+
+/// Serve until SIGTERM/SIGINT; returns once in-flight calls are done.
+pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), String> {
+    let cancel = CancellationToken::new();
+    let mut config = StreamableHttpServerConfig::default()
+        .with_legacy_session_mode(options.legacy_sessions)
+        .with_json_response(true)
+        .with_cancellation_token(cancel.clone())
+        .with_max_request_body_bytes(options.max_body_bytes)
+        .with_allowed_origins(options.allowed_origins.clone())
+        .enforce_origin_validation();
+    config = if !options.allowed_hosts.is_empty() {
+        config.with_allowed_hosts(options.allowed_hosts.clone())
+    } else if options.bind.ip().is_loopback() {
+        config.with_allowed_hosts(["localhost", "127.0.0.1", "::1"])
+    } else {
+        config.disable_allowed_hosts()
+    };
+    let sessions = BoundedSessions {
+        inner: {
+            let mut manager = LocalSessionManager::default();
+            manager.session_config.keep_alive = Some(options.session_idle);
+            manager
+        },
+        max: options.max_sessions,
+    };
+    let handler = server.clone();
+    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(sessions), config);
+
+    let limiter = NonZeroU32::new(options.rate_limit_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
+    let guard_state = Arc::new(Guard {
+        tokens: options.tokens.clone(),
+        limiter,
+    });
+    let ready = Arc::new(AtomicBool::new(true));
+    let metrics = server.metrics().clone();
+
+    let app = Router::new()
+        .route_service("/mcp", mcp)
+        .route("/metrics", get(move || async move { metrics_response(&metrics) }))
+        .layer(middleware::from_fn_with_state(guard_state, guard))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get({
+                let ready = ready.clone();
+                move || async move {
+                    if ready.load(Ordering::Relaxed) {
+                        (StatusCode::OK, "ready\n")
+                    } else {
+                        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+                    }
+                }
+            }),
+        );
+
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| format!("can't listen on {}: {e}", options.bind))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %local, "serving MCP over streamable HTTP at /mcp");
+
+    let shutdown = {
+        let metrics = server.metrics().clone();
+        async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: no new connections; finishing in-flight calls");
+            ready.store(false, Ordering::Relaxed);
+            // Close streams once calls are done (or the grace period is over).
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+                while metrics.in_flight_now() > 0 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                cancel.cancel();
+            });
+        }
+    };
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| format!("the HTTP server failed: {e}"))
+}
+
+fn metrics_response(metrics: &crate::observe::Metrics) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        metrics.render(),
+    )
+        .into_response()
+}
+
+async fn wait_for_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(signal) => signal,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {},
+            _ = terminate.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}
+
+/// A fresh inbound token: 32 random bytes, hex-encoded.
+pub fn generate_token() -> Result<String, String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness available: {e}"))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
