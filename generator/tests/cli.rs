@@ -22,13 +22,21 @@ fn repo() -> &'static Path {
 }
 
 #[test]
-fn every_committed_example_is_current() {
-    for example in ["petstore", "edge-cases"] {
-        let config = format!("examples/{example}/mcpgen.yaml");
+fn every_committed_crate_is_current() {
+    let configs = ["examples/petstore", "examples/edge-cases", "tests/fixtures/conformance"];
+    for dir in configs {
+        let config = format!("{dir}/mcpgen.yaml");
         let out = mcpgen(&["generate", "--config", &config, "--check"], repo());
-        assert_eq!(out.status.code(), Some(0), "{example}: {}", stderr(&out));
+        assert_eq!(out.status.code(), Some(0), "{dir}: {}", stderr(&out));
         assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
     }
+    // No selection file is forgotten above.
+    let on_disk = ["examples", "tests/fixtures"]
+        .iter()
+        .flat_map(|d| fs::read_dir(repo().join(d)).unwrap())
+        .filter(|e| e.as_ref().unwrap().path().join("mcpgen.yaml").is_file())
+        .count();
+    assert_eq!(on_disk, configs.len());
 }
 
 /// A copy of the petstore example in a temp dir, generated once.

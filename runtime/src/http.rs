@@ -41,7 +41,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 #[derive(Debug, Clone)]
 pub struct HttpOptions {
     pub bind: SocketAddr,
-    /// Browser origins allowed to call; any other `Origin` gets 403.
+    /// Browser origins allowed to call; any other `Origin` gets 403. Empty
+    /// means the loopback origins when bound to loopback, and none otherwise.
     pub allowed_origins: Vec<String>,
     /// Accepted `Host` values; empty means the loopback names when bound to
     /// loopback, and no check otherwise.
@@ -210,7 +211,7 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         .with_json_response(true)
         .with_cancellation_token(cancel.clone())
         .with_max_request_body_bytes(options.max_body_bytes)
-        .with_allowed_origins(options.allowed_origins.clone())
+        .with_allowed_origins(allowed_origins(&options))
         .enforce_origin_validation();
     config = if !options.allowed_hosts.is_empty() {
         config.with_allowed_hosts(options.allowed_hosts.clone())
@@ -283,6 +284,18 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| format!("the HTTP server failed: {e}"))
+}
+
+/// Pages on this machine may call a loopback server (that is what a local
+/// inspector is); a DNS-rebinding page's Origin is its own domain and is refused.
+fn allowed_origins(options: &HttpOptions) -> Vec<String> {
+    if !options.allowed_origins.is_empty() || !options.bind.ip().is_loopback() {
+        return options.allowed_origins.clone();
+    }
+    ["http", "https"]
+        .iter()
+        .flat_map(|scheme| ["localhost", "127.0.0.1", "[::1]"].map(|host| format!("{scheme}://{host}:*")))
+        .collect()
 }
 
 fn metrics_response(metrics: &crate::observe::Metrics) -> Response {

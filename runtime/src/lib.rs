@@ -46,7 +46,8 @@ struct Args {
     #[arg(long, value_name = "NAME", env = "MCP_TOKEN_ENV")]
     token_env: Option<String>,
 
-    /// HTTP: browser origins allowed to call (e.g. http://localhost:6274); any other Origin gets 403.
+    /// HTTP: browser origins allowed to call (default: loopback origins when bound to loopback, none otherwise);
+    /// any other Origin gets 403.
     #[arg(
         long = "allow-origin",
         value_name = "ORIGIN",

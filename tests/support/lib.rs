@@ -5,7 +5,7 @@
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
@@ -21,26 +21,43 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Build `petstore-mcp` (once per test process) and return its path. The test
-/// binary lives in `<target>/debug/deps`, so the server lands two levels up.
+/// Build a generated server of this workspace (once per package and test
+/// process) and return its path. The test binary lives in
+/// `<target>/debug/deps`, so the server lands two levels up.
+pub fn built_binary(package: &'static str) -> PathBuf {
+    static BUILT: Mutex<Vec<(&'static str, PathBuf)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().expect("not poisoned");
+    if let Some((_, path)) = built.iter().find(|(p, _)| *p == package) {
+        return path.clone();
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let status = Command::new(cargo)
+        .args(["build", "--quiet", "-p", package])
+        .current_dir(workspace_root())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building {package} failed");
+    let exe = std::env::current_exe().expect("test binary path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let binary = profile_dir.join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
+    assert!(binary.is_file(), "{} was not built", binary.display());
+    built.push((package, binary.clone()));
+    binary
+}
+
 pub fn petstore_binary() -> PathBuf {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-            let status = Command::new(cargo)
-                .args(["build", "--quiet", "-p", "petstore-mcp"])
-                .current_dir(workspace_root())
-                .status()
-                .expect("cargo runs");
-            assert!(status.success(), "building petstore-mcp failed");
-            let exe = std::env::current_exe().expect("test binary path");
-            let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
-            let binary = profile_dir.join(format!("petstore-mcp{}", std::env::consts::EXE_SUFFIX));
-            assert!(binary.is_file(), "{} was not built", binary.display());
-            binary
-        })
-        .clone()
+    built_binary("petstore-mcp")
+}
+
+/// A tool installed by `npm ci --prefix tests`.
+pub fn node_tool(relative: &str) -> anyhow::Result<PathBuf> {
+    let path = workspace_root().join("tests/node_modules").join(relative);
+    anyhow::ensure!(
+        path.is_file(),
+        "{} is missing: run `npm ci --prefix tests` (see README)",
+        path.display()
+    );
+    Ok(path)
 }
 
 /// A generated server in HTTP mode on a free loopback port; killed on drop.
@@ -53,9 +70,17 @@ pub struct HttpServer {
 impl HttpServer {
     /// Start `petstore-mcp --http` with `envs` added to an empty environment.
     pub fn start(extra_args: &[&str], envs: &[(&str, &str)]) -> anyhow::Result<HttpServer> {
+        HttpServer::start_package("petstore-mcp", extra_args, envs)
+    }
+
+    pub fn start_package(
+        package: &'static str,
+        extra_args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<HttpServer> {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
-        let mut child = Command::new(petstore_binary())
+        let mut child = Command::new(built_binary(package))
             .arg("--http")
             .arg(addr.to_string())
             .args(extra_args)
@@ -137,11 +162,7 @@ pub struct Prism {
 
 impl Prism {
     pub fn start(spec: &Path) -> anyhow::Result<Prism> {
-        let prism = workspace_root().join("tests/node_modules/.bin/prism");
-        anyhow::ensure!(
-            prism.is_file(),
-            "Prism is not installed: run `npm ci --prefix tests` (see README, Testing)"
-        );
+        let prism = node_tool(".bin/prism")?;
         let port = free_port();
         let mut child = Command::new(prism)
             .args(["mock", "--errors", "-h", "127.0.0.1", "-p", &port.to_string()])
