@@ -114,6 +114,32 @@ async fn guard(
     next.run(request).await
 }
 
+/// JSON-RPC framing errors get 400 with a JSON-RPC error body (rmcp answers
+/// 415, which says the media type is wrong when it's the content): batches,
+/// which MCP no longer allows, and bodies that aren't one JSON object.
+/// Also enforces the body cap before anything is parsed.
+async fn check_body(State(max_body): State<usize>, request: Request, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response(),
+    };
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let problem = match first {
+        Some(b'[') => Some((-32600, "batch requests are not supported; send one JSON-RPC message per request")),
+        Some(b'{') if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() => None,
+        _ => Some((-32700, "the body is not a JSON-RPC message (one JSON object)")),
+    };
+    if let Some((code, message)) = problem {
+        let error = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+        return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], error.to_string()).into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
@@ -241,6 +267,7 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
 
     let app = Router::new()
         .route_service("/mcp", mcp)
+        .route_layer(middleware::from_fn_with_state(options.max_body_bytes, check_body))
         .route("/metrics", get(move || async move { metrics_response(&metrics) }))
         .layer(middleware::from_fn_with_state(guard_state, guard))
         .route("/healthz", get(|| async { "ok\n" }))

@@ -131,6 +131,8 @@ async fn guards_around_the_endpoint() -> anyhow::Result<()> {
     // Methods the stateless endpoint doesn't serve.
     let get = client().get(&server.url).bearer_auth(TOKEN).send().await?;
     assert_eq!(get.status(), 405);
+    let delete = client().delete(&server.url).bearer_auth(TOKEN).send().await?;
+    assert_eq!(delete.status(), 405);
     assert_eq!(upstream.requests().len(), 1);
 
     // Metrics count the call by tool, outcome and upstream status.
@@ -260,6 +262,175 @@ async fn conformance_suite() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Requests the transport must refuse with the right status, and a burst of
+/// concurrent connections, after which the server still serves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_transport_requests() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let server = HttpServer::start(&["--rate-limit", "0"], &env(&upstream.base_url))?;
+    let with_sessions = HttpServer::start(&["--rate-limit", "0", "--legacy-sessions"], &env(&upstream.base_url))?;
+    let post = |body: &str, version: &str| {
+        client()
+            .post(&server.url)
+            .bearer_auth(TOKEN)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream")
+            .header("mcp-protocol-version", version)
+            .body(body.to_string())
+            .send()
+    };
+    let error_code = |text: String| serde_json::from_str::<Value>(&text).unwrap()["error"]["code"].clone();
+
+    let batch = post(r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#, "2025-11-25").await?;
+    assert_eq!(batch.status(), 400);
+    assert_eq!(error_code(batch.text().await?), -32600);
+    let malformed = post(r#"{"jsonrpc": "2.0", "id": 1, "method""#, "2025-11-25").await?;
+    assert_eq!(malformed.status(), 400);
+    assert_eq!(error_code(malformed.text().await?), -32700);
+    let version = post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "1999-01-01").await?;
+    assert_eq!(version.status(), 400);
+    assert!(version.text().await?.contains("Unsupported MCP-Protocol-Version"));
+    let unknown_session = client()
+        .post(&with_sessions.url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .header("mcp-session-id", "no-such-session")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await?;
+    assert_eq!(unknown_session.status(), 404);
+    assert!(upstream.requests().is_empty());
+
+    // 200 connections at once, each making a call.
+    let calls = (0..200).map(|i| {
+        let url = server.url.clone();
+        tokio::spawn(async move {
+            rpc(
+                &url,
+                Some(TOKEN),
+                call(i, "get_pet_by_id", json!({"petId": i + 1})),
+                &[],
+            )
+            .await
+            .status()
+        })
+    });
+    let statuses: Vec<_> = futures_join(calls).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(upstream.requests().len(), 200);
+    assert_eq!(
+        client().get(format!("{}/healthz", server.base)).send().await?.status(),
+        200
+    );
+    Ok(())
+}
+
+async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.expect("task finished"));
+    }
+    out
+}
+
+/// Three stateless replicas behind stock nginx (round-robin, no stickiness):
+/// one client session of 120 calls lands on all three, and every call succeeds.
+#[tokio::test]
+async fn replicas_behind_nginx() -> anyhow::Result<()> {
+    let nginx =
+        which("nginx").ok_or_else(|| anyhow::anyhow!("nginx is not installed (apt-get install nginx-light)"))?;
+    let upstream = Recorder::start().await?;
+    let replicas: Vec<HttpServer> = (0..3)
+        .map(|_| HttpServer::start(&["--rate-limit", "0"], &env(&upstream.base_url)))
+        .collect::<Result<_, _>>()?;
+    let dir = tempfile::tempdir()?;
+    let port = mcpgen_tests::free_port();
+    let servers: String = replicas
+        .iter()
+        .map(|r| format!("server {};\n", r.base.trim_start_matches("http://")))
+        .collect();
+    let prefix = dir.path().display();
+    let config = format!(
+        "daemon off;\nmaster_process off;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n\
+         events {{ worker_connections 256; }}\n\
+         http {{\n access_log off;\n client_body_temp_path {prefix}/body;\n proxy_temp_path {prefix}/proxy;\n\
+         fastcgi_temp_path {prefix}/fastcgi;\n uwsgi_temp_path {prefix}/uwsgi;\n scgi_temp_path {prefix}/scgi;\n\
+         upstream replicas {{\n{servers}}}\n\
+         server {{\n listen 127.0.0.1:{port};\n location / {{\n proxy_pass http://replicas;\n\
+         proxy_http_version 1.1;\n proxy_set_header Host $http_host;\n proxy_set_header Connection \"\";\n\
+         proxy_buffering off;\n }}\n }}\n}}\n"
+    );
+    std::fs::write(dir.path().join("nginx.conf"), config)?;
+    let mut proxy = tokio::process::Command::new(nginx)
+        .arg("-p")
+        .arg(dir.path())
+        .arg("-c")
+        .arg(dir.path().join("nginx.conf"))
+        .kill_on_drop(true)
+        .spawn()?;
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let url = format!("http://127.0.0.1:{port}/mcp");
+    let output = tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::process::Command::new(python)
+            .arg(workspace_root().join("tests/python/mcp_client.py"))
+            .args(["calls", &url, TOKEN, "120"])
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("120 passed, 0 failed"), "{stdout}");
+
+    let mut served = Vec::new();
+    for replica in &replicas {
+        let metrics = client()
+            .get(format!("{}/metrics", replica.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await?
+            .text()
+            .await?;
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(r#"mcp_tool_calls_total{tool="get_pet_by_id",outcome="ok"}"#));
+        served.push(
+            line.and_then(|l| l.rsplit(' ').next())
+                .and_then(|n| n.parse::<u64>().ok())
+                .unwrap_or(0),
+        );
+    }
+    assert_eq!(served.iter().sum::<u64>(), 120, "{served:?}");
+    assert!(
+        served.iter().all(|&n| n > 0),
+        "not every replica served calls: {served:?}"
+    );
+    proxy.kill().await?;
+    Ok(())
+}
+
+fn which(program: &str) -> Option<std::path::PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/sbin".into()])
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
 }
 
 #[test]

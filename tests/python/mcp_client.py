@@ -7,6 +7,8 @@ Usage:
   mcp_client.py http MCP_URL TOKEN API_KEY
       connect over streamable HTTP with `Authorization: Bearer TOKEN`; also
       check that no token gets 401 and a foreign Origin gets 403
+  mcp_client.py calls MCP_URL TOKEN COUNT
+      one HTTP session making COUNT successful calls (for replica tests)
 
 The upstream is a Prism mock of examples/petstore/openapi.yaml. Exits non-zero
 with a message on the first failed expectation; prints one line per check.
@@ -105,6 +107,11 @@ async def main(mode, target, secret, api_key):
         check(await refused(target, {"Authorization": "Bearer wrong-token"}) == 401, "a wrong token: 401")
         bad_origin = {"Authorization": f"Bearer {secret}", "Origin": "https://evil.example"}
         check(await refused(target, bad_origin) == 403, "a foreign Origin: 403")
+    elif mode == "calls":
+        async with Client(http_transport(target, {"Authorization": f"Bearer {secret}"})) as client:
+            for i in range(int(api_key)):
+                result = await client.call_tool("get_pet_by_id", {"petId": i + 1})
+                check(not result.is_error, f"call {i + 1} succeeds", text_of(result))
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     print(f"{passed} passed, 0 failed")

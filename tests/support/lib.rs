@@ -63,6 +63,8 @@ pub fn node_tool(relative: &str) -> anyhow::Result<PathBuf> {
 /// A generated server in HTTP mode on a free loopback port; killed on drop.
 pub struct HttpServer {
     child: Child,
+    /// stderr, drained continuously: a full pipe would block the server's logging.
+    stderr: Option<std::thread::JoinHandle<String>>,
     pub url: String,
     pub base: String,
 }
@@ -90,12 +92,19 @@ impl HttpServer {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()?;
+        let mut pipe = child.stderr.take().expect("piped");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+            text
+        });
         if let Err(e) = wait_listening(addr, Duration::from_secs(20), &mut child) {
             let _ = child.kill();
             return Err(e);
         }
         Ok(HttpServer {
             child,
+            stderr: Some(stderr),
             url: format!("http://{addr}/mcp"),
             base: format!("http://{addr}"),
         })
@@ -116,8 +125,7 @@ impl HttpServer {
             );
             std::thread::sleep(Duration::from_millis(50));
         };
-        let mut stderr = String::new();
-        std::io::Read::read_to_string(&mut self.child.stderr.take().expect("piped"), &mut stderr)?;
+        let stderr = self.stderr.take().expect("drained once").join().unwrap_or_default();
         Ok((status, stderr))
     }
 }
