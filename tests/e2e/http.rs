@@ -176,7 +176,7 @@ async fn guards_around_the_endpoint() -> anyhow::Result<()> {
 async fn sigterm_finishes_in_flight_calls() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;
     let base = format!("{}/pause", upstream.base_url);
-    let server = HttpServer::start(&[], &env(&base))?;
+    let server = HttpServer::start(&["--log-format", "json"], &env(&base))?;
     let url = server.url.clone();
     let in_flight = tokio::spawn(async move { rpc(&url, Some(TOKEN), call(1, "get_inventory", json!({})), &[]).await });
     // The call is at the upstream (which takes 1 s) when the signal arrives.
@@ -194,6 +194,26 @@ async fn sigterm_finishes_in_flight_calls() -> anyhow::Result<()> {
     assert_eq!(body["result"]["structuredContent"]["paused"], true, "{body}");
     assert!(status.success(), "{status}\n{stderr}");
     assert!(stderr.contains("shutting down"), "{stderr}");
+    // JSON logs: one object per line; the call's audit event among them.
+    let events: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .collect();
+    let audit = events
+        .iter()
+        .find(|e| e["message"] == "tool call")
+        .expect("an audit event");
+    assert_eq!(
+        (
+            audit["tool"].as_str(),
+            audit["outcome"].as_str(),
+            audit["status"].as_u64()
+        ),
+        (Some("get_inventory"), Some("ok"), Some(200))
+    );
+    assert!(
+        audit["request_id"].as_str().is_some_and(|id| !id.is_empty()) && audit["duration_ms"].as_f64() > Some(900.0)
+    );
     Ok(())
 }
 
@@ -289,6 +309,16 @@ async fn hostile_transport_requests() -> anyhow::Result<()> {
     let malformed = post(r#"{"jsonrpc": "2.0", "id": 1, "method""#, "2025-11-25").await?;
     assert_eq!(malformed.status(), 400);
     assert_eq!(error_code(malformed.text().await?), -32700);
+    // No version header: the spec says to assume 2025-03-26, so this is served.
+    let unversioned = client()
+        .post(&server.url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .body(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#)
+        .send()
+        .await?;
+    assert_eq!(unversioned.status(), 200);
     let version = post(r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#, "1999-01-01").await?;
     assert_eq!(version.status(), 400);
     assert!(version.text().await?.contains("Unsupported MCP-Protocol-Version"));
