@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use mcpgen_tests::{API_KEY, HttpServer, Prism, Recorder, node_tool, petstore_binary, workspace_root};
+use mcpgen_tests::{API_KEY, HttpServer, Prism, Recorder, node_tool, petstore_binary, python_client, workspace_root};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok_0123456789abcdef";
@@ -50,22 +50,7 @@ fn call(id: u64, tool: &str, arguments: Value) -> Value {
 async fn python_sdk_over_http_against_prism() -> anyhow::Result<()> {
     let prism = Prism::start(&workspace_root().join("examples/petstore/openapi.yaml"))?;
     let server = HttpServer::start(&[], &env(&prism.base_url))?;
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(python)
-            .arg(workspace_root().join("tests/python/mcp_client.py"))
-            .args(["http", &server.url, TOKEN, API_KEY])
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await??;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (stdout, _) = python_client(&["http", &server.url, TOKEN, API_KEY]).await?;
     assert!(stdout.contains("21 passed, 0 failed"), "{stdout}");
     let (_, stderr) = server.terminate()?;
     assert!(
@@ -409,23 +394,8 @@ async fn replicas_behind_nginx() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let url = format!("http://127.0.0.1:{port}/mcp");
-    let output = tokio::time::timeout(
-        Duration::from_secs(180),
-        tokio::process::Command::new(python)
-            .arg(workspace_root().join("tests/python/mcp_client.py"))
-            .args(["calls", &url, TOKEN, "120"])
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await??;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let (stdout, _) = python_client(&["calls", &url, TOKEN, "120"]).await?;
     assert!(stdout.contains("120 passed, 0 failed"), "{stdout}");
 
     let mut served = Vec::new();

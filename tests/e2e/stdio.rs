@@ -6,7 +6,7 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use mcpgen_tests::{API_KEY, Prism, Recorder, petstore_binary, workspace_root};
+use mcpgen_tests::{API_KEY, Prism, Recorder, petstore_binary, python_client, workspace_root};
 use rmcp::ServiceExt;
 use rmcp::model::{CallToolRequestParams, CallToolResult};
 use rmcp::service::{RoleClient, RunningService};
@@ -150,23 +150,9 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
 #[tokio::test]
 async fn python_sdk_client_against_prism() -> anyhow::Result<()> {
     let prism = prism();
-    let script = workspace_root().join("tests/python/mcp_client.py");
-    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(python)
-            .arg(&script)
-            .arg("stdio")
-            .arg(petstore_binary())
-            .arg(&prism.base_url)
-            .arg(API_KEY)
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await??;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "Python client failed:\n{stdout}\n{stderr}");
+    let binary = petstore_binary();
+    let args = ["stdio", binary.to_str().expect("UTF-8 path"), &prism.base_url, API_KEY];
+    let (stdout, stderr) = python_client(&args).await?;
     assert!(stdout.contains("18 passed, 0 failed"), "{stdout}");
     assert!(!stderr.contains(API_KEY), "the server logged the API key");
     Ok(())

@@ -60,6 +60,25 @@ pub fn node_tool(relative: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// Run `tests/python/mcp_client.py` (the official Python MCP SDK) with
+/// `args`; fails unless it exits 0. Returns (stdout, stderr).
+pub async fn python_client(args: &[&str]) -> anyhow::Result<(String, String)> {
+    let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+    let output = tokio::time::timeout(
+        Duration::from_secs(180),
+        tokio::process::Command::new(python)
+            .arg(workspace_root().join("tests/python/mcp_client.py"))
+            .args(args)
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await??;
+    let stdout = String::from_utf8_lossy(&output.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    anyhow::ensure!(output.status.success(), "the Python client failed:\n{stdout}\n{stderr}");
+    Ok((stdout, stderr))
+}
+
 /// A generated server in HTTP mode on a free loopback port; killed on drop.
 pub struct HttpServer {
     child: Child,
