@@ -17,6 +17,7 @@ pub mod select;
 pub mod write;
 
 use std::path::{Component, Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use crate::diag::{Diagnostic, Error};
 use crate::plan::{Plan, PlanInputs};
@@ -29,6 +30,8 @@ pub struct Generated {
     pub files: Vec<GeneratedFile>,
     /// The crate directory, as reachable from the working directory.
     pub output_dir: PathBuf,
+    /// How long each stage took, in order (`mcpgen generate --timings`).
+    pub timings: Vec<(&'static str, Duration)>,
 }
 
 /// Run every stage up to rendering, for the selection file at `config_path`.
@@ -59,13 +62,22 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         }
         other => other,
     };
+    let mut timings = Vec::new();
+    let mut clock = Instant::now();
+    let mut lap = |stage: &'static str| {
+        timings.push((stage, clock.elapsed()));
+        clock = Instant::now();
+    };
     let document = load::load_spec(&spec_path, &spec_file).map_err(with_positions)?;
+    lap("load");
     let api = resolve::resolve(&document);
+    lap("resolve");
     let files = select::Files {
         config: &config_file,
         spec: &spec_file,
     };
     let selection = select::select(&api, &selection_file, &files).map_err(with_positions)?;
+    lap("select");
 
     let output_dir = base.join(&selection_file.output.value);
     let runtime_dependency = match (&selection_file.runtime.path, &selection_file.runtime.version) {
@@ -87,22 +99,29 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         },
     )
     .map_err(with_positions)?;
+    lap("plan");
     let files = render::render(&plan)?;
+    lap("render");
     Ok(Generated {
         plan,
         files,
         output_dir,
+        timings,
     })
 }
 
 /// `mcpgen generate`: write changed files. With `check`, compare only.
 pub fn generate(config_path: &Path, check: bool) -> Result<(Generated, Changes), Error> {
-    let generated = build(config_path)?;
+    let mut generated = build(config_path)?;
+    let started = Instant::now();
     let changes = if check {
         write::check(&generated.output_dir, &generated.files)?
     } else {
         write::write(&generated.output_dir, &generated.files)?
     };
+    generated
+        .timings
+        .push((if check { "check" } else { "write" }, started.elapsed()));
     Ok((generated, changes))
 }
 

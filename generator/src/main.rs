@@ -28,14 +28,22 @@ enum Command {
         /// Write nothing; exit 1 listing stale, missing or extra generated files.
         #[arg(long)]
         check: bool,
+        /// Print how long each stage took.
+        #[arg(long)]
+        timings: bool,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Generate { config, check } => match mcpgen::generate(&config, check) {
+        Command::Generate { config, check, timings } => match mcpgen::generate(&config, check) {
             Ok((generated, changes)) => {
+                if timings {
+                    for (stage, took) in &generated.timings {
+                        eprintln!("{stage:>8}: {:8.1} ms", took.as_secs_f64() * 1000.0);
+                    }
+                }
                 let dir = generated.output_dir.display();
                 let tools = generated.plan.tools.len();
                 if check {
