@@ -5,7 +5,8 @@
 #
 # Starts, on loopback only: nginx as a fast canned-JSON upstream, the release
 # petstore-mcp in HTTP mode in front of it, and wrk posting `tools/call`
-# (get_pet_by_id) at 8 and 64 connections. Prints calls/s and latency
+# (get_pet_by_id) at 8 and 64 connections, with default settings (an audit
+# event per call, logged to a file). Prints calls/s and latency
 # percentiles, the upstream alone as the floor, and the server's RSS idle and
 # after load. Needs nginx and wrk (Debian packages); everything stops at exit.
 set -euo pipefail
@@ -48,7 +49,7 @@ wait_port "$upstream_port"
 
 server_port=$(free_port)
 token=bench-token
-PETSTORE_BASE_URL="http://127.0.0.1:$upstream_port" PETSTORE_API_KEY=bench-key PETSTORE_MCP_TOKENS=$token RUST_LOG=warn \
+PETSTORE_BASE_URL="http://127.0.0.1:$upstream_port" PETSTORE_API_KEY=bench-key PETSTORE_MCP_TOKENS=$token \
   "$server_bin" --http "127.0.0.1:$server_port" --rate-limit 0 2>"$work/server.log" & server_pid=$!; pids+=($server_pid)
 wait_port "$server_port"
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }

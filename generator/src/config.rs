@@ -79,10 +79,19 @@ pub struct RuntimeSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub operations: Vec<Spanned<String>>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_empty")]
     pub tags: Vec<Spanned<String>>,
+}
+
+/// `tags:` with every entry commented out is YAML null: an empty list.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 #[derive(Debug, Deserialize)]

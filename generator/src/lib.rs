@@ -7,7 +7,9 @@
 pub mod config;
 pub mod diag;
 pub mod format;
+pub mod init;
 pub mod ir;
+pub mod list;
 pub mod load;
 pub mod plan;
 pub mod render;
@@ -127,7 +129,7 @@ pub fn generate(config_path: &Path, check: bool) -> Result<(Generated, Changes),
 
 /// The relative path from directory `from` to `to`, with `/` separators,
 /// computed lexically after making both absolute.
-fn relative_path(from: &Path, to: &Path) -> std::io::Result<String> {
+pub(crate) fn relative_path(from: &Path, to: &Path) -> std::io::Result<String> {
     let normalize = |p: &Path| -> std::io::Result<Vec<String>> {
         let mut parts: Vec<String> = Vec::new();
         for c in std::path::absolute(p)?.components() {

@@ -32,11 +32,62 @@ enum Command {
         #[arg(long)]
         timings: bool,
     },
+    /// Write a starter selection file listing the spec's operations, commented out.
+    Init {
+        /// The OpenAPI document.
+        #[arg(long, value_name = "PATH")]
+        spec: PathBuf,
+        /// Where to write the selection file.
+        #[arg(long, value_name = "PATH", default_value = "mcpgen.yaml")]
+        out: PathBuf,
+        /// Replace an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List every operation: its tool name, whether it is selected and why, and its size in tools/list.
+    List {
+        /// The selection file (default: ./mcpgen.yaml, unless --spec is given).
+        #[arg(long, value_name = "PATH", conflicts_with = "spec")]
+        config: Option<PathBuf>,
+        /// List a spec without a selection file.
+        #[arg(long, value_name = "PATH")]
+        spec: Option<PathBuf>,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Init { spec, out, force } => match mcpgen::init::init(&spec, &out, force) {
+            Ok(_) => {
+                eprintln!(
+                    "wrote {}: uncomment the operations or tags to expose, then run `mcpgen generate`",
+                    out.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(err) => report(err),
+        },
+        Command::List { config, spec, json } => {
+            let config = config.or_else(|| spec.is_none().then(|| PathBuf::from("mcpgen.yaml")));
+            match mcpgen::list::list(config.as_deref(), spec.as_deref()) {
+                Ok(listing) if json => {
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&listing).expect("listings serialize")
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(listing) => {
+                    print!("{}", mcpgen::list::render_table(&listing));
+                    ExitCode::SUCCESS
+                }
+                Err(err) => report(err),
+            }
+        }
         Command::Generate { config, check, timings } => match mcpgen::generate(&config, check) {
             Ok((generated, changes)) => {
                 if timings {
@@ -76,14 +127,21 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
             }
-            Err(err @ Error::Diagnostics(_)) => {
-                eprintln!("{err}");
-                ExitCode::from(1)
-            }
-            Err(err @ Error::Io(_)) => {
-                eprintln!("error: {err}");
-                ExitCode::from(2)
-            }
+            Err(err) => report(err),
         },
+    }
+}
+
+/// Diagnostics exit 1, I/O and usage problems exit 2.
+fn report(err: Error) -> ExitCode {
+    match err {
+        Error::Diagnostics(_) => {
+            eprintln!("{err}");
+            ExitCode::from(1)
+        }
+        Error::Io(_) => {
+            eprintln!("error: {err}");
+            ExitCode::from(2)
+        }
     }
 }

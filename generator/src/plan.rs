@@ -271,6 +271,28 @@ fn scheme_plan(name: &str, env: &str, scheme: &SecurityScheme) -> SchemePlan {
     }
 }
 
+impl ToolPlan {
+    /// The tool's entry in `tools/list` as the runtime serves it (compact JSON), for size budgets.
+    pub fn listed_json(&self) -> Value {
+        let schema: Value = serde_json::from_str(&self.input_schema).expect("planned schemas are JSON");
+        let mut tool = json!({
+            "name": self.name,
+            "description": self.description,
+            "inputSchema": schema,
+            "annotations": {
+                "readOnlyHint": self.read_only,
+                "destructiveHint": self.destructive,
+                "idempotentHint": self.idempotent,
+                "openWorldHint": true,
+            },
+        });
+        if let Some(title) = &self.title {
+            tool["title"] = json!(title);
+        }
+        tool
+    }
+}
+
 /// A valid MCP tool name: snake_case operationId, else method and path.
 pub fn tool_name(op: &Operation) -> String {
     let base = match &op.operation_id {
@@ -314,7 +336,7 @@ fn const_name(tool: &str) -> String {
     }
 }
 
-fn unique(name: String, taken: &mut BTreeSet<String>) -> String {
+pub fn unique(name: String, taken: &mut BTreeSet<String>) -> String {
     let mut candidate = name.clone();
     let mut n = 2;
     while taken.contains(&candidate) {
@@ -374,7 +396,7 @@ fn claim(wanted: &str, location: &str, taken: &mut BTreeSet<String>) -> String {
     candidate
 }
 
-fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, Diagnostic> {
+pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, Diagnostic> {
     let mut taken = BTreeSet::new();
     let mut properties = Map::new();
     let mut required = Vec::new();

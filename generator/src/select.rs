@@ -58,12 +58,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     if let Some(include) = &file.include {
         check_names(api, include, cfg, &mut diags);
     }
-    let operations: Vec<&Operation> = api
-        .operations
-        .iter()
-        .filter(|op| file.include.as_ref().is_none_or(|rules| matches(rules, op)))
-        .filter(|op| !matches(&file.exclude, op))
-        .collect();
+    let operations: Vec<&Operation> = api.operations.iter().filter(|op| decide(file, op).selected).collect();
 
     if let Some(max) = &file.max_tools
         && operations.len() > max.value
@@ -232,12 +227,52 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     )
 }
 
-fn matches(rules: &Rules, op: &Operation) -> bool {
-    rules
+/// Whether the selection rules pick an operation, and which rule decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub selected: bool,
+    pub reason: String,
+}
+
+/// `include` (absent: everything), then `exclude`.
+pub fn decide(file: &SelectionFile, op: &Operation) -> Decision {
+    if let Some(rule) = matching_rule(&file.exclude, op) {
+        return Decision {
+            selected: false,
+            reason: format!("excluded by {rule}"),
+        };
+    }
+    match &file.include {
+        None => Decision {
+            selected: true,
+            reason: "included (no include rules: every operation)".to_string(),
+        },
+        Some(rules) => match matching_rule(rules, op) {
+            Some(rule) => Decision {
+                selected: true,
+                reason: format!("included by {rule}"),
+            },
+            None => Decision {
+                selected: false,
+                reason: "not included by any rule".to_string(),
+            },
+        },
+    }
+}
+
+fn matching_rule(rules: &Rules, op: &Operation) -> Option<String> {
+    if let Some(id) = rules
         .operations
         .iter()
-        .any(|id| op.operation_id.as_deref() == Some(id.value.as_str()))
-        || rules.tags.iter().any(|tag| op.tags.contains(&tag.value))
+        .find(|id| op.operation_id.as_deref() == Some(id.value.as_str()))
+    {
+        return Some(format!("operation `{}` (line {})", id.value, id.referenced.line()));
+    }
+    rules
+        .tags
+        .iter()
+        .find(|tag| op.tags.contains(&tag.value))
+        .map(|tag| format!("tag `{}` (line {})", tag.value, tag.referenced.line()))
 }
 
 /// Every operationId and tag named in the rules must exist in the spec.

@@ -227,3 +227,62 @@ paths:
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!("spec_not_openapi", stderr(&out));
 }
+
+#[test]
+fn init_writes_a_starter_that_generates_once_edited() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::create_dir(dir.path().join("api")).unwrap();
+    fs::copy(
+        repo().join("examples/petstore/openapi.yaml"),
+        dir.path().join("api/openapi.yaml"),
+    )
+    .unwrap();
+
+    let out = mcpgen(&["init", "--spec", "api/openapi.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let starter = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    insta::assert_snapshot!("init_petstore", starter);
+
+    // As written it selects nothing, and says so.
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no operations are selected"), "{}", stderr(&out));
+    // Uncommenting two lines gives a working crate.
+    let edited = starter
+        .replace("# - getPetById", "- getPetById")
+        .replace("# - store", "- store");
+    fs::write(dir.path().join("mcpgen.yaml"), edited).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("6 tools"), "{}", stderr(&out));
+
+    // It never overwrites without --force.
+    let out = mcpgen(&["init", "--spec", "api/openapi.yaml"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("already exists"), "{}", stderr(&out));
+    assert_eq!(
+        mcpgen(&["init", "--spec", "api/openapi.yaml", "--force"], dir.path())
+            .status
+            .code(),
+        Some(0)
+    );
+}
+
+#[test]
+fn list_shows_selection_reasons_and_sizes() {
+    let out = mcpgen(&["list", "--config", "examples/petstore/mcpgen.yaml"], repo());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    insta::assert_snapshot!("list_petstore", String::from_utf8_lossy(&out.stdout));
+
+    let out = mcpgen(&["list", "--spec", "examples/petstore/openapi.yaml", "--json"], repo());
+    assert_eq!(out.status.code(), Some(0));
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (listing["total"].as_u64(), listing["selected"].as_u64()),
+        (Some(17), Some(17))
+    );
+    let rows = listing["operations"].as_array().unwrap();
+    let sum: u64 = rows.iter().map(|r| r["bytes"].as_u64().unwrap()).sum();
+    assert_eq!(listing["bytes"].as_u64(), Some(sum));
+    assert_eq!(listing["tokens"].as_u64(), Some(sum.div_ceil(4)));
+}

@@ -310,7 +310,14 @@ async fn stdout_carries_only_protocol_frames() -> anyhow::Result<()> {
     assert!(status.success(), "{status}");
 
     assert_eq!(responses[0]["result"]["serverInfo"]["name"], "petstore-mcp");
-    assert_eq!(responses[1]["result"]["tools"].as_array().map(Vec::len), Some(16));
+    let tools = responses[1]["result"]["tools"].as_array().expect("a tool list");
+    assert_eq!(tools.len(), 16);
+    // `mcpgen list` predicts each tool's tools/list entry to the byte.
+    let listing = mcpgen::list::list(Some(&workspace_root().join("examples/petstore/mcpgen.yaml")), None)?;
+    for tool in tools {
+        let row = listing.operations.iter().find(|r| r.tool == tool["name"]).expect("listed");
+        assert_eq!(row.bytes, Some(tool.to_string().len()), "{}", tool["name"]);
+    }
     assert_eq!(responses[2]["result"]["structuredContent"]["uri"], "/pets/5");
     let mut stderr = String::new();
     tokio::io::AsyncReadExt::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).await?;

@@ -1,0 +1,206 @@
+//! `mcpgen init`: a starter selection file for a spec.
+//!
+//! Every operation is listed under `include.operations`, grouped by tag and
+//! commented out, so the user uncomments what the agent should get; env vars
+//! are derived from the spec's servers and security schemes. The file is
+//! valid as written (it selects nothing until something is uncommented).
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use heck::{ToKebabCase, ToShoutySnakeCase};
+
+use crate::diag::{Diagnostic, Error};
+use crate::ir::{Api, Operation, SecurityScheme};
+use crate::{load, resolve};
+
+/// A starting point, not a limit the spec has to fit: most agents do well
+/// with a few dozen tools.
+const DEFAULT_MAX_TOOLS: usize = 40;
+
+/// Write the starter file at `out` for the spec at `spec`.
+pub fn init(spec: &Path, out: &Path, force: bool) -> Result<String, Error> {
+    let out_display = out.display().to_string();
+    if out.exists() && !force {
+        return Err(Error::one(
+            Diagnostic::new(&out_display, "already exists; not overwriting it")
+                .help("pass --force to replace it, or --out to write elsewhere"),
+        ));
+    }
+    let spec_display = spec.display().to_string();
+    let document = load::load_spec(spec, &spec_display)?;
+    let api = resolve::resolve(&document);
+    let out_dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    // A relative spec path stays relative (to the selection file), so the file can be committed.
+    let spec_from_out = if spec.is_absolute() {
+        spec.display().to_string()
+    } else {
+        crate::relative_path(out_dir, spec).map_err(|e| Error::io("can't relate the paths", e))?
+    };
+    let text = starter(&api, &spec_from_out);
+    std::fs::write(out, &text).map_err(|e| Error::io(format!("can't write {out_display}"), e))?;
+    Ok(text)
+}
+
+/// The selection file's text.
+pub fn starter(api: &Api, spec_path: &str) -> String {
+    let base = {
+        let kebab = api.title.to_kebab_case();
+        let short: Vec<&str> = kebab.split('-').filter(|w| !w.is_empty()).take(3).collect();
+        if short.is_empty() {
+            "api".to_string()
+        } else {
+            short.join("-")
+        }
+    };
+    let name = format!("{base}-mcp");
+    let prefix = base.to_shouty_snake_case();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# Selection file for {} {} (written by `mcpgen init`; edit freely).",
+        api.title, api.version
+    );
+    let _ = writeln!(out, "# Then: mcpgen generate   (and in CI: mcpgen generate --check)");
+    let _ = writeln!(out, "spec: {spec_path}");
+    let _ = writeln!(out, "output: {name}");
+    let _ = writeln!(out, "server:\n  name: {name}\n  version: 0.1.0");
+    let _ = writeln!(out, "# Generation fails when more operations are selected than this.");
+    let _ = writeln!(out, "max_tools: {DEFAULT_MAX_TOOLS}");
+    let _ = writeln!(out, "include:");
+    let _ = writeln!(
+        out,
+        "  # Whole tags (uncomment to select every operation with that tag):"
+    );
+    let _ = writeln!(out, "  tags:");
+    for tag in &api.tags {
+        let count = api.operations.iter().filter(|op| op.tags.contains(tag)).count();
+        let _ = writeln!(out, "    # - {}  # {count} operations", yaml_scalar(tag));
+    }
+    let _ = writeln!(
+        out,
+        "  # Single operations, by operationId (uncomment the ones the agent needs):"
+    );
+    let _ = writeln!(out, "  operations:");
+    let groups = api.tags.iter().map(Some).chain(std::iter::once(None));
+    for tag in groups {
+        let ops: Vec<&Operation> = api
+            .operations
+            .iter()
+            .filter(|op| op.operation_id.is_some())
+            .filter(|op| match tag {
+                Some(tag) => op.tags.first() == Some(tag),
+                None => op.tags.is_empty(),
+            })
+            .collect();
+        if ops.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "    # {}", tag.map(String::as_str).unwrap_or("(untagged)"));
+        for op in ops {
+            let id = op.operation_id.as_deref().expect("filtered above");
+            let summary = op
+                .summary
+                .as_deref()
+                .map(|s| format!(": {}", one_line(s)))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "    # - {}  # {} {}{summary}",
+                yaml_scalar(id),
+                op.method.as_upper(),
+                op.path
+            );
+        }
+    }
+    let unnamed = api.operations.iter().filter(|op| op.operation_id.is_none()).count();
+    if unnamed > 0 {
+        let _ = writeln!(
+            out,
+            "    # ({unnamed} operations have no operationId and can only be selected by tag)"
+        );
+    }
+    let _ = writeln!(out, "exclude:\n  operations: []\n  tags: []");
+
+    let _ = writeln!(out, "base_url:");
+    let _ = writeln!(out, "  env: {prefix}_BASE_URL");
+    match api
+        .servers
+        .iter()
+        .find(|s| s.starts_with("http://") || s.starts_with("https://"))
+    {
+        Some(server) => {
+            let _ = writeln!(out, "  # Used when {prefix}_BASE_URL is unset: {server}");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  # The spec names no absolute server URL: set {prefix}_BASE_URL, or add `default: https://…`"
+            );
+        }
+    }
+    let usable: Vec<(&String, &SecurityScheme)> = api
+        .security_schemes
+        .iter()
+        .filter(|(_, s)| !matches!(s, SecurityScheme::Unsupported(_)))
+        .collect();
+    if usable.is_empty() {
+        let _ = writeln!(out, "auth: {{}}");
+    } else {
+        let _ = writeln!(
+            out,
+            "# Credentials for the spec's security schemes, read from these env vars:"
+        );
+        let _ = writeln!(out, "auth:");
+        for (scheme, kind) in &usable {
+            let (suffix, what) = match kind {
+                SecurityScheme::ApiKey { name, .. } => ("API_KEY", format!("API key ({name})")),
+                SecurityScheme::Bearer => ("TOKEN", "bearer token".to_string()),
+                SecurityScheme::Basic => ("CREDENTIALS", "`user:password` for HTTP basic auth".to_string()),
+                SecurityScheme::Unsupported(_) => unreachable!("filtered above"),
+            };
+            let env = if usable.len() == 1 {
+                format!("{prefix}_{suffix}")
+            } else {
+                format!("{prefix}_{}", scheme.to_shouty_snake_case())
+            };
+            let _ = writeln!(out, "  {}:  # {what}\n    env: {env}", yaml_scalar(scheme));
+        }
+    }
+    for (scheme, kind) in &api.security_schemes {
+        if let SecurityScheme::Unsupported(what) = kind {
+            let _ = writeln!(
+                out,
+                "# Security scheme `{scheme}` uses {what}, which mcpgen can't send yet."
+            );
+        }
+    }
+    out
+}
+
+fn one_line(text: &str) -> String {
+    let line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 70 {
+        format!("{}…", line.chars().take(69).collect::<String>())
+    } else {
+        line
+    }
+}
+
+/// A YAML plain scalar when safe, else a double-quoted one.
+fn yaml_scalar(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '/'))
+        && !matches!(text, "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~")
+        && !text.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.');
+    if plain {
+        text.to_string()
+    } else {
+        serde_json::Value::String(text.to_string()).to_string()
+    }
+}

@@ -1,0 +1,154 @@
+//! `mcpgen list`: every operation of a spec, the tool it becomes, whether
+//! the selection file picks it and by which rule, and what it costs in the
+//! `tools/list` answer an agent reads (bytes and estimated tokens).
+//!
+//! Works when `select` would fail (too many tools, say): it is the tool for
+//! deciding what to cut.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::config::{self, SelectionFile};
+use crate::diag::Error;
+use crate::plan::{plan_tool, tool_name, unique};
+use crate::{load, resolve, select};
+
+/// Tokens are estimated as one per 4 bytes of JSON, the usual rule of thumb
+/// for English text and JSON in current LLM tokenizers.
+const BYTES_PER_TOKEN: usize = 4;
+
+#[derive(Debug, Serialize)]
+pub struct Listing {
+    pub operations: Vec<Row>,
+    pub total: usize,
+    /// Selected operations (all, without a selection file).
+    pub selected: usize,
+    /// Size of the selected tools' `tools/list` entries.
+    pub bytes: usize,
+    pub tokens: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub tool: String,
+    pub operation_id: Option<String>,
+    pub method: &'static str,
+    pub path: String,
+    pub tags: Vec<String>,
+    pub selected: bool,
+    pub reason: String,
+    /// `None` when the operation can't become a tool (the reason says why).
+    pub bytes: Option<usize>,
+    pub tokens: Option<usize>,
+}
+
+/// List for a selection file (`config`), or for a bare spec.
+pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error> {
+    let (file, spec_path): (Option<SelectionFile>, _) = match (config, spec) {
+        (Some(config_path), _) => {
+            let display = config_path.display().to_string();
+            let text =
+                std::fs::read_to_string(config_path).map_err(|e| Error::io(format!("can't read {display}"), e))?;
+            let file = config::parse(&display, &text)?;
+            let spec_path = config_path.parent().unwrap_or(Path::new("")).join(&file.spec.value);
+            (Some(file), spec_path)
+        }
+        (None, Some(spec)) => (None, spec.to_path_buf()),
+        (None, None) => return Err(Error::Io("give --config PATH or --spec PATH".to_string())),
+    };
+    let spec_file = spec_path.display().to_string();
+    let document = load::load_spec(&spec_path, &spec_file)?;
+    let api = resolve::resolve(&document);
+
+    let mut names = BTreeSet::new();
+    let mut rows = Vec::new();
+    for op in &api.operations {
+        let decision = match &file {
+            Some(file) => select::decide(file, op),
+            None => select::Decision {
+                selected: true,
+                reason: "no selection file".to_string(),
+            },
+        };
+        // Names are made unique among selected tools first, as `plan` does.
+        let name = if decision.selected {
+            unique(tool_name(op), &mut names)
+        } else {
+            tool_name(op)
+        };
+        let planned = match op.problems.first() {
+            Some(problem) => Err(problem.clone()),
+            None => plan_tool(op, name.clone(), &spec_file),
+        };
+        let (bytes, reason) = match planned {
+            Ok(tool) => (Some(tool.listed_json().to_string().len()), decision.reason),
+            Err(problem) => (
+                None,
+                format!("{}; can't be a tool: {}", decision.reason, problem.message),
+            ),
+        };
+        rows.push(Row {
+            tool: name,
+            operation_id: op.operation_id.clone(),
+            method: op.method.as_upper(),
+            path: op.path.clone(),
+            tags: op.tags.clone(),
+            selected: decision.selected,
+            reason,
+            tokens: bytes.map(|b| b.div_ceil(BYTES_PER_TOKEN)),
+            bytes,
+        });
+    }
+    let selected: Vec<&Row> = rows.iter().filter(|r| r.selected).collect();
+    // The array brackets and separators of tools/list are noise next to this.
+    let bytes: usize = selected.iter().filter_map(|r| r.bytes).sum();
+    Ok(Listing {
+        total: rows.len(),
+        selected: selected.len(),
+        tokens: bytes.div_ceil(BYTES_PER_TOKEN),
+        bytes,
+        operations: rows,
+    })
+}
+
+/// The human-readable table.
+pub fn render_table(listing: &Listing) -> String {
+    let width = listing
+        .operations
+        .iter()
+        .map(|r| r.tool.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let request_width = listing
+        .operations
+        .iter()
+        .map(|r| r.method.len() + 1 + r.path.len())
+        .max()
+        .unwrap_or(7)
+        .max(7);
+    let mut out = format!(
+        "{:width$}  {:request_width$}  {:8}  {:>7}  {:>7}  WHY\n",
+        "TOOL", "REQUEST", "SELECTED", "BYTES", "~TOKENS"
+    );
+    for row in &listing.operations {
+        let request = format!("{} {}", row.method, row.path);
+        let number = |n: Option<usize>| n.map(|n| n.to_string()).unwrap_or_else(|| "-".to_string());
+        out.push_str(&format!(
+            "{:width$}  {:request_width$}  {:8}  {:>7}  {:>7}  {}\n",
+            row.tool,
+            request,
+            if row.selected { "yes" } else { "no" },
+            number(row.bytes),
+            number(row.tokens),
+            row.reason
+        ));
+    }
+    out.push_str(&format!(
+        "{} of {} operations selected; their tools/list entries take {} bytes (~{} tokens)\n",
+        listing.selected, listing.total, listing.bytes, listing.tokens
+    ));
+    out
+}
