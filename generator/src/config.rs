@@ -83,6 +83,12 @@ pub struct Rules {
     pub operations: Vec<Spanned<String>>,
     #[serde(default, deserialize_with = "null_as_empty")]
     pub tags: Vec<Spanned<String>>,
+    /// Path globs (`/pets/**`); braces are literal.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub paths: Vec<Spanned<String>>,
+    /// HTTP methods; when given, the block matches only these.
+    #[serde(default, deserialize_with = "null_as_empty")]
+    pub methods: Vec<Spanned<String>>,
 }
 
 /// `tags:` with every entry commented out is YAML null: an empty list.

@@ -14,6 +14,7 @@ pub mod load;
 pub mod plan;
 pub mod render;
 pub mod resolve;
+pub mod rules;
 pub mod schema;
 pub mod select;
 pub mod write;

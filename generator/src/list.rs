@@ -13,7 +13,8 @@ use serde::Serialize;
 use crate::config::{self, SelectionFile};
 use crate::diag::Error;
 use crate::plan::{plan_tool, tool_name, unique};
-use crate::{load, resolve, select};
+use crate::rules::{Decision, Matcher};
+use crate::{load, resolve};
 
 /// Tokens are estimated as one per 4 bytes of JSON, the usual rule of thumb
 /// for English text and JSON in current LLM tokenizers.
@@ -62,12 +63,22 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
     let document = load::load_spec(&spec_path, &spec_file)?;
     let api = resolve::resolve(&document);
 
+    let matcher = match (&file, config) {
+        (Some(file), Some(config_path)) => {
+            let (matcher, problems) = Matcher::new(&api, file, &config_path.display().to_string());
+            if !problems.is_empty() {
+                return Err(Error::Diagnostics(problems));
+            }
+            Some(matcher)
+        }
+        _ => None,
+    };
     let mut names = BTreeSet::new();
     let mut rows = Vec::new();
     for op in &api.operations {
-        let decision = match &file {
-            Some(file) => select::decide(file, op),
-            None => select::Decision {
+        let decision = match &matcher {
+            Some(matcher) => matcher.decide(op),
+            None => Decision {
                 selected: true,
                 reason: "no selection file".to_string(),
             },

@@ -1,17 +1,17 @@
 //! Raw `SelectionFile` + `Api` → `Selection`: which operations become tools,
 //! bound to which env vars, in which crate.
 //!
-//! Rules, in order: `include` (by operationId or tag; absent = every
-//! operation), then `exclude` (by operationId or tag), then `max_tools`.
-//! Every name in the file must exist in the spec. All problems are collected
+//! Rules (see `rules`): `include` (absent: every operation), then `exclude`,
+//! then `max_tools`. Every name in the file must exist in the spec. All problems are collected
 //! and reported together, each pointing at its line in `mcpgen.yaml`.
 
 use indexmap::IndexMap;
 use serde_saphyr::Spanned;
 
-use crate::config::{Rules, SelectionFile};
+use crate::config::SelectionFile;
 use crate::diag::{Diagnostic, Error, did_you_mean, escape_pointer, finish};
 use crate::ir::{Api, Operation, SecurityScheme};
+use crate::rules::Matcher;
 
 #[derive(Debug)]
 pub struct Selection<'a> {
@@ -54,11 +54,9 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         );
     }
 
-    check_names(api, &file.exclude, cfg, &mut diags);
-    if let Some(include) = &file.include {
-        check_names(api, include, cfg, &mut diags);
-    }
-    let operations: Vec<&Operation> = api.operations.iter().filter(|op| decide(file, op).selected).collect();
+    let (matcher, problems) = Matcher::new(api, file, cfg);
+    diags.extend(problems);
+    let operations: Vec<&Operation> = api.operations.iter().filter(|op| matcher.decide(op).selected).collect();
 
     if let Some(max) = &file.max_tools
         && operations.len() > max.value
@@ -225,84 +223,6 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         },
         diags,
     )
-}
-
-/// Whether the selection rules pick an operation, and which rule decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub selected: bool,
-    pub reason: String,
-}
-
-/// `include` (absent: everything), then `exclude`.
-pub fn decide(file: &SelectionFile, op: &Operation) -> Decision {
-    if let Some(rule) = matching_rule(&file.exclude, op) {
-        return Decision {
-            selected: false,
-            reason: format!("excluded by {rule}"),
-        };
-    }
-    match &file.include {
-        None => Decision {
-            selected: true,
-            reason: "included (no include rules: every operation)".to_string(),
-        },
-        Some(rules) => match matching_rule(rules, op) {
-            Some(rule) => Decision {
-                selected: true,
-                reason: format!("included by {rule}"),
-            },
-            None => Decision {
-                selected: false,
-                reason: "not included by any rule".to_string(),
-            },
-        },
-    }
-}
-
-fn matching_rule(rules: &Rules, op: &Operation) -> Option<String> {
-    if let Some(id) = rules
-        .operations
-        .iter()
-        .find(|id| op.operation_id.as_deref() == Some(id.value.as_str()))
-    {
-        return Some(format!("operation `{}` (line {})", id.value, id.referenced.line()));
-    }
-    rules
-        .tags
-        .iter()
-        .find(|tag| op.tags.contains(&tag.value))
-        .map(|tag| format!("tag `{}` (line {})", tag.value, tag.referenced.line()))
-}
-
-/// Every operationId and tag named in the rules must exist in the spec.
-fn check_names(api: &Api, rules: &Rules, cfg: &str, diags: &mut Vec<Diagnostic>) {
-    let ids: Vec<&str> = api
-        .operations
-        .iter()
-        .filter_map(|op| op.operation_id.as_deref())
-        .collect();
-    for id in &rules.operations {
-        if !ids.contains(&id.value.as_str()) {
-            diags.push(unknown(cfg, id, "operationId", &ids));
-        }
-    }
-    let tags: Vec<&str> = api.tags.iter().map(String::as_str).collect();
-    for tag in &rules.tags {
-        if !tags.contains(&tag.value.as_str()) {
-            diags.push(unknown(cfg, tag, "tag", &tags));
-        }
-    }
-}
-
-fn unknown(cfg: &str, name: &Spanned<String>, what: &str, known: &[&str]) -> Diagnostic {
-    let help = match did_you_mean(&name.value, known.iter().copied()) {
-        Some(close) => format!("did you mean `{close}`?"),
-        None => format!("known {what}s include: {}", list_or_none(&known[..known.len().min(8)])),
-    };
-    Diagnostic::new(cfg, format!("no operation has the {what} `{}`", name.value))
-        .line_col(name.referenced.line(), name.referenced.column())
-        .help(help)
 }
 
 fn list_or_none(items: &[&str]) -> String {

@@ -286,3 +286,40 @@ fn list_shows_selection_reasons_and_sizes() {
     assert_eq!(listing["bytes"].as_u64(), Some(sum));
     assert_eq!(listing["tokens"].as_u64(), Some(sum.div_ceil(4)));
 }
+
+#[test]
+fn path_globs_and_methods_select_operations() {
+    let dir = petstore_copy();
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap().replace(
+        "include:\n  tags: [pets, store, users]",
+        "include:\n  paths: [\"/pets/**\", \"/store/orders/{orderId}\"]\n  methods: [get]",
+    );
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["list", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listing: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let selected: Vec<(&str, &str)> = listing["operations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["selected"] == true)
+        .map(|r| (r["tool"].as_str().unwrap(), r["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        selected,
+        [
+            ("find_pets_by_tags", "included by path `/pets/**` (line 13) and method GET"),
+            ("get_pet_by_id", "included by path `/pets/**` (line 13) and method GET"),
+            ("get_order_by_id", "included by path `/store/orders/{orderId}` (line 13) and method GET"),
+        ]
+    );
+
+    let broken = fs::read_to_string(dir.path().join("mcpgen.yaml"))
+        .unwrap()
+        .replace("methods: [get]", "methods: [fetch]\n  tags: []")
+        .replace("\"/pets/**\"", "\"/petz/**\", \"/a/[\"");
+    fs::write(dir.path().join("mcpgen.yaml"), broken).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("rule_mistakes", stderr(&out));
+}
