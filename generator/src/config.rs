@@ -24,6 +24,9 @@ pub struct SelectionFile {
     pub runtime: RuntimeSection,
     /// Hard limit on the number of tools.
     pub max_tools: Option<Spanned<usize>>,
+    /// Budget for the `tools/list` answer, in estimated tokens: exceeding it
+    /// warns (fails with `--strict`), naming the biggest tools.
+    pub max_tools_list_tokens: Option<Spanned<usize>>,
     /// Operations to select; absent means every operation.
     pub include: Option<Rules>,
     /// Operations to drop after `include`.

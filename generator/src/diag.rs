@@ -15,6 +15,8 @@ pub struct Diagnostic {
     pub pointer: Option<String>,
     pub message: String,
     pub help: Option<String>,
+    /// Printed as `warning:`; fails the run only with `--strict`.
+    pub warning: bool,
 }
 
 impl Diagnostic {
@@ -25,7 +27,12 @@ impl Diagnostic {
             pointer: None,
             message: message.into(),
             help: None,
+            warning: false,
         }
+    }
+    pub fn warning(mut self) -> Diagnostic {
+        self.warning = true;
+        self
     }
     /// Locate the diagnostic at a JSON pointer into the document.
     pub fn at(mut self, pointer: impl Into<String>) -> Diagnostic {
@@ -46,7 +53,7 @@ impl Diagnostic {
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "error: {}", self.file)?;
+        write!(f, "{}: {}", if self.warning { "warning" } else { "error" }, self.file)?;
         if let Some((line, col)) = self.line_col {
             write!(f, ":{line}:{col}")?;
         }

@@ -35,6 +35,8 @@ pub struct Generated {
     pub output_dir: PathBuf,
     /// How long each stage took, in order (`mcpgen generate --timings`).
     pub timings: Vec<(&'static str, Duration)>,
+    /// Problems that don't stop generation (unless `--strict`).
+    pub warnings: Vec<Diagnostic>,
 }
 
 /// Run every stage up to rendering, for the selection file at `config_path`.
@@ -103,6 +105,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     )
     .map_err(with_positions)?;
     lap("plan");
+    let warnings = token_budget(&plan, &selection_file, &config_file).into_iter().collect();
     let files = render::render(&plan)?;
     lap("render");
     Ok(Generated {
@@ -110,12 +113,53 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         files,
         output_dir,
         timings,
+        warnings,
     })
 }
 
+/// A warning when the tools list would exceed `max_tools_list_tokens`.
+fn token_budget(plan: &Plan, file: &config::SelectionFile, config_file: &str) -> Option<Diagnostic> {
+    let budget = file.max_tools_list_tokens.as_ref()?;
+    let mut sizes: Vec<(usize, &str)> = plan.tools.iter().map(|t| (t.listed_bytes(), t.name.as_str())).collect();
+    // As `mcpgen list` counts: the bytes of all entries, then tokens.
+    let total = plan::estimate_tokens(sizes.iter().map(|(bytes, _)| bytes).sum());
+    if total <= budget.value {
+        return None;
+    }
+    sizes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+    let biggest: Vec<String> = sizes
+        .iter()
+        .take(5)
+        .map(|(bytes, name)| format!("{name} (~{})", plan::estimate_tokens(*bytes)))
+        .collect();
+    Some(
+        Diagnostic::new(
+            config_file,
+            format!(
+                "the tools list would take ~{total} tokens, over max_tools_list_tokens {}; the biggest tools: {}",
+                budget.value,
+                biggest.join(", ")
+            ),
+        )
+        .line_col(budget.referenced.line(), budget.referenced.column())
+        .help("exclude tools (`mcpgen list` shows every tool's size), or raise max_tools_list_tokens")
+        .warning(),
+    )
+}
+
 /// `mcpgen generate`: write changed files. With `check`, compare only.
-pub fn generate(config_path: &Path, check: bool) -> Result<(Generated, Changes), Error> {
+pub fn generate(config_path: &Path, check: bool, strict: bool) -> Result<(Generated, Changes), Error> {
     let mut generated = build(config_path)?;
+    if strict && !generated.warnings.is_empty() {
+        return Err(Error::Diagnostics(
+            generated
+                .warnings
+                .iter()
+                .cloned()
+                .map(|w| Diagnostic { warning: false, ..w })
+                .collect(),
+        ));
+    }
     let started = Instant::now();
     let changes = if check {
         write::check(&generated.output_dir, &generated.files)?

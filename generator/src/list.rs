@@ -12,13 +12,9 @@ use serde::Serialize;
 
 use crate::config::{self, SelectionFile};
 use crate::diag::Error;
-use crate::plan::{plan_tool, tool_name, unique};
+use crate::plan::{estimate_tokens, plan_tool, tool_name, unique};
 use crate::rules::{Decision, Matcher};
 use crate::{load, resolve};
-
-/// Tokens are estimated as one per 4 bytes of JSON, the usual rule of thumb
-/// for English text and JSON in current LLM tokenizers.
-const BYTES_PER_TOKEN: usize = 4;
 
 #[derive(Debug, Serialize)]
 pub struct Listing {
@@ -94,7 +90,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
             None => plan_tool(op, name.clone(), &spec_file),
         };
         let (bytes, reason) = match planned {
-            Ok(tool) => (Some(tool.listed_json().to_string().len()), decision.reason),
+            Ok(tool) => (Some(tool.listed_bytes()), decision.reason),
             Err(problem) => (
                 None,
                 format!("{}; can't be a tool: {}", decision.reason, problem.message),
@@ -108,7 +104,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
             tags: op.tags.clone(),
             selected: decision.selected,
             reason,
-            tokens: bytes.map(|b| b.div_ceil(BYTES_PER_TOKEN)),
+            tokens: bytes.map(estimate_tokens),
             bytes,
         });
     }
@@ -118,7 +114,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
     Ok(Listing {
         total: rows.len(),
         selected: selected.len(),
-        tokens: bytes.div_ceil(BYTES_PER_TOKEN),
+        tokens: estimate_tokens(bytes),
         bytes,
         operations: rows,
     })

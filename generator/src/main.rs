@@ -31,6 +31,9 @@ enum Command {
         /// Print how long each stage took.
         #[arg(long)]
         timings: bool,
+        /// Treat warnings (such as an exceeded token budget) as errors.
+        #[arg(long)]
+        strict: bool,
     },
     /// Write a starter selection file listing the spec's operations, commented out.
     Init {
@@ -88,8 +91,16 @@ fn main() -> ExitCode {
                 Err(err) => report(err),
             }
         }
-        Command::Generate { config, check, timings } => match mcpgen::generate(&config, check) {
+        Command::Generate {
+            config,
+            check,
+            timings,
+            strict,
+        } => match mcpgen::generate(&config, check, strict) {
             Ok((generated, changes)) => {
+                for warning in &generated.warnings {
+                    eprintln!("{warning}");
+                }
                 if timings {
                     for (stage, took) in &generated.timings {
                         eprintln!("{stage:>8}: {:8.1} ms", took.as_secs_f64() * 1000.0);

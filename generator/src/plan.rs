@@ -271,7 +271,18 @@ fn scheme_plan(name: &str, env: &str, scheme: &SecurityScheme) -> SchemePlan {
     }
 }
 
+/// Tokens are estimated as one per 4 bytes of JSON, the usual rule of thumb
+/// for English text and JSON in current LLM tokenizers.
+pub fn estimate_tokens(bytes: usize) -> usize {
+    bytes.div_ceil(4)
+}
+
 impl ToolPlan {
+    /// Bytes of the tool's `tools/list` entry.
+    pub fn listed_bytes(&self) -> usize {
+        self.listed_json().to_string().len()
+    }
+
     /// The tool's entry in `tools/list` as the runtime serves it (compact JSON), for size budgets.
     pub fn listed_json(&self) -> Value {
         let schema: Value = serde_json::from_str(&self.input_schema).expect("planned schemas are JSON");

@@ -308,9 +308,15 @@ fn path_globs_and_methods_select_operations() {
     assert_eq!(
         selected,
         [
-            ("find_pets_by_tags", "included by path `/pets/**` (line 13) and method GET"),
+            (
+                "find_pets_by_tags",
+                "included by path `/pets/**` (line 13) and method GET"
+            ),
             ("get_pet_by_id", "included by path `/pets/**` (line 13) and method GET"),
-            ("get_order_by_id", "included by path `/store/orders/{orderId}` (line 13) and method GET"),
+            (
+                "get_order_by_id",
+                "included by path `/store/orders/{orderId}` (line 13) and method GET"
+            ),
         ]
     );
 
@@ -322,4 +328,39 @@ fn path_globs_and_methods_select_operations() {
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!("rule_mistakes", stderr(&out));
+}
+
+#[test]
+fn token_budget_warns_and_strict_fails() {
+    let dir = petstore_copy();
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml"))
+        .unwrap()
+        .replace("max_tools: 20", "max_tools: 20\nmax_tools_list_tokens: 1500");
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~2044 tokens, over max_tools_list_tokens 1500; \
+                    the biggest tools: update_pet (~197), list_pets (~188), create_pet (~167), place_order (~163), update_user (~153)";
+    assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
+
+    let spec = dir.path().join("openapi.yaml");
+    fs::write(
+        &spec,
+        fs::read_to_string(&spec)
+            .unwrap()
+            .replace("summary: Get a pet\n", "summary: Fetch a pet\n"),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate", "--strict"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with("error: mcpgen.yaml:12:24: the tools list would take"),
+        "{}",
+        stderr(&out)
+    );
+    let tools = fs::read_to_string(dir.path().join("petstore-mcp/src/tools.rs")).unwrap();
+    assert!(
+        tools.contains("Get a pet") && !tools.contains("Fetch a pet"),
+        "--strict must write nothing"
+    );
 }
