@@ -86,7 +86,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
             tool_name(op)
         };
         let planned = match op.problems.first() {
-            Some(problem) => Err(problem.clone()),
+            Some(problem) => Err(Box::new(problem.clone())),
             None => plan_tool(op, name.clone(), &spec_file),
         };
         let (bytes, reason) = match planned {

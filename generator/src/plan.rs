@@ -138,7 +138,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
                 tool.const_name = unique(tool.const_name, &mut consts);
                 tools.push(tool)
             }
-            Err(d) => diags.push(d),
+            Err(d) => diags.push(*d),
         }
     }
     let schemes: Vec<SchemePlan> = selection
@@ -407,7 +407,7 @@ fn claim(wanted: &str, location: &str, taken: &mut BTreeSet<String>) -> String {
     candidate
 }
 
-pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, Diagnostic> {
+pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, Box<Diagnostic>> {
     let mut taken = BTreeSet::new();
     let mut properties = Map::new();
     let mut required = Vec::new();
@@ -467,12 +467,12 @@ pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPl
                 });
             let Some((media_type, schema, encoding)) = chosen else {
                 let types: Vec<&str> = body.content.keys().map(String::as_str).collect();
-                return Err(Diagnostic::new(spec_file, format!(
+                return Err(Box::new(Diagnostic::new(spec_file, format!(
                     "request body media type {} is not supported yet (supported: application/json, application/x-www-form-urlencoded)",
                     types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
                 ))
                 .at(&body.pointer)
-                .help(format!("exclude `{}` in mcpgen.yaml", op.operation_id.as_deref().unwrap_or(&name))));
+                .help(format!("exclude `{}` in mcpgen.yaml", op.operation_id.as_deref().unwrap_or(&name)))));
             };
             let flatten = schema.get("properties").is_some_and(Value::is_object)
                 && !["allOf", "oneOf", "anyOf"].iter().any(|k| schema.get(*k).is_some());
