@@ -47,7 +47,7 @@ fn petstore_copy() -> tempfile::TempDir {
     }
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("16 tools; 4 file(s) written"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("16 tools; 5 file(s) written"), "{}", stderr(&out));
     dir
 }
 
@@ -59,7 +59,7 @@ fn generating_twice_gives_identical_bytes_and_writes_nothing() {
     let out = mcpgen(&["generate", "--config", "mcpgen.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stderr(&out).contains("0 file(s) written, 0 removed, 4 unchanged"),
+        stderr(&out).contains("0 file(s) written, 0 removed, 5 unchanged"),
         "{}",
         stderr(&out)
     );
