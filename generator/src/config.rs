@@ -41,6 +41,32 @@ pub struct SelectionFile {
     /// Settings of the streamable HTTP transport.
     #[serde(default)]
     pub http: HttpSection,
+    /// Per-tool adjustments, keyed by operationId.
+    #[serde(default)]
+    pub tools: IndexMap<String, Spanned<ToolOverride>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolOverride {
+    /// The tool's name instead of the snake_cased operationId.
+    pub name: Option<Spanned<String>>,
+    pub title: Option<String>,
+    /// Replaces the spec's summary and description.
+    pub description: Option<String>,
+    /// By the parameter's or body field's name in the spec.
+    #[serde(default)]
+    pub params: IndexMap<String, Spanned<ParamOverride>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParamOverride {
+    pub description: Option<String>,
+    /// Always sent; the argument is hidden from the model.
+    pub value: Option<serde_json::Value>,
+    /// Sent when the model leaves the argument out; shown as the schema default.
+    pub default: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -97,6 +97,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let plan = plan::plan_tools(
         &selection,
         PlanInputs {
+            config_file: &config_file,
             spec_file: &selection_file.spec.value,
             diagnostics_file: &spec_file,
             runtime_dependency,

@@ -69,7 +69,13 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         }
         _ => None,
     };
-    let mut names = BTreeSet::new();
+    let mut names: BTreeSet<String> = file
+        .iter()
+        .flat_map(|f| f.tools.values())
+        .filter_map(|c| c.value.name.as_ref())
+        .map(|n| n.value.clone())
+        .collect();
+    let config_display = config.map(|c| c.display().to_string()).unwrap_or_default();
     let mut rows = Vec::new();
     for op in &api.operations {
         let decision = match &matcher {
@@ -79,15 +85,27 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
                 reason: "no selection file".to_string(),
             },
         };
-        // Names are made unique among selected tools first, as `plan` does.
-        let name = if decision.selected {
+        let custom = file
+            .as_ref()
+            .zip(op.operation_id.as_ref())
+            .and_then(|(f, id)| f.tools.get(id))
+            .map(|c| &c.value);
+        // Names are made unique among selected tools, around custom names, as `plan` does.
+        let name = if let Some(name) = custom.and_then(|c| c.name.as_ref()) {
+            name.value.clone()
+        } else if decision.selected {
             unique(tool_name(op), &mut names)
         } else {
             tool_name(op)
         };
         let planned = match op.problems.first() {
             Some(problem) => Err(Box::new(problem.clone())),
-            None => plan_tool(op, name.clone(), &spec_file),
+            None => plan_tool(
+                op,
+                name.clone(),
+                &spec_file,
+                custom.map(|c| (c, config_display.as_str())),
+            ),
         };
         let (bytes, reason) = match planned {
             Ok(tool) => (Some(tool.listed_bytes()), decision.reason),

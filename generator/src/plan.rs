@@ -11,6 +11,7 @@ use heck::ToSnakeCase;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::config::ToolOverride;
 use crate::diag::{Diagnostic, Error, finish};
 use crate::ir::{ApiKeyLocation, Location, Method, Operation, SecurityScheme, Style};
 use crate::select::Selection;
@@ -95,6 +96,10 @@ pub struct ParamPlan {
     pub location: Location,
     pub style: Style,
     pub explode: bool,
+    /// From mcpgen.yaml: always sent (JSON text); the argument is hidden.
+    pub fixed: Option<String>,
+    /// From mcpgen.yaml: sent when the argument is absent (JSON text).
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,9 +117,13 @@ pub struct BodyPlan {
 pub struct FieldPlan {
     pub arg: String,
     pub name: String,
+    pub fixed: Option<String>,
+    pub default: Option<String>,
 }
 
 pub struct PlanInputs<'s> {
+    /// The selection file as diagnostics name it.
+    pub config_file: &'s str,
     /// The spec path as written in mcpgen.yaml (for generated headers).
     pub spec_file: &'s str,
     /// The spec path as diagnostics name it.
@@ -125,14 +134,29 @@ pub struct PlanInputs<'s> {
 
 pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Error> {
     let mut diags = Vec::new();
-    let mut names = BTreeSet::new();
+    // Names chosen in mcpgen.yaml are taken first; generated ones go around them.
+    let mut names: BTreeSet<String> = selection
+        .overrides
+        .values()
+        .filter_map(|c| c.name.as_ref())
+        .map(|n| n.value.clone())
+        .collect();
     let mut consts = BTreeSet::new();
     let mut tools = Vec::new();
     for op in &selection.operations {
         // Problems found while resolving count only for selected operations.
         diags.extend(op.problems.iter().cloned());
-        let name = unique(tool_name(op), &mut names);
-        match plan_tool(op, name, inputs.diagnostics_file) {
+        let custom = op.operation_id.as_ref().and_then(|id| selection.overrides.get(id));
+        let name = match custom.and_then(|c| c.name.as_ref()) {
+            Some(name) => name.value.clone(),
+            None => unique(tool_name(op), &mut names),
+        };
+        match plan_tool(
+            op,
+            name,
+            inputs.diagnostics_file,
+            custom.map(|c| (c, inputs.config_file)),
+        ) {
             Ok(mut tool) => {
                 // `a-b` and `a_b` are distinct tools but would share a const name.
                 tool.const_name = unique(tool.const_name, &mut consts);
@@ -407,7 +431,13 @@ fn claim(wanted: &str, location: &str, taken: &mut BTreeSet<String>) -> String {
     candidate
 }
 
-pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPlan, Box<Diagnostic>> {
+/// Plan one tool; `custom` is its entry under `tools:` in mcpgen.yaml (`config_file` names that file).
+pub fn plan_tool(
+    op: &Operation,
+    name: String,
+    spec_file: &str,
+    custom: Option<(&ToolOverride, &str)>,
+) -> Result<ToolPlan, Box<Diagnostic>> {
     let mut taken = BTreeSet::new();
     let mut properties = Map::new();
     let mut required = Vec::new();
@@ -448,6 +478,8 @@ pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPl
             location: param.location,
             style: param.style,
             explode: param.explode,
+            fixed: None,
+            default: None,
         });
     }
 
@@ -503,6 +535,8 @@ pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPl
                     fields.push(FieldPlan {
                         arg,
                         name: prop.clone(),
+                        fixed: None,
+                        default: None,
                     });
                 }
                 Some(BodyPlan {
@@ -531,6 +565,66 @@ pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPl
         }
     };
 
+    let mut body = body;
+    let mut description = describe(op);
+    let mut title = op.summary.as_ref().map(|s| clean_text(s)).filter(|s| !s.is_empty());
+    if let Some((custom, config_file)) = custom {
+        description = custom.description.clone().unwrap_or(description);
+        title = custom.title.clone().or(title);
+        for (wire, change) in &custom.params {
+            let at = &change.referenced;
+            let problem =
+                |message: String| Box::new(Diagnostic::new(config_file, message).line_col(at.line(), at.column()));
+            let (arg, fixed, default) = match (
+                params.iter_mut().find(|p| p.name == *wire),
+                body.as_mut()
+                    .and_then(|b| b.fields.iter_mut().find(|f| f.name == *wire)),
+            ) {
+                (Some(p), _) => (p.arg.clone(), &mut p.fixed, &mut p.default),
+                (None, Some(f)) => (f.arg.clone(), &mut f.fixed, &mut f.default),
+                (None, None) => {
+                    let known: Vec<&str> = params
+                        .iter()
+                        .map(|p| p.name.as_str())
+                        .chain(body.iter().flat_map(|b| b.fields.iter().map(|f| f.name.as_str())))
+                        .collect();
+                    let hint = crate::diag::did_you_mean(wire, known.iter().copied())
+                        .map(|c| format!("did you mean `{c}`?"))
+                        .unwrap_or_else(|| format!("its parameters and body fields: {}", known.join(", ")));
+                    let mut diagnostic = problem(format!(
+                        "`{}` has no parameter or body field `{wire}`",
+                        op.operation_id.as_deref().unwrap_or(&name)
+                    ));
+                    diagnostic.help = Some(hint);
+                    return Err(diagnostic);
+                }
+            };
+            let change = &change.value;
+            let schema = properties.get_mut(&arg).expect("every planned argument has a property");
+            if let Some(text) = &change.description {
+                schema["description"] = json!(text);
+            }
+            match (&change.value, &change.default) {
+                (Some(_), Some(_)) => {
+                    return Err(problem(format!(
+                        "`{wire}`: give either `value` (always sent, hidden) or `default`, not both"
+                    )));
+                }
+                (Some(value), None) => {
+                    *fixed = Some(value.to_string());
+                    properties.shift_remove(&arg);
+                    required.retain(|r| *r != arg);
+                }
+                (None, Some(value)) => {
+                    *default = Some(value.to_string());
+                    schema["default"] = value.clone();
+                    required.retain(|r| *r != arg);
+                }
+                (None, None) => {}
+            }
+        }
+    }
+
     let mut input = json!({ "type": "object", "properties": properties });
     if !required.is_empty() {
         input["required"] = json!(required);
@@ -545,8 +639,8 @@ pub fn plan_tool(op: &Operation, name: String, spec_file: &str) -> Result<ToolPl
     };
 
     Ok(ToolPlan {
-        title: op.summary.as_ref().map(|s| clean_text(s)).filter(|s| !s.is_empty()),
-        description: describe(op),
+        title,
+        description,
         const_name: const_name(&name),
         name,
         operation_id: op.operation_id.clone(),

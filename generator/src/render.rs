@@ -62,7 +62,10 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
     tera.register_filter("rust_raw_str", string_filter(rust_raw_str));
     tera.register_filter("toml_str", string_filter(|s| Value::String(s.to_string()).to_string()));
     tera.register_filter("md_cell", string_filter(md_cell));
-    tera.register_filter("one_line", string_filter(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")));
+    tera.register_filter(
+        "one_line",
+        string_filter(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
+    );
 
     let context = Context::from_serialize(serde_json::json!({ "plan": plan }))
         .map_err(|e| Error::Io(format!("generator bug: plan does not serialize: {e}")))?;

@@ -8,7 +8,7 @@
 use indexmap::IndexMap;
 use serde_saphyr::Spanned;
 
-use crate::config::SelectionFile;
+use crate::config::{SelectionFile, ToolOverride};
 use crate::diag::{Diagnostic, Error, did_you_mean, escape_pointer, finish};
 use crate::ir::{Api, Operation, SecurityScheme};
 use crate::rules::Matcher;
@@ -27,6 +27,8 @@ pub struct Selection<'a> {
     pub timeout_ms: u64,
     /// The env var with the bearer tokens accepted over HTTP.
     pub inbound_token_env: String,
+    /// `tools:` settings of selected operations, by operationId.
+    pub overrides: IndexMap<String, ToolOverride>,
 }
 
 /// What `select` needs to know about the files, for messages.
@@ -57,6 +59,8 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     let (matcher, problems) = Matcher::new(api, file, cfg);
     diags.extend(problems);
     let operations: Vec<&Operation> = api.operations.iter().filter(|op| matcher.decide(op).selected).collect();
+
+    let overrides = check_overrides(api, file, &operations, cfg, &mut diags);
 
     if let Some(max) = &file.max_tools
         && operations.len() > max.value
@@ -220,9 +224,77 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             auth,
             timeout_ms,
             inbound_token_env,
+            overrides,
         },
         diags,
     )
+}
+
+/// `tools:` entries must name selected operations; custom names must be
+/// valid MCP tool names and distinct.
+fn check_overrides(
+    api: &Api,
+    file: &SelectionFile,
+    selected: &[&Operation],
+    cfg: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> IndexMap<String, ToolOverride> {
+    let ids: Vec<&str> = api
+        .operations
+        .iter()
+        .filter_map(|op| op.operation_id.as_deref())
+        .collect();
+    let mut names: IndexMap<&str, u64> = IndexMap::new();
+    let mut out = IndexMap::new();
+    for (id, custom) in &file.tools {
+        let at = |message: String| {
+            Diagnostic::new(cfg, message).line_col(custom.referenced.line(), custom.referenced.column())
+        };
+        if !ids.contains(&id.as_str()) {
+            let help = did_you_mean(id, ids.iter().copied())
+                .map(|c| format!("did you mean `{c}`?"))
+                .unwrap_or_else(|| "keys under `tools:` are operationIds".to_string());
+            diags.push(at(format!("tools: no operation has the operationId `{id}`")).help(help));
+            continue;
+        }
+        if !selected
+            .iter()
+            .any(|op| op.operation_id.as_deref() == Some(id.as_str()))
+        {
+            diags.push(
+                at(format!("tools: `{id}` is not selected, so its settings have no effect"))
+                    .help("select it under `include`, or remove its settings"),
+            );
+            continue;
+        }
+        if let Some(name) = &custom.value.name {
+            let valid = !name.value.is_empty()
+                && name.value.len() <= 64
+                && name
+                    .value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            let here = (name.referenced.line(), name.referenced.column());
+            if !valid {
+                diags.push(
+                    Diagnostic::new(cfg, format!("`{}` is not a valid tool name", name.value))
+                        .line_col(here.0, here.1)
+                        .help("use 1 to 64 letters, digits, `_` or `-`"),
+                );
+            } else if let Some(line) = names.insert(name.value.as_str(), here.0) {
+                diags.push(
+                    Diagnostic::new(
+                        cfg,
+                        format!("the tool name `{}` is already given on line {line}", name.value),
+                    )
+                    .line_col(here.0, here.1)
+                    .help("tool names must be unique"),
+                );
+            }
+        }
+        out.insert(id.clone(), custom.value.clone());
+    }
+    out
 }
 
 fn list_or_none(items: &[&str]) -> String {

@@ -339,7 +339,7 @@ fn token_budget_warns_and_strict_fails() {
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~2044 tokens, over max_tools_list_tokens 1500; \
+    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~2050 tokens, over max_tools_list_tokens 1500; \
                     the biggest tools: update_pet (~197), list_pets (~188), create_pet (~167), place_order (~163), update_user (~153)";
     assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
 
@@ -362,5 +362,39 @@ fn token_budget_warns_and_strict_fails() {
     assert!(
         tools.contains("Get a pet") && !tools.contains("Fetch a pet"),
         "--strict must write nothing"
+    );
+}
+
+#[test]
+fn tool_settings_mistakes() {
+    let dir = petstore_copy();
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    let tools_at = config.find("tools:\n").unwrap();
+    let broken = format!(
+        "{}tools:\n  getPetByID:\n    title: x\n  deleteUser:\n    title: y\n  getPetById:\n    name: get pet\n  \
+         listOrders:\n    name: orders\n  cancelOrder:\n    name: orders\n  listPets:\n    params:\n      lmit:\n        default: 3\n",
+        &config[..tools_at]
+    );
+    fs::write(dir.path().join("mcpgen.yaml"), broken).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("tool_settings_mistakes", stderr(&out));
+}
+
+#[test]
+fn unknown_parameter_in_tool_settings() {
+    let dir = petstore_copy();
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml"))
+        .unwrap()
+        .replace("      limit:\n", "      lmit:\n");
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with(
+            "error: mcpgen.yaml:34:9: `listPets` has no parameter or body field `lmit`\n  help: did you mean `limit`?"
+        ),
+        "{}",
+        stderr(&out)
     );
 }

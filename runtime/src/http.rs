@@ -130,15 +130,24 @@ async fn check_body(State(max_body): State<usize>, request: Request, next: Next)
     };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let problem = match first {
-        Some(b'[') => Some((-32600, "batch requests are not supported; send one JSON-RPC message per request")),
+        Some(b'[') => Some((
+            -32600,
+            "batch requests are not supported; send one JSON-RPC message per request",
+        )),
         Some(b'{') if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() => None,
         _ => Some((-32700, "the body is not a JSON-RPC message (one JSON object)")),
     };
     if let Some((code, message)) = problem {
         let error = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
-        return (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], error.to_string()).into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            [(header::CONTENT_TYPE, "application/json")],
+            error.to_string(),
+        )
+            .into_response();
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 fn unauthorized() -> Response {

@@ -132,6 +132,11 @@ pub struct ParamSpec {
     pub location: Location,
     pub style: Style,
     pub explode: bool,
+    /// Set in mcpgen.yaml: a fixed value (JSON text); the argument is hidden
+    /// from the model and this is always sent.
+    pub fixed: Option<&'static str>,
+    /// Set in mcpgen.yaml: sent (JSON text) when the argument is absent.
+    pub default: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,4 +186,7 @@ pub enum BodyShape {
 pub struct BodyField {
     pub arg: &'static str,
     pub name: &'static str,
+    /// As for `ParamSpec`.
+    pub fixed: Option<&'static str>,
+    pub default: Option<&'static str>,
 }

@@ -132,6 +132,8 @@ mod tests {
             location: Location::Query,
             style,
             explode,
+            fixed: None,
+            default: None,
         }
     }
 

@@ -274,7 +274,11 @@ fn shape_response(label: &str, resource_uri: &str, response: UpstreamResponse, r
         BodyKind::Image => vec![ContentBlock::image(encoded(), media_type)],
         BodyKind::Audio => vec![ContentBlock::audio(encoded(), media_type)],
         BodyKind::Binary => {
-            let mime_type = if media_type.is_empty() { "application/octet-stream".to_string() } else { media_type };
+            let mime_type = if media_type.is_empty() {
+                "application/octet-stream".to_string()
+            } else {
+                media_type
+            };
             vec![ContentBlock::resource(ResourceContents::BlobResourceContents {
                 uri: resource_uri.to_string(),
                 mime_type: Some(mime_type),
@@ -293,7 +297,11 @@ fn shape_response(label: &str, resource_uri: &str, response: UpstreamResponse, r
 
 /// The media type without parameters, lowercased (`""` when absent).
 fn essence(content_type: Option<&str>) -> String {
-    content_type.and_then(|ct| ct.split(';').next()).unwrap_or("").trim().to_ascii_lowercase()
+    content_type
+        .and_then(|ct| ct.split(';').next())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 /// How a successful non-JSON body reaches the model.

@@ -66,6 +66,25 @@ impl std::fmt::Display for UpstreamError {
     }
 }
 
+/// The value to send for one argument: a fixed value from mcpgen.yaml, else
+/// the model's (non-null) argument, else a default from mcpgen.yaml.
+fn value_for<'a>(
+    args: &'a Map<String, Value>,
+    arg: &str,
+    fixed: Option<&str>,
+    default: Option<&str>,
+) -> Option<std::borrow::Cow<'a, Value>> {
+    let configured = |text: &str| serde_json::from_str::<Value>(text).ok().map(std::borrow::Cow::Owned);
+    match fixed {
+        Some(text) => configured(text),
+        None => args
+            .get(arg)
+            .filter(|v| !v.is_null())
+            .map(std::borrow::Cow::Borrowed)
+            .or_else(|| default.and_then(configured)),
+    }
+}
+
 /// Turn validated arguments into a request. Missing optional arguments are
 /// simply not sent; unknown arguments were already rejected by the schema.
 pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> Result<Prepared, ArgError> {
@@ -93,11 +112,9 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
                     recipe.path
                 ))
             })?;
-        let value = args
-            .get(param.arg)
-            .filter(|v| !v.is_null())
+        let value = value_for(args, param.arg, param.fixed, param.default)
             .ok_or_else(|| ArgError(format!("`{}` is required (it is part of the URL path)", param.arg)))?;
-        let text = style::path_value(param, value);
+        let text = style::path_value(param, &value);
         if text.is_empty() {
             return Err(ArgError(format!(
                 "`{}` must not be empty (it is part of the URL path)",
@@ -119,13 +136,13 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
     }
 
     for param in recipe.params.iter().filter(|p| p.location != Location::Path) {
-        let Some(value) = args.get(param.arg).filter(|v| !v.is_null()) else {
+        let Some(value) = value_for(args, param.arg, param.fixed, param.default) else {
             continue;
         };
         match param.location {
-            Location::Query => query.extend(style::query_pairs(param, value)),
+            Location::Query => query.extend(style::query_pairs(param, &value)),
             Location::Header => {
-                let text = style::header_value(param, value);
+                let text = style::header_value(param, &value);
                 let value = HeaderValue::from_str(&text).map_err(|_| {
                     ArgError(format!(
                         "`{}` is sent as the HTTP header `{}` and must not contain control characters such as line breaks",
@@ -136,7 +153,7 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
                     .map_err(|_| ArgError(format!("`{}` is not a valid header name", param.name)))?;
                 headers.push((name, value));
             }
-            Location::Cookie => cookies.push(style::cookie_pair(param, value)),
+            Location::Cookie => cookies.push(style::cookie_pair(param, &value)),
             Location::Path => unreachable!("filtered above"),
         }
     }
@@ -149,7 +166,9 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
                 BodyShape::Fields(fields) => {
                     let object: Map<String, Value> = fields
                         .iter()
-                        .filter_map(|f| args.get(f.arg).map(|v| (f.name.to_string(), v.clone())))
+                        .filter_map(|f| {
+                            value_for(args, f.arg, f.fixed, f.default).map(|v| (f.name.to_string(), v.into_owned()))
+                        })
                         .collect();
                     (!object.is_empty()).then_some(Value::Object(object))
                 }
@@ -377,6 +396,8 @@ mod tests {
             location: Location::Path,
             style: Style::Simple,
             explode: false,
+            fixed: None,
+            default: None,
         },
         ParamSpec {
             arg: "tags",
@@ -384,6 +405,8 @@ mod tests {
             location: Location::Query,
             style: Style::Form,
             explode: true,
+            fixed: None,
+            default: None,
         },
         ParamSpec {
             arg: "X-Trace",
@@ -391,12 +414,42 @@ mod tests {
             location: Location::Header,
             style: Style::Simple,
             explode: false,
+            fixed: None,
+            default: None,
+        },
+        ParamSpec {
+            arg: "per_page",
+            name: "per_page",
+            location: Location::Query,
+            style: Style::Form,
+            explode: true,
+            fixed: Some("50"),
+            default: None,
+        },
+        ParamSpec {
+            arg: "sort",
+            name: "sort",
+            location: Location::Query,
+            style: Style::Form,
+            explode: true,
+            fixed: None,
+            default: Some(r#""name""#),
         },
     ];
-    static FIELDS: &[BodyField] = &[BodyField {
-        arg: "name",
-        name: "name",
-    }];
+    static FIELDS: &[BodyField] = &[
+        BodyField {
+            arg: "name",
+            name: "name",
+            fixed: None,
+            default: None,
+        },
+        BodyField {
+            arg: "kind",
+            name: "kind",
+            fixed: Some(r#""pet""#),
+            default: None,
+        },
+    ];
 
     fn recipe() -> RequestSpec {
         RequestSpec {
@@ -419,16 +472,18 @@ mod tests {
     #[test]
     fn builds_path_query_header_and_body() {
         let base = Url::parse("http://127.0.0.1:9/v1").unwrap();
-        let p = prepare(
-            &recipe(),
-            &args(json!({"petId": 7, "tags": ["a b", "c"], "X-Trace": "t1", "name": "Rex"})),
-            &base,
-        )
-        .unwrap();
-        assert_eq!(p.url.as_str(), "http://127.0.0.1:9/v1/pets/7?tags=a%20b&tags=c");
+        let args = args(json!({"petId": 7, "tags": ["a b", "c"], "X-Trace": "t1", "name": "Rex", "per_page": 5}));
+        let p = prepare(&recipe(), &args, &base).unwrap();
+        // Fixed values win over arguments; defaults fill absent ones.
+        assert_eq!(
+            p.url.as_str(),
+            "http://127.0.0.1:9/v1/pets/7?tags=a%20b&tags=c&per_page=50&sort=name"
+        );
         assert_eq!(p.label, "PUT /v1/pets/7");
         assert_eq!(p.headers[0].0.as_str(), "x-trace");
-        assert_eq!(p.body.unwrap().1, br#"{"name":"Rex"}"#);
+        assert_eq!(p.body.unwrap().1, br#"{"name":"Rex","kind":"pet"}"#);
+        let p = prepare(&recipe(), &self::args(json!({"petId": 7, "sort": "age"})), &base).unwrap();
+        assert_eq!(p.url.query(), Some("per_page=50&sort=age"));
     }
 
     #[test]
@@ -443,7 +498,8 @@ mod tests {
         assert_eq!(p.url.path(), "/pets/%252e%252E");
         let p = prepare(&recipe(), &args(json!({"petId": "a/../../admin?x=1#f"})), &base).unwrap();
         assert_eq!(p.url.path(), "/pets/a%2F..%2F..%2Fadmin%3Fx%3D1%23f");
-        assert_eq!(p.url.query(), None);
+        // Only the configured fixed and default values make the query: the `?x=1` stayed in the path.
+        assert_eq!(p.url.query(), Some("per_page=50&sort=name"));
         let err = prepare(&recipe(), &args(json!({"petId": ""})), &base).unwrap_err();
         assert!(err.0.contains("must not be empty"));
     }

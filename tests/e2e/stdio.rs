@@ -70,6 +70,13 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
         json!(["available", "pending", "sold"])
     );
     assert_eq!(create.annotations.as_ref().unwrap().read_only_hint, Some(false));
+    let users = tools.iter().find(|t| t.name == "list_users").unwrap();
+    assert!(
+        users.input_schema["properties"].get("per_page").is_none(),
+        "fixed in mcpgen.yaml, so hidden"
+    );
+    let pets = tools.iter().find(|t| t.name == "list_pets").unwrap();
+    assert_eq!(pets.input_schema["properties"]["limit"]["default"], 10);
 
     // GET with a path parameter.
     let pet = call(&client, "get_pet_by_id", json!({"petId": 1})).await?;
@@ -170,6 +177,9 @@ async fn requests_are_exactly_as_the_spec_says() -> anyhow::Result<()> {
     )
     .await?;
     assert_eq!(result.is_error, Some(false), "{}", text(&result));
+    // mcpgen.yaml fixes per_page (hidden from the model) and defaults limit.
+    let result = call(&client, "list_users", json!({"page": 2})).await?;
+    assert_eq!(result.is_error, Some(false), "{}", text(&result));
     let result = call(&client, "find_pets_by_tags", json!({"tags": ["x", "y,z"]})).await?;
     assert_eq!(result.is_error, Some(false), "{}", text(&result));
     let result = call(
@@ -181,18 +191,19 @@ async fn requests_are_exactly_as_the_spec_says() -> anyhow::Result<()> {
     assert_eq!(result.is_error, Some(false), "{}", text(&result));
 
     let seen = upstream.requests();
-    assert_eq!(seen.len(), 3);
-    assert_eq!(seen[0].uri, "/v1/pets?status=sold&tags=a%20b&tags=c%26d%3De");
-    assert_eq!(seen[1].uri, "/v1/pets/findByTags?tags=x,y%2Cz");
+    assert_eq!(seen.len(), 4);
+    assert_eq!(seen[0].uri, "/v1/pets?status=sold&tags=a%20b&tags=c%26d%3De&limit=10");
+    assert_eq!(seen[1].uri, "/v1/users?page=2&per_page=50");
+    assert_eq!(seen[2].uri, "/v1/pets/findByTags?tags=x,y%2Cz");
     assert_eq!(
-        (seen[2].method.as_str(), seen[2].uri.as_str()),
+        (seen[3].method.as_str(), seen[3].uri.as_str()),
         ("POST", "/v1/pets/9/notes")
     );
     assert_eq!(
-        serde_json::from_slice::<Value>(&seen[2].body)?,
+        serde_json::from_slice::<Value>(&seen[3].body)?,
         json!({"text": "Fed at 8am.", "author": "sam"})
     );
-    assert_eq!(seen[2].headers["content-type"], "application/json");
+    assert_eq!(seen[3].headers["content-type"], "application/json");
     for request in &seen {
         assert_eq!(
             request.headers["x-api-key"], API_KEY,
@@ -213,7 +224,11 @@ async fn requests_are_exactly_as_the_spec_says() -> anyhow::Result<()> {
     .await?;
     assert_eq!(injected.is_error, Some(true));
     assert!(text(&injected).contains("line breaks"), "{}", text(&injected));
-    assert_eq!(upstream.requests().len(), 3, "nothing was sent for invalid arguments");
+    assert_eq!(upstream.requests().len(), 4, "nothing was sent for invalid arguments");
+    // A hidden argument is not in the schema, so the model can't set it.
+    let hidden = call(&client, "list_users", json!({"per_page": 500})).await?;
+    assert_eq!(hidden.is_error, Some(true));
+    assert!(text(&hidden).contains("per_page"), "{}", text(&hidden));
 
     client.cancel().await?;
     Ok(())
@@ -315,7 +330,11 @@ async fn stdout_carries_only_protocol_frames() -> anyhow::Result<()> {
     // `mcpgen list` predicts each tool's tools/list entry to the byte.
     let listing = mcpgen::list::list(Some(&workspace_root().join("examples/petstore/mcpgen.yaml")), None)?;
     for tool in tools {
-        let row = listing.operations.iter().find(|r| r.tool == tool["name"]).expect("listed");
+        let row = listing
+            .operations
+            .iter()
+            .find(|r| r.tool == tool["name"])
+            .expect("listed");
         assert_eq!(row.bytes, Some(tool.to_string().len()), "{}", tool["name"]);
     }
     assert_eq!(responses[2]["result"]["structuredContent"]["uri"], "/pets/5");

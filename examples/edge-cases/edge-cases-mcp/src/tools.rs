@@ -24,16 +24,16 @@ pub static SERVER: ServerSpec = ServerSpec {
         },
     ],
     tools: &[
+        EDIT_ITEM,
         UPDATE_ITEM,
-        UPDATE_ITEM_2,
         POST_ITEMS,
         SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD,
     ],
 };
 /// `PUT /items/{id}` (operationId `update-item`)
-const UPDATE_ITEM: ToolSpec = ToolSpec {
-    name: "update_item",
-    title: None,
+const EDIT_ITEM: ToolSpec = ToolSpec {
+    name: "edit_item",
+    title: Some("Edit an item"),
     description: "PUT /items/{id}",
     input_schema: r#"{
   "type": "object",
@@ -52,7 +52,10 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
           "type": "string"
         }
       },
-      "description": "(sent as query parameter `filter[kind]`)"
+      "description": "(sent as query parameter `filter[kind]`)",
+      "default": {
+        "kind": "plain"
+      }
     },
     "type": {
       "type": [
@@ -66,7 +69,8 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
       ]
     },
     "self": {
-      "type": "boolean"
+      "type": "boolean",
+      "description": "Whether the item links to itself."
     }
   },
   "required": [
@@ -91,6 +95,8 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "id_query",
@@ -98,6 +104,8 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "filter_kind",
@@ -105,6 +113,8 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::DeepObject,
                 explode: false,
+                fixed: None,
+                default: Some("{\"kind\":\"plain\"}"),
             },
         ],
         body: Some(BodySpec {
@@ -115,10 +125,14 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "type",
                         name: "type",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "self",
                         name: "self",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),
@@ -127,8 +141,8 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
     },
 };
 /// `GET /items` (operationId `updateItem`)
-const UPDATE_ITEM_2: ToolSpec = ToolSpec {
-    name: "update_item_2",
+const UPDATE_ITEM: ToolSpec = ToolSpec {
+    name: "update_item",
     title: Some("Same snake_case name as update-item"),
     description: "Deprecated. Same snake_case name as update-item",
     input_schema: r#"{
@@ -242,6 +256,8 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
                 location: Location::Path,
                 style: Style::Label,
                 explode: false,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "session",
@@ -249,6 +265,8 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
                 location: Location::Cookie,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
         ],
         body: Some(BodySpec {
@@ -259,10 +277,14 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
                     BodyField {
                         arg: "email",
                         name: "email",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "form_id_body",
                         name: "form_id",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),

@@ -73,7 +73,7 @@ const LIST_PETS: ToolSpec = ToolSpec {
       "type": "integer",
       "minimum": 1,
       "maximum": 100,
-      "default": 20,
+      "default": 10,
       "description": "Maximum number of items to return."
     },
     "offset": {
@@ -101,6 +101,8 @@ const LIST_PETS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "tags",
@@ -108,6 +110,8 @@ const LIST_PETS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "limit",
@@ -115,6 +119,8 @@ const LIST_PETS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: Some("10"),
             },
             ParamSpec {
                 arg: "offset",
@@ -122,6 +128,8 @@ const LIST_PETS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -186,18 +194,26 @@ const CREATE_PET: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "name",
                         name: "name",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "category",
                         name: "category",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "tags",
                         name: "tags",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "status",
                         name: "status",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),
@@ -243,6 +259,8 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -285,6 +303,8 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -354,6 +374,8 @@ const UPDATE_PET: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: Some(BodySpec {
@@ -364,18 +386,26 @@ const UPDATE_PET: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "name",
                         name: "name",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "category",
                         name: "category",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "tags",
                         name: "tags",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "status",
                         name: "status",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),
@@ -424,6 +454,8 @@ const DELETE_PET: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "X-Reason",
@@ -431,6 +463,8 @@ const DELETE_PET: ToolSpec = ToolSpec {
                 location: Location::Header,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -484,6 +518,8 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: Some(BodySpec {
@@ -494,10 +530,14 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "text",
                         name: "text",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "author",
                         name: "author",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),
@@ -509,7 +549,7 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
 const GET_INVENTORY: ToolSpec = ToolSpec {
     name: "get_inventory",
     title: Some("Stock by status"),
-    description: "Stock by status.\n\nReturns how many pets have each status.",
+    description: "How many pets are available, pending and sold. Use it before promising a pet to a customer.",
     input_schema: r#"{
   "type": "object",
   "properties": {},
@@ -577,6 +617,8 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "since",
@@ -584,6 +626,8 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "limit",
@@ -591,6 +635,8 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -647,6 +693,8 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
                 location: Location::Header,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: Some(BodySpec {
@@ -657,14 +705,20 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "petId",
                         name: "petId",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "quantity",
                         name: "quantity",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "shipDate",
                         name: "shipDate",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),
@@ -708,6 +762,8 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -750,6 +806,8 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -767,13 +825,8 @@ const LIST_USERS: ToolSpec = ToolSpec {
     "page": {
       "type": "integer",
       "minimum": 1,
-      "default": 1
-    },
-    "per_page": {
-      "type": "integer",
-      "minimum": 1,
-      "maximum": 100,
-      "default": 20
+      "default": 1,
+      "description": "Page number, starting at 1; 50 users per page."
     }
   },
   "additionalProperties": false
@@ -794,6 +847,8 @@ const LIST_USERS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: None,
+                default: None,
             },
             ParamSpec {
                 arg: "per_page",
@@ -801,6 +856,8 @@ const LIST_USERS: ToolSpec = ToolSpec {
                 location: Location::Query,
                 style: Style::Form,
                 explode: true,
+                fixed: Some("50"),
+                default: None,
             },
         ],
         body: None,
@@ -860,22 +917,32 @@ const CREATE_USER: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "username",
                         name: "username",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "email",
                         name: "email",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "firstName",
                         name: "firstName",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "lastName",
                         name: "lastName",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "phone",
                         name: "phone",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),
@@ -917,6 +984,8 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: None,
@@ -980,6 +1049,8 @@ const UPDATE_USER: ToolSpec = ToolSpec {
                 location: Location::Path,
                 style: Style::Simple,
                 explode: false,
+                fixed: None,
+                default: None,
             },
         ],
         body: Some(BodySpec {
@@ -990,22 +1061,32 @@ const UPDATE_USER: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "username_body",
                         name: "username",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "email",
                         name: "email",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "firstName",
                         name: "firstName",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "lastName",
                         name: "lastName",
+                        fixed: None,
+                        default: None,
                     },
                     BodyField {
                         arg: "phone",
                         name: "phone",
+                        fixed: None,
+                        default: None,
                     },
                 ],
             ),
