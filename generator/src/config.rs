@@ -6,26 +6,31 @@
 //! Resolving it against the spec is `select`'s job.
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::diag::{Diagnostic, Error};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SelectionFile {
     /// Path of the OpenAPI document, relative to this file.
+    #[schemars(with = "String")]
     pub spec: Spanned<String>,
     /// Directory of the generated crate, relative to this file.
+    #[schemars(with = "String")]
     pub output: Spanned<String>,
     pub server: ServerSection,
     /// How the generated crate depends on `mcpgen-runtime`.
     #[serde(default)]
     pub runtime: RuntimeSection,
     /// Hard limit on the number of tools.
+    #[schemars(with = "Option<usize>")]
     pub max_tools: Option<Spanned<usize>>,
     /// Budget for the `tools/list` answer, in estimated tokens: exceeding it
     /// warns (fails with `--strict`), naming the biggest tools.
+    #[schemars(with = "Option<usize>")]
     pub max_tools_list_tokens: Option<Spanned<usize>>,
     /// Operations to select; absent means every operation.
     pub include: Option<Rules>,
@@ -35,31 +40,36 @@ pub struct SelectionFile {
     pub base_url: Option<BaseUrlSection>,
     /// Security scheme name (as in `components.securitySchemes`) → env binding.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, AuthBinding>")]
     pub auth: IndexMap<String, Spanned<AuthBinding>>,
     /// Per-request upstream timeout.
+    #[schemars(with = "Option<f64>")]
     pub timeout_seconds: Option<Spanned<f64>>,
     /// Settings of the streamable HTTP transport.
     #[serde(default)]
     pub http: HttpSection,
     /// Per-tool adjustments, keyed by operationId.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, ToolOverride>")]
     pub tools: IndexMap<String, Spanned<ToolOverride>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolOverride {
     /// The tool's name instead of the snake_cased operationId.
+    #[schemars(with = "Option<String>")]
     pub name: Option<Spanned<String>>,
     pub title: Option<String>,
     /// Replaces the spec's summary and description.
     pub description: Option<String>,
     /// By the parameter's or body field's name in the spec.
     #[serde(default)]
+    #[schemars(with = "IndexMap<String, ParamOverride>")]
     pub params: IndexMap<String, Spanned<ParamOverride>>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ParamOverride {
     pub description: Option<String>,
@@ -69,20 +79,23 @@ pub struct ParamOverride {
     pub default: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HttpSection {
     /// The env var holding the inbound bearer tokens (comma-separated);
     /// defaults to `<SERVER>_MCP_TOKENS`.
+    #[schemars(with = "Option<String>")]
     pub token_env: Option<Spanned<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     /// Crate, package and binary name.
+    #[schemars(with = "String")]
     pub name: Spanned<String>,
     #[serde(default = "default_version")]
+    #[schemars(with = "String")]
     pub version: Spanned<String>,
     /// Shown to clients; defaults to the spec's `info.title`.
     pub title: Option<String>,
@@ -96,7 +109,7 @@ fn default_version() -> Spanned<String> {
     )
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RuntimeSection {
     /// A path dependency, relative to this file (for work inside the mcpgen repo).
@@ -105,18 +118,22 @@ pub struct RuntimeSection {
     pub version: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rules {
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Vec<String>")]
     pub operations: Vec<Spanned<String>>,
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Vec<String>")]
     pub tags: Vec<Spanned<String>>,
     /// Path globs (`/pets/**`); braces are literal.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Vec<String>")]
     pub paths: Vec<Spanned<String>>,
     /// HTTP methods; when given, the block matches only these.
     #[serde(default, deserialize_with = "null_as_empty")]
+    #[schemars(with = "Vec<String>")]
     pub methods: Vec<Spanned<String>>,
 }
 
@@ -129,20 +146,30 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BaseUrlSection {
     /// The env var that holds the API's base URL.
+    #[schemars(with = "String")]
     pub env: Spanned<String>,
     /// Used when the env var is unset; defaults to the spec's first server.
     pub default: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthBinding {
     /// The env var that holds the credential.
+    #[schemars(with = "String")]
     pub env: Spanned<String>,
+}
+
+/// The JSON Schema of the selection file, as `mcpgen schema` prints it and
+/// `generator/mcpgen.schema.json` ships it.
+pub fn json_schema() -> String {
+    let mut schema = schemars::schema_for!(SelectionFile);
+    schema.insert("title".to_string(), "mcpgen selection file (mcpgen.yaml)".into());
+    serde_json::to_string_pretty(&schema).expect("schemas serialize")
 }
 
 /// Parse the selection file; `file` is the name used in diagnostics.

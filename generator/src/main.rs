@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use mcpgen::diag::Error;
 
 #[derive(Debug, Parser)]
@@ -47,6 +47,13 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Print the JSON Schema of mcpgen.yaml (for editors: yaml-language-server and others).
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// List every operation: its tool name, whether it is selected and why, and its size in tools/list.
     List {
         /// The selection file (default: ./mcpgen.yaml, unless --spec is given).
@@ -64,6 +71,14 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
+        Command::Schema => {
+            println!("{}", mcpgen::config::json_schema());
+            ExitCode::SUCCESS
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "mcpgen", &mut std::io::stdout());
+            ExitCode::SUCCESS
+        }
         Command::Init { spec, out, force } => match mcpgen::init::init(&spec, &out, force) {
             Ok(_) => {
                 eprintln!(

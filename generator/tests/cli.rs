@@ -398,3 +398,36 @@ fn unknown_parameter_in_tool_settings() {
         stderr(&out)
     );
 }
+
+#[test]
+fn shipped_json_schema_is_current_and_accepts_every_selection_file() {
+    let out = mcpgen(&["schema"], repo());
+    assert_eq!(out.status.code(), Some(0));
+    let shipped = fs::read_to_string(repo().join("generator/mcpgen.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        shipped,
+        "generator/mcpgen.schema.json is stale: run `cargo run -p mcpgen -- schema > generator/mcpgen.schema.json`"
+    );
+    let schema: serde_json::Value = serde_json::from_str(&shipped).unwrap();
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    for dir in ["examples/petstore", "examples/edge-cases", "tests/fixtures/conformance"] {
+        let yaml = fs::read_to_string(repo().join(dir).join("mcpgen.yaml")).unwrap();
+        let value: serde_json::Value = mcpgen::load::parse_document("mcpgen.yaml", &yaml).unwrap();
+        let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{dir}: {errors:?}");
+    }
+    // And it rejects what the generator rejects: unknown keys.
+    let bad = serde_json::json!({"spec": "a.yaml", "output": "o", "server": {"name": "x"}, "max_tool": 3});
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn completions_for_common_shells() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = mcpgen(&["completions", shell], repo());
+        assert_eq!(out.status.code(), Some(0));
+        let script = String::from_utf8_lossy(&out.stdout);
+        assert!(script.contains("generate") && script.contains("--check"), "{shell}");
+    }
+}
