@@ -11,6 +11,7 @@ pub mod init;
 pub mod ir;
 pub mod list;
 pub mod load;
+pub mod names;
 pub mod plan;
 pub mod render;
 pub mod resolve;
@@ -37,6 +38,8 @@ pub struct Generated {
     pub timings: Vec<(&'static str, Duration)>,
     /// Problems that don't stop generation (unless `--strict`).
     pub warnings: Vec<Diagnostic>,
+    /// Tools added, removed or renamed since the last run (per `mcpgen.lock`).
+    pub name_changes: names::NameChanges,
 }
 
 /// Run every stage up to rendering, for the selection file at `config_path`.
@@ -94,9 +97,13 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         (None, Some(version)) => serde_json::Value::String(version.clone()).to_string(),
         (None, None) => serde_json::Value::String(env!("CARGO_PKG_VERSION").to_string()).to_string(),
     };
+    let lock_path = base.join(names::LOCK_FILE);
+    let old_lock = read_lock(&lock_path)?;
+    let tool_names = names::assign(&selection.operations, &selection.overrides, &old_lock);
     let plan = plan::plan_tools(
         &selection,
         PlanInputs {
+            tool_names: &tool_names,
             config_file: &config_file,
             spec_file: &selection_file.spec.value,
             diagnostics_file: &spec_file,
@@ -107,7 +114,14 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     .map_err(with_positions)?;
     lap("plan");
     let warnings = token_budget(&plan, &selection_file, &config_file).into_iter().collect();
-    let files = render::render(&plan)?;
+    let mut files = render::render(&plan)?;
+    let lock_from_output =
+        relative_path(&output_dir, &lock_path).map_err(|e| Error::io("can't place mcpgen.lock", e))?;
+    files.push(GeneratedFile {
+        path: lock_from_output,
+        contents: names::render_lock(&tool_names),
+    });
+    let name_changes = names::changes(&old_lock, &tool_names);
     lap("render");
     Ok(Generated {
         plan,
@@ -115,7 +129,17 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         output_dir,
         timings,
         warnings,
+        name_changes,
     })
+}
+
+/// The names of the last run; none yet is an empty lock.
+pub fn read_lock(path: &Path) -> Result<names::NameLock, Error> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => names::parse_lock(&path.display().to_string(), &text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(names::NameLock::default()),
+        Err(e) => Err(Error::io(format!("can't read {}", path.display()), e)),
+    }
 }
 
 /// A warning when the tools list would exceed `max_tools_list_tokens`.

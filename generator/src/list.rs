@@ -5,14 +5,15 @@
 //! Works when `select` would fail (too many tools, say): it is the tool for
 //! deciding what to cut.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
 
 use crate::config::{self, SelectionFile};
 use crate::diag::Error;
-use crate::plan::{estimate_tokens, plan_tool, tool_name, unique};
+use crate::ir::Operation;
+use crate::names;
+use crate::plan::{estimate_tokens, plan_tool, tool_name};
 use crate::rules::{Decision, Matcher};
 use crate::{load, resolve};
 
@@ -69,12 +70,20 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         }
         _ => None,
     };
-    let mut names: BTreeSet<String> = file
-        .iter()
-        .flat_map(|f| f.tools.values())
-        .filter_map(|c| c.value.name.as_ref())
-        .map(|n| n.value.clone())
-        .collect();
+    // Selected operations get the names `generate` gives them (lock included).
+    let tool_names = match (&file, &matcher, config) {
+        (Some(file), Some(matcher), Some(config_path)) => {
+            let selected: Vec<&Operation> = api.operations.iter().filter(|op| matcher.decide(op).selected).collect();
+            let overrides = file.tools.iter().map(|(id, c)| (id.clone(), c.value.clone())).collect();
+            let lock = crate::read_lock(&config_path.parent().unwrap_or(Path::new("")).join(names::LOCK_FILE))?;
+            names::assign(&selected, &overrides, &lock)
+        }
+        _ => names::assign(
+            &api.operations.iter().collect::<Vec<_>>(),
+            &Default::default(),
+            &Default::default(),
+        ),
+    };
     let config_display = config.map(|c| c.display().to_string()).unwrap_or_default();
     let mut rows = Vec::new();
     for op in &api.operations {
@@ -90,13 +99,9 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
             .zip(op.operation_id.as_ref())
             .and_then(|(f, id)| f.tools.get(id))
             .map(|c| &c.value);
-        // Names are made unique among selected tools, around custom names, as `plan` does.
-        let name = if let Some(name) = custom.and_then(|c| c.name.as_ref()) {
-            name.value.clone()
-        } else if decision.selected {
-            unique(tool_name(op), &mut names)
-        } else {
-            tool_name(op)
+        let name = match tool_names.get(&names::op_key(op)) {
+            Some(name) if decision.selected => name.clone(),
+            _ => tool_name(op),
         };
         let planned = match op.problems.first() {
             Some(problem) => Err(Box::new(problem.clone())),

@@ -144,6 +144,15 @@ fn main() -> ExitCode {
                     );
                     ExitCode::from(1)
                 } else {
+                    let names = &generated.name_changes;
+                    for (sign, list) in [("+", &names.added), ("-", &names.removed)] {
+                        if !list.is_empty() {
+                            eprintln!("tools {sign} {}", list.join(", "));
+                        }
+                    }
+                    for (old, new) in &names.renamed {
+                        eprintln!("tools ~ {old} is now {new}");
+                    }
                     let written = changes.stale.len() + changes.missing.len();
                     eprintln!(
                         "{dir}: {tools} tools; {written} file(s) written, {} removed, {} unchanged",

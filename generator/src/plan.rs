@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 
 use heck::ToSnakeCase;
+use indexmap::IndexMap;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -122,6 +123,8 @@ pub struct FieldPlan {
 }
 
 pub struct PlanInputs<'s> {
+    /// Tool name by operation key (`names::assign`).
+    pub tool_names: &'s IndexMap<String, String>,
     /// The selection file as diagnostics name it.
     pub config_file: &'s str,
     /// The spec path as written in mcpgen.yaml (for generated headers).
@@ -134,23 +137,17 @@ pub struct PlanInputs<'s> {
 
 pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Error> {
     let mut diags = Vec::new();
-    // Names chosen in mcpgen.yaml are taken first; generated ones go around them.
-    let mut names: BTreeSet<String> = selection
-        .overrides
-        .values()
-        .filter_map(|c| c.name.as_ref())
-        .map(|n| n.value.clone())
-        .collect();
     let mut consts = BTreeSet::new();
     let mut tools = Vec::new();
     for op in &selection.operations {
         // Problems found while resolving count only for selected operations.
         diags.extend(op.problems.iter().cloned());
         let custom = op.operation_id.as_ref().and_then(|id| selection.overrides.get(id));
-        let name = match custom.and_then(|c| c.name.as_ref()) {
-            Some(name) => name.value.clone(),
-            None => unique(tool_name(op), &mut names),
-        };
+        let name = inputs
+            .tool_names
+            .get(&crate::names::op_key(op))
+            .cloned()
+            .expect("every selected operation is named");
         match plan_tool(
             op,
             name,

@@ -47,7 +47,7 @@ fn petstore_copy() -> tempfile::TempDir {
     }
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("16 tools; 5 file(s) written"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("16 tools; 6 file(s) written"), "{}", stderr(&out));
     dir
 }
 
@@ -59,7 +59,7 @@ fn generating_twice_gives_identical_bytes_and_writes_nothing() {
     let out = mcpgen(&["generate", "--config", "mcpgen.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stderr(&out).contains("0 file(s) written, 0 removed, 5 unchanged"),
+        stderr(&out).contains("0 file(s) written, 0 removed, 6 unchanged"),
         "{}",
         stderr(&out)
     );
@@ -430,4 +430,50 @@ fn completions_for_common_shells() {
         let script = String::from_utf8_lossy(&out.stdout);
         assert!(script.contains("generate") && script.contains("--check"), "{shell}");
     }
+}
+
+#[test]
+fn tool_names_survive_spec_reordering_and_additions() {
+    let dir = petstore_copy();
+    let lock = fs::read_to_string(dir.path().join("mcpgen.lock")).unwrap();
+    assert!(lock.contains("  getPetById: get_pet_by_id\n"), "{lock}");
+
+    // A new operation, first in the spec, whose name would collide, and the users paths moved to the front.
+    let spec = fs::read_to_string(dir.path().join("openapi.yaml")).unwrap();
+    let users_at = spec.find("  /users:\n").unwrap();
+    let components_at = spec.find("components:\n").unwrap();
+    let newcomer = "  /animals/{id}:\n    get:\n      operationId: get_pet_by_id\n      tags: [pets]\n      \
+                    parameters:\n        - {name: id, in: path, required: true, schema: {type: integer}}\n      \
+                    responses:\n        '200': {description: ok}\n";
+    let reordered = format!(
+        "{}{newcomer}{}{}{}",
+        &spec[..spec.find("  /pets:\n").unwrap()],
+        &spec[users_at..components_at],
+        &spec[spec.find("  /pets:\n").unwrap()..users_at],
+        &spec[components_at..]
+    );
+    fs::write(dir.path().join("openapi.yaml"), reordered).unwrap();
+    let out = mcpgen(&["generate", "--check"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("stale: ../mcpgen.lock"), "{}", stderr(&out));
+
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml"))
+        .unwrap()
+        .replace("max_tools: 20", "max_tools: 30");
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with("tools + get_pet_by_id_2\n"),
+        "{}",
+        stderr(&out)
+    );
+    let lock_after = fs::read_to_string(dir.path().join("mcpgen.lock")).unwrap();
+    for line in lock.lines().filter(|l| l.starts_with("  ")) {
+        assert!(lock_after.contains(line), "{line} was renamed:\n{lock_after}");
+    }
+    assert!(
+        lock_after.contains("  get_pet_by_id: get_pet_by_id_2\n"),
+        "{lock_after}"
+    );
 }

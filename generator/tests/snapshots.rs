@@ -30,7 +30,8 @@ fn plans_and_generated_files() {
         let generated = mcpgen::build(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
         insta::assert_yaml_snapshot!(format!("{example}-plan"), generated.plan);
         for file in &generated.files {
-            insta::assert_snapshot!(format!("{example}-{}", file.path.replace('/', "-")), file.contents);
+            let name = file.path.trim_start_matches("../").replace('/', "-");
+            insta::assert_snapshot!(format!("{example}-{name}"), file.contents);
         }
     }
 }
