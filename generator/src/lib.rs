@@ -18,6 +18,7 @@ pub mod resolve;
 pub mod rules;
 pub mod schema;
 pub mod select;
+pub mod text;
 pub mod write;
 
 use std::path::{Component, Path, PathBuf};

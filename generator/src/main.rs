@@ -146,8 +146,11 @@ fn main() -> ExitCode {
                 } else {
                     let names = &generated.name_changes;
                     for (sign, list) in [("+", &names.added), ("-", &names.removed)] {
-                        if !list.is_empty() {
-                            eprintln!("tools {sign} {}", list.join(", "));
+                        // A first run adds every tool: name a few, count the rest.
+                        match list.len() {
+                            0 => {}
+                            n if n <= 12 => eprintln!("tools {sign} {}", list.join(", ")),
+                            n => eprintln!("tools {sign} {}, and {} more", list[..10].join(", "), n - 10),
                         }
                     }
                     for (old, new) in &names.renamed {

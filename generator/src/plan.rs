@@ -180,7 +180,11 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             crate_name: selection.crate_name.clone(),
             crate_version: selection.crate_version.clone(),
             title: selection.title.clone(),
-            instructions: inputs.instructions.as_deref().map(clean_text).filter(|t| !t.is_empty()),
+            instructions: inputs
+                .instructions
+                .as_deref()
+                .map(crate::text::clean)
+                .filter(|t| !t.is_empty()),
             runtime_dependency: inputs.runtime_dependency,
             base_url_env: selection.base_url_env.clone(),
             base_url_default: selection.base_url_default.clone(),
@@ -449,7 +453,8 @@ pub fn plan_tool(
         if let Value::Object(map) = &mut schema {
             let mut text = param
                 .description
-                .clone()
+                .as_deref()
+                .map(crate::text::clean)
                 .or_else(|| map.get("description").and_then(Value::as_str).map(str::to_string));
             if arg != param.name {
                 let note = format!("(sent as {} parameter `{}`)", param.location.as_str(), param.name);
@@ -564,7 +569,11 @@ pub fn plan_tool(
 
     let mut body = body;
     let mut description = describe(op);
-    let mut title = op.summary.as_ref().map(|s| clean_text(s)).filter(|s| !s.is_empty());
+    let mut title = op
+        .summary
+        .as_ref()
+        .map(|s| crate::text::clean(s))
+        .filter(|s| !s.is_empty());
     if let Some((custom, config_file)) = custom {
         description = custom.description.clone().unwrap_or(description);
         title = custom.title.clone().or(title);
@@ -664,7 +673,7 @@ fn describe(op: &Operation) -> String {
     let parts: Vec<String> = [&op.summary, &op.description]
         .into_iter()
         .flatten()
-        .map(|t| clean_text(t))
+        .map(|t| crate::text::clean(t))
         .filter(|t| !t.is_empty())
         .collect();
     let mut text = match parts.as_slice() {
@@ -686,24 +695,6 @@ fn end_sentence(text: &str) -> String {
     } else {
         format!("{text}.")
     }
-}
-
-/// Trim lines and collapse runs of blank lines; keeps paragraphs.
-fn clean_text(text: &str) -> String {
-    let mut out = String::new();
-    let mut blank = false;
-    for line in text.trim().lines().map(str::trim_end) {
-        if line.trim().is_empty() {
-            blank = true;
-            continue;
-        }
-        if !out.is_empty() {
-            out.push_str(if blank { "\n\n" } else { "\n" });
-        }
-        blank = false;
-        out.push_str(line);
-    }
-    out
 }
 
 #[cfg(test)]

@@ -43,6 +43,10 @@ impl Normalizer<'_> {
                     out.insert("examples".to_string(), json!([value]));
                 }
                 "xml" | "externalDocs" | "discriminator" => {}
+                "description" if value.is_string() => {
+                    let text = crate::text::clean(value.as_str().unwrap_or_default());
+                    out.insert(key.clone(), Value::String(text));
+                }
                 k if k.starts_with("x-") => {}
                 "properties" => {
                     let Value::Object(props) = value else { continue };
@@ -145,8 +149,11 @@ impl Normalizer<'_> {
         let mut resolved = self.walk(target, pointer, stack, problems);
         stack.pop();
         // 3.1 semantics: a description next to `$ref` describes this use.
-        if let (Some(description), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
-            out.insert("description".to_string(), description.clone());
+        if let (Some(Value::String(description)), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
+            out.insert(
+                "description".to_string(),
+                Value::String(crate::text::clean(description)),
+            );
         }
         resolved
     }
