@@ -51,6 +51,36 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// The machine-readable form (`--json`).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "severity": if self.warning { "warning" } else { "error" },
+            "file": self.file,
+            "line": self.line_col.map(|(line, _)| line),
+            "column": self.line_col.map(|(_, column)| column),
+            "path": self.pointer.as_deref().map(pointer_to_path),
+            "message": self.message,
+            "help": self.help,
+        })
+    }
+}
+
+impl Error {
+    /// Every diagnostic (sorted) as JSON; an I/O error becomes one.
+    pub fn to_json(&self) -> Vec<serde_json::Value> {
+        match self {
+            Error::Diagnostics(diagnostics) => {
+                let mut sorted = diagnostics.clone();
+                sorted.sort();
+                sorted.dedup();
+                sorted.iter().map(Diagnostic::to_json).collect()
+            }
+            Error::Io(message) => vec![serde_json::json!({"severity": "error", "message": message})],
+        }
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", if self.warning { "warning" } else { "error" }, self.file)?;

@@ -11,7 +11,12 @@ use mcpgen::diag::Error;
 #[command(
     name = "mcpgen",
     version,
-    about = "Generate a Rust MCP server crate from an OpenAPI document"
+    about = "Generate a Rust MCP server crate from an OpenAPI document",
+    after_help = "Examples:\n  mcpgen init --spec openapi.yaml     write a starter mcpgen.yaml\n  \
+                  mcpgen list                         what each operation becomes, and why\n  \
+                  mcpgen generate                     write the crate named in ./mcpgen.yaml\n  \
+                  mcpgen generate --check             in CI: fail if the committed crate is stale\n\n\
+                  Exit codes: 0 ok, 1 diagnostics or a stale --check, 2 usage or I/O errors."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -21,6 +26,8 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Generate (or with --check, verify) the crate described by a selection file.
+    #[command(after_help = "Examples:\n  mcpgen generate --config api/mcpgen.yaml\n  \
+                            mcpgen generate --check --json     machine-readable result for CI")]
     Generate {
         /// The selection file; paths inside it are relative to it.
         #[arg(long, default_value = "mcpgen.yaml", value_name = "PATH")]
@@ -34,6 +41,9 @@ enum Command {
         /// Treat warnings (such as an exceeded token budget) as errors.
         #[arg(long)]
         strict: bool,
+        /// Print the result and every diagnostic as one JSON object on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Write a starter selection file listing the spec's operations, commented out.
     Init {
@@ -109,8 +119,24 @@ fn main() -> ExitCode {
         Command::Generate {
             config,
             check,
+            strict,
+            json: true,
+            ..
+        } => {
+            let outcome = mcpgen::generate(&config, check, strict);
+            let (report, code) = generate_json(&outcome, check);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("JSON values serialize")
+            );
+            ExitCode::from(code)
+        }
+        Command::Generate {
+            config,
+            check,
             timings,
             strict,
+            json: false,
         } => match mcpgen::generate(&config, check, strict) {
             Ok((generated, changes)) => {
                 for warning in &generated.warnings {
@@ -167,6 +193,40 @@ fn main() -> ExitCode {
             }
             Err(err) => report(err),
         },
+    }
+}
+
+/// `generate --json`: the outcome as one object, and the exit code.
+fn generate_json(
+    outcome: &Result<(mcpgen::Generated, mcpgen::write::Changes), Error>,
+    check: bool,
+) -> (serde_json::Value, u8) {
+    use serde_json::json;
+    match outcome {
+        Ok((generated, changes)) => {
+            let clean = changes.is_clean();
+            let names = &generated.name_changes;
+            let report = json!({
+                "ok": !check || clean,
+                "check": check,
+                "output_dir": generated.output_dir.display().to_string(),
+                "tools": generated.plan.tools.len(),
+                "files": if check {
+                    json!({"stale": changes.stale, "missing": changes.missing, "extra": changes.extra, "unchanged": changes.unchanged})
+                } else {
+                    let written: Vec<&String> = changes.stale.iter().chain(&changes.missing).collect();
+                    json!({"written": written, "removed": changes.extra, "unchanged": changes.unchanged})
+                },
+                "tool_names": {"added": names.added, "removed": names.removed, "renamed": names.renamed},
+                "timings_ms": generated.timings.iter().map(|(stage, took)| (stage.to_string(), json!(took.as_secs_f64() * 1000.0))).collect::<serde_json::Map<_, _>>(),
+                "diagnostics": generated.warnings.iter().map(mcpgen::diag::Diagnostic::to_json).collect::<Vec<_>>(),
+            });
+            (report, if check && !clean { 1 } else { 0 })
+        }
+        Err(err) => {
+            let code = if matches!(err, Error::Io(_)) { 2 } else { 1 };
+            (json!({"ok": false, "check": check, "diagnostics": err.to_json()}), code)
+        }
     }
 }
 

@@ -477,3 +477,41 @@ fn tool_names_survive_spec_reordering_and_additions() {
         "{lock_after}"
     );
 }
+
+#[test]
+fn generate_json_reports_results_and_diagnostics() {
+    let dir = petstore_copy();
+    let spec = dir.path().join("openapi.yaml");
+    fs::write(
+        &spec,
+        fs::read_to_string(&spec)
+            .unwrap()
+            .replace("summary: Get a pet\n", "summary: Fetch a pet\n"),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate", "--check", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(
+        report["files"]["stale"],
+        serde_json::json!(["src/tools.rs", "README.md"])
+    );
+
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml"))
+        .unwrap()
+        .replace("max_tools: 20", "max_tools: 2");
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["generate", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["diagnostics"][0],
+        serde_json::json!({
+            "severity": "error", "file": "mcpgen.yaml", "line": 11, "column": 12, "path": null,
+            "message": "16 operations are selected but max_tools is 2",
+            "help": "exclude operations or tags in mcpgen.yaml, or raise max_tools"
+        })
+    );
+    assert!(out.stderr.is_empty(), "--json keeps stderr clean");
+}
