@@ -17,6 +17,8 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Printed as `warning:`; fails the run only with `--strict`.
     pub warning: bool,
+    /// The source line at `line_col`, shown with a caret under the column.
+    pub snippet: Option<String>,
 }
 
 impl Diagnostic {
@@ -28,6 +30,7 @@ impl Diagnostic {
             message: message.into(),
             help: None,
             warning: false,
+            snippet: None,
         }
     }
     pub fn warning(mut self) -> Diagnostic {
@@ -91,10 +94,46 @@ impl fmt::Display for Diagnostic {
             write!(f, ": {}", pointer_to_path(pointer))?;
         }
         write!(f, ": {}", self.message)?;
+        if let (Some(line_text), Some((line, col))) = (&self.snippet, self.line_col) {
+            let (shown, caret) = window(line_text, col as usize);
+            let gutter = " ".repeat(line.to_string().len());
+            write!(
+                f,
+                "\n {gutter} |\n {line} | {shown}\n {gutter} | {}^",
+                " ".repeat(caret)
+            )?;
+        }
         if let Some(help) = &self.help {
             write!(f, "\n  help: {help}")?;
         }
         Ok(())
+    }
+}
+
+/// At most 100 characters of a long line around the 1-based column, and the
+/// caret's offset within what is shown (minified JSON is one huge line).
+fn window(line: &str, column: usize) -> (String, usize) {
+    let chars: Vec<char> = line.trim_end().chars().collect();
+    let at = column.saturating_sub(1).min(chars.len());
+    if chars.len() <= 100 {
+        return (chars.iter().collect(), at);
+    }
+    let start = at.saturating_sub(40);
+    let end = (start + 100).min(chars.len());
+    let prefix = if start > 0 { "…" } else { "" };
+    let suffix = if end < chars.len() { "…" } else { "" };
+    (
+        format!("{prefix}{}{suffix}", chars[start..end].iter().collect::<String>()),
+        at - start + prefix.chars().count(),
+    )
+}
+
+/// Give every diagnostic about `file` that has a line its source line.
+pub fn attach_snippets(diagnostics: &mut [Diagnostic], file: &str, text: &str) {
+    for d in diagnostics.iter_mut().filter(|d| d.file == file && d.snippet.is_none()) {
+        if let Some((line, _)) = d.line_col {
+            d.snippet = text.lines().nth(line as usize - 1).map(str::to_string);
+        }
     }
 }
 
@@ -217,6 +256,20 @@ mod tests {
             d.to_string(),
             "error: openapi.yaml:12:7: paths./pets.get.parameters[0]: cookie parameters are not supported\n  help: exclude the operation in mcpgen.yaml"
         );
+    }
+
+    #[test]
+    fn snippets_point_at_the_column() {
+        let mut ds = vec![Diagnostic::new("m.yaml", "unknown field `nmae`").line_col(2, 3)];
+        attach_snippets(&mut ds, "m.yaml", "server:\n  nmae: x\n");
+        assert_eq!(
+            ds[0].to_string(),
+            "error: m.yaml:2:3: unknown field `nmae`\n   |\n 2 |   nmae: x\n   |   ^"
+        );
+        let long = format!("{}X{}", "a".repeat(300), "b".repeat(300));
+        let (shown, caret) = window(&long, 301);
+        assert_eq!(shown.chars().nth(caret), Some('X'));
+        assert!(shown.chars().count() <= 102);
     }
 
     #[test]

@@ -47,26 +47,34 @@ pub struct Generated {
 pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let config_file = config_path.display().to_string();
     let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(format!("can't read {config_file}"), e))?;
-    let selection_file = config::parse(&config_file, &text)?;
+    let config_snippets = |err: Error| match err {
+        Error::Diagnostics(mut diagnostics) => {
+            diag::attach_snippets(&mut diagnostics, &config_file, &text);
+            Error::Diagnostics(diagnostics)
+        }
+        other => other,
+    };
+    let selection_file = config::parse(&config_file, &text).map_err(config_snippets)?;
     let base = config_path.parent().unwrap_or(Path::new(""));
 
     let spec_path = base.join(&selection_file.spec.value);
     let spec_file = spec_path.display().to_string();
     if !spec_path.is_file() {
         let at = &selection_file.spec.referenced;
-        return Err(Error::one(
+        return Err(config_snippets(Error::one(
             Diagnostic::new(
                 &config_file,
                 format!("the spec `{}` does not exist", selection_file.spec.value),
             )
             .line_col(at.line(), at.column())
             .help("`spec` is a path relative to mcpgen.yaml"),
-        ));
+        )));
     }
     // Spec diagnostics get their line:column here, on the error path only.
     let with_positions = |err: Error| match err {
         Error::Diagnostics(mut diagnostics) => {
             load::locate(&spec_path, &spec_file, &mut diagnostics);
+            diag::attach_snippets(&mut diagnostics, &config_file, &text);
             Error::Diagnostics(diagnostics)
         }
         other => other,
@@ -114,7 +122,8 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     )
     .map_err(with_positions)?;
     lap("plan");
-    let warnings = token_budget(&plan, &selection_file, &config_file).into_iter().collect();
+    let mut warnings: Vec<Diagnostic> = token_budget(&plan, &selection_file, &config_file).into_iter().collect();
+    diag::attach_snippets(&mut warnings, &config_file, &text);
     let mut files = render::render(&plan)?;
     let lock_from_output =
         relative_path(&output_dir, &lock_path).map_err(|e| Error::io("can't place mcpgen.lock", e))?;

@@ -197,6 +197,7 @@ pub fn locate(path: &Path, file: &str, diagnostics: &mut [Diagnostic]) {
         let at = &node.referenced;
         d.line_col = (at.line() > 0).then(|| (at.line(), at.column()));
     }
+    crate::diag::attach_snippets(diagnostics, file, &text);
 }
 
 /// The document's shape with a position for every node (no values).

@@ -140,7 +140,7 @@ fn main() -> ExitCode {
         } => match mcpgen::generate(&config, check, strict) {
             Ok((generated, changes)) => {
                 for warning in &generated.warnings {
-                    eprintln!("{warning}");
+                    eprintln!("{}", paint(&warning.to_string()));
                 }
                 if timings {
                     for (stage, took) in &generated.timings {
@@ -234,12 +234,32 @@ fn generate_json(
 fn report(err: Error) -> ExitCode {
     match err {
         Error::Diagnostics(_) => {
-            eprintln!("{err}");
+            eprintln!("{}", paint(&err.to_string()));
             ExitCode::from(1)
         }
         Error::Io(_) => {
-            eprintln!("error: {err}");
+            eprintln!("{}", paint(&format!("error: {err}")));
             ExitCode::from(2)
         }
     }
+}
+
+/// Colour the `error:`, `warning:` and `help:` labels, only on a terminal
+/// and unless `NO_COLOR` is set.
+fn paint(text: &str) -> String {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) {
+        return text.to_string();
+    }
+    text.lines()
+        .map(|line| {
+            for (label, style) in [("error:", "1;31"), ("warning:", "1;33"), ("  help:", "1;36")] {
+                if let Some(rest) = line.strip_prefix(label) {
+                    return format!("\x1b[{style}m{label}\x1b[0m{rest}");
+                }
+            }
+            line.to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
