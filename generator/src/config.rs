@@ -190,9 +190,19 @@ fn plain_message(e: &serde_saphyr::Error) -> String {
     let text = e.without_snippet().to_string();
     let first = text.lines().next().unwrap_or_default();
     // Drop a trailing " at line L, column C" that duplicates `line_col`.
-    match first.rfind(" at line ") {
-        Some(i) => first[..i].to_string(),
-        None => first.to_string(),
+    let message = match first.rfind(" at line ") {
+        Some(i) => &first[..i],
+        None => first,
+    };
+    // Say it in the file's terms, not the parser's.
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key);
+        return format!("`{key}` is set twice; keep one");
+    }
+    match message {
+        "invalid u64" | "invalid usize" | "invalid u32" => "expected a whole number of 0 or more".to_string(),
+        "invalid f64" => "expected a number".to_string(),
+        other => other.to_string(),
     }
 }
 

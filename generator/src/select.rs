@@ -75,7 +75,10 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
                     max.value
                 ),
             )
-            .help("exclude operations or tags in mcpgen.yaml, or raise max_tools"),
+            .help(format!(
+                "exclude operations or tags in mcpgen.yaml, or raise max_tools; the largest selected tags: {}",
+                largest_tags(&operations)
+            )),
         );
     }
     if operations.is_empty() {
@@ -295,6 +298,26 @@ fn check_overrides(
         out.insert(id.clone(), custom.value.clone());
     }
     out
+}
+
+/// `pets` (7), `store` (5), … : where cutting helps most.
+fn largest_tags(operations: &[&Operation]) -> String {
+    let mut counts: IndexMap<&str, usize> = IndexMap::new();
+    for op in operations {
+        for tag in &op.tags {
+            *counts.entry(tag.as_str()).or_default() += 1;
+        }
+        if op.tags.is_empty() {
+            *counts.entry("(untagged)").or_default() += 1;
+        }
+    }
+    counts.sort_by(|a, x, b, y| y.cmp(x).then(a.cmp(b)));
+    counts
+        .iter()
+        .take(5)
+        .map(|(tag, n)| format!("`{tag}` ({n})"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn list_or_none(items: &[&str]) -> String {

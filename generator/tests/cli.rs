@@ -479,6 +479,7 @@ fn tool_names_survive_spec_reordering_and_additions() {
 
 #[test]
 fn generate_json_reports_results_and_diagnostics() {
+    use serde_json::json;
     let dir = petstore_copy();
     let spec = dir.path().join("openapi.yaml");
     fs::write(
@@ -504,13 +505,56 @@ fn generate_json_reports_results_and_diagnostics() {
     let out = mcpgen(&["generate", "--json"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let first = &report["diagnostics"][0];
     assert_eq!(
-        report["diagnostics"][0],
-        serde_json::json!({
-            "severity": "error", "file": "mcpgen.yaml", "line": 11, "column": 12, "path": null,
-            "message": "16 operations are selected but max_tools is 2",
-            "help": "exclude operations or tags in mcpgen.yaml, or raise max_tools"
-        })
+        (
+            &first["severity"],
+            &first["file"],
+            &first["line"],
+            &first["column"],
+            &first["message"]
+        ),
+        (
+            &json!("error"),
+            &json!("mcpgen.yaml"),
+            &json!(11),
+            &json!(12),
+            &json!("16 operations are selected but max_tools is 2")
+        )
+    );
+    assert_eq!(
+        first["help"],
+        "exclude operations or tags in mcpgen.yaml, or raise max_tools; the largest selected tags: `pets` (7), `store` (5), `users` (4)"
     );
     assert!(out.stderr.is_empty(), "--json keeps stderr clean");
+}
+
+/// A catalogue of broken selection files: each diagnostic, exactly.
+#[test]
+fn selection_file_mistakes_catalogue() {
+    let dir = petstore_copy();
+    let original = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    let cases = [
+        ("wrong_type", original.replace("max_tools: 20", "max_tools: many")),
+        (
+            "duplicate_key",
+            original.replace("max_tools: 20", "max_tools: 20\nmax_tools: 30"),
+        ),
+        (
+            "value_and_default",
+            original.replace(
+                "        default: 10       # sent when the model leaves `limit` out",
+                "        default: 10\n        value: 5",
+            ),
+        ),
+        ("not_yaml", original.replace("include:\n", "include: [\n")),
+    ];
+    let mut report = String::new();
+    for (name, config) in cases {
+        fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+        let out = mcpgen(&["generate"], dir.path());
+        assert_eq!(out.status.code(), Some(1), "{name}");
+        report.push_str(&format!("## {name}\n{}\n", stderr(&out)));
+    }
+    insta::assert_snapshot!("selection_file_mistakes", report);
 }
