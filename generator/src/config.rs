@@ -52,6 +52,25 @@ pub struct SelectionFile {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, ToolOverride>")]
     pub tools: IndexMap<String, Spanned<ToolOverride>>,
+    /// Environment variables by name: the spec's server variables, and
+    /// descriptions of the variables named elsewhere in this file.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, EnvDeclaration>")]
+    pub env: IndexMap<String, Spanned<EnvDeclaration>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EnvDeclaration {
+    /// Shown in the generated README and .env.example.
+    pub description: Option<String>,
+    /// The `{variable}` of the spec's server URL this env var fills.
+    pub server_variable: Option<String>,
+    /// For a server variable: used when the env var is unset (default: the spec's default).
+    pub default: Option<String>,
+    /// For a server variable: the env var must be set (no default applies).
+    #[serde(default)]
+    pub required: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

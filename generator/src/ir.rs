@@ -20,12 +20,21 @@ pub struct Api {
     pub description: Option<String>,
     /// `servers[*].url`, variables substituted with their defaults.
     pub servers: Vec<String>,
+    /// `servers[*]` as written: the URL template and each variable's default.
+    pub server_templates: Vec<ServerTemplate>,
     /// `components.securitySchemes`, in document order.
     pub security_schemes: IndexMap<String, SecurityScheme>,
     /// `tags[*].name` then any tag used by an operation, in first-seen order.
     pub tags: Vec<String>,
     /// Every operation under `paths`, in document order.
     pub operations: Vec<Operation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ServerTemplate {
+    pub url: String,
+    /// `variables.<name>.default`, in document order.
+    pub variables: IndexMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -33,6 +33,8 @@ pub struct Plan {
     pub runtime_dependency: String,
     pub base_url_env: String,
     pub base_url_default: Option<String>,
+    /// `{name}`s of `base_url_default` filled from env vars.
+    pub server_variables: Vec<ServerVariablePlan>,
     pub timeout_ms: u64,
     pub inbound_token_env: String,
     pub schemes: Vec<SchemePlan>,
@@ -44,6 +46,13 @@ pub struct Plan {
     /// Ready-to-paste host configs (JSON), for the README.
     pub host_config_claude: String,
     pub host_config_vscode: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ServerVariablePlan {
+    pub name: String,
+    pub env: String,
+    pub default: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -188,6 +197,15 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             runtime_dependency: inputs.runtime_dependency,
             base_url_env: selection.base_url_env.clone(),
             base_url_default: selection.base_url_default.clone(),
+            server_variables: selection
+                .server_variables
+                .iter()
+                .map(|(name, env, default)| ServerVariablePlan {
+                    name: name.clone(),
+                    env: env.clone(),
+                    default: default.clone(),
+                })
+                .collect(),
             timeout_ms: selection.timeout_ms,
             inbound_token_env: selection.inbound_token_env.clone(),
             schemes,
@@ -227,10 +245,37 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
                 .to_string(),
         placeholder: "…".to_string(),
     };
-    std::iter::once(base)
+    let variables = selection
+        .server_variables
+        .iter()
+        .map(|(name, env, default)| EnvVarPlan {
+            name: env.clone(),
+            required: default.is_none(),
+            secret: false,
+            description: match default {
+                Some(default) => format!(
+                    "Fills `{{{name}}}` in the API's URL when {} is unset (default: `{default}`)",
+                    selection.base_url_env
+                ),
+                None => format!(
+                    "Fills `{{{name}}}` in the API's URL when {} is unset",
+                    selection.base_url_env
+                ),
+            },
+            placeholder: default.clone().unwrap_or_else(|| "…".to_string()),
+        });
+    let mut all: Vec<EnvVarPlan> = std::iter::once(base)
+        .chain(variables)
         .chain(secrets)
         .chain(std::iter::once(tokens))
-        .collect()
+        .collect();
+    // Descriptions from `env:` in mcpgen.yaml replace the generated ones.
+    for var in &mut all {
+        if let Some(text) = selection.env_descriptions.get(&var.name) {
+            var.description = text.clone();
+        }
+    }
+    all
 }
 
 /// Claude Desktop / Cursor and VS Code configs; VS Code prompts for secrets.

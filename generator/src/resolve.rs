@@ -10,7 +10,7 @@ use openapiv3::{ParameterSchemaOrContent, ReferenceOr};
 use serde_json::json;
 
 use crate::diag::{Diagnostic, escape_pointer};
-use crate::ir::{Api, ApiKeyLocation, Body, Location, Method, Operation, Param, SecurityScheme, Style};
+use crate::ir::{Api, ApiKeyLocation, Body, Location, Method, Operation, Param, SecurityScheme, ServerTemplate, Style};
 use crate::load::SpecDocument;
 use crate::schema::Normalizer;
 
@@ -26,6 +26,19 @@ pub fn resolve(doc: &SpecDocument) -> Api {
         .collect();
 
     let servers = spec.servers.iter().map(server_url).collect();
+    let server_templates = spec
+        .servers
+        .iter()
+        .map(|server| ServerTemplate {
+            url: server.url.clone(),
+            variables: server
+                .variables
+                .iter()
+                .flatten()
+                .map(|(k, v)| (k.clone(), v.default.clone()))
+                .collect(),
+        })
+        .collect();
 
     let mut operations = Vec::new();
     for (path, item) in spec.paths.iter() {
@@ -100,6 +113,7 @@ pub fn resolve(doc: &SpecDocument) -> Api {
         version: spec.info.version.clone(),
         description: spec.info.description.clone(),
         servers,
+        server_templates,
         security_schemes,
         tags,
         operations,

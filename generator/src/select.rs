@@ -29,6 +29,10 @@ pub struct Selection<'a> {
     pub inbound_token_env: String,
     /// `tools:` settings of selected operations, by operationId.
     pub overrides: IndexMap<String, ToolOverride>,
+    /// Server variables left as `{name}` in `base_url_default`: (name, env, default).
+    pub server_variables: Vec<(String, String, Option<String>)>,
+    /// Descriptions from `env:`, by variable name.
+    pub env_descriptions: IndexMap<String, String>,
 }
 
 /// What `select` needs to know about the files, for messages.
@@ -163,21 +167,12 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         );
     }
 
-    let (base_url_env, base_url_default) = match &file.base_url {
+    let (base_url_env, explicit_default) = match &file.base_url {
         Some(section) => {
             check_env_name(&section.env, cfg, &mut diags);
-            (
-                section.env.value.clone(),
-                section.default.clone().or_else(|| first_absolute_server(api)),
-            )
+            (section.env.value.clone(), section.default.clone())
         }
-        None => (
-            format!(
-                "{}_BASE_URL",
-                heck::AsShoutySnakeCase(crate_name.trim_end_matches("-mcp"))
-            ),
-            first_absolute_server(api),
-        ),
+        None => (format!("{}_BASE_URL", server_env_prefix(&crate_name)), None),
     };
     let inbound_token_env = match &file.http.token_env {
         Some(env) => {
@@ -194,6 +189,82 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     for (scheme, (env, _)) in &auth {
         claimed.push((format!("auth scheme `{scheme}`"), env.clone()));
     }
+    // The default base URL: mcpgen.yaml's, else the spec's first absolute
+    // server, whose variables `env:` may bind to env vars.
+    let template = match &explicit_default {
+        Some(_) => None,
+        None => api.server_templates.iter().find(|t| {
+            let url = t
+                .variables
+                .iter()
+                .fold(t.url.clone(), |u, (k, v)| u.replace(&format!("{{{k}}}"), v));
+            url.starts_with("http://") || url.starts_with("https://")
+        }),
+    };
+    let mut server_variables = Vec::new();
+    let mut env_descriptions = IndexMap::new();
+    for (name, declaration) in &file.env {
+        let spanned_name = Spanned::new(name.clone(), declaration.referenced, declaration.defined);
+        check_env_name(&spanned_name, cfg, &mut diags);
+        let at = |message: String| {
+            Diagnostic::new(cfg, message).line_col(declaration.referenced.line(), declaration.referenced.column())
+        };
+        let declaration = &declaration.value;
+        if let Some(text) = &declaration.description {
+            env_descriptions.insert(name.clone(), text.clone());
+        }
+        let known = claimed.iter().any(|(_, env)| env == name);
+        match (&declaration.server_variable, known) {
+            (None, true) => {
+                if declaration.default.is_some() || declaration.required {
+                    diags.push(at(format!(
+                        "env: `{name}` is set up elsewhere in mcpgen.yaml; here only `description` applies"
+                    )));
+                }
+            }
+            (None, false) => diags.push(
+                at(format!("env: `{name}` is not used: nothing in mcpgen.yaml reads it"))
+                    .help("bind it to a server URL variable with `server_variable: <name>`, or remove it"),
+            ),
+            (Some(_), true) => diags.push(at(format!("env: `{name}` is already used for something else"))),
+            (Some(variable), false) => match template.and_then(|t| t.variables.get(variable).map(|d| (t, d))) {
+                Some((_, spec_default)) => {
+                    let default =
+                        (!declaration.required).then(|| declaration.default.clone().unwrap_or(spec_default.clone()));
+                    server_variables.push((variable.clone(), name.clone(), default));
+                    claimed.push((format!("server variable `{variable}`"), name.clone()));
+                }
+                None => {
+                    let known: Vec<&str> = template
+                        .iter()
+                        .flat_map(|t| t.variables.keys().map(String::as_str))
+                        .collect();
+                    let help = match (
+                        did_you_mean(variable, known.iter().copied()),
+                        explicit_default.is_some(),
+                    ) {
+                        (_, true) => {
+                            "base_url.default replaces the spec's server URL, so its variables don't apply".to_string()
+                        }
+                        (Some(close), _) => format!("did you mean `{close}`?"),
+                        (None, _) => format!("the server URL's variables: {}", list_or_none(&known)),
+                    };
+                    diags.push(at(format!("env: the spec's server URL has no variable `{variable}`")).help(help));
+                }
+            },
+        }
+    }
+    let base_url_default = explicit_default.or_else(|| {
+        template.map(|t| {
+            t.variables.iter().fold(t.url.clone(), |url, (k, v)| {
+                if server_variables.iter().any(|(bound, _, _)| bound == k) {
+                    url
+                } else {
+                    url.replace(&format!("{{{k}}}"), v)
+                }
+            })
+        })
+    });
     for (i, (use_a, env)) in claimed.iter().enumerate() {
         if let Some((use_b, _)) = claimed[i + 1..].iter().find(|(_, other)| other == env) {
             diags.push(
@@ -228,6 +299,8 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             timeout_ms,
             inbound_token_env,
             overrides,
+            server_variables,
+            env_descriptions,
         },
         diags,
     )
@@ -358,12 +431,4 @@ fn is_crate_name(name: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         && name.len() <= 64
-}
-
-/// The first server with an absolute http(s) URL; relative ones can't be a default.
-fn first_absolute_server(api: &Api) -> Option<String> {
-    api.servers
-        .iter()
-        .find(|url| url.starts_with("http://") || url.starts_with("https://"))
-        .cloned()
 }

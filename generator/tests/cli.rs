@@ -558,3 +558,22 @@ fn selection_file_mistakes_catalogue() {
     }
     insta::assert_snapshot!("selection_file_mistakes", report);
 }
+
+#[test]
+fn env_declaration_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo().join("examples/edge-cases/openapi.yaml"),
+        dir.path().join("openapi.yaml"),
+    )
+    .unwrap();
+    let config = fs::read_to_string(repo().join("examples/edge-cases/mcpgen.yaml")).unwrap().replace(
+        "env:\n",
+        "env:\n  EDGE_REGION:\n    server_variable: versoin\n  EDGE_UNUSED:\n    description: nothing reads this\n  \
+         EDGE_CASES_BASE_URL:\n    default: https://x.example\n",
+    );
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("env_declaration_mistakes", stderr(&out));
+}

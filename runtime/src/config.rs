@@ -75,8 +75,10 @@ impl Config {
             (Some(value), _) => parse_base_url(&value).map_err(|why| {
                 format!("{base_env}: {why} (expected an absolute http(s) URL such as https://api.example.com/v1)")
             }),
-            (None, Some(default)) => parse_base_url(default).map_err(|why| {
-                format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")
+            (None, Some(template)) => fill_variables(spec, template, &non_empty).and_then(|default| {
+                parse_base_url(&default).map_err(|why| {
+                    format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")
+                })
             }),
             (None, None) => Err(format!(
                 "{base_env} is not set: the base URL of the API (the spec declares no usable server URL)"
@@ -103,6 +105,32 @@ impl Config {
             Some(base_url) if problems.is_empty() => Ok(Config { base_url, credentials }),
             _ => Err(ConfigError { problems }),
         }
+    }
+}
+
+/// The default base URL with each `{variable}` taken from its env var (or
+/// its default); every missing one is named.
+fn fill_variables(
+    spec: &ServerSpec,
+    template: &str,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, String> {
+    let mut url = template.to_string();
+    let mut missing = Vec::new();
+    for variable in spec.base_url.variables {
+        match lookup(variable.env).or_else(|| variable.default.map(str::to_string)) {
+            Some(value) => url = url.replace(&format!("{{{}}}", variable.name), &value),
+            None => missing.push(format!("{} (server variable `{}`)", variable.env, variable.name)),
+        }
+    }
+    if missing.is_empty() {
+        Ok(url)
+    } else {
+        Err(format!(
+            "{} is not set, so the spec's server URL `{template}` is used, and it needs {}",
+            spec.base_url.env,
+            missing.join(", ")
+        ))
     }
 }
 
@@ -137,7 +165,7 @@ fn parse_base_url(value: &str) -> Result<Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{BaseUrlSpec, SecuritySchemeSpec};
+    use crate::spec::{BaseUrlSpec, SecuritySchemeSpec, ServerVariableSpec};
 
     static SCHEMES: &[SecuritySchemeSpec] = &[SecuritySchemeSpec {
         name: "api_key",
@@ -157,6 +185,7 @@ mod tests {
             base_url: BaseUrlSpec {
                 env: "PET_URL",
                 default,
+                variables: &[],
             },
             timeout_ms: 1000,
             inbound_token_env: "PET_TOKENS",
@@ -175,6 +204,39 @@ mod tests {
                 "PET_KEY is not set: the API key sent in header `X-API-Key` for security scheme `api_key`",
             ]
         );
+    }
+
+    static VARIABLES: &[ServerVariableSpec] = &[
+        ServerVariableSpec {
+            name: "region",
+            env: "PET_REGION",
+            default: None,
+        },
+        ServerVariableSpec {
+            name: "version",
+            env: "PET_VERSION",
+            default: Some("v2"),
+        },
+    ];
+
+    #[test]
+    fn server_variables_fill_the_default_url() {
+        let mut spec = spec(Some("https://{region}.pets.example/{version}"));
+        spec.base_url.variables = VARIABLES;
+        let key = |name: &str| (name == "PET_KEY").then(|| "k1234".to_string());
+        let err = Config::from_lookup(&spec, key).unwrap_err();
+        assert_eq!(
+            err.problems,
+            [
+                "PET_URL is not set, so the spec's server URL `https://{region}.pets.example/{version}` is used, and it needs PET_REGION (server variable `region`)"
+            ]
+        );
+        let with_region = |name: &str| match name {
+            "PET_REGION" => Some("eu".to_string()),
+            other => key(other),
+        };
+        let config = Config::from_lookup(&spec, with_region).unwrap();
+        assert_eq!(config.base_url.as_str(), "https://eu.pets.example/v2");
     }
 
     #[test]

@@ -30,6 +30,18 @@ pub struct ServerSpec {
 pub struct BaseUrlSpec {
     pub env: &'static str,
     /// The spec's first server URL; when absent the env var is required.
+    /// May hold `{name}` placeholders for `variables`.
+    pub default: Option<&'static str>,
+    /// Server variables filled from env vars when the default URL is used.
+    pub variables: &'static [ServerVariableSpec],
+}
+
+/// A `{name}` in the default base URL, read from an env var.
+#[derive(Debug)]
+pub struct ServerVariableSpec {
+    pub name: &'static str,
+    pub env: &'static str,
+    /// Used when the env var is unset; without one the env var is required.
     pub default: Option<&'static str>,
 }
 

@@ -12,7 +12,14 @@ pub static SERVER: ServerSpec = ServerSpec {
     ),
     base_url: BaseUrlSpec {
         env: "EDGE_CASES_BASE_URL",
-        default: Some("https://api.example.test/v2"),
+        default: Some("https://api.example.test/{version}"),
+        variables: &[
+            ServerVariableSpec {
+                name: "version",
+                env: "EDGE_API_VERSION",
+                default: Some("v2"),
+            },
+        ],
     },
     timeout_ms: 30000,
     inbound_token_env: "EDGE_CASES_MCP_TOKENS",

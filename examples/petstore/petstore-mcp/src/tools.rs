@@ -13,6 +13,7 @@ pub static SERVER: ServerSpec = ServerSpec {
     base_url: BaseUrlSpec {
         env: "PETSTORE_BASE_URL",
         default: Some("https://petstore.example.com/v1"),
+        variables: &[],
     },
     timeout_ms: 30000,
     inbound_token_env: "PETSTORE_MCP_TOKENS",
