@@ -8,7 +8,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use heck::{ToKebabCase, ToShoutySnakeCase};
+use heck::ToShoutySnakeCase;
 
 use crate::diag::{Diagnostic, Error};
 use crate::ir::{Api, Operation, SecurityScheme};
@@ -47,13 +47,22 @@ pub fn init(spec: &Path, out: &Path, force: bool) -> Result<String, Error> {
 
 /// The selection file's text.
 pub fn starter(api: &Api, spec_path: &str) -> String {
+    // The title's first two meaningful words: "GitHub's official OpenAPI spec" → `github`.
     let base = {
-        let kebab = api.title.to_kebab_case();
-        let short: Vec<&str> = kebab.split('-').filter(|w| !w.is_empty()).take(3).collect();
-        if short.is_empty() {
+        const NOISE: [&str; 9] = [
+            "the", "api", "apis", "openapi", "spec", "official", "rest", "swagger", "http",
+        ];
+        let words: Vec<String> = api
+            .title
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .map(str::to_ascii_lowercase)
+            .filter(|w| w.len() > 1 && !NOISE.contains(&w.as_str()))
+            .take(2)
+            .collect();
+        if words.is_empty() {
             "api".to_string()
         } else {
-            short.join("-")
+            words.join("-")
         }
     };
     let name = format!("{base}-mcp");

@@ -56,6 +56,9 @@ enum Command {
         /// Replace an existing file.
         #[arg(long)]
         force: bool,
+        /// Print the result (or the diagnostics) as JSON on stdout.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the JSON Schema of mcpgen.yaml (for editors: yaml-language-server and others).
     Schema,
@@ -89,7 +92,34 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut Cli::command(), "mcpgen", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        Command::Init { spec, out, force } => match mcpgen::init::init(&spec, &out, force) {
+        Command::Init {
+            spec,
+            out,
+            force,
+            json: true,
+        } => {
+            let (report, code) = match mcpgen::init::init(&spec, &out, force) {
+                Ok(_) => (
+                    serde_json::json!({"ok": true, "path": out.display().to_string(), "diagnostics": []}),
+                    0,
+                ),
+                Err(err) => {
+                    let code = if matches!(err, Error::Io(_)) { 2 } else { 1 };
+                    (serde_json::json!({"ok": false, "diagnostics": err.to_json()}), code)
+                }
+            };
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&report).expect("JSON values serialize")
+            );
+            ExitCode::from(code)
+        }
+        Command::Init {
+            spec,
+            out,
+            force,
+            json: false,
+        } => match mcpgen::init::init(&spec, &out, force) {
             Ok(_) => {
                 eprintln!(
                     "wrote {}: uncomment the operations or tags to expose, then run `mcpgen generate`",

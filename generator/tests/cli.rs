@@ -266,6 +266,13 @@ fn init_writes_a_starter_that_generates_once_edited() {
             .code(),
         Some(0)
     );
+    let out = mcpgen(&["init", "--spec", "api/openapi.yaml", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["diagnostics"][0]["message"],
+        "already exists; not overwriting it"
+    );
 }
 
 #[test]
@@ -576,4 +583,50 @@ fn env_declaration_mistakes() {
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     insta::assert_snapshot!("env_declaration_mistakes", stderr(&out));
+}
+
+/// GitHub's real spec (npm `@octokit/openapi`, installed by `npm ci --prefix tests`).
+fn github_spec() -> std::path::PathBuf {
+    let path = repo().join("tests/node_modules/@octokit/openapi/generated/api.github.com.json");
+    assert!(
+        path.is_file(),
+        "{} is missing: run `npm ci --prefix tests`",
+        path.display()
+    );
+    path
+}
+
+#[test]
+fn list_and_init_on_githubs_spec() {
+    let spec = github_spec();
+    let out = mcpgen(&["list", "--spec", spec.to_str().unwrap()], repo());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        table.ends_with(
+            "1223 of 1223 operations selected; their tools/list entries take 1773811 bytes (~443453 tokens)\n"
+        ),
+        "{}",
+        &table[table.len() - 300..]
+    );
+    insta::assert_snapshot!("list_github", table);
+
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(&spec, dir.path().join("github.json")).unwrap();
+    let out = mcpgen(&["init", "--spec", "github.json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let starter = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    insta::assert_snapshot!("init_github", starter);
+    // Two tags uncommented give a crate.
+    let edited = starter
+        .replace("    # - gists  #", "    - gists  #")
+        .replace("    # - emojis  #", "    - emojis  #");
+    fs::write(dir.path().join("mcpgen.yaml"), edited).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("github-octokit-mcp: 21 tools"),
+        "{}",
+        stderr(&out)
+    );
 }
