@@ -71,6 +71,9 @@ pub struct EnvDeclaration {
     /// For a server variable: the env var must be set (no default applies).
     #[serde(default)]
     pub required: bool,
+    /// For a server variable: its value is masked in everything the server shows.
+    #[serde(default)]
+    pub secret: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

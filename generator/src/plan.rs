@@ -53,6 +53,7 @@ pub struct ServerVariablePlan {
     pub name: String,
     pub env: String,
     pub default: Option<String>,
+    pub secret: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -200,10 +201,11 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             server_variables: selection
                 .server_variables
                 .iter()
-                .map(|(name, env, default)| ServerVariablePlan {
+                .map(|(name, env, default, secret)| ServerVariablePlan {
                     name: name.clone(),
                     env: env.clone(),
                     default: default.clone(),
+                    secret: *secret,
                 })
                 .collect(),
             timeout_ms: selection.timeout_ms,
@@ -248,10 +250,10 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
     let variables = selection
         .server_variables
         .iter()
-        .map(|(name, env, default)| EnvVarPlan {
+        .map(|(name, env, default, secret)| EnvVarPlan {
             name: env.clone(),
             required: default.is_none(),
-            secret: false,
+            secret: *secret,
             description: match default {
                 Some(default) => format!(
                     "Fills `{{{name}}}` in the API's URL when {} is unset (default: `{default}`)",

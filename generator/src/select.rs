@@ -29,8 +29,8 @@ pub struct Selection<'a> {
     pub inbound_token_env: String,
     /// `tools:` settings of selected operations, by operationId.
     pub overrides: IndexMap<String, ToolOverride>,
-    /// Server variables left as `{name}` in `base_url_default`: (name, env, default).
-    pub server_variables: Vec<(String, String, Option<String>)>,
+    /// Server variables left as `{name}` in `base_url_default`: (name, env, default, secret).
+    pub server_variables: Vec<(String, String, Option<String>, bool)>,
     /// Descriptions from `env:`, by variable name.
     pub env_descriptions: IndexMap<String, String>,
 }
@@ -216,7 +216,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         let known = claimed.iter().any(|(_, env)| env == name);
         match (&declaration.server_variable, known) {
             (None, true) => {
-                if declaration.default.is_some() || declaration.required {
+                if declaration.default.is_some() || declaration.required || declaration.secret {
                     diags.push(at(format!(
                         "env: `{name}` is set up elsewhere in mcpgen.yaml; here only `description` applies"
                     )));
@@ -231,7 +231,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
                 Some((_, spec_default)) => {
                     let default =
                         (!declaration.required).then(|| declaration.default.clone().unwrap_or(spec_default.clone()));
-                    server_variables.push((variable.clone(), name.clone(), default));
+                    server_variables.push((variable.clone(), name.clone(), default, declaration.secret));
                     claimed.push((format!("server variable `{variable}`"), name.clone()));
                 }
                 None => {
@@ -257,7 +257,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     let base_url_default = explicit_default.or_else(|| {
         template.map(|t| {
             t.variables.iter().fold(t.url.clone(), |url, (k, v)| {
-                if server_variables.iter().any(|(bound, _, _)| bound == k) {
+                if server_variables.iter().any(|(bound, _, _, _)| bound == k) {
                     url
                 } else {
                     url.replace(&format!("{{{k}}}"), v)

@@ -38,6 +38,8 @@ pub struct Config {
     pub base_url: Url,
     /// Credential per security scheme name.
     pub credentials: BTreeMap<&'static str, Secret>,
+    /// Other values to mask: secret server variables.
+    pub other_secrets: Vec<Secret>,
 }
 
 /// Every problem found in the environment, reported together.
@@ -71,15 +73,18 @@ impl Config {
         let non_empty = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
         let base_env = spec.base_url.env;
+        let mut other_secrets = Vec::new();
         let base_url = match (non_empty(base_env), spec.base_url.default) {
             (Some(value), _) => parse_base_url(&value).map_err(|why| {
                 format!("{base_env}: {why} (expected an absolute http(s) URL such as https://api.example.com/v1)")
             }),
-            (None, Some(template)) => fill_variables(spec, template, &non_empty).and_then(|default| {
-                parse_base_url(&default).map_err(|why| {
-                    format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")
+            (None, Some(template)) => {
+                fill_variables(spec, template, &non_empty, &mut other_secrets).and_then(|default| {
+                    parse_base_url(&default).map_err(|why| {
+                        format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")
+                    })
                 })
-            }),
+            }
             (None, None) => Err(format!(
                 "{base_env} is not set: the base URL of the API (the spec declares no usable server URL)"
             )),
@@ -102,7 +107,11 @@ impl Config {
         }
 
         match base_url {
-            Some(base_url) if problems.is_empty() => Ok(Config { base_url, credentials }),
+            Some(base_url) if problems.is_empty() => Ok(Config {
+                base_url,
+                credentials,
+                other_secrets,
+            }),
             _ => Err(ConfigError { problems }),
         }
     }
@@ -114,12 +123,18 @@ fn fill_variables(
     spec: &ServerSpec,
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
+    secrets: &mut Vec<Secret>,
 ) -> Result<String, String> {
     let mut url = template.to_string();
     let mut missing = Vec::new();
     for variable in spec.base_url.variables {
         match lookup(variable.env).or_else(|| variable.default.map(str::to_string)) {
-            Some(value) => url = url.replace(&format!("{{{}}}", variable.name), &value),
+            Some(value) => {
+                url = url.replace(&format!("{{{}}}", variable.name), &value);
+                if variable.secret {
+                    secrets.push(Secret::new(value));
+                }
+            }
             None => missing.push(format!("{} (server variable `{}`)", variable.env, variable.name)),
         }
     }
@@ -211,11 +226,13 @@ mod tests {
             name: "region",
             env: "PET_REGION",
             default: None,
+            secret: true,
         },
         ServerVariableSpec {
             name: "version",
             env: "PET_VERSION",
             default: Some("v2"),
+            secret: false,
         },
     ];
 
@@ -237,6 +254,10 @@ mod tests {
         };
         let config = Config::from_lookup(&spec, with_region).unwrap();
         assert_eq!(config.base_url.as_str(), "https://eu.pets.example/v2");
+        assert_eq!(
+            config.other_secrets.iter().map(Secret::expose).collect::<Vec<_>>(),
+            ["eu"]
+        );
     }
 
     #[test]

@@ -18,7 +18,7 @@ pub struct Redactor {
 impl Redactor {
     pub fn from_config(config: &Config) -> Redactor {
         let mut needles = Vec::new();
-        for secret in config.credentials.values() {
+        for secret in config.credentials.values().chain(&config.other_secrets) {
             let raw = secret.expose();
             // The raw value, its query-string form, and each half of `user:password`.
             needles.push(raw.to_string());
@@ -54,13 +54,14 @@ mod tests {
         let mut config = Config {
             base_url: url::Url::parse("http://x").unwrap(),
             credentials: Default::default(),
+            other_secrets: vec![Secret::new("tenant-42".into())],
         };
         config.credentials.insert("k", Secret::new("a b+c".into()));
         config.credentials.insert("basic", Secret::new("user:hunter22".into()));
         let r = Redactor::from_config(&config);
         assert_eq!(
-            r.redact("key=a%20b%2Bc and a b+c, pw hunter22"),
-            "key=[REDACTED] and [REDACTED], pw [REDACTED]"
+            r.redact("key=a%20b%2Bc and a b+c, pw hunter22 at tenant-42"),
+            "key=[REDACTED] and [REDACTED], pw [REDACTED] at [REDACTED]"
         );
     }
 }

@@ -43,6 +43,8 @@ pub struct ServerVariableSpec {
     pub env: &'static str,
     /// Used when the env var is unset; without one the env var is required.
     pub default: Option<&'static str>,
+    /// Masked wherever the server shows text, like a credential.
+    pub secret: bool,
 }
 
 /// A security scheme of the spec bound to the env var that holds its credential.

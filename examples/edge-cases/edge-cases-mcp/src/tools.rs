@@ -18,6 +18,7 @@ pub static SERVER: ServerSpec = ServerSpec {
                 name: "version",
                 env: "EDGE_API_VERSION",
                 default: Some("v2"),
+                secret: false,
             },
         ],
     },
