@@ -361,3 +361,43 @@ fn missing_env_vars_are_all_named_at_start() {
     );
     assert!(stderr.contains("PETSTORE_API_KEY is not set"), "{stderr}");
 }
+
+/// The edge-cases server: bearer auth, a form body, a cookie, a label-style
+/// path array, deepObject with a configured default, and a server variable.
+#[tokio::test]
+async fn edge_cases_reach_the_wire_as_specified() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut cmd = tokio::process::Command::new(mcpgen_tests::built_binary("edge-cases-mcp"));
+    cmd.env_clear()
+        .env("EDGE_CASES_BASE_URL", &upstream.base_url)
+        .env("EDGE_TOKEN", "tok_edge_123")
+        .kill_on_drop(true);
+    let (transport, _) = TokioChildProcess::builder(cmd).stderr(Stdio::null()).spawn()?;
+    let client = tokio::time::timeout(Duration::from_secs(20), ().serve(transport)).await??;
+
+    let form = "submit_the_form_with_a_very_long_operation_id_that_goes_3dab58bd";
+    let result = call(
+        &client,
+        form,
+        json!({"form_id": [4, 5], "session": "s 1;x", "email": "a@b.c", "form_id_body": "f"}),
+    )
+    .await?;
+    assert_eq!(result.is_error, Some(false), "{}", text(&result));
+    let result = call(&client, "edit_item", json!({"id": "a/b", "type": "a", "self": true})).await?;
+    assert_eq!(result.is_error, Some(false), "{}", text(&result));
+
+    let seen = upstream.requests();
+    assert_eq!(seen[0].uri, "/forms/.4,5/submissions");
+    assert_eq!(seen[0].headers["authorization"], "Bearer tok_edge_123");
+    assert_eq!(seen[0].headers["cookie"], "session=s%201%3Bx");
+    assert_eq!(seen[0].headers["content-type"], "application/x-www-form-urlencoded");
+    assert_eq!(String::from_utf8_lossy(&seen[0].body), "email=a%40b.c&form_id=f");
+    // `filter[kind]` has a deepObject default from mcpgen.yaml; `id` stays one segment.
+    assert_eq!(seen[1].uri, "/items/a%2Fb?filter%5Bkind%5D[kind]=plain");
+    assert_eq!(
+        serde_json::from_slice::<Value>(&seen[1].body)?,
+        json!({"type": "a", "self": true})
+    );
+    client.cancel().await?;
+    Ok(())
+}
