@@ -22,8 +22,24 @@ pub struct SpecDocument {
 
 pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("can't read the spec {file}"), e))?;
-    let raw = parse_document(file, &text)?;
+    // A JSON spec is typed straight from the text on a second thread while the
+    // raw tree is built: the two parses of a large spec overlap.
+    let is_json = text.trim_start().starts_with('{');
+    let (raw, typed_from_text) = std::thread::scope(|scope| {
+        let typed = is_json.then(|| scope.spawn(|| serde_json::from_str::<openapiv3::OpenAPI>(&text).ok()));
+        let raw = parse_document(file, &text);
+        (raw, typed.and_then(|t| t.join().ok().flatten()))
+    });
+    let raw = raw?;
     check_version(file, &raw)?;
+    if let Some(typed) = typed_from_text {
+        return Ok(SpecDocument {
+            file: file.to_string(),
+            raw,
+            typed,
+        });
+    }
+    // YAML, or a typed error to explain: type from the tree, with paths.
     let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|e| {
         // Untagged enums in openapiv3 hide where below `paths` or `components` the
         // problem is; re-check the parts one by one to name each broken one.
