@@ -70,30 +70,36 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         }
         _ => None,
     };
-    // Selected operations get the names `generate` gives them (lock included).
-    let tool_names = match (&file, &matcher, config) {
-        (Some(file), Some(matcher), Some(config_path)) => {
-            let selected: Vec<&Operation> = api.operations.iter().filter(|op| matcher.decide(op).selected).collect();
-            let overrides = file.tools.iter().map(|(id, c)| (id.clone(), c.value.clone())).collect();
-            let lock = crate::read_lock(&config_path.parent().unwrap_or(Path::new("")).join(names::LOCK_FILE))?;
-            names::assign(&selected, &overrides, &lock)
-        }
-        _ => names::assign(
-            &api.operations.iter().collect::<Vec<_>>(),
-            &Default::default(),
-            &Default::default(),
-        ),
-    };
-    let config_display = config.map(|c| c.display().to_string()).unwrap_or_default();
-    let mut rows = Vec::new();
-    for op in &api.operations {
-        let decision = match &matcher {
+    // One decision per operation, then the names `generate` gives the selected ones (lock included).
+    let decisions: Vec<Decision> = api
+        .operations
+        .iter()
+        .map(|op| match &matcher {
             Some(matcher) => matcher.decide(op),
             None => Decision {
                 selected: true,
                 reason: "no selection file".to_string(),
             },
-        };
+        })
+        .collect();
+    let selected: Vec<&Operation> = api
+        .operations
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| d.selected)
+        .map(|(op, _)| op)
+        .collect();
+    let tool_names = match (&file, config) {
+        (Some(file), Some(config_path)) => {
+            let overrides = file.tools.iter().map(|(id, c)| (id.clone(), c.value.clone())).collect();
+            let lock = crate::read_lock(&config_path.parent().unwrap_or(Path::new("")).join(names::LOCK_FILE))?;
+            names::assign(&selected, &overrides, &lock)
+        }
+        _ => names::assign(&selected, &Default::default(), &Default::default()),
+    };
+    let config_display = config.map(|c| c.display().to_string()).unwrap_or_default();
+    let mut rows = Vec::new();
+    for (op, decision) in api.operations.iter().zip(decisions) {
         let custom = file
             .as_ref()
             .zip(op.operation_id.as_ref())

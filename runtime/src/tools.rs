@@ -104,15 +104,7 @@ pub async fn call(
         }
     };
     let label = redactor.redact(&prepared.label);
-    // Names a binary response embedded as a resource: the request URL without
-    // its query or credentials (either may hold secrets).
-    let resource_uri = {
-        let mut url = prepared.url.clone();
-        url.set_query(None);
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
-        redactor.redact(url.as_str())
-    };
+    let url = prepared.url.clone();
 
     match upstream.send(&tool.spec.request, prepared).await {
         Ok(response) => {
@@ -123,7 +115,7 @@ pub async fn call(
                 "upstream_error"
             };
             (
-                shape_response(&label, &resource_uri, response, redactor),
+                shape_response(&label, &url, response, redactor),
                 Outcome {
                     kind,
                     status: Some(status),
@@ -200,7 +192,7 @@ fn is_json(content_type: Option<&str>) -> bool {
 /// 2xx: JSON as `structuredContent` (non-objects wrapped as `{"result": ..}`, since
 /// MCP requires an object) plus the same JSON as text; anything else as text.
 /// Other statuses: an error result with status and a body excerpt.
-fn shape_response(label: &str, resource_uri: &str, response: UpstreamResponse, redactor: &Redactor) -> CallToolResult {
+fn shape_response(label: &str, url: &url::Url, response: UpstreamResponse, redactor: &Redactor) -> CallToolResult {
     let status = response.status;
     let text = redactor.redact(&String::from_utf8_lossy(&response.body));
     let truncation_note = response
@@ -280,7 +272,7 @@ fn shape_response(label: &str, resource_uri: &str, response: UpstreamResponse, r
                 media_type
             };
             vec![ContentBlock::resource(ResourceContents::BlobResourceContents {
-                uri: resource_uri.to_string(),
+                uri: resource_uri(url, redactor),
                 mime_type: Some(mime_type),
                 blob: encoded(),
                 meta: None,
@@ -293,6 +285,16 @@ fn shape_response(label: &str, resource_uri: &str, response: UpstreamResponse, r
         }
     };
     CallToolResult::success(content)
+}
+
+/// Names a binary response embedded as a resource: the request URL without
+/// its query or credentials (either may hold secrets).
+fn resource_uri(url: &url::Url, redactor: &Redactor) -> String {
+    let mut url = url.clone();
+    url.set_query(None);
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    redactor.redact(url.as_str())
 }
 
 /// The media type without parameters, lowercased (`""` when absent).
