@@ -42,9 +42,15 @@ pub struct SelectionFile {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, AuthBinding>")]
     pub auth: IndexMap<String, Spanned<AuthBinding>>,
-    /// Per-request upstream timeout.
-    #[schemars(with = "Option<f64>")]
-    pub timeout_seconds: Option<Spanned<f64>>,
+    /// Timeouts, retries and the response size cap of every tool.
+    #[serde(default)]
+    pub upstream: UpstreamSection,
+    /// Bounds of automatic pagination for every tool.
+    #[serde(default)]
+    pub pagination: PaginationDefaults,
+    /// What is removed or masked in everything the server shows.
+    #[serde(default)]
+    pub redact: RedactSection,
     /// Settings of the streamable HTTP transport.
     #[serde(default)]
     pub http: HttpSection,
@@ -89,6 +95,101 @@ pub struct ToolOverride {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, ParamOverride>")]
     pub params: IndexMap<String, Spanned<ParamOverride>>,
+    /// This tool's own limits; unset keys come from the top-level `upstream`.
+    pub upstream: Option<UpstreamSection>,
+    /// How this tool follows pages, instead of what mcpgen detects.
+    #[schemars(with = "Option<PaginationOverride>")]
+    pub pagination: Option<Spanned<PaginationOverride>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// Timeout of each request (default 30).
+    #[schemars(with = "Option<f64>")]
+    pub timeout_seconds: Option<Spanned<f64>>,
+    /// Limit on a whole tool call: every attempt, backoff and page (default 60).
+    #[schemars(with = "Option<f64>")]
+    pub deadline_seconds: Option<Spanned<f64>>,
+    /// Attempts per request, the first included; 1 turns retries off (default 3).
+    #[schemars(with = "Option<u32>")]
+    pub max_attempts: Option<Spanned<u32>>,
+    /// The most response bytes passed to the model (default 1048576).
+    #[schemars(with = "Option<usize>")]
+    pub max_response_bytes: Option<Spanned<usize>>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaginationDefaults {
+    /// Pages fetched per call at most (default 5).
+    pub max_pages: Option<u32>,
+    /// Stop fetching pages once this many items are collected (default 500).
+    pub max_items: Option<u32>,
+    /// Detect pagination from parameter and response field names (default true).
+    pub detect: Option<bool>,
+}
+
+/// How pages are followed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PageStyle {
+    /// A cursor from a response field, passed back in `param`.
+    Cursor,
+    /// `param` is the id of the last item while `has_more` is true (Stripe).
+    AfterLastItem,
+    /// `param` is the index of the first item.
+    Offset,
+    /// `param` is the page number.
+    Page,
+    /// RFC 8288 `Link: <…>; rel="next"` response headers.
+    Link,
+    /// One request per call.
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaginationOverride {
+    pub style: PageStyle,
+    /// The query parameter (spec name) carrying the cursor, offset or page.
+    pub param: Option<String>,
+    /// cursor: the response field (dotted path) holding the next cursor.
+    pub next: Option<String>,
+    /// offset/page: the page-size query parameter (spec name).
+    pub size: Option<String>,
+    /// page: the number of the first page (default 1).
+    pub first: Option<u32>,
+    /// Where a page's items are (dotted path); `""`: the response is the array.
+    pub items: Option<String>,
+    /// after_last_item: the item field passed back (default `id`).
+    pub id: Option<String>,
+    /// after_last_item: the boolean response field saying more exist (default `has_more`).
+    pub has_more: Option<String>,
+    pub max_pages: Option<u32>,
+    pub max_items: Option<u32>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RedactSection {
+    /// Header names whose values are masked wherever they appear (sent or echoed back).
+    #[serde(default)]
+    pub headers: Vec<String>,
+    /// Response fields removed: `a.b`, `$.users[*].email`, `**.password` (any depth).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub remove: Vec<Spanned<String>>,
+    /// Response fields whose values are replaced by `[REDACTED]`; same paths as `remove`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub mask: Vec<Spanned<String>>,
+    /// Regular expressions masked in every result, error and log line.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub patterns: Vec<Spanned<String>>,
+    /// Also mask common secret shapes: bearer tokens, `sk-…`, `ghp_…`, AWS keys, private keys (default true).
+    pub default_patterns: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -181,9 +282,16 @@ pub struct BaseUrlSection {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthBinding {
-    /// The env var that holds the credential.
+    /// The env var that holds the credential (for OAuth2: the client id).
     #[schemars(with = "String")]
     pub env: Spanned<String>,
+    /// OAuth2 client credentials: the env var holding the client secret.
+    #[schemars(with = "Option<String>")]
+    pub client_secret_env: Option<Spanned<String>>,
+    /// OAuth2: scopes to request (default: every scope the flow declares).
+    pub scopes: Option<Vec<String>>,
+    /// OAuth2: the token URL instead of the spec's (relative URLs resolve against the base URL).
+    pub token_url: Option<String>,
 }
 
 /// The JSON Schema of the selection file, as `mcpgen schema` prints it and

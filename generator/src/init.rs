@@ -169,6 +169,9 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
                 SecurityScheme::ApiKey { name, .. } => ("API_KEY", format!("API key ({name})")),
                 SecurityScheme::Bearer => ("TOKEN", "bearer token".to_string()),
                 SecurityScheme::Basic => ("CREDENTIALS", "`user:password` for HTTP basic auth".to_string()),
+                SecurityScheme::OAuth2ClientCredentials { .. } => {
+                    ("CLIENT_ID", "OAuth2 client credentials".to_string())
+                }
                 SecurityScheme::Unsupported(_) => unreachable!("filtered above"),
             };
             let env = if usable.len() == 1 {
@@ -177,6 +180,11 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
                 format!("{prefix}_{}", scheme.to_shouty_snake_case())
             };
             let _ = writeln!(out, "  {}:  # {what}\n    env: {env}", yaml_scalar(scheme));
+            if let SecurityScheme::OAuth2ClientCredentials { .. } = kind {
+                let secret = env.replace("CLIENT_ID", "CLIENT_SECRET");
+                let secret = if secret == env { format!("{env}_SECRET") } else { secret };
+                let _ = writeln!(out, "    client_secret_env: {secret}");
+            }
         }
     }
     for (scheme, kind) in &api.security_schemes {

@@ -45,7 +45,13 @@ pub enum SecurityScheme {
     },
     Bearer,
     Basic,
-    /// A scheme we can't send yet (e.g. OAuth2); named for diagnostics.
+    /// OAuth2 with a `clientCredentials` flow.
+    OAuth2ClientCredentials {
+        token_url: String,
+        /// The flow's `scopes`, in document order.
+        scopes: Vec<String>,
+    },
+    /// A scheme we can't send yet (e.g. OAuth2 without client credentials); named for diagnostics.
     Unsupported(String),
 }
 
@@ -116,6 +122,8 @@ pub struct Operation {
     /// Path-item parameters merged with the operation's (operation wins).
     pub params: Vec<Param>,
     pub body: Option<Body>,
+    /// The first 2xx response, summarised for pagination detection.
+    pub response: Option<Response>,
     /// Effective `security`: the operation's, else the document's.
     /// Alternatives (OR) of scheme names (AND); an empty alternative means optional.
     pub security: Vec<Vec<String>>,
@@ -176,6 +184,24 @@ pub struct Body {
     pub description: Option<String>,
     /// `content`: media type → normalized schema, in document order.
     pub content: IndexMap<String, Value>,
+    /// `content.<media type>.encoding`: property → (style, explode), for form bodies.
+    pub encodings: IndexMap<String, IndexMap<String, (Style, bool)>>,
     /// JSON pointer of the request body, for diagnostics.
     pub pointer: String,
+}
+
+/// What a successful response looks like, as far as later stages need it.
+#[derive(Debug, Clone, Default)]
+pub struct Response {
+    /// The JSON body's fields to a small depth: (dotted path, JSON type);
+    /// `""` is the body itself. `$ref`s and `allOf` are followed.
+    pub fields: Vec<(String, String)>,
+    /// Declared response headers, lowercased.
+    pub headers: Vec<String>,
+}
+
+impl Response {
+    pub fn kind_of(&self, path: &str) -> Option<&str> {
+        self.fields.iter().find(|(p, _)| p == path).map(|(_, k)| k.as_str())
+    }
 }

@@ -12,6 +12,7 @@ pub mod ir;
 pub mod list;
 pub mod load;
 pub mod names;
+pub mod paginate;
 pub mod plan;
 pub mod render;
 pub mod resolve;

@@ -13,8 +13,9 @@ use crate::config::{self, SelectionFile};
 use crate::diag::Error;
 use crate::ir::Operation;
 use crate::names;
-use crate::plan::{estimate_tokens, plan_tool, tool_name};
+use crate::plan::{ToolDefaults, estimate_tokens, plan_tool, tool_name};
 use crate::rules::{Decision, Matcher};
+use crate::select::{PageBounds, Policy};
 use crate::{load, resolve};
 
 #[derive(Debug, Serialize)]
@@ -37,6 +38,9 @@ pub struct Row {
     pub tags: Vec<String>,
     pub selected: bool,
     pub reason: String,
+    /// How the tool follows pages, when it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pagination: Option<String>,
     /// `None` when the operation can't become a tool (the reason says why).
     pub bytes: Option<usize>,
     pub tokens: Option<usize>,
@@ -98,6 +102,13 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         _ => names::assign(&selected, &Default::default(), &Default::default()),
     };
     let config_display = config.map(|c| c.display().to_string()).unwrap_or_default();
+    let defaults = ToolDefaults {
+        policy: Policy::DEFAULT,
+        page_bounds: file
+            .as_ref()
+            .map(|f| PageBounds::from(&f.pagination))
+            .unwrap_or(PageBounds::from(&Default::default())),
+    };
     let mut rows = Vec::new();
     for (op, decision) in api.operations.iter().zip(decisions) {
         let custom = file
@@ -116,13 +127,20 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
                 name.clone(),
                 &spec_file,
                 custom.map(|c| (c, config_display.as_str())),
+                defaults,
             ),
         };
-        let (bytes, reason) = match planned {
-            Ok(tool) => (Some(tool.listed_bytes()), decision.reason),
+        let (bytes, reason, pagination) = match planned {
+            Ok(tool) => (
+                Some(tool.listed_bytes()),
+                decision.reason,
+                tool.pagination
+                    .map(|p| format!("{}{}", if p.detected { "detected: " } else { "" }, p.summary)),
+            ),
             Err(problem) => (
                 None,
                 format!("{}; can't be a tool: {}", decision.reason, problem.message),
+                None,
             ),
         };
         rows.push(Row {
@@ -133,6 +151,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
             tags: op.tags.clone(),
             selected: decision.selected,
             reason,
+            pagination,
             tokens: bytes.map(estimate_tokens),
             bytes,
         });
@@ -179,7 +198,10 @@ pub fn render_table(listing: &Listing) -> String {
             if row.selected { "yes" } else { "no" },
             number(row.bytes),
             number(row.tokens),
-            row.reason
+            match &row.pagination {
+                Some(pages) => format!("{}; pages: {pages}", row.reason),
+                None => row.reason.clone(),
+            }
         ));
     }
     out.push_str(&format!(

@@ -151,6 +151,7 @@ mod tests {
             deprecated: false,
             params: vec![],
             body: None,
+            response: None,
             security: vec![],
             problems: vec![],
         }

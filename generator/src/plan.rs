@@ -15,7 +15,8 @@ use serde_json::{Map, Value, json};
 use crate::config::ToolOverride;
 use crate::diag::{Diagnostic, Error, finish};
 use crate::ir::{ApiKeyLocation, Location, Method, Operation, SecurityScheme, Style};
-use crate::select::Selection;
+use crate::paginate::PaginationPlan;
+use crate::select::{Binding, PageBounds, Policy, Redaction, Selection};
 
 /// MCP's limit on tool name length.
 const MAX_TOOL_NAME: usize = 64;
@@ -35,7 +36,8 @@ pub struct Plan {
     pub base_url_default: Option<String>,
     /// `{name}`s of `base_url_default` filled from env vars.
     pub server_variables: Vec<ServerVariablePlan>,
-    pub timeout_ms: u64,
+    pub policy: Policy,
+    pub redaction: Redaction,
     pub inbound_token_env: String,
     pub schemes: Vec<SchemePlan>,
     pub tools: Vec<ToolPlan>,
@@ -75,6 +77,10 @@ pub struct SchemePlan {
     /// For `ApiKey`: where and under which name the key goes.
     pub location: Option<ApiKeyLocation>,
     pub key_name: Option<String>,
+    /// For `OAuth2ClientCredentials`: the token URL, scopes (space-separated) and secret's env var.
+    pub token_url: Option<String>,
+    pub scopes: String,
+    pub secret_env: Option<String>,
     /// For the README: what the variable holds.
     pub describe: String,
 }
@@ -98,6 +104,9 @@ pub struct ToolPlan {
     pub params: Vec<ParamPlan>,
     pub body: Option<BodyPlan>,
     pub security: Vec<Vec<String>>,
+    /// Set when mcpgen.yaml gives this tool its own limits.
+    pub policy: Option<Policy>,
+    pub pagination: Option<PaginationPlan>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,7 +125,7 @@ pub struct ParamPlan {
 #[derive(Debug, Serialize)]
 pub struct BodyPlan {
     pub media_type: String,
-    /// `Json` or `FormUrlEncoded` (the runtime's `BodyEncoding` variants).
+    /// The runtime's `BodyEncoding` variant.
     pub encoding: &'static str,
     /// Set when the whole body is one argument.
     pub whole_arg: Option<String>,
@@ -128,8 +137,20 @@ pub struct BodyPlan {
 pub struct FieldPlan {
     pub arg: String,
     pub name: String,
+    /// A multipart file part.
+    pub file: bool,
+    /// Form bodies: the property's `encoding` style and explode.
+    pub style: Style,
+    pub explode: bool,
     pub fixed: Option<String>,
     pub default: Option<String>,
+}
+
+/// What every tool inherits from the top of mcpgen.yaml.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolDefaults {
+    pub policy: Policy,
+    pub page_bounds: PageBounds,
 }
 
 pub struct PlanInputs<'s> {
@@ -163,6 +184,10 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             name,
             inputs.diagnostics_file,
             custom.map(|c| (c, inputs.config_file)),
+            ToolDefaults {
+                policy: selection.policy,
+                page_bounds: selection.page_bounds,
+            },
         ) {
             Ok(mut tool) => {
                 // `a-b` and `a_b` are distinct tools but would share a const name.
@@ -175,7 +200,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
     let schemes: Vec<SchemePlan> = selection
         .auth
         .iter()
-        .map(|(name, (env, scheme))| scheme_plan(name, env, scheme))
+        .map(|(name, binding)| scheme_plan(name, binding))
         .collect();
     let env_vars = env_vars(selection, &schemes);
     let (host_config_claude, host_config_vscode) = host_configs(&selection.crate_name, &env_vars);
@@ -208,7 +233,8 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
                     secret: *secret,
                 })
                 .collect(),
-            timeout_ms: selection.timeout_ms,
+            policy: selection.policy,
+            redaction: selection.redaction.clone(),
             inbound_token_env: selection.inbound_token_env.clone(),
             schemes,
             tools,
@@ -231,12 +257,22 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
             .clone()
             .unwrap_or_else(|| "https://api.example.com".to_string()),
     };
-    let secrets = schemes.iter().map(|s| EnvVarPlan {
-        name: s.env.clone(),
-        required: true,
-        secret: true,
-        description: format!("{} (security scheme `{}`)", s.describe, s.name),
-        placeholder: "…".to_string(),
+    let secrets = schemes.iter().flat_map(|s| {
+        let credential = EnvVarPlan {
+            name: s.env.clone(),
+            required: true,
+            secret: true,
+            description: format!("{} (security scheme `{}`)", s.describe, s.name),
+            placeholder: "…".to_string(),
+        };
+        let client_secret = s.secret_env.as_ref().map(|env| EnvVarPlan {
+            name: env.clone(),
+            required: true,
+            secret: true,
+            description: format!("OAuth2 client secret (security scheme `{}`)", s.name),
+            placeholder: "…".to_string(),
+        });
+        std::iter::once(credential).chain(client_secret)
     });
     let tokens = EnvVarPlan {
         name: selection.inbound_token_env.clone(),
@@ -309,8 +345,8 @@ fn host_configs(crate_name: &str, env_vars: &[EnvVarPlan]) -> (String, String) {
     (pretty(&claude), pretty(&vscode))
 }
 
-fn scheme_plan(name: &str, env: &str, scheme: &SecurityScheme) -> SchemePlan {
-    let (kind, location, key_name, describe) = match scheme {
+fn scheme_plan(name: &str, binding: &Binding) -> SchemePlan {
+    let (kind, location, key_name, describe) = match &binding.scheme {
         SecurityScheme::ApiKey { location, name: key } => {
             let place = match location {
                 ApiKeyLocation::Header => "header",
@@ -331,14 +367,23 @@ fn scheme_plan(name: &str, env: &str, scheme: &SecurityScheme) -> SchemePlan {
             "Bearer token, sent as `Authorization: Bearer …`".to_string(),
         ),
         SecurityScheme::Basic => ("Basic", None, None, "`user:password` for HTTP basic auth".to_string()),
+        SecurityScheme::OAuth2ClientCredentials { .. } => (
+            "OAuth2ClientCredentials",
+            None,
+            None,
+            "OAuth2 client id (client credentials grant)".to_string(),
+        ),
         SecurityScheme::Unsupported(what) => unreachable!("select rejects unsupported scheme {what}"),
     };
     SchemePlan {
         name: name.to_string(),
-        env: env.to_string(),
+        env: binding.env.clone(),
         kind,
         location,
         key_name,
+        token_url: binding.token_url.clone(),
+        scopes: binding.scopes.join(" "),
+        secret_env: binding.client_secret_env.clone(),
         describe,
     }
 }
@@ -485,6 +530,7 @@ pub fn plan_tool(
     name: String,
     spec_file: &str,
     custom: Option<(&ToolOverride, &str)>,
+    defaults: ToolDefaults,
 ) -> Result<ToolPlan, Box<Diagnostic>> {
     let mut taken = BTreeSet::new();
     let mut properties = Map::new();
@@ -535,27 +581,19 @@ pub fn plan_tool(
     let body = match &op.body {
         None => None,
         Some(body) => {
-            let chosen = body
-                .content
-                .iter()
-                .find(|(mt, _)| is_json_media_type(mt))
-                .map(|(mt, schema)| (mt, schema, "Json"))
-                .or_else(|| {
-                    body.content
-                        .iter()
-                        .find(|(mt, _)| mt.eq_ignore_ascii_case("application/x-www-form-urlencoded"))
-                        .map(|(mt, schema)| (mt, schema, "FormUrlEncoded"))
-                });
-            let Some((media_type, schema, encoding)) = chosen else {
-                let types: Vec<&str> = body.content.keys().map(String::as_str).collect();
-                return Err(Box::new(Diagnostic::new(spec_file, format!(
-                    "request body media type {} is not supported yet (supported: application/json, application/x-www-form-urlencoded)",
-                    types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
-                ))
-                .at(&body.pointer)
-                .help(format!("exclude `{}` in mcpgen.yaml", op.operation_id.as_deref().unwrap_or(&name)))));
+            let Some((media_type, schema, encoding)) = choose_body(&body.content) else {
+                return Err(Box::new(
+                    Diagnostic::new(spec_file, "the request body declares no media type")
+                        .at(&body.pointer)
+                        .help(format!(
+                            "add a `content` entry (e.g. application/json), or exclude `{}` in mcpgen.yaml",
+                            op.operation_id.as_deref().unwrap_or(&name)
+                        )),
+                ));
             };
-            let flatten = schema.get("properties").is_some_and(Value::is_object)
+            let schema = &schema;
+            let flatten = matches!(encoding, "Json" | "FormUrlEncoded" | "Multipart")
+                && schema.get("properties").is_some_and(Value::is_object)
                 && !["allOf", "oneOf", "anyOf"].iter().any(|k| schema.get(*k).is_some());
             if flatten {
                 let body_required: BTreeSet<&str> = schema
@@ -566,7 +604,12 @@ pub fn plan_tool(
                 let mut fields = Vec::new();
                 for (prop, prop_schema) in schema["properties"].as_object().expect("checked above") {
                     let arg = claim(&arg_name(prop), "body", &mut taken);
-                    let mut prop_schema = prop_schema.clone();
+                    let file = encoding == "Multipart" && is_binary(prop_schema);
+                    let mut prop_schema = if file {
+                        file_schema(prop_schema.get("description").and_then(Value::as_str))
+                    } else {
+                        prop_schema.clone()
+                    };
                     if arg != *prop
                         && let Value::Object(map) = &mut prop_schema
                     {
@@ -581,9 +624,18 @@ pub fn plan_tool(
                     if body.required && body_required.contains(prop.as_str()) {
                         required.push(arg.clone());
                     }
+                    let (style, explode) = body
+                        .encodings
+                        .get(&media_type)
+                        .and_then(|e| e.get(prop))
+                        .copied()
+                        .unwrap_or((Style::Form, true));
                     fields.push(FieldPlan {
                         arg,
                         name: prop.clone(),
+                        file,
+                        style,
+                        explode,
                         fixed: None,
                         default: None,
                     });
@@ -596,7 +648,13 @@ pub fn plan_tool(
                 })
             } else {
                 let arg = claim("body", "body", &mut taken);
-                let mut schema = schema.clone();
+                let mut schema = match encoding {
+                    "Binary" => file_schema(None),
+                    "Text" => {
+                        json!({"type": "string", "description": format!("The request body, as {media_type} text.")})
+                    }
+                    _ => schema.clone(),
+                };
                 if let (Some(text), Value::Object(map)) = (&body.description, &mut schema) {
                     map.insert("description".to_string(), Value::String(text.clone()));
                 }
@@ -678,6 +736,32 @@ pub fn plan_tool(
         }
     }
 
+    let custom_pages = custom.and_then(|(c, file)| {
+        c.pagination
+            .as_ref()
+            .map(|p| (&p.value, (file, p.referenced.line(), p.referenced.column())))
+    });
+    let pagination = crate::paginate::plan(op, &params, custom_pages, defaults.page_bounds)?;
+    if let Some(p) = &pagination {
+        description = format!(
+            "{}\n\nReturns `items` from up to {} pages ({} items); when more remain, `next` holds the arguments to continue.",
+            description.trim_end(),
+            p.max_pages,
+            p.max_items
+        );
+    }
+    let policy = match custom.and_then(|(c, file)| c.upstream.as_ref().map(|u| (u, file))) {
+        None => None,
+        Some((section, file)) => {
+            let mut problems = Vec::new();
+            let policy = crate::select::policy(section, defaults.policy, file, &mut problems);
+            if let Some(first) = problems.into_iter().next() {
+                return Err(Box::new(first));
+            }
+            Some(policy)
+        }
+    };
+
     let mut input = json!({ "type": "object", "properties": properties });
     if !required.is_empty() {
         input["required"] = json!(required);
@@ -707,6 +791,63 @@ pub fn plan_tool(
         params,
         body,
         security: op.security.clone(),
+        policy,
+        pagination,
+    })
+}
+
+/// The body's media type by preference: JSON, form, multipart, text, then
+/// anything else as raw bytes. Returns (media type to send, schema, `BodyEncoding` variant).
+fn choose_body(content: &IndexMap<String, Value>) -> Option<(String, Value, &'static str)> {
+    let essence = |mt: &str| mt.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let pick = |test: &dyn Fn(&str) -> bool, encoding: &'static str| {
+        content
+            .iter()
+            .find(|(mt, _)| test(&essence(mt)))
+            .map(|(mt, schema)| (mt.clone(), schema.clone(), encoding))
+    };
+    pick(&|mt| mt == "application/json", "Json")
+        .or_else(|| pick(&is_json_media_type, "Json"))
+        .or_else(|| pick(&|mt| mt == "application/x-www-form-urlencoded", "FormUrlEncoded"))
+        .or_else(|| pick(&|mt| mt == "multipart/form-data", "Multipart"))
+        .or_else(|| pick(&|mt| mt == "text/plain", "Text"))
+        .or_else(|| {
+            pick(
+                &|mt| mt.starts_with("text/") || mt.ends_with("/xml") || mt.ends_with("+xml"),
+                "Text",
+            )
+        })
+        .or_else(|| pick(&|mt| mt == "application/octet-stream", "Binary"))
+        .or_else(|| pick(&|mt| !mt.contains('*'), "Binary"))
+        .or_else(|| {
+            pick(&|_| true, "Binary")
+                .map(|(_, schema, encoding)| ("application/octet-stream".to_string(), schema, encoding))
+        })
+}
+
+/// A file in the spec: `format: binary`/`base64` (3.0) or `contentEncoding`/`contentMediaType` (3.1).
+fn is_binary(schema: &Value) -> bool {
+    matches!(schema.get("format").and_then(Value::as_str), Some("binary" | "base64"))
+        || schema.get("contentEncoding").is_some()
+        || schema.get("contentMediaType").is_some()
+}
+
+/// The argument schema of a file: its content as text or base64, with optional name and type.
+fn file_schema(description: Option<&str>) -> Value {
+    json!({
+        "type": "object",
+        "description": description.map_or_else(
+            || "A file: its content as text, or base64 with `encoding: base64`.".to_string(),
+            |d| format!("{d} A file: its content as text, or base64 with `encoding: base64`."),
+        ),
+        "properties": {
+            "content": {"type": "string", "description": "The file's content: text, or base64 when `encoding` is `base64`."},
+            "encoding": {"type": "string", "enum": ["text", "base64"], "default": "text"},
+            "filename": {"type": "string", "description": "The file name sent to the API."},
+            "media_type": {"type": "string", "description": "The file's media type, e.g. `image/png`."}
+        },
+        "required": ["content"],
+        "additionalProperties": false
     })
 }
 
@@ -760,6 +901,7 @@ mod tests {
             deprecated: false,
             params: vec![],
             body: None,
+            response: None,
             security: vec![],
             problems: vec![],
         }

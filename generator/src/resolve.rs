@@ -7,10 +7,12 @@
 
 use indexmap::IndexMap;
 use openapiv3::{ParameterSchemaOrContent, ReferenceOr};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::diag::{Diagnostic, escape_pointer};
-use crate::ir::{Api, ApiKeyLocation, Body, Location, Method, Operation, Param, SecurityScheme, ServerTemplate, Style};
+use crate::ir::{
+    Api, ApiKeyLocation, Body, Location, Method, Operation, Param, Response, SecurityScheme, ServerTemplate, Style,
+};
 use crate::load::SpecDocument;
 use crate::schema::Normalizer;
 
@@ -79,6 +81,8 @@ pub fn resolve(doc: &SpecDocument) -> Api {
                 .as_ref()
                 .and_then(|b| request_body(doc, b, &format!("{op_pointer}/requestBody"), &mut problems));
 
+            let response = success_response(doc, &format!("{op_pointer}/responses"));
+
             let security = op
                 .security
                 .as_ref()
@@ -102,6 +106,7 @@ pub fn resolve(doc: &SpecDocument) -> Api {
                 deprecated: op.deprecated,
                 params: params.into_values().collect(),
                 body,
+                response,
                 security,
                 problems,
             });
@@ -145,7 +150,15 @@ fn security_scheme(doc: &SpecDocument, scheme: &ReferenceOr<openapiv3::SecurityS
         S::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => SecurityScheme::Bearer,
         S::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => SecurityScheme::Basic,
         S::HTTP { scheme, .. } => SecurityScheme::Unsupported(format!("HTTP `{scheme}` authentication")),
-        S::OAuth2 { .. } => SecurityScheme::Unsupported("OAuth2".to_string()),
+        S::OAuth2 { flows, .. } => match &flows.client_credentials {
+            Some(flow) => SecurityScheme::OAuth2ClientCredentials {
+                token_url: flow.token_url.clone(),
+                scopes: flow.scopes.keys().cloned().collect(),
+            },
+            None => SecurityScheme::Unsupported(
+                "OAuth2 without a client credentials flow (a user must sign in interactively)".to_string(),
+            ),
+        },
         S::OpenIDConnect { .. } => SecurityScheme::Unsupported("OpenID Connect".to_string()),
     }
 }
@@ -278,12 +291,123 @@ fn request_body(
             (media_type.clone(), schema)
         })
         .collect();
+    // From the raw document: `openapiv3` defaults `explode` to false, against the spec.
+    let encodings = body
+        .content
+        .keys()
+        .map(|media_type| {
+            let at = format!("{pointer}/content/{}/encoding", escape_pointer(media_type));
+            let properties = doc
+                .raw
+                .pointer(&at)
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+                .map(|(property, encoding)| {
+                    let style = match encoding.get("style").and_then(Value::as_str) {
+                        Some("spaceDelimited") => Style::SpaceDelimited,
+                        Some("pipeDelimited") => Style::PipeDelimited,
+                        Some("deepObject") => Style::DeepObject,
+                        _ => Style::Form,
+                    };
+                    let explode = encoding.get("explode").and_then(Value::as_bool);
+                    (property.clone(), (style, explode.unwrap_or(style == Style::Form)))
+                })
+                .collect();
+            (media_type.clone(), properties)
+        })
+        .collect();
     Some(Body {
         required: body.required,
         description: body.description.clone(),
         content,
+        encodings,
         pointer,
     })
+}
+
+/// The first 2xx (else `default`) response with its JSON body's shape.
+/// Read from the raw document: a summary only, never a failure.
+fn success_response(doc: &SpecDocument, pointer: &str) -> Option<Response> {
+    let responses = doc.raw.pointer(pointer)?.as_object()?;
+    let (_, response) = responses
+        .iter()
+        .find(|(code, _)| code.starts_with('2'))
+        .or_else(|| responses.iter().find(|(code, _)| *code == "default"))?;
+    let response = follow(doc, response, 0)?;
+    let headers = response
+        .get("headers")
+        .and_then(Value::as_object)
+        .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
+        .unwrap_or_default();
+    let mut fields = Vec::new();
+    if let Some(content) = response.get("content").and_then(Value::as_object)
+        && let Some((_, media)) = content.iter().find(|(mt, _)| {
+            let mt = mt.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+            mt == "application/json" || mt.ends_with("+json")
+        })
+        && let Some(schema) = media.get("schema")
+    {
+        shape(doc, schema, String::new(), 0, &mut fields);
+    }
+    Some(Response { fields, headers })
+}
+
+/// A value with its local `$ref` chain followed (bounded).
+fn follow<'d>(doc: &'d SpecDocument, value: &'d Value, depth: usize) -> Option<&'d Value> {
+    match value.get("$ref").and_then(Value::as_str) {
+        Some(reference) if depth < 16 => follow(doc, doc.raw.pointer(reference.strip_prefix('#')?)?, depth + 1),
+        Some(_) => None,
+        None => Some(value),
+    }
+}
+
+/// Record `path`'s JSON type and, for objects, their properties down to depth 3.
+fn shape(doc: &SpecDocument, schema: &Value, path: String, depth: usize, out: &mut Vec<(String, String)>) {
+    let Some(schema) = follow(doc, schema, 0) else {
+        return;
+    };
+    let mut properties: Vec<(&String, &Value)> = Vec::new();
+    let mut kind = schema.get("type").and_then(|t| match t {
+        Value::String(s) => Some(s.clone()),
+        // 3.1 type arrays: the first non-null type.
+        Value::Array(types) => types
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .map(str::to_string),
+        _ => None,
+    });
+    for part in std::iter::once(schema).chain(
+        schema
+            .get("allOf")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|s| follow(doc, s, 0)),
+    ) {
+        if let Some(props) = part.get("properties").and_then(Value::as_object) {
+            properties.extend(props.iter());
+            kind.get_or_insert_with(|| "object".to_string());
+        }
+        if kind.is_none() {
+            kind = part.get("type").and_then(Value::as_str).map(str::to_string);
+        }
+    }
+    if kind.is_none() && schema.get("items").is_some() {
+        kind = Some("array".to_string());
+    }
+    out.push((path.clone(), kind.unwrap_or_default()));
+    if depth < 3 {
+        for (name, property) in properties {
+            let child = if path.is_empty() {
+                name.clone()
+            } else {
+                format!("{path}.{name}")
+            };
+            shape(doc, property, child, depth + 1, out);
+        }
+    }
 }
 
 fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Operation {
@@ -299,6 +423,7 @@ fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Ope
         deprecated: false,
         params: Vec::new(),
         body: None,
+        response: None,
         security: Vec::new(),
         problems: vec![
             Diagnostic::new(&doc.file, format!("path item `$ref: {reference}` is not supported yet"))

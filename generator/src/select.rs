@@ -8,7 +8,7 @@
 use indexmap::IndexMap;
 use serde_saphyr::Spanned;
 
-use crate::config::{SelectionFile, ToolOverride};
+use crate::config::{PaginationDefaults, RedactSection, SelectionFile, ToolOverride, UpstreamSection};
 use crate::diag::{Diagnostic, Error, did_you_mean, escape_pointer, finish};
 use crate::ir::{Api, Operation, SecurityScheme};
 use crate::rules::Matcher;
@@ -22,9 +22,13 @@ pub struct Selection<'a> {
     pub base_url_env: String,
     /// Used when the env var is unset.
     pub base_url_default: Option<String>,
-    /// Scheme name → (env var, scheme), in the spec's order.
-    pub auth: IndexMap<String, (String, SecurityScheme)>,
-    pub timeout_ms: u64,
+    /// Scheme name → its binding, in the spec's order.
+    pub auth: IndexMap<String, Binding>,
+    /// The top-level `upstream` limits, defaults filled in.
+    pub policy: Policy,
+    /// `pagination` defaults.
+    pub page_bounds: PageBounds,
+    pub redaction: Redaction,
     /// The env var with the bearer tokens accepted over HTTP.
     pub inbound_token_env: String,
     /// `tools:` settings of selected operations, by operationId.
@@ -35,13 +39,69 @@ pub struct Selection<'a> {
     pub env_descriptions: IndexMap<String, String>,
 }
 
+/// A security scheme bound to env vars.
+#[derive(Debug)]
+pub struct Binding {
+    pub env: String,
+    pub scheme: SecurityScheme,
+    /// OAuth2: the client secret's env var.
+    pub client_secret_env: Option<String>,
+    /// OAuth2: the scopes to request.
+    pub scopes: Vec<String>,
+    /// OAuth2: the token URL.
+    pub token_url: Option<String>,
+}
+
+/// Timeouts, retries and the size cap (the runtime's `Policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Policy {
+    pub timeout_ms: u64,
+    pub deadline_ms: u64,
+    pub max_attempts: u32,
+    pub max_response_bytes: usize,
+}
+
+impl Policy {
+    pub const DEFAULT: Policy = Policy {
+        timeout_ms: 30_000,
+        deadline_ms: 60_000,
+        max_attempts: 3,
+        max_response_bytes: 1024 * 1024,
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct PageBounds {
+    pub max_pages: u32,
+    pub max_items: u32,
+    pub detect: bool,
+}
+
+impl From<&PaginationDefaults> for PageBounds {
+    fn from(section: &PaginationDefaults) -> PageBounds {
+        PageBounds {
+            max_pages: section.max_pages.unwrap_or(5).max(1),
+            max_items: section.max_items.unwrap_or(500).max(1),
+            detect: section.detect.unwrap_or(true),
+        }
+    }
+}
+
+/// The `redact` section, validated (the runtime's `RedactionSpec`).
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Redaction {
+    pub headers: Vec<String>,
+    pub remove: Vec<String>,
+    pub mask: Vec<String>,
+    pub patterns: Vec<String>,
+    pub default_patterns: bool,
+}
+
 /// What `select` needs to know about the files, for messages.
 pub struct Files<'f> {
     pub config: &'f str,
     pub spec: &'f str,
 }
-
-const DEFAULT_TIMEOUT_MS: u64 = 30_000;
 
 pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<Selection<'a>, Error> {
     let mut diags = Vec::new();
@@ -121,7 +181,41 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
                 .help("exclude the operations that need it, or bind an API key or bearer scheme instead"),
             ),
             Some(scheme) => {
-                auth.insert(scheme_name.clone(), (binding.value.env.value.clone(), scheme.clone()));
+                let b = &binding.value;
+                let oauth = matches!(scheme, SecurityScheme::OAuth2ClientCredentials { .. });
+                if let Some(env) = &b.client_secret_env {
+                    check_env_name(env, cfg, &mut diags);
+                }
+                match (oauth, &b.client_secret_env) {
+                    (true, None) => diags.push(
+                        at(line, col, format!("auth: `{scheme_name}` is OAuth2 client credentials and needs `client_secret_env`"))
+                            .help(format!("add:\n    auth:\n      {scheme_name}:\n        env: MY_CLIENT_ID\n        client_secret_env: MY_CLIENT_SECRET")),
+                    ),
+                    (false, _) if b.client_secret_env.is_some() || b.scopes.is_some() || b.token_url.is_some() => diags
+                        .push(at(
+                            line,
+                            col,
+                            format!("auth: `{scheme_name}` is not OAuth2: only `env` applies"),
+                        )),
+                    _ => {}
+                }
+                let (scopes, token_url) = match scheme {
+                    SecurityScheme::OAuth2ClientCredentials { token_url, scopes } => (
+                        b.scopes.clone().unwrap_or_else(|| scopes.clone()),
+                        Some(b.token_url.clone().unwrap_or_else(|| token_url.clone())),
+                    ),
+                    _ => (Vec::new(), None),
+                };
+                auth.insert(
+                    scheme_name.clone(),
+                    Binding {
+                        env: b.env.value.clone(),
+                        scheme: scheme.clone(),
+                        client_secret_env: b.client_secret_env.as_ref().map(|e| e.value.clone()),
+                        scopes,
+                        token_url,
+                    },
+                );
             }
         }
     }
@@ -186,8 +280,11 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         ("the base URL".to_string(), base_url_env.clone()),
         ("inbound HTTP tokens".to_string(), inbound_token_env.clone()),
     ];
-    for (scheme, (env, _)) in &auth {
-        claimed.push((format!("auth scheme `{scheme}`"), env.clone()));
+    for (scheme, binding) in &auth {
+        claimed.push((format!("auth scheme `{scheme}`"), binding.env.clone()));
+        if let Some(env) = &binding.client_secret_env {
+            claimed.push((format!("the client secret of auth scheme `{scheme}`"), env.clone()));
+        }
     }
     // The default base URL: mcpgen.yaml's, else the spec's first absolute
     // server, whose variables `env:` may bind to env vars.
@@ -274,18 +371,9 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         }
     }
 
-    let timeout_ms = match &file.timeout_seconds {
-        None => DEFAULT_TIMEOUT_MS,
-        Some(t) if t.value.is_finite() && t.value > 0.0 => (t.value * 1000.0).round().max(1.0) as u64,
-        Some(t) => {
-            diags.push(at(
-                t.referenced.line(),
-                t.referenced.column(),
-                "timeout_seconds must be a positive number".to_string(),
-            ));
-            DEFAULT_TIMEOUT_MS
-        }
-    };
+    let policy = policy(&file.upstream, Policy::DEFAULT, cfg, &mut diags);
+    let page_bounds = PageBounds::from(&file.pagination);
+    let redaction = redaction(&file.redact, cfg, &mut diags);
 
     finish(
         Selection {
@@ -296,7 +384,9 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             base_url_env,
             base_url_default,
             auth,
-            timeout_ms,
+            policy,
+            page_bounds,
+            redaction,
             inbound_token_env,
             overrides,
             server_variables,
@@ -304,6 +394,127 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         },
         diags,
     )
+}
+
+/// `section`'s limits over `base`; a bad value is a diagnostic at its line.
+pub fn policy(section: &UpstreamSection, base: Policy, cfg: &str, diags: &mut Vec<Diagnostic>) -> Policy {
+    let seconds = |value: &Option<Spanned<f64>>, key: &str, diags: &mut Vec<Diagnostic>| {
+        let v = value.as_ref()?;
+        if v.value.is_finite() && v.value > 0.0 {
+            Some((v.value * 1000.0).round().max(1.0) as u64)
+        } else {
+            diags.push(
+                Diagnostic::new(cfg, format!("upstream.{key} must be a positive number of seconds"))
+                    .line_col(v.referenced.line(), v.referenced.column()),
+            );
+            None
+        }
+    };
+    let mut policy = base;
+    if let Some(ms) = seconds(&section.timeout_seconds, "timeout_seconds", diags) {
+        policy.timeout_ms = ms;
+    }
+    if let Some(ms) = seconds(&section.deadline_seconds, "deadline_seconds", diags) {
+        policy.deadline_ms = ms;
+    }
+    if let Some(n) = &section.max_attempts {
+        match n.value {
+            1..=10 => policy.max_attempts = n.value,
+            _ => diags.push(
+                Diagnostic::new(cfg, "upstream.max_attempts must be between 1 (no retries) and 10")
+                    .line_col(n.referenced.line(), n.referenced.column()),
+            ),
+        }
+    }
+    if let Some(n) = &section.max_response_bytes {
+        match n.value {
+            1024.. => policy.max_response_bytes = n.value,
+            _ => diags.push(
+                Diagnostic::new(cfg, "upstream.max_response_bytes must be at least 1024")
+                    .line_col(n.referenced.line(), n.referenced.column()),
+            ),
+        }
+    }
+    if policy.deadline_ms < policy.timeout_ms {
+        let at = section.deadline_seconds.as_ref().or(section.timeout_seconds.as_ref());
+        let mut d = Diagnostic::new(
+            cfg,
+            format!(
+                "upstream: the call deadline ({} s) is shorter than one request's timeout ({} s)",
+                policy.deadline_ms as f64 / 1000.0,
+                policy.timeout_ms as f64 / 1000.0
+            ),
+        )
+        .help("raise deadline_seconds or lower timeout_seconds");
+        if let Some(at) = at {
+            d = d.line_col(at.referenced.line(), at.referenced.column());
+        }
+        diags.push(d);
+    }
+    policy
+}
+
+/// The `redact` section with every pattern compiled and every field path checked.
+fn redaction(section: &RedactSection, cfg: &str, diags: &mut Vec<Diagnostic>) -> Redaction {
+    let mut out = Redaction {
+        headers: section.headers.clone(),
+        default_patterns: section.default_patterns.unwrap_or(true),
+        ..Redaction::default()
+    };
+    for pattern in &section.patterns {
+        match regex::Regex::new(&pattern.value) {
+            Ok(_) => out.patterns.push(pattern.value.clone()),
+            Err(e) => diags.push(
+                Diagnostic::new(
+                    cfg,
+                    format!("redact.patterns: `{}` is not a valid regular expression", pattern.value),
+                )
+                .line_col(pattern.referenced.line(), pattern.referenced.column())
+                .help(
+                    e.to_string()
+                        .lines()
+                        .last()
+                        .unwrap_or_default()
+                        .trim()
+                        .trim_start_matches("error: ")
+                        .to_string(),
+                ),
+            ),
+        }
+    }
+    for (key, paths, list) in [
+        ("remove", &section.remove, &mut out.remove),
+        ("mask", &section.mask, &mut out.mask),
+    ] {
+        for path in paths {
+            match check_field_path(&path.value) {
+                Ok(()) => list.push(path.value.clone()),
+                Err(why) => diags.push(
+                    Diagnostic::new(cfg, format!("redact.{key}: `{}` {why}", path.value))
+                        .line_col(path.referenced.line(), path.referenced.column())
+                        .help("write paths like `password`, `user.email`, `$.users[*].email` or `**.token`"),
+                ),
+            }
+        }
+    }
+    out
+}
+
+/// The runtime's field path grammar: `.`-separated names, `*`, `**`, and `[*]`/`[N]` suffixes.
+fn check_field_path(path: &str) -> Result<(), &'static str> {
+    let body = path.strip_prefix('$').unwrap_or(path);
+    let body = body.strip_prefix('.').unwrap_or(body);
+    let segment = regex::Regex::new(r"^(\*\*|\*|[^.\[\]*]+)?(\[(\*|\d+)\])*$").expect("valid");
+    if body.is_empty() {
+        return Err("is empty");
+    }
+    if body.split('.').any(|seg| seg.is_empty() || !segment.is_match(seg)) {
+        return Err("is not a field path");
+    }
+    if body.ends_with("**") {
+        return Err("must name a field after `**`, e.g. `**.password`");
+    }
+    Ok(())
 }
 
 /// `tools:` entries must name selected operations; custom names must be

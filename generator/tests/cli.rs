@@ -23,7 +23,12 @@ fn repo() -> &'static Path {
 
 #[test]
 fn every_committed_crate_is_current() {
-    let configs = ["examples/petstore", "examples/edge-cases", "tests/fixtures/conformance"];
+    let configs = [
+        "examples/petstore",
+        "examples/edge-cases",
+        "tests/fixtures/conformance",
+        "tests/fixtures/upstream-lab",
+    ];
     for dir in configs {
         let config = format!("{dir}/mcpgen.yaml");
         let out = mcpgen(&["generate", "--config", &config, "--check"], repo());
@@ -346,8 +351,8 @@ fn token_budget_warns_and_strict_fails() {
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~2050 tokens, over max_tools_list_tokens 1500; \
-                    the biggest tools: update_pet (~197), list_pets (~188), create_pet (~167), place_order (~163), update_user (~153)";
+    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~2105 tokens, over max_tools_list_tokens 1500; \
+                    the biggest tools: list_pets (~216), update_pet (~197), create_pet (~167), place_order (~163), update_user (~153)";
     assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
 
     let spec = dir.path().join("openapi.yaml");
@@ -399,7 +404,7 @@ fn unknown_parameter_in_tool_settings() {
     assert_eq!(out.status.code(), Some(1));
     let text = stderr(&out);
     assert!(
-        text.starts_with("error: mcpgen.yaml:34:9: `listPets` has no parameter or body field `lmit`\n"),
+        text.starts_with("error: mcpgen.yaml:48:9: `listPets` has no parameter or body field `lmit`\n"),
         "{text}"
     );
     assert!(text.contains("\n  help: did you mean `limit`?"), "{text}");
@@ -555,6 +560,26 @@ fn selection_file_mistakes_catalogue() {
             ),
         ),
         ("not_yaml", original.replace("include:\n", "include: [\n")),
+        (
+            "upstream_limits",
+            original
+                .replace("  timeout_seconds: 30 ", "  timeout_seconds: -1 ")
+                .replace("  max_attempts: 3 ", "  max_attempts: 0 ")
+                .replace("      max_attempts: 1 ", "      max_attempts: 1\n      deadline_seconds: 0.5\n      timeout_seconds: 2 "),
+        ),
+        (
+            "redaction_rules",
+            original
+                .replace(r#"remove: ["**.password"]"#, r#"remove: ["**", "a..b", "users[x]"]"#)
+                .replace(r"patterns: ['\b\d{3}-\d{2}-\d{4}\b']", r"patterns: ['(unclosed']"),
+        ),
+        (
+            "pagination_settings",
+            original.replace(
+                "      limit:\n        default: 10       # sent when the model leaves `limit` out\n",
+                "      limit:\n        default: 10\n    pagination:\n      style: cursor\n      param: offest\n      next: meta.next\n",
+            ),
+        ),
     ];
     let mut report = String::new();
     for (name, config) in cases {
@@ -564,6 +589,29 @@ fn selection_file_mistakes_catalogue() {
         report.push_str(&format!("## {name}\n{}\n", stderr(&out)));
     }
     insta::assert_snapshot!("selection_file_mistakes", report);
+}
+
+#[test]
+fn oauth_bindings_need_a_client_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo().join("tests/fixtures/upstream-lab/openapi.yaml"),
+        dir.path().join("openapi.yaml"),
+    )
+    .unwrap();
+    let config = fs::read_to_string(repo().join("tests/fixtures/upstream-lab/mcpgen.yaml"))
+        .unwrap()
+        .replace("    client_secret_env: LAB_CLIENT_SECRET\n", "")
+        .replace(
+            "  bearer: {env: LAB_TOKEN}",
+            "  bearer: {env: LAB_TOKEN, scopes: [read]}",
+        )
+        .replace("path: ../../../runtime", "version: \"0.1\"")
+        .replace("output: upstream-lab-mcp", "output: out");
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("oauth_binding_mistakes", stderr(&out));
 }
 
 #[test]
@@ -604,7 +652,7 @@ fn list_and_init_on_githubs_spec() {
     let table = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         table.ends_with(
-            "1223 of 1223 operations selected; their tools/list entries take 1773811 bytes (~443453 tokens)\n"
+            "1223 of 1223 operations selected; their tools/list entries take 1805792 bytes (~451448 tokens)\n"
         ),
         "{}",
         &table[table.len() - 300..]

@@ -36,8 +36,10 @@ impl fmt::Debug for Secret {
 pub struct Config {
     /// Base URL with a trailing slash stripped from its path.
     pub base_url: Url,
-    /// Credential per security scheme name.
+    /// Credential per security scheme name (for OAuth2: the client id).
     pub credentials: BTreeMap<&'static str, Secret>,
+    /// OAuth2 client secret per security scheme name.
+    pub client_secrets: BTreeMap<&'static str, Secret>,
     /// Other values to mask: secret server variables.
     pub other_secrets: Vec<Secret>,
 }
@@ -92,7 +94,19 @@ impl Config {
         let base_url = base_url.map_err(|p| problems.push(p)).ok();
 
         let mut credentials = BTreeMap::new();
+        let mut client_secrets = BTreeMap::new();
         for scheme in spec.security_schemes {
+            if let SchemeKind::OAuth2ClientCredentials { secret_env, .. } = scheme.kind {
+                match non_empty(secret_env) {
+                    Some(value) => {
+                        client_secrets.insert(scheme.name, Secret::new(value));
+                    }
+                    None => problems.push(format!(
+                        "{secret_env} is not set: the OAuth2 client secret for security scheme `{}`",
+                        scheme.name
+                    )),
+                }
+            }
             match non_empty(scheme.env) {
                 Some(value) => {
                     credentials.insert(scheme.name, Secret::new(value));
@@ -110,6 +124,7 @@ impl Config {
             Some(base_url) if problems.is_empty() => Ok(Config {
                 base_url,
                 credentials,
+                client_secrets,
                 other_secrets,
             }),
             _ => Err(ConfigError { problems }),
@@ -161,6 +176,7 @@ fn describe_scheme(kind: SchemeKind) -> String {
         }
         SchemeKind::Bearer => "the bearer token".to_string(),
         SchemeKind::Basic => "the `user:password` for HTTP basic auth".to_string(),
+        SchemeKind::OAuth2ClientCredentials { .. } => "the OAuth2 client id".to_string(),
     }
 }
 
@@ -202,7 +218,8 @@ mod tests {
                 default,
                 variables: &[],
             },
-            timeout_ms: 1000,
+            policy: crate::spec::Policy::DEFAULT,
+            redaction: crate::spec::RedactionSpec::DEFAULT,
             inbound_token_env: "PET_TOKENS",
             security_schemes: SCHEMES,
             tools: &[],

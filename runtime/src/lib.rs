@@ -8,6 +8,7 @@
 pub mod config;
 pub mod http;
 pub mod observe;
+pub mod pagination;
 pub mod redact;
 pub mod server;
 pub mod spec;
@@ -25,7 +26,8 @@ use rmcp::ServiceExt;
 use crate::config::{Config, Secret};
 use crate::http::HttpOptions;
 use crate::observe::{LogFormat, Metrics};
-use crate::server::Server;
+use crate::redact::Redactor;
+use crate::server::{Overrides, Server};
 use crate::spec::ServerSpec;
 use crate::upstream::Upstream;
 
@@ -90,13 +92,14 @@ struct Args {
     #[arg(long)]
     insecure_no_auth: bool,
 
-    /// Per-request timeout for calls to the REST API, in seconds (default: from mcpgen.yaml).
-    #[arg(long, value_name = "SECONDS", env = "MCPGEN_UPSTREAM_TIMEOUT")]
+    /// Timeout of each request to the REST API, in seconds, for every tool (default: from mcpgen.yaml).
+    #[arg(long, value_name = "SECONDS", env = "MCP_UPSTREAM_TIMEOUT")]
     upstream_timeout: Option<f64>,
 
-    /// Overall limit on one tool call, in seconds.
-    #[arg(long, value_name = "SECONDS", env = "MCP_CALL_TIMEOUT", default_value_t = 60.0)]
-    call_timeout: f64,
+    /// Overall limit on one tool call, retries and pages included, in seconds, for every tool
+    /// (default: from mcpgen.yaml).
+    #[arg(long, value_name = "SECONDS", env = "MCP_CALL_TIMEOUT")]
+    call_timeout: Option<f64>,
 
     /// Log format on stderr.
     #[arg(long, value_enum, env = "MCP_LOG_FORMAT", default_value = "text")]
@@ -139,14 +142,18 @@ pub fn run(spec: &'static ServerSpec) -> ExitCode {
             .then(|| Duration::from_secs_f64(value))
             .ok_or_else(|| format!("{flag} must be a positive number of seconds"))
     };
-    let timeout = match args.upstream_timeout.map(|s| seconds(s, "--upstream-timeout")) {
-        None => Duration::from_millis(spec.timeout_ms),
-        Some(Ok(timeout)) => timeout,
-        Some(Err(e)) => return fail(spec, e, 2),
+    let overrides = match (
+        args.upstream_timeout
+            .map(|s| seconds(s, "--upstream-timeout"))
+            .transpose(),
+        args.call_timeout.map(|s| seconds(s, "--call-timeout")).transpose(),
+    ) {
+        (Ok(timeout), Ok(deadline)) => Overrides { timeout, deadline },
+        (Err(e), _) | (_, Err(e)) => return fail(spec, e, 2),
     };
-    let deadline = match seconds(args.call_timeout, "--call-timeout") {
-        Ok(deadline) => deadline,
-        Err(e) => return fail(spec, e, 2),
+    let redactor = match Redactor::new(&config, &spec.redaction) {
+        Ok(redactor) => redactor,
+        Err(e) => return fail(spec, e, 1),
     };
     let http_options = match args.http {
         None => None,
@@ -161,8 +168,8 @@ pub fn run(spec: &'static ServerSpec) -> ExitCode {
         Err(e) => return fail(spec, format!("can't start the async runtime: {e}"), 1),
     };
     let outcome = runtime.block_on(async {
-        let upstream = Upstream::new(spec, config, timeout)?;
-        let server = Server::new(spec, upstream, Metrics::new(), deadline);
+        let upstream = Upstream::new(spec, config, redactor)?;
+        let server = Server::new(spec, upstream, Metrics::new(), overrides);
         match http_options {
             Some(options) => http::serve_http(server, options).await,
             None => serve_stdio(server).await,

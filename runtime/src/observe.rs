@@ -122,10 +122,11 @@ impl Metrics {
         }
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         let status = outcome.status.unwrap_or(0);
+        let attempts = outcome.attempts;
         if matches!(outcome.kind, "ok" | "invalid_arguments" | "upstream_error") {
-            tracing::info!(target: "audit", request_id, tool, outcome = outcome.kind, status, duration_ms, "tool call");
+            tracing::info!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, "tool call");
         } else {
-            tracing::warn!(target: "audit", request_id, tool, outcome = outcome.kind, status, duration_ms, "tool call");
+            tracing::warn!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, "tool call");
         }
     }
 
@@ -163,6 +164,7 @@ mod tests {
             Outcome {
                 kind: "ok",
                 status: Some(200),
+                attempts: 1,
             },
             Duration::from_millis(12),
         );

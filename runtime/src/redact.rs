@@ -1,46 +1,334 @@
-//! Removing secrets from everything the server says: results, errors, logs.
+//! Removing secrets and personal data from everything the server shows:
+//! results, errors, logs.
 //!
-//! Input: the credentials from `Config`. The upstream can echo a credential
-//! back (in an error body, a debug header dump), so every text the model or a
-//! log sees passes through `Redactor::redact` first.
+//! Input: the credentials from `Config` and the `RedactionSpec` from
+//! mcpgen.yaml. The upstream can echo a credential back (in an error body, a
+//! debug header dump), so every text the model or a log sees passes through
+//! `Redactor::redact`, and every JSON result through `Redactor::redact_json`
+//! (field rules first, then the text rules on every string).
+
+use std::sync::{Arc, RwLock};
+
+use regex::Regex;
+use serde_json::Value;
 
 use crate::config::Config;
+use crate::spec::RedactionSpec;
 use crate::style;
 
 pub const MASK: &str = "[REDACTED]";
 
-#[derive(Debug, Default, Clone)]
+/// Common secret shapes, masked unless `default_patterns: false`.
+pub const DEFAULT_PATTERNS: &[&str] = &[
+    r"(?i)\bbearer\s+[a-z0-9._~+/=-]{8,}",
+    r"\bsk-[A-Za-z0-9_-]{16,}",
+    r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
+    r"\bgh[pousr]_[A-Za-z0-9]{30,}",
+    r"\bgithub_pat_[A-Za-z0-9_]{22,}",
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",
+    r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+    r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}",
+    r"-----BEGIN [A-Z ]*PRIVATE KEY-----[\s\S]*?-----END [A-Z ]*PRIVATE KEY-----",
+];
+
+#[derive(Debug, Clone, Default)]
 pub struct Redactor {
+    rules: Arc<Rules>,
+    /// Values masked for one call only (arguments sent in sensitive headers).
+    extra: Vec<String>,
+}
+
+#[derive(Debug, Default)]
+struct Rules {
     /// Secret forms to mask, longest first so a prefix never hides a longer form.
     needles: Vec<String>,
+    /// Secrets learned while running (OAuth2 access tokens).
+    learned: RwLock<Vec<String>>,
+    /// Every pattern as one alternation: one pass per text.
+    patterns: Option<Regex>,
+    remove: Vec<FieldPath>,
+    mask: Vec<FieldPath>,
+    /// Lowercased header names whose values are masked.
+    headers: Vec<String>,
 }
 
 impl Redactor {
+    /// The credentials only; no patterns or field rules.
     pub fn from_config(config: &Config) -> Redactor {
+        Redactor::new(
+            config,
+            &RedactionSpec {
+                default_patterns: false,
+                ..RedactionSpec::DEFAULT
+            },
+        )
+        .expect("no rules, nothing to get wrong")
+    }
+
+    /// Fails on an invalid pattern or field path, naming it.
+    pub fn new(config: &Config, spec: &RedactionSpec) -> Result<Redactor, String> {
         let mut needles = Vec::new();
-        for secret in config.credentials.values().chain(&config.other_secrets) {
-            let raw = secret.expose();
-            // The raw value, its query-string form, and each half of `user:password`.
-            needles.push(raw.to_string());
-            needles.push(style::encode(raw));
-            if let Some((_, password)) = raw.split_once(':') {
-                needles.push(password.to_string());
-            }
+        for secret in config
+            .credentials
+            .values()
+            .chain(config.client_secrets.values())
+            .chain(&config.other_secrets)
+        {
+            needles.extend(secret_forms(secret.expose()));
         }
-        needles.retain(|n| !n.is_empty());
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
-        Redactor { needles }
+
+        let defaults = if spec.default_patterns { DEFAULT_PATTERNS } else { &[] };
+        let mut sources = Vec::new();
+        for pattern in defaults.iter().chain(spec.patterns) {
+            Regex::new(pattern).map_err(|e| format!("redaction pattern `{pattern}` is invalid: {e}"))?;
+            sources.push(format!("(?:{pattern})"));
+        }
+        let patterns = (!sources.is_empty())
+            .then(|| Regex::new(&sources.join("|")).expect("each alternative compiled on its own"));
+        let paths = |list: &[&str]| list.iter().map(|p| FieldPath::parse(p)).collect::<Result<Vec<_>, _>>();
+        Ok(Redactor {
+            rules: Arc::new(Rules {
+                needles,
+                learned: RwLock::default(),
+                patterns,
+                remove: paths(spec.remove)?,
+                mask: paths(spec.mask)?,
+                headers: spec.headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
+            }),
+            extra: Vec::new(),
+        })
+    }
+
+    /// Mask `secret` from now on, in every copy of this redactor.
+    pub fn learn(&self, secret: &str) {
+        let mut learned = self.rules.learned.write().expect("not poisoned");
+        // Keep the few most recent: a token is replaced only on expiry.
+        if learned.len() >= 16 {
+            learned.remove(0);
+        }
+        learned.extend(secret_forms(secret));
+    }
+
+    /// Whether values sent in the header `name` are masked.
+    pub fn is_sensitive_header(&self, name: &str) -> bool {
+        self.rules.headers.iter().any(|h| h.eq_ignore_ascii_case(name))
+    }
+
+    /// A copy that also masks `values` (for one call).
+    pub fn with_values(&self, values: Vec<String>) -> Redactor {
+        let mut extra = self.extra.clone();
+        extra.extend(values.iter().flat_map(|v| secret_forms(v)));
+        extra.sort_by_key(|b| std::cmp::Reverse(b.len()));
+        Redactor {
+            rules: self.rules.clone(),
+            extra,
+        }
     }
 
     pub fn redact(&self, text: &str) -> String {
-        let mut out = text.to_string();
-        for needle in &self.needles {
+        let mut out = std::borrow::Cow::Borrowed(text);
+        let learned = self.rules.learned.read().expect("not poisoned");
+        for needle in self.extra.iter().chain(&self.rules.needles).chain(learned.iter()) {
             if out.contains(needle.as_str()) {
-                out = out.replace(needle.as_str(), MASK);
+                out = std::borrow::Cow::Owned(out.replace(needle.as_str(), MASK));
             }
         }
-        out
+        if let Some(patterns) = &self.rules.patterns
+            && let std::borrow::Cow::Owned(masked) = patterns.replace_all(&out, MASK)
+        {
+            return masked;
+        }
+        out.into_owned()
+    }
+
+    /// Apply the field rules, then mask every string (keys included).
+    pub fn redact_json(&self, value: &mut Value) {
+        self.apply_field_rules(value);
+        self.redact_strings(value);
+    }
+
+    /// Remove and mask the fields the rules name.
+    pub fn apply_field_rules(&self, value: &mut Value) {
+        for path in &self.rules.remove {
+            path.apply(value, Action::Remove);
+        }
+        for path in &self.rules.mask {
+            path.apply(value, Action::Mask);
+        }
+    }
+
+    fn redact_strings(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                let masked = self.redact(s);
+                if masked != *s {
+                    *s = masked;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.redact_strings(v)),
+            Value::Object(map) => {
+                let keys: Vec<String> = map.keys().cloned().collect();
+                for key in keys {
+                    let masked = self.redact(&key);
+                    let mut child = map.remove(&key).expect("key listed above");
+                    self.redact_strings(&mut child);
+                    map.insert(masked, child);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The raw value, its query-string and base64 forms (as in a `Basic` header),
+/// and the secret half of `user:password`.
+fn secret_forms(raw: &str) -> Vec<String> {
+    use base64::Engine;
+    let mut forms = vec![raw.to_string(), style::encode(raw)];
+    if raw.len() >= 4 {
+        forms.push(base64::engine::general_purpose::STANDARD.encode(raw));
+    }
+    if let Some((_, password)) = raw.split_once(':') {
+        forms.push(password.to_string());
+    }
+    forms.retain(|f| !f.is_empty());
+    forms
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Remove,
+    Mask,
+}
+
+/// A field path: `a.b`, `$.users[*].email`, `**.password`, `items.*.secret`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath(Vec<Segment>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Key(String),
+    AnyKey,
+    AnyIndex,
+    Index(usize),
+    /// `**`: zero or more levels.
+    Deep,
+}
+
+impl FieldPath {
+    pub fn parse(text: &str) -> Result<FieldPath, String> {
+        let bad = |why: &str| Err(format!("redaction field path `{text}` is invalid: {why}"));
+        let body = text.strip_prefix('$').unwrap_or(text);
+        let body = body.strip_prefix('.').unwrap_or(body);
+        let mut segments = Vec::new();
+        for part in body.split('.') {
+            let (name, mut brackets) = match part.find('[') {
+                Some(i) => (&part[..i], &part[i..]),
+                None => (part, ""),
+            };
+            match name {
+                "" if brackets.is_empty() => return bad("it has an empty segment"),
+                "" => {}
+                "**" => segments.push(Segment::Deep),
+                "*" => segments.push(Segment::AnyKey),
+                key => segments.push(Segment::Key(key.to_string())),
+            }
+            while !brackets.is_empty() {
+                let Some(close) = brackets.find(']') else {
+                    return bad("a `[` is not closed");
+                };
+                match &brackets[1..close] {
+                    "*" => segments.push(Segment::AnyIndex),
+                    index => match index.parse() {
+                        Ok(i) => segments.push(Segment::Index(i)),
+                        Err(_) => return bad("use `[*]` or a number inside brackets"),
+                    },
+                }
+                brackets = &brackets[close + 1..];
+                if !brackets.is_empty() && !brackets.starts_with('[') {
+                    return bad("put a `.` before a name that follows `]`");
+                }
+            }
+        }
+        match segments.last() {
+            None => bad("it is empty"),
+            Some(Segment::Deep) => bad("it must not end in `**`; name the field, e.g. `**.password`"),
+            _ => Ok(FieldPath(segments)),
+        }
+    }
+
+    fn apply(&self, value: &mut Value, action: Action) {
+        apply(value, &self.0, action);
+    }
+}
+
+fn apply(value: &mut Value, path: &[Segment], action: Action) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if *first == Segment::Deep {
+        apply(value, rest, action);
+        match value {
+            Value::Object(map) => map.values_mut().for_each(|v| apply(v, path, action)),
+            Value::Array(items) => items.iter_mut().for_each(|v| apply(v, path, action)),
+            _ => {}
+        }
+        return;
+    }
+    match (first, value) {
+        (Segment::Key(key), Value::Object(map)) => {
+            if rest.is_empty() {
+                act_on_key(map, key, action);
+            } else if let Some(child) = map.get_mut(key) {
+                apply(child, rest, action);
+            }
+        }
+        (Segment::AnyKey, Value::Object(map)) => {
+            if rest.is_empty() {
+                let keys: Vec<String> = map.keys().cloned().collect();
+                keys.iter().for_each(|k| act_on_key(map, k, action));
+            } else {
+                map.values_mut().for_each(|v| apply(v, rest, action));
+            }
+        }
+        (Segment::AnyIndex, Value::Array(items)) => {
+            if rest.is_empty() {
+                match action {
+                    Action::Remove => items.clear(),
+                    Action::Mask => items.iter_mut().for_each(|v| *v = Value::String(MASK.into())),
+                }
+            } else {
+                items.iter_mut().for_each(|v| apply(v, rest, action));
+            }
+        }
+        (Segment::Index(i), Value::Array(items)) if *i < items.len() => {
+            if rest.is_empty() {
+                match action {
+                    Action::Remove => {
+                        items.remove(*i);
+                    }
+                    Action::Mask => items[*i] = Value::String(MASK.into()),
+                }
+            } else {
+                apply(&mut items[*i], rest, action);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn act_on_key(map: &mut serde_json::Map<String, Value>, key: &str, action: Action) {
+    match action {
+        Action::Remove => {
+            map.shift_remove(key);
+        }
+        Action::Mask => {
+            if let Some(v) = map.get_mut(key) {
+                *v = Value::String(MASK.into());
+            }
+        }
     }
 }
 
@@ -48,20 +336,86 @@ impl Redactor {
 mod tests {
     use super::*;
     use crate::config::Secret;
+    use serde_json::json;
 
-    #[test]
-    fn masks_raw_and_encoded_forms() {
+    fn config() -> Config {
         let mut config = Config {
             base_url: url::Url::parse("http://x").unwrap(),
             credentials: Default::default(),
+            client_secrets: Default::default(),
             other_secrets: vec![Secret::new("tenant-42".into())],
         };
         config.credentials.insert("k", Secret::new("a b+c".into()));
         config.credentials.insert("basic", Secret::new("user:hunter22".into()));
-        let r = Redactor::from_config(&config);
+        config
+    }
+
+    #[test]
+    fn masks_raw_and_encoded_forms() {
+        let r = Redactor::from_config(&config());
         assert_eq!(
             r.redact("key=a%20b%2Bc and a b+c, pw hunter22 at tenant-42"),
             "key=[REDACTED] and [REDACTED], pw [REDACTED] at [REDACTED]"
         );
+        r.learn("tok-fetched-later");
+        assert_eq!(r.clone().redact("got tok-fetched-later"), "got [REDACTED]");
+    }
+
+    #[test]
+    fn default_patterns_catch_common_secret_shapes() {
+        let r = Redactor::new(&config(), &RedactionSpec::DEFAULT).unwrap();
+        for secret in [
+            "Authorization: Bearer abcdefgh12345678",
+            "sk-proj-ABCDEFGHIJKLMNOP1234",
+            "ghp_0123456789abcdefghijABCDEFGHIJ012345",
+            "AKIAIOSFODNN7EXAMPLE",
+            "sk_live_51HxYzABCDEFGHIJKLMN",
+        ] {
+            let out = r.redact(&format!("x {secret} y"));
+            assert!(
+                out.contains(MASK) && !out.contains(&secret[secret.len() - 6..]),
+                "{secret}: {out}"
+            );
+        }
+        assert_eq!(r.redact("ordinary text, id 12345"), "ordinary text, id 12345");
+    }
+
+    #[test]
+    fn field_rules_remove_and_mask_by_path() {
+        let spec = RedactionSpec {
+            remove: &["**.password", "$.users[*].email"],
+            mask: &["owner.phone", "tokens[0]"],
+            patterns: &[r"\d{3}-\d{2}-\d{4}"],
+            ..RedactionSpec::DEFAULT
+        };
+        let r = Redactor::new(&config(), &spec).unwrap();
+        let mut value = json!({
+            "password": "p0",
+            "users": [{"name": "a", "email": "a@x", "auth": {"password": "p1"}}, {"email": "b@x"}],
+            "owner": {"phone": 5551234, "email": "kept@x", "note": "ssn 123-45-6789"},
+            "tokens": ["t1", "t2"],
+        });
+        r.redact_json(&mut value);
+        assert_eq!(
+            value,
+            json!({
+                "users": [{"name": "a", "auth": {}}, {}],
+                "owner": {"phone": MASK, "email": "kept@x", "note": format!("ssn {MASK}")},
+                "tokens": [MASK, "t2"],
+            })
+        );
+    }
+
+    #[test]
+    fn bad_rules_are_named() {
+        for (path, why) in [("**", "must not end"), ("a..b", "empty segment"), ("a[x]", "brackets")] {
+            let err = FieldPath::parse(path).unwrap_err();
+            assert!(err.contains(path) && err.contains(why), "{err}");
+        }
+        let spec = RedactionSpec {
+            patterns: &["(unclosed"],
+            ..RedactionSpec::DEFAULT
+        };
+        assert!(Redactor::new(&config(), &spec).unwrap_err().contains("(unclosed"));
     }
 }

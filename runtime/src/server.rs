@@ -17,8 +17,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::observe::Metrics;
-use crate::redact::Redactor;
-use crate::spec::ServerSpec;
+use crate::spec::{Policy, ServerSpec};
 use crate::tools::{self, Outcome, Tool};
 use crate::upstream::Upstream;
 
@@ -29,14 +28,20 @@ pub struct Server(Arc<Inner>);
 pub struct Inner {
     spec: &'static ServerSpec,
     upstream: Upstream,
-    redactor: Redactor,
     metrics: Arc<Metrics>,
-    /// Overall limit on one tool call, whatever it waits for.
-    deadline: Duration,
+    /// Operator overrides of every tool's per-attempt timeout and call deadline.
+    overrides: Overrides,
     /// Index into `spec.tools` by name.
     by_name: HashMap<&'static str, usize>,
     tools: OnceLock<Vec<Tool>>,
     listing: OnceLock<Vec<McpTool>>,
+}
+
+/// Command-line limits that win over mcpgen.yaml's.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Overrides {
+    pub timeout: Option<Duration>,
+    pub deadline: Option<Duration>,
 }
 
 impl std::ops::Deref for Server {
@@ -47,15 +52,13 @@ impl std::ops::Deref for Server {
 }
 
 impl Server {
-    pub fn new(spec: &'static ServerSpec, upstream: Upstream, metrics: Arc<Metrics>, deadline: Duration) -> Server {
-        let redactor = Redactor::from_config(upstream.config());
+    pub fn new(spec: &'static ServerSpec, upstream: Upstream, metrics: Arc<Metrics>, overrides: Overrides) -> Server {
         let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         Server(Arc::new(Inner {
             spec,
             upstream,
-            redactor,
             metrics,
-            deadline,
+            overrides,
             by_name,
             tools: OnceLock::new(),
             listing: OnceLock::new(),
@@ -72,6 +75,18 @@ impl Inner {
     fn tools(&self) -> &[Tool] {
         self.tools
             .get_or_init(|| self.spec.tools.iter().map(Tool::new).collect())
+    }
+
+    /// The tool's limits: its own or the server's, then the command line's.
+    fn policy(&self, tool: &Tool) -> Policy {
+        let mut policy = tool.spec.policy.unwrap_or(self.spec.policy);
+        if let Some(timeout) = self.overrides.timeout {
+            policy.timeout_ms = timeout.as_millis() as u64;
+        }
+        if let Some(deadline) = self.overrides.deadline {
+            policy.deadline_ms = deadline.as_millis() as u64;
+        }
+        policy
     }
 
     fn listing(&self) -> &[McpTool] {
@@ -138,14 +153,19 @@ impl ServerHandler for Server {
         let request_id = self.metrics.request_id();
         let started = Instant::now();
         let _in_flight = self.metrics.in_flight();
-        let call = tools::call(&self.upstream, &self.redactor, tool, request.arguments);
-        let (result, outcome) = match tokio::time::timeout(self.deadline, call).await {
+        let policy = self.policy(tool);
+        let deadline = Duration::from_millis(policy.deadline_ms);
+        let call = tools::call(&self.upstream, tool, request.arguments, &policy);
+        // The call keeps its own deadline; this backstop (with a grace period
+        // for the call's own, more precise error) stops anything that doesn't.
+        let (result, outcome) = match tokio::time::timeout(deadline + Duration::from_millis(250), call).await {
             Ok(done) => done,
             Err(_) => (
-                tools::deadline_exceeded(tool, self.deadline),
+                tools::deadline_exceeded(tool, deadline),
                 Outcome {
                     kind: "deadline",
                     status: None,
+                    attempts: 0,
                 },
             ),
         };

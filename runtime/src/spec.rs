@@ -17,8 +17,10 @@ pub struct ServerSpec {
     /// Sent to the client as `instructions` (the API's `info.description`).
     pub instructions: Option<&'static str>,
     pub base_url: BaseUrlSpec,
-    /// Per-attempt upstream timeout unless `--upstream-timeout` overrides it.
-    pub timeout_ms: u64,
+    /// Timeouts, retries and size cap of every tool without its own.
+    pub policy: Policy,
+    /// What is masked or removed from everything the server shows.
+    pub redaction: RedactionSpec,
     /// The env var holding the bearer tokens accepted over HTTP (comma-separated).
     pub inbound_token_env: &'static str,
     pub security_schemes: &'static [SecuritySchemeSpec],
@@ -66,6 +68,16 @@ pub enum SchemeKind {
     Bearer,
     /// `Authorization: Basic base64(<value>)`, the env var holding `user:password`.
     Basic,
+    /// OAuth2 client credentials grant: the scheme's env var holds the client
+    /// id, `secret_env` the client secret; the access token is fetched from
+    /// `token_url` (relative URLs resolve against the base URL), cached until
+    /// shortly before it expires, and sent as a bearer token.
+    OAuth2ClientCredentials {
+        token_url: &'static str,
+        /// Space-separated, as the token request's `scope`; empty: none sent.
+        scopes: &'static str,
+        secret_env: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -85,6 +97,93 @@ pub struct ToolSpec {
     pub input_schema: &'static str,
     pub annotations: Annotations,
     pub request: RequestSpec,
+    /// This tool's own limits; `None`: the server's.
+    pub policy: Option<Policy>,
+    /// How to follow the operation's pages; `None`: one request per call.
+    pub pagination: Option<PaginationSpec>,
+}
+
+/// Timeouts, retries and the response cap of upstream calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    /// Per attempt, from connecting to the last body byte.
+    pub timeout_ms: u64,
+    /// For the whole tool call: every attempt, backoff and page.
+    pub deadline_ms: u64,
+    /// Attempts per request, the first included (1: no retries).
+    pub max_attempts: u32,
+    /// The most body bytes kept per response (and per paginated result).
+    pub max_response_bytes: usize,
+}
+
+impl Policy {
+    pub const DEFAULT: Policy = Policy {
+        timeout_ms: 30_000,
+        deadline_ms: 60_000,
+        max_attempts: 3,
+        max_response_bytes: 1024 * 1024,
+    };
+}
+
+/// Following an operation's pages within one call.
+#[derive(Debug)]
+pub struct PaginationSpec {
+    pub kind: PageKind,
+    /// Where a page's items are: a dotted field path; `""`: the body is the array.
+    pub items: &'static str,
+    pub max_pages: u32,
+    pub max_items: u32,
+}
+
+/// The pagination schemes; `param`/`size` are tool argument names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageKind {
+    /// The next cursor is the response field `next` (dotted path), sent back as `param`.
+    Cursor { param: &'static str, next: &'static str },
+    /// `param` is the `id` of the last item while the field `has_more` is true (Stripe).
+    AfterLastItem {
+        param: &'static str,
+        id: &'static str,
+        has_more: &'static str,
+    },
+    /// `param` is the index of the first item; `size` the page size.
+    Offset {
+        param: &'static str,
+        size: Option<&'static str>,
+    },
+    /// `param` is the page number, counted from `first`; `size` the page size.
+    Page {
+        param: &'static str,
+        size: Option<&'static str>,
+        first: u32,
+    },
+    /// RFC 8288 `Link: <…>; rel="next"`; the next URL's query becomes the arguments.
+    Link,
+}
+
+/// Redaction rules from mcpgen.yaml, applied on top of the credentials.
+#[derive(Debug)]
+pub struct RedactionSpec {
+    /// Header names whose values are masked wherever they appear.
+    pub headers: &'static [&'static str],
+    /// JSON field paths removed from results (`**.password`, `$.users[*].email`).
+    pub remove: &'static [&'static str],
+    /// JSON field paths whose values are replaced by the mask.
+    pub mask: &'static [&'static str],
+    /// Regular expressions masked in every text.
+    pub patterns: &'static [&'static str],
+    /// Also mask common secret shapes (bearer tokens, `sk-…`, `ghp_…`, AWS keys).
+    pub default_patterns: bool,
+}
+
+impl RedactionSpec {
+    pub const DEFAULT: RedactionSpec = RedactionSpec {
+        headers: &[],
+        remove: &[],
+        mask: &[],
+        patterns: &[],
+        default_patterns: true,
+    };
 }
 
 /// MCP tool annotations, derived by the generator from the HTTP method.
@@ -184,6 +283,12 @@ pub struct BodySpec {
 pub enum BodyEncoding {
     Json,
     FormUrlEncoded,
+    /// `multipart/form-data`: one part per field; `file` fields carry content.
+    Multipart,
+    /// The body is one string argument, sent as is (`text/plain` and other `text/*`).
+    Text,
+    /// The body is one file argument (`application/octet-stream`, images, …).
+    Binary,
 }
 
 /// How tool arguments become the body.
@@ -200,6 +305,11 @@ pub enum BodyShape {
 pub struct BodyField {
     pub arg: &'static str,
     pub name: &'static str,
+    /// A multipart file part: the argument is a file object (see `upstream::FileArg`).
+    pub file: bool,
+    /// Form bodies: how arrays and objects are written (the OpenAPI `encoding` object).
+    pub style: Style,
+    pub explode: bool,
     /// As for `ParamSpec`.
     pub fixed: Option<&'static str>,
     pub default: Option<&'static str>,

@@ -7,14 +7,16 @@
 //! All text leaves through the `Redactor`.
 
 use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde_json::{Map, Value, json};
 
+use crate::pagination::{self, Failure, Fetched, Pages};
 use crate::redact::Redactor;
-use crate::spec::ToolSpec;
-use crate::upstream::{self, Upstream, UpstreamResponse};
+use crate::spec::{Policy, ToolSpec};
+use crate::upstream::{self, ErrorKind, Upstream, UpstreamResponse};
 
 /// How much of an error body the model sees.
 const ERROR_BODY_EXCERPT: usize = 2048;
@@ -70,77 +72,118 @@ impl Tool {
 /// How a call ended, for the audit log and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
-    /// `ok`, `invalid_arguments`, `upstream_error`, `timeout`, `connect`, `request_failed`.
+    /// `ok`, `invalid_arguments`, `upstream_error`, `timeout`, `connect`, `auth`, `request_failed`, `deadline`.
     pub kind: &'static str,
     /// The upstream's HTTP status, when it answered.
     pub status: Option<u16>,
+    /// Requests sent upstream, retries and pages included.
+    pub attempts: u32,
 }
 
-/// Run one call: validate, build the request, send it, shape the answer.
+/// Run one call: validate, build the request, send it (following pages when
+/// the tool paginates), shape the answer. `policy` bounds the whole call.
 pub async fn call(
     upstream: &Upstream,
-    redactor: &Redactor,
     tool: &Tool,
     arguments: Option<Map<String, Value>>,
+    policy: &Policy,
 ) -> (CallToolResult, Outcome) {
+    let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms);
+    let redactor = upstream.redactor();
     let args = Value::Object(arguments.unwrap_or_default());
-    let checked = match tool.violations(&args) {
-        violations if !violations.is_empty() => Err(violations),
-        _ => upstream::prepare(
-            &tool.spec.request,
-            args.as_object().expect("built as an object"),
-            &upstream.config().base_url,
-        )
-        .map_err(|e| vec![e.0]),
+    let args = args.as_object().expect("built as an object");
+    let invalid = |problems: Vec<String>| {
+        let outcome = Outcome {
+            kind: "invalid_arguments",
+            status: None,
+            attempts: 0,
+        };
+        (invalid_arguments(tool, problems, redactor), outcome)
     };
-    let prepared = match checked {
+    let violations = tool.violations(&Value::Object(args.clone()));
+    if !violations.is_empty() {
+        return invalid(violations);
+    }
+    let prepared = match upstream::prepare(&tool.spec.request, args, &upstream.config().base_url, redactor) {
         Ok(prepared) => prepared,
-        Err(problems) => {
-            let outcome = Outcome {
-                kind: "invalid_arguments",
-                status: None,
-            };
-            return (invalid_arguments(tool, problems, redactor), outcome);
-        }
+        Err(e) => return invalid(vec![e.0]),
     };
+    // Values sent in headers the redaction rules name are masked in this call's result.
+    let redactor = &redactor.with_values(prepared.sensitive.clone());
     let label = redactor.redact(&prepared.label);
-    let url = prepared.url.clone();
 
-    match upstream.send(&tool.spec.request, prepared).await {
-        Ok(response) => {
+    let fetched = match &tool.spec.pagination {
+        Some(pages) => pagination::fetch(upstream, tool, pages, args, policy, deadline).await,
+        None => upstream
+            .send(&tool.spec.request, &prepared, policy, deadline)
+            .await
+            .map(Fetched::Single)
+            .map_err(Failure::Upstream),
+    };
+    match fetched {
+        Ok(Fetched::Single(response)) => {
             let status = response.status.as_u16();
             let kind = if response.status.is_success() {
                 "ok"
             } else {
                 "upstream_error"
             };
+            let attempts = response.attempts;
             (
-                shape_response(&label, &url, response, redactor),
+                shape_response(&label, &prepared.url, response, redactor),
                 Outcome {
                     kind,
                     status: Some(status),
+                    attempts,
                 },
             )
         }
-        Err(err) => {
+        Ok(Fetched::Pages(pages)) => {
+            let attempts = pages.attempts;
+            (
+                shape_pages(pages, redactor),
+                Outcome {
+                    kind: "ok",
+                    status: Some(200),
+                    attempts,
+                },
+            )
+        }
+        Err(Failure::Args(e)) => invalid(vec![e.0]),
+        Err(Failure::Upstream(err)) => {
             let message = redactor.redact(&err.to_string());
-            let kind = match err {
-                upstream::UpstreamError::Timeout(_) => "timeout",
-                upstream::UpstreamError::Connect(_) => "connect",
-                upstream::UpstreamError::Other(_) => "request_failed",
+            let kind = err.kind.as_str();
+            let retryable = matches!(err.kind, ErrorKind::Timeout | ErrorKind::Connect);
+            let advice = match err.kind {
+                ErrorKind::Auth => {
+                    "The server's OAuth2 client credentials were refused; the user must check them.".to_string()
+                }
+                _ if err.attempts > 1 => format!(
+                    "The API is temporarily unavailable (tried {} times); retrying later may help.",
+                    err.attempts
+                ),
+                _ if retryable => "The API is temporarily unavailable; retrying later may help.".to_string(),
+                _ => "The request could not be completed.".to_string(),
             };
             let result = error_result(
                 json!({"error": kind, "request": label, "message": message,
-                       "retryable": kind != "request_failed"}),
-                format!("{label} failed: {message}. The API may be down or slow; retrying later may help."),
+                       "attempts": err.attempts, "retryable": retryable}),
+                format!("{label} failed: {message}. {advice}"),
             );
-            (result, Outcome { kind, status: None })
+            (
+                result,
+                Outcome {
+                    kind,
+                    status: None,
+                    attempts: err.attempts,
+                },
+            )
         }
     }
 }
 
 /// The result for a call that ran out of its overall deadline.
-pub fn deadline_exceeded(tool: &Tool, deadline: std::time::Duration) -> CallToolResult {
+pub fn deadline_exceeded(tool: &Tool, deadline: Duration) -> CallToolResult {
     error_result(
         json!({"error": "deadline", "tool": tool.spec.name, "deadline_ms": deadline.as_millis() as u64,
                "retryable": true}),
@@ -189,23 +232,57 @@ fn is_json(content_type: Option<&str>) -> bool {
         .unwrap_or(false)
 }
 
+/// The collected items of a paginated call, and how to continue.
+fn shape_pages(pages: Pages, redactor: &Redactor) -> CallToolResult {
+    let mut value = pages.to_json();
+    redactor.redact_json(&mut value);
+    let mut content = vec![ContentBlock::text(value.to_string())];
+    if let Some(next) = value.get("next") {
+        content.push(ContentBlock::text(format!(
+            "{} items from {} pages; there are more: call again with {next} added to the arguments to continue.",
+            pages.items.len(),
+            pages.pages
+        )));
+    }
+    let mut result = CallToolResult::success(content);
+    result.structured_content = Some(value);
+    result
+}
+
+/// A JSON body with the redaction rules applied; `None` when it isn't JSON.
+fn redacted_json(body: &[u8], redactor: &Redactor) -> Option<Value> {
+    let mut value: Value = serde_json::from_slice(body).ok()?;
+    redactor.redact_json(&mut value);
+    Some(value)
+}
+
 /// 2xx: JSON as `structuredContent` (non-objects wrapped as `{"result": ..}`, since
 /// MCP requires an object) plus the same JSON as text; anything else as text.
 /// Other statuses: an error result with status and a body excerpt.
 fn shape_response(label: &str, url: &url::Url, response: UpstreamResponse, redactor: &Redactor) -> CallToolResult {
     let status = response.status;
-    let text = redactor.redact(&String::from_utf8_lossy(&response.body));
-    let truncation_note = response
-        .truncated
-        .then(|| format!("[response truncated at {} bytes]", response.body.len()));
+    let json = is_json(response.content_type.as_deref());
+    let parsed = (json && !response.truncated)
+        .then(|| redacted_json(&response.body, redactor))
+        .flatten();
+    let text = match &parsed {
+        Some(value) => value.to_string(),
+        None => redactor.redact(&String::from_utf8_lossy(&response.body)),
+    };
+    let truncation_note = response.truncated.then(|| {
+        format!(
+            "[response truncated: only the first {} bytes are shown; narrow the request (filters, smaller pages) for a complete answer]",
+            response.body.len()
+        )
+    });
+    let retried = (response.attempts > 1).then(|| format!(" (tried {} times)", response.attempts));
 
     if !status.is_success() {
         let excerpt: String = text.chars().take(ERROR_BODY_EXCERPT).collect();
         let cut = excerpt.len() < text.len() || response.truncated;
-        let body = if is_json(response.content_type.as_deref()) && !cut {
-            serde_json::from_str(&excerpt).unwrap_or(Value::String(excerpt.clone()))
-        } else {
-            Value::String(excerpt.clone())
+        let body = match &parsed {
+            Some(value) if !cut => value.clone(),
+            _ => Value::String(excerpt.clone()),
         };
         let reason = status.canonical_reason().unwrap_or("");
         let hint = match status.as_u16() {
@@ -216,15 +293,16 @@ fn shape_response(label: &str, url: &url::Url, response: UpstreamResponse, redac
             404 => "The API found no such resource; check identifiers.",
             409 => "The request conflicts with the resource's current state.",
             429 => "The API is rate limiting; wait before calling again.",
-            500..=599 => "The API failed; retrying later may help.",
+            500..=599 => "The API is temporarily unavailable; retrying later may help.",
             _ => "The API did not accept the request.",
         };
         return error_result(
             json!({"error": "upstream_status", "request": label, "status": status.as_u16(),
-                   "body": body, "body_truncated": cut}),
+                   "body": body, "body_truncated": cut, "attempts": response.attempts}),
             format!(
-                "{label} returned {} {reason}. {hint}\n{excerpt}{}",
+                "{label} returned {} {reason}{}. {hint}\n{excerpt}{}",
                 status.as_u16(),
+                retried.unwrap_or_default(),
                 if cut { "…" } else { "" }
             ),
         );
@@ -240,10 +318,7 @@ fn shape_response(label: &str, url: &url::Url, response: UpstreamResponse, redac
         return result;
     }
 
-    if is_json(response.content_type.as_deref())
-        && !response.truncated
-        && let Ok(value) = serde_json::from_str::<Value>(&text)
-    {
+    if let Some(value) = parsed {
         let structured = match value {
             Value::Object(_) => value,
             other => json!({ "result": other }),

@@ -1,27 +1,42 @@
 //! Requests to the REST API: built from a tool's recipe and validated
-//! arguments, authenticated from the env, sent with one pooled client.
+//! arguments, authenticated from the env, sent with one pooled client, retried
+//! by policy.
 //!
-//! Input: `RequestSpec`, the arguments object, `Config`. Output: an
+//! Input: `RequestSpec`, the arguments object, `Config`, `Policy`. Output: an
 //! `UpstreamResponse` (any status) or an `UpstreamError` (no response).
 //! Invariants: a path argument always stays one path segment; header values
-//! never carry CR/LF; timeouts are always set; redirects are never followed
-//! (they would carry credentials to another origin); error texts never contain
-//! the request URL, whose query may hold an API key.
+//! never carry CR/LF; every attempt has a timeout and the whole call one
+//! deadline; redirects are never followed (they would carry credentials to
+//! another origin); error texts never contain the request URL, whose query
+//! may hold an API key.
+//!
+//! Retries (like Envoy's and the AWS SDKs'): at most `max_attempts`, with
+//! full-jitter exponential backoff, and never past the deadline. Connection
+//! failures are retried for any method (nothing reached the API); timeouts and
+//! 500/502/503/504 only for idempotent methods; 429 only when `Retry-After`
+//! says how long to wait.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderName, HeaderValue};
+use base64::Engine;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, COOKIE, HeaderMap, HeaderName, HeaderValue, RETRY_AFTER};
 use serde_json::{Map, Value};
 use url::Url;
 
 use crate::config::Config;
+use crate::redact::Redactor;
 use crate::spec::{
-    ApiKeyLocation, BodyEncoding, BodyShape, Location, RequestSpec, SchemeKind, SecuritySchemeSpec, ServerSpec,
+    ApiKeyLocation, BodyEncoding, BodyShape, Location, Method, ParamSpec, Policy, RequestSpec, SchemeKind,
+    SecuritySchemeSpec, ServerSpec,
 };
 use crate::style;
 
-/// Default cap on the response body kept for the model.
-pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+/// First backoff ceiling; doubles per retry up to `MAX_BACKOFF`.
+const BASE_BACKOFF: Duration = Duration::from_millis(200);
+const MAX_BACKOFF: Duration = Duration::from_secs(5);
+/// An OAuth2 token is refreshed this long before it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(30);
 
 /// A request ready to send, before credentials are added.
 #[derive(Debug)]
@@ -30,9 +45,29 @@ pub struct Prepared {
     pub url: Url,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub cookies: Vec<String>,
-    pub body: Option<(&'static str, Vec<u8>)>,
+    pub body: Option<Body>,
     /// `METHOD /path` without the query, for messages and logs.
     pub label: String,
+    /// Argument values sent in headers the redaction rules name.
+    pub sensitive: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    Bytes {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
+    /// Built into a `multipart/form-data` body (with its boundary) per attempt.
+    Multipart(Vec<Part>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Part {
+    pub name: String,
+    pub content: Vec<u8>,
+    pub filename: Option<String>,
+    pub media_type: Option<String>,
 }
 
 /// An argument that passed the schema but can't be sent as-is.
@@ -43,25 +78,105 @@ pub struct ArgError(pub String);
 pub struct UpstreamResponse {
     pub status: reqwest::StatusCode,
     pub content_type: Option<String>,
+    pub headers: HeaderMap,
     pub body: Vec<u8>,
     /// The body was longer than the cap and was cut.
     pub truncated: bool,
     pub elapsed: Duration,
+    /// Requests sent for this response, retries included.
+    pub attempts: u32,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Timeout,
+    Connect,
+    /// The OAuth2 token endpoint refused or failed.
+    Auth,
+    Other,
+}
+
+impl ErrorKind {
+    /// For outcomes, metrics and the structured error.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Connect => "connect",
+            ErrorKind::Auth => "auth",
+            ErrorKind::Other => "request_failed",
+        }
+    }
+}
+
+/// The API gave no response we can pass on.
 #[derive(Debug)]
-pub enum UpstreamError {
-    Timeout(Duration),
-    Connect(String),
-    Other(String),
+pub struct UpstreamError {
+    pub kind: ErrorKind,
+    pub detail: String,
+    pub attempts: u32,
 }
 
 impl std::fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            UpstreamError::Timeout(after) => write!(f, "the API did not answer within {} ms", after.as_millis()),
-            UpstreamError::Connect(why) => write!(f, "could not connect to the API: {why}"),
-            UpstreamError::Other(why) => write!(f, "the request failed: {why}"),
+        match self.kind {
+            ErrorKind::Timeout => write!(f, "the API did not answer in time ({})", self.detail)?,
+            ErrorKind::Connect => write!(f, "could not connect to the API: {}", self.detail)?,
+            ErrorKind::Auth => write!(f, "could not get an access token: {}", self.detail)?,
+            ErrorKind::Other => write!(f, "the request failed: {}", self.detail)?,
+        }
+        if self.attempts > 1 {
+            write!(f, " (after {} attempts)", self.attempts)?;
+        }
+        Ok(())
+    }
+}
+
+/// A file in an argument: a string (text content), or an object
+/// `{content, encoding: "text"|"base64", filename, media_type}`.
+pub struct FileArg {
+    pub bytes: Vec<u8>,
+    pub filename: Option<String>,
+    pub media_type: Option<String>,
+}
+
+impl FileArg {
+    pub fn from_value(arg: &str, value: &Value) -> Result<FileArg, ArgError> {
+        let text_field = |map: &Map<String, Value>, key: &str| map.get(key).and_then(Value::as_str).map(str::to_string);
+        match value {
+            Value::String(text) => Ok(FileArg {
+                bytes: text.clone().into_bytes(),
+                filename: None,
+                media_type: None,
+            }),
+            Value::Object(map) => {
+                let content = text_field(map, "content")
+                    .ok_or_else(|| ArgError(format!("`{arg}` needs `content`: the file's text, or base64")))?;
+                let bytes = match map.get("encoding").and_then(Value::as_str).unwrap_or("text") {
+                    "text" => content.into_bytes(),
+                    "base64" => base64::engine::general_purpose::STANDARD
+                        .decode(content.trim())
+                        .map_err(|e| ArgError(format!("`{arg}.content` is not valid base64 ({e})")))?,
+                    other => {
+                        return Err(ArgError(format!(
+                            "`{arg}.encoding` is `{other}`; use `text` or `base64`"
+                        )));
+                    }
+                };
+                let media_type = text_field(map, "media_type");
+                if let Some(mt) = &media_type
+                    && (!mt.contains('/') || mt.chars().any(|c| c.is_control() || c.is_whitespace()))
+                {
+                    return Err(ArgError(format!(
+                        "`{arg}.media_type` `{mt}` is not a media type such as `image/png`"
+                    )));
+                }
+                Ok(FileArg {
+                    bytes,
+                    filename: text_field(map, "filename"),
+                    media_type,
+                })
+            }
+            _ => Err(ArgError(format!("`{arg}` must be a file object or a string"))),
         }
     }
 }
@@ -87,11 +202,18 @@ fn value_for<'a>(
 
 /// Turn validated arguments into a request. Missing optional arguments are
 /// simply not sent; unknown arguments were already rejected by the schema.
-pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> Result<Prepared, ArgError> {
+/// `redactor` names the headers whose values must be masked in results.
+pub fn prepare(
+    recipe: &RequestSpec,
+    args: &Map<String, Value>,
+    base: &Url,
+    redactor: &Redactor,
+) -> Result<Prepared, ArgError> {
     let mut path = String::with_capacity(recipe.path.len() + 16);
     let mut query: Vec<String> = Vec::new();
     let mut headers = Vec::new();
     let mut cookies = Vec::new();
+    let mut sensitive = Vec::new();
 
     // Path: substitute `{name}` in the template, one segment per value.
     let mut rest = recipe.path;
@@ -143,7 +265,7 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
             Location::Query => query.extend(style::query_pairs(param, &value)),
             Location::Header => {
                 let text = style::header_value(param, &value);
-                let value = HeaderValue::from_str(&text).map_err(|_| {
+                let mut value = HeaderValue::from_str(&text).map_err(|_| {
                     ArgError(format!(
                         "`{}` is sent as the HTTP header `{}` and must not contain control characters such as line breaks",
                         param.arg, param.name
@@ -151,6 +273,10 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
                 })?;
                 let name = HeaderName::from_bytes(param.name.as_bytes())
                     .map_err(|_| ArgError(format!("`{}` is not a valid header name", param.name)))?;
+                if redactor.is_sensitive_header(param.name) {
+                    value.set_sensitive(true);
+                    sensitive.push(text);
+                }
                 headers.push((name, value));
             }
             Location::Cookie => cookies.push(style::cookie_pair(param, &value)),
@@ -160,21 +286,7 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
 
     let body = match &recipe.body {
         None => None,
-        Some(spec) => {
-            let value = match &spec.shape {
-                BodyShape::Whole { arg } => args.get(*arg).cloned(),
-                BodyShape::Fields(fields) => {
-                    let object: Map<String, Value> = fields
-                        .iter()
-                        .filter_map(|f| {
-                            value_for(args, f.arg, f.fixed, f.default).map(|v| (f.name.to_string(), v.into_owned()))
-                        })
-                        .collect();
-                    (!object.is_empty()).then_some(Value::Object(object))
-                }
-            };
-            value.map(|value| (spec.media_type, encode_body(spec.encoding, &value)))
-        }
+        Some(spec) => body(spec, args)?,
     };
 
     let mut url_text = base.as_str().trim_end_matches('/').to_string();
@@ -199,29 +311,163 @@ pub fn prepare(recipe: &RequestSpec, args: &Map<String, Value>, base: &Url) -> R
         cookies,
         body,
         label: format!("{} {}", recipe.method.as_str(), expected_path),
+        sensitive,
     })
 }
 
-fn encode_body(encoding: BodyEncoding, value: &Value) -> Vec<u8> {
-    match encoding {
-        BodyEncoding::Json => serde_json::to_vec(value).expect("JSON values always serialize"),
-        BodyEncoding::FormUrlEncoded => {
-            let pairs: Vec<String> = match value {
-                Value::Object(map) => map
-                    .iter()
-                    .map(|(k, v)| {
-                        let text = match v {
-                            Value::String(s) => s.clone(),
-                            other => other.to_string(),
-                        };
-                        format!("{}={}", style::encode(k), style::encode(&text))
-                    })
-                    .collect(),
-                other => vec![style::encode(&other.to_string())],
+/// The body from the arguments; `None` when the model sent none of it.
+fn body(spec: &crate::spec::BodySpec, args: &Map<String, Value>) -> Result<Option<Body>, ArgError> {
+    let bytes = |bytes: Vec<u8>| {
+        Some(Body::Bytes {
+            content_type: spec.media_type.to_string(),
+            bytes,
+        })
+    };
+    match &spec.shape {
+        BodyShape::Whole { arg } => {
+            let Some(value) = args.get(*arg).filter(|v| !v.is_null()) else {
+                return Ok(None);
             };
-            pairs.join("&").into_bytes()
+            Ok(match spec.encoding {
+                BodyEncoding::Json => bytes(serde_json::to_vec(value).expect("JSON values always serialize")),
+                BodyEncoding::FormUrlEncoded => bytes(form_urlencoded(value).into_bytes()),
+                BodyEncoding::Text => bytes(
+                    match value {
+                        Value::String(s) => s.clone(),
+                        other => other.to_string(),
+                    }
+                    .into_bytes(),
+                ),
+                BodyEncoding::Binary => {
+                    let file = FileArg::from_value(arg, value)?;
+                    Some(Body::Bytes {
+                        content_type: file.media_type.unwrap_or_else(|| spec.media_type.to_string()),
+                        bytes: file.bytes,
+                    })
+                }
+                BodyEncoding::Multipart => Some(Body::Multipart(match value {
+                    Value::Object(map) => map.iter().map(|(name, v)| Part::field(name, v)).collect(),
+                    _ => return Err(ArgError(format!("`{arg}` must be an object of form fields"))),
+                })),
+            })
+        }
+        BodyShape::Fields(fields) => {
+            if spec.encoding == BodyEncoding::Multipart {
+                let mut parts = Vec::new();
+                for f in fields.iter() {
+                    let Some(value) = value_for(args, f.arg, f.fixed, f.default) else {
+                        continue;
+                    };
+                    if f.file {
+                        let file = FileArg::from_value(f.arg, &value)?;
+                        parts.push(Part {
+                            name: f.name.to_string(),
+                            content: file.bytes,
+                            filename: Some(file.filename.unwrap_or_else(|| f.name.to_string())),
+                            media_type: Some(
+                                file.media_type
+                                    .unwrap_or_else(|| "application/octet-stream".to_string()),
+                            ),
+                        });
+                    } else {
+                        parts.extend(match &*value {
+                            // OpenAPI: an array field is one part per item.
+                            Value::Array(items) => items.iter().map(|v| Part::field(f.name, v)).collect(),
+                            other => vec![Part::field(f.name, other)],
+                        });
+                    }
+                }
+                return Ok((!parts.is_empty()).then_some(Body::Multipart(parts)));
+            }
+            if spec.encoding == BodyEncoding::FormUrlEncoded {
+                // Each field as a query parameter of its encoding's style.
+                let pairs: Vec<String> = fields
+                    .iter()
+                    .filter_map(|f| {
+                        let value = value_for(args, f.arg, f.fixed, f.default)?;
+                        let as_param = ParamSpec {
+                            arg: f.arg,
+                            name: f.name,
+                            location: Location::Query,
+                            style: f.style,
+                            explode: f.explode,
+                            fixed: None,
+                            default: None,
+                        };
+                        Some(style::query_pairs(&as_param, &value))
+                    })
+                    .flatten()
+                    .collect();
+                // Form decoders decode each pair before splitting values, so the
+                // style's delimiters go percent-encoded (RFC 3986 reserves them).
+                let body = pairs
+                    .join("&")
+                    .replace(',', "%2C")
+                    .replace('|', "%7C")
+                    .replace('[', "%5B")
+                    .replace(']', "%5D");
+                return Ok((!pairs.is_empty()).then(|| bytes(body.into_bytes())).flatten());
+            }
+            let object: Map<String, Value> = fields
+                .iter()
+                .filter_map(|f| {
+                    value_for(args, f.arg, f.fixed, f.default).map(|v| (f.name.to_string(), v.into_owned()))
+                })
+                .collect();
+            if object.is_empty() {
+                return Ok(None);
+            }
+            Ok(bytes(
+                serde_json::to_vec(&Value::Object(object)).expect("JSON values always serialize"),
+            ))
         }
     }
+}
+
+impl Part {
+    /// A plain form field: strings as text, anything else as JSON.
+    fn field(name: &str, value: &Value) -> Part {
+        let (content, media_type) = match value {
+            Value::String(s) => (s.clone(), None),
+            Value::Object(_) | Value::Array(_) => (value.to_string(), Some("application/json".to_string())),
+            other => (other.to_string(), None),
+        };
+        Part {
+            name: name.to_string(),
+            content: content.into_bytes(),
+            filename: None,
+            media_type,
+        }
+    }
+}
+
+/// `application/x-www-form-urlencoded`: arrays repeat their key (form style,
+/// exploded, the OpenAPI default), objects and other nesting go as JSON text.
+fn form_urlencoded(value: &Value) -> String {
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match value {
+        Value::Object(map) => map
+            .iter()
+            .flat_map(|(k, v)| match v {
+                Value::Array(items) => items
+                    .iter()
+                    .map(|item| format!("{}={}", style::encode(k), style::encode(&text(item))))
+                    .collect::<Vec<_>>(),
+                other => vec![format!("{}={}", style::encode(k), style::encode(&text(other)))],
+            })
+            .collect::<Vec<_>>()
+            .join("&"),
+        other => style::encode(&text(other)),
+    }
+}
+
+/// A cached OAuth2 access token.
+struct Token {
+    value: String,
+    expires: Option<Instant>,
 }
 
 /// The pooled HTTP client and what it needs to authenticate.
@@ -229,25 +475,38 @@ pub struct Upstream {
     client: reqwest::Client,
     schemes: &'static [SecuritySchemeSpec],
     config: Config,
-    timeout: Duration,
-    max_response_bytes: usize,
+    redactor: Redactor,
+    /// One slot per OAuth2 scheme; the lock also keeps concurrent calls from
+    /// fetching the same token twice.
+    tokens: HashMap<&'static str, tokio::sync::Mutex<Option<Token>>>,
+}
+
+/// How one attempt ended, for the retry decision.
+enum Attempt {
+    Answered(UpstreamResponse),
+    Failed(ErrorKind, String),
 }
 
 impl Upstream {
-    pub fn new(spec: &'static ServerSpec, config: Config, timeout: Duration) -> Result<Upstream, String> {
+    pub fn new(spec: &'static ServerSpec, config: Config, redactor: Redactor) -> Result<Upstream, String> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout.min(Duration::from_secs(10)))
-            .timeout(timeout)
+            .connect_timeout(Duration::from_secs(10))
             .user_agent(format!("{}/{} (mcpgen)", spec.name, spec.version))
             .build()
             .map_err(|e| format!("could not set up the HTTP client: {}", e.without_url()))?;
+        let tokens = spec
+            .security_schemes
+            .iter()
+            .filter(|s| matches!(s.kind, SchemeKind::OAuth2ClientCredentials { .. }))
+            .map(|s| (s.name, tokio::sync::Mutex::new(None)))
+            .collect();
         Ok(Upstream {
             client,
             schemes: spec.security_schemes,
             config,
-            timeout,
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            redactor,
+            tokens,
         })
     }
 
@@ -255,123 +514,396 @@ impl Upstream {
         &self.config
     }
 
-    /// Add the credentials of the first security alternative that we hold
-    /// credentials for, then send.
-    pub async fn send(&self, recipe: &RequestSpec, mut prepared: Prepared) -> Result<UpstreamResponse, UpstreamError> {
-        let alternative = recipe
+    pub fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// Send with the credentials of the first security alternative we hold
+    /// credentials for, retrying by `policy` until `deadline`.
+    pub async fn send(
+        &self,
+        recipe: &RequestSpec,
+        prepared: &Prepared,
+        policy: &Policy,
+        deadline: Instant,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let alternative: &[&str] = recipe
             .security
             .iter()
-            .find(|alt| alt.iter().all(|name| self.config.credentials.contains_key(name)));
-        let mut basic: Option<(String, Option<String>)> = None;
-        let mut bearer: Option<&str> = None;
-        for name in alternative.copied().unwrap_or(&[]) {
+            .find(|alt| alt.iter().all(|name| self.config.credentials.contains_key(name)))
+            .copied()
+            .unwrap_or(&[]);
+        let uses_oauth = alternative.iter().any(|name| self.tokens.contains_key(name));
+        let idempotent = matches!(
+            recipe.method,
+            Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete | Method::Trace
+        );
+        let mut attempts = 0;
+        let mut refreshed = false;
+        loop {
+            attempts += 1;
+            let now = Instant::now();
+            let remaining = deadline.saturating_duration_since(now);
+            if remaining.is_zero() {
+                return Err(UpstreamError {
+                    kind: ErrorKind::Timeout,
+                    detail: "the call's deadline passed".to_string(),
+                    attempts: attempts - 1,
+                });
+            }
+            let timeout = Duration::from_millis(policy.timeout_ms).min(remaining);
+            let attempt = match self.build(prepared, alternative, timeout, deadline).await {
+                Ok(request) => self.attempt(request, policy, timeout).await,
+                Err(e) => return Err(UpstreamError { attempts, ..e }),
+            };
+            // An expired or revoked OAuth2 token: fetch a new one and resend, once.
+            if let Attempt::Answered(r) = &attempt
+                && r.status == reqwest::StatusCode::UNAUTHORIZED
+                && uses_oauth
+                && !refreshed
+            {
+                refreshed = true;
+                for name in alternative {
+                    if let Some(slot) = self.tokens.get(name) {
+                        *slot.lock().await = None;
+                    }
+                }
+                attempts -= 1;
+                continue;
+            }
+            let wait = match &attempt {
+                _ if attempts >= policy.max_attempts => None,
+                Attempt::Failed(ErrorKind::Connect, _) => Some(backoff(attempts)),
+                Attempt::Failed(ErrorKind::Timeout | ErrorKind::Other, _) if idempotent => Some(backoff(attempts)),
+                Attempt::Answered(r) => match r.status.as_u16() {
+                    500 | 502 | 503 | 504 if idempotent => {
+                        Some(backoff(attempts).max(retry_after(&r.headers).unwrap_or_default()))
+                    }
+                    429 => retry_after(&r.headers),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match wait {
+                Some(wait) if Instant::now() + wait < deadline => tokio::time::sleep(wait).await,
+                _ => {
+                    return match attempt {
+                        Attempt::Answered(mut r) => {
+                            r.attempts = attempts;
+                            Ok(r)
+                        }
+                        Attempt::Failed(kind, detail) => Err(UpstreamError { kind, detail, attempts }),
+                    };
+                }
+            }
+        }
+    }
+
+    /// The request for one attempt, credentials added.
+    async fn build(
+        &self,
+        prepared: &Prepared,
+        alternative: &[&str],
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<reqwest::RequestBuilder, UpstreamError> {
+        let fail = |detail: String| UpstreamError {
+            kind: ErrorKind::Other,
+            detail,
+            attempts: 0,
+        };
+        let mut url = prepared.url.clone();
+        let mut headers = prepared.headers.clone();
+        let mut cookies = prepared.cookies.clone();
+        let mut authorization: Option<HeaderValue> = None;
+        for name in alternative {
             let (Some(scheme), Some(secret)) = (
                 self.schemes.iter().find(|s| s.name == *name),
                 self.config.credentials.get(name),
             ) else {
                 continue;
             };
+            let sensitive = |text: String| {
+                let mut value = HeaderValue::from_str(&text)
+                    .map_err(|_| fail(format!("the credential in {} is not a valid header value", scheme.env)))?;
+                value.set_sensitive(true);
+                Ok::<_, UpstreamError>(value)
+            };
             match scheme.kind {
                 SchemeKind::ApiKey {
                     location: ApiKeyLocation::Header,
                     name,
                 } => {
-                    let mut value = HeaderValue::from_str(secret.expose()).map_err(|_| {
-                        UpstreamError::Other(format!("the credential in {} is not a valid header value", scheme.env))
-                    })?;
-                    value.set_sensitive(true);
                     let header = HeaderName::from_bytes(name.as_bytes())
-                        .map_err(|_| UpstreamError::Other(format!("`{name}` is not a valid header name")))?;
-                    prepared.headers.push((header, value));
+                        .map_err(|_| fail(format!("`{name}` is not a valid header name")))?;
+                    headers.push((header, sensitive(secret.expose().to_string())?));
                 }
                 SchemeKind::ApiKey {
                     location: ApiKeyLocation::Query,
                     name,
                 } => {
                     let pair = format!("{}={}", style::encode(name), style::encode(secret.expose()));
-                    let query = match prepared.url.query() {
+                    let query = match url.query() {
                         Some(q) if !q.is_empty() => format!("{q}&{pair}"),
                         _ => pair,
                     };
-                    prepared.url.set_query(Some(&query));
+                    url.set_query(Some(&query));
                 }
                 SchemeKind::ApiKey {
                     location: ApiKeyLocation::Cookie,
                     name,
-                } => {
-                    prepared
-                        .cookies
-                        .push(format!("{name}={}", style::encode(secret.expose())));
-                }
-                SchemeKind::Bearer => bearer = Some(secret.expose()),
+                } => cookies.push(format!("{name}={}", style::encode(secret.expose()))),
+                SchemeKind::Bearer => authorization = Some(sensitive(format!("Bearer {}", secret.expose()))?),
                 SchemeKind::Basic => {
-                    let (user, pass) = match secret.expose().split_once(':') {
-                        Some((u, p)) => (u.to_string(), Some(p.to_string())),
-                        None => (secret.expose().to_string(), None),
+                    // `user` alone means an empty password.
+                    let pair = match secret.expose() {
+                        s if s.contains(':') => s.to_string(),
+                        s => format!("{s}:"),
                     };
-                    basic = Some((user, pass));
+                    let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+                    authorization = Some(sensitive(format!("Basic {encoded}"))?);
+                }
+                SchemeKind::OAuth2ClientCredentials { .. } => {
+                    let token = self.token(scheme, timeout, deadline).await?;
+                    authorization = Some(sensitive(format!("Bearer {token}"))?);
                 }
             }
         }
 
-        let mut request = self.client.request(prepared.method, prepared.url);
-        for (name, value) in prepared.headers {
+        let mut request = self.client.request(prepared.method.clone(), url).timeout(timeout);
+        for (name, value) in headers {
             request = request.header(name, value);
         }
-        if !prepared.cookies.is_empty() {
-            let mut value = HeaderValue::from_str(&prepared.cookies.join("; "))
-                .map_err(|_| UpstreamError::Other("a cookie value is not valid in a header".to_string()))?;
+        if !cookies.is_empty() {
+            let mut value = HeaderValue::from_str(&cookies.join("; "))
+                .map_err(|_| fail("a cookie value is not valid in a header".to_string()))?;
             value.set_sensitive(true);
             request = request.header(COOKIE, value);
         }
-        if let Some(token) = bearer {
-            request = request.bearer_auth(token);
+        if let Some(value) = authorization {
+            request = request.header(reqwest::header::AUTHORIZATION, value);
         }
-        if let Some((user, pass)) = basic {
-            request = request.basic_auth(user, pass);
+        match &prepared.body {
+            None => {}
+            Some(Body::Bytes { content_type, bytes }) => {
+                request = request.header(CONTENT_TYPE, content_type.as_str()).body(bytes.clone());
+            }
+            Some(Body::Multipart(parts)) => {
+                let mut form = reqwest::multipart::Form::new();
+                for part in parts {
+                    let mut p = reqwest::multipart::Part::bytes(part.content.clone());
+                    if let Some(filename) = &part.filename {
+                        p = p.file_name(filename.clone());
+                    }
+                    if let Some(mt) = &part.media_type {
+                        p = p
+                            .mime_str(mt)
+                            .map_err(|_| fail(format!("`{mt}` is not a valid media type")))?;
+                    }
+                    form = form.part(part.name.clone(), p);
+                }
+                request = request.multipart(form);
+            }
         }
-        if let Some((media_type, bytes)) = prepared.body {
-            request = request.header(CONTENT_TYPE, media_type).body(bytes);
-        }
+        Ok(request)
+    }
 
+    /// Send once and read the body up to the cap.
+    async fn attempt(&self, request: reqwest::RequestBuilder, policy: &Policy, timeout: Duration) -> Attempt {
         let started = Instant::now();
-        let mut response = request.send().await.map_err(|e| self.classify(e))?;
+        let failed = |e: reqwest::Error| {
+            let (kind, detail) = classify(e, timeout);
+            Attempt::Failed(kind, self.redactor.redact(&detail))
+        };
+        let mut response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => return failed(e),
+        };
         let status = response.status();
-        let content_type = response
-            .headers()
+        let headers = std::mem::take(response.headers_mut());
+        let content_type = headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
         let mut body = Vec::new();
         let mut truncated = false;
-        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(e))? {
-            let room = self.max_response_bytes - body.len();
-            if chunk.len() > room {
-                body.extend_from_slice(&chunk[..room]);
-                truncated = true;
-                break;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    let room = policy.max_response_bytes.saturating_sub(body.len());
+                    if chunk.len() > room {
+                        body.extend_from_slice(&chunk[..room]);
+                        truncated = true;
+                        break;
+                    }
+                    body.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => return failed(e),
             }
-            body.extend_from_slice(&chunk);
         }
-        Ok(UpstreamResponse {
+        Attempt::Answered(UpstreamResponse {
             status,
             content_type,
+            headers,
             body,
             truncated,
             elapsed: started.elapsed(),
+            attempts: 1,
         })
     }
 
-    fn classify(&self, error: reqwest::Error) -> UpstreamError {
-        // `without_url`: the URL's query may hold an API key.
-        let error = error.without_url();
-        if error.is_timeout() {
-            UpstreamError::Timeout(self.timeout)
-        } else if error.is_connect() {
-            UpstreamError::Connect(root_cause(&error))
-        } else {
-            UpstreamError::Other(root_cause(&error))
+    /// A valid access token for an OAuth2 scheme: cached, or fetched now.
+    async fn token(
+        &self,
+        scheme: &SecuritySchemeSpec,
+        timeout: Duration,
+        deadline: Instant,
+    ) -> Result<String, UpstreamError> {
+        let SchemeKind::OAuth2ClientCredentials {
+            token_url,
+            scopes,
+            secret_env,
+        } = scheme.kind
+        else {
+            unreachable!("called for OAuth2 schemes only");
+        };
+        let auth_error = |detail: String| UpstreamError {
+            kind: ErrorKind::Auth,
+            detail,
+            attempts: 0,
+        };
+        let mut slot = self
+            .tokens
+            .get(scheme.name)
+            .expect("a slot per OAuth2 scheme")
+            .lock()
+            .await;
+        if let Some(token) = slot.as_ref()
+            && token.expires.is_none_or(|at| Instant::now() + TOKEN_MARGIN < at)
+        {
+            return Ok(token.value.clone());
         }
+        let url = self
+            .config
+            .base_url
+            .join(token_url)
+            .map_err(|e| auth_error(format!("the token URL `{token_url}` is invalid ({e})")))?;
+        let mut form = vec![("grant_type", "client_credentials")];
+        if !scopes.is_empty() {
+            form.push(("scope", scopes));
+        }
+        let client_id = self.config.credentials.get(scheme.name).expect("checked by the caller");
+        let client_secret = self
+            .config
+            .client_secrets
+            .get(scheme.name)
+            .expect("read with the client id");
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", style::encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        // RFC 6749 2.3.1: client id and secret form-encoded, then HTTP basic.
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            style::encode(client_id.expose()),
+            style::encode(client_secret.expose())
+        ));
+        let mut authorization = HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| auth_error(format!("{} or {secret_env} holds characters not allowed", scheme.env)))?;
+        authorization.set_sensitive(true);
+        let timeout = timeout.min(deadline.saturating_duration_since(Instant::now()));
+        let response = self
+            .client
+            .post(url)
+            .timeout(timeout)
+            .header(reqwest::header::AUTHORIZATION, authorization)
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(ACCEPT, "application/json")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                let (kind, detail) = classify(e, timeout);
+                UpstreamError {
+                    kind,
+                    detail: format!("token endpoint: {}", self.redactor.redact(&detail)),
+                    attempts: 0,
+                }
+            })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let parsed: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        if !status.is_success() {
+            let reason = ["error", "error_description"]
+                .iter()
+                .filter_map(|k| parsed.get(*k).and_then(Value::as_str))
+                .collect::<Vec<_>>()
+                .join(": ");
+            return Err(auth_error(self.redactor.redact(&format!(
+                "the token endpoint answered {status}{}; check {} and {secret_env}",
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({reason})")
+                },
+                scheme.env
+            ))));
+        }
+        let Some(access) = parsed.get("access_token").and_then(Value::as_str) else {
+            return Err(auth_error(
+                "the token endpoint's answer has no `access_token`".to_string(),
+            ));
+        };
+        self.redactor.learn(access);
+        let expires = parsed
+            .get("expires_in")
+            .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
+            .map(|seconds| Instant::now() + Duration::from_secs(seconds));
+        *slot = Some(Token {
+            value: access.to_string(),
+            expires,
+        });
+        Ok(access.to_string())
+    }
+}
+
+/// Full jitter: a random wait between zero and an exponentially growing ceiling.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = BASE_BACKOFF
+        .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
+        .min(MAX_BACKOFF);
+    let mut bytes = [0u8; 8];
+    let random = match getrandom::fill(&mut bytes) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => Instant::now().elapsed().subsec_nanos() as u64,
+    };
+    ceiling.mul_f64((random >> 11) as f64 / (1u64 << 53) as f64)
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = httpdate::parse_http_date(text).ok()?;
+    Some(at.duration_since(std::time::SystemTime::now()).unwrap_or_default())
+}
+
+fn classify(error: reqwest::Error, timeout: Duration) -> (ErrorKind, String) {
+    // `without_url`: the URL's query may hold an API key.
+    let error = error.without_url();
+    if error.is_timeout() {
+        (
+            ErrorKind::Timeout,
+            format!("no complete answer within {} ms", timeout.as_millis()),
+        )
+    } else if error.is_connect() {
+        (ErrorKind::Connect, root_cause(&error))
+    } else {
+        (ErrorKind::Other, root_cause(&error))
     }
 }
 
@@ -440,12 +972,18 @@ mod tests {
         BodyField {
             arg: "name",
             name: "name",
+            file: false,
+            style: Style::Form,
+            explode: true,
             fixed: None,
             default: None,
         },
         BodyField {
             arg: "kind",
             name: "kind",
+            file: false,
+            style: Style::Form,
+            explode: true,
             fixed: Some(r#""pet""#),
             default: None,
         },
@@ -473,7 +1011,7 @@ mod tests {
     fn builds_path_query_header_and_body() {
         let base = Url::parse("http://127.0.0.1:9/v1").unwrap();
         let args = args(json!({"petId": 7, "tags": ["a b", "c"], "X-Trace": "t1", "name": "Rex", "per_page": 5}));
-        let p = prepare(&recipe(), &args, &base).unwrap();
+        let p = prepare(&recipe(), &args, &base, &Redactor::default()).unwrap();
         // Fixed values win over arguments; defaults fill absent ones.
         assert_eq!(
             p.url.as_str(),
@@ -481,8 +1019,20 @@ mod tests {
         );
         assert_eq!(p.label, "PUT /v1/pets/7");
         assert_eq!(p.headers[0].0.as_str(), "x-trace");
-        assert_eq!(p.body.unwrap().1, br#"{"name":"Rex","kind":"pet"}"#);
-        let p = prepare(&recipe(), &self::args(json!({"petId": 7, "sort": "age"})), &base).unwrap();
+        match p.body.unwrap() {
+            Body::Bytes { content_type, bytes } => {
+                assert_eq!(content_type, "application/json");
+                assert_eq!(bytes, br#"{"name":"Rex","kind":"pet"}"#);
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = prepare(
+            &recipe(),
+            &self::args(json!({"petId": 7, "sort": "age"})),
+            &base,
+            &Redactor::default(),
+        )
+        .unwrap();
         assert_eq!(p.url.query(), Some("per_page=50&sort=age"));
     }
 
@@ -490,17 +1040,29 @@ mod tests {
     fn path_arguments_stay_one_segment() {
         let base = Url::parse("http://127.0.0.1:9").unwrap();
         for evil in ["..", "."] {
-            let err = prepare(&recipe(), &args(json!({"petId": evil})), &base).unwrap_err();
+            let err = prepare(&recipe(), &args(json!({"petId": evil})), &base, &Redactor::default()).unwrap_err();
             assert!(err.0.contains("change the URL path"), "{evil}: {err:?}");
         }
         // An encoded dot is data: its `%` is escaped, so no parser sees a dot segment.
-        let p = prepare(&recipe(), &args(json!({"petId": "%2e%2E"})), &base).unwrap();
+        let p = prepare(
+            &recipe(),
+            &args(json!({"petId": "%2e%2E"})),
+            &base,
+            &Redactor::default(),
+        )
+        .unwrap();
         assert_eq!(p.url.path(), "/pets/%252e%252E");
-        let p = prepare(&recipe(), &args(json!({"petId": "a/../../admin?x=1#f"})), &base).unwrap();
+        let p = prepare(
+            &recipe(),
+            &args(json!({"petId": "a/../../admin?x=1#f"})),
+            &base,
+            &Redactor::default(),
+        )
+        .unwrap();
         assert_eq!(p.url.path(), "/pets/a%2F..%2F..%2Fadmin%3Fx%3D1%23f");
         // Only the configured fixed and default values make the query: the `?x=1` stayed in the path.
         assert_eq!(p.url.query(), Some("per_page=50&sort=name"));
-        let err = prepare(&recipe(), &args(json!({"petId": ""})), &base).unwrap_err();
+        let err = prepare(&recipe(), &args(json!({"petId": ""})), &base, &Redactor::default()).unwrap_err();
         assert!(err.0.contains("must not be empty"));
     }
 
@@ -511,8 +1073,155 @@ mod tests {
             &recipe(),
             &args(json!({"petId": 1, "X-Trace": "a\r\nInjected: yes"})),
             &base,
+            &Redactor::default(),
         )
         .unwrap_err();
         assert!(err.0.contains("must not contain control characters"), "{err:?}");
+    }
+
+    #[test]
+    fn backoff_is_full_jitter_under_a_growing_ceiling() {
+        for attempt in 1..=6 {
+            let ceiling = (BASE_BACKOFF * 2u32.pow(attempt - 1)).min(MAX_BACKOFF);
+            let waits: Vec<Duration> = (0..200).map(|_| backoff(attempt)).collect();
+            assert!(waits.iter().all(|w| *w <= ceiling), "attempt {attempt}");
+            // Spread over the whole range, not clustered at the ceiling.
+            assert!(waits.iter().any(|w| *w < ceiling / 4) && waits.iter().any(|w| *w > ceiling * 3 / 4));
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
+        assert_eq!(retry_after(&headers), Some(Duration::from_secs(2)));
+        let soon = std::time::SystemTime::now() + Duration::from_secs(30);
+        headers.insert(RETRY_AFTER, httpdate::fmt_http_date(soon).parse().unwrap());
+        let wait = retry_after(&headers).unwrap();
+        assert!(
+            wait > Duration::from_secs(27) && wait <= Duration::from_secs(30),
+            "{wait:?}"
+        );
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
+        assert_eq!(retry_after(&headers), None);
+    }
+
+    static UPLOAD_FIELDS: &[BodyField] = &[
+        BodyField {
+            arg: "title",
+            name: "title",
+            file: false,
+            style: Style::Form,
+            explode: true,
+            fixed: None,
+            default: None,
+        },
+        BodyField {
+            arg: "tags",
+            name: "tags",
+            file: false,
+            style: Style::Form,
+            explode: true,
+            fixed: None,
+            default: None,
+        },
+        BodyField {
+            arg: "file",
+            name: "file",
+            file: true,
+            style: Style::Form,
+            explode: true,
+            fixed: None,
+            default: None,
+        },
+    ];
+
+    #[test]
+    fn multipart_fields_and_files_become_parts() {
+        let recipe = RequestSpec {
+            method: Method::Post,
+            path: "/upload",
+            params: &[],
+            body: Some(BodySpec {
+                media_type: "multipart/form-data",
+                encoding: BodyEncoding::Multipart,
+                shape: BodyShape::Fields(UPLOAD_FIELDS),
+            }),
+            security: &[],
+        };
+        let base = Url::parse("http://127.0.0.1:9").unwrap();
+        let a = args(json!({"title": "t", "tags": ["a", "b"],
+            "file": {"content": "aGk=", "encoding": "base64", "filename": "hi.bin", "media_type": "image/png"}}));
+        let Some(Body::Multipart(parts)) = prepare(&recipe, &a, &base, &Redactor::default()).unwrap().body else {
+            panic!("multipart expected")
+        };
+        type Summary<'a> = (&'a str, &'a [u8], Option<&'a str>, Option<&'a str>);
+        let summary: Vec<Summary> = parts
+            .iter()
+            .map(|p| {
+                (
+                    p.name.as_str(),
+                    p.content.as_slice(),
+                    p.filename.as_deref(),
+                    p.media_type.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("title", &b"t"[..], None, None),
+                ("tags", b"a", None, None),
+                ("tags", b"b", None, None),
+                ("file", b"hi", Some("hi.bin"), Some("image/png")),
+            ]
+        );
+        let bad = args(json!({"file": {"content": "not base64!", "encoding": "base64"}}));
+        let err = prepare(&recipe, &bad, &base, &Redactor::default()).unwrap_err();
+        assert!(err.0.contains("`file.content` is not valid base64"), "{err:?}");
+    }
+
+    #[test]
+    fn form_bodies_repeat_array_keys() {
+        assert_eq!(
+            form_urlencoded(&json!({"a": "x y", "n": 2, "list": ["p", "q&r"]})),
+            "a=x%20y&n=2&list=p&list=q%26r"
+        );
+    }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+            /// Whatever the model puts in a path argument, the request goes to
+            /// the same origin with the same number of path segments.
+            #[test]
+            fn path_arguments_never_change_origin_or_segment_count(id in any::<String>(), style in 0..3usize) {
+                const fn param(style: Style) -> [ParamSpec; 1] {
+                    [ParamSpec { arg: "id", name: "id", location: Location::Path, style, explode: false, fixed: None, default: None }]
+                }
+                static STYLED: [[ParamSpec; 1]; 3] = [param(Style::Simple), param(Style::Label), param(Style::Matrix)];
+                let recipe = RequestSpec {
+                    method: Method::Get,
+                    path: "/v1/items/{id}/detail",
+                    params: &STYLED[style],
+                    body: None,
+                    security: &[],
+                };
+                let base = Url::parse("https://api.example.com/base").unwrap();
+                let a = args(json!({"id": id}));
+                if let Ok(p) = prepare(&recipe, &a, &base, &Redactor::default()) {
+                    prop_assert_eq!(p.url.origin(), base.origin());
+                    prop_assert_eq!(p.url.path_segments().unwrap().count(), 5);
+                    prop_assert!(p.url.path().starts_with("/base/v1/items/"));
+                    prop_assert!(p.url.path().ends_with("/detail"));
+                    prop_assert_eq!(p.url.query(), None);
+                    prop_assert_eq!(p.url.fragment(), None);
+                }
+            }
+        }
     }
 }

@@ -68,7 +68,12 @@ async def session_checks(server, api_key):
 
         result = await client.call_tool("list_pets", {"status": "available", "tags": ["friendly", "calm"], "limit": 5})
         check(not result.is_error, "GET with query parameters succeeds", text_of(result))
-        check(result.structured_content["result"][0]["name"] == "Rex", "array results are wrapped as {result: [...]}")
+        check(result.structured_content["items"][0]["name"] == "Rex", "paged results list their items", result.structured_content)
+        check(result.structured_content["complete"] is True, "one short page is the whole list", result.structured_content)
+
+        result = await client.call_tool("find_pets_by_tags", {"tags": ["friendly"]})
+        check(not result.is_error, "GET with a non-exploded array succeeds", text_of(result))
+        check(isinstance(result.structured_content["result"], list), "array results are wrapped as {result: [...]}")
 
         result = await client.call_tool("create_pet", {"name": "Bella", "category": "dog", "tags": ["puppy"]})
         check(not result.is_error, "POST with a JSON body succeeds", text_of(result))

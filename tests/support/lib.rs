@@ -12,6 +12,8 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+pub mod faults;
+
 pub const API_KEY: &str = "pk_test_7f3a9c1e5b";
 
 pub fn workspace_root() -> PathBuf {
@@ -228,7 +230,8 @@ pub struct Recorded {
 
 /// An upstream that records every request and answers by path:
 /// `/slow/*` sleeps 5 s, `/pause/*` sleeps 1 s, `/fail/*` answers 500, `/echo-key/*` puts the
-/// `X-API-Key` header in a 400 body, anything else echoes the request as JSON.
+/// `X-API-Key` header in a 400 body, `faults` has faults, OAuth2 and paginated lists,
+/// anything else echoes the request as JSON.
 pub struct Recorder {
     pub base_url: String,
     pub requests: Arc<Mutex<Vec<Recorded>>>,
@@ -263,6 +266,14 @@ impl Recorder {
     pub fn requests(&self) -> Vec<Recorded> {
         self.requests.lock().expect("not poisoned").clone()
     }
+
+    /// Requests whose path (without the query) is `path`.
+    pub fn count(&self, method: &str, path: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method && r.uri.split('?').next() == Some(path))
+            .count()
+    }
 }
 
 impl Drop for Recorder {
@@ -281,7 +292,16 @@ async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, header
         headers: headers.clone(),
         body: body.to_vec(),
     };
-    log.lock().expect("not poisoned").push(record);
+    let seen = {
+        let mut log = log.lock().expect("not poisoned");
+        log.push(record);
+        log.iter()
+            .filter(|r| r.method == method.as_str() && r.uri.split('?').next() == Some(path.as_str()))
+            .count()
+    };
+    if let Some(response) = faults::answer(&method, &uri, &headers, seen).await {
+        return response;
+    }
     let json = [("content-type", "application/json")];
     if path.starts_with("/slow/") {
         tokio::time::sleep(Duration::from_secs(5)).await;

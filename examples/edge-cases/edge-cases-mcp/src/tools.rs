@@ -22,7 +22,19 @@ pub static SERVER: ServerSpec = ServerSpec {
             },
         ],
     },
-    timeout_ms: 30000,
+    policy: Policy {
+        timeout_ms: 30000,
+        deadline_ms: 60000,
+        max_attempts: 3,
+        max_response_bytes: 1048576,
+    },
+    redaction: RedactionSpec {
+        headers: &[],
+        remove: &[],
+        mask: &[],
+        patterns: &[],
+        default_patterns: true,
+    },
     inbound_token_env: "EDGE_CASES_MCP_TOKENS",
     security_schemes: &[
         SecuritySchemeSpec {
@@ -133,12 +145,18 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "type",
                         name: "type",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "self",
                         name: "self",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -147,6 +165,8 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
         }),
         security: &[&["bearer"], &[]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `GET /items` (operationId `updateItem`)
 const UPDATE_ITEM: ToolSpec = ToolSpec {
@@ -171,6 +191,8 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
         body: None,
         security: &[&["bearer"], &[]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `POST /items`
 const POST_ITEMS: ToolSpec = ToolSpec {
@@ -217,6 +239,8 @@ const POST_ITEMS: ToolSpec = ToolSpec {
         }),
         security: &[&["bearer"], &[]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `POST /forms/{form_id}/submissions` (operationId `submitTheFormWithAVeryLongOperationIdThatGoesOnAndOnPastTheLimitOfSixtyFourCharacters`)
 const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec = ToolSpec {
@@ -285,12 +309,18 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
                     BodyField {
                         arg: "email",
                         name: "email",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "form_id_body",
                         name: "form_id",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -299,4 +329,6 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
         }),
         security: &[&["bearer"], &[]],
     },
+    policy: None,
+    pagination: None,
 };

@@ -15,7 +15,19 @@ pub static SERVER: ServerSpec = ServerSpec {
         default: Some("https://petstore.example.com/v1"),
         variables: &[],
     },
-    timeout_ms: 30000,
+    policy: Policy {
+        timeout_ms: 30000,
+        deadline_ms: 60000,
+        max_attempts: 3,
+        max_response_bytes: 1048576,
+    },
+    redaction: RedactionSpec {
+        headers: &[],
+        remove: &["**.password"],
+        mask: &["$.users[*].phone"],
+        patterns: &[r#"\b\d{3}-\d{2}-\d{4}\b"#],
+        default_patterns: true,
+    },
     inbound_token_env: "PETSTORE_MCP_TOKENS",
     security_schemes: &[
         SecuritySchemeSpec {
@@ -50,7 +62,7 @@ pub static SERVER: ServerSpec = ServerSpec {
 const LIST_PETS: ToolSpec = ToolSpec {
     name: "list_pets",
     title: Some("List pets"),
-    description: "List pets.\n\nReturns pets in the shop, newest first, optionally filtered by status and tags.",
+    description: "List pets.\n\nReturns pets in the shop, newest first, optionally filtered by status and tags.\n\nReturns `items` from up to 5 pages (200 items); when more remain, `next` holds the arguments to continue.",
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -136,6 +148,16 @@ const LIST_PETS: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: Some(PaginationSpec {
+        kind: PageKind::Offset {
+            param: "offset",
+            size: Some("limit"),
+        },
+        items: "",
+        max_pages: 5,
+        max_items: 200,
+    }),
 };
 /// `POST /pets` (operationId `createPet`)
 const CREATE_PET: ToolSpec = ToolSpec {
@@ -195,24 +217,36 @@ const CREATE_PET: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "name",
                         name: "name",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "category",
                         name: "category",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "tags",
                         name: "tags",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "status",
                         name: "status",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -221,6 +255,8 @@ const CREATE_PET: ToolSpec = ToolSpec {
         }),
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `GET /pets/findByTags` (operationId `findPetsByTags`)
 const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
@@ -267,6 +303,8 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `GET /pets/{petId}` (operationId `getPetById`)
 const GET_PET_BY_ID: ToolSpec = ToolSpec {
@@ -311,6 +349,8 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `PUT /pets/{petId}` (operationId `updatePet`)
 const UPDATE_PET: ToolSpec = ToolSpec {
@@ -387,24 +427,36 @@ const UPDATE_PET: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "name",
                         name: "name",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "category",
                         name: "category",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "tags",
                         name: "tags",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "status",
                         name: "status",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -413,6 +465,8 @@ const UPDATE_PET: ToolSpec = ToolSpec {
         }),
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `DELETE /pets/{petId}` (operationId `deletePet`)
 const DELETE_PET: ToolSpec = ToolSpec {
@@ -471,6 +525,8 @@ const DELETE_PET: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `POST /pets/{petId}/notes` (operationId `addPetNote`)
 const ADD_PET_NOTE: ToolSpec = ToolSpec {
@@ -531,12 +587,18 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "text",
                         name: "text",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "author",
                         name: "author",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -545,6 +607,8 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
         }),
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `GET /store/inventory` (operationId `getInventory`)
 const GET_INVENTORY: ToolSpec = ToolSpec {
@@ -569,6 +633,8 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `GET /store/orders` (operationId `listOrders`)
 const LIST_ORDERS: ToolSpec = ToolSpec {
@@ -643,6 +709,8 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `POST /store/orders` (operationId `placeOrder`)
 const PLACE_ORDER: ToolSpec = ToolSpec {
@@ -706,18 +774,27 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "petId",
                         name: "petId",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "quantity",
                         name: "quantity",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "shipDate",
                         name: "shipDate",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -726,6 +803,13 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
         }),
         security: &[&["api_key"]],
     },
+    policy: Some(Policy {
+        timeout_ms: 30000,
+        deadline_ms: 60000,
+        max_attempts: 1,
+        max_response_bytes: 1048576,
+    }),
+    pagination: None,
 };
 /// `GET /store/orders/{orderId}` (operationId `getOrderById`)
 const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
@@ -770,6 +854,8 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `DELETE /store/orders/{orderId}` (operationId `cancelOrder`)
 const CANCEL_ORDER: ToolSpec = ToolSpec {
@@ -814,12 +900,14 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `GET /users` (operationId `listUsers`)
 const LIST_USERS: ToolSpec = ToolSpec {
     name: "list_users",
     title: Some("List users"),
-    description: "List users",
+    description: "List users\n\nReturns `items` from up to 5 pages (200 items); when more remain, `next` holds the arguments to continue.",
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -864,6 +952,17 @@ const LIST_USERS: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: Some(PaginationSpec {
+        kind: PageKind::Page {
+            param: "page",
+            size: Some("per_page"),
+            first: 1,
+        },
+        items: "",
+        max_pages: 5,
+        max_items: 200,
+    }),
 };
 /// `POST /users` (operationId `createUser`)
 const CREATE_USER: ToolSpec = ToolSpec {
@@ -918,30 +1017,45 @@ const CREATE_USER: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "username",
                         name: "username",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "email",
                         name: "email",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "firstName",
                         name: "firstName",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "lastName",
                         name: "lastName",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "phone",
                         name: "phone",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -950,6 +1064,8 @@ const CREATE_USER: ToolSpec = ToolSpec {
         }),
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `GET /users/{username}` (operationId `getUserByName`)
 const GET_USER_BY_NAME: ToolSpec = ToolSpec {
@@ -992,6 +1108,8 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
         body: None,
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };
 /// `PUT /users/{username}` (operationId `updateUser`)
 const UPDATE_USER: ToolSpec = ToolSpec {
@@ -1062,30 +1180,45 @@ const UPDATE_USER: ToolSpec = ToolSpec {
                     BodyField {
                         arg: "username_body",
                         name: "username",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "email",
                         name: "email",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "firstName",
                         name: "firstName",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "lastName",
                         name: "lastName",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
                     BodyField {
                         arg: "phone",
                         name: "phone",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
                         fixed: None,
                         default: None,
                     },
@@ -1094,4 +1227,6 @@ const UPDATE_USER: ToolSpec = ToolSpec {
         }),
         security: &[&["api_key"]],
     },
+    policy: None,
+    pagination: None,
 };

@@ -1,0 +1,524 @@
+//! The generated `upstream-lab-mcp` (tests/fixtures/upstream-lab) against
+//! Prism, which rejects any request that violates the spec, and against the
+//! recording fault upstream, which counts attempts and misbehaves on purpose.
+//! Over raw JSON-RPC on stdio, so every byte the server writes is checked.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use mcpgen_tests::{Prism, Recorder, built_binary, workspace_root};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout};
+
+/// A value in every credential env var; it must never come back out.
+const CANARY: &str = "canary7c1d";
+
+/// The lab server's env: the base URL and a credential for every scheme.
+fn env(base_url: &str, oauth_client: (&str, &str)) -> Vec<(String, String)> {
+    [
+        ("LAB_BASE_URL", base_url.to_string()),
+        ("LAB_HEADER_KEY", format!("hk-{CANARY}")),
+        ("LAB_QUERY_KEY", format!("qk {CANARY}&x")),
+        ("LAB_COOKIE_KEY", format!("ck;{CANARY}")),
+        ("LAB_TOKEN", format!("bt-{CANARY}")),
+        ("LAB_BASIC", format!("alice:pw-{CANARY}")),
+        ("LAB_CLIENT_ID", oauth_client.0.to_string()),
+        ("LAB_CLIENT_SECRET", oauth_client.1.to_string()),
+        ("RUST_LOG", "debug".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// The lab server over stdio, spoken to in raw JSON-RPC lines.
+struct Lab {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: tokio::io::Lines<BufReader<ChildStdout>>,
+    stderr: tokio::task::JoinHandle<String>,
+    /// Every line the server wrote to stdout.
+    transcript: String,
+    next_id: u64,
+}
+
+impl Lab {
+    async fn start(env: &[(String, String)], args: &[&str]) -> anyhow::Result<Lab> {
+        let mut child = tokio::process::Command::new(built_binary("upstream-lab-mcp"))
+            .args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let mut stderr_pipe = child.stderr.take().expect("piped");
+        let stderr = tokio::spawn(async move {
+            let mut text = String::new();
+            let _ = stderr_pipe.read_to_string(&mut text).await;
+            text
+        });
+        let mut lab = Lab {
+            stdin: child.stdin.take().expect("piped"),
+            stdout: BufReader::new(child.stdout.take().expect("piped")).lines(),
+            child,
+            stderr,
+            transcript: String::new(),
+            next_id: 1,
+        };
+        lab.request(
+            "initialize",
+            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "lab-test", "version": "0"}}),
+        )
+        .await?;
+        lab.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
+            .await?;
+        Ok(lab)
+    }
+
+    async fn send(&mut self, message: Value) -> anyhow::Result<()> {
+        self.stdin.write_all(format!("{message}\n").as_bytes()).await?;
+        Ok(self.stdin.flush().await?)
+    }
+
+    async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .await?;
+        loop {
+            let line = tokio::time::timeout(Duration::from_secs(30), self.stdout.next_line())
+                .await??
+                .ok_or_else(|| anyhow::anyhow!("the server closed stdout"))?;
+            self.transcript.push_str(&line);
+            self.transcript.push('\n');
+            let message: Value = serde_json::from_str(&line)?;
+            if message["id"] == id {
+                anyhow::ensure!(message.get("error").is_none(), "{method} failed: {message}");
+                return Ok(message["result"].clone());
+            }
+        }
+    }
+
+    /// `tools/call`; returns the result and how long it took.
+    async fn call(&mut self, tool: &str, args: Value) -> anyhow::Result<(Value, Duration)> {
+        let started = Instant::now();
+        let result = self
+            .request("tools/call", json!({"name": tool, "arguments": args}))
+            .await?;
+        Ok((result, started.elapsed()))
+    }
+
+    /// Close stdin, wait for the exit, and return (stdout, stderr).
+    async fn finish(mut self) -> anyhow::Result<(String, String)> {
+        drop(self.stdin);
+        while let Some(line) = tokio::time::timeout(Duration::from_secs(10), self.stdout.next_line()).await?? {
+            self.transcript.push_str(&line);
+        }
+        let status = tokio::time::timeout(Duration::from_secs(10), self.child.wait()).await??;
+        anyhow::ensure!(status.success(), "the server exited with {status}");
+        Ok((self.transcript, self.stderr.await?))
+    }
+}
+
+fn is_error(result: &Value) -> bool {
+    result["isError"] == true
+}
+
+fn text(result: &Value) -> String {
+    result["content"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["text"].as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn prism_accepts_every_parameter_style_body_type_and_credential() -> anyhow::Result<()> {
+    let prism = Prism::start(&workspace_root().join("tests/fixtures/upstream-lab/openapi.yaml"))?;
+    let mut lab = Lab::start(&env(&prism.base_url, ("any-client", "any-secret")), &[]).await?;
+    let calls = [
+        (
+            "all_styles",
+            json!({"simple": "a b",
+                   "form": ["e", "f"], "flat": ["g", "h"], "spaced": ["i", "j"], "piped": ["k", "l"],
+                   "filter": {"color": "red", "size": "L"}, "X-Request-Tag": "t1", "session": "s1",
+                   "id": "q1", "id_header": "h1"}),
+        ),
+        ("json_body", json!({"name": "Rex", "id_body": 7, "id": "q"})),
+        ("form_body", json!({"title": "a b", "sizes": ["x", "y"]})),
+        (
+            "upload_file",
+            json!({"caption": "scan", "file": {"content": "JVBERi0xLjQK", "encoding": "base64",
+                   "filename": "scan.pdf", "media_type": "application/pdf"}}),
+        ),
+        ("put_note", json!({"body": "remember the milk"})),
+        (
+            "put_blob",
+            json!({"body": {"content": "AAECAw==", "encoding": "base64"}}),
+        ),
+        ("auth_header", json!({})),
+        ("auth_query", json!({})),
+        ("auth_cookie", json!({})),
+        ("auth_bearer", json!({})),
+        ("auth_basic", json!({})),
+        ("auth_oauth", json!({})),
+        ("auth_either", json!({})),
+    ];
+    for (tool, args) in calls {
+        let (result, _) = lab.call(tool, args).await?;
+        assert!(
+            !is_error(&result),
+            "{tool}: Prism rejected the request: {}",
+            text(&result)
+        );
+    }
+    lab.finish().await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn requests_carry_exact_styles_bodies_and_credentials() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    let (r, _) = lab
+        .call(
+            "all_styles",
+            json!({"simple": "a b",
+                   "form": ["e", "f"], "flat": ["g", "h"], "spaced": ["i", "j"], "piped": ["k", "l"],
+                   "filter": {"color": "red"}, "X-Request-Tag": "tag-secret-1", "session": "s1",
+                   "id": "q1", "id_header": "h1"}),
+        )
+        .await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    // The tag went out, but the redaction rules mask it wherever it comes back (the echo).
+    assert!(!text(&r).contains("tag-secret-1"), "{}", text(&r));
+    for (tool, args) in [
+        (
+            "path_styles",
+            json!({"simple": ["a", "b"], "label": ["c", "d"], "matrix": {"x": 1, "y": 2}}),
+        ),
+        ("json_body", json!({"name": "Rex", "id_body": 7, "id": "q"})),
+        (
+            "form_body",
+            json!({"title": "a b", "labels": ["x", "y&z"], "sizes": ["s", "m"]}),
+        ),
+        (
+            "upload_file",
+            json!({"caption": "scan", "file": {"content": "aGk=", "encoding": "base64", "filename": "hi.txt", "media_type": "text/plain"}}),
+        ),
+        ("put_note", json!({"body": "remember the milk"})),
+        (
+            "put_blob",
+            json!({"body": {"content": "AAECAw==", "encoding": "base64"}}),
+        ),
+        ("auth_header", json!({})),
+        ("auth_query", json!({})),
+        ("auth_cookie", json!({})),
+        ("auth_bearer", json!({})),
+        ("auth_basic", json!({})),
+        ("auth_either", json!({})),
+        ("auth_oauth", json!({})),
+        ("auth_oauth", json!({})),
+    ] {
+        let (r, _) = lab.call(tool, args).await?;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+    }
+    lab.finish().await?;
+
+    let mut seen = upstream.requests();
+    let styles = seen.remove(0);
+    assert_eq!(
+        styles.uri,
+        "/params/a%20b?form=e&form=f&flat=g,h&spaced=i%20j&piped=k|l&filter[color]=red&id=q1"
+    );
+    assert_eq!(seen.remove(0).uri, "/styles/a,b/.c.d/;matrix=x,1,y,2");
+    assert_eq!(styles.headers["x-request-tag"], "tag-secret-1");
+    assert_eq!(styles.headers["id"], "h1");
+    assert_eq!(styles.headers["cookie"], "session=s1");
+    // The document-wide security (headerKey) applies to operations without their own.
+    assert_eq!(styles.headers["x-api-key"], format!("hk-{CANARY}"));
+
+    let json_body = &seen[0];
+    assert_eq!(
+        (json_body.uri.as_str(), json_body.body.as_slice()),
+        ("/bodies/json?id=q", &br#"{"name":"Rex","id":7}"#[..])
+    );
+    assert_eq!(json_body.headers["content-type"], "application/json");
+    let form = &seen[1];
+    // Arrays repeat their key (form, exploded: the default) unless `encoding` says otherwise.
+    assert_eq!(form.body, b"title=a%20b&labels=x&labels=y%26z&sizes=s%2Cm");
+    assert_eq!(form.headers["content-type"], "application/x-www-form-urlencoded");
+    let upload = &seen[2];
+    let content_type = upload.headers["content-type"].to_str()?;
+    assert!(
+        content_type.starts_with("multipart/form-data; boundary="),
+        "{content_type}"
+    );
+    let body = String::from_utf8_lossy(&upload.body);
+    assert!(body.contains("name=\"caption\"\r\n\r\nscan\r\n"), "{body}");
+    assert!(
+        body.contains("name=\"file\"; filename=\"hi.txt\"\r\nContent-Type: text/plain\r\n\r\nhi\r\n"),
+        "{body}"
+    );
+    assert_eq!(
+        (seen[3].method.as_str(), seen[3].body.as_slice()),
+        ("PUT", &b"remember the milk"[..])
+    );
+    assert_eq!(seen[3].headers["content-type"], "text/plain");
+    assert_eq!(seen[4].body, [0u8, 1, 2, 3]);
+    assert_eq!(seen[4].headers["content-type"], "application/octet-stream");
+
+    assert_eq!(seen[5].headers["x-api-key"], format!("hk-{CANARY}"));
+    assert_eq!(seen[6].uri, format!("/auth/query?api_key=qk%20{CANARY}%26x"));
+    assert_eq!(seen[7].headers["cookie"], format!("sid=ck%3B{CANARY}"));
+    assert_eq!(seen[8].headers["authorization"], format!("Bearer bt-{CANARY}").as_str());
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("alice:pw-{CANARY}"));
+    assert_eq!(seen[9].headers["authorization"], format!("Basic {basic}").as_str());
+    assert_eq!(
+        seen[10].headers["authorization"],
+        format!("Bearer bt-{CANARY}").as_str()
+    );
+    assert!(seen[10].headers.get("x-never").is_none());
+
+    // OAuth2: one token fetched, refused once (the upstream "revokes" tok-1), refreshed once,
+    // then cached for the next call.
+    let oauth: Vec<(&str, &str)> = seen[11..]
+        .iter()
+        .map(|r| {
+            let auth = r
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            (r.uri.as_str(), auth)
+        })
+        .collect();
+    assert_eq!(oauth.len(), 5, "{oauth:?}");
+    assert_eq!(oauth[0].0, "/oauth/token");
+    assert_eq!(seen[11].body, b"grant_type=client_credentials&scope=read");
+    assert_eq!(oauth[1], ("/auth/oauth", "Bearer tok-1"));
+    assert_eq!(oauth[2].0, "/oauth/token");
+    assert_eq!(oauth[3], ("/auth/oauth", "Bearer tok-2"));
+    assert_eq!(oauth[4], ("/auth/oauth", "Bearer tok-2"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn pagination_follows_every_scheme_within_bounds() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    let ids = |r: &Value| -> Vec<u64> {
+        r["structuredContent"]["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|i| i["n"].as_u64())
+            .collect()
+    };
+    let all: Vec<u64> = (1..=10).collect();
+    for (tool, args, requests) in [
+        ("pages_cursor", json!({"limit": 3}), 4),
+        ("pages_stripe", json!({}), 4),
+        ("pages_offset", json!({"limit": 3}), 4),
+        ("pages_linked", json!({"per_page": 4}), 3),
+    ] {
+        let (r, _) = lab.call(tool, args).await?;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+        assert_eq!(ids(&r), all, "{tool}: {r}");
+        assert_eq!(r["structuredContent"]["complete"], true, "{tool}");
+        assert!(r["structuredContent"].get("next").is_none(), "{tool}");
+        let path = format!("/pages/{}", tool.trim_start_matches("pages_"));
+        assert_eq!(upstream.count("GET", &path), requests, "{tool}");
+    }
+
+    // max_pages (4) stops a 5-page list; `next` continues exactly where it stopped.
+    let (r, _) = lab.call("pages_numbered", json!({"per_page": 2})).await?;
+    assert_eq!(ids(&r), (1..=8).collect::<Vec<_>>());
+    assert_eq!(r["structuredContent"]["complete"], false);
+    assert_eq!(r["structuredContent"]["next"], json!({"page": 5}));
+    assert!(text(&r).contains("reached max_pages (4)") || r["structuredContent"]["stopped"] == "reached max_pages (4)");
+    let (r, _) = lab.call("pages_numbered", json!({"per_page": 2, "page": 5})).await?;
+    assert_eq!(ids(&r), vec![9, 10]);
+    assert_eq!(r["structuredContent"]["complete"], true);
+
+    // Declared in mcpgen.yaml: a cursor in a nested field, items under `rows`, 2 pages at most.
+    let (r, _) = lab.call("pages_custom", json!({})).await?;
+    assert_eq!(ids(&r), (1..=6).collect::<Vec<_>>());
+    assert_eq!(r["structuredContent"]["next"], json!({"after": "6"}));
+    let (r, _) = lab.call("pages_custom", json!({"after": "6"})).await?;
+    assert_eq!(ids(&r), vec![7, 8, 9, 10]);
+    assert_eq!(r["structuredContent"]["complete"], true);
+
+    // The tool tells the model it pages.
+    let tools = lab.request("tools/list", json!({})).await?;
+    let cursor = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "pages_cursor")
+        .unwrap();
+    assert!(
+        cursor["description"]
+            .as_str()
+            .unwrap()
+            .contains("Returns `items` from up to 4 pages")
+    );
+    lab.finish().await?;
+    Ok(())
+}
+
+/// Every failure mode, with attempts counted upstream and a canary in every
+/// credential that must never come back out, on stdout or stderr.
+#[tokio::test]
+async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let client = (format!("client-{CANARY}"), format!("secret-{CANARY}"));
+    let mut env = env(&upstream.base_url, (&client.0, &client.1));
+    // The OAuth2 client the fault upstream knows, so the token flow also runs.
+    env.retain(|(k, _)| !k.starts_with("LAB_CLIENT"));
+    env.push(("LAB_CLIENT_ID".into(), mcpgen_tests::faults::OAUTH_CLIENT.0.into()));
+    env.push(("LAB_CLIENT_SECRET".into(), mcpgen_tests::faults::OAUTH_CLIENT.1.into()));
+    let mut lab = Lab::start(&env, &[]).await?;
+    async fn call(lab: &mut Lab, tool: &str, kind: &str) -> anyhow::Result<(Value, Duration)> {
+        lab.call(tool, json!({"kind": kind})).await
+    }
+
+    // 503 twice, then 200: a GET is retried until it succeeds.
+    let (r, _) = call(&mut lab, "get_fault", "flaky").await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(r["structuredContent"]["attempt"], 3);
+    assert_eq!(upstream.count("GET", "/faults/flaky"), 3);
+    // A POST is never retried on a 5xx: it may have taken effect.
+    let (r, _) = call(&mut lab, "post_fault", "flaky").await?;
+    assert!(is_error(&r));
+    assert_eq!(r["structuredContent"]["status"], 503);
+    assert_eq!(upstream.count("POST", "/faults/flaky"), 1);
+    // Always 502: three attempts, then the model hears it is temporary.
+    let (r, _) = call(&mut lab, "get_fault", "unavailable").await?;
+    assert_eq!(
+        (
+            r["structuredContent"]["status"].clone(),
+            r["structuredContent"]["attempts"].clone()
+        ),
+        (json!(502), json!(3))
+    );
+    assert!(
+        text(&r).contains("tried 3 times") && text(&r).contains("temporarily unavailable"),
+        "{}",
+        text(&r)
+    );
+    assert_eq!(upstream.count("GET", "/faults/unavailable"), 3);
+    // 429 with Retry-After: waited for, on any method (the request was not processed).
+    for (tool, method) in [("get_fault", "GET"), ("post_fault", "POST")] {
+        let before = upstream.count(method, "/faults/throttled");
+        let (r, took) = call(&mut lab, tool, "throttled").await?;
+        assert!(!is_error(&r), "{tool}: {}", text(&r));
+        assert!(took >= Duration::from_millis(900), "{tool} waited only {took:?}");
+        assert_eq!(upstream.count(method, "/faults/throttled") - before, 2);
+    }
+    // 429 without Retry-After, or with a wait past the deadline: not retried.
+    for kind in ["throttled-no-hint", "throttled-long"] {
+        let (r, took) = call(&mut lab, "get_fault", kind).await?;
+        assert_eq!(r["structuredContent"]["status"], 429, "{kind}");
+        assert!(took < Duration::from_secs(2), "{kind} took {took:?}");
+        assert_eq!(upstream.count("GET", &format!("/faults/{kind}")), 1, "{kind}");
+    }
+    // A silent API: 2 s per attempt (mcpgen.yaml), retried for GET within the 6 s deadline.
+    let (r, took) = call(&mut lab, "get_fault", "slow").await?;
+    assert_eq!(r["structuredContent"]["error"], "timeout", "{r}");
+    assert!(took < Duration::from_millis(6800), "deadline missed: {took:?}");
+    assert!((2..=3).contains(&upstream.count("GET", "/faults/slow")));
+    // ... and not retried for POST.
+    let (r, took) = call(&mut lab, "post_fault", "slow").await?;
+    assert_eq!(r["structuredContent"]["error"], "timeout");
+    assert!(took < Duration::from_millis(2800), "{took:?}");
+    assert_eq!(upstream.count("POST", "/faults/slow"), 1);
+    // A body that trickles: the per-attempt timeout covers the body too.
+    let (r, took) = call(&mut lab, "get_fault", "slow-body").await?;
+    assert_eq!(r["structuredContent"]["error"], "timeout", "{r}");
+    assert!(took < Duration::from_millis(6800), "{took:?}");
+    // 100 MiB, plain and as a gzip bomb: cut at the 64 KiB cap, and the result says so.
+    for kind in ["huge", "gzip-bomb"] {
+        let (r, _) = call(&mut lab, "get_fault", kind).await?;
+        assert!(!is_error(&r), "{kind}");
+        let body = text(&r);
+        assert!(body.contains("[response truncated"), "{kind}");
+        assert!(body.len() < 70_000, "{kind}: {} bytes", body.len());
+    }
+    // Broken or mislabelled bodies come through as text.
+    let (r, _) = call(&mut lab, "get_fault", "invalid-json").await?;
+    assert!(!is_error(&r) && r.get("structuredContent").is_none());
+    assert!(text(&r).contains(r#"{"broken": tru"#));
+    let (r, _) = call(&mut lab, "get_fault", "wrong-type").await?;
+    assert!(text(&r).contains("maintenance"));
+    // A redirect elsewhere is reported, never followed.
+    let (r, _) = call(&mut lab, "get_fault", "redirect").await?;
+    assert_eq!(r["structuredContent"]["status"], 302);
+    assert_eq!(upstream.count("GET", "/faults/redirect"), 1);
+    assert_eq!(upstream.count("GET", "/steal"), 0);
+    // An API that echoes every header and the query back, in an error and a success.
+    for kind in ["echo", "echo-ok"] {
+        let (r, _) = call(&mut lab, "get_fault", kind).await?;
+        assert!(r.to_string().contains("[REDACTED]"), "{kind}: {r}");
+    }
+    // Redaction rules: fields removed and masked by path, patterns masked everywhere.
+    let (r, _) = call(&mut lab, "get_fault", "personal").await?;
+    assert_eq!(
+        r["structuredContent"],
+        json!({"owner": {"name": "Ann", "email": "[REDACTED]"},
+               "data": [{"id": 1, "secret": "[REDACTED]", "note": "ssn [REDACTED]"}]})
+    );
+    assert!(!text(&r).contains("hunter2") && !text(&r).contains("123-45-6789"));
+    // The OAuth2 flow runs too; its tokens are secrets like the rest.
+    let (r, _) = lab.call("auth_oauth", json!({})).await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    let (stdout, stderr) = lab.finish().await?;
+
+    // Connection refused: retried for any method, reported as connect failures.
+    let closed = format!("http://127.0.0.1:{}", mcpgen_tests::free_port());
+    let mut refused = Lab::start(&self::env(&closed, (&client.0, &client.1)), &[]).await?;
+    let (r, took) = refused.call("post_fault", json!({"kind": "flaky"})).await?;
+    assert_eq!(r["structuredContent"]["error"], "connect", "{r}");
+    assert_eq!(
+        r["structuredContent"]["attempts"], 2,
+        "post_fault allows 2 attempts in mcpgen.yaml"
+    );
+    assert!(took < Duration::from_secs(3));
+    // An OAuth2 client the token endpoint refuses: an auth error naming the env vars, no secret.
+    let (oauth_refused, _) = refused.call("auth_oauth", json!({})).await?;
+    let (stdout2, stderr2) = refused.finish().await?;
+
+    let rejected = Lab::start(&self::env(&upstream.base_url, (&client.0, &client.1)), &[]).await?;
+    let mut rejected = rejected;
+    let (bad_client, _) = rejected.call("auth_oauth", json!({})).await?;
+    assert_eq!(bad_client["structuredContent"]["error"], "auth", "{bad_client}");
+    assert!(text(&bad_client).contains("invalid_client") && text(&bad_client).contains("LAB_CLIENT_SECRET"));
+    let (stdout3, stderr3) = rejected.finish().await?;
+
+    assert!(
+        stderr.contains("attempts=3"),
+        "the audit log counts attempts:\n{stderr}"
+    );
+    for (name, output) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("stdout (refused)", &stdout2),
+        ("stderr (refused)", &stderr2),
+        ("stdout (bad client)", &stdout3),
+        ("stderr (bad client)", &stderr3),
+        ("oauth refused", &oauth_refused.to_string()),
+    ] {
+        assert!(!output.contains(CANARY), "the canary leaked on {name}:\n{output}");
+        assert!(
+            !output.contains("tok-1") && !output.contains("tok-2"),
+            "a token leaked on {name}"
+        );
+    }
+    Ok(())
+}
