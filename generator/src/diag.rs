@@ -242,6 +242,17 @@ fn edit_distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
+/// The JSON pointer of a local `$ref` (`#/a/b`), percent-decoded as URI
+/// fragments are (`#/paths/~1pets~1%7Bid%7D`); `None` for other documents.
+pub fn local_pointer(reference: &str) -> Option<String> {
+    let fragment = reference.strip_prefix('#')?;
+    Some(
+        percent_encoding::percent_decode_str(fragment)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

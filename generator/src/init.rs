@@ -169,9 +169,15 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
                 SecurityScheme::ApiKey { name, .. } => ("API_KEY", format!("API key ({name})")),
                 SecurityScheme::Bearer => ("TOKEN", "bearer token".to_string()),
                 SecurityScheme::Basic => ("CREDENTIALS", "`user:password` for HTTP basic auth".to_string()),
-                SecurityScheme::OAuth2ClientCredentials { .. } => {
-                    ("CLIENT_ID", "OAuth2 client credentials".to_string())
-                }
+                SecurityScheme::OAuth2 {
+                    client_credentials: Some(_),
+                } => (
+                    "CLIENT_ID",
+                    "OAuth2 client credentials: the server fetches tokens".to_string(),
+                ),
+                SecurityScheme::OAuth2 {
+                    client_credentials: None,
+                } => ("ACCESS_TOKEN", "OAuth2 access token, obtained elsewhere".to_string()),
                 SecurityScheme::Unsupported(_) => unreachable!("filtered above"),
             };
             let env = if usable.len() == 1 {
@@ -180,7 +186,10 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
                 format!("{prefix}_{}", scheme.to_shouty_snake_case())
             };
             let _ = writeln!(out, "  {}:  # {what}\n    env: {env}", yaml_scalar(scheme));
-            if let SecurityScheme::OAuth2ClientCredentials { .. } = kind {
+            if let SecurityScheme::OAuth2 {
+                client_credentials: Some(_),
+            } = kind
+            {
                 let secret = env.replace("CLIENT_ID", "CLIENT_SECRET");
                 let secret = if secret == env { format!("{env}_SECRET") } else { secret };
                 let _ = writeln!(out, "    client_secret_env: {secret}");

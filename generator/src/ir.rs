@@ -45,14 +45,21 @@ pub enum SecurityScheme {
     },
     Bearer,
     Basic,
-    /// OAuth2 with a `clientCredentials` flow.
-    OAuth2ClientCredentials {
-        token_url: String,
-        /// The flow's `scopes`, in document order.
-        scopes: Vec<String>,
+    /// OAuth2 (any flow) or OpenID Connect: an access token from the env is
+    /// sent as a bearer token, or, with a client credentials flow, fetched by the server.
+    OAuth2 {
+        client_credentials: Option<ClientCredentials>,
     },
-    /// A scheme we can't send yet (e.g. OAuth2 without client credentials); named for diagnostics.
+    /// A scheme we can't send (e.g. HTTP digest); named for diagnostics.
     Unsupported(String),
+}
+
+/// An OAuth2 `clientCredentials` flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClientCredentials {
+    pub token_url: String,
+    /// The flow's `scopes`, in document order.
+    pub scopes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -160,6 +167,8 @@ pub enum Style {
     SpaceDelimited,
     PipeDelimited,
     DeepObject,
+    /// `content` instead of `schema`: the value is sent as JSON text.
+    Content,
 }
 
 #[derive(Debug, Clone)]

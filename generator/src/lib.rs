@@ -4,6 +4,7 @@
 //! `load` → `resolve` → `select` → `plan` → `render` (+ `format`) → `write`.
 //! [`generate`] runs them all for one `mcpgen.yaml`.
 
+pub mod bundle;
 pub mod config;
 pub mod diag;
 pub mod format;
@@ -19,6 +20,7 @@ pub mod resolve;
 pub mod rules;
 pub mod schema;
 pub mod select;
+pub mod swagger2;
 pub mod text;
 pub mod write;
 

@@ -1,49 +1,54 @@
 //! Reading the OpenAPI document.
 //!
-//! Input: a file path. Output: `SpecDocument`, the raw JSON value (kept for
-//! `$ref` targets and schemas) plus the typed `openapiv3` view of it. JSON and
-//! YAML are accepted; the version is checked before typed parsing so an
-//! unsupported version gets a clear diagnostic instead of a type error.
+//! Input: a file path. Output: `SpecDocument`: the raw JSON value (every
+//! schema is read from it, by `schema::Normalizer`) and a typed `openapiv3`
+//! view of its structure. JSON and YAML are accepted. Swagger 2.0 is
+//! converted to 3.0 shape first (`swagger2`), references to other files are
+//! bundled in (`bundle`), and the typed view is parsed from a skeleton with
+//! every schema left out: schemas are where OpenAPI 3.1 differs from 3.0 (type
+//! arrays, boolean schemas, numeric `exclusiveMinimum`), and typing thousands of
+//! schemas we never read from the typed view is most of a large spec's parse time.
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use serde_saphyr::Spanned;
 
 use crate::diag::{Diagnostic, Error, escape_pointer};
 
+/// The document's OpenAPI version family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    Swagger2,
+    OpenApi30,
+    OpenApi31,
+}
+
 pub struct SpecDocument {
     /// The file name used in diagnostics.
     pub file: String,
+    /// The document in 3.x shape (converted from 2.0, other files bundled in).
     pub raw: Value,
+    /// The structure; schemas in it are empty (read them from `raw`).
     pub typed: openapiv3::OpenAPI,
+    pub version: Version,
 }
 
 pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("can't read the spec {file}"), e))?;
-    // A JSON spec is typed straight from the text on a second thread while the
-    // raw tree is built: the two parses of a large spec overlap.
-    let is_json = text.trim_start().starts_with('{');
-    let (raw, typed_from_text) = std::thread::scope(|scope| {
-        let typed = is_json.then(|| scope.spawn(|| serde_json::from_str::<openapiv3::OpenAPI>(&text).ok()));
-        let raw = parse_document(file, &text);
-        (raw, typed.and_then(|t| t.join().ok().flatten()))
-    });
-    let raw = raw?;
-    check_version(file, &raw)?;
-    if let Some(typed) = typed_from_text {
-        return Ok(SpecDocument {
-            file: file.to_string(),
-            raw,
-            typed,
-        });
+    let mut raw = parse_document(file, &text)?;
+    drop(text);
+    let version = check_version(file, &raw)?;
+    if version == Version::Swagger2 {
+        raw = crate::swagger2::convert(raw);
     }
-    // YAML, or a typed error to explain: type from the tree, with paths.
-    let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(&raw).map_err(|e| {
+    crate::bundle::bundle(&mut raw, path, file)?;
+    let skeleton = skeleton(&raw);
+    let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(&skeleton).map_err(|e| {
         // Untagged enums in openapiv3 hide where below `paths` or `components` the
         // problem is; re-check the parts one by one to name each broken one.
-        let mut diagnostics = pinpoint(file, &raw);
+        let mut diagnostics = pinpoint(file, &skeleton);
         if diagnostics.is_empty() {
             diagnostics.push(invalid(file, error_pointer(e.path()), e.inner()));
         }
@@ -53,7 +58,73 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
         file: file.to_string(),
         raw,
         typed,
+        version,
     })
+}
+
+/// A part of the document (a path item, say) typed like the whole: schemas left out.
+pub fn typed_part<T: serde::de::DeserializeOwned>(raw: &Value) -> Option<T> {
+    serde_json::from_value(walk(raw, false)).ok()
+}
+
+/// The document without its schemas (each becomes `{}`), in the shape the
+/// typed 3.0 parser expects. Built by walking, so schemas are never copied.
+/// `value` with every schema in it replaced by `{}` (references kept).
+fn walk(value: &Value, in_schemas: bool) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (key, child) in map {
+                // Never read, and often not valid 3.0 (callbacks by `$ref` string).
+                if key == "callbacks" {
+                    continue;
+                }
+                let stub = in_schemas || (key == "schema" && (child.is_object() || child.is_boolean()));
+                let value = if stub {
+                    match child.get("$ref") {
+                        // Keep references: the typed view tells references from items.
+                        Some(r) => Value::Object(Map::from_iter([("$ref".to_string(), r.clone())])),
+                        None => Value::Object(Map::new()),
+                    }
+                } else {
+                    walk(child, false)
+                };
+                out.insert(key.clone(), value);
+            }
+            out
+        }
+        .into(),
+        Value::Array(items) => Value::Array(items.iter().map(|v| walk(v, false)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn skeleton(raw: &Value) -> Value {
+    let mut out = Map::new();
+    for (key, value) in raw.as_object().into_iter().flatten() {
+        let value = match key.as_str() {
+            // 3.1: the version and the parts 3.0 doesn't have.
+            "openapi" => Value::String("3.0.3".to_string()),
+            "webhooks" | "jsonSchemaDialect" | crate::bundle::BUNDLED => continue,
+            "components" => {
+                let mut components = Map::new();
+                for (section, entries) in value.as_object().into_iter().flatten() {
+                    let entries = match section.as_str() {
+                        "schemas" => walk(entries, true),
+                        "pathItems" => continue,
+                        _ => walk(entries, false),
+                    };
+                    components.insert(section.clone(), entries);
+                }
+                Value::Object(components)
+            }
+            _ => walk(value, false),
+        };
+        out.insert(key.clone(), value);
+    }
+    // 3.1 makes `paths` optional; 3.0's parser requires it.
+    out.entry("paths").or_insert_with(|| Value::Object(Map::new()));
+    Value::Object(out)
 }
 
 /// JSON when it looks like JSON, YAML otherwise (YAML is a superset anyway,
@@ -78,7 +149,7 @@ pub fn parse_document(file: &str, text: &str) -> Result<Value, Error> {
 }
 
 fn invalid(file: &str, pointer: String, why: impl std::fmt::Display) -> Diagnostic {
-    Diagnostic::new(file, format!("not a valid OpenAPI 3.0 document: {why}"))
+    Diagnostic::new(file, format!("not a valid OpenAPI document: {why}"))
         .at(pointer)
         .help("fix the document; validators such as `redocly lint` explain OpenAPI errors in detail")
 }
@@ -271,34 +342,40 @@ impl<'de> serde::Deserialize<'de> for Node {
     }
 }
 
-fn check_version(file: &str, raw: &Value) -> Result<(), Error> {
+fn check_version(file: &str, raw: &Value) -> Result<Version, Error> {
     if !raw.is_object() {
         return Err(Error::one(Diagnostic::new(
             file,
             "the document is not an object; is this an OpenAPI file?",
         )));
     }
-    match (raw.get("openapi").and_then(Value::as_str), raw.get("swagger")) {
-        (Some(v), _) if v.starts_with("3.0") => Ok(()),
+    let text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match (raw.get("openapi").map(text), raw.get("swagger").map(text)) {
+        (Some(v), _) if v.starts_with("3.0") => Ok(Version::OpenApi30),
+        (Some(v), _) if v.starts_with("3.1") => Ok(Version::OpenApi31),
         (Some(v), _) => Err(Error::one(
             Diagnostic::new(
                 file,
-                format!("OpenAPI {v} is not supported yet; this mcpgen reads OpenAPI 3.0.x"),
+                format!("OpenAPI {v} is not supported; this mcpgen reads OpenAPI 3.0, 3.1 and Swagger 2.0"),
             )
             .at("/openapi")
-            .help("convert the document to OpenAPI 3.0 or use a newer mcpgen"),
+            .help("check the `openapi` version field"),
         )),
-        (None, Some(_)) => Err(Error::one(
+        (None, Some(v)) if v.starts_with("2.0") || v == "2" => Ok(Version::Swagger2),
+        (None, Some(v)) => Err(Error::one(
             Diagnostic::new(
                 file,
-                "Swagger 2.0 is not supported yet; this mcpgen reads OpenAPI 3.0.x",
+                format!("Swagger {v} is not supported; this mcpgen reads Swagger 2.0"),
             )
             .at("/swagger")
-            .help("convert the document to OpenAPI 3.0 (for example with `swagger2openapi`)"),
+            .help("convert the document to OpenAPI 3"),
         )),
         (None, None) => Err(Error::one(
             Diagnostic::new(file, "no `openapi` version field; is this an OpenAPI document?")
-                .help("OpenAPI documents start with `openapi: 3.0.3` (or another 3.0.x version)"),
+                .help("OpenAPI documents start with `openapi: 3.0.3` (or 3.1.x; Swagger 2.0 with `swagger: \"2.0\"`)"),
         )),
     }
 }
@@ -314,11 +391,42 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_versions_are_named() {
-        let err = check_version("a.yaml", &serde_json::json!({"openapi": "3.1.0"})).unwrap_err();
+    fn versions_are_detected_and_unknown_ones_named() {
+        use serde_json::json;
+        assert_eq!(
+            check_version("a", &json!({"openapi": "3.1.0"})).unwrap(),
+            Version::OpenApi31
+        );
+        assert_eq!(
+            check_version("a", &json!({"openapi": "3.0.3"})).unwrap(),
+            Version::OpenApi30
+        );
+        assert_eq!(
+            check_version("a", &json!({"swagger": "2.0"})).unwrap(),
+            Version::Swagger2
+        );
+        let err = check_version("a.yaml", &json!({"openapi": "4.0.0"})).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "error: a.yaml: openapi: OpenAPI 3.1.0 is not supported yet; this mcpgen reads OpenAPI 3.0.x\n  help: convert the document to OpenAPI 3.0 or use a newer mcpgen"
+            "error: a.yaml: openapi: OpenAPI 4.0.0 is not supported; this mcpgen reads OpenAPI 3.0, 3.1 and Swagger 2.0\n  help: check the `openapi` version field"
+        );
+    }
+
+    #[test]
+    fn the_typed_view_leaves_schemas_out() {
+        use serde_json::json;
+        let raw = json!({"openapi": "3.1.0", "info": {"title": "t", "version": "1"},
+            "webhooks": {"x": {}},
+            "components": {"schemas": {"A": {"type": ["string", "null"]}, "B": true}},
+            "paths": {"/a": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"type": ["integer", "null"], "exclusiveMinimum": 0}}],
+                "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}}}}}}});
+        let skeleton = skeleton(&raw);
+        let typed: openapiv3::OpenAPI = serde_json::from_value(skeleton.clone()).unwrap();
+        assert_eq!(typed.paths.paths.len(), 1);
+        assert_eq!(skeleton["components"]["schemas"]["A"], json!({}));
+        assert_eq!(
+            skeleton["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
+            json!({"$ref": "#/components/schemas/A"})
         );
     }
 

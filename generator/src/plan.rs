@@ -367,11 +367,17 @@ fn scheme_plan(name: &str, binding: &Binding) -> SchemePlan {
             "Bearer token, sent as `Authorization: Bearer …`".to_string(),
         ),
         SecurityScheme::Basic => ("Basic", None, None, "`user:password` for HTTP basic auth".to_string()),
-        SecurityScheme::OAuth2ClientCredentials { .. } => (
+        SecurityScheme::OAuth2 { .. } if binding.token_url.is_some() => (
             "OAuth2ClientCredentials",
             None,
             None,
             "OAuth2 client id (client credentials grant)".to_string(),
+        ),
+        SecurityScheme::OAuth2 { .. } => (
+            "Bearer",
+            None,
+            None,
+            "OAuth2 access token, sent as `Authorization: Bearer …`".to_string(),
         ),
         SecurityScheme::Unsupported(what) => unreachable!("select rejects unsupported scheme {what}"),
     };

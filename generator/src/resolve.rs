@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 use crate::diag::{Diagnostic, escape_pointer};
 use crate::ir::{
-    Api, ApiKeyLocation, Body, Location, Method, Operation, Param, Response, SecurityScheme, ServerTemplate, Style,
+    Api, ApiKeyLocation, Body, ClientCredentials, Location, Method, Operation, Param, Response, SecurityScheme,
+    ServerTemplate, Style,
 };
 use crate::load::SpecDocument;
 use crate::schema::Normalizer;
@@ -45,12 +46,22 @@ pub fn resolve(doc: &SpecDocument) -> Api {
     let mut operations = Vec::new();
     for (path, item) in spec.paths.iter() {
         let item_pointer = format!("/paths/{}", escape_pointer(path));
+        let referenced;
         let (item, item_pointer) = match item {
             ReferenceOr::Item(item) => (item, item_pointer),
             ReferenceOr::Reference { reference } => {
-                // Path-item references are rare; report them on a stand-in operation.
-                operations.push(unsupported_path_item(doc, path, reference));
-                continue;
+                let target = crate::diag::local_pointer(reference)
+                    .and_then(|p| Some((crate::load::typed_part::<openapiv3::PathItem>(doc.raw.pointer(&p)?)?, p)));
+                match target {
+                    Some((item, pointer)) => {
+                        referenced = item;
+                        (&referenced, pointer)
+                    }
+                    None => {
+                        operations.push(unsupported_path_item(doc, path, reference));
+                        continue;
+                    }
+                }
             }
         };
         for (method_name, op) in item.iter() {
@@ -150,16 +161,15 @@ fn security_scheme(doc: &SpecDocument, scheme: &ReferenceOr<openapiv3::SecurityS
         S::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("bearer") => SecurityScheme::Bearer,
         S::HTTP { scheme, .. } if scheme.eq_ignore_ascii_case("basic") => SecurityScheme::Basic,
         S::HTTP { scheme, .. } => SecurityScheme::Unsupported(format!("HTTP `{scheme}` authentication")),
-        S::OAuth2 { flows, .. } => match &flows.client_credentials {
-            Some(flow) => SecurityScheme::OAuth2ClientCredentials {
+        S::OAuth2 { flows, .. } => SecurityScheme::OAuth2 {
+            client_credentials: flows.client_credentials.as_ref().map(|flow| ClientCredentials {
                 token_url: flow.token_url.clone(),
                 scopes: flow.scopes.keys().cloned().collect(),
-            },
-            None => SecurityScheme::Unsupported(
-                "OAuth2 without a client credentials flow (a user must sign in interactively)".to_string(),
-            ),
+            }),
         },
-        S::OpenIDConnect { .. } => SecurityScheme::Unsupported("OpenID Connect".to_string()),
+        S::OpenIDConnect { .. } => SecurityScheme::OAuth2 {
+            client_credentials: None,
+        },
     }
 }
 
@@ -175,10 +185,8 @@ fn deref<T: Clone + serde::de::DeserializeOwned>(
     match item {
         ReferenceOr::Item(item) => Some((item.clone(), pointer.to_string())),
         ReferenceOr::Reference { reference } => {
-            let target = reference
-                .strip_prefix('#')
-                .and_then(|p| doc.raw.pointer(p).map(|v| (p, v)));
-            match target.and_then(|(p, v)| Some((serde_json::from_value(v.clone()).ok()?, p.to_string()))) {
+            let target = crate::diag::local_pointer(reference).and_then(|p| doc.raw.pointer(&p).map(|v| (p, v)));
+            match target.and_then(|(p, v)| Some((serde_json::from_value(v.clone()).ok()?, p))) {
                 Some(found) => Some(found),
                 None => {
                     problems.push(dangling(doc, pointer, reference));
@@ -190,12 +198,12 @@ fn deref<T: Clone + serde::de::DeserializeOwned>(
 }
 
 fn dangling(doc: &SpecDocument, pointer: &str, reference: &str) -> Diagnostic {
-    Diagnostic::new(
-        &doc.file,
-        format!("`$ref: {reference}` points to nothing (or to another document, which is not supported yet)"),
-    )
-    .at(pointer)
-    .help("define the referenced component in this document or correct the reference")
+    if !reference.starts_with('#') {
+        return crate::schema::external_ref(&doc.file, pointer, reference);
+    }
+    Diagnostic::new(&doc.file, format!("`$ref: {reference}` points to nothing"))
+        .at(pointer)
+        .help("define the referenced component in this document or correct the reference")
 }
 
 fn parameter(
@@ -239,20 +247,19 @@ fn parameter(
             let raw = doc.raw.pointer(&schema_pointer).cloned().unwrap_or_else(|| json!({}));
             normalizer.normalize(&raw, &schema_pointer, problems)
         }
-        ParameterSchemaOrContent::Content(_) => {
-            problems.push(
-                Diagnostic::new(
-                    &doc.file,
-                    format!(
-                        "parameter `{}` uses `content` instead of `schema`, which is not supported yet",
-                        data.name
-                    ),
-                )
-                .at(&pointer)
-                .help("exclude the operation in mcpgen.yaml, or describe the parameter with `schema`"),
-            );
-            json!({})
-        }
+        // One media type whose schema describes the value; it is sent as JSON text.
+        ParameterSchemaOrContent::Content(content) => match content.keys().next() {
+            Some(media_type) => {
+                let schema_pointer = format!("{pointer}/content/{}/schema", escape_pointer(media_type));
+                let raw = doc.raw.pointer(&schema_pointer).cloned().unwrap_or_else(|| json!({}));
+                normalizer.normalize(&raw, &schema_pointer, problems)
+            }
+            None => json!({}),
+        },
+    };
+    let style = match data.format {
+        ParameterSchemaOrContent::Content(_) => Style::Content,
+        ParameterSchemaOrContent::Schema(_) => style,
     };
     Some(Param {
         name: data.name.clone(),
@@ -274,6 +281,10 @@ fn request_body(
     problems: &mut Vec<Diagnostic>,
 ) -> Option<Body> {
     let (body, pointer) = deref(doc, body, pointer, problems)?;
+    // A body without any media type can't be sent; the operation works without it.
+    if body.content.is_empty() {
+        return None;
+    }
     let normalizer = Normalizer {
         doc: &doc.raw,
         file: &doc.file,
@@ -356,7 +367,11 @@ fn success_response(doc: &SpecDocument, pointer: &str) -> Option<Response> {
 /// A value with its local `$ref` chain followed (bounded).
 fn follow<'d>(doc: &'d SpecDocument, value: &'d Value, depth: usize) -> Option<&'d Value> {
     match value.get("$ref").and_then(Value::as_str) {
-        Some(reference) if depth < 16 => follow(doc, doc.raw.pointer(reference.strip_prefix('#')?)?, depth + 1),
+        Some(reference) if depth < 16 => follow(
+            doc,
+            doc.raw.pointer(&crate::diag::local_pointer(reference)?)?,
+            depth + 1,
+        ),
         Some(_) => None,
         None => Some(value),
     }

@@ -11,7 +11,16 @@ use serde_json::{Map, Value, json};
 use crate::diag::{Diagnostic, escape_pointer};
 
 /// Inlining deeper than this cuts the schema (a guard against huge expansions).
-const MAX_DEPTH: usize = 12;
+const MAX_DEPTH: usize = 8;
+/// References inlined into one schema at most: wide schemas referencing wide
+/// schemas grow exponentially, and a model gains nothing from megabytes of schema.
+const MAX_INLINED: usize = 300;
+
+/// The references being inlined (outermost first) and how many more may be.
+struct Stack<'b> {
+    refs: Vec<String>,
+    budget: &'b std::cell::Cell<usize>,
+}
 
 pub struct Normalizer<'a> {
     pub doc: &'a Value,
@@ -23,10 +32,19 @@ pub struct Normalizer<'a> {
 impl Normalizer<'_> {
     /// `at` is the JSON pointer of `schema`, for diagnostics.
     pub fn normalize(&self, schema: &Value, at: &str, problems: &mut Vec<Diagnostic>) -> Value {
-        self.walk(schema, at, &mut Vec::new(), problems)
+        let budget = std::cell::Cell::new(MAX_INLINED);
+        self.walk(
+            schema,
+            at,
+            &mut Stack {
+                refs: Vec::new(),
+                budget: &budget,
+            },
+            problems,
+        )
     }
 
-    fn walk(&self, schema: &Value, at: &str, stack: &mut Vec<String>, problems: &mut Vec<Diagnostic>) -> Value {
+    fn walk(&self, schema: &Value, at: &str, stack: &mut Stack, problems: &mut Vec<Diagnostic>) -> Value {
         let Value::Object(map) = schema else {
             return schema.clone();
         };
@@ -118,26 +136,32 @@ impl Normalizer<'_> {
         reference: &str,
         siblings: &Map<String, Value>,
         at: &str,
-        stack: &mut Vec<String>,
+        stack: &mut Stack,
         problems: &mut Vec<Diagnostic>,
     ) -> Value {
-        let Some(pointer) = reference.strip_prefix('#') else {
-            problems.push(
-                Diagnostic::new(
-                    self.file,
-                    format!("`$ref: {reference}` points into another document, which is not supported yet"),
-                )
-                .at(at)
-                .help("bundle the spec into one file (for example with `redocly bundle`) and generate again"),
-            );
+        let Some(pointer) = crate::diag::local_pointer(reference) else {
+            problems.push(external_ref(self.file, at, reference));
             return json!({});
         };
         let name = reference.rsplit('/').next().unwrap_or(reference).to_string();
-        if stack.iter().any(|r| r == reference) || stack.len() >= MAX_DEPTH {
+        if stack.refs.iter().any(|r| r == reference) || stack.refs.len() >= MAX_DEPTH {
             // A valid schema that accepts the value, saying why it is not described.
             return json!({ "description": format!("A {name} (recursive; not expanded further).") });
         }
-        let Some(target) = self.doc.pointer(pointer) else {
+        if stack.budget.get() == 0 {
+            let mut cut = json!({ "description": format!("A {name} (not expanded: the schema is very large).") });
+            if let Some(kind) = self
+                .doc
+                .pointer(&pointer)
+                .and_then(|t| t.get("type"))
+                .filter(|t| t.is_string())
+            {
+                cut["type"] = kind.clone();
+            }
+            return cut;
+        }
+        stack.budget.set(stack.budget.get() - 1);
+        let Some(target) = self.doc.pointer(&pointer) else {
             problems.push(
                 Diagnostic::new(self.file, format!("`$ref: {reference}` points to nothing"))
                     .at(at)
@@ -145,9 +169,9 @@ impl Normalizer<'_> {
             );
             return json!({});
         };
-        stack.push(reference.to_string());
-        let mut resolved = self.walk(target, pointer, stack, problems);
-        stack.pop();
+        stack.refs.push(reference.to_string());
+        let mut resolved = self.walk(target, &pointer, stack, problems);
+        stack.refs.pop();
         // 3.1 semantics: a description next to `$ref` describes this use.
         if let (Some(Value::String(description)), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
             out.insert(
@@ -156,6 +180,22 @@ impl Normalizer<'_> {
             );
         }
         resolved
+    }
+}
+
+/// The diagnostic for a reference left pointing outside the document.
+pub fn external_ref(file: &str, at: &str, reference: &str) -> Diagnostic {
+    if reference.starts_with("http://") || reference.starts_with("https://") {
+        Diagnostic::new(
+            file,
+            format!("`$ref: {reference}` is remote; mcpgen never fetches documents from the network"),
+        )
+        .at(at)
+        .help("download the referenced document next to the spec and reference it by relative path")
+    } else {
+        Diagnostic::new(file, format!("`$ref: {reference}`: the file can't be read or has nothing at that pointer"))
+            .at(at)
+            .help("references to other files are relative to the file that contains them; check the path and the part after `#`")
     }
 }
 
@@ -195,7 +235,9 @@ mod tests {
             "error: openapi.yaml: x: `$ref: #/components/schemas/Missing` points to nothing\n  help: define the referenced component or correct the reference"
         );
         let (_, problems) = normalize(&json!({}), json!({"$ref": "other.yaml#/Pet"}), false);
-        assert!(problems[0].message.contains("another document"));
+        assert!(problems[0].message.contains("the file can't be read"));
+        let (_, problems) = normalize(&json!({}), json!({"$ref": "https://x/y.json"}), false);
+        assert!(problems[0].message.contains("never fetches"));
     }
 
     #[test]

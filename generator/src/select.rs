@@ -145,7 +145,13 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             )),
         );
     }
-    if operations.is_empty() {
+    if api.operations.is_empty() {
+        diags.push(
+            Diagnostic::new(files.spec, "the spec has no operations (`paths` is empty)")
+                .at("/paths")
+                .help("an MCP server needs at least one operation to offer as a tool"),
+        );
+    } else if operations.is_empty() {
         diags.push(
             Diagnostic::new(cfg, "no operations are selected").help("check `include` and `exclude` in mcpgen.yaml"),
         );
@@ -182,28 +188,60 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             ),
             Some(scheme) => {
                 let b = &binding.value;
-                let oauth = matches!(scheme, SecurityScheme::OAuth2ClientCredentials { .. });
                 if let Some(env) = &b.client_secret_env {
                     check_env_name(env, cfg, &mut diags);
                 }
-                match (oauth, &b.client_secret_env) {
-                    (true, None) => diags.push(
-                        at(line, col, format!("auth: `{scheme_name}` is OAuth2 client credentials and needs `client_secret_env`"))
-                            .help(format!("add:\n    auth:\n      {scheme_name}:\n        env: MY_CLIENT_ID\n        client_secret_env: MY_CLIENT_SECRET")),
+                // OAuth2 with `client_secret_env`: the server fetches tokens (client
+                // credentials); without: the env var holds an access token, sent as bearer.
+                let fetches = b.client_secret_env.is_some();
+                let (scopes, token_url) = match (scheme, fetches) {
+                    (
+                        SecurityScheme::OAuth2 {
+                            client_credentials: Some(flow),
+                        },
+                        true,
+                    ) => (
+                        b.scopes.clone().unwrap_or_else(|| flow.scopes.clone()),
+                        Some(b.token_url.clone().unwrap_or_else(|| flow.token_url.clone())),
                     ),
-                    (false, _) if b.client_secret_env.is_some() || b.scopes.is_some() || b.token_url.is_some() => diags
-                        .push(at(
+                    (
+                        SecurityScheme::OAuth2 {
+                            client_credentials: None,
+                        },
+                        true,
+                    ) if b.token_url.is_some() => (b.scopes.clone().unwrap_or_default(), b.token_url.clone()),
+                    (
+                        SecurityScheme::OAuth2 {
+                            client_credentials: None,
+                        },
+                        true,
+                    ) => {
+                        diags.push(
+                            at(line, col, format!("auth: `{scheme_name}` has no OAuth2 client credentials flow, so the server can't fetch tokens"))
+                                .help("give `token_url` (the authorization server's token endpoint), or drop `client_secret_env` and put an access token in `env`"),
+                        );
+                        (Vec::new(), None)
+                    }
+                    (SecurityScheme::OAuth2 { .. }, false) if b.scopes.is_some() || b.token_url.is_some() => {
+                        diags.push(
+                            at(
+                                line,
+                                col,
+                                format!("auth: `{scheme_name}`: `scopes` and `token_url` need `client_secret_env`"),
+                            )
+                            .help("with only `env`, the variable holds an access token and is sent as is"),
+                        );
+                        (Vec::new(), None)
+                    }
+                    (SecurityScheme::OAuth2 { .. }, _) => (Vec::new(), None),
+                    (_, _) if fetches || b.scopes.is_some() || b.token_url.is_some() => {
+                        diags.push(at(
                             line,
                             col,
                             format!("auth: `{scheme_name}` is not OAuth2: only `env` applies"),
-                        )),
-                    _ => {}
-                }
-                let (scopes, token_url) = match scheme {
-                    SecurityScheme::OAuth2ClientCredentials { token_url, scopes } => (
-                        b.scopes.clone().unwrap_or_else(|| scopes.clone()),
-                        Some(b.token_url.clone().unwrap_or_else(|| token_url.clone())),
-                    ),
+                        ));
+                        (Vec::new(), None)
+                    }
                     _ => (Vec::new(), None),
                 };
                 auth.insert(

@@ -592,7 +592,7 @@ fn selection_file_mistakes_catalogue() {
 }
 
 #[test]
-fn oauth_bindings_need_a_client_secret() {
+fn oauth_binding_mistakes() {
     let dir = tempfile::tempdir().unwrap();
     fs::copy(
         repo().join("tests/fixtures/upstream-lab/openapi.yaml"),

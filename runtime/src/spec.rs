@@ -270,6 +270,8 @@ pub enum Style {
     SpaceDelimited,
     PipeDelimited,
     DeepObject,
+    /// A parameter described by `content` instead of `schema`: the value as JSON text.
+    Content,
 }
 
 #[derive(Debug)]

@@ -64,6 +64,9 @@ fn join_simple(shape: &Shape, explode: bool, sep: &str, enc: &dyn Fn(&str) -> St
 
 /// The text that replaces `{name}` in the path template, percent-encoded.
 pub fn path_value(param: &ParamSpec, value: &Value) -> String {
+    if param.style == Style::Content {
+        return encode(&value.to_string());
+    }
     let shape = shape(value);
     let name = encode(param.name);
     match param.style {
@@ -86,8 +89,11 @@ pub fn path_value(param: &ParamSpec, value: &Value) -> String {
 
 /// `key=value` pairs for the query string, percent-encoded.
 pub fn query_pairs(param: &ParamSpec, value: &Value) -> Vec<String> {
-    let shape = shape(value);
     let name = encode(param.name);
+    if param.style == Style::Content {
+        return vec![format!("{name}={}", encode(&value.to_string()))];
+    }
+    let shape = shape(value);
     match (param.style, &shape, param.explode) {
         (Style::DeepObject, Shape::Object(props), _) => props
             .iter()
@@ -110,12 +116,18 @@ pub fn query_pairs(param: &ParamSpec, value: &Value) -> Vec<String> {
 
 /// A header value (style `simple`), not encoded: header rules are checked when sent.
 pub fn header_value(param: &ParamSpec, value: &Value) -> String {
+    if param.style == Style::Content {
+        return value.to_string();
+    }
     join_simple(&shape(value), param.explode, ",", &|s: &str| s.to_string())
 }
 
 /// A `name=value` cookie pair (style `form`); the value is percent-encoded
 /// so `;` and `,` can't start another cookie.
 pub fn cookie_pair(param: &ParamSpec, value: &Value) -> String {
+    if param.style == Style::Content {
+        return format!("{}={}", param.name, encode(&value.to_string()));
+    }
     format!("{}={}", param.name, join_simple(&shape(value), false, ",", &encode))
 }
 
