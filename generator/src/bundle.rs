@@ -19,6 +19,16 @@ use crate::diag::{Error, escape_pointer};
 /// The top-level key holding bundled targets.
 pub const BUNDLED: &str = "x-mcpgen-bundled";
 
+/// Whether the document's text may reference another file: a `$ref` whose
+/// value does not start with `#` (a cheap scan that spares most specs a walk).
+pub fn mentions_other_files(text: &str) -> bool {
+    text.match_indices("$ref").any(|(i, _)| {
+        let rest = text[i + 4..].trim_start_matches(['"', '\'', ' ', '\t']);
+        let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start_matches(['"', '\'', ' ', '\t']);
+        !rest.starts_with('#')
+    })
+}
+
 pub fn bundle(root: &mut Value, path: &Path, file: &str) -> Result<(), Error> {
     if !has_external_refs(root) {
         return Ok(());
@@ -142,6 +152,14 @@ impl Bundler {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_text_scan_finds_references_to_other_files() {
+        assert!(!mentions_other_files(r##"{"$ref": "#/a", "b": {"$ref":"#/c"}}"##));
+        assert!(!mentions_other_files("schema:\n  $ref: '#/components/schemas/A'\n"));
+        assert!(mentions_other_files("schema:\n  $ref: pet.yaml#/Pet\n"));
+        assert!(mentions_other_files(r#"{"$ref": "other.json"}"#));
+    }
 
     #[test]
     fn bundles_relative_files_and_keeps_cycles_local() {

@@ -38,12 +38,14 @@ pub struct SpecDocument {
 pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("can't read the spec {file}"), e))?;
     let mut raw = parse_document(file, &text)?;
-    drop(text);
     let version = check_version(file, &raw)?;
     if version == Version::Swagger2 {
         raw = crate::swagger2::convert(raw);
     }
-    crate::bundle::bundle(&mut raw, path, file)?;
+    if crate::bundle::mentions_other_files(&text) {
+        crate::bundle::bundle(&mut raw, path, file)?;
+    }
+    drop(text);
     let skeleton = skeleton(&raw);
     let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(&skeleton).map_err(|e| {
         // Untagged enums in openapiv3 hide where below `paths` or `components` the
@@ -75,8 +77,13 @@ fn walk(value: &Value, in_schemas: bool) -> Value {
         Value::Object(map) => {
             let mut out = Map::with_capacity(map.len());
             for (key, child) in map {
-                // Never read, and often not valid 3.0 (callbacks by `$ref` string).
-                if key == "callbacks" {
+                // Never read from the typed view (responses are read raw), large, and
+                // often not valid 3.0 (callbacks by `$ref` string).
+                if matches!(key.as_str(), "callbacks" | "examples" | "example" | "links") {
+                    continue;
+                }
+                if key == "responses" && !in_schemas && map.get("responses").is_some_and(Value::is_object) {
+                    out.insert(key.clone(), Value::Object(Map::new()));
                     continue;
                 }
                 let stub = in_schemas || (key == "schema" && (child.is_object() || child.is_boolean()));
@@ -109,10 +116,10 @@ fn skeleton(raw: &Value) -> Value {
             "components" => {
                 let mut components = Map::new();
                 for (section, entries) in value.as_object().into_iter().flatten() {
+                    // Only the sections the typed view is asked about.
                     let entries = match section.as_str() {
-                        "schemas" => walk(entries, true),
-                        "pathItems" => continue,
-                        _ => walk(entries, false),
+                        "parameters" | "requestBodies" | "securitySchemes" => walk(entries, false),
+                        _ => continue,
                     };
                     components.insert(section.clone(), entries);
                 }
@@ -423,7 +430,7 @@ mod tests {
         let skeleton = skeleton(&raw);
         let typed: openapiv3::OpenAPI = serde_json::from_value(skeleton.clone()).unwrap();
         assert_eq!(typed.paths.paths.len(), 1);
-        assert_eq!(skeleton["components"]["schemas"]["A"], json!({}));
+        assert!(skeleton["components"].get("schemas").is_none());
         assert_eq!(
             skeleton["paths"]["/a"]["get"]["responses"]["200"]["content"]["application/json"]["schema"],
             json!({"$ref": "#/components/schemas/A"})

@@ -96,7 +96,9 @@ pub struct ToolPlan {
     pub method: Method,
     pub http_method: &'static str,
     pub path: String,
-    /// Pretty-printed JSON Schema of the arguments object.
+    /// Pretty-printed JSON Schema of the arguments object. Not serialized with
+    /// the plan: `render` hands it to each tool's template on its own.
+    #[serde(skip)]
     pub input_schema: String,
     pub read_only: bool,
     pub destructive: bool,

@@ -30,6 +30,8 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
         include_str!("../../templates/tools.rs.tera"),
         "src/tools.rs",
     ),
+    // One per tool, appended to src/tools.rs (see `render_tools`).
+    ("tool.rs.tera", include_str!("../../templates/tool.rs.tera"), ""),
     (
         "README.md.tera",
         include_str!("../../templates/README.md.tera"),
@@ -71,11 +73,19 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
         .map_err(|e| Error::Io(format!("generator bug: plan does not serialize: {e}")))?;
     TEMPLATES
         .iter()
+        .filter(|(_, _, path)| !path.is_empty())
         .map(|(name, _, path)| {
             let text = tera
                 .render(name, &context)
                 .map_err(|e| Error::Io(format!("generator bug: template {name} failed: {}", error_chain(&e))))?;
-            let contents = if path.ends_with(".rs") {
+            let contents = if *path == "src/tools.rs" {
+                let mut contents = format_rust(name, &text)?;
+                for tool in render_tools(&tera, plan)? {
+                    contents.push('\n');
+                    contents.push_str(&tool);
+                }
+                contents
+            } else if path.ends_with(".rs") {
                 format_rust(name, &text)?
             } else {
                 tidy(&text)
@@ -86,6 +96,40 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
             })
         })
         .collect()
+}
+
+/// Each tool's entry, rendered and formatted on its own (so memory stays
+/// proportional to one tool for specs with thousands), on every core, in order.
+fn render_tools(tera: &Tera, plan: &Plan) -> Result<Vec<String>, Error> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(plan.tools.len().max(1));
+    let chunk = plan.tools.len().div_ceil(workers).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = plan
+            .tools
+            .chunks(chunk)
+            .map(|tools| {
+                scope.spawn(move || {
+                    tools
+                        .iter()
+                        .map(|tool| {
+                            let mut context = Context::new();
+                            context.insert("tool", tool);
+                            context.insert("input_schema", &tool.input_schema);
+                            let text = tera.render("tool.rs.tera", &context).map_err(|e| {
+                                Error::Io(format!("generator bug: template tool.rs.tera failed: {}", error_chain(&e)))
+                            })?;
+                            format_rust("tool.rs.tera", &text)
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::with_capacity(plan.tools.len());
+        for handle in handles {
+            out.extend(handle.join().expect("rendering does not panic")?);
+        }
+        Ok(out)
+    })
 }
 
 type Filter = dyn Fn(&Value, &HashMap<String, Value>) -> tera::Result<Value> + Send + Sync;

@@ -14,7 +14,7 @@ use crate::diag::{Diagnostic, escape_pointer};
 const MAX_DEPTH: usize = 8;
 /// References inlined into one schema at most: wide schemas referencing wide
 /// schemas grow exponentially, and a model gains nothing from megabytes of schema.
-const MAX_INLINED: usize = 300;
+const MAX_INLINED: usize = 100;
 
 /// The references being inlined (outermost first) and how many more may be.
 struct Stack<'b> {

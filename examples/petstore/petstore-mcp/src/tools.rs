@@ -58,6 +58,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         UPDATE_USER,
     ],
 };
+
 /// `GET /pets` (operationId `listPets`)
 const LIST_PETS: ToolSpec = ToolSpec {
     name: "list_pets",
@@ -159,6 +160,7 @@ const LIST_PETS: ToolSpec = ToolSpec {
         max_items: 200,
     }),
 };
+
 /// `POST /pets` (operationId `createPet`)
 const CREATE_PET: ToolSpec = ToolSpec {
     name: "create_pet",
@@ -258,6 +260,7 @@ const CREATE_PET: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `GET /pets/findByTags` (operationId `findPetsByTags`)
 const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
     name: "find_pets_by_tags",
@@ -306,6 +309,7 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `GET /pets/{petId}` (operationId `getPetById`)
 const GET_PET_BY_ID: ToolSpec = ToolSpec {
     name: "get_pet_by_id",
@@ -352,6 +356,7 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `PUT /pets/{petId}` (operationId `updatePet`)
 const UPDATE_PET: ToolSpec = ToolSpec {
     name: "update_pet",
@@ -468,6 +473,7 @@ const UPDATE_PET: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `DELETE /pets/{petId}` (operationId `deletePet`)
 const DELETE_PET: ToolSpec = ToolSpec {
     name: "delete_pet",
@@ -528,6 +534,7 @@ const DELETE_PET: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `POST /pets/{petId}/notes` (operationId `addPetNote`)
 const ADD_PET_NOTE: ToolSpec = ToolSpec {
     name: "add_pet_note",
@@ -610,6 +617,7 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `GET /store/inventory` (operationId `getInventory`)
 const GET_INVENTORY: ToolSpec = ToolSpec {
     name: "get_inventory",
@@ -636,6 +644,7 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `GET /store/orders` (operationId `listOrders`)
 const LIST_ORDERS: ToolSpec = ToolSpec {
     name: "list_orders",
@@ -712,6 +721,7 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `POST /store/orders` (operationId `placeOrder`)
 const PLACE_ORDER: ToolSpec = ToolSpec {
     name: "place_order",
@@ -811,6 +821,7 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
     }),
     pagination: None,
 };
+
 /// `GET /store/orders/{orderId}` (operationId `getOrderById`)
 const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
     name: "get_order_by_id",
@@ -857,6 +868,7 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `DELETE /store/orders/{orderId}` (operationId `cancelOrder`)
 const CANCEL_ORDER: ToolSpec = ToolSpec {
     name: "cancel_order",
@@ -903,6 +915,7 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `GET /users` (operationId `listUsers`)
 const LIST_USERS: ToolSpec = ToolSpec {
     name: "list_users",
@@ -964,6 +977,7 @@ const LIST_USERS: ToolSpec = ToolSpec {
         max_items: 200,
     }),
 };
+
 /// `POST /users` (operationId `createUser`)
 const CREATE_USER: ToolSpec = ToolSpec {
     name: "create_user",
@@ -1067,6 +1081,7 @@ const CREATE_USER: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `GET /users/{username}` (operationId `getUserByName`)
 const GET_USER_BY_NAME: ToolSpec = ToolSpec {
     name: "get_user_by_name",
@@ -1111,6 +1126,7 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `PUT /users/{username}` (operationId `updateUser`)
 const UPDATE_USER: ToolSpec = ToolSpec {
     name: "update_user",
