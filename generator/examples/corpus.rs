@@ -186,7 +186,13 @@ fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) ->
             kept = Some(Kept {
                 name: name.to_string(),
                 tools: generated.plan.tools.len(),
-                env: generated.plan.env_vars.iter().filter(|v| v.required).map(|v| v.name.clone()).collect(),
+                env: generated
+                    .plan
+                    .env_vars
+                    .iter()
+                    .filter(|v| v.required)
+                    .map(|v| v.name.clone())
+                    .collect(),
             });
         }
         Ok(generated.plan.tools.len())
@@ -197,7 +203,9 @@ fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) ->
             let errors: Vec<_> = diagnostics.iter().filter(|d| !d.warning).collect();
             let first = errors.first().copied().or(diagnostics.first());
             Outcome::Rejected {
-                first: first.map(|d| d.to_string().lines().next().unwrap_or_default().to_string()).unwrap_or_default(),
+                first: first
+                    .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
+                    .unwrap_or_default(),
                 located: errors.iter().all(|d| d.pointer.is_some() || d.line_col.is_some()),
                 count: errors.len(),
             }
@@ -237,11 +245,18 @@ fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
     if !status.success() {
         return Err("the sample crates did not build".to_string());
     }
-    println!("built {} sample crates in {:.1} s", kept.len(), started.elapsed().as_secs_f64());
+    println!(
+        "built {} sample crates in {:.1} s",
+        kept.len(),
+        started.elapsed().as_secs_f64()
+    );
     for k in kept {
         let listed = list_tools(&target.join("debug").join(&k.name), &k.env)?;
         if listed != k.tools {
-            return Err(format!("{}: tools/list has {listed} tools, the plan {}", k.name, k.tools));
+            return Err(format!(
+                "{}: tools/list has {listed} tools, the plan {}",
+                k.name, k.tools
+            ));
         }
         println!("  {:28} serves tools/list with {listed} tools", k.name);
     }
@@ -254,7 +269,11 @@ fn list_tools(binary: &Path, env: &[String]) -> Result<usize, String> {
     let mut child = std::process::Command::new(binary)
         .env_clear()
         .envs(env.iter().map(|name| {
-            let value = if name.ends_with("_BASE_URL") { "http://127.0.0.1:9" } else { "placeholder" };
+            let value = if name.ends_with("_BASE_URL") {
+                "http://127.0.0.1:9"
+            } else {
+                "placeholder"
+            };
             (name.clone(), value.to_string())
         }))
         .stdin(std::process::Stdio::piped())
@@ -332,7 +351,10 @@ fn main() -> std::process::ExitCode {
     specs(&options.root, &mut all);
     let wanted = |spec: &Path| -> Option<String> {
         let names = &options.compile.as_ref()?.1;
-        names.iter().find(|n| spec.to_string_lossy().ends_with(n.as_str())).cloned()
+        names
+            .iter()
+            .find(|n| spec.to_string_lossy().ends_with(n.as_str()))
+            .cloned()
     };
     if options.only {
         all.retain(|spec| wanted(spec).is_some());
@@ -352,16 +374,29 @@ fn main() -> std::process::ExitCode {
                         let slug: String = n
                             .trim_end_matches(".json")
                             .chars()
-                            .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+                            .map(|c| {
+                                if c.is_ascii_alphanumeric() {
+                                    c.to_ascii_lowercase()
+                                } else {
+                                    '-'
+                                }
+                            })
                             .collect();
                         let name = format!("corpus-{slug}");
-                        (options.compile.as_ref().expect("wanted implies compile").0.join(&name), name)
+                        (
+                            options.compile.as_ref().expect("wanted implies compile").0.join(&name),
+                            name,
+                        )
                     });
                     if std::env::var_os("CORPUS_TRACE").is_some() {
                         eprintln!("{}", spec.display());
                     }
-                    let (outcome, kept_crate) =
-                        run(spec, &runtime, work.path(), keep.as_ref().map(|(d, n)| (d.as_path(), n.as_str())));
+                    let (outcome, kept_crate) = run(
+                        spec,
+                        &runtime,
+                        work.path(),
+                        keep.as_ref().map(|(d, n)| (d.as_path(), n.as_str())),
+                    );
                     kept.lock().expect("not poisoned").extend(kept_crate);
                     results.lock().expect("not poisoned").push((spec.clone(), outcome));
                 }

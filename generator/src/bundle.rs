@@ -24,7 +24,10 @@ pub const BUNDLED: &str = "x-mcpgen-bundled";
 pub fn mentions_other_files(text: &str) -> bool {
     text.match_indices("$ref").any(|(i, _)| {
         let rest = text[i + 4..].trim_start_matches(['"', '\'', ' ', '\t']);
-        let rest = rest.strip_prefix(':').unwrap_or(rest).trim_start_matches(['"', '\'', ' ', '\t']);
+        let rest = rest
+            .strip_prefix(':')
+            .unwrap_or(rest)
+            .trim_start_matches(['"', '\'', ' ', '\t']);
         !rest.starts_with('#')
     })
 }

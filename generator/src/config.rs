@@ -51,6 +51,9 @@ pub struct SelectionFile {
     /// What is removed or masked in everything the server shows.
     #[serde(default)]
     pub redact: RedactSection,
+    /// Give tools an `outputSchema` from their 2xx response (default true);
+    /// schemas over 8 KiB are always left out.
+    pub output_schemas: Option<bool>,
     /// Settings of the streamable HTTP transport.
     #[serde(default)]
     pub http: HttpSection,

@@ -207,6 +207,8 @@ pub struct Response {
     pub fields: Vec<(String, String)>,
     /// Declared response headers, lowercased.
     pub headers: Vec<String>,
+    /// The JSON body's schema as written (not normalized), and where it is.
+    pub schema: Option<(Value, String)>,
 }
 
 impl Response {

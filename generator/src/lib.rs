@@ -121,6 +121,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
             diagnostics_file: &spec_file,
             runtime_dependency,
             instructions: api.description.clone(),
+            document: &document.raw,
         },
     )
     .map_err(with_positions)?;

@@ -103,6 +103,8 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
     };
     let config_display = config.map(|c| c.display().to_string()).unwrap_or_default();
     let defaults = ToolDefaults {
+        document: &document.raw,
+        output_schemas: file.as_ref().and_then(|f| f.output_schemas).unwrap_or(true),
         policy: Policy::DEFAULT,
         page_bounds: file
             .as_ref()

@@ -297,6 +297,18 @@ fn declared(
     Ok(Some(plan))
 }
 
+/// The schema of one item of the list at `items` (a dotted path) in a page's schema.
+pub fn items_schema(page: &serde_json::Value, items: &str) -> Option<serde_json::Value> {
+    let list = if items.is_empty() {
+        page
+    } else {
+        items
+            .split('.')
+            .try_fold(page, |schema, key| schema.get("properties")?.get(key))?
+    };
+    Some(list.get("items").cloned().unwrap_or_else(|| serde_json::json!({})))
+}
+
 fn summary(plan: &PaginationPlan) -> String {
     let param = plan.param.as_deref().unwrap_or("");
     let how = match plan.kind {
@@ -349,6 +361,7 @@ mod tests {
             response: Some(Response {
                 fields: fields.iter().map(|(p, k)| (p.to_string(), k.to_string())).collect(),
                 headers: headers.iter().map(|h| h.to_string()).collect(),
+                schema: None,
             }),
             security: vec![],
             problems: vec![],

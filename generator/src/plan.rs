@@ -100,6 +100,10 @@ pub struct ToolPlan {
     /// the plan: `render` hands it to each tool's template on its own.
     #[serde(skip)]
     pub input_schema: String,
+    /// The result's JSON Schema (`outputSchema`), when the 2xx response has a
+    /// usable one; like `input_schema`, rendered on its own.
+    #[serde(skip)]
+    pub output_schema: Option<String>,
     pub read_only: bool,
     pub destructive: bool,
     pub idempotent: bool,
@@ -148,9 +152,12 @@ pub struct FieldPlan {
     pub default: Option<String>,
 }
 
-/// What every tool inherits from the top of mcpgen.yaml.
+/// What every tool inherits: the top of mcpgen.yaml, and the spec (for schemas).
 #[derive(Debug, Clone, Copy)]
-pub struct ToolDefaults {
+pub struct ToolDefaults<'d> {
+    /// The raw document, for the response schemas.
+    pub document: &'d Value,
+    pub output_schemas: bool,
     pub policy: Policy,
     pub page_bounds: PageBounds,
 }
@@ -166,6 +173,8 @@ pub struct PlanInputs<'s> {
     pub diagnostics_file: &'s str,
     pub runtime_dependency: String,
     pub instructions: Option<String>,
+    /// The raw spec, for response schemas.
+    pub document: &'s Value,
 }
 
 pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Error> {
@@ -187,6 +196,8 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             inputs.diagnostics_file,
             custom.map(|c| (c, inputs.config_file)),
             ToolDefaults {
+                document: inputs.document,
+                output_schemas: selection.output_schemas,
                 policy: selection.policy,
                 page_bounds: selection.page_bounds,
             },
@@ -424,6 +435,9 @@ impl ToolPlan {
         });
         if let Some(title) = &self.title {
             tool["title"] = json!(title);
+        }
+        if let Some(output) = &self.output_schema {
+            tool["outputSchema"] = serde_json::from_str(output).expect("planned schemas are JSON");
         }
         tool
     }
@@ -793,6 +807,7 @@ pub fn plan_tool(
         http_method: op.method.as_upper(),
         path: op.path.clone(),
         input_schema: serde_json::to_string_pretty(&input).expect("JSON values always serialize"),
+        output_schema: output_schema(op, pagination.as_ref(), &defaults, spec_file),
         read_only,
         destructive,
         idempotent,
@@ -802,6 +817,73 @@ pub fn plan_tool(
         policy,
         pagination,
     })
+}
+
+/// Output schemas larger than this are left out: they would cost the model
+/// more context than they help (results still carry `structuredContent`).
+const MAX_OUTPUT_SCHEMA_BYTES: usize = 8 * 1024;
+
+/// The tool's `outputSchema`: the 2xx JSON response's schema, normalized for
+/// output and loosened (no `required`, no closed objects) so that a response
+/// that doesn't match the spec only loses its non-matching fields from
+/// `structuredContent` (the runtime prunes them). Arrays are wrapped as
+/// `{result: [...]}` and paged results as `{items: [...], ...}`, as the runtime does.
+fn output_schema(
+    op: &Operation,
+    pages: Option<&PaginationPlan>,
+    defaults: &ToolDefaults,
+    spec_file: &str,
+) -> Option<String> {
+    if !defaults.output_schemas {
+        return None;
+    }
+    let (raw, at) = op.response.as_ref()?.schema.as_ref()?;
+    let normalizer = crate::schema::Normalizer {
+        doc: defaults.document,
+        file: spec_file,
+        for_input: false,
+    };
+    // A broken response schema costs the tool its outputSchema, nothing more.
+    let mut problems = Vec::new();
+    let mut schema = normalizer.normalize(raw, at, &mut problems);
+    if !problems.is_empty() {
+        return None;
+    }
+    loosen(&mut schema);
+    let kind = |s: &Value| s.get("type").and_then(Value::as_str).map(str::to_string);
+    let wrapped = match (pages, kind(&schema).as_deref()) {
+        (Some(pages), _) => {
+            let items = crate::paginate::items_schema(&schema, &pages.items)?;
+            json!({"type": "object", "properties": {
+                "items": {"type": "array", "items": items},
+                "item_count": {"type": "integer"},
+                "pages_fetched": {"type": "integer"},
+                "complete": {"type": "boolean", "description": "false: more remain; pass `next` back to continue"},
+                "next": {"type": "object", "description": "The arguments that continue where this result stopped."},
+                "stopped": {"type": "string"}
+            }})
+        }
+        (None, Some("object")) => schema,
+        (None, Some("array")) => json!({"type": "object", "properties": {"result": schema}}),
+        _ => return None,
+    };
+    let text = serde_json::to_string_pretty(&wrapped).expect("JSON values always serialize");
+    (text.len() <= MAX_OUTPUT_SCHEMA_BYTES).then_some(text)
+}
+
+/// Drop what would reject a real response for a small mismatch.
+fn loosen(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            map.remove("required");
+            if map.get("additionalProperties") == Some(&Value::Bool(false)) {
+                map.remove("additionalProperties");
+            }
+            map.values_mut().for_each(loosen);
+        }
+        Value::Array(items) => items.iter_mut().for_each(loosen),
+        _ => {}
+    }
 }
 
 /// The body's media type by preference: JSON, form, multipart, text, then

@@ -101,7 +101,9 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
 /// Each tool's entry, rendered and formatted on its own (so memory stays
 /// proportional to one tool for specs with thousands), on every core, in order.
 fn render_tools(tera: &Tera, plan: &Plan) -> Result<Vec<String>, Error> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(plan.tools.len().max(1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(plan.tools.len().max(1));
     let chunk = plan.tools.len().div_ceil(workers).max(1);
     std::thread::scope(|scope| {
         let handles: Vec<_> = plan
@@ -115,8 +117,12 @@ fn render_tools(tera: &Tera, plan: &Plan) -> Result<Vec<String>, Error> {
                             let mut context = Context::new();
                             context.insert("tool", tool);
                             context.insert("input_schema", &tool.input_schema);
+                            context.insert("output_schema", &tool.output_schema);
                             let text = tera.render("tool.rs.tera", &context).map_err(|e| {
-                                Error::Io(format!("generator bug: template tool.rs.tera failed: {}", error_chain(&e)))
+                                Error::Io(format!(
+                                    "generator bug: template tool.rs.tera failed: {}",
+                                    error_chain(&e)
+                                ))
                             })?;
                             format_rust("tool.rs.tera", &text)
                         })

@@ -341,7 +341,7 @@ fn request_body(
 /// Read from the raw document: a summary only, never a failure.
 fn success_response(doc: &SpecDocument, pointer: &str) -> Option<Response> {
     let responses = doc.raw.pointer(pointer)?.as_object()?;
-    let (_, response) = responses
+    let (code, response) = responses
         .iter()
         .find(|(code, _)| code.starts_with('2'))
         .or_else(|| responses.iter().find(|(code, _)| *code == "default"))?;
@@ -352,16 +352,27 @@ fn success_response(doc: &SpecDocument, pointer: &str) -> Option<Response> {
         .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
         .unwrap_or_default();
     let mut fields = Vec::new();
+    let mut schema_at = None;
     if let Some(content) = response.get("content").and_then(Value::as_object)
-        && let Some((_, media)) = content.iter().find(|(mt, _)| {
+        && let Some((media_type, media)) = content.iter().find(|(mt, _)| {
             let mt = mt.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             mt == "application/json" || mt.ends_with("+json")
         })
         && let Some(schema) = media.get("schema")
     {
         shape(doc, schema, String::new(), 0, &mut fields);
+        let at = format!(
+            "{pointer}/{}/content/{}/schema",
+            escape_pointer(code),
+            escape_pointer(media_type)
+        );
+        schema_at = Some((schema.clone(), at));
     }
-    Some(Response { fields, headers })
+    Some(Response {
+        fields,
+        headers,
+        schema: schema_at,
+    })
 }
 
 /// A value with its local `$ref` chain followed (bounded).

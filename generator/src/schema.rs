@@ -25,14 +25,15 @@ struct Stack<'b> {
 pub struct Normalizer<'a> {
     pub doc: &'a Value,
     pub file: &'a str,
-    /// Drop `readOnly` properties: the schema describes tool input.
+    /// Input: drop `readOnly` properties (the schema describes tool arguments).
+    /// Output: drop `writeOnly` ones, inline fewer references.
     pub for_input: bool,
 }
 
 impl Normalizer<'_> {
     /// `at` is the JSON pointer of `schema`, for diagnostics.
     pub fn normalize(&self, schema: &Value, at: &str, problems: &mut Vec<Diagnostic>) -> Value {
-        let budget = std::cell::Cell::new(MAX_INLINED);
+        let budget = std::cell::Cell::new(if self.for_input { MAX_INLINED } else { MAX_INLINED / 4 });
         self.walk(
             schema,
             at,
@@ -76,7 +77,8 @@ impl Normalizer<'_> {
                             stack,
                             problems,
                         );
-                        if self.for_input && prop.get("readOnly") == Some(&Value::Bool(true)) {
+                        let dropped = if self.for_input { "readOnly" } else { "writeOnly" };
+                        if prop.get(dropped) == Some(&Value::Bool(true)) {
                             continue;
                         }
                         kept.insert(name.clone(), prop);
@@ -103,6 +105,24 @@ impl Normalizer<'_> {
                 }
             }
         }
+        // OpenAPI 3.0's boolean `exclusiveMinimum` modifies `minimum`; JSON Schema's is the bound.
+        for (exclusive, bound) in [("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")] {
+            match out.get(exclusive) {
+                Some(Value::Bool(true)) => match out.remove(bound) {
+                    Some(value) => {
+                        out.insert(exclusive.to_string(), value);
+                    }
+                    None => {
+                        out.remove(exclusive);
+                    }
+                },
+                Some(Value::Bool(false)) => {
+                    out.remove(exclusive);
+                }
+                _ => {}
+            }
+        }
+        merge_all_of(&mut out);
         // `required` may name properties dropped above (readOnly).
         if let (Some(Value::Array(required)), Some(Value::Object(props))) = (out.get("required"), out.get("properties"))
         {
@@ -183,6 +203,62 @@ impl Normalizer<'_> {
     }
 }
 
+/// `allOf` of plain object schemas (the usual "base plus extension" pattern)
+/// becomes one object: properties and `required` joined. Anything else stays.
+fn merge_all_of(out: &mut Map<String, Value>) {
+    const MERGEABLE: [&str; 6] = [
+        "type",
+        "properties",
+        "required",
+        "description",
+        "title",
+        "additionalProperties",
+    ];
+    let Some(Value::Array(parts)) = out.get("allOf") else {
+        return;
+    };
+    let plain = |part: &Value| {
+        part.as_object().is_some_and(|p| {
+            p.keys().all(|k| MERGEABLE.contains(&k.as_str()))
+                && p.get("type").is_none_or(|t| t == "object")
+                && p.get("additionalProperties").is_none_or(|a| a == &Value::Bool(true))
+        })
+    };
+    if !parts.iter().all(plain) || out.get("type").is_some_and(|t| t != "object") {
+        return;
+    }
+    let Some(Value::Array(parts)) = out.remove("allOf") else {
+        unreachable!("checked above")
+    };
+    let mut properties = match out.remove("properties") {
+        Some(Value::Object(p)) => p,
+        _ => Map::new(),
+    };
+    let mut required: Vec<Value> = match out.remove("required") {
+        Some(Value::Array(r)) => r,
+        _ => Vec::new(),
+    };
+    for part in parts {
+        let Value::Object(mut part) = part else { continue };
+        if let Some(Value::Object(p)) = part.remove("properties") {
+            properties.extend(p);
+        }
+        if let Some(Value::Array(r)) = part.remove("required") {
+            required.extend(r.into_iter().filter(|r| !required.contains(r)).collect::<Vec<_>>());
+        }
+        for key in ["description", "title"] {
+            if let Some(v) = part.remove(key) {
+                out.entry(key).or_insert(v);
+            }
+        }
+    }
+    out.insert("type".to_string(), json!("object"));
+    out.insert("properties".to_string(), Value::Object(properties));
+    if !required.is_empty() {
+        out.insert("required".to_string(), Value::Array(required));
+    }
+}
+
 /// The diagnostic for a reference left pointing outside the document.
 pub fn external_ref(file: &str, at: &str, reference: &str) -> Diagnostic {
     if reference.starts_with("http://") || reference.starts_with("https://") {
@@ -238,6 +314,31 @@ mod tests {
         assert!(problems[0].message.contains("the file can't be read"));
         let (_, problems) = normalize(&json!({}), json!({"$ref": "https://x/y.json"}), false);
         assert!(problems[0].message.contains("never fetches"));
+    }
+
+    #[test]
+    fn all_of_objects_merge_and_bounds_become_numeric() {
+        let doc = json!({"components": {"schemas": {
+            "Base": {"type": "object", "required": ["id"], "properties": {"id": {"type": "integer"}}}
+        }}});
+        let schema = json!({"description": "A pet.", "allOf": [
+            {"$ref": "#/components/schemas/Base"},
+            {"type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"},
+                "age": {"type": "integer", "minimum": 0, "exclusiveMinimum": true},
+                "secret": {"type": "string", "writeOnly": true}
+            }}
+        ]});
+        let (out, _) = normalize(&doc, schema, false);
+        assert_eq!(
+            out,
+            json!({"description": "A pet.", "type": "object", "required": ["id", "name"], "properties": {
+                "id": {"type": "integer"}, "name": {"type": "string"}, "age": {"type": "integer", "exclusiveMinimum": 0}
+            }})
+        );
+        // Composition with anything but plain objects is kept as written.
+        let (out, _) = normalize(&doc, json!({"allOf": [{"type": "string"}, {"maxLength": 3}]}), true);
+        assert_eq!(out["allOf"].as_array().map(Vec::len), Some(2));
     }
 
     #[test]

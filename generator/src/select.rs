@@ -29,6 +29,7 @@ pub struct Selection<'a> {
     /// `pagination` defaults.
     pub page_bounds: PageBounds,
     pub redaction: Redaction,
+    pub output_schemas: bool,
     /// The env var with the bearer tokens accepted over HTTP.
     pub inbound_token_env: String,
     /// `tools:` settings of selected operations, by operationId.
@@ -425,6 +426,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             policy,
             page_bounds,
             redaction,
+            output_schemas: file.output_schemas.unwrap_or(true),
             inbound_token_env,
             overrides,
             server_variables,

@@ -351,8 +351,8 @@ fn token_budget_warns_and_strict_fails() {
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~2105 tokens, over max_tools_list_tokens 1500; \
-                    the biggest tools: list_pets (~216), update_pet (~197), create_pet (~167), place_order (~163), update_user (~153)";
+    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3426 tokens, over max_tools_list_tokens 1500; \
+                    the biggest tools: list_pets (~422), update_pet (~316), create_pet (~286), list_users (~267), find_pets_by_tags (~241)";
     assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
 
     let spec = dir.path().join("openapi.yaml");
@@ -652,7 +652,7 @@ fn list_and_init_on_githubs_spec() {
     let table = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         table.ends_with(
-            "1223 of 1223 operations selected; their tools/list entries take 1805792 bytes (~451448 tokens)\n"
+            "1223 of 1223 operations selected; their tools/list entries take 2688238 bytes (~672060 tokens)\n"
         ),
         "{}",
         &table[table.len() - 300..]

@@ -149,6 +149,17 @@ impl Redactor {
         self.redact_strings(value);
     }
 
+    /// The output schema as the redacted results look: removed fields gone,
+    /// masked fields accepting any value (they become the mask string).
+    pub fn adjust_schema(&self, schema: &mut Value) {
+        for path in &self.rules.remove {
+            adjust(schema, &path.0, Action::Remove);
+        }
+        for path in &self.rules.mask {
+            adjust(schema, &path.0, Action::Mask);
+        }
+    }
+
     /// Remove and mask the fields the rules name.
     pub fn apply_field_rules(&self, value: &mut Value) {
         for path in &self.rules.remove {
@@ -319,6 +330,71 @@ fn apply(value: &mut Value, path: &[Segment], action: Action) {
     }
 }
 
+/// `apply`, on the schema that describes the value: properties for keys, items for indexes.
+fn adjust(schema: &mut Value, path: &[Segment], action: Action) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Value::Object(map) = schema else {
+        return;
+    };
+    if *first == Segment::Deep {
+        adjust(schema, rest, action);
+        let Value::Object(map) = schema else {
+            return;
+        };
+        if let Some(Value::Object(props)) = map.get_mut("properties") {
+            props.values_mut().for_each(|p| adjust(p, path, action));
+        }
+        if let Some(items) = map.get_mut("items") {
+            adjust(items, path, action);
+        }
+        return;
+    }
+    match first {
+        Segment::Key(key) => {
+            let Some(Value::Object(props)) = map.get_mut("properties") else {
+                return;
+            };
+            if rest.is_empty() {
+                match action {
+                    Action::Remove => {
+                        props.shift_remove(key.as_str());
+                    }
+                    Action::Mask => {
+                        if let Some(p) = props.get_mut(key.as_str()) {
+                            *p = serde_json::json!({"description": "Redacted."});
+                        }
+                    }
+                }
+            } else if let Some(child) = props.get_mut(key.as_str()) {
+                adjust(child, rest, action);
+            }
+        }
+        Segment::AnyKey => {
+            if let Some(Value::Object(props)) = map.get_mut("properties") {
+                for p in props.values_mut() {
+                    if rest.is_empty() {
+                        *p = serde_json::json!({"description": "Redacted."});
+                    } else {
+                        adjust(p, rest, action);
+                    }
+                }
+            }
+        }
+        Segment::AnyIndex | Segment::Index(_) => {
+            if let Some(items) = map.get_mut("items") {
+                if rest.is_empty() {
+                    *items = serde_json::json!({"description": "Redacted."});
+                } else {
+                    adjust(items, rest, action);
+                }
+            }
+        }
+        Segment::Deep => unreachable!("handled above"),
+    }
+}
+
 fn act_on_key(map: &mut serde_json::Map<String, Value>, key: &str, action: Action) {
     match action {
         Action::Remove => {
@@ -403,6 +479,30 @@ mod tests {
                 "owner": {"phone": MASK, "email": "kept@x", "note": format!("ssn {MASK}")},
                 "tokens": [MASK, "t2"],
             })
+        );
+    }
+
+    #[test]
+    fn output_schemas_follow_the_field_rules() {
+        let spec = RedactionSpec {
+            remove: &["**.password", "$.users[*].email"],
+            mask: &["owner.phone"],
+            ..RedactionSpec::DEFAULT
+        };
+        let r = Redactor::new(&config(), &spec).unwrap();
+        let mut schema = json!({"type": "object", "properties": {
+            "password": {"type": "string"},
+            "users": {"type": "array", "items": {"type": "object", "properties": {
+                "email": {"type": "string"}, "name": {"type": "string"}, "password": {"type": "string"}}}},
+            "owner": {"type": "object", "properties": {"phone": {"type": "integer"}}}
+        }});
+        r.adjust_schema(&mut schema);
+        assert_eq!(
+            schema,
+            json!({"type": "object", "properties": {
+                "users": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
+                "owner": {"type": "object", "properties": {"phone": {"description": "Redacted."}}}
+            }})
         );
     }
 

@@ -73,8 +73,10 @@ impl Inner {
 
     /// Built on first use, so start-up stays fast for specs with thousands of tools.
     fn tools(&self) -> &[Tool] {
-        self.tools
-            .get_or_init(|| self.spec.tools.iter().map(Tool::new).collect())
+        self.tools.get_or_init(|| {
+            let redactor = self.upstream.redactor();
+            self.spec.tools.iter().map(|t| Tool::new(t, redactor)).collect()
+        })
     }
 
     /// The tool's limits: its own or the server's, then the command line's.
@@ -106,6 +108,7 @@ fn to_mcp_tool(tool: &Tool) -> McpTool {
     let mut out =
         McpTool::new(spec.name, spec.description, Arc::new(tool.schema.clone())).with_annotations(annotations);
     out.title = spec.title.map(str::to_string);
+    out.output_schema = tool.output.clone().map(Arc::new);
     out
 }
 

@@ -95,6 +95,10 @@ pub struct ToolSpec {
     pub description: &'static str,
     /// JSON Schema (draft 2020-12) of the arguments object, as JSON text.
     pub input_schema: &'static str,
+    /// JSON Schema of `structuredContent` (an object), as JSON text. Results that
+    /// don't match it lose the non-matching parts from `structuredContent`
+    /// (the text content keeps everything), so they never fail a client's check.
+    pub output_schema: Option<&'static str>,
     pub annotations: Annotations,
     pub request: RequestSpec,
     /// This tool's own limits; `None`: the server's.

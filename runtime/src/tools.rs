@@ -28,21 +28,77 @@ const MAX_LISTED_VIOLATIONS: usize = 10;
 pub struct Tool {
     pub spec: &'static ToolSpec,
     pub schema: Map<String, Value>,
+    /// `outputSchema`, adjusted to the redaction rules.
+    pub output: Option<Map<String, Value>>,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
+    output_validator: OnceLock<Option<jsonschema::Validator>>,
 }
 
 impl Tool {
-    pub fn new(spec: &'static ToolSpec) -> Tool {
-        let schema = match serde_json::from_str(spec.input_schema) {
+    pub fn new(spec: &'static ToolSpec, redactor: &Redactor) -> Tool {
+        let object = |text: &str, which: &str| match serde_json::from_str(text) {
             Ok(Value::Object(map)) => map,
             // The generator emits objects; anything else is a generator bug.
-            other => panic!("tool `{}` has an invalid input schema: {other:?}", spec.name),
+            other => panic!("tool `{}` has an invalid {which} schema: {other:?}", spec.name),
         };
+        let output = spec.output_schema.map(|text| {
+            let mut schema = Value::Object(object(text, "output"));
+            redactor.adjust_schema(&mut schema);
+            match schema {
+                Value::Object(map) => map,
+                _ => unreachable!("adjusting keeps an object"),
+            }
+        });
         Tool {
             spec,
-            schema,
+            schema: object(spec.input_schema, "input"),
+            output,
             validator: OnceLock::new(),
+            output_validator: OnceLock::new(),
         }
+    }
+
+    /// Make a successful result's `structuredContent` match the output schema:
+    /// parts that don't match are dropped from it (the text content keeps the
+    /// whole answer), so a spec that is wrong about its responses never makes
+    /// a client reject the result.
+    pub fn conform(&self, result: &mut CallToolResult) {
+        let Some(schema) = &self.output else {
+            return;
+        };
+        let validator = self
+            .output_validator
+            .get_or_init(|| jsonschema::validator_for(&Value::Object(schema.clone())).ok());
+        let mut value = match result.structured_content.take() {
+            Some(value @ Value::Object(_)) => value,
+            _ => json!({}),
+        };
+        if let Some(validator) = validator {
+            // Each round removes the failing values; nested failures can surface after.
+            for _ in 0..4 {
+                let mut failing: Vec<String> = validator
+                    .iter_errors(&value)
+                    .map(|e| e.instance_path().to_string())
+                    .collect();
+                if failing.is_empty() {
+                    break;
+                }
+                if failing.iter().any(String::is_empty) {
+                    value = json!({});
+                    continue;
+                }
+                // Deepest and last first, so array indexes stay valid.
+                failing.sort_by(|a, b| b.cmp(a));
+                failing.dedup();
+                for pointer in failing {
+                    remove_pointer(&mut value, &pointer);
+                }
+            }
+            if !validator.is_valid(&value) {
+                value = json!({});
+            }
+        }
+        result.structured_content = Some(value);
     }
 
     /// Schema violations, as `at /path: message` lines; empty when valid.
@@ -66,6 +122,27 @@ impl Tool {
                 "the tool's input schema can't be compiled ({why}); report this to the server's maintainers"
             )],
         }
+    }
+}
+
+/// Remove the value at a JSON pointer (`/a/0/b`) from its parent.
+fn remove_pointer(value: &mut Value, pointer: &str) {
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
+    let key = last.replace("~1", "/").replace("~0", "~");
+    match value.pointer_mut(parent) {
+        Some(Value::Object(map)) => {
+            map.shift_remove(&key);
+        }
+        Some(Value::Array(items)) => {
+            if let Ok(i) = key.parse::<usize>()
+                && i < items.len()
+            {
+                items.remove(i);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -120,7 +197,7 @@ pub async fn call(
             .map(Fetched::Single)
             .map_err(Failure::Upstream),
     };
-    match fetched {
+    let (mut result, outcome) = match fetched {
         Ok(Fetched::Single(response)) => {
             let status = response.status.as_u16();
             let kind = if response.status.is_success() {
@@ -179,7 +256,11 @@ pub async fn call(
                 },
             )
         }
+    };
+    if result.is_error != Some(true) {
+        tool.conform(&mut result);
     }
+    (result, outcome)
 }
 
 /// The result for a call that ran out of its overall deadline.
@@ -412,6 +493,48 @@ impl BodyKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::spec::{Annotations, Method, RequestSpec};
+
+    static PET: ToolSpec = ToolSpec {
+        name: "get_pet",
+        title: None,
+        description: "",
+        input_schema: r#"{"type": "object"}"#,
+        output_schema: Some(
+            r#"{"type": "object", "properties": {"id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}"#,
+        ),
+        annotations: Annotations {
+            read_only: true,
+            destructive: false,
+            idempotent: true,
+            open_world: true,
+        },
+        request: RequestSpec {
+            method: Method::Get,
+            path: "/pet",
+            params: &[],
+            body: None,
+            security: &[],
+        },
+        policy: None,
+        pagination: None,
+    };
+
+    #[test]
+    fn results_that_contradict_the_spec_lose_only_the_contradicting_parts() {
+        let tool = Tool::new(&PET, &Redactor::default());
+        let mut result = CallToolResult::success(vec![]);
+        result.structured_content = Some(json!({"id": "not-a-number", "tags": ["a", 1, "b"], "extra": true}));
+        tool.conform(&mut result);
+        assert_eq!(
+            result.structured_content,
+            Some(json!({"tags": ["a", "b"], "extra": true}))
+        );
+        // No structure at all (a text answer): an empty object still satisfies the schema.
+        let mut text_only = CallToolResult::success(vec![ContentBlock::text("plain")]);
+        tool.conform(&mut text_only);
+        assert_eq!(text_only.structured_content, Some(json!({})));
+    }
 
     #[test]
     fn body_kinds_follow_the_media_type() {

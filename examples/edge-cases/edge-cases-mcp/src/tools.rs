@@ -50,6 +50,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD,
     ],
 };
+
 /// `PUT /items/{id}` (operationId `update-item`)
 const EDIT_ITEM: ToolSpec = ToolSpec {
     name: "edit_item",
@@ -99,6 +100,7 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: None,
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -168,6 +170,7 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `GET /items` (operationId `updateItem`)
 const UPDATE_ITEM: ToolSpec = ToolSpec {
     name: "update_item",
@@ -178,6 +181,7 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
   "properties": {},
   "additionalProperties": false
 }"#,
+    output_schema: None,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -194,6 +198,7 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `POST /items`
 const POST_ITEMS: ToolSpec = ToolSpec {
     name: "post_items",
@@ -222,6 +227,7 @@ const POST_ITEMS: ToolSpec = ToolSpec {
   },
   "additionalProperties": false
 }"#,
+    output_schema: None,
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -242,6 +248,7 @@ const POST_ITEMS: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
 };
+
 /// `POST /forms/{form_id}/submissions` (operationId `submitTheFormWithAVeryLongOperationIdThatGoesOnAndOnPastTheLimitOfSixtyFourCharacters`)
 const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec = ToolSpec {
     name: "submit_the_form_with_a_very_long_operation_id_that_goes_3dab58bd",
@@ -272,6 +279,7 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
   ],
   "additionalProperties": false
 }"#,
+    output_schema: None,
     annotations: Annotations {
         read_only: false,
         destructive: false,

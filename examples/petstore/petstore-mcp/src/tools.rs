@@ -99,6 +99,69 @@ const LIST_PETS: ToolSpec = ToolSpec {
   },
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "items": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "integer",
+            "format": "int64",
+            "readOnly": true
+          },
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "The pet's name."
+          },
+          "category": {
+            "type": "string",
+            "description": "Kind of animal, e.g. dog or cat."
+          },
+          "tags": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Free-form labels."
+          },
+          "status": {
+            "type": "string",
+            "description": "Where the pet is in the sale process.",
+            "enum": [
+              "available",
+              "pending",
+              "sold"
+            ]
+          }
+        }
+      }
+    },
+    "item_count": {
+      "type": "integer"
+    },
+    "pages_fetched": {
+      "type": "integer"
+    },
+    "complete": {
+      "type": "boolean",
+      "description": "false: more remain; pass `next` back to continue"
+    },
+    "next": {
+      "type": "object",
+      "description": "The arguments that continue where this result stopped."
+    },
+    "stopped": {
+      "type": "string"
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -201,6 +264,44 @@ const CREATE_PET: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "id": {
+      "type": "integer",
+      "format": "int64",
+      "readOnly": true
+    },
+    "name": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 100,
+      "description": "The pet's name."
+    },
+    "category": {
+      "type": "string",
+      "description": "Kind of animal, e.g. dog or cat."
+    },
+    "tags": {
+      "type": "array",
+      "items": {
+        "type": "string"
+      },
+      "description": "Free-form labels."
+    },
+    "status": {
+      "type": "string",
+      "description": "Where the pet is in the sale process.",
+      "enum": [
+        "available",
+        "pending",
+        "sold"
+      ]
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -283,6 +384,52 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "result": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "integer",
+            "format": "int64",
+            "readOnly": true
+          },
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100,
+            "description": "The pet's name."
+          },
+          "category": {
+            "type": "string",
+            "description": "Kind of animal, e.g. dog or cat."
+          },
+          "tags": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            },
+            "description": "Free-form labels."
+          },
+          "status": {
+            "type": "string",
+            "description": "Where the pet is in the sale process.",
+            "enum": [
+              "available",
+              "pending",
+              "sold"
+            ]
+          }
+        }
+      }
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -330,6 +477,44 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "id": {
+      "type": "integer",
+      "format": "int64",
+      "readOnly": true
+    },
+    "name": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 100,
+      "description": "The pet's name."
+    },
+    "category": {
+      "type": "string",
+      "description": "Kind of animal, e.g. dog or cat."
+    },
+    "tags": {
+      "type": "array",
+      "items": {
+        "type": "string"
+      },
+      "description": "Free-form labels."
+    },
+    "status": {
+      "type": "string",
+      "description": "Where the pet is in the sale process.",
+      "enum": [
+        "available",
+        "pending",
+        "sold"
+      ]
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -404,6 +589,44 @@ const UPDATE_PET: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "id": {
+      "type": "integer",
+      "format": "int64",
+      "readOnly": true
+    },
+    "name": {
+      "type": "string",
+      "minLength": 1,
+      "maxLength": 100,
+      "description": "The pet's name."
+    },
+    "category": {
+      "type": "string",
+      "description": "Kind of animal, e.g. dog or cat."
+    },
+    "tags": {
+      "type": "array",
+      "items": {
+        "type": "string"
+      },
+      "description": "Free-form labels."
+    },
+    "status": {
+      "type": "string",
+      "description": "Where the pet is in the sale process.",
+      "enum": [
+        "available",
+        "pending",
+        "sold"
+      ]
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -499,6 +722,7 @@ const DELETE_PET: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: None,
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -566,6 +790,25 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "id": {
+      "type": "integer"
+    },
+    "petId": {
+      "type": "integer"
+    },
+    "text": {
+      "type": "string"
+    },
+    "author": {
+      "type": "string"
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -628,6 +871,14 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
   "properties": {},
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "additionalProperties": {
+    "type": "integer"
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -677,6 +928,45 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
   },
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "result": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "petId": {
+            "type": "integer",
+            "format": "int64"
+          },
+          "quantity": {
+            "type": "integer"
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "placed",
+              "approved",
+              "delivered",
+              "cancelled"
+            ]
+          },
+          "shipDate": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      }
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -756,6 +1046,37 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "id": {
+      "type": "integer",
+      "format": "int64"
+    },
+    "petId": {
+      "type": "integer",
+      "format": "int64"
+    },
+    "quantity": {
+      "type": "integer"
+    },
+    "status": {
+      "type": "string",
+      "enum": [
+        "placed",
+        "approved",
+        "delivered",
+        "cancelled"
+      ]
+    },
+    "shipDate": {
+      "type": "string",
+      "format": "date-time"
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -842,6 +1163,37 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "id": {
+      "type": "integer",
+      "format": "int64"
+    },
+    "petId": {
+      "type": "integer",
+      "format": "int64"
+    },
+    "quantity": {
+      "type": "integer"
+    },
+    "status": {
+      "type": "string",
+      "enum": [
+        "placed",
+        "approved",
+        "delivered",
+        "cancelled"
+      ]
+    },
+    "shipDate": {
+      "type": "string",
+      "format": "date-time"
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -889,6 +1241,7 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: None,
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -933,6 +1286,58 @@ const LIST_USERS: ToolSpec = ToolSpec {
   },
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "items": {
+      "type": "array",
+      "items": {
+        "type": "object",
+        "properties": {
+          "username": {
+            "type": "string",
+            "pattern": "^[a-z0-9_]{2,32}$"
+          },
+          "email": {
+            "type": "string",
+            "format": "email"
+          },
+          "firstName": {
+            "type": "string"
+          },
+          "lastName": {
+            "type": "string"
+          },
+          "phone": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      }
+    },
+    "item_count": {
+      "type": "integer"
+    },
+    "pages_fetched": {
+      "type": "integer"
+    },
+    "complete": {
+      "type": "boolean",
+      "description": "false: more remain; pass `next` back to continue"
+    },
+    "next": {
+      "type": "object",
+      "description": "The arguments that continue where this result stopped."
+    },
+    "stopped": {
+      "type": "string"
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -1013,6 +1418,33 @@ const CREATE_USER: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "username": {
+      "type": "string",
+      "pattern": "^[a-z0-9_]{2,32}$"
+    },
+    "email": {
+      "type": "string",
+      "format": "email"
+    },
+    "firstName": {
+      "type": "string"
+    },
+    "lastName": {
+      "type": "string"
+    },
+    "phone": {
+      "type": [
+        "string",
+        "null"
+      ]
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -1100,6 +1532,33 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "username": {
+      "type": "string",
+      "pattern": "^[a-z0-9_]{2,32}$"
+    },
+    "email": {
+      "type": "string",
+      "format": "email"
+    },
+    "firstName": {
+      "type": "string"
+    },
+    "lastName": {
+      "type": "string"
+    },
+    "phone": {
+      "type": [
+        "string",
+        "null"
+      ]
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -1168,6 +1627,33 @@ const UPDATE_USER: ToolSpec = ToolSpec {
   ],
   "additionalProperties": false
 }"#,
+    output_schema: Some(
+        r#"{
+  "type": "object",
+  "properties": {
+    "username": {
+      "type": "string",
+      "pattern": "^[a-z0-9_]{2,32}$"
+    },
+    "email": {
+      "type": "string",
+      "format": "email"
+    },
+    "firstName": {
+      "type": "string"
+    },
+    "lastName": {
+      "type": "string"
+    },
+    "phone": {
+      "type": [
+        "string",
+        "null"
+      ]
+    }
+  }
+}"#,
+    ),
     annotations: Annotations {
         read_only: false,
         destructive: true,
