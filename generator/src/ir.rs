@@ -120,6 +120,8 @@ pub struct Operation {
     pub method: Method,
     /// The key under `paths`.
     pub path: String,
+    /// The operation's (else its path item's) first `servers` URL, variables at their defaults.
+    pub server: Option<String>,
     /// JSON pointer of the operation, e.g. `/paths/~1pets~1{id}/get`.
     pub pointer: String,
     pub summary: Option<String>,

@@ -144,6 +144,7 @@ mod tests {
             operation_id: (!id.is_empty()).then(|| id.to_string()),
             method: Method::Get,
             path: path.to_string(),
+            server: None,
             pointer: String::new(),
             summary: None,
             description: None,

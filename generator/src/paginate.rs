@@ -351,6 +351,7 @@ mod tests {
             operation_id: Some("list".into()),
             method: Method::Get,
             path: "/things".into(),
+            server: None,
             pointer: String::new(),
             summary: None,
             description: None,

@@ -34,6 +34,8 @@ pub struct Plan {
     pub runtime_dependency: String,
     pub base_url_env: String,
     pub base_url_default: Option<String>,
+    /// The spec's relative server URL, resolved against the env var's URL.
+    pub base_url_relative: Option<String>,
     /// `{name}`s of `base_url_default` filled from env vars.
     pub server_variables: Vec<ServerVariablePlan>,
     pub policy: Policy,
@@ -96,6 +98,8 @@ pub struct ToolPlan {
     pub method: Method,
     pub http_method: &'static str,
     pub path: String,
+    /// The operation's own server URL, when it has one.
+    pub server: Option<String>,
     /// Pretty-printed JSON Schema of the arguments object. Not serialized with
     /// the plan: `render` hands it to each tool's template on its own.
     #[serde(skip)]
@@ -236,6 +240,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             runtime_dependency: inputs.runtime_dependency,
             base_url_env: selection.base_url_env.clone(),
             base_url_default: selection.base_url_default.clone(),
+            base_url_relative: selection.base_url_relative.clone(),
             server_variables: selection
                 .server_variables
                 .iter()
@@ -261,9 +266,12 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
         name: selection.base_url_env.clone(),
         required: selection.base_url_default.is_none(),
         secret: false,
-        description: match &selection.base_url_default {
-            Some(default) => format!("Base URL of the API (default: `{default}`)"),
-            None => "Base URL of the API, e.g. `https://api.example.com/v1`".to_string(),
+        description: match (&selection.base_url_default, &selection.base_url_relative) {
+            (Some(default), _) => format!("Base URL of the API (default: `{default}`)"),
+            (None, Some(relative)) => format!(
+                "URL of the API's host, e.g. `https://api.example.com`; the spec's server path `{relative}` is resolved against it"
+            ),
+            (None, None) => "Base URL of the API, e.g. `https://api.example.com/v1`".to_string(),
         },
         placeholder: selection
             .base_url_default
@@ -806,6 +814,7 @@ pub fn plan_tool(
         method: op.method,
         http_method: op.method.as_upper(),
         path: op.path.clone(),
+        server: op.server.clone(),
         input_schema: serde_json::to_string_pretty(&input).expect("JSON values always serialize"),
         output_schema: output_schema(op, pagination.as_ref(), &defaults, spec_file),
         read_only,
@@ -984,6 +993,7 @@ mod tests {
             operation_id: id.map(str::to_string),
             method,
             path: path.to_string(),
+            server: None,
             pointer: String::new(),
             summary: None,
             description: None,

@@ -22,6 +22,8 @@ pub struct Selection<'a> {
     pub base_url_env: String,
     /// Used when the env var is unset.
     pub base_url_default: Option<String>,
+    /// The spec's first server URL when it is relative and nothing absolute is known.
+    pub base_url_relative: Option<String>,
     /// Scheme name → its binding, in the spec's order.
     pub auth: IndexMap<String, Binding>,
     /// The top-level `upstream` limits, defaults filled in.
@@ -401,6 +403,10 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             })
         })
     });
+    let base_url_relative = match (&base_url_default, api.servers.first()) {
+        (None, Some(url)) if !url.contains("://") && url != "/" && !url.is_empty() => Some(url.clone()),
+        _ => None,
+    };
     for (i, (use_a, env)) in claimed.iter().enumerate() {
         if let Some((use_b, _)) = claimed[i + 1..].iter().find(|(_, other)| other == env) {
             diags.push(
@@ -422,6 +428,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             operations,
             base_url_env,
             base_url_default,
+            base_url_relative,
             auth,
             policy,
             page_bounds,

@@ -77,9 +77,14 @@ impl Config {
         let base_env = spec.base_url.env;
         let mut other_secrets = Vec::new();
         let base_url = match (non_empty(base_env), spec.base_url.default) {
-            (Some(value), _) => parse_base_url(&value).map_err(|why| {
-                format!("{base_env}: {why} (expected an absolute http(s) URL such as https://api.example.com/v1)")
-            }),
+            (Some(value), _) => parse_base_url(&value)
+                .and_then(|url| match spec.base_url.relative {
+                    Some(relative) => resolve_relative(&url, relative),
+                    None => Ok(url),
+                })
+                .map_err(|why| {
+                    format!("{base_env}: {why} (expected an absolute http(s) URL such as https://api.example.com/v1)")
+                }),
             (None, Some(template)) => {
                 fill_variables(spec, template, &non_empty, &mut other_secrets).and_then(|default| {
                     parse_base_url(&default).map_err(|why| {
@@ -180,6 +185,19 @@ fn describe_scheme(kind: SchemeKind) -> String {
     }
 }
 
+/// `relative` (the spec's server URL) resolved against `base`, whose path is
+/// taken as a directory; absolute paths (`/api/v3`) replace it.
+pub fn resolve_relative(base: &Url, relative: &str) -> Result<Url, String> {
+    let mut directory = base.clone();
+    if !directory.path().ends_with('/') {
+        directory.set_path(&format!("{}/", directory.path()));
+    }
+    let joined = directory
+        .join(relative)
+        .map_err(|e| format!("the spec's relative server URL `{relative}` can't be resolved against it ({e})"))?;
+    parse_base_url(joined.as_str())
+}
+
 fn parse_base_url(value: &str) -> Result<Url, String> {
     let mut url = Url::parse(value.trim()).map_err(|e| format!("`{value}` is not a valid URL ({e})"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -217,6 +235,7 @@ mod tests {
                 env: "PET_URL",
                 default,
                 variables: &[],
+                relative: None,
             },
             policy: crate::spec::Policy::DEFAULT,
             redaction: crate::spec::RedactionSpec::DEFAULT,
@@ -274,6 +293,20 @@ mod tests {
         assert_eq!(
             config.other_secrets.iter().map(Secret::expose).collect::<Vec<_>>(),
             ["eu"]
+        );
+    }
+
+    #[test]
+    fn relative_server_urls_resolve_against_the_env_url() {
+        let base = Url::parse("https://api.example.com/ignored").unwrap();
+        assert_eq!(
+            resolve_relative(&base, "/api/v3").unwrap().as_str(),
+            "https://api.example.com/api/v3"
+        );
+        let base = Url::parse("https://api.example.com/tenant").unwrap();
+        assert_eq!(
+            resolve_relative(&base, "v2").unwrap().as_str(),
+            "https://api.example.com/tenant/v2"
         );
     }
 

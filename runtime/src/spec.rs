@@ -36,6 +36,9 @@ pub struct BaseUrlSpec {
     pub default: Option<&'static str>,
     /// Server variables filled from env vars when the default URL is used.
     pub variables: &'static [ServerVariableSpec],
+    /// The spec's server URL when it is relative (`/api/v3`): resolved against
+    /// the env var's URL, as OpenAPI resolves it against the document's location.
+    pub relative: Option<&'static str>,
 }
 
 /// A `{name}` in the default base URL, read from an env var.
@@ -205,6 +208,9 @@ pub struct RequestSpec {
     pub method: Method,
     /// Path template relative to the base URL, e.g. `/pets/{petId}`.
     pub path: &'static str,
+    /// The operation's own server (OpenAPI `servers` on the operation or its
+    /// path): an absolute URL, or one relative to the base URL.
+    pub server: Option<&'static str>,
     pub params: &'static [ParamSpec],
     pub body: Option<BodySpec>,
     /// Alternatives (OR) of scheme sets (AND), as in OpenAPI `security`.

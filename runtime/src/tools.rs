@@ -512,6 +512,7 @@ mod tests {
         request: RequestSpec {
             method: Method::Get,
             path: "/pet",
+            server: None,
             params: &[],
             body: None,
             security: &[],

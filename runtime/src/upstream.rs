@@ -289,6 +289,17 @@ pub fn prepare(
         Some(spec) => body(spec, args)?,
     };
 
+    // The operation's own server, when the spec gives it one.
+    let own;
+    let base = match recipe.server {
+        Some(server) => {
+            own = Url::parse(server)
+                .or_else(|_| crate::config::resolve_relative(base, server).map_err(|_| url::ParseError::EmptyHost))
+                .map_err(|e| ArgError(format!("the operation's server URL `{server}` is invalid: {e}")))?;
+            &own
+        }
+        None => base,
+    };
     let mut url_text = base.as_str().trim_end_matches('/').to_string();
     let expected_path = format!("{}{}", base.path().trim_end_matches('/'), path);
     url_text.push_str(&path);
@@ -993,6 +1004,7 @@ mod tests {
         RequestSpec {
             method: Method::Put,
             path: "/pets/{petId}",
+            server: None,
             params: PARAMS,
             body: Some(BodySpec {
                 media_type: "application/json",
@@ -1141,6 +1153,7 @@ mod tests {
         let recipe = RequestSpec {
             method: Method::Post,
             path: "/upload",
+            server: None,
             params: &[],
             body: Some(BodySpec {
                 media_type: "multipart/form-data",
@@ -1207,6 +1220,7 @@ mod tests {
                 let recipe = RequestSpec {
                     method: Method::Get,
                     path: "/v1/items/{id}/detail",
+                    server: None,
                     params: &STYLED[style],
                     body: None,
                     security: &[],

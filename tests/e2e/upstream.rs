@@ -224,6 +224,7 @@ async fn requests_carry_exact_styles_bodies_and_credentials() -> anyhow::Result<
         ("auth_either", json!({})),
         ("auth_oauth", json!({})),
         ("auth_oauth", json!({})),
+        ("get_file", json!({"name": "report.pdf"})),
     ] {
         let (r, _) = lab.call(tool, args).await?;
         assert!(!is_error(&r), "{tool}: {}", text(&r));
@@ -288,6 +289,9 @@ async fn requests_carry_exact_styles_bodies_and_credentials() -> anyhow::Result<
 
     // OAuth2: one token fetched, refused once (the upstream "revokes" tok-1), refreshed once,
     // then cached for the next call.
+    // The path item's own (relative) server prefixes that operation's requests.
+    let file = seen.pop().expect("the file request");
+    assert_eq!(file.uri, "/uploads/files/report.pdf");
     let oauth: Vec<(&str, &str)> = seen[11..]
         .iter()
         .map(|r| {

@@ -21,6 +21,7 @@ pub static SERVER: ServerSpec = ServerSpec {
                 secret: false,
             },
         ],
+        relative: None,
     },
     policy: Policy {
         timeout_ms: 30000,
@@ -110,6 +111,7 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Put,
         path: "/items/{id}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "id",
@@ -191,6 +193,7 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/items",
+        server: None,
         params: &[],
         body: None,
         security: &[&["bearer"], &[]],
@@ -237,6 +240,7 @@ const POST_ITEMS: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Post,
         path: "/items",
+        server: None,
         params: &[],
         body: Some(BodySpec {
             media_type: "application/json",
@@ -289,6 +293,7 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
     request: RequestSpec {
         method: Method::Post,
         path: "/forms/{form_id}/submissions",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "form_id",

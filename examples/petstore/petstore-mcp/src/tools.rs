@@ -14,6 +14,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         env: "PETSTORE_BASE_URL",
         default: Some("https://petstore.example.com/v1"),
         variables: &[],
+        relative: None,
     },
     policy: Policy {
         timeout_ms: 30000,
@@ -171,6 +172,7 @@ const LIST_PETS: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/pets",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "status",
@@ -311,6 +313,7 @@ const CREATE_PET: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Post,
         path: "/pets",
+        server: None,
         params: &[],
         body: Some(BodySpec {
             media_type: "application/json",
@@ -439,6 +442,7 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/pets/findByTags",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "tags",
@@ -524,6 +528,7 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/pets/{petId}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "petId",
@@ -636,6 +641,7 @@ const UPDATE_PET: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Put,
         path: "/pets/{petId}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "petId",
@@ -732,6 +738,7 @@ const DELETE_PET: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Delete,
         path: "/pets/{petId}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "petId",
@@ -818,6 +825,7 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Post,
         path: "/pets/{petId}/notes",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "petId",
@@ -888,6 +896,7 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/store/inventory",
+        server: None,
         params: &[],
         body: None,
         security: &[&["api_key"]],
@@ -976,6 +985,7 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/store/orders",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "status",
@@ -1086,6 +1096,7 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Post,
         path: "/store/orders",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "Idempotency-Key",
@@ -1203,6 +1214,7 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/store/orders/{orderId}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "orderId",
@@ -1251,6 +1263,7 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Delete,
         path: "/store/orders/{orderId}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "orderId",
@@ -1347,6 +1360,7 @@ const LIST_USERS: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/users",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "page",
@@ -1454,6 +1468,7 @@ const CREATE_USER: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Post,
         path: "/users",
+        server: None,
         params: &[],
         body: Some(BodySpec {
             media_type: "application/json",
@@ -1568,6 +1583,7 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Get,
         path: "/users/{username}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "username",
@@ -1663,6 +1679,7 @@ const UPDATE_USER: ToolSpec = ToolSpec {
     request: RequestSpec {
         method: Method::Put,
         path: "/users/{username}",
+        server: None,
         params: &[
             ParamSpec {
                 arg: "username",
