@@ -337,7 +337,8 @@ fn security_scheme(scheme: &Value) -> Value {
     }
 }
 
-/// `#/definitions/X` → `#/components/schemas/X`, everywhere.
+/// `#/definitions/X` → `#/components/schemas/X`, `x-nullable` → `nullable`
+/// and `type: file` → binary string, everywhere.
 fn rewrite_refs(value: &mut Value) {
     match value {
         Value::Object(map) => {
@@ -345,6 +346,13 @@ fn rewrite_refs(value: &mut Value) {
                 && let Some(rest) = r.strip_prefix("#/definitions/")
             {
                 *r = format!("#/components/schemas/{rest}");
+            }
+            if let Some(nullable) = map.remove("x-nullable") {
+                map.insert("nullable".into(), nullable);
+            }
+            if map.get("type") == Some(&json!("file")) && !map.contains_key("in") {
+                map.insert("type".into(), json!("string"));
+                map.insert("format".into(), json!("binary"));
             }
             map.values_mut().for_each(rewrite_refs);
         }

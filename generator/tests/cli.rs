@@ -678,3 +678,104 @@ fn list_and_init_on_githubs_spec() {
         stderr(&out)
     );
 }
+
+/// Swagger 2.0 and OpenAPI 3.1 documents generate like 3.0 ones; hard names
+/// (non-ASCII, Rust keywords, none at all) become valid tool and Rust names.
+#[test]
+fn swagger_2_and_openapi_3_1_documents_generate() {
+    let dir = tempfile::tempdir().unwrap();
+    let swagger = r##"{
+      "swagger": "2.0",
+      "info": {"title": "Old Pets", "version": "1"},
+      "host": "pets.example.com", "basePath": "/v1", "schemes": ["https"],
+      "securityDefinitions": {"key": {"type": "apiKey", "in": "header", "name": "X-Key"}},
+      "security": [{"key": []}],
+      "paths": {
+        "/pets": {
+          "get": {"operationId": "type", "parameters": [
+              {"name": "tags", "in": "query", "type": "array", "items": {"type": "string"}, "collectionFormat": "pipes"}],
+            "responses": {"200": {"description": "ok", "schema": {"type": "array", "items": {"$ref": "#/definitions/Pet"}}}}},
+          "post": {"operationId": "créerAnimal", "parameters": [
+              {"name": "pet", "in": "body", "required": true, "schema": {"$ref": "#/definitions/Pet"}}],
+            "responses": {"201": {"description": "created"}}}
+        },
+        "/pets/{id}/photo": {
+          "put": {"consumes": ["multipart/form-data"], "parameters": [
+              {"name": "id", "in": "path", "required": true, "type": "integer"},
+              {"name": "photo", "in": "formData", "type": "file", "required": true}],
+            "responses": {"204": {"description": "stored"}}}
+        }
+      },
+      "definitions": {"Pet": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}, "nick": {"type": "string", "x-nullable": true}}}}
+    }"##;
+    fs::write(dir.path().join("swagger.json"), swagger).unwrap();
+    fs::write(
+        dir.path().join("mcpgen.yaml"),
+        "spec: swagger.json\noutput: old-pets-mcp\nserver:\n  name: old-pets-mcp\nruntime:\n  path: ../runtime\nauth:\n  key:\n    env: OLD_PETS_KEY\n",
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools = fs::read_to_string(dir.path().join("old-pets-mcp/src/tools.rs")).unwrap();
+    for expected in [
+        r#"default: Some("https://pets.example.com/v1")"#,
+        r#"name: "type""#,
+        "const TYPE: ToolSpec",
+        r#"name: "cr_er_animal""#,
+        r#"name: "put_pets_id_photo""#,
+        "style: Style::PipeDelimited",
+        "encoding: BodyEncoding::Multipart",
+        "file: true",
+        "encoding: BodyEncoding::Json",
+        r#""type": [
+              "string",
+              "null"
+            ]"#,
+    ] {
+        assert!(tools.contains(expected), "missing {expected} in:\n{tools}");
+    }
+
+    let openapi31 = r#"
+openapi: 3.1.0
+info: {title: New Pets, version: "1"}
+servers: [{url: /api/v3}]
+paths:
+  /pets/{id}:
+    get:
+      parameters:
+        - {name: id, in: path, required: true, schema: {type: [integer, string]}}
+        - {name: fields, in: query, content: {application/json: {schema: {type: array, items: {type: string}}}}}
+      responses:
+        "200":
+          description: ok
+          content:
+            application/json:
+              schema:
+                type: object
+                properties:
+                  id: {type: integer}
+                  name: {type: [string, "null"]}
+                  kind: {const: pet}
+                  tags: {type: array, prefixItems: [{type: string}], items: true}
+webhooks:
+  newPet: {post: {responses: {"200": {description: ok}}}}
+"#;
+    fs::write(dir.path().join("openapi.yaml"), openapi31).unwrap();
+    fs::write(
+        dir.path().join("mcpgen.yaml"),
+        "spec: openapi.yaml\noutput: new-pets-mcp\nserver:\n  name: new-pets-mcp\nruntime:\n  path: ../runtime\n",
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools = fs::read_to_string(dir.path().join("new-pets-mcp/src/tools.rs")).unwrap();
+    for expected in [
+        r#"relative: Some("/api/v3")"#,
+        r#"name: "get_pets_id""#,
+        "style: Style::Content",
+        r#""const": "pet""#,
+        "output_schema: Some(",
+    ] {
+        assert!(tools.contains(expected), "missing {expected} in:\n{tools}");
+    }
+}
