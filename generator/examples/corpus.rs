@@ -230,7 +230,11 @@ fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) ->
 fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let members: Vec<String> = kept.iter().map(|k| format!("{:?}", k.name)).collect();
-    let manifest = format!("[workspace]\nresolver = \"3\"\nmembers = [{}]\n", members.join(", "));
+    // The same dev profile as the repo's, so its built dependencies are reused.
+    let manifest = format!(
+        "[workspace]\nresolver = \"3\"\nmembers = [{}]\n\n[profile.dev]\ndebug = \"line-tables-only\"\n\n[profile.dev.package.\"*\"]\ndebug = false\n",
+        members.join(", ")
+    );
     std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
     // The repo's lock and target dir: dependencies are already built by the tests.
     std::fs::copy(repo.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
