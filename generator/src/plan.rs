@@ -182,30 +182,48 @@ pub struct PlanInputs<'s> {
 }
 
 pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Error> {
-    let mut diags = Vec::new();
-    let mut consts = BTreeSet::new();
-    let mut tools = Vec::new();
-    for op in &selection.operations {
-        // Problems found while resolving count only for selected operations.
-        diags.extend(op.problems.iter().cloned());
+    let defaults = ToolDefaults {
+        document: inputs.document,
+        output_schemas: selection.output_schemas,
+        policy: selection.policy,
+        page_bounds: selection.page_bounds,
+    };
+    let plan_one = |op: &Operation| {
         let custom = op.operation_id.as_ref().and_then(|id| selection.overrides.get(id));
         let name = inputs
             .tool_names
             .get(&crate::names::op_key(op))
             .cloned()
             .expect("every selected operation is named");
-        match plan_tool(
+        plan_tool(
             op,
             name,
             inputs.diagnostics_file,
             custom.map(|c| (c, inputs.config_file)),
-            ToolDefaults {
-                document: inputs.document,
-                output_schemas: selection.output_schemas,
-                policy: selection.policy,
-                page_bounds: selection.page_bounds,
-            },
-        ) {
+            defaults,
+        )
+    };
+    // Tools are planned independently: on every core, results kept in spec order.
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let chunk = selection.operations.len().div_ceil(workers).max(1);
+    let planned: Vec<Result<ToolPlan, Box<Diagnostic>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = selection
+            .operations
+            .chunks(chunk)
+            .map(|ops| scope.spawn(|| ops.iter().map(|op| plan_one(op)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("planning does not panic"))
+            .collect()
+    });
+    let mut diags = Vec::new();
+    let mut consts = BTreeSet::new();
+    let mut tools = Vec::new();
+    for (op, planned) in selection.operations.iter().zip(planned) {
+        // Problems found while resolving count only for selected operations.
+        diags.extend(op.problems.iter().cloned());
+        match planned {
             Ok(mut tool) => {
                 // `a-b` and `a_b` are distinct tools but would share a const name.
                 tool.const_name = unique(tool.const_name, &mut consts);

@@ -33,7 +33,8 @@ pub struct Normalizer<'a> {
 impl Normalizer<'_> {
     /// `at` is the JSON pointer of `schema`, for diagnostics.
     pub fn normalize(&self, schema: &Value, at: &str, problems: &mut Vec<Diagnostic>) -> Value {
-        let budget = std::cell::Cell::new(if self.for_input { MAX_INLINED } else { MAX_INLINED / 4 });
+        // Output schemas only describe; over 8 KiB they are dropped anyway.
+        let budget = std::cell::Cell::new(if self.for_input { MAX_INLINED } else { MAX_INLINED / 10 });
         self.walk(
             schema,
             at,
