@@ -440,7 +440,7 @@ fn main() -> std::process::ExitCode {
         panicked.len()
     );
     let mut by_count: Vec<_> = reasons.into_iter().collect();
-    by_count.sort_by(|a, b| b.1.cmp(&a.1));
+    by_count.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     for (reason, n) in by_count.iter().take(12) {
         let _ = writeln!(report, "  {n:5} × {reason}");
     }
