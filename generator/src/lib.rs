@@ -126,6 +126,10 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     )
     .map_err(with_positions)?;
     lap("plan");
+    // The plan owns all it needs: free the spec's trees before rendering (peak memory).
+    drop(selection);
+    drop(api);
+    drop(document);
     let mut warnings: Vec<Diagnostic> = token_budget(&plan, &selection_file, &config_file).into_iter().collect();
     diag::attach_snippets(&mut warnings, &config_file, &text);
     let mut files = render::render(&plan)?;
