@@ -37,7 +37,7 @@ pub struct SpecDocument {
 
 pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("can't read the spec {file}"), e))?;
-    let mut raw = parse_document(file, &text)?;
+    let mut raw = parse_with(file, &text, SpecRoot)?;
     let version = check_version(file, &raw)?;
     if version == Version::Swagger2 {
         raw = crate::swagger2::convert(raw);
@@ -137,12 +137,101 @@ fn skeleton(raw: &Value) -> Value {
 /// JSON when it looks like JSON, YAML otherwise (YAML is a superset anyway,
 /// but serde_json is much faster on large JSON specs).
 pub fn parse_document(file: &str, text: &str) -> Result<Value, Error> {
+    parse_with(file, text, std::marker::PhantomData::<Value>)
+}
+
+/// The spec's root, without `components.examples`: nothing reads them, and in
+/// large specs (a fifth of GitHub's) they are a large part of the tree.
+struct SpecRoot;
+
+impl<'de> serde::de::DeserializeSeed<'de> for SpecRoot {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(Skipping {
+            skip: "components",
+            then: Some("examples"),
+        })
+    }
+}
+
+/// A value whose map skips the entry `then` inside the entry `skip`.
+struct Skipping {
+    skip: &'static str,
+    then: Option<&'static str>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Skipping {
+    type Value = Value;
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Skipping {
+    type Value = Value;
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an OpenAPI document")
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == self.skip {
+                match self.then {
+                    Some(next) => {
+                        let value = map.next_value_seed(Skipping { skip: next, then: None })?;
+                        out.insert(key, value);
+                    }
+                    None => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+            } else {
+                out.insert(key, map.next_value()?);
+            }
+        }
+        Ok(Value::Object(out))
+    }
+    // Anything but a map (not an OpenAPI document) is kept for `check_version` to judge.
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
+        serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+}
+
+/// Parse JSON (when it looks like JSON, through `seed`) or YAML.
+fn parse_with<S>(file: &str, text: &str, seed: S) -> Result<Value, Error>
+where
+    S: for<'de> serde::de::DeserializeSeed<'de, Value = Value>,
+{
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     if text.trim_start().starts_with('{') {
-        serde_json::from_str(text).map_err(|e| {
-            Error::one(Diagnostic::new(file, format!("invalid JSON: {e}")).line_col(e.line() as u64, e.column() as u64))
-        })
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        seed.deserialize(&mut deserializer)
+            .and_then(|v| deserializer.end().map(|()| v))
+            .map_err(|e| {
+                Error::one(
+                    Diagnostic::new(file, format!("invalid JSON: {e}")).line_col(e.line() as u64, e.column() as u64),
+                )
+            })
     } else {
+        // serde-saphyr takes no seed; YAML specs are small enough to read whole.
         serde_saphyr::from_str(text).map_err(|e| {
             let message = e.without_snippet().to_string();
             let first = message.lines().next().unwrap_or_default();
@@ -417,6 +506,16 @@ mod tests {
             err.to_string(),
             "error: a.yaml: openapi: OpenAPI 4.0.0 is not supported; this mcpgen reads OpenAPI 3.0, 3.1 and Swagger 2.0\n  help: check the `openapi` version field"
         );
+    }
+
+    #[test]
+    fn spec_examples_are_never_read_into_memory() {
+        let text = r#"{"openapi": "3.0.3", "components": {"examples": {"big": {"value": [1, 2]}}, "schemas": {"A": {}}},
+                       "x-examples": {"kept": true}}"#;
+        let raw = parse_with("a.json", text, SpecRoot).unwrap();
+        assert_eq!(raw["components"], serde_json::json!({"schemas": {"A": {}}}));
+        assert_eq!(raw["x-examples"]["kept"], true);
+        assert!(parse_with("a.json", "[1, 2]", SpecRoot).unwrap().is_array());
     }
 
     #[test]
