@@ -130,7 +130,10 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     drop(selection);
     drop(api);
     drop(document);
-    let mut warnings: Vec<Diagnostic> = token_budget(&plan, &selection_file, &config_file).into_iter().collect();
+    let mut warnings: Vec<Diagnostic> = token_budget(&plan, &selection_file, &config_file)
+        .into_iter()
+        .chain(prefixed_names(&plan, &selection_file, &config_file))
+        .collect();
     diag::attach_snippets(&mut warnings, &config_file, &text);
     let mut files = render::render(&plan)?;
     let lock_from_output =
@@ -186,6 +189,48 @@ fn token_budget(plan: &Plan, file: &config::SelectionFile, config_file: &str) ->
         )
         .line_col(budget.referenced.line(), budget.referenced.column())
         .help("exclude tools (`mcpgen list` shows every tool's size), or raise max_tools_list_tokens")
+        .warning(),
+    )
+}
+
+/// Hosts show tools as `mcp__<server>__<tool>` (the server's key in their
+/// config) and reject names over 64 characters: warn before a host does.
+fn prefixed_names(plan: &Plan, file: &config::SelectionFile, config_file: &str) -> Option<Diagnostic> {
+    let key = plan.crate_name.trim_end_matches("-mcp");
+    let prefix = format!("mcp__{key}__");
+    let long: Vec<&str> = plan
+        .tools
+        .iter()
+        .filter(|t| prefix.len() + t.name.len() > 64)
+        .map(|t| t.name.as_str())
+        .collect();
+    let first = long.first()?;
+    let listed: Vec<String> = long.iter().take(5).map(|n| format!("`{n}`")).collect();
+    let more = if long.len() > 5 {
+        format!(" and {} more", long.len() - 5)
+    } else {
+        String::new()
+    };
+    let count = if long.len() == 1 {
+        "a tool name".to_string()
+    } else {
+        format!("{} tool names", long.len())
+    };
+    let at = &file.server.name.referenced;
+    Some(
+        Diagnostic::new(
+            config_file,
+            format!(
+                "{count} would pass 64 characters once a host prefixes it as `{prefix}<tool>`: {}{more}",
+                listed.join(", ")
+            ),
+        )
+        .line_col(at.line(), at.column())
+        .help(format!(
+            "give a shorter server name here, or shorter tool names under `tools:` (e.g. `name:` for `{first}`); \
+             `{prefix}` leaves {} characters",
+            64usize.saturating_sub(prefix.len())
+        ))
         .warning(),
     )
 }

@@ -779,3 +779,26 @@ webhooks:
         assert!(tools.contains(expected), "missing {expected} in:\n{tools}");
     }
 }
+
+#[test]
+fn long_prefixed_tool_names_warn() {
+    let dir = petstore_copy();
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap().replace(
+        "  name: petstore-mcp",
+        "  name: the-very-long-petstore-management-service-mcp",
+    );
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stderr(&out);
+    assert!(
+        text.starts_with(
+            "warning: mcpgen.yaml:6:9: a tool name would pass 64 characters once a host prefixes it as \
+             `mcp__the-very-long-petstore-management-service__<tool>`: `find_pets_by_tags`\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("leaves 16 characters"), "{text}");
+    let strict = mcpgen(&["generate", "--strict"], dir.path());
+    assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+}
