@@ -551,7 +551,8 @@ fn redaction(section: &RedactSection, cfg: &str, diags: &mut Vec<Diagnostic>) ->
 fn check_field_path(path: &str) -> Result<(), &'static str> {
     let body = path.strip_prefix('$').unwrap_or(path);
     let body = body.strip_prefix('.').unwrap_or(body);
-    let segment = regex::Regex::new(r"^(\*\*|\*|[^.\[\]*]+)?(\[(\*|\d+)\])*$").expect("valid");
+    static SEGMENT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let segment = SEGMENT.get_or_init(|| regex::Regex::new(r"^(\*\*|\*|[^.\[\]*]+)?(\[(\*|\d+)\])*$").expect("valid"));
     if body.is_empty() {
         return Err("is empty");
     }

@@ -759,11 +759,19 @@ paths:
                   tags: {type: array, prefixItems: [{type: string}], items: true}
 webhooks:
   newPet: {post: {responses: {"200": {description: ok}}}}
+security: [{user: [read]}, {oidc: []}]
+components:
+  securitySchemes:
+    user:
+      type: oauth2
+      flows: {authorizationCode: {authorizationUrl: https://a/auth, tokenUrl: https://a/token, scopes: {read: Read.}}}
+    oidc: {type: openIdConnect, openIdConnectUrl: https://a/.well-known/openid-configuration}
 "#;
     fs::write(dir.path().join("openapi.yaml"), openapi31).unwrap();
     fs::write(
         dir.path().join("mcpgen.yaml"),
-        "spec: openapi.yaml\noutput: new-pets-mcp\nserver:\n  name: new-pets-mcp\nruntime:\n  path: ../runtime\n",
+        "spec: openapi.yaml\noutput: new-pets-mcp\nserver:\n  name: new-pets-mcp\nruntime:\n  path: ../runtime\n\
+         auth:\n  user:\n    env: NEW_PETS_TOKEN\n  oidc:\n    env: NEW_PETS_ID_TOKEN\n",
     )
     .unwrap();
     let out = mcpgen(&["generate"], dir.path());
@@ -773,6 +781,9 @@ webhooks:
         r#"relative: Some("/api/v3")"#,
         r#"name: "get_pets_id""#,
         "style: Style::Content",
+        // OAuth2 without client credentials, and OpenID Connect: an access token from the env, as bearer.
+        "env: \"NEW_PETS_TOKEN\",\n            kind: SchemeKind::Bearer",
+        "env: \"NEW_PETS_ID_TOKEN\",\n            kind: SchemeKind::Bearer",
         r#""const": "pet""#,
         "output_schema: Some(",
     ] {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use crate::spec::{Location, PageKind, PaginationSpec, Policy};
 use crate::tools::Tool;
-use crate::upstream::{ArgError, Upstream, UpstreamError, UpstreamResponse, prepare};
+use crate::upstream::{ArgError, Prepared, Upstream, UpstreamError, UpstreamResponse, prepare};
 
 pub enum Fetched {
     /// One response, shaped like an unpaginated call's.
@@ -59,6 +59,7 @@ pub async fn fetch(
     tool: &Tool,
     spec: &PaginationSpec,
     args: &Map<String, Value>,
+    first: &Prepared,
     policy: &Policy,
     deadline: Instant,
 ) -> Result<Fetched, Failure> {
@@ -70,8 +71,15 @@ pub async fn fetch(
     let mut attempts = 0;
     let mut pages = 0;
     loop {
-        let prepared = prepare(recipe, &args, base, upstream.redactor()).map_err(Failure::Args)?;
-        let sent = upstream.send(recipe, &prepared, policy, deadline).await;
+        // The first page's request was built (and checked) by the caller.
+        let next;
+        let prepared = if pages == 0 {
+            first
+        } else {
+            next = prepare(recipe, &args, base, upstream.redactor()).map_err(Failure::Args)?;
+            &next
+        };
+        let sent = upstream.send(recipe, prepared, policy, deadline).await;
         let continuation = || Some(page_args(spec.kind, &args));
         let response = match sent {
             Err(e) if pages == 0 => return Err(Failure::Upstream(e)),

@@ -190,7 +190,7 @@ pub async fn call(
     let label = redactor.redact(&prepared.label);
 
     let fetched = match &tool.spec.pagination {
-        Some(pages) => pagination::fetch(upstream, tool, pages, args, policy, deadline).await,
+        Some(pages) => pagination::fetch(upstream, tool, pages, args, &prepared, policy, deadline).await,
         None => upstream
             .send(&tool.spec.request, &prepared, policy, deadline)
             .await
