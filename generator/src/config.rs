@@ -57,6 +57,12 @@ pub struct SelectionFile {
     /// Settings of the streamable HTTP transport.
     #[serde(default)]
     pub http: HttpSection,
+    /// Generated CI for the repository holding this file (opt-in).
+    #[serde(default)]
+    pub ci: CiSection,
+    /// The release lint (`mcpgen lint`, also run by `generate`).
+    #[serde(default)]
+    pub lint: LintSection,
     /// Per-tool adjustments, keyed by operationId.
     #[serde(default)]
     #[schemars(with = "IndexMap<String, ToolOverride>")]
@@ -203,6 +209,26 @@ pub struct ParamOverride {
     pub value: Option<serde_json::Value>,
     /// Sent when the model leaves the argument out; shown as the schema default.
     pub default: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CiSection {
+    /// Write a GitHub Actions workflow here (relative to this file, under the
+    /// repository's `.github/workflows/`) that fails when the committed crate
+    /// is stale, e.g. `.github/workflows/mcpgen.yml`.
+    #[schemars(with = "Option<String>")]
+    pub github_actions: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LintSection {
+    /// Rules not to check: tool-description, param-description, required,
+    /// verb-name, similar-descriptions.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub skip: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

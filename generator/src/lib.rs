@@ -13,6 +13,7 @@ pub mod ir;
 pub mod list;
 pub mod load;
 pub mod names;
+pub mod package;
 pub mod paginate;
 pub mod plan;
 pub mod render;
@@ -100,15 +101,27 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     lap("select");
 
     let output_dir = base.join(&selection_file.output.value);
-    let runtime_dependency = match (&selection_file.runtime.path, &selection_file.runtime.version) {
-        (Some(path), _) => {
-            let relative = relative_path(&output_dir, &base.join(path))
-                .map_err(|e| Error::io("can't resolve the runtime path", e))?;
-            format!("{{ path = {} }}", serde_json::Value::String(relative))
-        }
-        (None, Some(version)) => serde_json::Value::String(version.clone()).to_string(),
-        (None, None) => serde_json::Value::String(env!("CARGO_PKG_VERSION").to_string()).to_string(),
-    };
+    let toml = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+    let (runtime_dependency, runtime_dev_dependency, runtime_dir) =
+        match (&selection_file.runtime.path, &selection_file.runtime.version) {
+            (Some(path), _) => {
+                let relative = relative_path(&output_dir, &base.join(path))
+                    .map_err(|e| Error::io("can't resolve the runtime path", e))?;
+                (
+                    format!("{{ path = {} }}", toml(&relative)),
+                    format!("{{ path = {}, features = [\"testing\"] }}", toml(&relative)),
+                    Some(relative),
+                )
+            }
+            (None, version) => {
+                let version = version.as_deref().unwrap_or(env!("CARGO_PKG_VERSION"));
+                (
+                    toml(version),
+                    format!("{{ version = {}, features = [\"testing\"] }}", toml(version)),
+                    None,
+                )
+            }
+        };
     let lock_path = base.join(names::LOCK_FILE);
     let old_lock = read_lock(&lock_path)?;
     let tool_names = names::assign(&selection.operations, &selection.overrides, &old_lock);
@@ -120,11 +133,35 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
             spec_file: &selection_file.spec.value,
             diagnostics_file: &spec_file,
             runtime_dependency,
+            runtime_dev_dependency,
             instructions: api.description.clone(),
             document: &document.raw,
         },
     )
     .map_err(with_positions)?;
+    let mut plan = plan;
+    if let Some(runtime_dir) = &runtime_dir {
+        // A runtime used by path must be inside the Docker build context.
+        let (context, crate_in_context) = docker_context(&output_dir, runtime_dir)
+            .map_err(|e| Error::io("can't resolve the crate's directory", e))?;
+        plan.deploy.context = context;
+        plan.deploy.crate_in_context = crate_in_context;
+    }
+    if let Some(setting) = &selection_file.ci.github_actions {
+        let config_name = config_path.file_name().map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
+        let at = (setting.referenced.line(), setting.referenced.column());
+        let (_, mut workflow) = package::workflow(
+            base,
+            &setting.value,
+            &config_name,
+            &selection_file.spec.value,
+            &selection_file.output.value,
+        )
+        .map_err(|message| config_snippets(Error::one(package::workflow_problem(&config_file, at, message))))?;
+        workflow.path = relative_path(&output_dir, &base.join(&setting.value))
+            .map_err(|e| Error::io("can't place the workflow", e))?;
+        plan.workflow = Some(workflow);
+    }
     lap("plan");
     // The plan owns all it needs: free the spec's trees before rendering (peak memory).
     drop(selection);
@@ -141,6 +178,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     files.push(GeneratedFile {
         path: lock_from_output,
         contents: names::render_lock(&tool_names),
+        user_owned: false,
     });
     let name_changes = names::changes(&old_lock, &tool_names);
     lap("render");
@@ -152,6 +190,25 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         warnings,
         name_changes,
     })
+}
+
+/// For a runtime at `runtime_dir` (relative to the crate): the build context
+/// that holds both (relative to the crate) and the crate's path inside it.
+fn docker_context(output_dir: &Path, runtime_dir: &str) -> std::io::Result<(String, String)> {
+    let ups = runtime_dir.split('/').take_while(|p| *p == "..").count();
+    if ups == 0 {
+        return Ok((".".to_string(), ".".to_string()));
+    }
+    let absolute = std::path::absolute(output_dir)?;
+    let parts: Vec<String> = absolute
+        .components()
+        .filter_map(|c| match c {
+            Component::Normal(s) => Some(s.to_string_lossy().to_string()),
+            _ => None,
+        })
+        .collect();
+    let inside = parts[parts.len().saturating_sub(ups)..].join("/");
+    Ok((vec![".."; ups].join("/"), inside))
 }
 
 /// The names of the last run; none yet is an empty lock.

@@ -13,34 +13,82 @@ use crate::diag::Error;
 use crate::format::format_rust;
 use crate::plan::Plan;
 
-/// (template name, source, output path in the crate)
-const TEMPLATES: &[(&str, &str, &str)] = &[
+/// How a template's output is finished.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Parsed with syn and printed with prettyplease.
+    Rust,
+    /// Text (Markdown, TOML, YAML, Dockerfile): whitespace tidied.
+    Text,
+    /// The user's module: created once, checked to parse, kept as written
+    /// (prettyplease would drop its comments).
+    UserRust,
+}
+
+/// (template name, source, output path in the crate, kind). An empty path
+/// is decided by the plan (the workflow) or assembled elsewhere (one tool).
+const TEMPLATES: &[(&str, &str, &str, Kind)] = &[
     (
         "Cargo.toml.tera",
         include_str!("../../templates/Cargo.toml.tera"),
         "Cargo.toml",
+        Kind::Text,
     ),
     (
         "main.rs.tera",
         include_str!("../../templates/main.rs.tera"),
         "src/main.rs",
+        Kind::Rust,
     ),
     (
         "tools.rs.tera",
         include_str!("../../templates/tools.rs.tera"),
         "src/tools.rs",
+        Kind::Rust,
     ),
     // One per tool, appended to src/tools.rs (see `render_tools`).
-    ("tool.rs.tera", include_str!("../../templates/tool.rs.tera"), ""),
+    ("tool.rs.tera", include_str!("../../templates/tool.rs.tera"), "", Kind::Rust),
+    (
+        "extend.rs.tera",
+        include_str!("../../templates/extend.rs.tera"),
+        "src/extend.rs",
+        Kind::UserRust,
+    ),
     (
         "README.md.tera",
         include_str!("../../templates/README.md.tera"),
         "README.md",
+        Kind::Text,
     ),
     (
         "env.example.tera",
         include_str!("../../templates/env.example.tera"),
         ".env.example",
+        Kind::Text,
+    ),
+    (
+        "Dockerfile.tera",
+        include_str!("../../templates/Dockerfile.tera"),
+        "Dockerfile",
+        Kind::Text,
+    ),
+    (
+        "dockerignore.tera",
+        include_str!("../../templates/dockerignore.tera"),
+        ".dockerignore",
+        Kind::Text,
+    ),
+    (
+        "kubernetes.yaml.tera",
+        include_str!("../../templates/kubernetes.yaml.tera"),
+        "deploy/kubernetes.yaml",
+        Kind::Text,
+    ),
+    (
+        "github-workflow.yml.tera",
+        include_str!("../../templates/github-workflow.yml.tera"),
+        "",
+        Kind::Text,
     ),
 ];
 
@@ -53,17 +101,20 @@ pub struct GeneratedFile {
     /// Relative to the crate directory, with `/` separators.
     pub path: String,
     pub contents: String,
+    /// Created once for the user to edit; never overwritten or compared.
+    pub user_owned: bool,
 }
 
 pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
     let mut tera = Tera::default();
-    tera.add_raw_templates(TEMPLATES.iter().map(|(name, source, _)| (*name, *source)))
+    tera.add_raw_templates(TEMPLATES.iter().map(|(name, source, _, _)| (*name, *source)))
         .map_err(|e| Error::Io(format!("generator bug: a template does not parse: {e:?}")))?;
     tera.autoescape_on(vec![]);
     tera.register_filter("rust_str", string_filter(|s| format!("{s:?}")));
     tera.register_filter("rust_raw_str", string_filter(rust_raw_str));
     tera.register_filter("toml_str", string_filter(|s| Value::String(s.to_string()).to_string()));
     tera.register_filter("md_cell", string_filter(md_cell));
+    tera.register_filter("yaml_str", string_filter(crate::package::yaml_str));
     tera.register_filter(
         "one_line",
         string_filter(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
@@ -71,28 +122,38 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
 
     let context = Context::from_serialize(serde_json::json!({ "plan": plan }))
         .map_err(|e| Error::Io(format!("generator bug: plan does not serialize: {e}")))?;
+    let workflow = plan.workflow.as_ref().map(|w| w.path.as_str());
     TEMPLATES
         .iter()
-        .filter(|(_, _, path)| !path.is_empty())
-        .map(|(name, _, path)| {
+        .filter_map(|(name, _, path, kind)| match (*name, *path) {
+            ("github-workflow.yml.tera", _) => workflow.map(|path| (name, path, kind)),
+            (_, "") => None,
+            (_, path) => Some((name, path, kind)),
+        })
+        .map(|(name, path, kind)| {
             let text = tera
                 .render(name, &context)
                 .map_err(|e| Error::Io(format!("generator bug: template {name} failed: {}", error_chain(&e))))?;
-            let contents = if *path == "src/tools.rs" {
-                let mut contents = format_rust(name, &text)?;
-                for tool in render_tools(&tera, plan)? {
-                    contents.push('\n');
-                    contents.push_str(&tool);
+            let contents = match kind {
+                Kind::Rust if path == "src/tools.rs" => {
+                    let mut contents = format_rust(name, &text)?;
+                    for tool in render_tools(&tera, plan)? {
+                        contents.push('\n');
+                        contents.push_str(&tool);
+                    }
+                    contents
                 }
-                contents
-            } else if path.ends_with(".rs") {
-                format_rust(name, &text)?
-            } else {
-                tidy(&text)
+                Kind::Rust => format_rust(name, &text)?,
+                Kind::UserRust => {
+                    format_rust(name, &text)?;
+                    tidy(&text)
+                }
+                Kind::Text => tidy(&text),
             };
             Ok(GeneratedFile {
                 path: path.to_string(),
                 contents,
+                user_owned: *kind == Kind::UserRust,
             })
         })
         .collect()

@@ -6,6 +6,7 @@
 //! and speaking MCP over stdio or streamable HTTP.
 
 pub mod config;
+pub mod extend;
 pub mod http;
 pub mod observe;
 pub mod pagination;
@@ -13,8 +14,17 @@ pub mod redact;
 pub mod server;
 pub mod spec;
 pub mod style;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod tools;
 pub mod upstream;
+
+pub use crate::extend::{Call, CustomTool, Extensions};
+pub use crate::upstream::UpstreamResponse;
+/// For request hooks (`reqwest::Request`) in `src/extend.rs`, without a dependency of its own.
+pub use reqwest;
+/// For hand-written tools' schemas and results.
+pub use serde_json;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -110,10 +120,19 @@ struct Args {
 enum Command {
     /// Print a fresh random token for inbound HTTP auth, and exit.
     GenToken,
+    /// Ask the HTTP server on this machine (the port of --http / MCP_HTTP) for
+    /// /healthz; exit 0 when it answers 200. For container health checks.
+    Healthcheck,
 }
 
-/// Entry point of a generated server's `main`.
+/// Entry point of a generated server's `main`, without extensions.
 pub fn run(spec: &'static ServerSpec) -> ExitCode {
+    run_with(spec, Extensions::default())
+}
+
+/// Entry point of a generated server's `main`: its tool table plus the
+/// crate's hand-written tools and hooks (`src/extend.rs`).
+pub fn run_with(spec: &'static ServerSpec, extensions: Extensions) -> ExitCode {
     let command = Args::command()
         .name(spec.name)
         .bin_name(spec.name)
@@ -122,14 +141,28 @@ pub fn run(spec: &'static ServerSpec) -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    if let Some(Command::GenToken) = args.command {
-        return match http::generate_token() {
-            Ok(token) => {
-                println!("{token}");
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(spec, e, 1),
-        };
+    match args.command {
+        Some(Command::GenToken) => {
+            return match http::generate_token() {
+                Ok(token) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(spec, e, 1),
+            };
+        }
+        Some(Command::Healthcheck) => {
+            let bind = args.http.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
+            return match http::healthcheck(bind, Duration::from_secs(3)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(spec, e, 1),
+            };
+        }
+        None => {}
+    }
+    let generated: Vec<&str> = spec.tools.iter().map(|t| t.name).collect();
+    if let Err(e) = extensions.check(&generated) {
+        return fail(spec, e, 1);
     }
     observe::init_logging(args.log_format);
 
@@ -168,8 +201,8 @@ pub fn run(spec: &'static ServerSpec) -> ExitCode {
         Err(e) => return fail(spec, format!("can't start the async runtime: {e}"), 1),
     };
     let outcome = runtime.block_on(async {
-        let upstream = Upstream::new(spec, config, redactor)?;
-        let server = Server::new(spec, upstream, Metrics::new(), overrides);
+        let upstream = Upstream::new(spec, config, redactor)?.with_hooks(extensions.hooks);
+        let server = Server::new(spec, upstream, Metrics::new(), overrides, extensions.tools);
         match http_options {
             Some(options) => http::serve_http(server, options).await,
             None => serve_stdio(server).await,

@@ -79,7 +79,7 @@ pub async fn fetch(
             next = prepare(recipe, &args, base, upstream.redactor()).map_err(Failure::Args)?;
             &next
         };
-        let sent = upstream.send(recipe, prepared, policy, deadline).await;
+        let sent = upstream.send(tool.spec.name, recipe, prepared, policy, deadline).await;
         let continuation = || Some(page_args(spec.kind, &args));
         let response = match sent {
             Err(e) if pages == 0 => return Err(Failure::Upstream(e)),

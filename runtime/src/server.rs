@@ -16,6 +16,7 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use crate::extend::CustomTool;
 use crate::observe::Metrics;
 use crate::spec::{Policy, ServerSpec};
 use crate::tools::{self, Outcome, Tool};
@@ -33,6 +34,8 @@ pub struct Inner {
     overrides: Overrides,
     /// Index into `spec.tools` by name.
     by_name: HashMap<&'static str, usize>,
+    /// The crate's hand-written tools (`src/extend.rs`), listed after the generated ones.
+    custom: Vec<Arc<CustomTool>>,
     tools: OnceLock<Vec<Tool>>,
     listing: OnceLock<Vec<McpTool>>,
 }
@@ -52,7 +55,14 @@ impl std::ops::Deref for Server {
 }
 
 impl Server {
-    pub fn new(spec: &'static ServerSpec, upstream: Upstream, metrics: Arc<Metrics>, overrides: Overrides) -> Server {
+    /// `custom` tools were checked by `Extensions::check` (names unique).
+    pub fn new(
+        spec: &'static ServerSpec,
+        upstream: Upstream,
+        metrics: Arc<Metrics>,
+        overrides: Overrides,
+        custom: Vec<Arc<CustomTool>>,
+    ) -> Server {
         let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         Server(Arc::new(Inner {
             spec,
@@ -60,6 +70,7 @@ impl Server {
             metrics,
             overrides,
             by_name,
+            custom,
             tools: OnceLock::new(),
             listing: OnceLock::new(),
         }))
@@ -92,9 +103,45 @@ impl Inner {
     }
 
     fn listing(&self) -> &[McpTool] {
-        self.listing
-            .get_or_init(|| self.tools().iter().map(to_mcp_tool).collect())
+        self.listing.get_or_init(|| {
+            let generated = self.tools().iter().map(to_mcp_tool);
+            generated.chain(self.custom.iter().map(|t| custom_to_mcp_tool(t))).collect()
+        })
     }
+
+    /// A hand-written tool's call, bounded by the server's call deadline.
+    async fn call_custom(&self, tool: &CustomTool, request: CallToolRequestParams) -> CallToolResponse {
+        let started = Instant::now();
+        let request_id = self.metrics.request_id();
+        let _in_flight = self.metrics.in_flight();
+        let deadline = self
+            .overrides
+            .deadline
+            .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
+        let call = tools::call_custom(tool, request.arguments, self.upstream.redactor());
+        let (result, outcome) = match tokio::time::timeout(deadline, call).await {
+            Ok(done) => done,
+            Err(_) => (
+                tools::deadline_exceeded(&tool.name, deadline),
+                Outcome {
+                    kind: "deadline",
+                    status: None,
+                    attempts: 0,
+                },
+            ),
+        };
+        self.metrics.finish(&request_id, &tool.name, outcome, started.elapsed());
+        result.into()
+    }
+}
+
+fn custom_to_mcp_tool(tool: &CustomTool) -> McpTool {
+    let schema = tool.input_schema.as_object().cloned().unwrap_or_default();
+    let annotations = ToolAnnotations::new()
+        .read_only(tool.read_only)
+        .destructive(!tool.read_only)
+        .open_world(true);
+    McpTool::new(tool.name.clone(), tool.description.clone(), Arc::new(schema)).with_annotations(annotations)
 }
 
 fn to_mcp_tool(tool: &Tool) -> McpTool {
@@ -135,7 +182,11 @@ impl ServerHandler for Server {
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
-        self.by_name.get(name).map(|&i| self.listing()[i].clone())
+        let listing = self.listing();
+        match self.by_name.get(name) {
+            Some(&i) => Some(listing[i].clone()),
+            None => listing[self.spec.tools.len()..].iter().find(|t| t.name == name).cloned(),
+        }
     }
 
     async fn call_tool(
@@ -144,6 +195,9 @@ impl ServerHandler for Server {
         _context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(&index) = self.by_name.get(request.name.as_ref()) else {
+            if let Some(tool) = self.custom.iter().find(|t| t.name == request.name.as_ref()) {
+                return Ok(self.call_custom(tool, request).await);
+            }
             return Err(ErrorData::invalid_params(
                 format!(
                     "unknown tool `{}`; call tools/list for the available tools",
@@ -164,7 +218,7 @@ impl ServerHandler for Server {
         let (result, outcome) = match tokio::time::timeout(deadline + Duration::from_millis(250), call).await {
             Ok(done) => done,
             Err(_) => (
-                tools::deadline_exceeded(tool, deadline),
+                tools::deadline_exceeded(tool.spec.name, deadline),
                 Outcome {
                     kind: "deadline",
                     status: None,

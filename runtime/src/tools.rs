@@ -13,6 +13,7 @@ use base64::Engine;
 use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde_json::{Map, Value, json};
 
+use crate::extend::CustomTool;
 use crate::pagination::{self, Failure, Fetched, Pages};
 use crate::redact::Redactor;
 use crate::spec::{Policy, ToolSpec};
@@ -175,7 +176,7 @@ pub async fn call(
             status: None,
             attempts: 0,
         };
-        (invalid_arguments(tool, problems, redactor), outcome)
+        (invalid_arguments(tool.spec.name, problems, redactor), outcome)
     };
     let violations = tool.violations(&Value::Object(args.clone()));
     if !violations.is_empty() {
@@ -192,7 +193,7 @@ pub async fn call(
     let fetched = match &tool.spec.pagination {
         Some(pages) => pagination::fetch(upstream, tool, pages, args, &prepared, policy, deadline).await,
         None => upstream
-            .send(&tool.spec.request, &prepared, policy, deadline)
+            .send(tool.spec.name, &tool.spec.request, &prepared, policy, deadline)
             .await
             .map(Fetched::Single)
             .map_err(Failure::Upstream),
@@ -263,20 +264,64 @@ pub async fn call(
     (result, outcome)
 }
 
+/// Run a hand-written tool (`src/extend.rs`): validate, call its handler,
+/// shape and redact its answer like a generated tool's.
+pub async fn call_custom(
+    tool: &CustomTool,
+    arguments: Option<Map<String, Value>>,
+    redactor: &Redactor,
+) -> (CallToolResult, Outcome) {
+    let args = arguments.unwrap_or_default();
+    let violations = tool.violations(&Value::Object(args.clone()));
+    let outcome = |kind| Outcome {
+        kind,
+        status: None,
+        attempts: 0,
+    };
+    if !violations.is_empty() {
+        return (
+            invalid_arguments(&tool.name, violations, redactor),
+            outcome("invalid_arguments"),
+        );
+    }
+    match (tool.handler)(args).await {
+        Ok(mut value) => {
+            redactor.redact_json(&mut value);
+            let structured = match value {
+                Value::Object(_) => value,
+                other => json!({ "result": other }),
+            };
+            let mut result = CallToolResult::success(vec![ContentBlock::text(structured.to_string())]);
+            result.structured_content = Some(structured);
+            (result, outcome("ok"))
+        }
+        Err(message) => {
+            let message = redactor.redact(&message);
+            (
+                error_result(
+                    json!({"error": "tool_failed", "tool": tool.name, "message": message}),
+                    format!("Tool `{}` failed: {message}", tool.name),
+                ),
+                outcome("tool_failed"),
+            )
+        }
+    }
+}
+
 /// The result for a call that ran out of its overall deadline.
-pub fn deadline_exceeded(tool: &Tool, deadline: Duration) -> CallToolResult {
+pub fn deadline_exceeded(tool: &str, deadline: Duration) -> CallToolResult {
     error_result(
-        json!({"error": "deadline", "tool": tool.spec.name, "deadline_ms": deadline.as_millis() as u64,
+        json!({"error": "deadline", "tool": tool, "deadline_ms": deadline.as_millis() as u64,
                "retryable": true}),
         format!(
             "Tool `{}` did not finish within {} ms and was stopped. The API may be slow; retrying later may help.",
-            tool.spec.name,
+            tool,
             deadline.as_millis()
         ),
     )
 }
 
-fn invalid_arguments(tool: &Tool, violations: Vec<String>, redactor: &Redactor) -> CallToolResult {
+fn invalid_arguments(tool: &str, violations: Vec<String>, redactor: &Redactor) -> CallToolResult {
     let total = violations.len();
     let mut listed: Vec<String> = violations
         .into_iter()
@@ -288,11 +333,11 @@ fn invalid_arguments(tool: &Tool, violations: Vec<String>, redactor: &Redactor) 
     }
     let text = format!(
         "Invalid arguments for tool `{}`; nothing was sent to the API.\n- {}\nFix these arguments to match the tool's input schema and call the tool again.",
-        tool.spec.name,
+        tool,
         listed.join("\n- ")
     );
     error_result(
-        json!({"error": "invalid_arguments", "tool": tool.spec.name, "problems": listed}),
+        json!({"error": "invalid_arguments", "tool": tool, "problems": listed}),
         text,
     )
 }

@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 use url::Url;
 
 use crate::config::Config;
+use crate::extend::{Call, Hooks};
 use crate::redact::Redactor;
 use crate::spec::{
     ApiKeyLocation, BodyEncoding, BodyShape, Location, Method, ParamSpec, Policy, RequestSpec, SchemeKind,
@@ -105,6 +106,19 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Other => "request_failed",
         }
+    }
+}
+
+impl UpstreamResponse {
+    /// The body as JSON, when it is JSON.
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+
+    /// Replace the body with `value` (as JSON).
+    pub fn set_json(&mut self, value: &Value) {
+        self.body = serde_json::to_vec(value).expect("a JSON value serializes");
+        self.content_type = Some("application/json".to_string());
     }
 }
 
@@ -490,6 +504,8 @@ pub struct Upstream {
     /// One slot per OAuth2 scheme; the lock also keeps concurrent calls from
     /// fetching the same token twice.
     tokens: HashMap<&'static str, tokio::sync::Mutex<Option<Token>>>,
+    /// The crate's own request and response hooks (`src/extend.rs`).
+    hooks: Hooks,
 }
 
 /// How one attempt ended, for the retry decision.
@@ -518,7 +534,13 @@ impl Upstream {
             config,
             redactor,
             tokens,
+            hooks: Hooks::default(),
         })
+    }
+
+    pub fn with_hooks(mut self, hooks: Hooks) -> Upstream {
+        self.hooks = hooks;
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -533,6 +555,7 @@ impl Upstream {
     /// credentials for, retrying by `policy` until `deadline`.
     pub async fn send(
         &self,
+        tool: &str,
         recipe: &RequestSpec,
         prepared: &Prepared,
         policy: &Policy,
@@ -563,8 +586,9 @@ impl Upstream {
                 });
             }
             let timeout = Duration::from_millis(policy.timeout_ms).min(remaining);
+            let call = Call { tool, attempt: attempts };
             let attempt = match self.build(prepared, alternative, timeout, deadline).await {
-                Ok(request) => self.attempt(request, policy, timeout).await,
+                Ok(request) => self.attempt(&call, request, policy, timeout).await?,
                 Err(e) => return Err(UpstreamError { attempts, ..e }),
             };
             // An expired or revoked OAuth2 token: fetch a new one and resend, once.
@@ -601,6 +625,7 @@ impl Upstream {
                     return match attempt {
                         Attempt::Answered(mut r) => {
                             r.attempts = attempts;
+                            self.hooks.on_response(&call, &mut r);
                             Ok(r)
                         }
                         Attempt::Failed(kind, detail) => Err(UpstreamError { kind, detail, attempts }),
@@ -719,14 +744,32 @@ impl Upstream {
         Ok(request)
     }
 
-    /// Send once and read the body up to the cap.
-    async fn attempt(&self, request: reqwest::RequestBuilder, policy: &Policy, timeout: Duration) -> Attempt {
+    /// Send once (after the crate's request hooks) and read the body up to
+    /// the cap. `Err` only when a hook refused the request.
+    async fn attempt(
+        &self,
+        call: &Call<'_>,
+        request: reqwest::RequestBuilder,
+        policy: &Policy,
+        timeout: Duration,
+    ) -> Result<Attempt, UpstreamError> {
         let started = Instant::now();
         let failed = |e: reqwest::Error| {
             let (kind, detail) = classify(e, timeout);
-            Attempt::Failed(kind, self.redactor.redact(&detail))
+            Ok(Attempt::Failed(kind, self.redactor.redact(&detail)))
         };
-        let mut response = match request.send().await {
+        let mut request = match request.build() {
+            Ok(request) => request,
+            Err(e) => return failed(e),
+        };
+        if let Err(why) = self.hooks.on_request(call, &mut request) {
+            return Err(UpstreamError {
+                kind: ErrorKind::Other,
+                detail: format!("the request hook refused it: {}", self.redactor.redact(&why)),
+                attempts: call.attempt,
+            });
+        }
+        let mut response = match self.client.execute(request).await {
             Ok(response) => response,
             Err(e) => return failed(e),
         };
@@ -753,7 +796,7 @@ impl Upstream {
                 Err(e) => return failed(e),
             }
         }
-        Attempt::Answered(UpstreamResponse {
+        Ok(Attempt::Answered(UpstreamResponse {
             status,
             content_type,
             headers,
@@ -761,7 +804,7 @@ impl Upstream {
             truncated,
             elapsed: started.elapsed(),
             attempts: 1,
-        })
+        }))
     }
 
     /// A valid access token for an OAuth2 scheme: cached, or fetched now.

@@ -1,0 +1,175 @@
+//! The user's extension point: hand-written tools, and hooks that adjust
+//! every request to the API and every response from it.
+//!
+//! A generated crate has one user-owned module (`src/extend.rs`, created once
+//! by `mcpgen generate` and never overwritten) whose `extensions()` returns an
+//! [`Extensions`]; `main` hands it to [`crate::run_with`].
+//!
+//! Invariants: request hooks run on every attempt (retries and pages
+//! included), after credentials are added, so a signature covers the final
+//! request; response hooks run once per response the API gave (each page),
+//! before redaction, so redaction rules still apply to what they produce.
+//! Hand-written tools get their arguments validated against their schema and
+//! their results redacted like generated tools.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use serde_json::{Map, Value};
+
+use crate::upstream::UpstreamResponse;
+
+/// What a hook knows about the call it runs in.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// The tool's name (as in tools/list).
+    pub tool: &'a str,
+    /// 1 for the first request of a response, 2 for its first retry, ...
+    pub attempt: u32,
+}
+
+type RequestHook = dyn Fn(&Call<'_>, &mut reqwest::Request) -> Result<(), String> + Send + Sync;
+type ResponseHook = dyn Fn(&Call<'_>, &mut UpstreamResponse) + Send + Sync;
+type Handler = dyn Fn(Map<String, Value>) -> Pin<Box<dyn Future<Output = Result<Value, String>> + Send>> + Send + Sync;
+
+/// Everything a crate adds to its generated tools. `Extensions::default()` adds nothing.
+#[derive(Default, Clone)]
+pub struct Extensions {
+    pub(crate) tools: Vec<Arc<CustomTool>>,
+    pub(crate) hooks: Hooks,
+}
+
+/// The request and response hooks, shared by every call.
+#[derive(Default, Clone)]
+pub struct Hooks {
+    request: Vec<Arc<RequestHook>>,
+    response: Vec<Arc<ResponseHook>>,
+}
+
+impl Extensions {
+    pub fn new() -> Extensions {
+        Extensions::default()
+    }
+
+    /// Add a hand-written tool.
+    pub fn tool(mut self, tool: CustomTool) -> Extensions {
+        self.tools.push(Arc::new(tool));
+        self
+    }
+
+    /// Adjust each request before it is sent: add a header, sign it. An
+    /// `Err` stops the call with that message (redacted) as a tool error.
+    /// Bodies of `multipart/form-data` requests are streams, not bytes.
+    pub fn on_request(
+        mut self,
+        hook: impl Fn(&Call<'_>, &mut reqwest::Request) -> Result<(), String> + Send + Sync + 'static,
+    ) -> Extensions {
+        self.hooks.request.push(Arc::new(hook));
+        self
+    }
+
+    /// Post-process each response before it is shaped for the model:
+    /// [`UpstreamResponse::json`] and [`UpstreamResponse::set_json`] edit a JSON body.
+    pub fn on_response(mut self, hook: impl Fn(&Call<'_>, &mut UpstreamResponse) + Send + Sync + 'static) -> Extensions {
+        self.hooks.response.push(Arc::new(hook));
+        self
+    }
+
+    /// Start-up check: valid, unique names that don't shadow generated tools,
+    /// and input schemas that compile.
+    pub fn check(&self, generated: &[&str]) -> Result<(), String> {
+        let mut seen: Vec<&str> = generated.to_vec();
+        for tool in &self.tools {
+            let name = tool.name.as_str();
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                return Err(format!(
+                    "extension tool `{name}`: names are 1 to 64 of A-Z a-z 0-9 _ -"
+                ));
+            }
+            if seen.contains(&name) {
+                return Err(format!(
+                    "extension tool `{name}`: a tool of that name already exists; rename it in src/extend.rs"
+                ));
+            }
+            seen.push(name);
+            if !tool.input_schema.is_object() {
+                return Err(format!("extension tool `{name}`: its input schema must be a JSON object"));
+            }
+            if let Err(e) = jsonschema::validator_for(&tool.input_schema) {
+                return Err(format!("extension tool `{name}`: its input schema is invalid: {e}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Hooks {
+    pub(crate) fn on_request(&self, call: &Call<'_>, request: &mut reqwest::Request) -> Result<(), String> {
+        self.request.iter().try_for_each(|hook| hook(call, request))
+    }
+
+    pub(crate) fn on_response(&self, call: &Call<'_>, response: &mut UpstreamResponse) {
+        for hook in &self.response {
+            hook(call, response);
+        }
+    }
+}
+
+/// A tool written by hand: name, description, input schema and an async handler.
+pub struct CustomTool {
+    pub name: String,
+    pub description: String,
+    pub input_schema: Value,
+    pub read_only: bool,
+    pub(crate) handler: Box<Handler>,
+    validator: OnceLock<Option<jsonschema::Validator>>,
+}
+
+impl CustomTool {
+    /// `input_schema` must be a JSON object schema (`{"type": "object", ...}`).
+    /// The handler gets the validated arguments; `Ok` becomes the result
+    /// (objects as `structuredContent`), `Err` a tool error the model sees.
+    pub fn new<F, Fut>(name: &str, description: &str, input_schema: Value, handler: F) -> CustomTool
+    where
+        F: Fn(Map<String, Value>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value, String>> + Send + 'static,
+    {
+        CustomTool {
+            name: name.to_string(),
+            description: description.to_string(),
+            input_schema,
+            read_only: false,
+            handler: Box::new(move |args| Box::pin(handler(args))),
+            validator: OnceLock::new(),
+        }
+    }
+
+    /// Mark the tool as only reading (hosts may call it without asking).
+    pub fn read_only(mut self) -> CustomTool {
+        self.read_only = true;
+        self
+    }
+
+    /// Schema violations of `args`, as messages; empty when valid.
+    pub(crate) fn violations(&self, args: &Value) -> Vec<String> {
+        let validator = self
+            .validator
+            .get_or_init(|| jsonschema::validator_for(&self.input_schema).ok());
+        match validator {
+            Some(v) => v
+                .iter_errors(args)
+                .map(|e| match e.instance_path().to_string() {
+                    at if at.is_empty() => e.to_string(),
+                    at => format!("at `{at}`: {e}"),
+                })
+                .collect(),
+            None => vec!["the tool's input schema does not compile".to_string()],
+        }
+    }
+}

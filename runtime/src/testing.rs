@@ -1,0 +1,156 @@
+//! The smoke test every generated crate carries (`cargo test` in the user's
+//! repo; feature `testing`, a dev-dependency only).
+//!
+//! It serves the crate's tool table over an in-process stdio pipe, connects
+//! rmcp's client, lists the tools and checks each one: a valid name, unique,
+//! a description, an input schema that is a valid JSON Schema object (and
+//! compiles), a valid output schema, annotations. No network: env vars get
+//! placeholders and no tool is called.
+
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+use serde_json::Value;
+
+use crate::config::Config;
+use crate::extend::Extensions;
+use crate::observe::Metrics;
+use crate::redact::Redactor;
+use crate::server::{Overrides, Server};
+use crate::spec::ServerSpec;
+use crate::upstream::Upstream;
+
+/// Panics with every problem found, so `cargo test` shows them all at once.
+pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
+    let generated: Vec<&str> = spec.tools.iter().map(|t| t.name).collect();
+    if let Err(e) = extensions.check(&generated) {
+        panic!("{e}");
+    }
+    let expected = spec.tools.len() + extensions.tools.len();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let listed = runtime.block_on(async {
+        // A discard-port base URL: nothing here calls the API.
+        let config = Config::from_lookup(spec, |name| {
+            Some(if name == spec.base_url.env {
+                "http://127.0.0.1:9/".to_string()
+            } else {
+                format!("placeholder-{name}")
+            })
+        })
+        .unwrap_or_else(|e| panic!("the server's configuration does not load: {e}"));
+        let redactor = Redactor::new(&config, &spec.redaction).unwrap_or_else(|e| panic!("{e}"));
+        let upstream = Upstream::new(spec, config, redactor)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .with_hooks(extensions.hooks.clone());
+        let server = Server::new(spec, upstream, Metrics::new(), Overrides::default(), extensions.tools.clone());
+        let (server_end, client_end) = tokio::io::duplex(1 << 16);
+        let serving = tokio::spawn(async move {
+            let running = server.serve(server_end).await.expect("the server starts");
+            let _ = running.waiting().await;
+        });
+        let client = tokio::time::timeout(Duration::from_secs(30), ().serve(client_end))
+            .await
+            .expect("initialize answered within 30 s")
+            .expect("the MCP handshake succeeds");
+        let tools = tokio::time::timeout(Duration::from_secs(30), client.list_all_tools())
+            .await
+            .expect("tools/list answered within 30 s")
+            .expect("tools/list succeeds");
+        let _ = client.cancel().await;
+        serving.abort();
+        tools
+    });
+
+    let mut problems = Vec::new();
+    if listed.len() != expected {
+        problems.push(format!("tools/list returned {} tools, expected {expected}", listed.len()));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for tool in &listed {
+        let name = tool.name.as_ref();
+        let mut problem = |what: String| problems.push(format!("tool `{name}`: {what}"));
+        if !(1..=64).contains(&name.len())
+            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            problem("the name is not 1 to 64 of A-Z a-z 0-9 _ -".to_string());
+        }
+        if !seen.insert(name.to_string()) {
+            problem("listed twice".to_string());
+        }
+        if tool.description.as_deref().is_none_or(|d| d.trim().is_empty()) {
+            problem("no description".to_string());
+        }
+        if tool.annotations.is_none() {
+            problem("no annotations".to_string());
+        }
+        let input = Value::Object((*tool.input_schema).clone());
+        check_schema(&input, "input", &mut problem);
+        if input.get("type").and_then(Value::as_str) != Some("object") {
+            problem("the input schema is not of type object".to_string());
+        }
+        if let Some(output) = &tool.output_schema {
+            check_schema(&Value::Object((**output).clone()), "output", &mut problem);
+        }
+    }
+    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+}
+
+fn check_schema(schema: &Value, which: &str, problem: &mut impl FnMut(String)) {
+    if let Err(e) = jsonschema::meta::validate(schema) {
+        problem(format!("the {which} schema is not valid JSON Schema: {e}"));
+    } else if let Err(e) = jsonschema::validator_for(schema) {
+        problem(format!("the {which} schema does not compile: {e}"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::extend::CustomTool;
+    use crate::spec::{BaseUrlSpec, Policy, RedactionSpec};
+    use serde_json::json;
+
+    static EMPTY: ServerSpec = ServerSpec {
+        name: "t",
+        version: "0",
+        title: None,
+        instructions: None,
+        base_url: BaseUrlSpec {
+            env: "T_URL",
+            default: None,
+            variables: &[],
+            relative: None,
+        },
+        policy: Policy::DEFAULT,
+        redaction: RedactionSpec::DEFAULT,
+        inbound_token_env: "T_TOKENS",
+        security_schemes: &[],
+        tools: &[],
+    };
+
+    fn tool(name: &str, description: &str, schema: Value) -> CustomTool {
+        CustomTool::new(name, description, schema, |args| async move { Ok(Value::Object(args)) })
+    }
+
+    #[test]
+    fn a_sound_list_passes() {
+        let schema = json!({"type": "object", "properties": {"q": {"type": "string"}}});
+        smoke_test(&EMPTY, Extensions::new().tool(tool("search", "Search things.", schema)));
+    }
+
+    #[test]
+    #[should_panic(expected = "tool `vague`: no description")]
+    fn a_missing_description_fails() {
+        smoke_test(&EMPTY, Extensions::new().tool(tool("vague", " ", json!({"type": "object"}))));
+    }
+
+    #[test]
+    #[should_panic(expected = "extension tool `broken`: its input schema is invalid")]
+    fn an_invalid_schema_fails() {
+        let schema = json!({"type": "object", "properties": {"q": {"type": "strin"}}});
+        smoke_test(&EMPTY, Extensions::new().tool(tool("broken", "Broken.", schema)));
+    }
+}
