@@ -209,6 +209,8 @@ pub struct ParamOverride {
     pub value: Option<serde_json::Value>,
     /// Sent when the model leaves the argument out; shown as the schema default.
     pub default: Option<serde_json::Value>,
+    /// Whether the model must give the argument, when the spec has it wrong.
+    pub required: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -10,6 +10,7 @@ pub mod diag;
 pub mod format;
 pub mod init;
 pub mod ir;
+pub mod lint;
 pub mod list;
 pub mod load;
 pub mod names;
@@ -45,6 +46,18 @@ pub struct Generated {
     pub warnings: Vec<Diagnostic>,
     /// Tools added, removed or renamed since the last run (per `mcpgen.lock`).
     pub name_changes: names::NameChanges,
+    /// Release lint findings (warnings into the spec, without line:col yet: see [`locate_lint`]).
+    pub lint: Vec<Diagnostic>,
+    /// The spec, for [`locate_lint`].
+    pub spec_path: PathBuf,
+}
+
+/// Give lint findings their line:column in the spec (parses it again).
+pub fn locate_lint(generated: &Generated, findings: &mut [Diagnostic]) {
+    if let Some(first) = findings.first() {
+        let file = first.file.clone();
+        load::locate(&generated.spec_path, &file, findings);
+    }
 }
 
 /// Run every stage up to rendering, for the selection file at `config_path`.
@@ -162,6 +175,30 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
             .map_err(|e| Error::io("can't place the workflow", e))?;
         plan.workflow = Some(workflow);
     }
+    let skip: Vec<String> = selection_file.lint.skip.iter().map(|s| s.value.clone()).collect();
+    let unknown: Vec<Diagnostic> = selection_file
+        .lint
+        .skip
+        .iter()
+        .filter(|s| !lint::RULES.contains(&s.value.as_str()))
+        .map(|s| {
+            Diagnostic::new(&config_file, format!("`{}` is not a lint rule", s.value))
+                .line_col(s.referenced.line(), s.referenced.column())
+                .help(match diag::did_you_mean(&s.value, lint::RULES.iter().copied()) {
+                    Some(rule) => format!("did you mean `{rule}`?"),
+                    None => format!("the rules: {}", lint::RULES.join(", ")),
+                })
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(config_snippets(Error::Diagnostics(unknown)));
+    }
+    let lint = lint::lint(&lint::LintInputs {
+        operations: &selection.operations,
+        tools: &plan.tools,
+        spec_file: &spec_file,
+        skip: &skip,
+    });
     lap("plan");
     // The plan owns all it needs: free the spec's trees before rendering (peak memory).
     drop(selection);
@@ -189,6 +226,8 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         timings,
         warnings,
         name_changes,
+        lint,
+        spec_path,
     })
 }
 
@@ -295,14 +334,11 @@ fn prefixed_names(plan: &Plan, file: &config::SelectionFile, config_file: &str) 
 /// `mcpgen generate`: write changed files. With `check`, compare only.
 pub fn generate(config_path: &Path, check: bool, strict: bool) -> Result<(Generated, Changes), Error> {
     let mut generated = build(config_path)?;
-    if strict && !generated.warnings.is_empty() {
+    if strict && !(generated.warnings.is_empty() && generated.lint.is_empty()) {
+        let mut all: Vec<Diagnostic> = generated.warnings.iter().chain(&generated.lint).cloned().collect();
+        locate_lint(&generated, &mut all);
         return Err(Error::Diagnostics(
-            generated
-                .warnings
-                .iter()
-                .cloned()
-                .map(|w| Diagnostic { warning: false, ..w })
-                .collect(),
+            all.into_iter().map(|w| Diagnostic { warning: false, ..w }).collect(),
         ));
     }
     let started = Instant::now();

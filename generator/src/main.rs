@@ -60,6 +60,18 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Check the selected tools before a release: descriptions, argument descriptions,
+    /// `required`, verb-like names, near-identical descriptions. Exit 1 when anything is found.
+    #[command(after_help = "Each finding names its rule; fix it in the spec or with the override in mcpgen.yaml \
+                            it suggests, or skip the rule with `lint: {skip: [RULE]}`.")]
+    Lint {
+        /// The selection file.
+        #[arg(long, default_value = "mcpgen.yaml", value_name = "PATH")]
+        config: PathBuf,
+        /// Print the findings as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the JSON Schema of mcpgen.yaml (for editors: yaml-language-server and others).
     Schema,
     /// Print a shell completion script.
@@ -80,6 +92,9 @@ enum Command {
         json: bool,
     },
 }
+
+/// Lint findings `generate` prints before pointing at `mcpgen lint`.
+const MAX_LINT_SHOWN: usize = 10;
 
 // Generation allocates millions of small JSON nodes; glibc's allocator spent
 // over a third of the time on GitHub's spec.
@@ -134,6 +149,28 @@ fn main() -> ExitCode {
             }
             Err(err) => report(err),
         },
+        Command::Lint { config, json } => match mcpgen::build(&config) {
+            Ok(generated) => {
+                let mut findings = generated.lint.clone();
+                mcpgen::locate_lint(&generated, &mut findings);
+                if json {
+                    let all: Vec<_> = findings.iter().map(mcpgen::diag::Diagnostic::to_json).collect();
+                    println!("{}", serde_json::to_string_pretty(&all).expect("JSON values serialize"));
+                } else {
+                    for finding in &findings {
+                        eprintln!("{}", paint(&finding.to_string()));
+                    }
+                    eprintln!(
+                        "{}: {} tools, {} lint finding(s)",
+                        config.display(),
+                        generated.plan.tools.len(),
+                        findings.len()
+                    );
+                }
+                ExitCode::from(u8::from(!findings.is_empty()))
+            }
+            Err(err) => report(err),
+        },
         Command::List { config, spec, json } => {
             let config = config.or_else(|| spec.is_none().then(|| PathBuf::from("mcpgen.yaml")));
             match mcpgen::list::list(config.as_deref(), spec.as_deref()) {
@@ -176,6 +213,19 @@ fn main() -> ExitCode {
             Ok((generated, changes)) => {
                 for warning in &generated.warnings {
                     eprintln!("{}", paint(&warning.to_string()));
+                }
+                // The first lint findings in full; `mcpgen lint` lists them all.
+                let mut shown: Vec<_> = generated.lint.iter().take(MAX_LINT_SHOWN).cloned().collect();
+                mcpgen::locate_lint(&generated, &mut shown);
+                for finding in &shown {
+                    eprintln!("{}", paint(&finding.to_string()));
+                }
+                if generated.lint.len() > shown.len() {
+                    eprintln!(
+                        "… and {} more lint finding(s): `mcpgen lint --config {}` lists them all",
+                        generated.lint.len() - shown.len(),
+                        config.display()
+                    );
                 }
                 if timings {
                     for (stage, took) in &generated.timings {
@@ -255,6 +305,7 @@ fn generate_json(
                 "tool_names": {"added": names.added, "removed": names.removed, "renamed": names.renamed},
                 "timings_ms": generated.timings.iter().map(|(stage, took)| (stage.to_string(), json!(took.as_secs_f64() * 1000.0))).collect::<serde_json::Map<_, _>>(),
                 "diagnostics": generated.warnings.iter().map(mcpgen::diag::Diagnostic::to_json).collect::<Vec<_>>(),
+                "lint": generated.lint.iter().map(mcpgen::diag::Diagnostic::to_json).collect::<Vec<_>>(),
             });
             (report, if check && !clean { 1 } else { 0 })
         }

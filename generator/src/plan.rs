@@ -756,6 +756,11 @@ pub fn plan_tool(
             if let Some(text) = &change.description {
                 schema["description"] = json!(text);
             }
+            match change.required {
+                Some(true) if !required.contains(&arg) => required.push(arg.clone()),
+                Some(false) => required.retain(|r| *r != arg),
+                _ => {}
+            }
             match (&change.value, &change.default) {
                 (Some(_), Some(_)) => {
                     return Err(problem(format!(

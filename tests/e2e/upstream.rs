@@ -527,3 +527,48 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
     }
     Ok(())
 }
+
+/// The lab's `src/extend.rs` (user code the generator never overwrites):
+/// its request hook signs the final request, its response hook edits the
+/// answer before the model sees it, and its hand-written tool is listed,
+/// validated and redacted like the generated ones.
+#[tokio::test]
+async fn extension_module_signs_requests_edits_responses_and_adds_tools() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+
+    let listed = lab.request("tools/list", json!({})).await?;
+    let names: Vec<&str> = listed["tools"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert_eq!(names.last(), Some(&"lab_sum"), "{names:?}");
+    let sum = &listed["tools"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(sum["annotations"]["readOnlyHint"], true);
+    assert_eq!(sum["inputSchema"]["required"], json!(["a", "b"]));
+
+    let (r, _) = lab.call("json_body", json!({"name": "Rex", "id_body": 7})).await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(r["structuredContent"]["hooked"], true, "{r}");
+    let sent = upstream.requests();
+    let body = br#"{"name":"Rex","id":7}"#;
+    assert_eq!(sent[0].body, body);
+    assert_eq!(sent[0].headers["x-lab-signature"], format!("POST:{}:1", body.len()));
+
+    let (r, _) = lab.call("lab_sum", json!({"a": 2, "b": 40})).await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert_eq!(r["structuredContent"], json!({"sum": 42}));
+    let (r, _) = lab.call("lab_sum", json!({"a": "two", "b": 40})).await?;
+    assert!(is_error(&r) && text(&r).contains("Invalid arguments for tool `lab_sum`"), "{r}");
+    let (r, _) = lab.call("lab_sum", json!({"a": -1, "b": 1})).await?;
+    assert!(is_error(&r) && text(&r).contains("negative numbers are not allowed"), "{r}");
+    // Only the generated tools' requests reached the API.
+    assert_eq!(upstream.requests().len(), 1);
+
+    let (stdout, stderr) = lab.finish().await?;
+    assert!(!stdout.contains(CANARY), "a credential reached the client: {stdout}");
+    assert!(!stderr.contains(CANARY), "a credential reached the log: {stderr}");
+    Ok(())
+}

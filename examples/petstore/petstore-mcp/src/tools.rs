@@ -909,7 +909,7 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
 const LIST_ORDERS: ToolSpec = ToolSpec {
     name: "list_orders",
     title: Some("List orders"),
-    description: "List orders",
+    description: "List the store's orders, newest first, optionally only those in one status or placed since a time.",
     input_schema: r#"{
   "type": "object",
   "properties": {
@@ -920,7 +920,8 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
         "approved",
         "delivered",
         "cancelled"
-      ]
+      ],
+      "description": "Only orders in this status."
     },
     "since": {
       "type": "string",
@@ -1043,7 +1044,8 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
     "quantity": {
       "type": "integer",
       "minimum": 1,
-      "default": 1
+      "default": 1,
+      "description": "How many of the pet to order."
     },
     "shipDate": {
       "type": "string",
@@ -1310,23 +1312,28 @@ const LIST_USERS: ToolSpec = ToolSpec {
         "properties": {
           "username": {
             "type": "string",
-            "pattern": "^[a-z0-9_]{2,32}$"
+            "pattern": "^[a-z0-9_]{2,32}$",
+            "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
           },
           "email": {
             "type": "string",
-            "format": "email"
+            "format": "email",
+            "description": "Where the store sends order updates."
           },
           "firstName": {
-            "type": "string"
+            "type": "string",
+            "description": "Given name."
           },
           "lastName": {
-            "type": "string"
+            "type": "string",
+            "description": "Family name."
           },
           "phone": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "description": "Phone number for delivery questions, if the user gave one."
           }
         }
       }
@@ -1407,23 +1414,28 @@ const CREATE_USER: ToolSpec = ToolSpec {
   "properties": {
     "username": {
       "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$"
+      "pattern": "^[a-z0-9_]{2,32}$",
+      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
     },
     "email": {
       "type": "string",
-      "format": "email"
+      "format": "email",
+      "description": "Where the store sends order updates."
     },
     "firstName": {
-      "type": "string"
+      "type": "string",
+      "description": "Given name."
     },
     "lastName": {
-      "type": "string"
+      "type": "string",
+      "description": "Family name."
     },
     "phone": {
       "type": [
         "string",
         "null"
-      ]
+      ],
+      "description": "Phone number for delivery questions, if the user gave one."
     }
   },
   "required": [
@@ -1438,23 +1450,28 @@ const CREATE_USER: ToolSpec = ToolSpec {
   "properties": {
     "username": {
       "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$"
+      "pattern": "^[a-z0-9_]{2,32}$",
+      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
     },
     "email": {
       "type": "string",
-      "format": "email"
+      "format": "email",
+      "description": "Where the store sends order updates."
     },
     "firstName": {
-      "type": "string"
+      "type": "string",
+      "description": "Given name."
     },
     "lastName": {
-      "type": "string"
+      "type": "string",
+      "description": "Family name."
     },
     "phone": {
       "type": [
         "string",
         "null"
-      ]
+      ],
+      "description": "Phone number for delivery questions, if the user gave one."
     }
   }
 }"#,
@@ -1539,7 +1556,8 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
   "properties": {
     "username": {
       "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$"
+      "pattern": "^[a-z0-9_]{2,32}$",
+      "description": "The user's login name."
     }
   },
   "required": [
@@ -1553,23 +1571,28 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
   "properties": {
     "username": {
       "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$"
+      "pattern": "^[a-z0-9_]{2,32}$",
+      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
     },
     "email": {
       "type": "string",
-      "format": "email"
+      "format": "email",
+      "description": "Where the store sends order updates."
     },
     "firstName": {
-      "type": "string"
+      "type": "string",
+      "description": "Given name."
     },
     "lastName": {
-      "type": "string"
+      "type": "string",
+      "description": "Family name."
     },
     "phone": {
       "type": [
         "string",
         "null"
-      ]
+      ],
+      "description": "Phone number for delivery questions, if the user gave one."
     }
   }
 }"#,
@@ -1612,28 +1635,33 @@ const UPDATE_USER: ToolSpec = ToolSpec {
   "properties": {
     "username": {
       "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$"
+      "pattern": "^[a-z0-9_]{2,32}$",
+      "description": "The user's login name."
     },
     "username_body": {
       "type": "string",
       "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "(sent as body field `username`)"
+      "description": "Login name, 2 to 32 lowercase letters, digits or underscores. (sent as body field `username`)"
     },
     "email": {
       "type": "string",
-      "format": "email"
+      "format": "email",
+      "description": "Where the store sends order updates."
     },
     "firstName": {
-      "type": "string"
+      "type": "string",
+      "description": "Given name."
     },
     "lastName": {
-      "type": "string"
+      "type": "string",
+      "description": "Family name."
     },
     "phone": {
       "type": [
         "string",
         "null"
-      ]
+      ],
+      "description": "Phone number for delivery questions, if the user gave one."
     }
   },
   "required": [
@@ -1649,23 +1677,28 @@ const UPDATE_USER: ToolSpec = ToolSpec {
   "properties": {
     "username": {
       "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$"
+      "pattern": "^[a-z0-9_]{2,32}$",
+      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
     },
     "email": {
       "type": "string",
-      "format": "email"
+      "format": "email",
+      "description": "Where the store sends order updates."
     },
     "firstName": {
-      "type": "string"
+      "type": "string",
+      "description": "Given name."
     },
     "lastName": {
-      "type": "string"
+      "type": "string",
+      "description": "Family name."
     },
     "phone": {
       "type": [
         "string",
         "null"
-      ]
+      ],
+      "description": "Phone number for delivery questions, if the user gave one."
     }
   }
 }"#,
