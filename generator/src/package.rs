@@ -263,6 +263,7 @@ pub fn workflow(
 
 /// Absolute path components, `..` and `.` applied.
 fn normalize(path: &Path) -> Vec<String> {
+    let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut parts: Vec<String> = Vec::new();
     for c in absolute.components() {

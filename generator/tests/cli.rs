@@ -52,7 +52,7 @@ fn petstore_copy() -> tempfile::TempDir {
     }
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("16 tools; 6 file(s) written"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("16 tools; 11 file(s) written"), "{}", stderr(&out));
     dir
 }
 
@@ -64,7 +64,7 @@ fn generating_twice_gives_identical_bytes_and_writes_nothing() {
     let out = mcpgen(&["generate", "--config", "mcpgen.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stderr(&out).contains("0 file(s) written, 0 removed, 6 unchanged"),
+        stderr(&out).contains("0 file(s) written, 0 removed, 11 unchanged"),
         "{}",
         stderr(&out)
     );
@@ -351,8 +351,8 @@ fn token_budget_warns_and_strict_fails() {
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3426 tokens, over max_tools_list_tokens 1500; \
-                    the biggest tools: list_pets (~422), update_pet (~316), create_pet (~286), list_users (~267), find_pets_by_tags (~241)";
+    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3880 tokens, over max_tools_list_tokens 1500; \
+                    the biggest tools: list_pets (~422), update_user (~351), list_users (~333), update_pet (~316), create_user (~314)";
     assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
 
     let spec = dir.path().join("openapi.yaml");
@@ -404,7 +404,7 @@ fn unknown_parameter_in_tool_settings() {
     assert_eq!(out.status.code(), Some(1));
     let text = stderr(&out);
     assert!(
-        text.starts_with("error: mcpgen.yaml:48:9: `listPets` has no parameter or body field `lmit`\n"),
+        text.starts_with("error: mcpgen.yaml:52:9: `listPets` has no parameter or body field `lmit`\n"),
         "{text}"
     );
     assert!(text.contains("\n  help: did you mean `limit`?"), "{text}");
@@ -475,7 +475,7 @@ fn tool_names_survive_spec_reordering_and_additions() {
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).starts_with("tools + get_pet_by_id_2\n"),
+        stderr(&out).contains("\ntools + get_pet_by_id_2\n"),
         "{}",
         stderr(&out)
     );
@@ -812,4 +812,122 @@ fn long_prefixed_tool_names_warn() {
     assert!(text.contains("leaves 16 characters"), "{text}");
     let strict = mcpgen(&["generate", "--strict"], dir.path());
     assert_eq!(strict.status.code(), Some(1), "{}", stderr(&strict));
+}
+
+#[test]
+fn the_extension_module_is_created_once_and_survives_regeneration() {
+    let dir = petstore_copy();
+    let extend = dir.path().join("petstore-mcp/src/extend.rs");
+    let starter = fs::read_to_string(&extend).unwrap();
+    assert!(starter.contains("pub fn extensions() -> Extensions"), "{starter}");
+    assert!(!starter.contains("@generated"), "the user's file must not look generated");
+    let mine = starter.replace("Extensions::new()", "Extensions::new() // signed by us");
+    fs::write(&extend, &mine).unwrap();
+    // A spec change regenerates the rest of the crate...
+    let spec = dir.path().join("openapi.yaml");
+    let text = fs::read_to_string(&spec).unwrap().replace("summary: Get a pet\n", "summary: Fetch one pet\n");
+    fs::write(&spec, text).unwrap();
+    let out = mcpgen(&["generate", "--check"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!stderr(&out).contains("extend.rs"), "{}", stderr(&out));
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // ...and leaves the module as the user wrote it; --check doesn't compare it.
+    assert_eq!(fs::read_to_string(&extend).unwrap(), mine);
+    assert_eq!(mcpgen(&["generate", "--check"], dir.path()).status.code(), Some(0));
+    // Deleted, it is created again (main.rs needs it).
+    fs::remove_file(&extend).unwrap();
+    let out = mcpgen(&["generate", "--check"], dir.path());
+    assert!(stderr(&out).contains("missing: src/extend.rs"), "{}", stderr(&out));
+    assert_eq!(mcpgen(&["generate"], dir.path()).status.code(), Some(0));
+    assert_eq!(fs::read_to_string(&extend).unwrap(), starter);
+}
+
+#[test]
+fn lint_reports_rules_with_locations_and_overrides_fix_them() {
+    let dir = petstore_copy();
+    let config = dir.path().join("mcpgen.yaml");
+    // Undo the example's fixes: the listOrders override, and name a tool without a verb.
+    let text = fs::read_to_string(&config).unwrap();
+    let start = text.find("  listOrders:").unwrap();
+    let end = text.find("  getInventory:").unwrap();
+    let broken = format!("{}{}", &text[..start], &text[end..]).replace(
+        "    title: Stock by status\n",
+        "    name: inventory\n    title: Stock by status\n",
+    );
+    fs::write(&config, &broken).unwrap();
+    let out = mcpgen(&["lint"], dir.path());
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let report = stderr(&out);
+    for expected in [
+        "openapi.yaml:245:7: paths./store/orders.get: [tool-description] `list_orders`: the description `List orders` is too short",
+        "help: give the operation a `summary` or `description`, or set `tools.listOrders.description` in mcpgen.yaml",
+        "[param-description] `list_orders`: 1 argument without a description: `status`",
+        "help: describe them in the spec, or in mcpgen.yaml: `tools.listOrders.params.status.description`",
+        "[verb-name] `inventory`: the name does not say what the tool does",
+        "help: e.g. `tools.getInventory.name: get_inventory` in mcpgen.yaml",
+        "3 lint finding(s)",
+    ] {
+        assert!(report.contains(expected), "missing {expected:?} in:\n{report}");
+    }
+    // generate shows them as warnings; --strict fails on them.
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stderr(&out).contains("warning: openapi.yaml:245:7"), "{}", stderr(&out));
+    assert_eq!(mcpgen(&["generate", "--strict"], dir.path()).status.code(), Some(1));
+    // Skipping rules silences them; an unknown rule is a located mistake.
+    fs::write(
+        &config,
+        format!("{broken}lint:\n  skip: [tool-description, param-description, verb-name]\n"),
+    )
+    .unwrap();
+    let out = mcpgen(&["lint"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    fs::write(&config, format!("{broken}lint:\n  skip: [verb-names]\n")).unwrap();
+    let out = mcpgen(&["lint"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`verb-names` is not a lint rule") && stderr(&out).contains("did you mean `verb-name`?"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_required_rule_and_its_override() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("openapi.yaml"),
+        "openapi: 3.0.3\ninfo: {title: T, version: '1'}\nservers: [{url: 'https://api.example.com'}]\npaths:\n  /things:\n    get:\n      operationId: listThings\n      summary: List the things in the warehouse\n      parameters:\n        - {name: kind, in: query, description: 'Required. The kind of thing.', schema: {type: string}}\n        - {name: limit, in: query, required: true, description: How many at most., schema: {type: integer, default: 10}}\n      responses: {'200': {description: ok}}\n",
+    )
+    .unwrap();
+    let base = "spec: openapi.yaml\noutput: t-mcp\nserver: {name: t-mcp}\nruntime: {path: ../runtime}\n";
+    fs::write(dir.path().join("mcpgen.yaml"), base).unwrap();
+    let out = mcpgen(&["lint"], dir.path());
+    let report = stderr(&out);
+    assert!(report.contains("[required] `list_things`: `kind`'s description says it is required, but the spec does not mark it so"), "{report}");
+    assert!(report.contains("[required] `list_things`: `limit` is required but has a default"), "{report}");
+    assert!(report.contains("`tools.listThings.params.kind.required`"), "{report}");
+    fs::write(
+        dir.path().join("mcpgen.yaml"),
+        format!("{base}tools:\n  listThings:\n    params:\n      kind: {{required: true}}\n      limit: {{required: false}}\n"),
+    )
+    .unwrap();
+    let out = mcpgen(&["lint"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn workflow_setting_mistakes() {
+    let dir = petstore_copy();
+    let config = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(&config, text.replace(".github/workflows/petstore-mcp.yml", "ci/petstore.yml")).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("`ci/petstore.yml` is not a `.github/workflows/<name>.yml` file"),
+        "{}",
+        stderr(&out)
+    );
 }
