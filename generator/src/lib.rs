@@ -161,7 +161,9 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         plan.deploy.crate_in_context = crate_in_context;
     }
     if let Some(setting) = &selection_file.ci.github_actions {
-        let config_name = config_path.file_name().map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
+        let config_name = config_path
+            .file_name()
+            .map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
         let at = (setting.referenced.line(), setting.referenced.column());
         let (_, mut workflow) = package::workflow(
             base,

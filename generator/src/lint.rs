@@ -28,21 +28,169 @@ pub const RULES: &[&str] = &[
 
 /// Words a tool name can start with (or follow a namespace with: `repos_get`).
 const VERBS: &[&str] = &[
-    "abort", "accept", "activate", "add", "apply", "approve", "archive", "assign", "attach", "authorize", "block",
-    "book", "bulk", "calculate", "call", "cancel", "capture", "change", "charge", "check", "clear", "clone", "close",
-    "compare", "complete", "compute", "configure", "confirm", "connect", "convert", "copy", "count", "create",
-    "deactivate", "decline", "delete", "deploy", "describe", "detach", "disable", "disconnect", "dismiss",
-    "dispatch", "download", "duplicate", "edit", "enable", "end", "estimate", "evaluate", "execute", "export",
-    "fetch", "find", "finalize", "follow", "fork", "generate", "get", "grant", "hide", "import", "install", "invite",
-    "issue", "join", "leave", "link", "list", "lock", "log", "login", "logout", "lookup", "mark", "merge", "modify",
-    "move", "mute", "notify", "open", "patch", "pause", "pin", "ping", "place", "post", "preview", "publish",
-    "purge", "put", "query", "read", "reboot", "redeliver", "redeem", "refresh", "refund", "register", "reject",
-    "release", "reload", "remove", "rename", "render", "reopen", "replace", "reply", "report", "request",
-    "rerun", "reserve", "reset", "resolve", "restart", "restore", "resume", "retrieve", "retry", "review",
-    "revoke", "rotate", "run", "save", "schedule", "search", "send", "set", "share", "show", "sign", "start",
-    "stop", "submit", "subscribe", "suspend", "sync", "tag", "test", "toggle", "transfer", "trigger", "unarchive",
-    "unassign", "unblock", "unfollow", "unlink", "unlock", "unmute", "unpin", "unpublish", "unset",
-    "unsubscribe", "unwatch", "update", "upload", "upsert", "validate", "verify", "view", "void", "watch", "write",
+    "abort",
+    "accept",
+    "activate",
+    "add",
+    "apply",
+    "approve",
+    "archive",
+    "assign",
+    "attach",
+    "authorize",
+    "block",
+    "book",
+    "bulk",
+    "calculate",
+    "call",
+    "cancel",
+    "capture",
+    "change",
+    "charge",
+    "check",
+    "clear",
+    "clone",
+    "close",
+    "compare",
+    "complete",
+    "compute",
+    "configure",
+    "confirm",
+    "connect",
+    "convert",
+    "copy",
+    "count",
+    "create",
+    "deactivate",
+    "decline",
+    "delete",
+    "deploy",
+    "describe",
+    "detach",
+    "disable",
+    "disconnect",
+    "dismiss",
+    "dispatch",
+    "download",
+    "duplicate",
+    "edit",
+    "enable",
+    "end",
+    "estimate",
+    "evaluate",
+    "execute",
+    "export",
+    "fetch",
+    "find",
+    "finalize",
+    "follow",
+    "fork",
+    "generate",
+    "get",
+    "grant",
+    "hide",
+    "import",
+    "install",
+    "invite",
+    "issue",
+    "join",
+    "leave",
+    "link",
+    "list",
+    "lock",
+    "log",
+    "login",
+    "logout",
+    "lookup",
+    "mark",
+    "merge",
+    "modify",
+    "move",
+    "mute",
+    "notify",
+    "open",
+    "patch",
+    "pause",
+    "pin",
+    "ping",
+    "place",
+    "post",
+    "preview",
+    "publish",
+    "purge",
+    "put",
+    "query",
+    "read",
+    "reboot",
+    "redeliver",
+    "redeem",
+    "refresh",
+    "refund",
+    "register",
+    "reject",
+    "release",
+    "reload",
+    "remove",
+    "rename",
+    "render",
+    "reopen",
+    "replace",
+    "reply",
+    "report",
+    "request",
+    "rerun",
+    "reserve",
+    "reset",
+    "resolve",
+    "restart",
+    "restore",
+    "resume",
+    "retrieve",
+    "retry",
+    "review",
+    "revoke",
+    "rotate",
+    "run",
+    "save",
+    "schedule",
+    "search",
+    "send",
+    "set",
+    "share",
+    "show",
+    "sign",
+    "start",
+    "stop",
+    "submit",
+    "subscribe",
+    "suspend",
+    "sync",
+    "tag",
+    "test",
+    "toggle",
+    "transfer",
+    "trigger",
+    "unarchive",
+    "unassign",
+    "unblock",
+    "unfollow",
+    "unlink",
+    "unlock",
+    "unmute",
+    "unpin",
+    "unpublish",
+    "unset",
+    "unsubscribe",
+    "unwatch",
+    "update",
+    "upload",
+    "upsert",
+    "validate",
+    "verify",
+    "view",
+    "void",
+    "watch",
+    "write",
 ];
 
 pub struct LintInputs<'a> {
@@ -65,17 +213,17 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
                 .help(fix)
                 .warning()
         };
-        if on("tool-description") {
-            if let Some(problem) = description_problem(op, tool) {
-                findings.push(finding(
-                    "tool-description",
-                    &op.pointer,
-                    problem,
-                    format!(
-                        "give the operation a `summary` or `description`, or set `tools.{id}.description` in mcpgen.yaml"
-                    ),
-                ));
-            }
+        if on("tool-description")
+            && let Some(problem) = description_problem(op, tool)
+        {
+            findings.push(finding(
+                "tool-description",
+                &op.pointer,
+                problem,
+                format!(
+                    "give the operation a `summary` or `description`, or set `tools.{id}.description` in mcpgen.yaml"
+                ),
+            ));
         }
         let schema: Value = serde_json::from_str(&tool.input_schema).unwrap_or_default();
         let properties = schema.get("properties").and_then(Value::as_object);
@@ -116,7 +264,11 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
                     &format!("{}/parameters", op.pointer),
                     format!(
                         "{} without a description: {}",
-                        if missing.len() == 1 { "1 argument".to_string() } else { format!("{} arguments", missing.len()) },
+                        if missing.len() == 1 {
+                            "1 argument".to_string()
+                        } else {
+                            format!("{} arguments", missing.len())
+                        },
                         listed.join(", ")
                     ),
                     format!(
@@ -129,15 +281,16 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
         if on("required") {
             for (arg, s) in properties.into_iter().flatten() {
                 let is_required = required.contains(arg.as_str());
-                let says_required = s
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .is_some_and(says_required);
+                let says_required = s.get("description").and_then(Value::as_str).is_some_and(says_required);
                 let wire = wire_name(arg);
                 let problem = if is_required && s.get("default").is_some() {
-                    Some(format!("`{arg}` is required but has a default, so the model must always send it"))
+                    Some(format!(
+                        "`{arg}` is required but has a default, so the model must always send it"
+                    ))
                 } else if !is_required && says_required {
-                    Some(format!("`{arg}`'s description says it is required, but the spec does not mark it so"))
+                    Some(format!(
+                        "`{arg}`'s description says it is required, but the spec does not mark it so"
+                    ))
                 } else {
                     None
                 };
@@ -146,7 +299,9 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
                         "required",
                         &format!("{}/parameters", op.pointer),
                         problem,
-                        format!("fix `required` in the spec, or set `tools.{id}.params.{wire}.required` in mcpgen.yaml"),
+                        format!(
+                            "fix `required` in the spec, or set `tools.{id}.params.{wire}.required` in mcpgen.yaml"
+                        ),
                     ));
                 }
             }
@@ -157,7 +312,10 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
                 &op.pointer,
                 "the name does not say what the tool does (no verb such as get, list, create, update, delete)"
                     .to_string(),
-                format!("e.g. `tools.{id}.name: {}` in mcpgen.yaml", suggest_name(op.method, &tool.name)),
+                format!(
+                    "e.g. `tools.{id}.name: {}` in mcpgen.yaml",
+                    suggest_name(op.method, &tool.name)
+                ),
             ));
         }
     }
@@ -184,9 +342,16 @@ fn says_required(text: &str) -> bool {
     lower.match_indices("required").any(|(at, _)| {
         let before = lower[..at].trim_end();
         let after = lower[at + "required".len()..].trim_start();
-        !(before.ends_with("not") || before.ends_with("if") || after.starts_with("if") || after.starts_with("when")
-            || after.starts_with("for") || after.starts_with("by") || after.starts_with("only"))
-            && (before.is_empty() || before.ends_with(['(', '.', ':', '-', '*', '[']) || after.is_empty()
+        !(before.ends_with("not")
+            || before.ends_with("if")
+            || after.starts_with("if")
+            || after.starts_with("when")
+            || after.starts_with("for")
+            || after.starts_with("by")
+            || after.starts_with("only"))
+            && (before.is_empty()
+                || before.ends_with(['(', '.', ':', '-', '*', '['])
+                || after.is_empty()
                 || after.starts_with([')', '.', ']', ',']))
     })
 }

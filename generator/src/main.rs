@@ -62,8 +62,10 @@ enum Command {
     },
     /// Check the selected tools before a release: descriptions, argument descriptions,
     /// `required`, verb-like names, near-identical descriptions. Exit 1 when anything is found.
-    #[command(after_help = "Each finding names its rule; fix it in the spec or with the override in mcpgen.yaml \
-                            it suggests, or skip the rule with `lint: {skip: [RULE]}`.")]
+    #[command(
+        after_help = "Each finding names its rule; fix it in the spec or with the override in mcpgen.yaml \
+                            it suggests, or skip the rule with `lint: {skip: [RULE]}`."
+    )]
     Lint {
         /// The selection file.
         #[arg(long, default_value = "mcpgen.yaml", value_name = "PATH")]

@@ -92,7 +92,11 @@ pub fn host_configs(crate_name: &str, token_env: &str, env_vars: &[EnvVarPlan]) 
     let bearer = "Bearer …";
     let json = |v: Value| serde_json::to_string_pretty(&v).expect("JSON values always serialize");
     let stdio_yaml = {
-        let mut text = format!("mcp_servers:\n  {}:\n    command: {}\n    args: []\n", yaml_str(key), yaml_str(&command));
+        let mut text = format!(
+            "mcp_servers:\n  {}:\n    command: {}\n    args: []\n",
+            yaml_str(key),
+            yaml_str(&command)
+        );
         if !required.is_empty() {
             text.push_str("    env:\n");
             for v in &required {
@@ -139,7 +143,13 @@ pub fn host_configs(crate_name: &str, token_env: &str, env_vars: &[EnvVarPlan]) 
             "json",
             json(json!({ "mcpServers": { key: { "command": command, "args": [], "env": plain_env } } })),
         ),
-        config("Any host with a YAML config", "its config file", "stdio", "yaml", stdio_yaml),
+        config(
+            "Any host with a YAML config",
+            "its config file",
+            "stdio",
+            "yaml",
+            stdio_yaml,
+        ),
         // Claude Desktop's config file runs local commands only; mcp-remote bridges to HTTP.
         config(
             "Claude Desktop",
@@ -172,16 +182,20 @@ pub fn host_configs(crate_name: &str, token_env: &str, env_vars: &[EnvVarPlan]) 
             "json",
             json(json!({ "mcpServers": { key: { "url": url, "headers": { "Authorization": bearer } } } })),
         ),
-        config("Any host with a YAML config", "its config file", "HTTP", "yaml", http_yaml),
+        config(
+            "Any host with a YAML config",
+            "its config file",
+            "HTTP",
+            "yaml",
+            http_yaml,
+        ),
     ]
 }
 
 /// A YAML scalar: plain when unambiguous, else double-quoted (JSON quoting is valid YAML).
 pub fn yaml_str(text: &str) -> String {
     let plain = !text.is_empty()
-        && text
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && text.chars().all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
         && !text.starts_with(['-', '.'])
         && !matches!(text, "true" | "false" | "null" | "yes" | "no" | "on" | "off")
         && text.parse::<f64>().is_err();
@@ -246,7 +260,11 @@ pub fn workflow(
     let inside = |relative: &str| -> String {
         let mut parts: Vec<String> = config_dir[root.len()..].to_vec();
         parts.extend(normalize_relative(relative));
-        if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+        if parts.is_empty() {
+            ".".to_string()
+        } else {
+            parts.join("/")
+        }
     };
     let workflow_file = target[root.len()..].join("/");
     Ok((
@@ -263,7 +281,11 @@ pub fn workflow(
 
 /// Absolute path components, `..` and `.` applied.
 fn normalize(path: &Path) -> Vec<String> {
-    let path = if path.as_os_str().is_empty() { Path::new(".") } else { path };
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut parts: Vec<String> = Vec::new();
     for c in absolute.components() {
@@ -307,8 +329,14 @@ mod tests {
     fn workflow_paths_are_from_the_repository_root() {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("api");
-        let (file, w) = workflow(&config_dir, "../.github/workflows/mcp.yml", "mcpgen.yaml", "openapi.yaml", "my-mcp")
-            .unwrap();
+        let (file, w) = workflow(
+            &config_dir,
+            "../.github/workflows/mcp.yml",
+            "mcpgen.yaml",
+            "openapi.yaml",
+            "my-mcp",
+        )
+        .unwrap();
         assert_eq!(file, ".github/workflows/mcp.yml");
         assert_eq!(
             (w.config.as_str(), w.spec.as_str(), w.crate_dir.as_str()),

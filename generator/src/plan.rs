@@ -14,8 +14,8 @@ use serde_json::{Map, Value, json};
 
 use crate::config::ToolOverride;
 use crate::diag::{Diagnostic, Error, finish};
-use crate::package::{Deploy, HostConfig, Workflow};
 use crate::ir::{ApiKeyLocation, Location, Method, Operation, SecurityScheme, Style};
+use crate::package::{Deploy, HostConfig, Workflow};
 use crate::paginate::PaginationPlan;
 use crate::select::{Binding, PageBounds, Policy, Redaction, Selection};
 

@@ -47,7 +47,12 @@ const TEMPLATES: &[(&str, &str, &str, Kind)] = &[
         Kind::Rust,
     ),
     // One per tool, appended to src/tools.rs (see `render_tools`).
-    ("tool.rs.tera", include_str!("../../templates/tool.rs.tera"), "", Kind::Rust),
+    (
+        "tool.rs.tera",
+        include_str!("../../templates/tool.rs.tera"),
+        "",
+        Kind::Rust,
+    ),
     (
         "extend.rs.tera",
         include_str!("../../templates/extend.rs.tera"),

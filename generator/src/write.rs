@@ -152,7 +152,10 @@ mod tests {
         let changes = write(dir.path(), std::slice::from_ref(&starter)).unwrap();
         assert!(changes.is_clean(), "{changes:?}");
         assert!(check(dir.path(), &[starter]).unwrap().is_clean());
-        assert_eq!(fs::read_to_string(dir.path().join("src/extend.rs")).unwrap(), "// mine\n");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("src/extend.rs")).unwrap(),
+            "// mine\n"
+        );
     }
 
     #[test]

@@ -52,7 +52,11 @@ fn petstore_copy() -> tempfile::TempDir {
     }
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("16 tools; 11 file(s) written"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("16 tools; 11 file(s) written"),
+        "{}",
+        stderr(&out)
+    );
     dir
 }
 
@@ -474,11 +478,7 @@ fn tool_names_survive_spec_reordering_and_additions() {
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("\ntools + get_pet_by_id_2\n"),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).contains("\ntools + get_pet_by_id_2\n"), "{}", stderr(&out));
     let lock_after = fs::read_to_string(dir.path().join("mcpgen.lock")).unwrap();
     for line in lock.lines().filter(|l| l.starts_with("  ")) {
         assert!(lock_after.contains(line), "{line} was renamed:\n{lock_after}");
@@ -820,12 +820,17 @@ fn the_extension_module_is_created_once_and_survives_regeneration() {
     let extend = dir.path().join("petstore-mcp/src/extend.rs");
     let starter = fs::read_to_string(&extend).unwrap();
     assert!(starter.contains("pub fn extensions() -> Extensions"), "{starter}");
-    assert!(!starter.contains("@generated"), "the user's file must not look generated");
+    assert!(
+        !starter.contains("@generated"),
+        "the user's file must not look generated"
+    );
     let mine = starter.replace("Extensions::new()", "Extensions::new() // signed by us");
     fs::write(&extend, &mine).unwrap();
     // A spec change regenerates the rest of the crate...
     let spec = dir.path().join("openapi.yaml");
-    let text = fs::read_to_string(&spec).unwrap().replace("summary: Get a pet\n", "summary: Fetch one pet\n");
+    let text = fs::read_to_string(&spec)
+        .unwrap()
+        .replace("summary: Get a pet\n", "summary: Fetch one pet\n");
     fs::write(&spec, text).unwrap();
     let out = mcpgen(&["generate", "--check"], dir.path());
     assert_eq!(out.status.code(), Some(1));
@@ -905,8 +910,16 @@ fn the_required_rule_and_its_override() {
     fs::write(dir.path().join("mcpgen.yaml"), base).unwrap();
     let out = mcpgen(&["lint"], dir.path());
     let report = stderr(&out);
-    assert!(report.contains("[required] `list_things`: `kind`'s description says it is required, but the spec does not mark it so"), "{report}");
-    assert!(report.contains("[required] `list_things`: `limit` is required but has a default"), "{report}");
+    assert!(
+        report.contains(
+            "[required] `list_things`: `kind`'s description says it is required, but the spec does not mark it so"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("[required] `list_things`: `limit` is required but has a default"),
+        "{report}"
+    );
     assert!(report.contains("`tools.listThings.params.kind.required`"), "{report}");
     fs::write(
         dir.path().join("mcpgen.yaml"),
@@ -922,7 +935,11 @@ fn workflow_setting_mistakes() {
     let dir = petstore_copy();
     let config = dir.path().join("mcpgen.yaml");
     let text = fs::read_to_string(&config).unwrap();
-    fs::write(&config, text.replace(".github/workflows/petstore-mcp.yml", "ci/petstore.yml")).unwrap();
+    fs::write(
+        &config,
+        text.replace(".github/workflows/petstore-mcp.yml", "ci/petstore.yml"),
+    )
+    .unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(1));
     assert!(

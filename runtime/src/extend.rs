@@ -71,7 +71,10 @@ impl Extensions {
 
     /// Post-process each response before it is shaped for the model:
     /// [`UpstreamResponse::json`] and [`UpstreamResponse::set_json`] edit a JSON body.
-    pub fn on_response(mut self, hook: impl Fn(&Call<'_>, &mut UpstreamResponse) + Send + Sync + 'static) -> Extensions {
+    pub fn on_response(
+        mut self,
+        hook: impl Fn(&Call<'_>, &mut UpstreamResponse) + Send + Sync + 'static,
+    ) -> Extensions {
         self.hooks.response.push(Arc::new(hook));
         self
     }
@@ -84,13 +87,9 @@ impl Extensions {
             let name = tool.name.as_str();
             let valid = !name.is_empty()
                 && name.len() <= 64
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
             if !valid {
-                return Err(format!(
-                    "extension tool `{name}`: names are 1 to 64 of A-Z a-z 0-9 _ -"
-                ));
+                return Err(format!("extension tool `{name}`: names are 1 to 64 of A-Z a-z 0-9 _ -"));
             }
             if seen.contains(&name) {
                 return Err(format!(
@@ -99,7 +98,9 @@ impl Extensions {
             }
             seen.push(name);
             if !tool.input_schema.is_object() {
-                return Err(format!("extension tool `{name}`: its input schema must be a JSON object"));
+                return Err(format!(
+                    "extension tool `{name}`: its input schema must be a JSON object"
+                ));
             }
             if let Err(e) = jsonschema::validator_for(&tool.input_schema) {
                 return Err(format!("extension tool `{name}`: its input schema is invalid: {e}"));

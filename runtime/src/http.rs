@@ -391,7 +391,11 @@ pub fn healthcheck(bind: SocketAddr, timeout: Duration) -> Result<(), String> {
     let mut stream = std::net::TcpStream::connect_timeout(&target, timeout).map_err(unhealthy)?;
     stream.set_read_timeout(Some(timeout)).map_err(unhealthy)?;
     stream.set_write_timeout(Some(timeout)).map_err(unhealthy)?;
-    write!(stream, "GET /healthz HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n").map_err(unhealthy)?;
+    write!(
+        stream,
+        "GET /healthz HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(unhealthy)?;
     let mut head = [0u8; 64];
     let n = stream.read(&mut head).map_err(unhealthy)?;
     let status_line = String::from_utf8_lossy(&head[..n]);

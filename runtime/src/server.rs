@@ -105,7 +105,9 @@ impl Inner {
     fn listing(&self) -> &[McpTool] {
         self.listing.get_or_init(|| {
             let generated = self.tools().iter().map(to_mcp_tool);
-            generated.chain(self.custom.iter().map(|t| custom_to_mcp_tool(t))).collect()
+            generated
+                .chain(self.custom.iter().map(|t| custom_to_mcp_tool(t)))
+                .collect()
         })
     }
 
@@ -185,7 +187,10 @@ impl ServerHandler for Server {
         let listing = self.listing();
         match self.by_name.get(name) {
             Some(&i) => Some(listing[i].clone()),
-            None => listing[self.spec.tools.len()..].iter().find(|t| t.name == name).cloned(),
+            None => listing[self.spec.tools.len()..]
+                .iter()
+                .find(|t| t.name == name)
+                .cloned(),
         }
     }
 

@@ -45,7 +45,13 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
         let upstream = Upstream::new(spec, config, redactor)
             .unwrap_or_else(|e| panic!("{e}"))
             .with_hooks(extensions.hooks.clone());
-        let server = Server::new(spec, upstream, Metrics::new(), Overrides::default(), extensions.tools.clone());
+        let server = Server::new(
+            spec,
+            upstream,
+            Metrics::new(),
+            Overrides::default(),
+            extensions.tools.clone(),
+        );
         let (server_end, client_end) = tokio::io::duplex(1 << 16);
         let serving = tokio::spawn(async move {
             let running = server.serve(server_end).await.expect("the server starts");
@@ -66,15 +72,16 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
 
     let mut problems = Vec::new();
     if listed.len() != expected {
-        problems.push(format!("tools/list returned {} tools, expected {expected}", listed.len()));
+        problems.push(format!(
+            "tools/list returned {} tools, expected {expected}",
+            listed.len()
+        ));
     }
     let mut seen = std::collections::BTreeSet::new();
     for tool in &listed {
         let name = tool.name.as_ref();
         let mut problem = |what: String| problems.push(format!("tool `{name}`: {what}"));
-        if !(1..=64).contains(&name.len())
-            || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        {
+        if !(1..=64).contains(&name.len()) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
             problem("the name is not 1 to 64 of A-Z a-z 0-9 _ -".to_string());
         }
         if !seen.insert(name.to_string()) {
@@ -95,7 +102,12 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
             check_schema(&Value::Object((**output).clone()), "output", &mut problem);
         }
     }
-    assert!(problems.is_empty(), "{} problem(s):\n{}", problems.len(), problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "{} problem(s):\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
 }
 
 fn check_schema(schema: &Value, which: &str, problem: &mut impl FnMut(String)) {
@@ -144,7 +156,10 @@ mod tests {
     #[test]
     #[should_panic(expected = "tool `vague`: no description")]
     fn a_missing_description_fails() {
-        smoke_test(&EMPTY, Extensions::new().tool(tool("vague", " ", json!({"type": "object"}))));
+        smoke_test(
+            &EMPTY,
+            Extensions::new().tool(tool("vague", " ", json!({"type": "object"}))),
+        );
     }
 
     #[test]

@@ -586,7 +586,10 @@ impl Upstream {
                 });
             }
             let timeout = Duration::from_millis(policy.timeout_ms).min(remaining);
-            let call = Call { tool, attempt: attempts };
+            let call = Call {
+                tool,
+                attempt: attempts,
+            };
             let attempt = match self.build(prepared, alternative, timeout, deadline).await {
                 Ok(request) => self.attempt(&call, request, policy, timeout).await?,
                 Err(e) => return Err(UpstreamError { attempts, ..e }),

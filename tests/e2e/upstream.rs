@@ -561,9 +561,15 @@ async fn extension_module_signs_requests_edits_responses_and_adds_tools() -> any
     assert!(!is_error(&r), "{}", text(&r));
     assert_eq!(r["structuredContent"], json!({"sum": 42}));
     let (r, _) = lab.call("lab_sum", json!({"a": "two", "b": 40})).await?;
-    assert!(is_error(&r) && text(&r).contains("Invalid arguments for tool `lab_sum`"), "{r}");
+    assert!(
+        is_error(&r) && text(&r).contains("Invalid arguments for tool `lab_sum`"),
+        "{r}"
+    );
     let (r, _) = lab.call("lab_sum", json!({"a": -1, "b": 1})).await?;
-    assert!(is_error(&r) && text(&r).contains("negative numbers are not allowed"), "{r}");
+    assert!(
+        is_error(&r) && text(&r).contains("negative numbers are not allowed"),
+        "{r}"
+    );
     // Only the generated tools' requests reached the API.
     assert_eq!(upstream.requests().len(), 1);
 

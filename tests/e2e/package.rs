@@ -1,0 +1,391 @@
+//! What ships with a generated crate besides code, checked by tools nobody
+//! here wrote: the README's host config run in a host's filtered environment,
+//! the Dockerfile (hadolint) and the binary run with its flags, the Kubernetes
+//! manifests (kubernetes-validate, strict), and the GitHub workflow
+//! (action-validator) with its check step run locally.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mcpgen_tests::{API_KEY, Recorder, built_binary, free_port, node_tool, workspace_root};
+use rmcp::ServiceExt;
+use rmcp::model::CallToolRequestParams;
+use rmcp::transport::TokioChildProcess;
+use serde_json::{Value, json};
+
+/// Every committed crate, each with its Dockerfile and manifests.
+const CRATES: &[&str] = &[
+    "examples/petstore/petstore-mcp",
+    "examples/edge-cases/edge-cases-mcp",
+    "tests/fixtures/conformance/conformance-mcp",
+    "tests/fixtures/upstream-lab/upstream-lab-mcp",
+];
+
+/// A console script installed by `pip install -r tests/python/requirements.txt`:
+/// on PATH, or in the interpreter's scripts directory.
+fn python_tool(name: &str) -> PathBuf {
+    if let Some(found) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+    {
+        return found;
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .output()
+        .expect("python3 runs");
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join(name);
+    assert!(
+        path.is_file(),
+        "{name} is missing: run `pip install -r tests/python/requirements.txt`"
+    );
+    path
+}
+
+/// YAML documents as JSON, read by PyYAML (installed with kubernetes-validate).
+fn yaml_documents(path: &Path) -> Vec<Value> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The first fenced block after `heading` in `text`.
+fn fenced_after<'t>(text: &'t str, heading: &str) -> &'t str {
+    let at = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading:?} in the README"));
+    let rest = &text[at..];
+    let start = rest.find("```").expect("a fenced block") + rest[rest.find("```").unwrap()..].find('\n').unwrap() + 1;
+    let end = start + rest[start..].find("```").expect("closed");
+    &rest[start..end]
+}
+
+/// Hosts start stdio servers with only these variables (plus the config's `env`).
+fn host_environment(home: &Path) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TERM", "SHELL", "TMPDIR"]
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+        .chain(std::env::vars().filter(|(k, _)| k.starts_with("XDG_")))
+        .collect();
+    for (k, v) in [
+        ("PATH", "/usr/bin:/bin".to_string()),
+        ("HOME", home.display().to_string()),
+        ("USER", "someone".to_string()),
+        ("LANG", "en_US.UTF-8".to_string()),
+        ("TERM", "xterm-256color".to_string()),
+        ("SHELL", "/bin/zsh".to_string()),
+        ("TMPDIR", home.display().to_string()),
+        ("XDG_RUNTIME_DIR", home.display().to_string()),
+    ] {
+        if !env.iter().any(|(name, _)| name == k) {
+            env.push((k.to_string(), v));
+        }
+    }
+    env
+}
+
+#[tokio::test]
+async fn the_readme_host_config_runs_in_a_hosts_filtered_environment() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let readme = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/README.md"))?;
+    let config: Value = serde_json::from_str(fenced_after(
+        &readme,
+        "**Claude Desktop** (`claude_desktop_config.json`)",
+    ))?;
+    let server = &config["mcpServers"]["petstore"];
+    assert_eq!(server["command"], "/path/to/petstore-mcp");
+    let home = tempfile::tempdir()?;
+    let mut command = tokio::process::Command::new(petstore_from(&server["command"]));
+    command
+        .args(server["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()))
+        .env_clear()
+        .envs(host_environment(home.path()))
+        // Hosts start servers from anywhere.
+        .current_dir("/")
+        .kill_on_drop(true);
+    for (name, value) in server["env"].as_object().unwrap() {
+        assert_eq!(value, "…", "the README shows placeholders, never values");
+        assert_eq!(name, "PETSTORE_API_KEY");
+        command.env(name, API_KEY);
+    }
+    // The one variable the user adds here: the API's URL (the spec's server by default).
+    command.env("PETSTORE_BASE_URL", &upstream.base_url);
+    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::null()).spawn()?;
+    let client = tokio::time::timeout(Duration::from_secs(20), ().serve(transport)).await??;
+    let tools = client.list_all_tools().await?;
+    assert_eq!(tools.len(), 16);
+    let params =
+        CallToolRequestParams::new("get_pet_by_id").with_arguments(json!({"petId": 3}).as_object().cloned().unwrap());
+    let result = tokio::time::timeout(Duration::from_secs(30), client.call_tool(params)).await??;
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    client.cancel().await?;
+    let sent = upstream.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].uri, "/pets/3");
+    assert_eq!(sent[0].headers["x-api-key"], API_KEY);
+    Ok(())
+}
+
+fn petstore_from(command: &Value) -> PathBuf {
+    assert!(command.as_str().unwrap().ends_with("/petstore-mcp"));
+    built_binary("petstore-mcp")
+}
+
+/// The final stage's instructions, continuation lines joined.
+fn final_stage(dockerfile: &str) -> Vec<(String, String)> {
+    let joined = dockerfile.replace("\\\n", " ");
+    let lines: Vec<(String, String)> = joined
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .filter_map(|l| {
+            l.split_once(' ')
+                .map(|(i, rest)| (i.to_ascii_uppercase(), rest.trim().to_string()))
+        })
+        .collect();
+    let from = lines.iter().rposition(|(i, _)| i == "FROM").expect("a FROM");
+    lines[from..].to_vec()
+}
+
+#[test]
+fn dockerfiles_lint_clean_and_the_binary_runs_with_their_flags() {
+    let hadolint = python_tool("hadolint");
+    for dir in CRATES {
+        let out = Command::new(&hadolint)
+            .arg(workspace_root().join(dir).join("Dockerfile"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success() && out.stdout.is_empty(),
+            "{dir}/Dockerfile: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(workspace_root().join(dir).join(".dockerignore").is_file());
+    }
+
+    let text = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/Dockerfile")).unwrap();
+    assert_eq!(text.matches("\nFROM ").count(), 2, "multi-stage");
+    let stage = final_stage(&text);
+    let get = |instruction: &str| -> Vec<&str> {
+        stage
+            .iter()
+            .filter(|(i, _)| i == instruction)
+            .map(|(_, rest)| rest.as_str())
+            .collect()
+    };
+    assert_eq!(get("USER"), ["65532:65532"], "non-root");
+    let entrypoint: Vec<String> = serde_json::from_str(get("ENTRYPOINT")[0]).unwrap();
+    assert_eq!(entrypoint, ["/usr/local/bin/petstore-mcp"]);
+    let healthcheck = get("HEALTHCHECK")[0];
+    let check: Vec<String> = serde_json::from_str(&healthcheck[healthcheck.find("CMD [").unwrap() + 4..]).unwrap();
+    assert_eq!(check, ["/usr/local/bin/petstore-mcp", "healthcheck"]);
+    let mut env: Vec<(String, String)> = get("ENV")
+        .iter()
+        .flat_map(|rest| rest.split_whitespace())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').expect("ENV k=v");
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    assert!(
+        env.contains(&("MCP_HTTP".to_string(), "0.0.0.0:8000".to_string())),
+        "HTTP by default: {env:?}"
+    );
+    assert_eq!(get("EXPOSE"), ["8000"]);
+
+    let binary = built_binary("petstore-mcp");
+    let run = |env: &[(String, String)], args: &[String]| {
+        let mut command = Command::new(&binary);
+        command
+            .args(args)
+            .env_clear()
+            .envs(env.iter().cloned())
+            .env("PETSTORE_API_KEY", API_KEY)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        command
+    };
+    // Exactly the image's settings, without inbound tokens: refused before binding anything.
+    let out = run(&env, &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("refusing to serve 0.0.0.0:8000 without inbound auth"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // With a token, on a loopback port (tests bind 127.0.0.1 only): healthy.
+    let port = free_port();
+    for (k, v) in &mut env {
+        if k == "MCP_HTTP" {
+            *v = format!("127.0.0.1:{port}");
+        }
+    }
+    env.push(("PETSTORE_MCP_TOKENS".to_string(), "t0ken".to_string()));
+    let health = |env: &[(String, String)]| run(env, &check[1..]).status().unwrap().success();
+    assert!(!health(&env), "healthy before the server started");
+    let mut server = run(&env, &entrypoint[1..]).spawn().unwrap();
+    let started = Instant::now();
+    while !health(&env) {
+        assert!(started.elapsed() < Duration::from_secs(20), "never healthy");
+        assert!(server.try_wait().unwrap().is_none(), "the server exited");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    server.kill().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut server.stderr.take().unwrap(), &mut stderr).unwrap();
+    server.wait().unwrap();
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(
+        serde_json::from_str::<Value>(first).is_ok(),
+        "MCP_LOG_FORMAT=json logs JSON lines: {first}"
+    );
+}
+
+#[test]
+fn kubernetes_manifests_are_valid_and_agree_with_the_image() {
+    let validate = python_tool("kubernetes-validate");
+    for dir in CRATES {
+        let manifest = workspace_root().join(dir).join("deploy/kubernetes.yaml");
+        let out = Command::new(&validate).arg("--strict").arg(&manifest).output().unwrap();
+        let report = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{dir}: {report}");
+        assert_eq!(report.matches(" passed for resource ").count(), 4, "{dir}: {report}");
+    }
+
+    let docs = yaml_documents(&workspace_root().join("examples/petstore/petstore-mcp/deploy/kubernetes.yaml"));
+    let kind = |k: &str| docs.iter().find(|d| d["kind"] == k).unwrap_or_else(|| panic!("no {k}"));
+    let (config, deployment, service, hpa) = (
+        kind("ConfigMap"),
+        kind("Deployment"),
+        kind("Service"),
+        kind("HorizontalPodAutoscaler"),
+    );
+    assert_eq!(config["data"]["MCP_HTTP"], "0.0.0.0:8000");
+    let pod = &deployment["spec"]["template"]["spec"];
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_eq!(pod["securityContext"]["runAsUser"], 65532);
+    let container = &pod["containers"][0];
+    assert_eq!(container["ports"][0]["containerPort"], 8000);
+    assert_eq!(container["readinessProbe"]["httpGet"]["path"], "/readyz");
+    assert_eq!(container["livenessProbe"]["httpGet"]["path"], "/healthz");
+    assert_eq!(container["securityContext"]["readOnlyRootFilesystem"], true);
+    assert_eq!(container["securityContext"]["allowPrivilegeEscalation"], false);
+    for bound in ["requests", "limits"] {
+        assert!(
+            container["resources"][bound]["cpu"].is_string() && container["resources"][bound]["memory"].is_string()
+        );
+    }
+    // Secrets by reference, never values; the non-secret base URL from the ConfigMap.
+    let secret = |name: &str| {
+        container["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["name"] == name)
+            .map(|e| e["valueFrom"]["secretKeyRef"].clone())
+    };
+    assert_eq!(secret("PETSTORE_API_KEY").unwrap()["name"], "petstore-mcp");
+    assert_eq!(secret("PETSTORE_MCP_TOKENS").unwrap()["key"], "PETSTORE_MCP_TOKENS");
+    assert!(secret("PETSTORE_BASE_URL").is_none());
+    assert!(config["data"]["PETSTORE_BASE_URL"].is_string());
+    assert_eq!(service["spec"]["ports"][0]["targetPort"], "http");
+    assert_eq!(hpa["spec"]["scaleTargetRef"]["name"], deployment["metadata"]["name"]);
+    assert!(hpa["spec"]["minReplicas"].as_u64().unwrap() >= 2);
+}
+
+#[test]
+fn the_workflow_is_valid_and_its_check_step_fails_on_a_stale_crate() -> anyhow::Result<()> {
+    let example = workspace_root().join("examples/petstore");
+    let workflow = example.join(".github/workflows/petstore-mcp.yml");
+    let out = Command::new(node_tool(".bin/action-validator")?)
+        .arg(&workflow)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed = &yaml_documents(&workflow)[0];
+    let steps = parsed["jobs"]["regenerated"]["steps"].as_array().unwrap();
+    let step = |needle: &str| -> String {
+        steps
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .find(|run| run.contains(needle))
+            .unwrap_or_else(|| panic!("no step runs {needle:?}"))
+            .to_string()
+    };
+    let (install, check) = (step("cargo install mcpgen"), step("mcpgen generate --check"));
+
+    // The example's directory as the repository root; the runtime sits where
+    // mcpgen.yaml says, so the committed crate is current there too.
+    let root = tempfile::tempdir()?;
+    let repo = root.path().join("examples/petstore");
+    copy_dir(&example, &repo)?;
+    let mcpgen = built_binary("mcpgen");
+    let path = format!(
+        "{}:{}",
+        mcpgen.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let run = |script: &str| {
+        Command::new("bash")
+            .args(["-c", script])
+            .current_dir(&repo)
+            .env("PATH", &path)
+            .output()
+            .unwrap()
+    };
+    let out = run(&install);
+    assert!(out.status.success(), "mcpgen on PATH: nothing to install");
+    let out = run(&check);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let spec = repo.join("openapi.yaml");
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec)?.replace("summary: Get a pet\n", "summary: Fetch a pet\n"),
+    )?;
+    let out = run(&check);
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("the generated crate is out of date") && report.contains("stale: src/tools.rs"),
+        "{report}"
+    );
+    assert!(
+        report.contains("run `mcpgen generate --config mcpgen.yaml` and commit the result"),
+        "{report}"
+    );
+    Ok(())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&entry.path(), &target)?;
+            }
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
