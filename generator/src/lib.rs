@@ -195,13 +195,14 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     if !unknown.is_empty() {
         return Err(config_snippets(Error::Diagnostics(unknown)));
     }
+    lap("plan");
     let lint = lint::lint(&lint::LintInputs {
         operations: &selection.operations,
         tools: &plan.tools,
         spec_file: &spec_file,
         skip: &skip,
     });
-    lap("plan");
+    lap("lint");
     // The plan owns all it needs: free the spec's trees before rendering (peak memory).
     drop(selection);
     drop(api);

@@ -12,8 +12,6 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::Value;
-
 use crate::diag::Diagnostic;
 use crate::ir::{Method, Operation};
 use crate::plan::ToolPlan;
@@ -225,13 +223,10 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
                 ),
             ));
         }
-        let schema: Value = serde_json::from_str(&tool.input_schema).unwrap_or_default();
-        let properties = schema.get("properties").and_then(Value::as_object);
-        let required: BTreeSet<&str> = schema
-            .get("required")
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        // Only the top level matters here; the rest of the schema is skipped unparsed.
+        let schema: TopLevel = serde_json::from_str(&tool.input_schema).unwrap_or_default();
+        let properties = &schema.properties;
+        let required: BTreeSet<&str> = schema.required.iter().map(String::as_str).collect();
         let wire_name = |arg: &str| -> String {
             tool.params
                 .iter()
@@ -248,11 +243,10 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
         };
         if on("param-description") {
             let missing: Vec<String> = properties
-                .into_iter()
-                .flatten()
+                .iter()
                 .filter(|(_, s)| {
-                    s.get("description")
-                        .and_then(Value::as_str)
+                    s.description
+                        .as_deref()
                         .is_none_or(|d| d.trim().is_empty() || d.starts_with("(sent as"))
                 })
                 .map(|(arg, _)| arg.clone())
@@ -279,11 +273,11 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
             }
         }
         if on("required") {
-            for (arg, s) in properties.into_iter().flatten() {
+            for (arg, s) in properties {
                 let is_required = required.contains(arg.as_str());
-                let says_required = s.get("description").and_then(Value::as_str).is_some_and(says_required);
+                let says_required = s.description.as_deref().is_some_and(says_required);
                 let wire = wire_name(arg);
-                let problem = if is_required && s.get("default").is_some() {
+                let problem = if is_required && s.default.is_some() {
                     Some(format!(
                         "`{arg}` is required but has a default, so the model must always send it"
                     ))
@@ -323,6 +317,21 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
         findings.extend(similar_descriptions(inputs));
     }
     findings
+}
+
+/// The part of an input schema the rules read.
+#[derive(Default, serde::Deserialize)]
+struct TopLevel {
+    #[serde(default)]
+    properties: indexmap::IndexMap<String, Property>,
+    #[serde(default)]
+    required: Vec<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct Property {
+    description: Option<String>,
+    default: Option<serde::de::IgnoredAny>,
 }
 
 /// Why a tool's description won't help the model choose it, if it won't.
@@ -377,55 +386,117 @@ fn suggest_name(method: Method, name: &str) -> String {
     suggestion
 }
 
-/// Pairs of tools whose descriptions share nearly all their words.
+/// Pairs of tools whose descriptions share nearly all their words
+/// (Jaccard similarity of their word sets at least 0.9).
 fn similar_descriptions(inputs: &LintInputs) -> Vec<Diagnostic> {
-    let words: Vec<BTreeSet<String>> = inputs
-        .tools
+    let descriptions: Vec<&str> = inputs.tools.iter().map(|t| t.description.as_str()).collect();
+    similar_pairs(&descriptions)
+        .into_iter()
+        .map(|(i, j)| {
+            let (first, second) = (&inputs.tools[i], &inputs.tools[j]);
+            let op = inputs.operations[j];
+            let id = op.operation_id.as_deref().unwrap_or(&second.name);
+            Diagnostic::new(
+                inputs.spec_file,
+                format!(
+                    "[similar-descriptions] `{}` and `{}` have near-identical descriptions; the model can't tell which to call",
+                    first.name, second.name
+                ),
+            )
+            .at(&op.pointer)
+            .help(format!("say how they differ in the spec, or set `tools.{id}.description` in mcpgen.yaml"))
+            .warning()
+        })
+        .collect()
+}
+
+/// For each text with at least 3 distinct words that is this similar to an
+/// earlier one: (the first such earlier text, the text).
+fn similar_pairs(texts: &[&str]) -> Vec<(usize, usize)> {
+    // Words as ids, each set once.
+    let mut ids: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let words: Vec<Vec<u32>> = texts
         .iter()
-        .map(|t| {
-            t.description
+        .map(|text| {
+            let mut set: Vec<u32> = text
                 .split(|c: char| !c.is_alphanumeric())
                 .filter(|w| !w.is_empty())
-                .map(str::to_lowercase)
-                .collect()
+                .map(|w| {
+                    let next = ids.len() as u32;
+                    *ids.entry(w.to_lowercase()).or_insert(next)
+                })
+                .collect();
+            set.sort_unstable();
+            set.dedup();
+            set
         })
         .collect();
-    let mut findings = Vec::new();
-    let mut reported = BTreeSet::new();
+    // Prefix filtering (the AllPairs similarity join): with words ordered
+    // rarest first, two sets this similar share a word among the first
+    // |x| - ceil(0.9 |x|) + 1 of each, so only those words are indexed.
+    let mut frequency = vec![0u32; ids.len()];
+    for set in &words {
+        for &w in set {
+            frequency[w as usize] += 1;
+        }
+    }
+    let words: Vec<Vec<u32>> = words
+        .into_iter()
+        .map(|mut set| {
+            set.sort_unstable_by_key(|&w| (frequency[w as usize], w));
+            set
+        })
+        .collect();
+    let rank = |w: u32| (frequency[w as usize], w);
+    let mut index: std::collections::HashMap<u32, Vec<usize>> = std::collections::HashMap::new();
+    let mut pairs = Vec::new();
     for j in 0..words.len() {
-        if words[j].len() < 3 {
+        let b = &words[j];
+        if b.len() < 3 {
             continue;
         }
-        for i in 0..j {
-            let (a, b) = (&words[i], &words[j]);
-            // Cheap bound first: Jaccard can't reach 0.9 when sizes differ by more.
+        let prefix = b.len() - (9 * b.len()).div_ceil(10) + 1;
+        let mut candidates: Vec<usize> = b[..prefix]
+            .iter()
+            .flat_map(|w| index.get(w).into_iter().flatten().copied())
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        let similar = candidates.into_iter().find(|&i| {
+            let a = &words[i];
+            // Jaccard can't reach 0.9 when the sizes differ by more.
             let (small, large) = (a.len().min(b.len()), a.len().max(b.len()));
-            if small * 10 < large * 9 || reported.contains(&j) {
-                continue;
+            if small * 10 < large * 9 {
+                return false;
             }
-            let shared = a.intersection(b).count();
-            let union = a.len() + b.len() - shared;
-            if shared * 10 >= union * 9 {
-                reported.insert(j);
-                let (first, second) = (&inputs.tools[i], &inputs.tools[j]);
-                let op = inputs.operations[j];
-                let id = op.operation_id.as_deref().unwrap_or(&second.name);
-                findings.push(
-                    Diagnostic::new(
-                        inputs.spec_file,
-                        format!(
-                            "[similar-descriptions] `{}` and `{}` have near-identical descriptions; the model can't tell which to call",
-                            first.name, second.name
-                        ),
-                    )
-                    .at(&op.pointer)
-                    .help(format!("say how they differ in the spec, or set `tools.{id}.description` in mcpgen.yaml"))
-                    .warning(),
-                );
+            let shared = shared_count(a, b, rank);
+            shared * 10 >= (a.len() + b.len() - shared) * 9
+        });
+        for &w in &b[..prefix] {
+            index.entry(w).or_default().push(j);
+        }
+        if let Some(i) = similar {
+            pairs.push((i, j));
+        }
+    }
+    pairs
+}
+
+/// How many ids two lists sorted by `rank` share.
+fn shared_count(a: &[u32], b: &[u32], rank: impl Fn(u32) -> (u32, u32)) -> usize {
+    let (mut i, mut j, mut n) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match rank(a[i]).cmp(&rank(b[j])) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                n += 1;
+                i += 1;
+                j += 1;
             }
         }
     }
-    findings
+    n
 }
 
 #[cfg(test)]
@@ -440,6 +511,52 @@ mod tests {
         assert!(!verb_like("pet_inventory"));
         assert!(!verb_like("users"));
         assert_eq!(suggest_name(Method::Get, "pet_inventory"), "get_pet_inventory");
+    }
+
+    #[test]
+    fn similar_pairs_match_comparing_every_pair() {
+        // Deterministic texts over a small vocabulary, so near-duplicates are common.
+        let vocabulary: Vec<String> = (0..40).map(|i| format!("w{i}")).collect();
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        let mut texts: Vec<String> = Vec::new();
+        for _ in 0..300 {
+            let text = if !texts.is_empty() && next() % 3 == 0 {
+                // A copy of an earlier text with one word changed or added.
+                let mut words: Vec<String> = texts[next() % texts.len()].split(' ').map(String::from).collect();
+                let k = next() % words.len();
+                if next() % 2 == 0 {
+                    words[k] = vocabulary[next() % 40].clone();
+                } else {
+                    words.push(vocabulary[next() % 40].clone());
+                }
+                words.join(" ")
+            } else {
+                (0..3 + next() % 20)
+                    .map(|_| vocabulary[next() % 40].clone())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            texts.push(text);
+        }
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let sets: Vec<BTreeSet<&str>> = refs.iter().map(|t| t.split(' ').collect()).collect();
+        let brute: Vec<(usize, usize)> = (0..sets.len())
+            .filter(|&j| sets[j].len() >= 3)
+            .filter_map(|j| {
+                (0..j)
+                    .find(|&i| {
+                        let shared = sets[i].intersection(&sets[j]).count();
+                        shared * 10 >= (sets[i].len() + sets[j].len() - shared) * 9
+                    })
+                    .map(|i| (i, j))
+            })
+            .collect();
+        assert!(brute.len() > 20, "the test needs near-duplicates: {}", brute.len());
+        assert_eq!(similar_pairs(&refs), brute);
     }
 
     #[test]

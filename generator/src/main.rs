@@ -97,6 +97,8 @@ enum Command {
 
 /// Lint findings `generate` prints before pointing at `mcpgen lint`.
 const MAX_LINT_SHOWN: usize = 10;
+/// Above this spec size `generate` prints lint findings by path only.
+const LOCATE_LINT_MAX_BYTES: u64 = 2 << 20;
 
 // Generation allocates millions of small JSON nodes; glibc's allocator spent
 // over a third of the time on GitHub's spec.
@@ -216,9 +218,13 @@ fn main() -> ExitCode {
                 for warning in &generated.warnings {
                     eprintln!("{}", paint(&warning.to_string()));
                 }
-                // The first lint findings in full; `mcpgen lint` lists them all.
+                // The first lint findings in full; `mcpgen lint` lists them all. Their
+                // line:col costs a second parse of the spec: only for specs of usual size.
                 let mut shown: Vec<_> = generated.lint.iter().take(MAX_LINT_SHOWN).cloned().collect();
-                mcpgen::locate_lint(&generated, &mut shown);
+                let spec_bytes = std::fs::metadata(&generated.spec_path).map_or(0, |m| m.len());
+                if spec_bytes <= LOCATE_LINT_MAX_BYTES {
+                    mcpgen::locate_lint(&generated, &mut shown);
+                }
                 for finding in &shown {
                     eprintln!("{}", paint(&finding.to_string()));
                 }
