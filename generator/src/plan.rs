@@ -441,16 +441,17 @@ impl ToolPlan {
     /// The tool's entry in `tools/list` as the runtime serves it (compact JSON), for size budgets.
     pub fn listed_json(&self) -> Value {
         let schema: Value = serde_json::from_str(&self.input_schema).expect("planned schemas are JSON");
+        // The runtime leaves out hints whose absence says the same (see its `server::annotations`).
+        let annotations = match (self.read_only, self.idempotent) {
+            (true, _) => json!({"readOnlyHint": true}),
+            (false, true) => json!({"destructiveHint": self.destructive, "idempotentHint": true}),
+            (false, false) => json!({"destructiveHint": self.destructive}),
+        };
         let mut tool = json!({
             "name": self.name,
             "description": self.description,
             "inputSchema": schema,
-            "annotations": {
-                "readOnlyHint": self.read_only,
-                "destructiveHint": self.destructive,
-                "idempotentHint": self.idempotent,
-                "openWorldHint": true,
-            },
+            "annotations": annotations,
         });
         if let Some(title) = &self.title {
             tool["title"] = json!(title);

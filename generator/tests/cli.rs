@@ -355,8 +355,8 @@ fn token_budget_warns_and_strict_fails() {
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3880 tokens, over max_tools_list_tokens 1500; \
-                    the biggest tools: list_pets (~422), update_user (~351), list_users (~333), update_pet (~316), create_user (~314)";
+    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3639 tokens, over max_tools_list_tokens 1500; \
+                    the biggest tools: list_pets (~405), update_user (~341), list_users (~316), update_pet (~305), create_user (~298)";
     assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
 
     let spec = dir.path().join("openapi.yaml");
@@ -652,7 +652,7 @@ fn list_and_init_on_githubs_spec() {
     let table = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
         table.ends_with(
-            "1223 of 1223 operations selected; their tools/list entries take 2696339 bytes (~674085 tokens)\n"
+            "1223 of 1223 operations selected; their tools/list entries take 2622949 bytes (~655738 tokens)\n"
         ),
         "{}",
         &table[table.len() - 300..]

@@ -139,21 +139,30 @@ impl Inner {
 
 fn custom_to_mcp_tool(tool: &CustomTool) -> McpTool {
     let schema = tool.input_schema.as_object().cloned().unwrap_or_default();
-    let annotations = ToolAnnotations::new()
-        .read_only(tool.read_only)
-        .destructive(!tool.read_only)
-        .open_world(true);
+    let annotations = annotations(tool.read_only, !tool.read_only, false, true);
     McpTool::new(tool.name.clone(), tool.description.clone(), Arc::new(schema)).with_annotations(annotations)
+}
+
+/// Hints as MCP defines them, without those that say what an absent hint
+/// means (readOnly false, idempotent false, openWorld true) or that mean
+/// nothing for a read-only tool (destructive, idempotent): tools/list is paid
+/// for in tokens. Whether a tool that writes is destructive is always said.
+fn annotations(read_only: bool, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations {
+    let mut hints = ToolAnnotations::default();
+    if read_only {
+        hints.read_only_hint = Some(true);
+    } else {
+        hints.destructive_hint = Some(destructive);
+        hints.idempotent_hint = idempotent.then_some(true);
+    }
+    hints.open_world_hint = (!open_world).then_some(false);
+    hints
 }
 
 fn to_mcp_tool(tool: &Tool) -> McpTool {
     let spec = tool.spec;
     let a = spec.annotations;
-    let annotations = ToolAnnotations::new()
-        .read_only(a.read_only)
-        .destructive(a.destructive)
-        .idempotent(a.idempotent)
-        .open_world(a.open_world);
+    let annotations = annotations(a.read_only, a.destructive, a.idempotent, a.open_world);
     let mut out =
         McpTool::new(spec.name, spec.description, Arc::new(tool.schema.clone())).with_annotations(annotations);
     out.title = spec.title.map(str::to_string);
@@ -234,5 +243,27 @@ impl ServerHandler for Server {
         self.metrics
             .finish(&request_id, tool.spec.name, outcome, started.elapsed());
         Ok(result.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hints_leave_out_only_what_absence_already_says() {
+        let json = |a: ToolAnnotations| serde_json::to_value(a).unwrap();
+        assert_eq!(
+            json(annotations(true, false, true, true)),
+            serde_json::json!({"readOnlyHint": true})
+        );
+        assert_eq!(
+            json(annotations(false, false, false, true)),
+            serde_json::json!({"destructiveHint": false})
+        );
+        assert_eq!(
+            json(annotations(false, true, true, false)),
+            serde_json::json!({"destructiveHint": true, "idempotentHint": true, "openWorldHint": false})
+        );
     }
 }

@@ -69,7 +69,9 @@ async fn rmcp_client_against_prism() -> anyhow::Result<()> {
         create.input_schema["properties"]["status"]["enum"],
         json!(["available", "pending", "sold"])
     );
-    assert_eq!(create.annotations.as_ref().unwrap().read_only_hint, Some(false));
+    // Absent readOnlyHint means false; whether a writing tool is destructive is always said.
+    let hints = create.annotations.as_ref().unwrap();
+    assert_eq!((hints.read_only_hint, hints.destructive_hint), (None, Some(false)));
     let users = tools.iter().find(|t| t.name == "list_users").unwrap();
     assert!(
         users.input_schema["properties"].get("per_page").is_none(),
