@@ -170,15 +170,15 @@ http {{
 # ------------------------------------------------------------------ wrk
 
 WRK_REPORT = """done = function(summary, latency, requests)
-  io.write(string.format("RESULT %.1f %.3f %.3f %d\\n", summary.requests / (summary.duration / 1e6),
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+  io.write(string.format("RESULT %.1f %.3f %.3f %d %d\\n", summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, summary.requests,
     summary.errors.status + summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
 end
 """
 
 
 def wrk(url, conns, headers=None, body=None):
-    """(requests/s, p50 ms, p99 ms, errors) of wrk at `conns` connections."""
+    """(requests/s, p50 ms, p99 ms, errors, requests) of wrk at `conns` connections."""
     script = Path(tempfile.mktemp(suffix=".lua"))
     lines = []
     if body is not None:
@@ -193,8 +193,8 @@ def wrk(url, conns, headers=None, body=None):
     line = [l for l in out.stdout.splitlines() if l.startswith("RESULT")]
     if not line:
         raise SystemExit(f"wrk failed: {out.stdout}{out.stderr}")
-    _, rps, p50, p99, errors = line[0].split()
-    return float(rps), float(p50), float(p99), int(errors)
+    _, rps, p50, p99, requests, errors = line[0].split()
+    return float(rps), float(p50), float(p99), int(errors), int(requests)
 
 
 # -------------------------------------------------------------- the systems
@@ -237,8 +237,8 @@ class Mcpgen(System):
         return [str(REPO / "target/release/mcpgen"), "generate", "--config", str(self.dir / "mcpgen.yaml")]
 
     def build_cmd(self):
-        return ["cargo", "build", "--release", "--quiet", "--manifest-path",
-                str(self.dir / f"{self.key}-mcp/Cargo.toml"), "--target-dir", str(WORK / "target")]
+        # From the crate's directory, as its README says, so its .cargo/config.toml applies.
+        return ["bash", "-c", f"cd {self.dir / (self.key + '-mcp')} && cargo build --release --quiet --target-dir {WORK / 'target'}"]
 
     def built(self):
         self.binary = WORK / "target/release" / f"{self.key}-mcp"
@@ -339,34 +339,67 @@ async def start_once(system, upstream, word):
     return initialized, listed, tools, rss
 
 
+INFORMATION = ["parameters kept", "types kept", "required kept", "enums kept", "parameter descriptions kept",
+               "summaries kept"]
+
+
+def find_property(schema, name):
+    """The property schema called `name` anywhere under `properties` (peers nest bodies)."""
+    if isinstance(schema, dict):
+        props = schema.get("properties")
+        if isinstance(props, dict) and isinstance(props.get(name), dict):
+            return props[name], schema
+        for value in schema.values():
+            found = find_property(value, name)
+            if found:
+                return found
+    elif isinstance(schema, list):
+        for value in schema:
+            found = find_property(value, name)
+            if found:
+                return found
+    return None
+
+
 def information(tools, spec):
-    """Share of the spec's parameters, required flags, enums and parameter descriptions kept in tools/list."""
-    kept = {"params": [0, 0], "required": [0, 0], "enums": [0, 0], "descriptions": [0, 0]}
+    """Share of the spec's parameters (with their types, required flags, enums and
+    descriptions) and operation summaries that tools/list keeps."""
+    components = spec.get("components", {}).get("schemas", {})
+    counts = {k: [0, 0] for k in INFORMATION}
+
+    def count(key, ok):
+        counts[key][1] += 1
+        counts[key][0] += bool(ok)
+
     for path_item in spec.get("paths", {}).values():
-        for method, op in path_item.items():
+        for op in path_item.values():
             if not isinstance(op, dict) or "operationId" not in op:
                 continue
             try:
                 tool = find_tool(tools, op["operationId"])
             except SystemExit:
                 continue
-            text = json.dumps(tool.input_schema)
+            schema = tool.input_schema
+            if op.get("summary"):
+                count("summaries kept", op["summary"].rstrip(".") in (tool.description or "") + (tool.title or ""))
             for p in op.get("parameters", []):
                 if "name" not in p:
                     continue
-                kept["params"][1] += 1
-                kept["params"][0] += f'"{p["name"]}"' in text
+                found = find_property(schema, p["name"])
+                count("parameters kept", found)
+                prop, parent = found or ({}, {})
+                declared = p.get("schema", {})
+                if "$ref" in declared:
+                    declared = components.get(declared["$ref"].rsplit("/", 1)[-1], {})
+                if declared.get("type"):
+                    count("types kept", prop.get("type") == declared["type"])
                 if p.get("required"):
-                    kept["required"][1] += 1
-                    kept["required"][0] += bool(re.search(r'"required": \[[^\]]*"%s"' % re.escape(p["name"]), text))
-                enum = p.get("schema", {}).get("enum")
-                if enum:
-                    kept["enums"][1] += 1
-                    kept["enums"][0] += all(json.dumps(v) in text for v in enum)
+                    count("required kept", p["name"] in parent.get("required", []))
+                if declared.get("enum"):
+                    count("enums kept", prop.get("enum") == declared["enum"])
                 if p.get("description"):
-                    kept["descriptions"][1] += 1
-                    kept["descriptions"][0] += p["description"].split(".")[0][:40] in text
-    return {k: (f"{100 * a / b:.0f}%" if b else "n/a") for k, (a, b) in kept.items()}
+                    count("parameter descriptions kept", p["description"].split(".")[0][:40] in json.dumps(prop))
+    return {k: (f"{100 * a / b:.0f}% of {b}" if b else "n/a") for k, (a, b) in counts.items()}
 
 
 async def latencies(session, tool, args, n):
@@ -442,6 +475,9 @@ def table(title, header, rows):
 
 def main():
     WORK.mkdir(parents=True, exist_ok=True)
+    if SMOKE:
+        # Smoke runs only check the benchmark still works: skip the slow link-time optimization.
+        os.environ.update(CARGO_PROFILE_RELEASE_LTO="off", CARGO_PROFILE_RELEASE_CODEGEN_UNITS="16")
     upstream = Upstream()
     try:
         run(upstream)
@@ -450,6 +486,7 @@ def main():
 
 
 def run(upstream):
+    figures = {name: {} for name in SYSTEMS}
     machine = subprocess.run(["uname", "-srm"], capture_output=True, text=True).stdout.strip()
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     print(f"## Results{' (smoke mode: few repetitions, not for quoting)' if SMOKE else ''}\n")
@@ -483,6 +520,8 @@ def run(upstream):
             peer_mems.append(mib)
         subprocess.run(omg.generate("streamable-http", omg_port), capture_output=True, check=True)
         gen_rows.append([key, "mcpgen", stats(times, " s", 2), stats(mems, " MiB")])
+        figures["mcpgen"][f"{key}_gen"] = (statistics.median(times), statistics.median(mems))
+        figures["openapi-mcp-generator"][f"{key}_gen"] = (statistics.median(peer_times), statistics.median(peer_mems))
         gen_rows.append([key, "openapi-mcp-generator", stats(peer_times, " s", 2), stats(peer_mems, " MiB")])
         gen_rows.append([key, "fastmcp", "n/a (reads the spec at every start)", "n/a"])
         log(f"{key}: building")
@@ -512,14 +551,24 @@ def run(upstream):
             runs = [asyncio.run(start_once(system, upstream, word)) for _ in range(START_RUNS if key == "petstore" else max(3, START_RUNS // 4))]
             start_rows.append([key, name, stats([r[0] * 1000 for r in runs], " ms"),
                                stats([r[1] * 1000 for r in runs], " ms"), stats([r[3] for r in runs], " MiB")])
+            figures[name][f"{key}_init"] = statistics.median(r[0] * 1000 for r in runs)
+            figures[name][f"{key}_list"] = statistics.median(r[1] * 1000 for r in runs)
             tools = runs[0][2]
             listing = json.dumps({"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]},
                                  separators=(",", ":"))
             kept = information(tools, spec_doc)
+            figures[name][f"{key}_list_bytes"] = len(listing)
             list_rows.append([key, name, len(tools), f"{len(listing):,}", f"~{len(listing) // 4:,}",
-                              kept["params"], kept["required"], kept["enums"], kept["descriptions"]])
+                              *kept.values()])
+            if name == "mcpgen":
+                bare = json.dumps({"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                                          exclude={"output_schema"}) for t in tools]},
+                                  separators=(",", ":"))
+                figures[name][f"{key}_list_bytes_bare"] = len(bare)
+                list_rows.append([key, "mcpgen, `output_schemas: false`", len(tools), f"{len(bare):,}",
+                                  f"~{len(bare) // 4:,}", *kept.values()])
     table("Start-up over stdio (Python MCP SDK)", ["spec", "system", "spawn → initialize", "spawn → tools/list", "RSS after tools/list"], start_rows)
-    table("tools/list", ["spec", "system", "tools", "bytes", "tokens (bytes/4)", "parameters kept", "required kept", "enums kept", "parameter descriptions kept"], list_rows)
+    table("tools/list", ["spec", "system", "tools", "bytes", "tokens (bytes/4)", *INFORMATION], list_rows)
 
     # Calls on petstore: latency over stdio and HTTP, CPU per call, throughput.
     call_args = {"petId": 1}
@@ -544,16 +593,22 @@ def run(upstream):
             wrk_headers = http_session(url, headers)
             check_call(url, wrk_headers, call)
             row = [system.name, f"{idle:.1f} MiB"]
+            cpu_before, served = cpu_seconds(proc.pid), 0
             for conns in (8, 64):
-                rps, p50, p99, errors = wrk(url, conns, wrk_headers, json.dumps(call))
+                rps, p50, p99, errors, requests = wrk(url, conns, wrk_headers, json.dumps(call))
+                served += requests
+                figures[system.name][f"rps{conns}"] = rps
                 row += [f"{rps:,.0f}/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms{', %d errors' % errors if errors else ''})"]
-            row.append(f"{rss_mib(proc.pid):.1f} MiB")
+            load_cpu = (cpu_seconds(proc.pid) - cpu_before) / max(served, 1) * 1000
+            figures[system.name]["cpu"] = load_cpu
+            row += [f"{load_cpu:.3f} ms", f"{rss_mib(proc.pid):.1f} MiB"]
+            figures[system.name]["idle_rss"] = idle
             load_rows.append(row)
         except (Exception, SystemExit, BaseExceptionGroup) as e:
             why = "the server exited" if proc.poll() is not None else f"{type(e).__name__}"
             log(f"{system.name} over HTTP failed: {why}: {e}")
             latency_rows.append([system.name, "HTTP", f"failed ({why})", "-", "-", "-"])
-            load_rows.append([system.name, "-", f"failed ({why})", "-", "-"])
+            load_rows.append([system.name, "-", f"failed ({why})", "-", "-", "-"])
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -563,14 +618,66 @@ def run(upstream):
                     proc.kill()
     direct = ["direct HTTP to the upstream (floor)", "-"]
     for conns in (8, 64):
-        rps, p50, p99, errors = wrk(f"{upstream.url}/pets/1", conns)
+        rps, p50, p99, errors, _ = wrk(f"{upstream.url}/pets/1", conns)
         direct.append(f"{rps:,.0f}/s (p50 {p50:.2f} ms, p99 {p99:.2f} ms)")
-    direct.append("-")
+    direct += ["-", "-"]
     load_rows.append(direct)
     table(f"Call latency, petstore `getPetById`, {CALLS} sequential calls (Python MCP SDK)",
           ["system", "transport", "p50 ms", "p95 ms", "p99 ms", "server CPU per call, ms"], latency_rows)
     table(f"Throughput over HTTP (wrk, {LOAD_SECONDS} s per run, tools/call `getPetById`)",
-          ["system", "idle RSS", "8 callers", "64 callers", "RSS after load"], load_rows)
+          ["system", "idle RSS", "8 callers", "64 callers", "server CPU per call under load", "RSS after load"], load_rows)
+    summary(figures)
+
+
+def summary(figures):
+    """The issue's targets, as ratios against the best peer in this run."""
+    mine = figures["mcpgen"]
+    peers = [figures[name] for name in SYSTEMS[1:]]
+
+    def best(key, lower=True):
+        values = [p[key] for p in peers if key in p]
+        if not values:
+            return None
+        return min(values) if lower else max(values)
+
+    rows = []
+
+    def target(what, goal, ratio, met, detail):
+        rows.append([what, goal, "n/a" if ratio is None else f"{ratio:.1f}×", "yes" if met else "no", detail])
+
+    b = best("petstore_init")
+    if b and "petstore_init" in mine:
+        r = b / mine["petstore_init"]
+        target("cold start (spawn → initialize)", "≥ 50× faster", r, r >= 50,
+               f"{mine['petstore_init']:.1f} ms vs {b:.0f} ms")
+    b = best("idle_rss")
+    if b and "idle_rss" in mine:
+        r = b / mine["idle_rss"]
+        target("idle RSS (HTTP)", "≥ 10× smaller", r, r >= 10, f"{mine['idle_rss']:.1f} MiB vs {b:.1f} MiB")
+    b = best("cpu")
+    if b and "cpu" in mine:
+        r = b / mine["cpu"]
+        target("server CPU per call (HTTP, under load)", "≥ 20× lower", r, r >= 20,
+               f"{mine['cpu']:.3f} ms vs {b:.3f} ms")
+    b = best("rps64", lower=False)
+    if b and "rps64" in mine:
+        r = mine["rps64"] / b
+        target("HTTP throughput (64 callers)", "≥ 50× higher", r, r >= 50, f"{mine['rps64']:,.0f}/s vs {b:,.0f}/s")
+    if "github_list" in mine:
+        b = best("github_list")
+        target("GitHub spawn → first tools/list", "≤ 30 ms", None if not b else b / mine["github_list"],
+               mine["github_list"] <= 30, f"{mine['github_list']:.1f} ms vs {b:.0f} ms" if b else "")
+    if "github_gen" in mine and "github_gen" in figures["openapi-mcp-generator"]:
+        (t, m), (pt, pm) = mine["github_gen"], figures["openapi-mcp-generator"]["github_gen"]
+        target("GitHub generation time", "≥ 4× faster", pt / t, pt / t >= 4, f"{t:.2f} s vs {pt:.2f} s")
+        target("GitHub generation memory", "≤ half", pm / m, m <= pm / 2, f"{m:.0f} MiB vs {pm:.0f} MiB")
+    b = best("petstore_list_bytes")
+    if b and "petstore_list_bytes" in mine:
+        for label, key in [("tools/list size (petstore)", "petstore_list_bytes"),
+                           ("tools/list size, `output_schemas: false`", "petstore_list_bytes_bare")]:
+            r = b / mine[key]
+            target(label, "≤ smallest peer's", r, mine[key] <= b, f"{mine[key]:,} vs {b:,} bytes")
+    table("Targets (mcpgen against the best peer in this run)", ["figure", "target", "ratio", "met", "figures"], rows)
 
 
 if __name__ == "__main__":

@@ -35,6 +35,12 @@ const TEMPLATES: &[(&str, &str, &str, Kind)] = &[
         Kind::Text,
     ),
     (
+        "cargo-config.toml.tera",
+        include_str!("../../templates/cargo-config.toml.tera"),
+        ".cargo/config.toml",
+        Kind::Text,
+    ),
+    (
         "main.rs.tera",
         include_str!("../../templates/main.rs.tera"),
         "src/main.rs",

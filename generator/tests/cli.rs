@@ -53,7 +53,7 @@ fn petstore_copy() -> tempfile::TempDir {
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("16 tools; 11 file(s) written"),
+        stderr(&out).contains("16 tools; 12 file(s) written"),
         "{}",
         stderr(&out)
     );
@@ -68,7 +68,7 @@ fn generating_twice_gives_identical_bytes_and_writes_nothing() {
     let out = mcpgen(&["generate", "--config", "mcpgen.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stderr(&out).contains("0 file(s) written, 0 removed, 11 unchanged"),
+        stderr(&out).contains("0 file(s) written, 0 removed, 12 unchanged"),
         "{}",
         stderr(&out)
     );

@@ -497,7 +497,10 @@ struct Token {
 
 /// The pooled HTTP client and what it needs to authenticate.
 pub struct Upstream {
-    client: reqwest::Client,
+    /// Built on first use: it loads the system's CA certificates (hundreds of
+    /// files), which would otherwise dominate start-up and idle memory.
+    client: std::sync::OnceLock<Result<reqwest::Client, String>>,
+    user_agent: String,
     schemes: &'static [SecuritySchemeSpec],
     config: Config,
     redactor: Redactor,
@@ -516,12 +519,6 @@ enum Attempt {
 
 impl Upstream {
     pub fn new(spec: &'static ServerSpec, config: Config, redactor: Redactor) -> Result<Upstream, String> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(format!("{}/{} (mcpgen)", spec.name, spec.version))
-            .build()
-            .map_err(|e| format!("could not set up the HTTP client: {}", e.without_url()))?;
         let tokens = spec
             .security_schemes
             .iter()
@@ -529,7 +526,8 @@ impl Upstream {
             .map(|s| (s.name, tokio::sync::Mutex::new(None)))
             .collect();
         Ok(Upstream {
-            client,
+            client: std::sync::OnceLock::new(),
+            user_agent: format!("{}/{} (mcpgen)", spec.name, spec.version),
             schemes: spec.security_schemes,
             config,
             redactor,
@@ -545,6 +543,23 @@ impl Upstream {
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The pooled client, built on the first request.
+    fn client(&self) -> Result<&reqwest::Client, UpstreamError> {
+        let built = self.client.get_or_init(|| {
+            reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(Duration::from_secs(10))
+                .user_agent(&self.user_agent)
+                .build()
+                .map_err(|e| format!("could not set up the HTTP client: {}", e.without_url()))
+        });
+        built.as_ref().map_err(|detail| UpstreamError {
+            kind: ErrorKind::Other,
+            detail: detail.clone(),
+            attempts: 0,
+        })
     }
 
     pub fn redactor(&self) -> &Redactor {
@@ -709,7 +724,7 @@ impl Upstream {
             }
         }
 
-        let mut request = self.client.request(prepared.method.clone(), url).timeout(timeout);
+        let mut request = self.client()?.request(prepared.method.clone(), url).timeout(timeout);
         for (name, value) in headers {
             request = request.header(name, value);
         }
@@ -772,7 +787,7 @@ impl Upstream {
                 attempts: call.attempt,
             });
         }
-        let mut response = match self.client.execute(request).await {
+        let mut response = match self.client()?.execute(request).await {
             Ok(response) => response,
             Err(e) => return failed(e),
         };
@@ -872,7 +887,7 @@ impl Upstream {
         authorization.set_sensitive(true);
         let timeout = timeout.min(deadline.saturating_duration_since(Instant::now()));
         let response = self
-            .client
+            .client()?
             .post(url)
             .timeout(timeout)
             .header(reqwest::header::AUTHORIZATION, authorization)
