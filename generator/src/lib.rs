@@ -165,7 +165,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
             .file_name()
             .map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
         let at = (setting.referenced.line(), setting.referenced.column());
-        let (_, mut workflow) = package::workflow(
+        let mut workflow = package::workflow(
             base,
             &setting.value,
             &config_name,

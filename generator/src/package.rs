@@ -233,14 +233,14 @@ pub fn deploy(crate_name: &str, crate_version: &str, token_env: &str, env_vars: 
 
 /// The workflow's paths, from `ci.github_actions` (relative to mcpgen.yaml,
 /// which must put it in some `<root>/.github/workflows/`). All paths are
-/// lexical and `/`-separated.
+/// lexical and `/`-separated; `path` (from the crate) is left for the caller.
 pub fn workflow(
     config_dir: &Path,
     setting: &str,
     config_file_name: &str,
     spec: &str,
     output: &str,
-) -> Result<(String, Workflow), String> {
+) -> Result<Workflow, String> {
     let target = normalize(&config_dir.join(setting));
     let n = target.len();
     let in_workflows = n >= 3 && target[n - 3] == ".github" && target[n - 2] == "workflows";
@@ -266,17 +266,13 @@ pub fn workflow(
             parts.join("/")
         }
     };
-    let workflow_file = target[root.len()..].join("/");
-    Ok((
-        workflow_file.clone(),
-        Workflow {
-            path: String::new(),
-            workflow_file,
-            config: inside(config_file_name),
-            spec: inside(spec),
-            crate_dir: inside(output),
-        },
-    ))
+    Ok(Workflow {
+        path: String::new(),
+        workflow_file: target[root.len()..].join("/"),
+        config: inside(config_file_name),
+        spec: inside(spec),
+        crate_dir: inside(output),
+    })
 }
 
 /// Absolute path components, `..` and `.` applied.
@@ -329,7 +325,7 @@ mod tests {
     fn workflow_paths_are_from_the_repository_root() {
         let dir = tempfile::tempdir().unwrap();
         let config_dir = dir.path().join("api");
-        let (file, w) = workflow(
+        let w = workflow(
             &config_dir,
             "../.github/workflows/mcp.yml",
             "mcpgen.yaml",
@@ -337,7 +333,7 @@ mod tests {
             "my-mcp",
         )
         .unwrap();
-        assert_eq!(file, ".github/workflows/mcp.yml");
+        assert_eq!(w.workflow_file, ".github/workflows/mcp.yml");
         assert_eq!(
             (w.config.as_str(), w.spec.as_str(), w.crate_dir.as_str()),
             ("api/mcpgen.yaml", "api/openapi.yaml", "api/my-mcp")

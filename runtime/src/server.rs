@@ -86,7 +86,22 @@ impl Inner {
     fn tools(&self) -> &[Tool] {
         self.tools.get_or_init(|| {
             let redactor = self.upstream.redactor();
-            self.spec.tools.iter().map(|t| Tool::new(t, redactor)).collect()
+            let specs = self.spec.tools;
+            // Parsing thousands of schemas is the first tools/list's cost: on every core.
+            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+            if specs.len() < 64 || workers == 1 {
+                return specs.iter().map(|t| Tool::new(t, redactor)).collect();
+            }
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = specs
+                    .chunks(specs.len().div_ceil(workers))
+                    .map(|chunk| scope.spawn(move || chunk.iter().map(|t| Tool::new(t, redactor)).collect::<Vec<_>>()))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|part| part.join().expect("building a tool does not panic"))
+                    .collect()
+            })
         })
     }
 
@@ -163,10 +178,9 @@ fn to_mcp_tool(tool: &Tool) -> McpTool {
     let spec = tool.spec;
     let a = spec.annotations;
     let annotations = annotations(a.read_only, a.destructive, a.idempotent, a.open_world);
-    let mut out =
-        McpTool::new(spec.name, spec.description, Arc::new(tool.schema.clone())).with_annotations(annotations);
+    let mut out = McpTool::new(spec.name, spec.description, tool.schema.clone()).with_annotations(annotations);
     out.title = spec.title.map(str::to_string);
-    out.output_schema = tool.output.clone().map(Arc::new);
+    out.output_schema = tool.output.clone();
     out
 }
 

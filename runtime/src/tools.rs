@@ -6,7 +6,7 @@
 //! timeout) is an `isError` result with a structured body and a text copy.
 //! All text leaves through the `Redactor`.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -28,9 +28,10 @@ const MAX_LISTED_VIOLATIONS: usize = 10;
 /// (so start-up stays fast for specs with thousands of tools).
 pub struct Tool {
     pub spec: &'static ToolSpec,
-    pub schema: Map<String, Value>,
+    /// Shared with the tools/list entry (no copy of big schemas).
+    pub schema: Arc<Map<String, Value>>,
     /// `outputSchema`, adjusted to the redaction rules.
-    pub output: Option<Map<String, Value>>,
+    pub output: Option<Arc<Map<String, Value>>>,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
     output_validator: OnceLock<Option<jsonschema::Validator>>,
 }
@@ -46,13 +47,13 @@ impl Tool {
             let mut schema = Value::Object(object(text, "output"));
             redactor.adjust_schema(&mut schema);
             match schema {
-                Value::Object(map) => map,
+                Value::Object(map) => Arc::new(map),
                 _ => unreachable!("adjusting keeps an object"),
             }
         });
         Tool {
             spec,
-            schema: object(spec.input_schema, "input"),
+            schema: Arc::new(object(spec.input_schema, "input")),
             output,
             validator: OnceLock::new(),
             output_validator: OnceLock::new(),
@@ -69,7 +70,7 @@ impl Tool {
         };
         let validator = self
             .output_validator
-            .get_or_init(|| jsonschema::validator_for(&Value::Object(schema.clone())).ok());
+            .get_or_init(|| jsonschema::validator_for(&Value::Object((**schema).clone())).ok());
         let mut value = match result.structured_content.take() {
             Some(value @ Value::Object(_)) => value,
             _ => json!({}),
@@ -104,9 +105,9 @@ impl Tool {
 
     /// Schema violations, as `at /path: message` lines; empty when valid.
     pub fn violations(&self, args: &Value) -> Vec<String> {
-        let validator = self
-            .validator
-            .get_or_init(|| jsonschema::validator_for(&Value::Object(self.schema.clone())).map_err(|e| e.to_string()));
+        let validator = self.validator.get_or_init(|| {
+            jsonschema::validator_for(&Value::Object((*self.schema).clone())).map_err(|e| e.to_string())
+        });
         match validator {
             Ok(validator) => validator
                 .iter_errors(args)
