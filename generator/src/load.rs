@@ -46,11 +46,11 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
         crate::bundle::bundle(&mut raw, path, file)?;
     }
     drop(text);
-    let skeleton = skeleton(&raw);
-    let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(&skeleton).map_err(|e| {
+    // Consumed while typing, so the skeleton and the typed view never both exist whole.
+    let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(skeleton(&raw)).map_err(|e| {
         // Untagged enums in openapiv3 hide where below `paths` or `components` the
         // problem is; re-check the parts one by one to name each broken one.
-        let mut diagnostics = pinpoint(file, &skeleton);
+        let mut diagnostics = pinpoint(file, &skeleton(&raw));
         if diagnostics.is_empty() {
             diagnostics.push(invalid(file, error_pointer(e.path()), e.inner()));
         }
