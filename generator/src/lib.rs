@@ -247,14 +247,7 @@ fn docker_context(output_dir: &Path, runtime_dir: &str) -> std::io::Result<(Stri
     if ups == 0 {
         return Ok((".".to_string(), ".".to_string()));
     }
-    let absolute = std::path::absolute(output_dir)?;
-    let parts: Vec<String> = absolute
-        .components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_string_lossy().to_string()),
-            _ => None,
-        })
-        .collect();
+    let parts = absolute_parts(output_dir)?;
     let inside = parts[parts.len().saturating_sub(ups)..].join("/");
     Ok((vec![".."; ups].join("/"), inside))
 }
@@ -370,23 +363,31 @@ pub fn generate(config_path: &Path, check: bool, strict: bool) -> Result<(Genera
     Ok((generated, changes))
 }
 
+/// The components of `path` made absolute, `.` and `..` applied lexically
+/// (an empty path is the working directory).
+pub(crate) fn absolute_parts(path: &Path) -> std::io::Result<Vec<String>> {
+    let path = if path.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        path
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for c in std::path::absolute(path)?.components() {
+        match c {
+            Component::ParentDir => {
+                parts.pop();
+            }
+            Component::Normal(s) => parts.push(s.to_string_lossy().to_string()),
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+        }
+    }
+    Ok(parts)
+}
+
 /// The relative path from directory `from` to `to`, with `/` separators,
 /// computed lexically after making both absolute.
 pub(crate) fn relative_path(from: &Path, to: &Path) -> std::io::Result<String> {
-    let normalize = |p: &Path| -> std::io::Result<Vec<String>> {
-        let mut parts: Vec<String> = Vec::new();
-        for c in std::path::absolute(p)?.components() {
-            match c {
-                Component::ParentDir => {
-                    parts.pop();
-                }
-                Component::Normal(s) => parts.push(s.to_string_lossy().to_string()),
-                Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
-            }
-        }
-        Ok(parts)
-    };
-    let (from, to) = (normalize(from)?, normalize(to)?);
+    let (from, to) = (absolute_parts(from)?, absolute_parts(to)?);
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
     let mut out: Vec<String> = vec!["..".to_string(); from.len() - common];
     out.extend(to[common..].iter().cloned());

@@ -5,11 +5,12 @@
 //! workflow the paths of mcpgen.yaml, the spec and the crate. Output: plain
 //! values the templates print.
 
-use std::path::{Component, Path};
+use std::path::Path;
 
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
+use crate::absolute_parts;
 use crate::diag::Diagnostic;
 use crate::plan::EnvVarPlan;
 
@@ -241,7 +242,7 @@ pub fn workflow(
     spec: &str,
     output: &str,
 ) -> Result<Workflow, String> {
-    let target = normalize(&config_dir.join(setting));
+    let target = absolute_parts(&config_dir.join(setting)).map_err(|e| e.to_string())?;
     let n = target.len();
     let in_workflows = n >= 3 && target[n - 3] == ".github" && target[n - 2] == "workflows";
     let yaml = setting.ends_with(".yml") || setting.ends_with(".yaml");
@@ -251,7 +252,7 @@ pub fn workflow(
         ));
     }
     let root = &target[..n - 3];
-    let config_dir = normalize(config_dir);
+    let config_dir = absolute_parts(config_dir).map_err(|e| e.to_string())?;
     if !config_dir.starts_with(root) {
         return Err(format!(
             "`{setting}` is outside the repository holding mcpgen.yaml; its `.github` must be in an enclosing directory"
@@ -273,27 +274,6 @@ pub fn workflow(
         spec: inside(spec),
         crate_dir: inside(output),
     })
-}
-
-/// Absolute path components, `..` and `.` applied.
-fn normalize(path: &Path) -> Vec<String> {
-    let path = if path.as_os_str().is_empty() {
-        Path::new(".")
-    } else {
-        path
-    };
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut parts: Vec<String> = Vec::new();
-    for c in absolute.components() {
-        match c {
-            Component::ParentDir => {
-                parts.pop();
-            }
-            Component::Normal(s) => parts.push(s.to_string_lossy().to_string()),
-            _ => {}
-        }
-    }
-    parts
 }
 
 fn normalize_relative(path: &str) -> Vec<String> {

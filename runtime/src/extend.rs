@@ -163,13 +163,7 @@ impl CustomTool {
             .validator
             .get_or_init(|| jsonschema::validator_for(&self.input_schema).ok());
         match validator {
-            Some(v) => v
-                .iter_errors(args)
-                .map(|e| match e.instance_path().to_string() {
-                    at if at.is_empty() => e.to_string(),
-                    at => format!("at `{at}`: {e}"),
-                })
-                .collect(),
+            Some(v) => crate::tools::schema_violations(v, args),
             None => vec!["the tool's input schema does not compile".to_string()],
         }
     }

@@ -109,22 +109,24 @@ impl Tool {
             jsonschema::validator_for(&Value::Object((*self.schema).clone())).map_err(|e| e.to_string())
         });
         match validator {
-            Ok(validator) => validator
-                .iter_errors(args)
-                .map(|e| {
-                    let at = e.instance_path().to_string();
-                    if at.is_empty() {
-                        e.to_string()
-                    } else {
-                        format!("at `{at}`: {e}")
-                    }
-                })
-                .collect(),
+            Ok(validator) => schema_violations(validator, args),
             Err(why) => vec![format!(
                 "the tool's input schema can't be compiled ({why}); report this to the server's maintainers"
             )],
         }
     }
+}
+
+/// Each error of `args` against `validator`, as `at `/path`: message` (the
+/// path left out at the top level), for the model to fix its arguments.
+pub(crate) fn schema_violations(validator: &jsonschema::Validator, args: &Value) -> Vec<String> {
+    validator
+        .iter_errors(args)
+        .map(|e| match e.instance_path().to_string() {
+            at if at.is_empty() => e.to_string(),
+            at => format!("at `{at}`: {e}"),
+        })
+        .collect()
 }
 
 /// Remove the value at a JSON pointer (`/a/0/b`) from its parent.

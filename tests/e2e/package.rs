@@ -389,3 +389,50 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+/// The README's HTTP host config (Cursor's: `url` and an `Authorization` header)
+/// reaches a running server: the URL is its MCP endpoint and the header form is
+/// the one it accepts. Its port is the README's default, so the config's URL is
+/// checked for its path and moved to the test's loopback port.
+#[tokio::test]
+async fn the_readme_http_host_config_reaches_the_server() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let readme = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/README.md"))?;
+    let http = &readme[readme.find("### Over HTTP").expect("an HTTP section")..];
+    let config: Value = serde_json::from_str(fenced_after(http, "**Cursor** (`.cursor/mcp.json`)"))?;
+    let server_config = &config["mcpServers"]["petstore"];
+    let url = server_config["url"].as_str().unwrap();
+    assert_eq!(url, "http://127.0.0.1:8000/mcp");
+    let token = "tok_readme_0123";
+    let authorization = server_config["headers"]["Authorization"]
+        .as_str()
+        .unwrap()
+        .replace('…', token);
+    let server = mcpgen_tests::HttpServer::start(
+        &[],
+        &[
+            ("PETSTORE_BASE_URL", upstream.base_url.as_str()),
+            ("PETSTORE_API_KEY", API_KEY),
+            ("PETSTORE_MCP_TOKENS", token),
+        ],
+    )?;
+    assert!(server.url.ends_with("/mcp"));
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "readme", "version": "0"}}});
+    let send = |auth: Option<String>| {
+        let mut request = reqwest::Client::new()
+            .post(&server.url)
+            .header("Accept", "application/json, text/event-stream")
+            .header("Content-Type", "application/json")
+            .body(initialize.to_string());
+        if let Some(auth) = auth {
+            request = request.header("Authorization", auth);
+        }
+        request.send()
+    };
+    let answered = send(Some(authorization)).await?;
+    assert_eq!(answered.status(), 200);
+    assert!(answered.text().await?.contains("petstore-mcp"));
+    assert_eq!(send(None).await?.status(), 401, "the header is what lets the host in");
+    Ok(())
+}
