@@ -100,7 +100,7 @@ fn specs(dir: &Path, out: &mut Vec<PathBuf>) {
 fn selection_file(spec: &Path, runtime: &Path, output: &Path, name: &str) -> Result<String, Error> {
     let display = spec.display().to_string();
     let document = mcpgen::load::load_spec(spec, &display)?;
-    let api = mcpgen::resolve::resolve(&document);
+    let api = mcpgen::resolve::resolve(&document)?;
     let mut text = format!(
         "spec: {}\noutput: {}\nserver:\n  name: {name}\nruntime:\n  path: {}\nbase_url:\n  env: CORPUS_BASE_URL\nauth:\n",
         serde_json::Value::String(display),

@@ -29,7 +29,7 @@ pub fn init(spec: &Path, out: &Path, force: bool) -> Result<String, Error> {
     }
     let spec_display = spec.display().to_string();
     let document = load::load_spec(spec, &spec_display)?;
-    let api = resolve::resolve(&document);
+    let api = resolve::resolve(&document)?;
     let out_dir = out
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

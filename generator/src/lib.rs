@@ -16,6 +16,7 @@ pub mod load;
 pub mod names;
 pub mod package;
 pub mod paginate;
+pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod resolve;
@@ -102,12 +103,10 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         timings.push((stage, clock.elapsed()));
         clock = Instant::now();
     };
-    let mut document = load::load_spec(&spec_path, &spec_file).map_err(with_positions)?;
-    release_freed_memory();
+    let document = load::load_spec(&spec_path, &spec_file).map_err(with_positions)?;
     lap("load");
-    let api = resolve::resolve(&document);
-    // Only `resolve` reads the typed view; later stages read the raw tree.
-    document.typed = openapiv3::OpenAPI::default();
+    let api = resolve::resolve(&document).map_err(with_positions)?;
+    // The typed path items and the workers' scratch are garbage now.
     release_freed_memory();
     lap("resolve");
     let files = select::Files {
@@ -142,7 +141,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let lock_path = base.join(names::LOCK_FILE);
     let old_lock = read_lock(&lock_path)?;
     let tool_names = names::assign(&selection.operations, &selection.overrides, &old_lock);
-    let plan = plan::plan_tools(
+    let mut plan = plan::plan_tools(
         &selection,
         PlanInputs {
             tool_names: &tool_names,
@@ -156,8 +155,6 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         },
     )
     .map_err(with_positions)?;
-    release_freed_memory();
-    let mut plan = plan;
     if let Some(runtime_dir) = &runtime_dir {
         // A runtime used by path must be inside the Docker build context.
         let (context, crate_in_context) = docker_context(&output_dir, runtime_dir)

@@ -62,7 +62,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
     };
     let spec_file = spec_path.display().to_string();
     let document = load::load_spec(&spec_path, &spec_file)?;
-    let api = resolve::resolve(&document);
+    let api = resolve::resolve(&document)?;
 
     let matcher = match (&file, config) {
         (Some(file), Some(config_path)) => {

@@ -30,27 +30,33 @@ pub struct SpecDocument {
     pub file: String,
     /// The document in 3.x shape (converted from 2.0, other files bundled in).
     pub raw: Value,
-    /// The structure; schemas in it are empty (read them from `raw`).
+    /// The structure without its paths (`typed_path_item` types one path item
+    /// at a time) and without schemas (read them from `raw`).
     pub typed: openapiv3::OpenAPI,
     pub version: Version,
 }
 
 pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(format!("can't read the spec {file}"), e))?;
-    let mut raw = parse_with(file, &text, SpecRoot)?;
+    let mapped = map_file(path).map_err(|e| Error::io(format!("can't read the spec {file}"), e))?;
+    let text = std::str::from_utf8(&mapped).map_err(|e| {
+        Error::one(
+            Diagnostic::new(file, format!("the spec is not UTF-8 text (byte {})", e.valid_up_to()))
+                .help("save the spec as UTF-8"),
+        )
+    })?;
+    let mut raw = parse_with(file, text, SpecRoot)?;
     let version = check_version(file, &raw)?;
     if version == Version::Swagger2 {
         raw = crate::swagger2::convert(raw);
     }
-    if crate::bundle::mentions_other_files(&text) {
+    if crate::bundle::mentions_other_files(text) {
         crate::bundle::bundle(&mut raw, path, file)?;
     }
-    drop(text);
-    // Consumed while typing, so the skeleton and the typed view never both exist whole.
-    let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(skeleton(&raw)).map_err(|e| {
+    drop(mapped);
+    let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(skeleton(&raw, false)).map_err(|e| {
         // Untagged enums in openapiv3 hide where below `paths` or `components` the
         // problem is; re-check the parts one by one to name each broken one.
-        let mut diagnostics = pinpoint(file, &skeleton(&raw));
+        let mut diagnostics = pinpoint(file, &skeleton(&raw, true));
         if diagnostics.is_empty() {
             diagnostics.push(invalid(file, error_pointer(e.path()), e.inner()));
         }
@@ -64,9 +70,42 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
     })
 }
 
+/// The file's bytes, mapped rather than read: a large spec is parsed straight
+/// from the page cache, without a copy the size of the file.
+fn map_file(path: &Path) -> std::io::Result<memmap2::Mmap> {
+    let file = std::fs::File::open(path)?;
+    // SAFETY: the map is read-only and lives only while the spec is parsed;
+    // a spec rewritten during those milliseconds is the one hazard, as for any reader.
+    unsafe { memmap2::Mmap::map(&file) }
+}
+
 /// A part of the document (a path item, say) typed like the whole: schemas left out.
 pub fn typed_part<T: serde::de::DeserializeOwned>(raw: &Value) -> Option<T> {
     serde_json::from_value(walk(raw, false)).ok()
+}
+
+/// The path item at `paths.<path>`, typed (schemas left out). Path items are
+/// typed one at a time, as `resolve` reaches them, so the typed view of a
+/// large spec's paths never exists whole. A broken one gives the diagnostics
+/// `load_spec` gives for a broken document.
+pub fn typed_path_item(
+    file: &str,
+    path: &str,
+    raw: &Value,
+) -> Result<openapiv3::ReferenceOr<openapiv3::PathItem>, Vec<Diagnostic>> {
+    serde_path_to_error::deserialize(walk(raw, false)).map_err(|e| {
+        let pointer = format!("/paths/{}", escape_pointer(path));
+        let mut diagnostics = Vec::new();
+        pinpoint_path_item(file, &pointer, &walk(raw, false), &mut diagnostics);
+        if diagnostics.is_empty() {
+            diagnostics.push(invalid(
+                file,
+                format!("{pointer}{}", error_pointer(e.path())),
+                e.inner(),
+            ));
+        }
+        diagnostics
+    })
 }
 
 /// The document without its schemas (each becomes `{}`), in the shape the
@@ -106,12 +145,15 @@ fn walk(value: &Value, in_schemas: bool) -> Value {
     }
 }
 
-fn skeleton(raw: &Value) -> Value {
+/// The document in the shape the typed 3.0 parser expects, schemas left out,
+/// and path items too unless `with_paths` (they are typed one by one).
+fn skeleton(raw: &Value, with_paths: bool) -> Value {
     let mut out = Map::new();
     for (key, value) in raw.as_object().into_iter().flatten() {
         let value = match key.as_str() {
             // 3.1: the version and the parts 3.0 doesn't have.
             "openapi" => Value::String("3.0.3".to_string()),
+            "paths" if !with_paths && value.is_object() => Value::Object(Map::new()),
             "webhooks" | "jsonSchemaDialect" | crate::bundle::BUNDLED => continue,
             "components" => {
                 let mut components = Map::new();
@@ -147,56 +189,67 @@ struct SpecRoot;
 impl<'de> serde::de::DeserializeSeed<'de> for SpecRoot {
     type Value = Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
-        deserializer.deserialize_any(Skipping {
-            skip: "components",
-            then: Some("examples"),
+        deserializer.deserialize_any(Compact {
+            skip: Some(("components", Some("examples"))),
         })
     }
 }
 
-/// A value whose map skips the entry `then` inside the entry `skip`.
-struct Skipping {
-    skip: &'static str,
-    then: Option<&'static str>,
+/// A value read into a tree whose maps are allocated at their exact size
+/// (serde_json's own visitor grows them by insertion, leaving most of a large
+/// spec's small objects with room for three or four times their entries: a
+/// third of GitHub's tree was spare capacity). A map on the way to `skip`
+/// leaves that entry out.
+#[derive(Clone, Copy, Default)]
+struct Compact {
+    /// (key, then the key inside it to skip, or `None`: skip the key itself).
+    skip: Option<(&'static str, Option<&'static str>)>,
 }
 
-impl<'de> serde::de::DeserializeSeed<'de> for Skipping {
+impl<'de> serde::de::DeserializeSeed<'de> for Compact {
     type Value = Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
-impl<'de> serde::de::Visitor<'de> for Skipping {
+impl<'de> serde::de::Visitor<'de> for Compact {
     type Value = Value;
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("an OpenAPI document")
+        f.write_str("a JSON value")
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = Map::new();
+        let mut entries = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            if key == self.skip {
-                match self.then {
-                    Some(next) => {
-                        let value = map.next_value_seed(Skipping { skip: next, then: None })?;
-                        out.insert(key, value);
-                    }
-                    None => {
-                        map.next_value::<serde::de::IgnoredAny>()?;
-                    }
+            match self.skip {
+                Some((skip, None)) if key == skip => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
                 }
-            } else {
-                out.insert(key, map.next_value()?);
+                Some((skip, then)) if key == skip => {
+                    let value = map.next_value_seed(Compact {
+                        skip: then.map(|t| (t, None)),
+                    })?;
+                    entries.push((key, value));
+                }
+                _ => entries.push((key, map.next_value_seed(Compact::default())?)),
             }
         }
-        Ok(Value::Object(out))
+        // Sized from the iterator (duplicate keys: the last value wins, as in serde_json).
+        Ok(Value::Object(entries.into_iter().collect()))
     }
-    // Anything but a map (not an OpenAPI document) is kept for `check_version` to judge.
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Value, A::Error> {
-        serde::Deserialize::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element_seed(Compact::default())? {
+            items.push(item);
+        }
+        items.shrink_to_fit();
+        Ok(Value::Array(items))
     }
     fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Value, E> {
         Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
     }
     fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
         Ok(Value::Bool(v))
@@ -211,6 +264,9 @@ impl<'de> serde::de::Visitor<'de> for Skipping {
         Ok(Value::from(v))
     }
     fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
         Ok(Value::Null)
     }
 }
@@ -254,60 +310,12 @@ fn invalid(file: &str, pointer: String, why: impl std::fmt::Display) -> Diagnost
 /// parameters and bodies, and each component. One diagnostic per broken part.
 fn pinpoint(file: &str, raw: &Value) -> Vec<Diagnostic> {
     type Checker = fn(&str, &Value, String, &mut Vec<Diagnostic>) -> bool;
-    fn check<T: serde::de::DeserializeOwned>(
-        file: &str,
-        value: &Value,
-        pointer: String,
-        out: &mut Vec<Diagnostic>,
-    ) -> bool {
-        if value.get("$ref").is_some() {
-            return true;
-        }
-        match serde_path_to_error::deserialize::<_, T>(value) {
-            Ok(_) => true,
-            Err(e) => {
-                out.push(invalid(
-                    file,
-                    format!("{pointer}{}", error_pointer(e.path())),
-                    e.inner(),
-                ));
-                false
-            }
-        }
-    }
     fn entries(value: Option<&Value>) -> impl Iterator<Item = (&String, &Value)> {
         value.and_then(Value::as_object).into_iter().flatten()
     }
     let mut out = Vec::new();
     for (path, item) in entries(raw.get("paths")) {
-        let item_pointer = format!("/paths/{}", escape_pointer(path));
-        for (key, value) in item.as_object().into_iter().flatten() {
-            let pointer = format!("{item_pointer}/{}", escape_pointer(key));
-            let mut parts_ok = true;
-            for (i, param) in value
-                .get("parameters")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .enumerate()
-            {
-                parts_ok &= check::<openapiv3::Parameter>(file, param, format!("{pointer}/parameters/{i}"), &mut out);
-            }
-            if key == "parameters" {
-                for (i, param) in value.as_array().into_iter().flatten().enumerate() {
-                    check::<openapiv3::Parameter>(file, param, format!("{pointer}/{i}"), &mut out);
-                }
-                continue;
-            }
-            if let Some(body) = value.get("requestBody") {
-                parts_ok &= check::<openapiv3::RequestBody>(file, body, format!("{pointer}/requestBody"), &mut out);
-            }
-            // The operation itself, once its parts are known to be fine.
-            const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
-            if parts_ok && METHODS.contains(&key.as_str()) {
-                check::<openapiv3::Operation>(file, value, pointer, &mut out);
-            }
-        }
+        pinpoint_path_item(file, &format!("/paths/{}", escape_pointer(path)), item, &mut out);
     }
     let components = raw.get("components");
     let sections: [(&str, Checker); 4] = [
@@ -327,6 +335,60 @@ fn pinpoint(file: &str, raw: &Value) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// Typed-parse one path item's operations, their parameters and bodies (each
+/// operation only once its parts are fine, so the deepest problem is named).
+fn pinpoint_path_item(file: &str, item_pointer: &str, item: &Value, out: &mut Vec<Diagnostic>) {
+    for (key, value) in item.as_object().into_iter().flatten() {
+        let pointer = format!("{item_pointer}/{}", escape_pointer(key));
+        let mut parts_ok = true;
+        for (i, param) in value
+            .get("parameters")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            parts_ok &= check::<openapiv3::Parameter>(file, param, format!("{pointer}/parameters/{i}"), out);
+        }
+        if key == "parameters" {
+            for (i, param) in value.as_array().into_iter().flatten().enumerate() {
+                check::<openapiv3::Parameter>(file, param, format!("{pointer}/{i}"), out);
+            }
+            continue;
+        }
+        if let Some(body) = value.get("requestBody") {
+            parts_ok &= check::<openapiv3::RequestBody>(file, body, format!("{pointer}/requestBody"), out);
+        }
+        const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+        if parts_ok && METHODS.contains(&key.as_str()) {
+            check::<openapiv3::Operation>(file, value, pointer, out);
+        }
+    }
+}
+
+/// Type `value` as `T`; a problem is a diagnostic at `pointer`. References pass.
+fn check<T: serde::de::DeserializeOwned>(
+    file: &str,
+    value: &Value,
+    pointer: String,
+    out: &mut Vec<Diagnostic>,
+) -> bool {
+    if value.get("$ref").is_some() {
+        return true;
+    }
+    match serde_path_to_error::deserialize::<_, T>(value) {
+        Ok(_) => true,
+        Err(e) => {
+            out.push(invalid(
+                file,
+                format!("{pointer}{}", error_pointer(e.path())),
+                e.inner(),
+            ));
+            false
+        }
+    }
 }
 
 /// The JSON pointer of a typed-parse error.
@@ -526,13 +588,17 @@ mod tests {
             "components": {"schemas": {"A": {"type": ["string", "null"]}, "B": true}},
             "paths": {"/a": {"get": {"parameters": [{"name": "q", "in": "query", "schema": {"type": ["integer", "null"], "exclusiveMinimum": 0}}],
                 "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}}}}}}});
-        let skeleton = skeleton(&raw);
+        let skeleton = skeleton(&raw, true);
         let typed: openapiv3::OpenAPI = serde_json::from_value(skeleton.clone()).unwrap();
         assert_eq!(typed.paths.paths.len(), 1);
         assert!(skeleton["components"].get("schemas").is_none());
         assert_eq!(skeleton["paths"]["/a"]["get"]["parameters"][0]["schema"], json!({}));
         // Responses are read from the raw document, never from the typed view.
         assert_eq!(skeleton["paths"]["/a"]["get"]["responses"], json!({}));
+        // The document's own typed view leaves paths out; each is typed alone.
+        assert_eq!(crate::load::skeleton(&raw, false)["paths"], json!({}));
+        let item = typed_path_item("a.json", "/a", &raw["paths"]["/a"]).unwrap();
+        assert!(matches!(item, openapiv3::ReferenceOr::Item(i) if i.get.is_some()));
     }
 
     #[test]

@@ -343,6 +343,7 @@ mod tests {
             explode: true,
             fixed: None,
             default: None,
+            shorthand: Some("query"),
         }
     }
 

@@ -43,6 +43,9 @@ pub struct Plan {
     pub redaction: Redaction,
     pub inbound_token_env: String,
     pub schemes: Vec<SchemePlan>,
+    /// File-level templates see each tool's summary only; each tool's entry is
+    /// rendered from the whole `ToolPlan` on its own (see `render`).
+    #[serde(serialize_with = "tool_summaries")]
     pub tools: Vec<ToolPlan>,
     /// For Cargo.toml and the README.
     pub cargo_description: String,
@@ -56,6 +59,36 @@ pub struct Plan {
     pub deploy: Deploy,
     /// The GitHub Actions workflow, when mcpgen.yaml asks for one.
     pub workflow: Option<Workflow>,
+}
+
+/// What the README's table and the tool list in src/tools.rs read of a tool.
+/// Serializing every tool's parameters for them doubled render's memory on GitHub.
+fn tool_summaries<S: serde::Serializer>(tools: &[ToolPlan], serializer: S) -> Result<S::Ok, S::Error> {
+    #[derive(Serialize)]
+    struct Pages<'a> {
+        summary: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Summary<'a> {
+        name: &'a str,
+        const_name: &'a str,
+        title: Option<&'a str>,
+        description: &'a str,
+        http_method: &'a str,
+        path: &'a str,
+        read_only: bool,
+        pagination: Option<Pages<'a>>,
+    }
+    serializer.collect_seq(tools.iter().map(|t| Summary {
+        name: &t.name,
+        const_name: &t.const_name,
+        title: t.title.as_deref(),
+        description: &t.description,
+        http_method: t.http_method,
+        path: &t.path,
+        read_only: t.read_only,
+        pagination: t.pagination.as_ref().map(|p| Pages { summary: &p.summary }),
+    }))
 }
 
 #[derive(Debug, Serialize)]
@@ -138,6 +171,9 @@ pub struct ParamPlan {
     pub fixed: Option<String>,
     /// From mcpgen.yaml: sent when the argument is absent (JSON text).
     pub default: Option<String>,
+    /// The runtime's const constructor (`ParamSpec::query`) when that is all
+    /// the parameter needs; set once the plan is final (`shorthands`).
+    pub shorthand: Option<&'static str>,
 }
 
 #[derive(Debug, Serialize)]
@@ -162,6 +198,33 @@ pub struct FieldPlan {
     pub explode: bool,
     pub fixed: Option<String>,
     pub default: Option<String>,
+    /// `BodyField::named(name)` is all the field needs (`shorthands`).
+    pub shorthand: bool,
+}
+
+/// Mark the parameters and body fields that are the runtime's shorthands:
+/// argument named as on the wire, the location's default style, nothing
+/// fixed or defaulted. Most of a large table, and a fraction of the text.
+fn shorthands(params: &mut [ParamPlan], body: Option<&mut BodyPlan>) {
+    for p in params {
+        let (constructor, style, explode) = match p.location {
+            Location::Path => ("path", Style::Simple, false),
+            Location::Query => ("query", Style::Form, true),
+            Location::Header => ("header", Style::Simple, false),
+            Location::Cookie => ("cookie", Style::Form, true),
+        };
+        let plain =
+            p.arg == p.name && p.style == style && p.explode == explode && p.fixed.is_none() && p.default.is_none();
+        p.shorthand = plain.then_some(constructor);
+    }
+    for f in body.into_iter().flat_map(|b| b.fields.iter_mut()) {
+        f.shorthand = f.arg == f.name
+            && !f.file
+            && f.style == Style::Form
+            && f.explode
+            && f.fixed.is_none()
+            && f.default.is_none();
+    }
 }
 
 /// What every tool inherits: the top of mcpgen.yaml, and the spec (for schemas).
@@ -213,19 +276,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         )
     };
     // Tools are planned independently: on every core, results kept in spec order.
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let chunk = selection.operations.len().div_ceil(workers).max(1);
-    let planned: Vec<Result<ToolPlan, Box<Diagnostic>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = selection
-            .operations
-            .chunks(chunk)
-            .map(|ops| scope.spawn(|| ops.iter().map(|op| plan_one(op)).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("planning does not panic"))
-            .collect()
-    });
+    let planned = crate::parallel::map_ordered(&selection.operations, |op| plan_one(op));
     let mut diags = Vec::new();
     let mut consts = BTreeSet::new();
     let mut tools = Vec::new();
@@ -617,6 +668,7 @@ pub fn plan_tool(
             explode: param.explode,
             fixed: None,
             default: None,
+            shorthand: None,
         });
     }
 
@@ -680,6 +732,7 @@ pub fn plan_tool(
                         explode,
                         fixed: None,
                         default: None,
+                        shorthand: false,
                     });
                 }
                 Some(BodyPlan {
@@ -821,6 +874,7 @@ pub fn plan_tool(
         Method::Post => (false, false, false),
         Method::Patch => (false, true, false),
     };
+    shorthands(&mut params, body.as_mut());
 
     Ok(ToolPlan {
         title,

@@ -131,8 +131,8 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
         string_filter(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),
     );
 
-    let context = Context::from_serialize(serde_json::json!({ "plan": plan }))
-        .map_err(|e| Error::Io(format!("generator bug: plan does not serialize: {e}")))?;
+    let mut context = Context::new();
+    context.insert("plan", plan);
     let workflow = plan.workflow.as_ref().map(|w| w.path.as_str());
     TEMPLATES
         .iter()
@@ -147,8 +147,12 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
                 .map_err(|e| Error::Io(format!("generator bug: template {name} failed: {}", error_chain(&e))))?;
             let contents = match kind {
                 Kind::Rust if path == "src/tools.rs" => {
-                    let mut contents = format_rust(name, &text)?;
-                    for tool in render_tools(&tera, plan)? {
+                    let head = format_rust(name, &text)?;
+                    let tools = render_tools(&tera, plan)?;
+                    let mut contents =
+                        String::with_capacity(head.len() + tools.iter().map(|t| t.len() + 1).sum::<usize>());
+                    contents.push_str(&head);
+                    for tool in tools {
                         contents.push('\n');
                         contents.push_str(&tool);
                     }
@@ -173,41 +177,21 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
 /// Each tool's entry, rendered and formatted on its own (so memory stays
 /// proportional to one tool for specs with thousands), on every core, in order.
 fn render_tools(tera: &Tera, plan: &Plan) -> Result<Vec<String>, Error> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(plan.tools.len().max(1));
-    let chunk = plan.tools.len().div_ceil(workers).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = plan
-            .tools
-            .chunks(chunk)
-            .map(|tools| {
-                scope.spawn(move || {
-                    tools
-                        .iter()
-                        .map(|tool| {
-                            let mut context = Context::new();
-                            context.insert("tool", tool);
-                            context.insert("input_schema", &tool.input_schema);
-                            context.insert("output_schema", &tool.output_schema);
-                            let text = tera.render("tool.rs.tera", &context).map_err(|e| {
-                                Error::Io(format!(
-                                    "generator bug: template tool.rs.tera failed: {}",
-                                    error_chain(&e)
-                                ))
-                            })?;
-                            format_rust("tool.rs.tera", &text)
-                        })
-                        .collect::<Result<Vec<_>, _>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::with_capacity(plan.tools.len());
-        for handle in handles {
-            out.extend(handle.join().expect("rendering does not panic")?);
-        }
-        Ok(out)
+    crate::parallel::map_ordered(&plan.tools, |tool| {
+        let mut context = Context::new();
+        context.insert("tool", tool);
+        context.insert("input_schema", &tool.input_schema);
+        context.insert("output_schema", &tool.output_schema);
+        let text = tera.render("tool.rs.tera", &context).map_err(|e| {
+            Error::Io(format!(
+                "generator bug: template tool.rs.tera failed: {}",
+                error_chain(&e)
+            ))
+        })?;
+        format_rust("tool.rs.tera", &text)
     })
+    .into_iter()
+    .collect()
 }
 
 type Filter = dyn Fn(&Value, &HashMap<String, Value>) -> tera::Result<Value> + Send + Sync;

@@ -9,7 +9,7 @@ use indexmap::IndexMap;
 use openapiv3::{ParameterSchemaOrContent, ReferenceOr};
 use serde_json::{Value, json};
 
-use crate::diag::{Diagnostic, escape_pointer};
+use crate::diag::{Diagnostic, Error, escape_pointer};
 use crate::ir::{
     Api, ApiKeyLocation, Body, ClientCredentials, Location, Method, Operation, Param, Response, SecurityScheme,
     ServerTemplate, Style,
@@ -17,7 +17,7 @@ use crate::ir::{
 use crate::load::SpecDocument;
 use crate::schema::Normalizer;
 
-pub fn resolve(doc: &SpecDocument) -> Api {
+pub fn resolve(doc: &SpecDocument) -> Result<Api, Error> {
     let spec = &doc.typed;
     let mut tags: Vec<String> = spec.tags.iter().map(|t| t.name.clone()).collect();
 
@@ -43,89 +43,35 @@ pub fn resolve(doc: &SpecDocument) -> Api {
         })
         .collect();
 
+    // Path items are typed and resolved independently: on every core, in document order.
+    let paths: Vec<(&String, &Value)> = doc
+        .raw
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(path, _)| path.starts_with('/'))
+        .collect();
     let mut operations = Vec::new();
-    for (path, item) in spec.paths.iter() {
-        let item_pointer = format!("/paths/{}", escape_pointer(path));
-        let referenced;
-        let (item, item_pointer) = match item {
-            ReferenceOr::Item(item) => (item, item_pointer),
-            ReferenceOr::Reference { reference } => {
-                let target = crate::diag::local_pointer(reference)
-                    .and_then(|p| Some((crate::load::typed_part::<openapiv3::PathItem>(doc.raw.pointer(&p)?)?, p)));
-                match target {
-                    Some((item, pointer)) => {
-                        referenced = item;
-                        (&referenced, pointer)
-                    }
-                    None => {
-                        operations.push(unsupported_path_item(doc, path, reference));
-                        continue;
-                    }
-                }
+    let mut broken = Vec::new();
+    for resolved in crate::parallel::map_ordered(&paths, |(path, item)| path_operations(doc, path, item)) {
+        match resolved {
+            Ok(ops) => operations.extend(ops),
+            Err(diagnostics) => broken.extend(diagnostics),
+        }
+    }
+    if !broken.is_empty() {
+        return Err(Error::Diagnostics(broken));
+    }
+    for op in &operations {
+        for tag in &op.tags {
+            if !tags.contains(tag) {
+                tags.push(tag.clone());
             }
-        };
-        for (method_name, op) in item.iter() {
-            let method = Method::from_openapi(method_name).expect("openapiv3 yields known methods");
-            let op_pointer = format!("{item_pointer}/{method_name}");
-            let mut problems = Vec::new();
-
-            // Operation parameters override path-item ones with the same name and location.
-            let mut params: IndexMap<(String, Location), Param> = IndexMap::new();
-            let sources = item
-                .parameters
-                .iter()
-                .enumerate()
-                .map(|(i, p)| (p, format!("{item_pointer}/parameters/{i}")))
-                .chain(
-                    op.parameters
-                        .iter()
-                        .enumerate()
-                        .map(|(i, p)| (p, format!("{op_pointer}/parameters/{i}"))),
-                );
-            for (param, pointer) in sources {
-                if let Some(param) = parameter(doc, param, &pointer, &mut problems) {
-                    params.insert((param.name.clone(), param.location), param);
-                }
-            }
-            let body = op
-                .request_body
-                .as_ref()
-                .and_then(|b| request_body(doc, b, &format!("{op_pointer}/requestBody"), &mut problems));
-
-            let response = success_response(doc, &format!("{op_pointer}/responses"));
-
-            let security = op
-                .security
-                .as_ref()
-                .or(spec.security.as_ref())
-                .map(|alternatives| alternatives.iter().map(|req| req.keys().cloned().collect()).collect())
-                .unwrap_or_default();
-
-            for tag in &op.tags {
-                if !tags.contains(tag) {
-                    tags.push(tag.clone());
-                }
-            }
-            operations.push(Operation {
-                operation_id: op.operation_id.clone(),
-                method,
-                path: path.clone(),
-                server: op.servers.first().or(item.servers.first()).map(server_url),
-                pointer: op_pointer.clone(),
-                summary: op.summary.clone(),
-                description: op.description.clone(),
-                tags: op.tags.clone(),
-                deprecated: op.deprecated,
-                params: params.into_values().collect(),
-                body,
-                response,
-                security,
-                problems,
-            });
         }
     }
 
-    Api {
+    Ok(Api {
         title: spec.info.title.clone(),
         version: spec.info.version.clone(),
         description: spec.info.description.clone(),
@@ -134,7 +80,85 @@ pub fn resolve(doc: &SpecDocument) -> Api {
         security_schemes,
         tags,
         operations,
+    })
+}
+
+/// The operations of the path item `paths.<path>`; an item that is not a
+/// valid path item gives its diagnostics.
+fn path_operations(doc: &SpecDocument, path: &str, raw_item: &Value) -> Result<Vec<Operation>, Vec<Diagnostic>> {
+    let spec = &doc.typed;
+    let item = crate::load::typed_path_item(&doc.file, path, raw_item)?;
+    let mut operations = Vec::new();
+    let item_pointer = format!("/paths/{}", escape_pointer(path));
+    let referenced;
+    let (item, item_pointer) = match &item {
+        ReferenceOr::Item(item) => (item, item_pointer),
+        ReferenceOr::Reference { reference } => {
+            let target = crate::diag::local_pointer(reference)
+                .and_then(|p| Some((crate::load::typed_part::<openapiv3::PathItem>(doc.raw.pointer(&p)?)?, p)));
+            match target {
+                Some((item, pointer)) => {
+                    referenced = item;
+                    (&referenced, pointer)
+                }
+                None => return Ok(vec![unsupported_path_item(doc, path, reference)]),
+            }
+        }
+    };
+    for (method_name, op) in item.iter() {
+        let method = Method::from_openapi(method_name).expect("openapiv3 yields known methods");
+        let op_pointer = format!("{item_pointer}/{method_name}");
+        let mut problems = Vec::new();
+
+        // Operation parameters override path-item ones with the same name and location.
+        let mut params: IndexMap<(String, Location), Param> = IndexMap::new();
+        let sources = item
+            .parameters
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p, format!("{item_pointer}/parameters/{i}")))
+            .chain(
+                op.parameters
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| (p, format!("{op_pointer}/parameters/{i}"))),
+            );
+        for (param, pointer) in sources {
+            if let Some(param) = parameter(doc, param, &pointer, &mut problems) {
+                params.insert((param.name.clone(), param.location), param);
+            }
+        }
+        let body = op
+            .request_body
+            .as_ref()
+            .and_then(|b| request_body(doc, b, &format!("{op_pointer}/requestBody"), &mut problems));
+
+        let response = success_response(doc, &format!("{op_pointer}/responses"));
+
+        let security = op
+            .security
+            .as_ref()
+            .or(spec.security.as_ref())
+            .map(|alternatives| alternatives.iter().map(|req| req.keys().cloned().collect()).collect())
+            .unwrap_or_default();
+        operations.push(Operation {
+            operation_id: op.operation_id.clone(),
+            method,
+            path: path.to_string(),
+            server: op.servers.first().or(item.servers.first()).map(server_url),
+            pointer: op_pointer.clone(),
+            summary: op.summary.clone(),
+            description: op.description.clone(),
+            tags: op.tags.clone(),
+            deprecated: op.deprecated,
+            params: params.into_values().collect(),
+            body,
+            response,
+            security,
+            problems,
+        });
     }
+    Ok(operations)
 }
 
 fn server_url(server: &openapiv3::Server) -> String {

@@ -262,6 +262,38 @@ pub struct ParamSpec {
     pub default: Option<&'static str>,
 }
 
+impl ParamSpec {
+    /// A path parameter fed from the argument of the same name, in OpenAPI's
+    /// default style for its location. Generated tables use these shorthands
+    /// for the common case and the struct literal for anything else.
+    pub const fn path(name: &'static str) -> ParamSpec {
+        ParamSpec::plain(name, Location::Path, Style::Simple, false)
+    }
+    /// A query parameter: `form` style, exploded.
+    pub const fn query(name: &'static str) -> ParamSpec {
+        ParamSpec::plain(name, Location::Query, Style::Form, true)
+    }
+    /// A header: `simple` style.
+    pub const fn header(name: &'static str) -> ParamSpec {
+        ParamSpec::plain(name, Location::Header, Style::Simple, false)
+    }
+    /// A cookie: `form` style, exploded.
+    pub const fn cookie(name: &'static str) -> ParamSpec {
+        ParamSpec::plain(name, Location::Cookie, Style::Form, true)
+    }
+    const fn plain(name: &'static str, location: Location, style: Style, explode: bool) -> ParamSpec {
+        ParamSpec {
+            arg: name,
+            name,
+            location,
+            style,
+            explode,
+            fixed: None,
+            default: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Location {
     Path,
@@ -325,4 +357,20 @@ pub struct BodyField {
     /// As for `ParamSpec`.
     pub fixed: Option<&'static str>,
     pub default: Option<&'static str>,
+}
+
+impl BodyField {
+    /// A field fed from the argument of the same name; not a file; `form`
+    /// style, exploded (OpenAPI's default for form bodies).
+    pub const fn named(name: &'static str) -> BodyField {
+        BodyField {
+            arg: name,
+            name,
+            file: false,
+            style: Style::Form,
+            explode: true,
+            fixed: None,
+            default: None,
+        }
+    }
 }

@@ -113,15 +113,7 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
         path: "/items/{id}",
         server: None,
         params: &[
-            ParamSpec {
-                arg: "id",
-                name: "id",
-                location: Location::Path,
-                style: Style::Simple,
-                explode: false,
-                fixed: None,
-                default: None,
-            },
+            ParamSpec::path("id"),
             ParamSpec {
                 arg: "id_query",
                 name: "id",
@@ -145,26 +137,7 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
             shape: BodyShape::Fields(
-                &[
-                    BodyField {
-                        arg: "type",
-                        name: "type",
-                        file: false,
-                        style: Style::Form,
-                        explode: true,
-                        fixed: None,
-                        default: None,
-                    },
-                    BodyField {
-                        arg: "self",
-                        name: "self",
-                        file: false,
-                        style: Style::Form,
-                        explode: true,
-                        fixed: None,
-                        default: None,
-                    },
-                ],
+                &[BodyField::named("type"), BodyField::named("self")],
             ),
         }),
         security: &[&["bearer"], &[]],
@@ -304,30 +277,14 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
                 fixed: None,
                 default: None,
             },
-            ParamSpec {
-                arg: "session",
-                name: "session",
-                location: Location::Cookie,
-                style: Style::Form,
-                explode: true,
-                fixed: None,
-                default: None,
-            },
+            ParamSpec::cookie("session"),
         ],
         body: Some(BodySpec {
             media_type: "application/x-www-form-urlencoded",
             encoding: BodyEncoding::FormUrlEncoded,
             shape: BodyShape::Fields(
                 &[
-                    BodyField {
-                        arg: "email",
-                        name: "email",
-                        file: false,
-                        style: Style::Form,
-                        explode: true,
-                        fixed: None,
-                        default: None,
-                    },
+                    BodyField::named("email"),
                     BodyField {
                         arg: "form_id_body",
                         name: "form_id",
