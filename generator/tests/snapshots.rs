@@ -29,6 +29,11 @@ fn plans_and_generated_files() {
             .to_string();
         let generated = mcpgen::build(&config).unwrap_or_else(|e| panic!("{}: {e}", config.display()));
         insta::assert_yaml_snapshot!(format!("{example}-plan"), generated.plan);
+        // The plan serializes tool summaries (what file templates see); each tool in full here.
+        insta::assert_yaml_snapshot!(
+            format!("{example}-tool-plans"),
+            generated.plan.tools.iter().collect::<Vec<_>>()
+        );
         for file in &generated.files {
             let name = file.path.trim_start_matches("../").replace('/', "-");
             insta::assert_snapshot!(format!("{example}-{name}"), file.contents);
