@@ -924,8 +924,12 @@ fn output_schema(
         for_input: false,
     };
     // A broken response schema costs the tool its outputSchema, nothing more.
+    // Results paged from a field keep only that field's items: those can't stop early.
     let mut problems = Vec::new();
-    let mut schema = normalizer.normalize(raw, at, &mut problems);
+    let limit = pages
+        .is_none_or(|p| p.items.is_empty())
+        .then_some(MAX_OUTPUT_SCHEMA_BYTES);
+    let mut schema = normalizer.normalize_within(raw, at, limit, &mut problems)?;
     if !problems.is_empty() {
         return None;
     }

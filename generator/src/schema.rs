@@ -16,10 +16,50 @@ const MAX_DEPTH: usize = 8;
 /// schemas grow exponentially, and a model gains nothing from megabytes of schema.
 const MAX_INLINED: usize = 100;
 
+/// Where a schema is: a JSON pointer, spelled out only for a diagnostic
+/// (walking a large spec visits hundreds of thousands of properties).
+#[derive(Clone, Copy)]
+enum At<'a> {
+    Root(&'a str),
+    /// `<parent>/<key>`, the key escaped when spelled out.
+    Key(&'a At<'a>, &'a str),
+    Index(&'a At<'a>, usize),
+}
+
+impl At<'_> {
+    fn pointer(&self) -> String {
+        match self {
+            At::Root(pointer) => pointer.to_string(),
+            At::Key(parent, key) => format!("{}/{}", parent.pointer(), escape_pointer(key)),
+            At::Index(parent, i) => format!("{}/{i}", parent.pointer()),
+        }
+    }
+}
+
 /// The references being inlined (outermost first) and how many more may be.
 struct Stack<'b> {
     refs: Vec<String>,
     budget: &'b std::cell::Cell<usize>,
+    /// With a size limit: how many more bytes the schema's JSON text may take.
+    text: Option<&'b std::cell::Cell<usize>>,
+    /// Nesting of the object being built, for its entries' indentation.
+    depth: usize,
+}
+
+impl Stack<'_> {
+    /// Count one `"key": value` line of the pretty-printed output, at least:
+    /// indentation, quotes, colon, comma and newline. The top object's own
+    /// lines are not counted: a paged result keeps only its array's items.
+    fn charge(&self, key: &str, value_bytes: usize) {
+        if let Some(left) = self.text
+            && self.depth > 1
+        {
+            left.set(left.get().saturating_sub(2 * self.depth + key.len() + value_bytes + 6));
+        }
+    }
+    fn over(&self) -> bool {
+        self.text.is_some_and(|left| left.get() == 0)
+    }
 }
 
 pub struct Normalizer<'a> {
@@ -33,23 +73,43 @@ pub struct Normalizer<'a> {
 impl Normalizer<'_> {
     /// `at` is the JSON pointer of `schema`, for diagnostics.
     pub fn normalize(&self, schema: &Value, at: &str, problems: &mut Vec<Diagnostic>) -> Value {
-        // Output schemas only describe; over 8 KiB they are dropped anyway.
-        let budget = std::cell::Cell::new(if self.for_input { MAX_INLINED } else { MAX_INLINED / 10 });
-        self.walk(
-            schema,
-            at,
-            &mut Stack {
-                refs: Vec::new(),
-                budget: &budget,
-            },
-            problems,
-        )
+        self.normalize_within(schema, at, None, problems)
+            .expect("no size limit, always a schema")
     }
 
-    fn walk(&self, schema: &Value, at: &str, stack: &mut Stack, problems: &mut Vec<Diagnostic>) -> Value {
+    /// As `normalize`; with `limit`, `None` as soon as the schema's
+    /// pretty-printed JSON would pass `limit` bytes, counted as it is built
+    /// (a lower bound: keys and values kept, indentation), without building
+    /// the rest: large output schemas are dropped, and building them was most
+    /// of planning GitHub's spec.
+    pub fn normalize_within(
+        &self,
+        schema: &Value,
+        at: &str,
+        limit: Option<usize>,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Option<Value> {
+        // Output schemas only describe; over 8 KiB they are dropped anyway.
+        let budget = std::cell::Cell::new(if self.for_input { MAX_INLINED } else { MAX_INLINED / 10 });
+        let text = limit.map(std::cell::Cell::new);
+        let mut stack = Stack {
+            refs: Vec::new(),
+            budget: &budget,
+            text: text.as_ref(),
+            depth: 1,
+        };
+        let schema = self.walk(schema, At::Root(at), &mut stack, problems);
+        (!stack.over()).then_some(schema)
+    }
+
+    fn walk(&self, schema: &Value, at: At, stack: &mut Stack, problems: &mut Vec<Diagnostic>) -> Value {
         let Value::Object(map) = schema else {
             return schema.clone();
         };
+        if stack.over() {
+            // The caller drops the whole schema: stop building it.
+            return Value::Null;
+        }
         if let Some(Value::String(reference)) = map.get("$ref") {
             return self.follow(reference, map, at, stack, problems);
         }
@@ -65,43 +125,57 @@ impl Normalizer<'_> {
                 "xml" | "externalDocs" | "discriminator" => {}
                 "description" if value.is_string() => {
                     let text = crate::text::clean(value.as_str().unwrap_or_default());
+                    stack.charge(key, text.len() + 2);
                     out.insert(key.clone(), Value::String(text));
                 }
                 k if k.starts_with("x-") => {}
                 "properties" => {
                     let Value::Object(props) = value else { continue };
                     let mut kept = Map::new();
+                    let props_at = At::Key(&at, key);
+                    stack.depth += 2;
                     for (name, prop) in props {
-                        let prop = self.walk(
-                            prop,
-                            &format!("{at}/properties/{}", escape_pointer(name)),
-                            stack,
-                            problems,
-                        );
+                        let prop = self.walk(prop, At::Key(&props_at, name), stack, problems);
                         let dropped = if self.for_input { "readOnly" } else { "writeOnly" };
                         if prop.get(dropped) == Some(&Value::Bool(true)) {
                             continue;
                         }
+                        stack.depth -= 1;
+                        stack.charge(name, 1);
+                        stack.depth += 1;
                         kept.insert(name.clone(), prop);
                     }
+                    stack.depth -= 2;
                     out.insert(key.clone(), Value::Object(kept));
                 }
                 "items" | "not" => {
-                    out.insert(key.clone(), self.walk(value, &format!("{at}/{key}"), stack, problems));
+                    stack.depth += 1;
+                    out.insert(key.clone(), self.walk(value, At::Key(&at, key), stack, problems));
+                    stack.depth -= 1;
                 }
                 "additionalProperties" if value.is_object() => {
-                    out.insert(key.clone(), self.walk(value, &format!("{at}/{key}"), stack, problems));
+                    stack.depth += 1;
+                    out.insert(key.clone(), self.walk(value, At::Key(&at, key), stack, problems));
+                    stack.depth -= 1;
                 }
                 "allOf" | "oneOf" | "anyOf" => {
                     let Value::Array(items) = value else { continue };
+                    stack.depth += 2;
+                    let list_at = At::Key(&at, key);
                     let items = items
                         .iter()
                         .enumerate()
-                        .map(|(i, s)| self.walk(s, &format!("{at}/{key}/{i}"), stack, problems))
+                        .map(|(i, s)| self.walk(s, At::Index(&list_at, i), stack, problems))
                         .collect();
+                    stack.depth -= 2;
                     out.insert(key.clone(), Value::Array(items));
                 }
+                // Output schemas lose these (`plan::loosen`): not counted.
+                "required" | "additionalProperties" => {
+                    out.insert(key.clone(), value.clone());
+                }
                 _ => {
+                    stack.charge(key, scalar_bytes(value));
                     out.insert(key.clone(), value.clone());
                 }
             }
@@ -156,12 +230,12 @@ impl Normalizer<'_> {
         &self,
         reference: &str,
         siblings: &Map<String, Value>,
-        at: &str,
+        at: At,
         stack: &mut Stack,
         problems: &mut Vec<Diagnostic>,
     ) -> Value {
         let Some(pointer) = crate::diag::local_pointer(reference) else {
-            problems.push(external_ref(self.file, at, reference));
+            problems.push(external_ref(self.file, &at.pointer(), reference));
             return json!({});
         };
         let name = reference.rsplit('/').next().unwrap_or(reference).to_string();
@@ -185,13 +259,13 @@ impl Normalizer<'_> {
         let Some(target) = self.doc.pointer(&pointer) else {
             problems.push(
                 Diagnostic::new(self.file, format!("`$ref: {reference}` points to nothing"))
-                    .at(at)
+                    .at(at.pointer())
                     .help("define the referenced component or correct the reference"),
             );
             return json!({});
         };
         stack.refs.push(reference.to_string());
-        let mut resolved = self.walk(target, &pointer, stack, problems);
+        let mut resolved = self.walk(target, At::Root(&pointer), stack, problems);
         stack.refs.pop();
         // 3.1 semantics: a description next to `$ref` describes this use.
         if let (Some(Value::String(description)), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
@@ -201,6 +275,17 @@ impl Normalizer<'_> {
             );
         }
         resolved
+    }
+}
+
+/// The least a value's pretty-printed JSON takes: strings with their quotes
+/// (escapes only add), arrays by their items, one line each.
+fn scalar_bytes(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        Value::Array(items) => 2 + items.iter().map(|i| scalar_bytes(i) + 2).sum::<usize>(),
+        Value::Object(map) => 2 + map.iter().map(|(k, v)| k.len() + 4 + scalar_bytes(v)).sum::<usize>(),
+        _ => 1,
     }
 }
 
@@ -279,6 +364,58 @@ pub fn external_ref(file: &str, at: &str, reference: &str) -> Diagnostic {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_size_limit_only_drops_schemas_whose_text_is_over_it() {
+        // Growing schemas: nested objects, enums, a long description on a
+        // top-level array (not in a paged result's text), references.
+        let doc = json!({"components": {"schemas": {"Item": {"type": "object", "description": "An item.",
+            "required": ["id"], "additionalProperties": false,
+            "properties": {"id": {"type": "integer"}, "kind": {"type": "string", "enum": ["a", "bb", "ccc"]}}}}}});
+        let n = Normalizer {
+            doc: &doc,
+            file: "openapi.yaml",
+            for_input: false,
+        };
+        let limit = 2000;
+        let (mut dropped, mut kept) = (0, 0);
+        for size in 0..40 {
+            let properties: Map<String, Value> = (0..size)
+                .map(|i| {
+                    let prop = match i % 3 {
+                        0 => json!({"type": "string", "description": "word ".repeat(i)}),
+                        1 => json!({"$ref": "#/components/schemas/Item"}),
+                        _ => json!({"type": "object", "properties": {"deep": {"type": "array", "items": {"type": "number"}}}}),
+                    };
+                    (format!("field_{i}"), prop)
+                })
+                .collect();
+            let object = json!({"type": "object", "properties": properties});
+            let array = json!({"type": "array", "description": "x".repeat(3 * limit), "items": object.clone()});
+            for schema in [object, array] {
+                let full = n.normalize(&schema, "/x", &mut Vec::new());
+                let text = serde_json::to_string_pretty(&full).unwrap().len();
+                match n.normalize_within(&schema, "/x", Some(limit), &mut Vec::new()) {
+                    Some(within) => {
+                        assert_eq!(within, full);
+                        kept += 1;
+                    }
+                    None => {
+                        // The array's own description doesn't count (a paged result drops it).
+                        let counted = match full.get("items") {
+                            Some(items) if full["type"] == "array" => {
+                                serde_json::to_string_pretty(items).unwrap().len()
+                            }
+                            _ => text,
+                        };
+                        assert!(counted > limit, "dropped at {counted} bytes: {full}");
+                        dropped += 1;
+                    }
+                }
+            }
+        }
+        assert!(dropped > 10 && kept > 10, "{dropped} dropped, {kept} kept");
+    }
 
     fn normalize(doc: &Value, schema: Value, for_input: bool) -> (Value, Vec<Diagnostic>) {
         let mut problems = Vec::new();
