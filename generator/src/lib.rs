@@ -106,8 +106,6 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let document = load::load_spec(&spec_path, &spec_file).map_err(with_positions)?;
     lap("load");
     let api = resolve::resolve(&document).map_err(with_positions)?;
-    // The typed path items and the workers' scratch are garbage now.
-    release_freed_memory();
     lap("resolve");
     let files = select::Files {
         config: &config_file,

@@ -44,7 +44,7 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
                 .help("save the spec as UTF-8"),
         )
     })?;
-    let mut raw = parse_with(file, text, SpecRoot)?;
+    let mut raw = parse_with(file, text, SpecRoot::for_text(text))?;
     let version = check_version(file, &raw)?;
     if version == Version::Swagger2 {
         raw = crate::swagger2::convert(raw);
@@ -182,15 +182,29 @@ pub fn parse_document(file: &str, text: &str) -> Result<Value, Error> {
     parse_with(file, text, std::marker::PhantomData::<Value>)
 }
 
-/// The spec's root, without `components.examples`: nothing reads them, and in
-/// large specs (a fifth of GitHub's) they are a large part of the tree.
-struct SpecRoot;
+/// The spec's root, without what nothing reads: `components.examples` (a
+/// fifth of GitHub's spec) and, unless something references them, the
+/// webhooks (3.1 `webhooks`, GitHub's `x-webhooks`: tools come from `paths`).
+struct SpecRoot {
+    skip_webhooks: bool,
+}
+
+impl SpecRoot {
+    fn for_text(text: &str) -> SpecRoot {
+        let mentions = |needle: &str| memchr::memmem::find(text.as_bytes(), needle.as_bytes()).is_some();
+        SpecRoot {
+            skip_webhooks: !mentions("#/webhooks") && !mentions("#/x-webhooks"),
+        }
+    }
+}
 
 impl<'de> serde::de::DeserializeSeed<'de> for SpecRoot {
     type Value = Value;
     fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
         deserializer.deserialize_any(Compact {
-            skip: Some(("components", Some("examples"))),
+            skip: Skip::Root {
+                webhooks: self.skip_webhooks,
+            },
         })
     }
 }
@@ -198,12 +212,21 @@ impl<'de> serde::de::DeserializeSeed<'de> for SpecRoot {
 /// A value read into a tree whose maps are allocated at their exact size
 /// (serde_json's own visitor grows them by insertion, leaving most of a large
 /// spec's small objects with room for three or four times their entries: a
-/// third of GitHub's tree was spare capacity). A map on the way to `skip`
-/// leaves that entry out.
+/// third of GitHub's tree was spare capacity), leaving out what `skip` says.
 #[derive(Clone, Copy, Default)]
 struct Compact {
-    /// (key, then the key inside it to skip, or `None`: skip the key itself).
-    skip: Option<(&'static str, Option<&'static str>)>,
+    skip: Skip,
+}
+
+/// What a map being read leaves out.
+#[derive(Clone, Copy, Default)]
+enum Skip {
+    #[default]
+    Nothing,
+    /// The document's root: `components.examples`, and the webhooks if asked.
+    Root { webhooks: bool },
+    /// `components`: `examples`.
+    Components,
 }
 
 impl<'de> serde::de::DeserializeSeed<'de> for Compact {
@@ -221,18 +244,15 @@ impl<'de> serde::de::Visitor<'de> for Compact {
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            match self.skip {
-                Some((skip, None)) if key == skip => {
+            let inner = match (self.skip, key.as_str()) {
+                (Skip::Root { webhooks: true }, "webhooks" | "x-webhooks") | (Skip::Components, "examples") => {
                     map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
                 }
-                Some((skip, then)) if key == skip => {
-                    let value = map.next_value_seed(Compact {
-                        skip: then.map(|t| (t, None)),
-                    })?;
-                    entries.push((key, value));
-                }
-                _ => entries.push((key, map.next_value_seed(Compact::default())?)),
-            }
+                (Skip::Root { .. }, "components") => Skip::Components,
+                _ => Skip::Nothing,
+            };
+            entries.push((key, map.next_value_seed(Compact { skip: inner })?));
         }
         // Sized from the iterator (duplicate keys: the last value wins, as in serde_json).
         Ok(Value::Object(entries.into_iter().collect()))
@@ -571,13 +591,26 @@ mod tests {
     }
 
     #[test]
-    fn spec_examples_are_never_read_into_memory() {
+    fn spec_examples_and_webhooks_are_never_read_into_memory() {
         let text = r#"{"openapi": "3.0.3", "components": {"examples": {"big": {"value": [1, 2]}}, "schemas": {"A": {}}},
-                       "x-examples": {"kept": true}}"#;
-        let raw = parse_with("a.json", text, SpecRoot).unwrap();
+                       "x-examples": {"kept": true}, "webhooks": {"a": {}}, "x-webhooks": {"b": {}}}"#;
+        let raw = parse_with("a.json", text, SpecRoot::for_text(text)).unwrap();
         assert_eq!(raw["components"], serde_json::json!({"schemas": {"A": {}}}));
         assert_eq!(raw["x-examples"]["kept"], true);
-        assert!(parse_with("a.json", "[1, 2]", SpecRoot).unwrap().is_array());
+        assert!(raw.get("webhooks").is_none() && raw.get("x-webhooks").is_none());
+        assert!(
+            parse_with("a.json", "[1, 2]", SpecRoot::for_text("[1, 2]"))
+                .unwrap()
+                .is_array()
+        );
+        // Webhooks something refers to are kept.
+        let referenced = text.replace(
+            r#""schemas": {"A": {}}"#,
+            r##""schemas": {"A": {"$ref": "#/x-webhooks/b"}}"##,
+        );
+        let raw = parse_with("a.json", &referenced, SpecRoot::for_text(&referenced)).unwrap();
+        assert_eq!(raw["x-webhooks"], serde_json::json!({"b": {}}));
+        assert_eq!(raw["webhooks"], serde_json::json!({"a": {}}));
     }
 
     #[test]
