@@ -8,6 +8,9 @@
 //! every schema left out: schemas are where OpenAPI 3.1 differs from 3.0 (type
 //! arrays, boolean schemas, numeric `exclusiveMinimum`), and typing thousands of
 //! schemas we never read from the typed view is most of a large spec's parse time.
+//! Path items are left out of that view too and typed one at a time, as
+//! `resolve` reaches them (`typed_path_item`): the typed view of a large
+//! spec's paths never exists whole.
 
 use std::path::Path;
 

@@ -3,7 +3,9 @@
 //! Input: `SpecDocument`. Output: `Api` with every operation in document
 //! order, path-item and operation parameters merged, references followed and
 //! schemas normalized. Problems inside an operation stay on that operation
-//! (`Operation::problems`) so that only selected operations can fail a run.
+//! (`Operation::problems`) so that only selected operations can fail a run;
+//! a path item that is not valid OpenAPI fails it, with every such item named.
+//! Path items are typed and resolved independently, on every core.
 
 use indexmap::IndexMap;
 use openapiv3::{ParameterSchemaOrContent, ReferenceOr};
