@@ -638,6 +638,22 @@ mod tests {
     }
 
     #[test]
+    fn a_spec_that_is_not_utf8_is_a_diagnostic() {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = dir.path().join("latin1.yaml");
+        std::fs::write(
+            &spec,
+            b"openapi: 3.0.3\ninfo: {title: caf\xe9, version: '1'}\npaths: {}\n",
+        )
+        .unwrap();
+        let err = load_spec(&spec, "latin1.yaml").err().expect("rejected").to_string();
+        assert_eq!(
+            err,
+            "error: latin1.yaml: the spec is not UTF-8 text (byte 32)\n  help: save the spec as UTF-8"
+        );
+    }
+
+    #[test]
     fn pointers_get_line_and_column() {
         let dir = tempfile::tempdir().unwrap();
         let yaml = dir.path().join("a.yaml");

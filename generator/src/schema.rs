@@ -51,10 +51,14 @@ impl Stack<'_> {
     /// indentation, quotes, colon, comma and newline. The top object's own
     /// lines are not counted: a paged result keeps only its array's items.
     fn charge(&self, key: &str, value_bytes: usize) {
+        self.charge_at(self.depth, key, value_bytes);
+    }
+    /// As `charge`, for a line at nesting `depth`.
+    fn charge_at(&self, depth: usize, key: &str, value_bytes: usize) {
         if let Some(left) = self.text
-            && self.depth > 1
+            && depth > 1
         {
-            left.set(left.get().saturating_sub(2 * self.depth + key.len() + value_bytes + 6));
+            left.set(left.get().saturating_sub(2 * depth + key.len() + value_bytes + 6));
         }
     }
     fn over(&self) -> bool {
@@ -140,9 +144,8 @@ impl Normalizer<'_> {
                         if prop.get(dropped) == Some(&Value::Bool(true)) {
                             continue;
                         }
-                        stack.depth -= 1;
-                        stack.charge(name, 1);
-                        stack.depth += 1;
+                        // The property's name opens its object, one level out.
+                        stack.charge_at(stack.depth - 1, name, 1);
                         kept.insert(name.clone(), prop);
                     }
                     stack.depth -= 2;
