@@ -134,6 +134,13 @@ def log(message):
     print(f"# {message}", file=sys.stderr, flush=True)
 
 
+def mcpgen_failed(message):
+    """A failure of mcpgen's own: fatal in smoke mode (CI), a logged row otherwise; peers' failures stay rows."""
+    if SMOKE:
+        raise SystemExit(f"mcpgen failed: {message}")
+    log(f"mcpgen failed: {message}")
+
+
 # ------------------------------------------------------------- the upstream
 
 class Upstream:
@@ -555,6 +562,7 @@ def run(upstream):
         mine_build = f"{secs:.1f} s" if out.returncode == 0 else "failed"
         if out.returncode != 0:
             log(out.stderr[-2000:])
+            mcpgen_failed(f"{key}: `cargo build --release` of the generated crate failed")
         secs, _, out = timed(omg.build_cmd())
         errors = len(re.findall(r"error TS\d+", out.stdout + out.stderr))
         omg_build = f"{secs:.1f} s" + (f", {errors} type errors" if errors else "")
@@ -635,6 +643,8 @@ def run(upstream):
             for conns in (8, 64):
                 rps, p50, p99, errors, requests = wrk(url, conns, wrk_headers, json.dumps(call))
                 served += requests
+                if errors and system is mine:
+                    mcpgen_failed(f"wrk at {conns} connections: {errors} errors from mcpgen's server")
                 figures[system.name][f"rps{conns}"] = rps
                 row += [f"{rps:,.0f}/s (p50 {p50:.1f} ms, p99 {p99:.1f} ms{', %d errors' % errors if errors else ''})"]
             load_cpu = (cpu_seconds(proc.pid) - cpu_before) / max(served, 1) * 1000
@@ -645,6 +655,8 @@ def run(upstream):
         except (Exception, SystemExit, BaseExceptionGroup) as e:
             why = "the server exited" if proc.poll() is not None else f"{type(e).__name__}"
             log(f"{system.name} over HTTP failed: {why}: {e}")
+            if system is mine:
+                mcpgen_failed(f"over HTTP: {why}: {e}")
             latency_rows.append([system.name, "HTTP", f"failed ({why})", "-", "-", "-"])
             load_rows.append([system.name, "-", f"failed ({why})", "-", "-", "-"])
         finally:
@@ -657,6 +669,8 @@ def run(upstream):
     direct = ["direct HTTP to the upstream (floor)", "-"]
     for conns in (8, 64):
         rps, p50, p99, errors, _ = wrk(f"{upstream.url}/pets/1", conns)
+        if errors and SMOKE:
+            raise SystemExit(f"wrk at {conns} connections: {errors} errors from the upstream itself")
         direct.append(f"{rps:,.0f}/s (p50 {p50:.2f} ms, p99 {p99:.2f} ms)")
     direct += ["-", "-"]
     load_rows.append(direct)
