@@ -86,7 +86,7 @@ const TEMPLATES: &[(&str, &str, &str, Kind)] = &[
     (
         "dockerignore.tera",
         include_str!("../../templates/dockerignore.tera"),
-        ".dockerignore",
+        "Dockerfile.dockerignore",
         Kind::Text,
     ),
     (

@@ -171,7 +171,6 @@ fn dockerfiles_lint_clean_and_the_binary_runs_with_their_flags() {
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );
-        assert!(workspace_root().join(dir).join(".dockerignore").is_file());
     }
 
     let text = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/Dockerfile")).unwrap();
@@ -252,6 +251,99 @@ fn dockerfiles_lint_clean_and_the_binary_runs_with_their_flags() {
         serde_json::from_str::<Value>(first).is_ok(),
         "MCP_LOG_FORMAT=json logs JSON lines: {first}"
     );
+}
+
+/// The files a Docker build context admits, as docker-py matches ignore
+/// patterns (Docker's own rules: `!` exceptions, `**`, the Dockerfile kept).
+fn admitted(context: &Path, ignore_file: &Path, dockerfile: &str) -> Vec<String> {
+    let script = r##"
+import os, sys
+from docker.utils.build import exclude_paths
+root, ignore, dockerfile = sys.argv[1:4]
+patterns = [l.strip() for l in open(ignore).read().splitlines()]
+patterns = [p for p in patterns if p and not p.startswith("#")]
+for path in sorted(exclude_paths(root, patterns, dockerfile=dockerfile)):
+    if os.path.isfile(os.path.join(root, path)):
+        print(path)
+"##;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(context)
+        .arg(ignore_file)
+        .arg(dockerfile)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).lines().map(String::from).collect()
+}
+
+/// BuildKit reads `<Dockerfile>.dockerignore` beside the Dockerfile whatever the
+/// context; a `.dockerignore` counts only at the context's root, which for a
+/// crate using the runtime by path is the repository. Each crate's context,
+/// planted with build output, dependencies and secrets, admits only sources.
+#[test]
+fn the_docker_build_context_admits_sources_only() {
+    for dir in CRATES {
+        let crate_dir = workspace_root().join(dir);
+        assert!(
+            !crate_dir.join(".dockerignore").exists(),
+            "{dir}: Docker would not read it"
+        );
+        let dockerfile = std::fs::read_to_string(crate_dir.join("Dockerfile")).unwrap();
+        // `docker build -f <crate in context>/Dockerfile -t … .`, run from the context.
+        let build = dockerfile
+            .lines()
+            .find_map(|l| l.strip_prefix("#   docker build "))
+            .expect("the Dockerfile says how to build it");
+        let in_context = build.strip_prefix("-f ").map_or(".", |rest| {
+            rest.split_once("/Dockerfile").expect("-f <dir>/Dockerfile").0
+        });
+        assert!(dir.ends_with(in_context), "{dir}: {in_context}");
+
+        let context = tempfile::tempdir().unwrap();
+        let sources = [
+            "Cargo.toml",
+            "Cargo.lock",
+            "runtime/Cargo.toml",
+            "runtime/src/lib.rs",
+            &format!("{in_context}/Cargo.toml"),
+            &format!("{in_context}/.cargo/config.toml"),
+            &format!("{in_context}/src/main.rs"),
+            &format!("{in_context}/.env.example"),
+            &format!("{in_context}/Dockerfile"),
+            &format!("{in_context}/Dockerfile.dockerignore"),
+        ];
+        let junk = [
+            "target/debug/petstore-mcp",
+            &format!("{in_context}/target/release/x"),
+            "tests/node_modules/prism/index.js",
+            ".git/config",
+            &format!("{in_context}/.git/HEAD"),
+            ".env",
+            &format!("{in_context}/.env"),
+            &format!("{in_context}/.env.production"),
+            &format!("{in_context}/deploy/kubernetes.yaml"),
+        ];
+        for file in sources.iter().chain(&junk) {
+            let path = context.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "x").unwrap();
+        }
+        std::fs::copy(
+            crate_dir.join("Dockerfile.dockerignore"),
+            context.path().join(in_context).join("Dockerfile.dockerignore"),
+        )
+        .unwrap();
+        let mut expected: Vec<String> = sources.iter().map(|s| s.trim_start_matches("./").to_string()).collect();
+        expected.sort();
+        let ignore = context.path().join(in_context).join("Dockerfile.dockerignore");
+        let dockerfile_path = format!("{in_context}/Dockerfile");
+        assert_eq!(
+            admitted(context.path(), &ignore, dockerfile_path.trim_start_matches("./")),
+            expected,
+            "{dir}"
+        );
+    }
 }
 
 #[test]
