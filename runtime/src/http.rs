@@ -115,26 +115,47 @@ async fn guard(
     next.run(request).await
 }
 
+/// What `check_body` needs: the body cap, and the legacy sessions (when on)
+/// to refuse an initialize that would pass their bound.
+#[derive(Clone)]
+struct BodyCheck {
+    max_body: usize,
+    sessions: Option<Arc<BoundedSessions>>,
+}
+
+/// The one field of a JSON-RPC message the transport looks at.
+#[derive(serde::Deserialize)]
+struct MessageHead<'a> {
+    #[serde(borrow, default)]
+    method: Option<std::borrow::Cow<'a, str>>,
+}
+
 /// JSON-RPC framing errors get 400 with a JSON-RPC error body (rmcp answers
 /// 415, which says the media type is wrong when it's the content): batches,
 /// which MCP no longer allows, and bodies that aren't one JSON object.
-/// Also enforces the body cap before anything is parsed.
-async fn check_body(State(max_body): State<usize>, request: Request, next: Next) -> Response {
+/// Also enforces the body cap before anything is parsed, and answers 503
+/// with `Retry-After` to a new legacy session when they are all taken (rmcp
+/// would answer 500, which clients don't retry).
+async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next) -> Response {
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, max_body).await {
+    let bytes = match axum::body::to_bytes(body, check.max_body).await {
         Ok(bytes) => bytes,
         Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response(),
     };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
-    let problem = match first {
-        Some(b'[') => Some((
+    let head = match first {
+        Some(b'{') => serde_json::from_slice::<MessageHead>(&bytes).ok(),
+        _ => None,
+    };
+    let problem = match (first, &head) {
+        (Some(b'['), _) => Some((
             -32600,
             "batch requests are not supported; send one JSON-RPC message per request",
         )),
-        Some(b'{') if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() => None,
+        (_, Some(_)) => None,
         _ => Some((-32700, "the body is not a JSON-RPC message (one JSON object)")),
     };
     if let Some((code, message)) = problem {
@@ -143,6 +164,20 @@ async fn check_body(State(max_body): State<usize>, request: Request, next: Next)
             StatusCode::BAD_REQUEST,
             [(header::CONTENT_TYPE, "application/json")],
             error.to_string(),
+        )
+            .into_response();
+    }
+    let opens_session = head.as_ref().and_then(|h| h.method.as_deref()) == Some("initialize")
+        && !parts.headers.contains_key("mcp-session-id");
+    if let Some(sessions) = &check.sessions
+        && opens_session
+        && sessions.full().await
+    {
+        let retry_after = sessions.idle.as_secs().clamp(1, 60);
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, retry_after.to_string())],
+            format!("too many sessions (limit {}); retry later\n", sessions.max),
         )
             .into_response();
     }
@@ -166,6 +201,14 @@ fn unauthorized() -> Response {
 struct BoundedSessions {
     inner: LocalSessionManager,
     max: usize,
+    /// How long an idle session lives: when a place frees up at the latest.
+    idle: Duration,
+}
+
+impl BoundedSessions {
+    async fn full(&self) -> bool {
+        self.inner.sessions.read().await.len() >= self.max
+    }
 }
 
 #[derive(Debug)]
@@ -196,7 +239,7 @@ impl SessionManager for BoundedSessions {
     type Transport = <LocalSessionManager as SessionManager>::Transport;
 
     async fn create_session(&self) -> Result<(SessionId, Self::Transport), Self::Error> {
-        if self.inner.sessions.read().await.len() >= self.max {
+        if self.full().await {
             return Err(SessionLimitError::Full(self.max));
         }
         Ok(self.inner.create_session().await?)
@@ -256,16 +299,21 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
     } else {
         config.disable_allowed_hosts()
     };
-    let sessions = BoundedSessions {
+    let sessions = Arc::new(BoundedSessions {
         inner: {
             let mut manager = LocalSessionManager::default();
             manager.session_config.keep_alive = Some(options.session_idle);
             manager
         },
         max: options.max_sessions,
+        idle: options.session_idle,
+    });
+    let body_check = BodyCheck {
+        max_body: options.max_body_bytes,
+        sessions: options.legacy_sessions.then(|| sessions.clone()),
     };
     let handler = server.clone();
-    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), Arc::new(sessions), config);
+    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), sessions, config);
 
     let limiter = NonZeroU32::new(options.rate_limit_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
     let guard_state = Arc::new(Guard {
@@ -277,7 +325,7 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
 
     let app = Router::new()
         .route_service("/mcp", mcp)
-        .route_layer(middleware::from_fn_with_state(options.max_body_bytes, check_body))
+        .route_layer(middleware::from_fn_with_state(body_check, check_body))
         .route("/metrics", get(move || async move { metrics_response(&metrics) }))
         .layer(middleware::from_fn_with_state(guard_state, guard))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -404,5 +452,78 @@ pub fn healthcheck(bind: SocketAddr, timeout: Duration) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!("unhealthy: http://{target}/healthz answered status {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn guard_of(tokens: &[&str]) -> Guard {
+        Guard {
+            tokens: tokens.iter().map(|t| Secret::new(t.to_string())).collect(),
+            limiter: None,
+        }
+    }
+
+    #[test]
+    fn every_configured_token_is_accepted_and_only_those() {
+        let guard = guard_of(&["old-token", "new-token"]);
+        assert_eq!(guard.token_index("old-token"), Some(0));
+        assert_eq!(guard.token_index("new-token"), Some(1));
+        for wrong in [
+            "",
+            "old-toke",
+            "old-token ",
+            "old-tokenX",
+            "OLD-TOKEN",
+            "old-token,new-token",
+        ] {
+            assert_eq!(guard.token_index(wrong), None, "{wrong:?}");
+        }
+        assert_eq!(guard_of(&[]).token_index(""), None);
+    }
+
+    fn options(bind: &str, origins: &[&str]) -> HttpOptions {
+        HttpOptions {
+            bind: bind.parse().unwrap(),
+            allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
+            allowed_hosts: vec![],
+            tokens: vec![],
+            rate_limit_per_minute: 0,
+            max_body_bytes: 1024,
+            legacy_sessions: false,
+            max_sessions: 1,
+            session_idle: Duration::from_secs(1),
+        }
+    }
+
+    #[test]
+    fn origins_default_to_loopback_pages_on_loopback_only() {
+        let loopback = allowed_origins(&options("127.0.0.1:8000", &[]));
+        assert!(loopback.contains(&"http://localhost:*".to_string()));
+        assert!(loopback.contains(&"https://[::1]:*".to_string()));
+        assert_eq!(loopback.len(), 6);
+        assert!(
+            allowed_origins(&options("0.0.0.0:8000", &[])).is_empty(),
+            "public: no browser origin by default"
+        );
+        assert_eq!(
+            allowed_origins(&options("127.0.0.1:8000", &["https://app.example"])),
+            ["https://app.example"],
+            "configured origins replace the defaults"
+        );
+    }
+
+    #[test]
+    fn the_transport_reads_only_the_method() {
+        let head: MessageHead =
+            serde_json::from_str(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#).unwrap();
+        assert_eq!(head.method.as_deref(), Some("initialize"));
+        let escaped: MessageHead = serde_json::from_str(r#"{"method":"initi\u0061lize"}"#).unwrap();
+        assert_eq!(escaped.method.as_deref(), Some("initialize"));
+        let response: MessageHead = serde_json::from_str(r#"{"jsonrpc":"2.0","id":1,"result":{}}"#).unwrap();
+        assert_eq!(response.method, None);
+        assert!(serde_json::from_str::<MessageHead>(r#"{"method":"x""#).is_err());
     }
 }

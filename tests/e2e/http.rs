@@ -468,3 +468,175 @@ fn gen_token_prints_fresh_random_tokens() {
     assert!(a.chars().all(|c| c.is_ascii_hexdigit()));
     assert_ne!(a, b);
 }
+
+/// Token rotation: with `old,new` both are accepted, each with its own rate
+/// limit; after a restart with only `new`, `old` is refused.
+#[tokio::test]
+async fn several_tokens_rotate() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let ok = call(1, "get_pet_by_id", json!({"petId": 3}));
+    let mut both = env(&upstream.base_url);
+    both.retain(|(k, _)| *k != "PETSTORE_MCP_TOKENS");
+    both.push(("PETSTORE_MCP_TOKENS", "tok_old_111, tok_new_222"));
+    let server = HttpServer::start(&["--rate-limit", "2"], &both)?;
+    for token in ["tok_old_111", "tok_new_222"] {
+        // Two each: the limit (2/min) is per token, so the second token is not throttled by the first.
+        for _ in 0..2 {
+            assert_eq!(
+                rpc(&server.url, Some(token), ok.clone(), &[]).await.status(),
+                200,
+                "{token}"
+            );
+        }
+    }
+    assert_eq!(
+        rpc(&server.url, Some("tok_old_111"), ok.clone(), &[]).await.status(),
+        429
+    );
+    assert_eq!(
+        rpc(&server.url, Some("tok_old_11"), ok.clone(), &[]).await.status(),
+        401,
+        "a prefix"
+    );
+    assert_eq!(
+        rpc(&server.url, Some("tok_old_111, tok_new_222"), ok.clone(), &[])
+            .await
+            .status(),
+        401
+    );
+    drop(server);
+
+    let mut rotated = both.clone();
+    rotated.retain(|(k, _)| *k != "PETSTORE_MCP_TOKENS");
+    rotated.push(("PETSTORE_MCP_TOKENS", "tok_new_222"));
+    let server = HttpServer::start(&[], &rotated)?;
+    assert_eq!(
+        rpc(&server.url, Some("tok_old_111"), ok.clone(), &[]).await.status(),
+        401
+    );
+    assert_eq!(
+        rpc(&server.url, Some("tok_new_222"), ok.clone(), &[]).await.status(),
+        200
+    );
+    assert_eq!(upstream.requests().len(), 5);
+    Ok(())
+}
+
+/// An initialize request of a 2025-11-25 client; returns the response.
+async fn initialize(url: &str) -> reqwest::Response {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    rpc(url, Some(TOKEN), body, &[]).await
+}
+
+/// `--legacy-sessions`: at most `--max-sessions` at once (the next one gets
+/// 503 with Retry-After), and a session idle for `--session-idle` seconds is
+/// closed, which frees its place.
+#[tokio::test]
+async fn legacy_sessions_are_bounded_and_expire() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let server = HttpServer::start(
+        &[
+            "--legacy-sessions",
+            "--max-sessions",
+            "2",
+            "--session-idle",
+            "2",
+            "--rate-limit",
+            "0",
+        ],
+        &env(&upstream.base_url),
+    )?;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let response = initialize(&server.url).await;
+        assert_eq!(response.status(), 200);
+        ids.push(response.headers()["mcp-session-id"].to_str()?.to_string());
+    }
+    let full = initialize(&server.url).await;
+    assert_eq!(full.status(), 503);
+    let retry_after: u64 = full.headers()["retry-after"].to_str()?.parse()?;
+    assert_eq!(retry_after, 2, "the idle time frees a place");
+    assert!(full.text().await?.contains("too many sessions (limit 2)"));
+
+    // A session in use stays; the call works within it.
+    let list = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"});
+    let in_session = |id: String| {
+        let url = server.url.clone();
+        let list = list.clone();
+        async move { rpc(&url, Some(TOKEN), list, &[("mcp-session-id", id.as_str())]).await }
+    };
+    assert_eq!(in_session(ids[0].clone()).await.status(), 200);
+    // Idle past the limit: both sessions are gone (404, so clients start a new one) and places are free.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    for id in &ids {
+        assert_eq!(in_session(id.clone()).await.status(), 404);
+    }
+    assert_eq!(initialize(&server.url).await.status(), 200);
+    Ok(())
+}
+
+/// `--allow-origin` and `--allow-host` replace the loopback defaults.
+#[tokio::test]
+async fn allowed_origins_and_hosts_are_configurable() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let ok = call(1, "get_pet_by_id", json!({"petId": 3}));
+    let defaults = HttpServer::start(&[], &env(&upstream.base_url))?;
+    let origin = |o: &'static str| [("origin", o)];
+    assert_eq!(
+        rpc(&defaults.url, Some(TOKEN), ok.clone(), &origin("http://localhost:6274"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        rpc(&defaults.url, Some(TOKEN), ok.clone(), &origin("https://app.example"))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        rpc(&defaults.url, Some(TOKEN), ok.clone(), &[("host", "evil.example")])
+            .await
+            .status(),
+        403
+    );
+
+    drop(defaults);
+    let server = HttpServer::start(
+        &[
+            "--allow-origin",
+            "https://app.example",
+            "--allow-host",
+            "mcp.example,127.0.0.1",
+        ],
+        &env(&upstream.base_url),
+    )?;
+    assert_eq!(
+        rpc(&server.url, Some(TOKEN), ok.clone(), &origin("https://app.example"))
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        rpc(&server.url, Some(TOKEN), ok.clone(), &origin("http://localhost:6274"))
+            .await
+            .status(),
+        403,
+        "the loopback default is replaced"
+    );
+    assert_eq!(
+        rpc(&server.url, Some(TOKEN), ok.clone(), &[("host", "mcp.example")])
+            .await
+            .status(),
+        200
+    );
+    assert_eq!(
+        rpc(&server.url, Some(TOKEN), ok.clone(), &[("host", "localhost")])
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(upstream.requests().len(), 3, "one call per request answered 200");
+    Ok(())
+}
