@@ -426,7 +426,12 @@ fn shipped_json_schema_is_current_and_accepts_every_selection_file() {
     );
     let schema: serde_json::Value = serde_json::from_str(&shipped).unwrap();
     let validator = jsonschema::validator_for(&schema).unwrap();
-    for dir in ["examples/petstore", "examples/edge-cases", "tests/fixtures/conformance"] {
+    for dir in [
+        "examples/petstore",
+        "examples/edge-cases",
+        "tests/fixtures/conformance",
+        "tests/fixtures/upstream-lab",
+    ] {
         let yaml = fs::read_to_string(repo().join(dir).join("mcpgen.yaml")).unwrap();
         let value: serde_json::Value = mcpgen::load::parse_document("mcpgen.yaml", &yaml).unwrap();
         let errors: Vec<String> = validator.iter_errors(&value).map(|e| e.to_string()).collect();

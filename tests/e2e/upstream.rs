@@ -346,7 +346,7 @@ async fn pagination_follows_every_scheme_within_bounds() -> anyhow::Result<()> {
     assert_eq!(ids(&r), (1..=8).collect::<Vec<_>>());
     assert_eq!(r["structuredContent"]["complete"], false);
     assert_eq!(r["structuredContent"]["next"], json!({"page": 5}));
-    assert!(text(&r).contains("reached max_pages (4)") || r["structuredContent"]["stopped"] == "reached max_pages (4)");
+    assert_eq!(r["structuredContent"]["stopped"], "reached max_pages (4)");
     let (r, _) = lab.call("pages_numbered", json!({"per_page": 2, "page": 5})).await?;
     assert_eq!(ids(&r), vec![9, 10]);
     assert_eq!(r["structuredContent"]["complete"], true);
@@ -460,8 +460,13 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
     // Not JSON after all: text only, and the outputSchema still holds for the empty structure.
     assert!(!is_error(&r) && r["structuredContent"] == json!({}), "{r}");
     assert!(text(&r).contains(r#"{"broken": tru"#));
+    // HTML where JSON was declared: the page as text, an empty structure that the outputSchema allows.
     let (r, _) = call(&mut lab, "get_fault", "wrong-type").await?;
-    assert!(text(&r).contains("maintenance"));
+    assert_eq!(
+        r,
+        json!({"content": [{"type": "text", "text": "<html><body>maintenance</body></html>"}],
+               "structuredContent": {}, "isError": false})
+    );
     // A redirect elsewhere is reported, never followed.
     let (r, _) = call(&mut lab, "get_fault", "redirect").await?;
     assert_eq!(r["structuredContent"]["status"], 302);
@@ -495,8 +500,16 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
         "post_fault allows 2 attempts in mcpgen.yaml"
     );
     assert!(took < Duration::from_secs(3));
-    // An OAuth2 client the token endpoint refuses: an auth error naming the env vars, no secret.
+    // An OAuth2 token endpoint that can't be reached: a connect failure that says it was the token
+    // endpoint (the leak check below covers its text).
     let (oauth_refused, _) = refused.call("auth_oauth", json!({})).await?;
+    assert_eq!(oauth_refused["structuredContent"]["error"], "connect", "{oauth_refused}");
+    assert!(
+        oauth_refused["structuredContent"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("could not connect to the API: token endpoint:")),
+        "{oauth_refused}"
+    );
     let (stdout2, stderr2) = refused.finish().await?;
 
     let rejected = Lab::start(&self::env(&upstream.base_url, (&client.0, &client.1)), &[]).await?;
