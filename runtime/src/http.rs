@@ -313,7 +313,7 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         sessions: options.legacy_sessions.then(|| sessions.clone()),
     };
     let handler = server.clone();
-    let mcp = StreamableHttpService::new(move || Ok(handler.clone()), sessions, config);
+    let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions, config);
 
     let limiter = NonZeroU32::new(options.rate_limit_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
     let guard_state = Arc::new(Guard {

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod extend;
 pub mod http;
+pub mod notify;
 pub mod observe;
 pub mod pagination;
 pub mod redact;

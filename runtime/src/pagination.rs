@@ -129,6 +129,15 @@ pub async fn fetch(
                 attempts,
             }));
         };
+        crate::notify::page(|| {
+            format!(
+                "{}: page {pages} of at most {}, {} items so far",
+                prepared.label,
+                spec.max_pages,
+                items.len()
+            )
+        })
+        .await;
         let mut following = args.clone();
         following.extend(next.clone());
         let bound = if following == args {

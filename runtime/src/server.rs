@@ -13,18 +13,27 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
     ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
 };
+// MCP logging is deprecated by SEP-2577 (2026-07-28) yet what 2025-11-25 hosts use.
+#[allow(deprecated)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use crate::extend::CustomTool;
+use crate::notify::{LogLevel, Reporter};
 use crate::observe::Metrics;
 use crate::spec::{Policy, ServerSpec};
 use crate::tools::{self, Outcome, Tool};
 use crate::upstream::Upstream;
 
-/// A cheap handle: the HTTP transport makes one per session or request.
+/// A cheap handle: the HTTP transport makes one per session or request
+/// (`for_session`), each with its own log level.
 #[derive(Clone)]
-pub struct Server(Arc<Inner>);
+pub struct Server {
+    inner: Arc<Inner>,
+    /// What the client of this session asked for with `logging/setLevel`.
+    log_level: Arc<LogLevel>,
+}
 
 pub struct Inner {
     spec: &'static ServerSpec,
@@ -50,7 +59,7 @@ pub struct Overrides {
 impl std::ops::Deref for Server {
     type Target = Inner;
     fn deref(&self) -> &Inner {
-        &self.0
+        &self.inner
     }
 }
 
@@ -64,16 +73,27 @@ impl Server {
         custom: Vec<Arc<CustomTool>>,
     ) -> Server {
         let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
-        Server(Arc::new(Inner {
-            spec,
-            upstream,
-            metrics,
-            overrides,
-            by_name,
-            custom,
-            tools: OnceLock::new(),
-            listing: OnceLock::new(),
-        }))
+        Server {
+            inner: Arc::new(Inner {
+                spec,
+                upstream,
+                metrics,
+                overrides,
+                by_name,
+                custom,
+                tools: OnceLock::new(),
+                listing: OnceLock::new(),
+            }),
+            log_level: Arc::default(),
+        }
+    }
+
+    /// The same server for a new session: shares everything but the log level.
+    pub fn for_session(&self) -> Server {
+        Server {
+            inner: self.inner.clone(),
+            log_level: Arc::default(),
+        }
     }
 }
 
@@ -185,13 +205,14 @@ fn to_mcp_tool(tool: &Tool) -> McpTool {
 }
 
 impl ServerHandler for Server {
+    #[allow(deprecated)] // enable_logging
     fn get_info(&self) -> ServerConfig {
         let mut implementation = Implementation::new(self.spec.name, self.spec.version);
         if let Some(title) = self.spec.title {
             implementation = implementation.with_title(title);
         }
-        let mut info =
-            ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_server_info(implementation);
+        let capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
+        let mut info = ServerConfig::new(capabilities).with_server_info(implementation);
         if let Some(instructions) = self.spec.instructions {
             info = info.with_instructions(instructions);
         }
@@ -217,10 +238,20 @@ impl ServerHandler for Server {
         }
     }
 
+    #[allow(deprecated)]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.log_level.set(request.level);
+        Ok(())
+    }
+
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(&index) = self.by_name.get(request.name.as_ref()) else {
             if let Some(tool) = self.custom.iter().find(|t| t.name == request.name.as_ref()) {
@@ -243,7 +274,19 @@ impl ServerHandler for Server {
         let call = tools::call(&self.upstream, tool, request.arguments, &policy);
         // The call keeps its own deadline; this backstop (with a grace period
         // for the call's own, more precise error) stops anything that doesn't.
-        let (result, outcome) = match tokio::time::timeout(deadline + Duration::from_millis(250), call).await {
+        let call = tokio::time::timeout(deadline + Duration::from_millis(250), call);
+        let reporter = Reporter::new(
+            context.peer.clone(),
+            context.meta.get_progress_token(),
+            self.log_level.get(),
+            tool.spec.name,
+            self.upstream.redactor().clone(),
+        );
+        let finished = match reporter {
+            Some(reporter) => reporter.scope(call).await,
+            None => call.await,
+        };
+        let (result, outcome) = match finished {
             Ok(done) => done,
             Err(_) => (
                 tools::deadline_exceeded(tool.spec.name, deadline),

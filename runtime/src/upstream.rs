@@ -26,6 +26,7 @@ use url::Url;
 
 use crate::config::Config;
 use crate::extend::{Call, Hooks};
+use crate::notify;
 use crate::redact::Redactor;
 use crate::spec::{
     ApiKeyLocation, BodyEncoding, BodyShape, Location, Method, ParamSpec, Policy, RequestSpec, SchemeKind,
@@ -609,6 +610,20 @@ impl Upstream {
                 Ok(request) => self.attempt(&call, request, policy, timeout).await?,
                 Err(e) => return Err(UpstreamError { attempts, ..e }),
             };
+            let took = now.elapsed();
+            let how = |attempt: &Attempt| match attempt {
+                Attempt::Answered(r) => format!("answered {}", r.status),
+                Attempt::Failed(kind, detail) => format!("failed ({}): {detail}", kind.as_str()),
+            };
+            notify::attempt(|| {
+                format!(
+                    "{} {} in {} ms (attempt {attempts})",
+                    prepared.label,
+                    how(&attempt),
+                    took.as_millis()
+                )
+            })
+            .await;
             // An expired or revoked OAuth2 token: fetch a new one and resend, once.
             if let Attempt::Answered(r) = &attempt
                 && r.status == reqwest::StatusCode::UNAUTHORIZED
@@ -638,7 +653,21 @@ impl Upstream {
                 _ => None,
             };
             match wait {
-                Some(wait) if Instant::now() + wait < deadline => tokio::time::sleep(wait).await,
+                // `wait` may come from the network (Retry-After): compared, never added to an Instant.
+                Some(wait) if wait < deadline.saturating_duration_since(Instant::now()) => {
+                    notify::retry(|| {
+                        format!(
+                            "{} {}; retrying in {:.1} s (attempt {} of {})",
+                            prepared.label,
+                            how(&attempt),
+                            wait.as_secs_f64(),
+                            attempts + 1,
+                            policy.max_attempts
+                        )
+                    })
+                    .await;
+                    tokio::time::sleep(wait).await
+                }
                 _ => {
                     return match attempt {
                         Attempt::Answered(mut r) => {

@@ -84,10 +84,16 @@ impl Lab {
     }
 
     async fn request(&mut self, method: &str, params: Value) -> anyhow::Result<Value> {
+        Ok(self.request_noting(method, params).await?.0)
+    }
+
+    /// A request's result, and the notifications the server sent before it.
+    async fn request_noting(&mut self, method: &str, params: Value) -> anyhow::Result<(Value, Vec<Value>)> {
         let id = self.next_id;
         self.next_id += 1;
         self.send(json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
             .await?;
+        let mut notifications = Vec::new();
         loop {
             let line = tokio::time::timeout(Duration::from_secs(30), self.stdout.next_line())
                 .await??
@@ -97,7 +103,10 @@ impl Lab {
             let message: Value = serde_json::from_str(&line)?;
             if message["id"] == id {
                 anyhow::ensure!(message.get("error").is_none(), "{method} failed: {message}");
-                return Ok(message["result"].clone());
+                return Ok((message["result"].clone(), notifications));
+            }
+            if message.get("id").is_none() {
+                notifications.push(message);
             }
         }
     }
@@ -389,6 +398,8 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
     env.push(("LAB_CLIENT_ID".into(), mcpgen_tests::faults::OAUTH_CLIENT.0.into()));
     env.push(("LAB_CLIENT_SECRET".into(), mcpgen_tests::faults::OAUTH_CLIENT.1.into()));
     let mut lab = Lab::start(&env, &[]).await?;
+    // Every log notification is in the transcript the leak checks below read.
+    lab.request("logging/setLevel", json!({"level": "debug"})).await?;
     async fn call(lab: &mut Lab, tool: &str, kind: &str) -> anyhow::Result<(Value, Duration)> {
         lab.call(tool, json!({"kind": kind})).await
     }
@@ -503,7 +514,10 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
     // An OAuth2 token endpoint that can't be reached: a connect failure that says it was the token
     // endpoint (the leak check below covers its text).
     let (oauth_refused, _) = refused.call("auth_oauth", json!({})).await?;
-    assert_eq!(oauth_refused["structuredContent"]["error"], "connect", "{oauth_refused}");
+    assert_eq!(
+        oauth_refused["structuredContent"]["error"], "connect",
+        "{oauth_refused}"
+    );
     assert!(
         oauth_refused["structuredContent"]["message"]
             .as_str()
@@ -538,6 +552,99 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
             "a token leaked on {name}"
         );
     }
+    Ok(())
+}
+
+/// The `params` of the notifications with `method`.
+fn notified(notifications: &[Value], method: &str) -> Vec<Value> {
+    notifications
+        .iter()
+        .filter(|n| n["method"] == method)
+        .map(|n| n["params"].clone())
+        .collect()
+}
+
+/// A call tells its client what it is doing, when asked: a progress step
+/// per retry and per page for a request with a progress token, and log
+/// notifications at or above the level set with `logging/setLevel` (none
+/// before it).
+#[tokio::test]
+async fn calls_report_retries_and_pages_as_progress_and_logs() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    // A progress token is a string or a number.
+    let call = |tool: &str, args: Value, token: Option<Value>| {
+        let mut params = json!({"name": tool, "arguments": args});
+        if let Some(token) = token {
+            params["_meta"] = json!({"progressToken": token});
+        }
+        params
+    };
+
+    // 503, 503, 200 with a progress token: two steps, one per retry; no logs before setLevel.
+    let (r, notes) = lab
+        .request_noting(
+            "tools/call",
+            call("get_fault", json!({"kind": "flaky"}), Some(json!("p1"))),
+        )
+        .await?;
+    assert!(!is_error(&r), "{r}");
+    let progress = notified(&notes, "notifications/progress");
+    assert_eq!(progress.len(), 2, "{notes:?}");
+    for (i, step) in progress.iter().enumerate() {
+        let n = i as u64 + 1;
+        assert_eq!(step["progressToken"], "p1");
+        assert_eq!(step["progress"].as_f64(), Some(n as f64));
+        let message = step["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("GET /faults/flaky answered 503 Service Unavailable; retrying in ")
+                && message.ends_with(&format!(" s (attempt {} of 3)", n + 1)),
+            "{message}"
+        );
+    }
+    assert!(notified(&notes, "notifications/message").is_empty(), "{notes:?}");
+
+    // Neither a token nor a level: a paginated call says nothing.
+    let (_, notes) = lab
+        .request_noting("tools/call", call("pages_cursor", json!({"limit": 3}), None))
+        .await?;
+    assert!(notes.is_empty(), "{notes:?}");
+
+    // At info: a step and a log entry per page that has a next one (4 pages: 3, 3, 3, 1 items).
+    lab.request("logging/setLevel", json!({"level": "info"})).await?;
+    let (_, notes) = lab
+        .request_noting("tools/call", call("pages_cursor", json!({"limit": 3}), Some(json!(7))))
+        .await?;
+    let progress = notified(&notes, "notifications/progress");
+    let logs = notified(&notes, "notifications/message");
+    assert_eq!(progress.len(), 3, "{notes:?}");
+    assert_eq!(logs.len(), 3, "{notes:?}");
+    for (i, (step, log)) in progress.iter().zip(&logs).enumerate() {
+        let text = format!("page {} of at most 4, {} items so far", i + 1, 3 * (i + 1));
+        assert_eq!(step["progressToken"], 7);
+        assert_eq!(step["progress"].as_f64(), Some(i as f64 + 1.0));
+        assert!(step["message"].as_str().unwrap().ends_with(&text), "{step}");
+        assert_eq!(log["level"], "info");
+        assert_eq!(log["logger"], "pages_cursor");
+        assert!(log["data"].as_str().unwrap().ends_with(&text), "{log}");
+    }
+
+    // At debug: each request's answer too, and still no progress without a token.
+    lab.request("logging/setLevel", json!({"level": "debug"})).await?;
+    let (_, notes) = lab
+        .request_noting("tools/call", call("pages_cursor", json!({"limit": 3}), None))
+        .await?;
+    assert!(notified(&notes, "notifications/progress").is_empty());
+    let levels: Vec<Value> = notified(&notes, "notifications/message")
+        .iter()
+        .map(|l| l["level"].clone())
+        .collect();
+    assert_eq!(
+        levels,
+        ["debug", "info", "debug", "info", "debug", "info", "debug"],
+        "{notes:?}"
+    );
+    lab.finish().await?;
     Ok(())
 }
 

@@ -30,14 +30,16 @@ pub static SERVER: ServerSpec = ServerSpec {
         default_patterns: true,
     },
     inbound_token_env: "PETSTORE_MCP_TOKENS",
-    security_schemes: &[SecuritySchemeSpec {
-        name: "api_key",
-        env: "PETSTORE_API_KEY",
-        kind: SchemeKind::ApiKey {
-            location: ApiKeyLocation::Header,
-            name: "X-API-Key",
+    security_schemes: &[
+        SecuritySchemeSpec {
+            name: "api_key",
+            env: "PETSTORE_API_KEY",
+            kind: SchemeKind::ApiKey {
+                location: ApiKeyLocation::Header,
+                name: "X-API-Key",
+            },
         },
-    }],
+    ],
     tools: &[
         LIST_PETS,
         CREATE_PET,
@@ -292,12 +294,14 @@ const CREATE_PET: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("name"),
-                BodyField::named("category"),
-                BodyField::named("tags"),
-                BodyField::named("status"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("name"),
+                    BodyField::named("category"),
+                    BodyField::named("tags"),
+                    BodyField::named("status"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -383,15 +387,17 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
         method: Method::Get,
         path: "/pets/findByTags",
         server: None,
-        params: &[ParamSpec {
-            arg: "tags",
-            name: "tags",
-            location: Location::Query,
-            style: Style::Form,
-            explode: false,
-            fixed: None,
-            default: None,
-        }],
+        params: &[
+            ParamSpec {
+                arg: "tags",
+                name: "tags",
+                location: Location::Query,
+                style: Style::Form,
+                explode: false,
+                fixed: None,
+                default: None,
+            },
+        ],
         body: None,
         security: &[&["api_key"]],
     },
@@ -574,12 +580,14 @@ const UPDATE_PET: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("name"),
-                BodyField::named("category"),
-                BodyField::named("tags"),
-                BodyField::named("status"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("name"),
+                    BodyField::named("category"),
+                    BodyField::named("tags"),
+                    BodyField::named("status"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -695,7 +703,9 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[BodyField::named("text"), BodyField::named("author")]),
+            shape: BodyShape::Fields(
+                &[BodyField::named("text"), BodyField::named("author")],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -913,11 +923,13 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("petId"),
-                BodyField::named("quantity"),
-                BodyField::named("shipDate"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("petId"),
+                    BodyField::named("quantity"),
+                    BodyField::named("shipDate"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -1236,13 +1248,15 @@ const CREATE_USER: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("username"),
-                BodyField::named("email"),
-                BodyField::named("firstName"),
-                BodyField::named("lastName"),
-                BodyField::named("phone"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("username"),
+                    BodyField::named("email"),
+                    BodyField::named("firstName"),
+                    BodyField::named("lastName"),
+                    BodyField::named("phone"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -1411,21 +1425,23 @@ const UPDATE_USER: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField {
-                    arg: "username_body",
-                    name: "username",
-                    file: false,
-                    style: Style::Form,
-                    explode: true,
-                    fixed: None,
-                    default: None,
-                },
-                BodyField::named("email"),
-                BodyField::named("firstName"),
-                BodyField::named("lastName"),
-                BodyField::named("phone"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField {
+                        arg: "username_body",
+                        name: "username",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
+                        fixed: None,
+                        default: None,
+                    },
+                    BodyField::named("email"),
+                    BodyField::named("firstName"),
+                    BodyField::named("lastName"),
+                    BodyField::named("phone"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
