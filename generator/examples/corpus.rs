@@ -274,14 +274,18 @@ fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
     }
     // Each crate's own smoke test, as its users run it.
     let started = Instant::now();
-    let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let out = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["test", "--quiet", "--workspace"])
         .current_dir(dir)
         .env("CARGO_TARGET_DIR", &target)
-        .status()
+        .output()
         .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("a sample crate's smoke test (`cargo test`) failed".to_string());
+    if !out.status.success() {
+        return Err(format!(
+            "a sample crate's smoke test (`cargo test`) failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ));
     }
     println!(
         "{} sample crates passed their smoke tests in {:.1} s",

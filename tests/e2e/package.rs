@@ -1,6 +1,8 @@
 //! What ships with a generated crate besides code, checked by tools nobody
-//! here wrote: the README's host config run in a host's filtered environment,
-//! the Dockerfile (hadolint) and the binary run with its flags, the Kubernetes
+//! here wrote: every host config of the README (stdio ones run in a host's
+//! filtered environment, HTTP ones against a running server, Claude's through
+//! `mcp-remote`), the Dockerfile (hadolint), its build context (docker-py's
+//! ignore matcher) and the binary run with its flags, the Kubernetes
 //! manifests (kubernetes-validate, strict), and the GitHub workflow
 //! (action-validator) with its check step run locally.
 
@@ -94,45 +96,108 @@ fn host_environment(home: &Path) -> Vec<(String, String)> {
     env
 }
 
+/// The README's JSON host config under `heading`, in the section starting at `section`.
+fn readme_json(section: &str, heading: &str) -> Value {
+    let readme = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/README.md")).unwrap();
+    let part = &readme[readme.find(section).unwrap_or_else(|| panic!("no {section:?}"))..];
+    serde_json::from_str(fenced_after(part, heading)).unwrap_or_else(|e| panic!("{heading}: {e}"))
+}
+
+/// The README's YAML host config in the section starting at `section`, read by PyYAML.
+fn readme_yaml(section: &str) -> Value {
+    let readme = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/README.md")).unwrap();
+    let part = &readme[readme.find(section).unwrap_or_else(|| panic!("no {section:?}"))..];
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), fenced_after(part, "**Any host with a YAML config**")).unwrap();
+    yaml_documents(file.path()).remove(0)
+}
+
+/// VS Code's `${input:ID}` references: each must name a declared `promptString`
+/// input hiding what is typed; returns the value with the user's answer in it.
+fn vscode_input(config: &Value, value: &str, answer: &str) -> String {
+    let (before, rest) = value.split_once("${input:").expect("an input reference");
+    let (id, after) = rest.split_once('}').expect("closed");
+    let input = config["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id)
+        .unwrap_or_else(|| panic!("input {id} is not declared"));
+    assert_eq!(input["type"], "promptString", "{input}");
+    assert_eq!(input["password"], true, "secrets are typed hidden: {input}");
+    assert!(input["description"].as_str().is_some_and(|d| !d.is_empty()));
+    format!("{before}{answer}{after}")
+}
+
+/// Each stdio host config of the README (Claude Desktop, VS Code, Cursor, YAML
+/// hosts), run as written in a host's filtered environment: its command and
+/// args, its `env` with the user's values in place of the placeholders.
 #[tokio::test]
-async fn the_readme_host_config_runs_in_a_hosts_filtered_environment() -> anyhow::Result<()> {
-    let upstream = Recorder::start().await?;
-    let readme = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/README.md"))?;
-    let config: Value = serde_json::from_str(fenced_after(
-        &readme,
-        "**Claude Desktop** (`claude_desktop_config.json`)",
-    ))?;
-    let server = &config["mcpServers"]["petstore"];
-    assert_eq!(server["command"], "/path/to/petstore-mcp");
-    let home = tempfile::tempdir()?;
-    let mut command = tokio::process::Command::new(petstore_from(&server["command"]));
-    command
-        .args(server["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()))
-        .env_clear()
-        .envs(host_environment(home.path()))
-        // Hosts start servers from anywhere.
-        .current_dir("/")
-        .kill_on_drop(true);
-    for (name, value) in server["env"].as_object().unwrap() {
-        assert_eq!(value, "…", "the README shows placeholders, never values");
-        assert_eq!(name, "PETSTORE_API_KEY");
-        command.env(name, API_KEY);
+async fn the_readme_stdio_host_configs_run_in_a_hosts_filtered_environment() -> anyhow::Result<()> {
+    const STDIO: &str = "### Over stdio";
+    let vscode = readme_json(STDIO, "**VS Code** (`.vscode/mcp.json`)");
+    let yaml = readme_yaml(STDIO);
+    let hosts = [
+        (
+            "Claude Desktop",
+            readme_json(STDIO, "**Claude Desktop** (`claude_desktop_config.json`)")["mcpServers"]["petstore"].clone(),
+        ),
+        ("VS Code", vscode["servers"]["petstore"].clone()),
+        (
+            "Cursor",
+            readme_json(STDIO, "**Cursor** (`.cursor/mcp.json`)")["mcpServers"]["petstore"].clone(),
+        ),
+        ("YAML", yaml["mcp_servers"]["petstore"].clone()),
+    ];
+    assert_eq!(vscode["servers"]["petstore"]["type"], "stdio");
+    for (host, server) in hosts {
+        let upstream = Recorder::start().await?;
+        assert_eq!(server["command"], "/path/to/petstore-mcp", "{host}");
+        let home = tempfile::tempdir()?;
+        let mut command = tokio::process::Command::new(petstore_from(&server["command"]));
+        command
+            .args(server["args"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()))
+            .env_clear()
+            .envs(host_environment(home.path()))
+            // Hosts start servers from anywhere.
+            .current_dir("/")
+            .kill_on_drop(true);
+        let env = server["env"].as_object().unwrap();
+        assert_eq!(env.keys().collect::<Vec<_>>(), ["PETSTORE_API_KEY"], "{host}");
+        let value = env["PETSTORE_API_KEY"].as_str().unwrap();
+        let value = if host == "VS Code" {
+            vscode_input(&vscode, value, API_KEY)
+        } else {
+            assert_eq!(value, "…", "{host}: the README shows placeholders, never values");
+            API_KEY.to_string()
+        };
+        command.env("PETSTORE_API_KEY", value);
+        // The one variable the user adds here: the API's URL (the spec's server by default).
+        command.env("PETSTORE_BASE_URL", &upstream.base_url);
+        let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::null()).spawn()?;
+        let client = tokio::time::timeout(Duration::from_secs(20), ().serve(transport)).await??;
+        check_petstore(&client, &upstream, host).await?;
+        client.cancel().await?;
     }
-    // The one variable the user adds here: the API's URL (the spec's server by default).
-    command.env("PETSTORE_BASE_URL", &upstream.base_url);
-    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::null()).spawn()?;
-    let client = tokio::time::timeout(Duration::from_secs(20), ().serve(transport)).await??;
+    Ok(())
+}
+
+/// Lists the tools and calls `get_pet_by_id`, which reaches the upstream with the API key.
+async fn check_petstore(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ()>,
+    upstream: &Recorder,
+    host: &str,
+) -> anyhow::Result<()> {
     let tools = client.list_all_tools().await?;
-    assert_eq!(tools.len(), 16);
+    assert_eq!(tools.len(), 16, "{host}");
     let params =
         CallToolRequestParams::new("get_pet_by_id").with_arguments(json!({"petId": 3}).as_object().cloned().unwrap());
     let result = tokio::time::timeout(Duration::from_secs(30), client.call_tool(params)).await??;
-    assert_ne!(result.is_error, Some(true), "{result:?}");
-    client.cancel().await?;
+    assert_ne!(result.is_error, Some(true), "{host}: {result:?}");
     let sent = upstream.requests();
-    assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].uri, "/pets/3");
-    assert_eq!(sent[0].headers["x-api-key"], API_KEY);
+    assert_eq!(sent.len(), 1, "{host}");
+    assert_eq!(sent[0].uri, "/pets/3", "{host}");
+    assert_eq!(sent[0].headers["x-api-key"], API_KEY, "{host}");
     Ok(())
 }
 
@@ -482,24 +547,17 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The README's HTTP host config (Cursor's: `url` and an `Authorization` header)
-/// reaches a running server: the URL is its MCP endpoint and the header form is
-/// the one it accepts. Its port is the README's default, so the config's URL is
-/// checked for its path and moved to the test's loopback port.
+const README_URL: &str = "http://127.0.0.1:8000/mcp";
+
+/// The README's HTTP host configs (Cursor, VS Code, YAML hosts: a `url` and an
+/// `Authorization` header) reach a running server: the URL is its MCP endpoint
+/// and the header form is the one it accepts. Their port is the README's
+/// default, so each URL is checked, then moved to the test's loopback port.
 #[tokio::test]
-async fn the_readme_http_host_config_reaches_the_server() -> anyhow::Result<()> {
+async fn the_readme_http_host_configs_reach_the_server() -> anyhow::Result<()> {
+    const HTTP: &str = "### Over HTTP";
     let upstream = Recorder::start().await?;
-    let readme = std::fs::read_to_string(workspace_root().join("examples/petstore/petstore-mcp/README.md"))?;
-    let http = &readme[readme.find("### Over HTTP").expect("an HTTP section")..];
-    let config: Value = serde_json::from_str(fenced_after(http, "**Cursor** (`.cursor/mcp.json`)"))?;
-    let server_config = &config["mcpServers"]["petstore"];
-    let url = server_config["url"].as_str().unwrap();
-    assert_eq!(url, "http://127.0.0.1:8000/mcp");
     let token = "tok_readme_0123";
-    let authorization = server_config["headers"]["Authorization"]
-        .as_str()
-        .unwrap()
-        .replace('…', token);
     let server = mcpgen_tests::HttpServer::start(
         &[],
         &[
@@ -509,6 +567,16 @@ async fn the_readme_http_host_config_reaches_the_server() -> anyhow::Result<()> 
         ],
     )?;
     assert!(server.url.ends_with("/mcp"));
+    let vscode = readme_json(HTTP, "**VS Code** (`.vscode/mcp.json`)");
+    assert_eq!(vscode["servers"]["petstore"]["type"], "http");
+    let hosts = [
+        (
+            "Cursor",
+            readme_json(HTTP, "**Cursor** (`.cursor/mcp.json`)")["mcpServers"]["petstore"].clone(),
+        ),
+        ("VS Code", vscode["servers"]["petstore"].clone()),
+        ("YAML", readme_yaml(HTTP)["mcp_servers"]["petstore"].clone()),
+    ];
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "readme", "version": "0"}}});
     let send = |auth: Option<String>| {
@@ -522,9 +590,91 @@ async fn the_readme_http_host_config_reaches_the_server() -> anyhow::Result<()> 
         }
         request.send()
     };
-    let answered = send(Some(authorization)).await?;
-    assert_eq!(answered.status(), 200);
-    assert!(answered.text().await?.contains("petstore-mcp"));
+    for (host, config) in hosts {
+        assert_eq!(config["url"], README_URL, "{host}");
+        let headers = config["headers"].as_object().unwrap();
+        assert_eq!(headers.keys().collect::<Vec<_>>(), ["Authorization"], "{host}");
+        let written = headers["Authorization"].as_str().unwrap();
+        let authorization = if host == "VS Code" {
+            vscode_input(&vscode, written, token)
+        } else {
+            assert_eq!(written, "Bearer …", "{host}");
+            written.replace('…', token)
+        };
+        let answered = send(Some(authorization)).await?;
+        assert_eq!(answered.status(), 200, "{host}");
+        assert!(answered.text().await?.contains("petstore-mcp"), "{host}");
+    }
     assert_eq!(send(None).await?.status(), 401, "the header is what lets the host in");
     Ok(())
+}
+
+/// Claude Desktop reaches HTTP servers through `mcp-remote` (a stdio bridge):
+/// the README's config run as written, with the bridge from npm in place of
+/// `npx -y` (no network here), and a client speaking to it over stdio.
+#[tokio::test]
+async fn the_readme_mcp_remote_config_bridges_to_the_server() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let token = "tok_bridge_4567";
+    let server = mcpgen_tests::HttpServer::start(
+        &[],
+        &[
+            ("PETSTORE_BASE_URL", upstream.base_url.as_str()),
+            ("PETSTORE_API_KEY", API_KEY),
+            ("PETSTORE_MCP_TOKENS", token),
+        ],
+    )?;
+    let config = readme_json("### Over HTTP", "**Claude Desktop** (`claude_desktop_config.json`)");
+    let entry = &config["mcpServers"]["petstore"];
+    assert_eq!(entry["command"], "npx");
+    let args: Vec<&str> = entry["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    let at = args
+        .iter()
+        .position(|a| *a == "mcp-remote")
+        .expect("npx runs mcp-remote");
+    assert_eq!(&args[..at], ["-y"]);
+    let bridge_args: Vec<String> = args[at + 1..]
+        .iter()
+        .map(|a| {
+            if *a == README_URL {
+                server.url.clone()
+            } else {
+                a.to_string()
+            }
+        })
+        .collect();
+    assert!(bridge_args.contains(&server.url), "the README's URL: {args:?}");
+    let home = tempfile::tempdir()?;
+    let mut command = tokio::process::Command::new(node_tool(".bin/mcp-remote")?);
+    command
+        .args(&bridge_args)
+        .env_clear()
+        .envs(host_environment(home.path()))
+        .env("PATH", node_path())
+        .current_dir("/")
+        .kill_on_drop(true);
+    for (name, value) in entry["env"].as_object().unwrap() {
+        assert_eq!(value, "Bearer …", "{name}");
+        command.env(name, format!("Bearer {token}"));
+    }
+    let (transport, _) = TokioChildProcess::builder(command).stderr(Stdio::null()).spawn()?;
+    let client = tokio::time::timeout(Duration::from_secs(60), ().serve(transport)).await??;
+    check_petstore(&client, &upstream, "mcp-remote").await?;
+    client.cancel().await?;
+    Ok(())
+}
+
+/// PATH with the `node` that runs npm tools.
+fn node_path() -> String {
+    let node = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .find(|dir| dir.join("node").is_file())
+        .expect("node on PATH");
+    format!("{}:/usr/bin:/bin", node.display())
 }
