@@ -463,8 +463,81 @@ fn kubernetes_manifests_are_valid_and_agree_with_the_image() {
     assert!(hpa["spec"]["minReplicas"].as_u64().unwrap() >= 2);
 }
 
+/// A cargo home whose crates.io is a directory on disk: this workspace's
+/// dependencies (`cargo vendor`) and `mcpgen` as
+/// `cargo package` makes it, so `cargo install mcpgen` runs as it would
+/// against crates.io, without a network. Also unpacks the packaged runtime
+/// at `runtime_dir`. Returns the home.
+fn local_crates_io(scratch: &Path, runtime_dir: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let run = |command: &mut Command| {
+        let out = command.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{command:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let vendor = scratch.join("vendor");
+    run(Command::new(&cargo)
+        // Every platform's dependencies: those not in the local cache come from crates.io.
+        .args(["vendor", "--versioned-dirs", "--quiet"])
+        .arg(&vendor)
+        .current_dir(workspace_root()));
+    let packaged = scratch.join("package");
+    run(Command::new(&cargo)
+        .args([
+            "package",
+            "-p",
+            "mcpgen",
+            "-p",
+            "mcpgen-runtime",
+            "--offline",
+            "--allow-dirty",
+            "--no-verify",
+        ])
+        .arg("--quiet")
+        .arg("--target-dir")
+        .arg(&packaged)
+        .current_dir(workspace_root()));
+    let version = env!("CARGO_PKG_VERSION");
+    let crate_file = packaged.join(format!("package/mcpgen-{version}.crate"));
+    run(Command::new("tar").arg("-xzf").arg(&crate_file).arg("-C").arg(&vendor));
+    let runtime_file = packaged.join(format!("package/mcpgen-runtime-{version}.crate"));
+    run(Command::new("tar")
+        .arg("-xzf")
+        .arg(&runtime_file)
+        .arg("-C")
+        .arg(scratch));
+    std::fs::rename(scratch.join(format!("mcpgen-runtime-{version}")), runtime_dir).unwrap();
+    let digest = Command::new("sha256sum").arg(&crate_file).output().unwrap();
+    let digest = String::from_utf8_lossy(&digest.stdout);
+    std::fs::write(
+        vendor.join(format!("mcpgen-{version}/.cargo-checksum.json")),
+        json!({"files": {}, "package": digest.split_whitespace().next().unwrap()}).to_string(),
+    )
+    .unwrap();
+    let home = scratch.join("cargo-home");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\ndirectory = {:?}\n\n[net]\noffline = true\n",
+            vendor.display().to_string()
+        ),
+    )
+    .unwrap();
+    home
+}
+
+/// The generated workflow passes action-validator, and its steps run as
+/// written in a copy of the example's directory: the install step really
+/// installs mcpgen (from a local crates.io holding the packaged crate; nothing
+/// is on PATH before it), the check step passes on the committed crate and
+/// fails naming the stale file once the spec changes, and the test step runs
+/// the crate's own tests.
 #[test]
-fn the_workflow_is_valid_and_its_check_step_fails_on_a_stale_crate() -> anyhow::Result<()> {
+fn the_workflow_is_valid_and_its_steps_run_as_written() -> anyhow::Result<()> {
     let example = workspace_root().join("examples/petstore");
     let workflow = example.join(".github/workflows/petstore-mcp.yml");
     let out = Command::new(node_tool(".bin/action-validator")?)
@@ -486,31 +559,63 @@ fn the_workflow_is_valid_and_its_check_step_fails_on_a_stale_crate() -> anyhow::
             .unwrap_or_else(|| panic!("no step runs {needle:?}"))
             .to_string()
     };
-    let (install, check) = (step("cargo install mcpgen"), step("mcpgen generate --check"));
+    let (install, check, test) = (
+        step("cargo install mcpgen"),
+        step("mcpgen generate --check"),
+        step("cargo test"),
+    );
 
-    // The example's directory as the repository root; the runtime sits where
-    // mcpgen.yaml says, so the committed crate is current there too.
+    // The example's directory as the repository root, with the packaged
+    // runtime where mcpgen.yaml says (`../../runtime`).
     let root = tempfile::tempdir()?;
     let repo = root.path().join("examples/petstore");
     copy_dir(&example, &repo)?;
-    let mcpgen = built_binary("mcpgen");
+    let home = local_crates_io(root.path(), &root.path().join("runtime"));
+    // Only the toolchain and the system: no mcpgen anywhere until the install step.
+    let cargo = PathBuf::from(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
+    let toolchain = cargo.parent().filter(|p| !p.as_os_str().is_empty());
     let path = format!(
-        "{}:{}",
-        mcpgen.parent().unwrap().display(),
-        std::env::var("PATH").unwrap_or_default()
+        "{}:{}:/usr/bin:/bin",
+        home.join("bin").display(),
+        toolchain.map_or("/usr/local/bin".into(), |p| p.display().to_string())
     );
     let run = |script: &str| {
         Command::new("bash")
-            .args(["-c", script])
+            .args(["-eo", "pipefail", "-c", script])
             .current_dir(&repo)
             .env("PATH", &path)
+            .env("CARGO_HOME", &home)
+            .env_remove("RUSTC_WRAPPER")
+            // Kept between local runs; a fresh checkout builds once.
+            .env("CARGO_TARGET_DIR", workspace_root().join("target/workflow"))
             .output()
             .unwrap()
     };
+    let report = |out: &std::process::Output| {
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    assert!(
+        !run("command -v mcpgen").status.success(),
+        "mcpgen is on PATH before the install step"
+    );
     let out = run(&install);
-    assert!(out.status.success(), "mcpgen on PATH: nothing to install");
+    assert!(out.status.success(), "{}", report(&out));
+    assert!(home.join("bin/mcpgen").is_file(), "{}", report(&out));
+    let out = run("mcpgen --version");
+    assert_eq!(report(&out).trim(), format!("mcpgen {}", env!("CARGO_PKG_VERSION")));
     let out = run(&check);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{}", report(&out));
+    let out = run(&test);
+    assert!(out.status.success(), "{}", report(&out));
+    assert!(
+        report(&out).contains("serves_a_sound_tools_list ... ok"),
+        "{}",
+        report(&out)
+    );
 
     let spec = repo.join("openapi.yaml");
     std::fs::write(
@@ -518,15 +623,15 @@ fn the_workflow_is_valid_and_its_check_step_fails_on_a_stale_crate() -> anyhow::
         std::fs::read_to_string(&spec)?.replace("summary: Get a pet\n", "summary: Fetch a pet\n"),
     )?;
     let out = run(&check);
-    let report = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{report}");
+    let text = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        report.contains("the generated crate is out of date") && report.contains("stale: src/tools.rs"),
-        "{report}"
+        text.contains("the generated crate is out of date") && text.contains("stale: src/tools.rs"),
+        "{text}"
     );
     assert!(
-        report.contains("run `mcpgen generate --config mcpgen.yaml` and commit the result"),
-        "{report}"
+        text.contains("run `mcpgen generate --config mcpgen.yaml` and commit the result"),
+        "{text}"
     );
     Ok(())
 }
