@@ -28,6 +28,9 @@ pub struct Api {
     pub tags: Vec<String>,
     /// Every operation under `paths`, in document order.
     pub operations: Vec<Operation>,
+    /// Pointers of the operations in path items that are not valid OpenAPI
+    /// (each carries its problems; unselected, they are only warned about).
+    pub invalid_operations: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,6 +120,10 @@ impl Method {
 pub struct Operation {
     /// `operationId`
     pub operation_id: Option<String>,
+    /// How `tools:` in mcpgen.yaml and mcpgen.lock address the operation: its
+    /// operationId when no other operation in the document has it, else
+    /// `METHOD /path` (OpenAPI requires unique ids; specs in the wild repeat them).
+    pub key: String,
     pub method: Method,
     /// The key under `paths`.
     pub path: String,

@@ -5,6 +5,7 @@
 //! [`generate`] runs them all for one `mcpgen.yaml`.
 
 pub mod bundle;
+pub mod check;
 pub mod config;
 pub mod diag;
 pub mod format;
@@ -103,7 +104,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         timings.push((stage, clock.elapsed()));
         clock = Instant::now();
     };
-    let document = load::load_spec(&spec_path, &spec_file).map_err(with_positions)?;
+    let mut document = load::load_spec(&spec_path, &spec_file).map_err(with_positions)?;
     lap("load");
     let api = resolve::resolve(&document).map_err(with_positions)?;
     lap("resolve");
@@ -113,6 +114,12 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     };
     let selection = select::select(&api, &selection_file, &files).map_err(with_positions)?;
     lap("select");
+    // Flaws where no selected operation is: warnings, never a rejected document.
+    let mut spec_warnings = std::mem::take(&mut document.skipped);
+    spec_warnings.extend(unselected_invalid(&api, &selection, &spec_file));
+    if !spec_warnings.is_empty() {
+        load::locate(&spec_path, &spec_file, &mut spec_warnings);
+    }
 
     let output_dir = base.join(&selection_file.output.value);
     let toml = |s: &str| serde_json::Value::String(s.to_string()).to_string();
@@ -153,6 +160,15 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         },
     )
     .map_err(with_positions)?;
+    // Nothing is written with a tool a strict client would refuse.
+    let mut checked = check::check(&mut plan, &spec_file);
+    if checked.iter().any(|d| !d.warning) {
+        return Err(with_positions(Error::Diagnostics(checked)));
+    }
+    if !checked.is_empty() {
+        load::locate(&spec_path, &spec_file, &mut checked);
+    }
+    lap("check");
     if let Some(runtime_dir) = &runtime_dir {
         // A runtime used by path must be inside the Docker build context.
         let (context, crate_in_context) = docker_context(&output_dir, runtime_dir)
@@ -218,6 +234,8 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         .chain(prefixed_names(&plan, &selection_file, &config_file))
         .collect();
     diag::attach_snippets(&mut warnings, &config_file, &text);
+    warnings.extend(spec_warnings);
+    warnings.extend(checked);
     let mut files = render::render(&plan)?;
     let lock_from_output =
         relative_path(&output_dir, &lock_path).map_err(|e| Error::io("can't place mcpgen.lock", e))?;
@@ -238,6 +256,24 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         lint,
         spec_path,
     })
+}
+
+/// One warning per operation that is not valid OpenAPI and not selected.
+fn unselected_invalid(api: &ir::Api, selection: &select::Selection, spec_file: &str) -> Vec<Diagnostic> {
+    let selected: std::collections::HashSet<&str> = selection.operations.iter().map(|op| op.pointer.as_str()).collect();
+    api.invalid_operations
+        .iter()
+        .filter(|pointer| !selected.contains(pointer.as_str()))
+        .map(|pointer| {
+            Diagnostic::new(
+                spec_file,
+                "not a valid OpenAPI operation; it is not selected, so it is left out",
+            )
+            .at(pointer.clone())
+            .warning()
+            .help("select it to see what is wrong, or fix it in the spec")
+        })
+        .collect()
 }
 
 /// For a runtime at `runtime_dir` (relative to the crate): the build context

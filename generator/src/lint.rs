@@ -52,18 +52,24 @@ pub struct LintInputs<'a> {
     pub skip: &'a [String],
 }
 
+/// The operation's key under `tools:` as a dotted path segment: the
+/// operationId, else `"METHOD /path"` quoted.
+fn setting_key(op: &Operation) -> String {
+    if op.operation_id.as_deref() == Some(op.key.as_str()) {
+        op.key.clone()
+    } else {
+        serde_json::Value::String(op.key.clone()).to_string()
+    }
+}
+
 /// Every finding, as warnings, in tool order.
 pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
     let on = |rule: &str| !inputs.skip.iter().any(|s| s == rule);
     let mut findings = Vec::new();
     for (op, tool) in inputs.operations.iter().zip(inputs.tools) {
-        // `tools:` settings are keyed by operationId; without one, say so in the help.
-        let id = op.operation_id.as_deref().unwrap_or("<operationId>");
+        // `tools:` settings are keyed by operationId, else by `METHOD /path`.
+        let id = &setting_key(op);
         let finding = |rule: &str, pointer: &str, message: String, fix: String| {
-            let fix = match op.operation_id {
-                Some(_) => fix,
-                None => format!("{fix} (after giving the operation an operationId)"),
-            };
             Diagnostic::new(inputs.spec_file, format!("[{rule}] `{}`: {message}", tool.name))
                 .at(pointer)
                 .help(fix)
@@ -253,10 +259,7 @@ fn similar_descriptions(inputs: &LintInputs) -> Vec<Diagnostic> {
         .map(|(i, j)| {
             let (first, second) = (&inputs.tools[i], &inputs.tools[j]);
             let op = inputs.operations[j];
-            let setting = match &op.operation_id {
-                Some(id) => format!("`tools.{id}.description`"),
-                None => "`tools.<operationId>.description` (after giving the operation an operationId)".to_string(),
-            };
+            let setting = format!("`tools.{}.description`", setting_key(op));
             Diagnostic::new(
                 inputs.spec_file,
                 format!(

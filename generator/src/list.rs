@@ -10,7 +10,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::config::{self, SelectionFile};
-use crate::diag::Error;
+use crate::diag::{Diagnostic, Error};
 use crate::ir::Operation;
 use crate::names;
 use crate::plan::{ToolDefaults, estimate_tokens, plan_tool, tool_name};
@@ -44,6 +44,9 @@ pub struct Row {
     /// `None` when the operation can't become a tool (the reason says why).
     pub bytes: Option<usize>,
     pub tokens: Option<usize>,
+    /// What `generate` would warn about this tool (the self-check and planning).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// List for a selection file (`config`), or for a bare spec.
@@ -113,16 +116,12 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
     };
     let mut rows = Vec::new();
     for (op, decision) in api.operations.iter().zip(decisions) {
-        let custom = file
-            .as_ref()
-            .zip(op.operation_id.as_ref())
-            .and_then(|(f, id)| f.tools.get(id))
-            .map(|c| &c.value);
+        let custom = file.as_ref().and_then(|f| f.tools.get(&op.key)).map(|c| &c.value);
         let name = match tool_names.get(&names::op_key(op)) {
             Some(name) if decision.selected => name.clone(),
             _ => tool_name(op),
         };
-        let planned = match op.problems.first() {
+        let planned = match op.problems.iter().find(|d| !d.warning) {
             Some(problem) => Err(Box::new(problem.clone())),
             None => plan_tool(
                 op,
@@ -132,6 +131,22 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
                 defaults,
             ),
         };
+        // The self-check `generate` runs, per tool.
+        let mut warnings = Vec::new();
+        let planned = planned.and_then(|mut tool| {
+            if let Some(problem) = crate::check::schema_problem(&tool.input_schema) {
+                return Err(Box::new(Diagnostic::new(
+                    &spec_file,
+                    format!("its input schema {problem}"),
+                )));
+            }
+            if let Some(problem) = tool.output_schema.as_deref().and_then(crate::check::schema_problem) {
+                tool.output_schema = None;
+                warnings.push(format!("output schema left out: it {problem}"));
+            }
+            warnings.extend(op.problems.iter().chain(&tool.findings).map(|d| d.message.clone()));
+            Ok(tool)
+        });
         let (bytes, reason, pagination) = match planned {
             Ok(tool) => (
                 Some(tool.listed_bytes()),
@@ -156,6 +171,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
             pagination,
             tokens: bytes.map(estimate_tokens),
             bytes,
+            warnings,
         });
     }
     let selected: Vec<&Row> = rows.iter().filter(|r| r.selected).collect();
@@ -203,7 +219,11 @@ pub fn render_table(listing: &Listing) -> String {
             match &row.pagination {
                 Some(pages) => format!("{}; pages: {pages}", row.reason),
                 None => row.reason.clone(),
-            }
+            } + &row
+                .warnings
+                .iter()
+                .map(|w| format!("; warning: {w}"))
+                .collect::<String>()
         ));
     }
     out.push_str(&format!(

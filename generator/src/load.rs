@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use serde_saphyr::Spanned;
 
-use crate::diag::{Diagnostic, Error, escape_pointer};
+use crate::diag::{Diagnostic, Error, escape_pointer, pointer_to_path};
 
 /// The document's OpenAPI version family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +37,8 @@ pub struct SpecDocument {
     /// at a time) and without schemas (read them from `raw`).
     pub typed: openapiv3::OpenAPI,
     pub version: Version,
+    /// Warnings for broken parts left out because tools can do without them.
+    pub skipped: Vec<Diagnostic>,
 }
 
 pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
@@ -56,21 +58,77 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
         crate::bundle::bundle(&mut raw, path, file)?;
     }
     drop(mapped);
-    let typed: openapiv3::OpenAPI = serde_path_to_error::deserialize(skeleton(&raw, false)).map_err(|e| {
+    let mut skipped = Vec::new();
+    let typed: openapiv3::OpenAPI = loop {
+        let e = match serde_path_to_error::deserialize(skeleton(&raw, false)) {
+            Ok(typed) => break typed,
+            Err(e) => e,
+        };
+        // A flaw in a part tools don't need (a tag's description, a broken
+        // component) is cut out with a warning: operations that use a cut
+        // component fail on their own, named, if they are selected.
+        let at = error_pointer(e.path());
+        if let Some(cut) = optional_part(&at)
+            && skipped.len() < MAX_SKIPPED
+            && remove_pointer(&mut raw, &cut)
+        {
+            skipped.push(invalid(file, at, e.inner()).warning().help(format!(
+                "`{}` is left out; fix it in the spec to keep it",
+                pointer_to_path(&cut)
+            )));
+            continue;
+        }
         // Untagged enums in openapiv3 hide where below `paths` or `components` the
         // problem is; re-check the parts one by one to name each broken one.
         let mut diagnostics = pinpoint(file, &skeleton(&raw, true));
         if diagnostics.is_empty() {
-            diagnostics.push(invalid(file, error_pointer(e.path()), e.inner()));
+            diagnostics.push(invalid(file, at, e.inner()));
         }
-        Error::Diagnostics(diagnostics)
-    })?;
+        return Err(Error::Diagnostics(diagnostics));
+    };
     Ok(SpecDocument {
         file: file.to_string(),
         raw,
         typed,
         version,
+        skipped,
     })
+}
+
+/// Parts of a document left out at most, before giving up on it.
+const MAX_SKIPPED: usize = 100;
+
+/// The part to leave out for a typing problem at `at`, if tools can do
+/// without it: a component entry (`/components/<section>/<name>`), or the
+/// broken field of a tag, `info` (but its title and version) or
+/// `externalDocs`. None for what every tool needs.
+fn optional_part(at: &str) -> Option<String> {
+    let segments: Vec<&str> = at.split('/').skip(1).collect();
+    match segments.as_slice() {
+        ["components", section, name, ..] => Some(format!("/components/{section}/{name}")),
+        ["tags", i, field, ..] => Some(format!("/tags/{i}/{field}")),
+        ["info", field, ..] if !matches!(*field, "title" | "version") => Some(format!("/info/{field}")),
+        ["externalDocs", ..] => Some("/externalDocs".to_string()),
+        _ => None,
+    }
+}
+
+/// Remove the value at `pointer`; false when there is none.
+fn remove_pointer(root: &mut Value, pointer: &str) -> bool {
+    let Some((parent, key)) = pointer.rsplit_once('/') else {
+        return false;
+    };
+    let key = key.replace("~1", "/").replace("~0", "~");
+    match root.pointer_mut(parent) {
+        Some(Value::Object(map)) => map.shift_remove(&key).is_some(),
+        Some(Value::Array(items)) => key
+            .parse::<usize>()
+            .ok()
+            .filter(|i| *i < items.len())
+            .map(|i| items.remove(i))
+            .is_some(),
+        _ => false,
+    }
 }
 
 /// The file's bytes, mapped rather than read: a large spec is parsed straight

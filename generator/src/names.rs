@@ -29,11 +29,10 @@ pub struct NameLock {
     pub tools: IndexMap<String, String>,
 }
 
-/// How the lock knows an operation: its operationId, else `METHOD /path`.
+/// How the lock knows an operation: its operationId (unique in the
+/// document), else `METHOD /path` (`Operation::key`).
 pub fn op_key(op: &Operation) -> String {
-    op.operation_id
-        .clone()
-        .unwrap_or_else(|| format!("{} {}", op.method.as_upper(), op.path))
+    op.key.clone()
 }
 
 pub fn parse_lock(file: &str, text: &str) -> Result<NameLock, Error> {
@@ -57,9 +56,8 @@ pub fn assign(
     lock: &NameLock,
 ) -> IndexMap<String, String> {
     let custom = |op: &Operation| {
-        op.operation_id
-            .as_ref()
-            .and_then(|id| overrides.get(id))
+        overrides
+            .get(&op.key)
             .and_then(|c| c.name.as_ref())
             .map(|n| n.value.clone())
     };
@@ -141,6 +139,11 @@ mod tests {
 
     fn op(id: &str, path: &str) -> Operation {
         Operation {
+            key: if id.is_empty() {
+                format!("GET {path}")
+            } else {
+                id.to_string()
+            },
             operation_id: (!id.is_empty()).then(|| id.to_string()),
             method: Method::Get,
             path: path.to_string(),

@@ -349,6 +349,7 @@ mod tests {
 
     fn op(fields: &[(&str, &str)], headers: &[&str]) -> Operation {
         Operation {
+            key: "list".into(),
             operation_id: Some("list".into()),
             method: Method::Get,
             path: "/things".into(),

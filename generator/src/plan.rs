@@ -141,6 +141,12 @@ pub struct ToolPlan {
     pub path: String,
     /// The operation's own server URL, when it has one.
     pub server: Option<String>,
+    /// JSON pointer of the operation, for diagnostics.
+    #[serde(skip)]
+    pub pointer: String,
+    /// Warnings found while planning (the self-check reports them).
+    #[serde(skip)]
+    pub findings: Vec<Diagnostic>,
     /// Pretty-printed JSON Schema of the arguments object. Not serialized with
     /// the plan: `render` hands it to each tool's template on its own.
     #[serde(skip)]
@@ -261,7 +267,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         page_bounds: selection.page_bounds,
     };
     let plan_one = |op: &Operation| {
-        let custom = op.operation_id.as_ref().and_then(|id| selection.overrides.get(id));
+        let custom = selection.overrides.get(&op.key);
         let name = inputs
             .tool_names
             .get(&crate::names::op_key(op))
@@ -282,9 +288,10 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
     let mut tools = Vec::new();
     for (op, planned) in selection.operations.iter().zip(planned) {
         // Problems found while resolving count only for selected operations.
-        diags.extend(op.problems.iter().cloned());
+        diags.extend(op.problems.iter().filter(|d| !d.warning).cloned());
         match planned {
             Ok(mut tool) => {
+                tool.findings.extend(op.problems.iter().filter(|d| d.warning).cloned());
                 // `a-b` and `a_b` are distinct tools but would share a const name.
                 tool.const_name = unique(tool.const_name, &mut consts);
                 tools.push(tool)
@@ -875,6 +882,8 @@ pub fn plan_tool(
         Method::Patch => (false, true, false),
     };
     shorthands(&mut params, body.as_mut());
+    let mut findings = Vec::new();
+    let output_schema = output_schema(op, pagination.as_ref(), &defaults, spec_file, &mut findings);
 
     Ok(ToolPlan {
         title,
@@ -886,8 +895,10 @@ pub fn plan_tool(
         http_method: op.method.as_upper(),
         path: op.path.clone(),
         server: op.server.clone(),
+        pointer: op.pointer.clone(),
+        findings,
         input_schema: serde_json::to_string_pretty(&input).expect("JSON values always serialize"),
-        output_schema: output_schema(op, pagination.as_ref(), &defaults, spec_file),
+        output_schema,
         read_only,
         destructive,
         idempotent,
@@ -913,6 +924,7 @@ fn output_schema(
     pages: Option<&PaginationPlan>,
     defaults: &ToolDefaults,
     spec_file: &str,
+    findings: &mut Vec<Diagnostic>,
 ) -> Option<String> {
     if !defaults.output_schemas {
         return None;
@@ -931,6 +943,10 @@ fn output_schema(
         .then_some(MAX_OUTPUT_SCHEMA_BYTES);
     let mut schema = normalizer.normalize_within(raw, at, limit, &mut problems)?;
     if !problems.is_empty() {
+        findings.extend(problems.into_iter().map(|d| {
+            let message = format!("{}; the tool is generated without an output schema", d.message);
+            Diagnostic { message, ..d }.warning()
+        }));
         return None;
     }
     loosen(&mut schema);
@@ -1065,6 +1081,7 @@ mod tests {
 
     fn op(id: Option<&str>, method: Method, path: &str) -> Operation {
         Operation {
+            key: id.map_or_else(|| format!("{} {path}", method.as_upper()), str::to_string),
             operation_id: id.map(str::to_string),
             method,
             path: path.to_string(),

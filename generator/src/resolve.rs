@@ -7,6 +7,8 @@
 //! a path item that is not valid OpenAPI fails it, with every such item named.
 //! Path items are typed and resolved independently, on every core.
 
+use std::collections::HashMap;
+
 use indexmap::IndexMap;
 use openapiv3::{ParameterSchemaOrContent, ReferenceOr};
 use serde_json::{Value, json};
@@ -56,15 +58,22 @@ pub fn resolve(doc: &SpecDocument) -> Result<Api, Error> {
         .collect();
     let mut operations = Vec::new();
     let mut broken = Vec::new();
+    let mut invalid_operations = Vec::new();
     for resolved in crate::parallel::map_ordered(&paths, |(path, item)| path_operations(doc, path, item)) {
         match resolved {
-            Ok(ops) => operations.extend(ops),
+            Ok((ops, valid)) => {
+                if !valid {
+                    invalid_operations.extend(ops.iter().map(|op| op.pointer.clone()));
+                }
+                operations.extend(ops)
+            }
             Err(diagnostics) => broken.extend(diagnostics),
         }
     }
     if !broken.is_empty() {
         return Err(Error::Diagnostics(broken));
     }
+    distinguish_repeated_ids(&mut operations, &doc.file);
     for op in &operations {
         for tag in &op.tags {
             if !tags.contains(tag) {
@@ -82,16 +91,26 @@ pub fn resolve(doc: &SpecDocument) -> Result<Api, Error> {
         security_schemes,
         tags,
         operations,
+        invalid_operations,
     })
 }
 
-/// The operations of the path item `paths.<path>`; an item that is not a
-/// valid path item gives its diagnostics.
-fn path_operations(doc: &SpecDocument, path: &str, raw_item: &Value) -> Result<Vec<Operation>, Vec<Diagnostic>> {
+/// The operations of the path item `paths.<path>`, and whether the item is
+/// valid (an invalid one's operations carry its problems).
+fn path_operations(
+    doc: &SpecDocument,
+    path: &str,
+    raw_item: &Value,
+) -> Result<(Vec<Operation>, bool), Vec<Diagnostic>> {
     let spec = &doc.typed;
-    let item = crate::load::typed_path_item(&doc.file, path, raw_item)?;
-    let mut operations = Vec::new();
     let item_pointer = format!("/paths/{}", escape_pointer(path));
+    let (raw_item, referenced_ops) = follow_operation_refs(doc, raw_item, &item_pointer)?;
+    let item = match crate::load::typed_path_item(&doc.file, path, &raw_item) {
+        Ok(item) => item,
+        // Only the operations of this path item fail, and only if selected.
+        Err(problems) => return Ok((broken_operations(path, &item_pointer, &raw_item, problems), false)),
+    };
+    let mut operations = Vec::new();
     let referenced;
     let (item, item_pointer) = match &item {
         ReferenceOr::Item(item) => (item, item_pointer),
@@ -103,13 +122,17 @@ fn path_operations(doc: &SpecDocument, path: &str, raw_item: &Value) -> Result<V
                     referenced = item;
                     (&referenced, pointer)
                 }
-                None => return Ok(vec![unsupported_path_item(doc, path, reference)]),
+                None => return Ok((vec![unsupported_path_item(doc, path, reference)], true)),
             }
         }
     };
     for (method_name, op) in item.iter() {
         let method = Method::from_openapi(method_name).expect("openapiv3 yields known methods");
-        let op_pointer = format!("{item_pointer}/{method_name}");
+        // An operation given by `$ref` lives (and is read) where the reference points.
+        let op_pointer = referenced_ops
+            .iter()
+            .find(|(m, _)| m == method_name)
+            .map_or_else(|| format!("{item_pointer}/{method_name}"), |(_, p)| p.clone());
         let mut problems = Vec::new();
 
         // Operation parameters override path-item ones with the same name and location.
@@ -144,6 +167,10 @@ fn path_operations(doc: &SpecDocument, path: &str, raw_item: &Value) -> Result<V
             .map(|alternatives| alternatives.iter().map(|req| req.keys().cloned().collect()).collect())
             .unwrap_or_default();
         operations.push(Operation {
+            key: op
+                .operation_id
+                .clone()
+                .unwrap_or_else(|| format!("{} {path}", method.as_upper())),
             operation_id: op.operation_id.clone(),
             method,
             path: path.to_string(),
@@ -160,7 +187,7 @@ fn path_operations(doc: &SpecDocument, path: &str, raw_item: &Value) -> Result<V
             problems,
         });
     }
-    Ok(operations)
+    Ok((operations, true))
 }
 
 fn server_url(server: &openapiv3::Server) -> String {
@@ -299,6 +326,148 @@ fn parameter(
         style,
         explode: data.explode.unwrap_or(style == Style::Form),
     })
+}
+
+/// The operations of a path item that is not valid, each carrying the
+/// problems within it (and those of the path item itself): an error if it is
+/// selected, nothing otherwise.
+fn broken_operations(path: &str, item_pointer: &str, raw_item: &Value, problems: Vec<Diagnostic>) -> Vec<Operation> {
+    let mut operations = Vec::new();
+    for (name, raw) in raw_item.as_object().into_iter().flatten() {
+        let Some(method) = Method::from_openapi(name) else {
+            continue;
+        };
+        let pointer = format!("{item_pointer}/{name}");
+        let operation_id = raw.get("operationId").and_then(Value::as_str).map(str::to_string);
+        let within = |at: &str, op: &str| at == op || at.starts_with(&format!("{op}/"));
+        let other_operation = |at: &str| {
+            raw_item.as_object().into_iter().flatten().any(|(key, _)| {
+                key != name && Method::from_openapi(key).is_some() && within(at, &format!("{item_pointer}/{key}"))
+            })
+        };
+        // Its own problems and the path item's, not its siblings'.
+        let mine: Vec<Diagnostic> = problems
+            .iter()
+            .filter(|d| !other_operation(d.pointer.as_deref().unwrap_or_default()))
+            .cloned()
+            .map(|d| {
+                let exclude = operation_id.as_ref().map_or_else(
+                    || format!("`exclude: {{paths: [\"{path}\"], methods: [{}]}}`", method.as_upper()),
+                    |id| format!("`exclude: {{operations: [{id}]}}`"),
+                );
+                let fix = d.help.clone().unwrap_or_else(|| "fix the spec".to_string());
+                d.help(format!("{fix}; or exclude the operation in mcpgen.yaml: {exclude}"))
+            })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        operations.push(Operation {
+            key: operation_id
+                .clone()
+                .unwrap_or_else(|| format!("{} {path}", method.as_upper())),
+            operation_id,
+            method,
+            path: path.to_string(),
+            server: None,
+            pointer,
+            summary: raw.get("summary").and_then(Value::as_str).map(str::to_string),
+            description: None,
+            tags: raw
+                .get("tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect(),
+            deprecated: false,
+            params: Vec::new(),
+            body: None,
+            response: None,
+            security: Vec::new(),
+            problems: mine,
+        });
+    }
+    operations
+}
+
+/// The path item with each operation that is only a `$ref` (the split layout
+/// of Redocly and others: `get: {$ref: 'resources/x.yml'}`, bundled into a
+/// local reference by `load`) replaced by its target; with, for each, the
+/// method and the target's pointer. A reference to nothing is an error at it.
+fn follow_operation_refs<'v>(
+    doc: &'v SpecDocument,
+    raw_item: &'v Value,
+    item_pointer: &str,
+) -> Result<(std::borrow::Cow<'v, Value>, Vec<(String, String)>), Vec<Diagnostic>> {
+    const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+    let mut item = std::borrow::Cow::Borrowed(raw_item);
+    let mut followed = Vec::new();
+    let mut broken = Vec::new();
+    for method in METHODS {
+        let Some(Value::String(reference)) = raw_item.get(method).and_then(|op| op.get("$ref")) else {
+            continue;
+        };
+        let at = format!("{item_pointer}/{method}");
+        match crate::diag::local_pointer(reference).and_then(|p| Some((doc.raw.pointer(&p)?, p))) {
+            Some((target, pointer)) if target.is_object() => {
+                item.to_mut()[method] = target.clone();
+                followed.push((method.to_string(), pointer));
+            }
+            _ => broken.push(
+                Diagnostic::new(
+                    &doc.file,
+                    format!("operation `$ref: {reference}` points to no operation"),
+                )
+                .at(at)
+                .help("correct the reference, or exclude the path in mcpgen.yaml"),
+            ),
+        }
+    }
+    if broken.is_empty() {
+        Ok((item, followed))
+    } else {
+        Err(broken)
+    }
+}
+
+/// Operations sharing an operationId are addressed by `METHOD /path`, each
+/// with a warning (reported if it is selected) saying so.
+fn distinguish_repeated_ids(operations: &mut [Operation], file: &str) {
+    let mut uses: HashMap<&str, Vec<String>> = HashMap::new();
+    for op in operations.iter() {
+        if let Some(id) = &op.operation_id {
+            uses.entry(id)
+                .or_default()
+                .push(format!("{} {}", op.method.as_upper(), op.path));
+        }
+    }
+    let repeated: HashMap<String, Vec<String>> = uses
+        .into_iter()
+        .filter(|(_, ops)| ops.len() > 1)
+        .map(|(id, ops)| (id.to_string(), ops))
+        .collect();
+    for op in operations.iter_mut() {
+        let Some(all) = op.operation_id.as_ref().and_then(|id| repeated.get(id)) else {
+            continue;
+        };
+        op.key = format!("{} {}", op.method.as_upper(), op.path);
+        let others: Vec<&str> = all.iter().filter(|k| **k != op.key).map(String::as_str).collect();
+        op.problems.push(
+            Diagnostic::new(
+                file,
+                format!(
+                    "operationId `{}` is also the id of {}: mcpgen.yaml (`tools:`) and mcpgen.lock address this operation as `{}`",
+                    op.operation_id.as_deref().unwrap_or_default(),
+                    others.join(", "),
+                    op.key
+                ),
+            )
+            .at(format!("{}/operationId", op.pointer))
+            .warning()
+            .help("give each operation its own operationId in the spec"),
+        );
+    }
 }
 
 fn request_body(
@@ -466,6 +635,7 @@ fn shape(doc: &SpecDocument, schema: &Value, path: String, depth: usize, out: &m
 fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Operation {
     let pointer = format!("/paths/{}", escape_pointer(path));
     Operation {
+        key: format!("GET {path}"),
         operation_id: None,
         method: Method::Get,
         path: path.to_string(),

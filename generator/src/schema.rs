@@ -1,17 +1,27 @@
 //! OpenAPI 3.0 Schema Objects → self-contained JSON Schema for MCP clients.
 //!
 //! Input: a raw schema value and the whole document (for `$ref` targets).
-//! Output: a schema with local `$ref`s inlined, recursion cut at the first
-//! repeat, `nullable` turned into a `null` type, `example` into `examples`, and
-//! OpenAPI-only keywords dropped. Problems (dangling or external references)
-//! are pushed as diagnostics; the returned schema is still valid.
+//! Output: a self-contained JSON Schema 2020-12: local `$ref`s inlined in
+//! every subschema position (and a `$ref` standing for a whole `properties`
+//! map), 2019-09's `$recursiveRef` and 2020-12's `$dynamicRef` followed like
+//! `$ref`, recursion cut at the first real repeat, Swagger 2.0 / draft 4
+//! tuple `items: [...]` turned into `prefixItems`, `nullable` turned into a
+//! `null` type, `example` into `examples`, and OpenAPI-only keywords and
+//! identifiers that mean nothing once inlined (`$id`, anchors, `$defs`)
+//! dropped. Problems (dangling or external references) are pushed as
+//! diagnostics; the returned schema is still valid.
+//!
+//! Size budget: at most `MAX_DEPTH` references nested in one another and
+//! `MAX_INLINED` inlined into one schema; past either, a subschema is replaced
+//! by a description that says the size budget cut it.
 
 use serde_json::{Map, Value, json};
 
 use crate::diag::{Diagnostic, escape_pointer};
 
-/// Inlining deeper than this cuts the schema (a guard against huge expansions).
-const MAX_DEPTH: usize = 8;
+/// References nested deeper than this are cut (a size budget: real cycles are
+/// cut at their first repeat whatever the depth).
+const MAX_DEPTH: usize = 32;
 /// References inlined into one schema at most: wide schemas referencing wide
 /// schemas grow exponentially, and a model gains nothing from megabytes of schema.
 const MAX_INLINED: usize = 100;
@@ -39,6 +49,9 @@ impl At<'_> {
 /// The references being inlined (outermost first) and how many more may be.
 struct Stack<'b> {
     refs: Vec<String>,
+    /// For each of `refs`: its target's `$recursiveAnchor: true` and
+    /// `$dynamicAnchor`, which `$recursiveRef` and `$dynamicRef` resolve to.
+    anchors: Vec<(bool, Option<String>)>,
     budget: &'b std::cell::Cell<usize>,
     /// With a size limit: how many more bytes the schema's JSON text may take.
     text: Option<&'b std::cell::Cell<usize>>,
@@ -98,6 +111,7 @@ impl Normalizer<'_> {
         let text = limit.map(std::cell::Cell::new);
         let mut stack = Stack {
             refs: Vec::new(),
+            anchors: Vec::new(),
             budget: &budget,
             text: text.as_ref(),
             depth: 1,
@@ -117,6 +131,9 @@ impl Normalizer<'_> {
         if let Some(Value::String(reference)) = map.get("$ref") {
             return self.follow(reference, map, at, stack, problems);
         }
+        if let Some(reference) = dynamic_target(map, stack) {
+            return self.follow(&reference, map, at, stack, problems);
+        }
 
         let mut out = Map::new();
         let mut nullable = false;
@@ -127,6 +144,11 @@ impl Normalizer<'_> {
                     out.insert("examples".to_string(), json!([value]));
                 }
                 "xml" | "externalDocs" | "discriminator" => {}
+                // Identifiers, anchors and definitions mean nothing once every reference is
+                // inlined (and copies of one anchor would clash); unresolved dynamic references
+                // have nothing left to point to.
+                "$id" | "$schema" | "$anchor" | "$dynamicAnchor" | "$recursiveAnchor" | "$comment" | "$vocabulary"
+                | "$defs" | "definitions" | "$dynamicRef" | "$recursiveRef" => {}
                 "description" if value.is_string() => {
                     let text = crate::text::clean(value.as_str().unwrap_or_default());
                     stack.charge(key, text.len() + 2);
@@ -134,7 +156,9 @@ impl Normalizer<'_> {
                 }
                 k if k.starts_with("x-") => {}
                 "properties" => {
-                    let Value::Object(props) = value else { continue };
+                    let Some(props) = self.schema_map(value, At::Key(&at, key), stack, problems) else {
+                        continue;
+                    };
                     let mut kept = Map::new();
                     let props_at = At::Key(&at, key);
                     stack.depth += 2;
@@ -151,7 +175,53 @@ impl Normalizer<'_> {
                     stack.depth -= 2;
                     out.insert(key.clone(), Value::Object(kept));
                 }
-                "items" | "not" => {
+                "patternProperties" | "dependentSchemas" => {
+                    let Some(schemas) = self.schema_map(value, At::Key(&at, key), stack, problems) else {
+                        continue;
+                    };
+                    let map_at = At::Key(&at, key);
+                    stack.depth += 2;
+                    let walked = schemas
+                        .iter()
+                        .map(|(name, s)| (name.clone(), self.walk(s, At::Key(&map_at, name), stack, problems)))
+                        .collect();
+                    stack.depth -= 2;
+                    out.insert(key.clone(), Value::Object(walked));
+                }
+                // Draft 4 / Swagger 2.0 tuples: 2020-12 spells them `prefixItems`, and
+                // `additionalItems` (the rest) becomes `items`.
+                "items" if value.is_array() => {
+                    let Value::Array(tuple) = value else { continue };
+                    stack.depth += 2;
+                    let list_at = At::Key(&at, key);
+                    let items = tuple
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| self.walk(s, At::Index(&list_at, i), stack, problems))
+                        .collect();
+                    stack.depth -= 2;
+                    out.insert("prefixItems".to_string(), Value::Array(items));
+                    if let Some(rest) = map.get("additionalItems") {
+                        out.insert(
+                            "items".to_string(),
+                            self.walk(rest, At::Key(&at, "additionalItems"), stack, problems),
+                        );
+                    }
+                }
+                // Meaningful only next to tuple `items` (handled there).
+                "additionalItems" => {}
+                "items"
+                | "not"
+                | "contains"
+                | "propertyNames"
+                | "if"
+                | "then"
+                | "else"
+                | "contentSchema"
+                | "unevaluatedItems"
+                | "unevaluatedProperties"
+                    if value.is_object() =>
+                {
                     stack.depth += 1;
                     out.insert(key.clone(), self.walk(value, At::Key(&at, key), stack, problems));
                     stack.depth -= 1;
@@ -161,7 +231,7 @@ impl Normalizer<'_> {
                     out.insert(key.clone(), self.walk(value, At::Key(&at, key), stack, problems));
                     stack.depth -= 1;
                 }
-                "allOf" | "oneOf" | "anyOf" => {
+                "allOf" | "oneOf" | "anyOf" | "prefixItems" => {
                     let Value::Array(items) = value else { continue };
                     stack.depth += 2;
                     let list_at = At::Key(&at, key);
@@ -242,9 +312,14 @@ impl Normalizer<'_> {
             return json!({});
         };
         let name = reference.rsplit('/').next().unwrap_or(reference).to_string();
-        if stack.refs.iter().any(|r| r == reference) || stack.refs.len() >= MAX_DEPTH {
-            // A valid schema that accepts the value, saying why it is not described.
+        // A valid schema that accepts the value, saying why it is not described.
+        if stack.refs.iter().any(|r| r == reference) {
             return json!({ "description": format!("A {name} (recursive; not expanded further).") });
+        }
+        if stack.refs.len() >= MAX_DEPTH {
+            return json!({ "description": format!(
+                "A {name} (not expanded: mcpgen's size budget inlines at most {MAX_DEPTH} nested references)."
+            ) });
         }
         if stack.budget.get() == 0 {
             let mut cut = json!({ "description": format!("A {name} (not expanded: the schema is very large).") });
@@ -268,8 +343,13 @@ impl Normalizer<'_> {
             return json!({});
         };
         stack.refs.push(reference.to_string());
+        stack.anchors.push((
+            target.get("$recursiveAnchor") == Some(&Value::Bool(true)),
+            target.get("$dynamicAnchor").and_then(Value::as_str).map(str::to_string),
+        ));
         let mut resolved = self.walk(target, At::Root(&pointer), stack, problems);
         stack.refs.pop();
+        stack.anchors.pop();
         // 3.1 semantics: a description next to `$ref` describes this use.
         if let (Some(Value::String(description)), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
             out.insert(
@@ -279,6 +359,51 @@ impl Normalizer<'_> {
         }
         resolved
     }
+}
+
+impl Normalizer<'_> {
+    /// A map of subschemas (`properties`, `patternProperties`, …), following a
+    /// `$ref` that stands for the whole map (seen in multi-file specs).
+    fn schema_map<'v>(
+        &'v self,
+        value: &'v Value,
+        at: At,
+        stack: &Stack,
+        problems: &mut Vec<Diagnostic>,
+    ) -> Option<&'v Map<String, Value>> {
+        let map = value.as_object()?;
+        let Some(Value::String(reference)) = map.get("$ref").filter(|_| map.len() == 1) else {
+            return Some(map);
+        };
+        let target = crate::diag::local_pointer(reference).and_then(|p| self.doc.pointer(&p));
+        match target {
+            Some(target) if !stack.refs.iter().any(|r| r == reference) => target.as_object(),
+            _ => {
+                problems.push(
+                    Diagnostic::new(self.file, format!("`$ref: {reference}` points to no map of schemas"))
+                        .at(at.pointer())
+                        .help("define the referenced component or correct the reference"),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// The reference a `$recursiveRef` (2019-09) or `$dynamicRef` (2020-12)
+/// resolves to: the outermost schema being inlined that carries the matching
+/// anchor (`$recursiveAnchor: true`, or `$dynamicAnchor` of the fragment's
+/// name), as the dynamic scope rules say; else, for `$recursiveRef`, the
+/// schema it sits in. None when neither applies: the keyword is dropped.
+fn dynamic_target(map: &Map<String, Value>, stack: &Stack) -> Option<String> {
+    let outermost = |matches: &dyn Fn(&(bool, Option<String>)) -> bool| {
+        stack.anchors.iter().position(matches).map(|i| stack.refs[i].clone())
+    };
+    if map.get("$recursiveRef").and_then(Value::as_str) == Some("#") {
+        return outermost(&|(recursive, _)| *recursive).or_else(|| stack.refs.last().cloned());
+    }
+    let anchor = map.get("$dynamicRef")?.as_str()?.strip_prefix('#')?;
+    outermost(&|(_, dynamic)| dynamic.as_deref() == Some(anchor))
 }
 
 /// The least a value's pretty-printed JSON takes: strings with their quotes

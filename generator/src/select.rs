@@ -574,28 +574,39 @@ fn check_overrides(
     cfg: &str,
     diags: &mut Vec<Diagnostic>,
 ) -> IndexMap<String, ToolOverride> {
-    let ids: Vec<&str> = api
-        .operations
-        .iter()
-        .filter_map(|op| op.operation_id.as_deref())
-        .collect();
+    // Keys are operationIds, or `METHOD /path` for operations whose id is not unique.
+    let keys: Vec<&str> = api.operations.iter().map(|op| op.key.as_str()).collect();
     let mut names: IndexMap<&str, u64> = IndexMap::new();
     let mut out = IndexMap::new();
     for (id, custom) in &file.tools {
         let at = |message: String| {
             Diagnostic::new(cfg, message).line_col(custom.referenced.line(), custom.referenced.column())
         };
-        if !ids.contains(&id.as_str()) {
-            let help = did_you_mean(id, ids.iter().copied())
+        if !keys.contains(&id.as_str()) {
+            let sharing: Vec<&str> = api
+                .operations
+                .iter()
+                .filter(|op| op.operation_id.as_deref() == Some(id.as_str()))
+                .map(|op| op.key.as_str())
+                .collect();
+            if !sharing.is_empty() {
+                let each: Vec<String> = sharing.iter().map(|k| format!("`\"{k}\"`")).collect();
+                diags.push(
+                    at(format!(
+                        "tools: {} operations have the operationId `{id}`, so `{id}` is ambiguous",
+                        sharing.len()
+                    ))
+                    .help(format!("address each by method and path instead: {}", each.join(", "))),
+                );
+                continue;
+            }
+            let help = did_you_mean(id, keys.iter().copied())
                 .map(|c| format!("did you mean `{c}`?"))
                 .unwrap_or_else(|| "keys under `tools:` are operationIds".to_string());
             diags.push(at(format!("tools: no operation has the operationId `{id}`")).help(help));
             continue;
         }
-        if !selected
-            .iter()
-            .any(|op| op.operation_id.as_deref() == Some(id.as_str()))
-        {
+        if !selected.iter().any(|op| op.key == *id) {
             diags.push(
                 at(format!("tools: `{id}` is not selected, so its settings have no effect"))
                     .help("select it under `include`, or remove its settings"),
