@@ -232,6 +232,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let mut warnings: Vec<Diagnostic> = token_budget(&plan, &selection_file, &config_file)
         .into_iter()
         .chain(prefixed_names(&plan, &selection_file, &config_file))
+        .chain(plain_http_credentials(&plan, &config_file))
         .collect();
     diag::attach_snippets(&mut warnings, &config_file, &text);
     warnings.extend(spec_warnings);
@@ -332,6 +333,40 @@ fn token_budget(plan: &Plan, file: &config::SelectionFile, config_file: &str) ->
         .line_col(budget.referenced.line(), budget.referenced.column())
         .help("exclude tools (`mcpgen list` shows every tool's size), or raise max_tools_list_tokens")
         .warning(),
+    )
+}
+
+/// A default base URL in plain `http://` to a host beyond this machine, with
+/// credentials to send: they would cross the network unencrypted.
+fn plain_http_credentials(plan: &Plan, config_file: &str) -> Option<Diagnostic> {
+    let url = plan.base_url_default.as_deref()?;
+    let rest = url.strip_prefix("http://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    let loopback = host == "localhost"
+        || host.ends_with(".localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    let credentials: Vec<String> = plan.schemes.iter().map(|s| format!("`{}`", s.env)).collect();
+    if loopback || credentials.is_empty() {
+        return None;
+    }
+    Some(
+        Diagnostic::new(
+            config_file,
+            format!(
+                "the API's default base URL `{url}` is plain HTTP: {} would cross the network unencrypted",
+                credentials.join(", ")
+            ),
+        )
+        .warning()
+        .help(format!(
+            "set `base_url.default` to the API's https:// URL in mcpgen.yaml (or `{}` at run time)",
+            plan.base_url_env
+        )),
     )
 }
 

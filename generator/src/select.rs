@@ -329,15 +329,23 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     }
     // The default base URL: mcpgen.yaml's, else the spec's first absolute
     // server, whose variables `env:` may bind to env vars.
-    let template = match &explicit_default {
-        Some(_) => None,
-        None => api.server_templates.iter().find(|t| {
+    // The spec's first absolute server, an https one when it offers any.
+    let absolute = |scheme: &'static str| {
+        move |t: &&crate::ir::ServerTemplate| {
             let url = t
                 .variables
                 .iter()
                 .fold(t.url.clone(), |u, (k, v)| u.replace(&format!("{{{k}}}"), v));
-            url.starts_with("http://") || url.starts_with("https://")
-        }),
+            url.starts_with(scheme)
+        }
+    };
+    let template = match &explicit_default {
+        Some(_) => None,
+        None => api
+            .server_templates
+            .iter()
+            .find(absolute("https://"))
+            .or_else(|| api.server_templates.iter().find(absolute("http://"))),
     };
     let mut server_variables = Vec::new();
     let mut env_descriptions = IndexMap::new();

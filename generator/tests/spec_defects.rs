@@ -285,3 +285,71 @@ fn the_self_check_refuses_what_a_strict_client_would() {
         "{warned:#?}"
     );
 }
+
+#[test]
+fn deep_object_form_fields_keep_their_style() {
+    let generated = generate("deepobject-form.yaml", "auth:\n  basicAuth:\n    env: DEEP_BASIC\n").unwrap();
+    let body = generated.plan.tools[0].body.as_ref().expect("a form body");
+    assert_eq!(body.encoding, "FormUrlEncoded");
+    let styles: Vec<(&str, String, bool)> = body
+        .fields
+        .iter()
+        .map(|f| (f.name.as_str(), format!("{:?}", f.style), f.explode))
+        .collect();
+    assert_eq!(
+        styles,
+        [
+            ("email", "Form".to_string(), true),
+            ("expand", "DeepObject".to_string(), true),
+            ("tax_id_data", "DeepObject".to_string(), true),
+            ("metadata", "DeepObject".to_string(), true)
+        ]
+    );
+}
+
+#[test]
+fn credentials_over_plain_http_are_warned_about_and_https_preferred() {
+    let generated = generate("http-scheme.json", "auth:\n  Authorization:\n    env: PLAIN_KEY\n").unwrap();
+    assert_eq!(
+        generated.plan.base_url_default.as_deref(),
+        Some("http://api.example.com/v3")
+    );
+    let warned = warnings(&generated);
+    assert!(
+        warned.iter().any(|w| w.starts_with("warning: ")
+            && w.contains("the API's default base URL `http://api.example.com/v3` is plain HTTP: `PLAIN_KEY` would cross the network unencrypted")
+            && w.contains("help: set `base_url.default` to the API's https:// URL in mcpgen.yaml (or `DEFECT_BASE_URL` at run time)")),
+        "{warned:#?}"
+    );
+    // An https default, or a loopback one, says nothing.
+    for base in [
+        "https://api.example.com/v3",
+        "http://127.0.0.1:8080",
+        "http://localhost/v3",
+    ] {
+        let generated = generate(
+            "http-scheme.json",
+            &format!(
+                "auth:\n  Authorization:\n    env: PLAIN_KEY\nbase_url:\n  env: PLAIN_BASE_URL\n  default: {base}\n"
+            ),
+        )
+        .unwrap();
+        assert!(!warnings(&generated).iter().any(|w| w.contains("plain HTTP")), "{base}");
+    }
+    // A spec offering both: https is the default, wherever it is listed.
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("both.yaml");
+    std::fs::write(
+        &spec,
+        "openapi: 3.0.3\ninfo: {title: both, version: '1'}\nservers: [{url: 'http://api.example.com'}, {url: 'https://api.example.com'}]\n\
+         paths:\n  /ping: {get: {operationId: ping, summary: Ping the service now., responses: {'200': {description: ok}}}}\n",
+    )
+    .unwrap();
+    let config = dir.path().join("mcpgen.yaml");
+    std::fs::write(&config, "spec: both.yaml\noutput: out\nserver:\n  name: both-mcp\n").unwrap();
+    let generated = mcpgen::build(&config).unwrap();
+    assert_eq!(
+        generated.plan.base_url_default.as_deref(),
+        Some("https://api.example.com")
+    );
+}

@@ -93,12 +93,13 @@ pub fn query_pairs(param: &ParamSpec, value: &Value) -> Vec<String> {
     if param.style == Style::Content {
         return vec![format!("{name}={}", encode(&value.to_string()))];
     }
+    if param.style == Style::DeepObject {
+        let mut pairs = Vec::new();
+        deep_pairs(&name, value, &mut pairs);
+        return pairs;
+    }
     let shape = shape(value);
     match (param.style, &shape, param.explode) {
-        (Style::DeepObject, Shape::Object(props), _) => props
-            .iter()
-            .map(|(k, v)| format!("{name}[{}]={}", encode(k), encode(v)))
-            .collect(),
         (_, Shape::List(items), true) => items.iter().map(|v| format!("{name}={}", encode(v))).collect(),
         (_, Shape::Object(props), true) => props
             .iter()
@@ -111,6 +112,25 @@ pub fn query_pairs(param: &ParamSpec, value: &Value) -> Vec<String> {
             vec![format!("{name}={}", join_simple(&shape, false, "|", &encode))]
         }
         _ => vec![format!("{name}={}", join_simple(&shape, false, ",", &encode))],
+    }
+}
+
+/// deepObject: `name[key]=value`, with nested objects and arrays as further
+/// brackets (`name[0][type]=eu_vat`, `name[a][b]=c`), the form Stripe-like
+/// APIs (and Rails, PHP and `qs`) parse. An empty object or array sends nothing.
+fn deep_pairs(prefix: &str, value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, item) in map {
+                deep_pairs(&format!("{prefix}[{}]", encode(key)), item, out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                deep_pairs(&format!("{prefix}[{i}]"), item, out);
+            }
+        }
+        scalar_value => out.push(format!("{prefix}={}", encode(&scalar(scalar_value)))),
     }
 }
 
@@ -195,6 +215,24 @@ mod tests {
             query_pairs(&param(Style::DeepObject, true), &obj),
             ["color[R]=100", "color[G]=200", "color[B]=150"]
         );
+    }
+
+    #[test]
+    fn deep_objects_nest_with_brackets_at_any_depth() {
+        let deep = |value: Value| query_pairs(&param(Style::DeepObject, true), &value);
+        assert_eq!(deep(json!(["a", "b"])), ["color[0]=a", "color[1]=b"]);
+        assert_eq!(
+            deep(json!([{"type": "eu_vat", "value": "FR1"}])),
+            ["color[0][type]=eu_vat", "color[0][value]=FR1"]
+        );
+        assert_eq!(
+            deep(json!({"a": {"b": [1, true, null]}})),
+            ["color[a][b][0]=1", "color[a][b][1]=true", "color[a][b][2]="]
+        );
+        assert_eq!(deep(json!("x")), ["color=x"]);
+        assert!(deep(json!({})).is_empty() && deep(json!([])).is_empty());
+        // Keys and values are encoded; only the brackets are delimiters.
+        assert_eq!(deep(json!({"a]&b": "c[d"})), ["color[a%5D%26b]=c%5Bd"]);
     }
 
     #[test]

@@ -555,6 +555,35 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
     Ok(())
 }
 
+/// Form fields in deepObject style go in the bracket form Stripe-like APIs
+/// parse: arrays indexed, arrays of objects and nested objects bracketed.
+#[tokio::test]
+async fn deep_object_form_fields_nest_with_brackets() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    let (r, _) = lab
+        .call(
+            "deep_form_body",
+            json!({"email": "a@b.c", "expand": ["customer", "invoice.lines"],
+                   "tax_id_data": [{"type": "eu_vat", "value": "FR1"}], "metadata": {"plan": "pro", "a b": "c&d"}}),
+        )
+        .await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    lab.finish().await?;
+    let sent = upstream.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].headers["content-type"], "application/x-www-form-urlencoded");
+    // Brackets go percent-encoded in a form body, like the other style delimiters
+    // (form decoders decode each pair first): `expand[0]=customer` once decoded.
+    assert_eq!(
+        String::from_utf8_lossy(&sent[0].body),
+        "email=a%40b.c&expand%5B0%5D=customer&expand%5B1%5D=invoice.lines\
+         &tax_id_data%5B0%5D%5Btype%5D=eu_vat&tax_id_data%5B0%5D%5Bvalue%5D=FR1\
+         &metadata%5Bplan%5D=pro&metadata%5Ba%20b%5D=c%26d"
+    );
+    Ok(())
+}
+
 /// The `params` of the notifications with `method`.
 fn notified(notifications: &[Value], method: &str) -> Vec<Value> {
     notifications
