@@ -172,9 +172,9 @@ pub fn run_with(spec: &'static ServerSpec, extensions: Extensions) -> ExitCode {
         Err(e) => return fail(spec, e, 1),
     };
     let seconds = |value: f64, flag: &str| {
-        (value.is_finite() && value > 0.0)
+        (value.is_finite() && value > 0.0 && value * 1000.0 <= tools::MAX_DEADLINE_MS as f64)
             .then(|| Duration::from_secs_f64(value))
-            .ok_or_else(|| format!("{flag} must be a positive number of seconds"))
+            .ok_or_else(|| format!("{flag} must be a positive number of seconds, at most 86400"))
     };
     let overrides = match (
         args.upstream_timeout

@@ -19,6 +19,8 @@ use rmcp::model::SetLevelRequestParams;
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
+use futures_util::FutureExt;
+
 use crate::extend::CustomTool;
 use crate::notify::{LogLevel, Reporter};
 use crate::observe::Metrics;
@@ -156,9 +158,11 @@ impl Inner {
             .deadline
             .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
         let call = tools::call_custom(tool, request.arguments, self.upstream.redactor());
-        let (result, outcome) = match tokio::time::timeout(deadline, call).await {
-            Ok(done) => done,
-            Err(_) => (
+        let call = std::panic::AssertUnwindSafe(tokio::time::timeout(deadline, call)).catch_unwind();
+        let (result, outcome) = match call.await {
+            Ok(Ok(done)) => done,
+            Err(_panic) => tools::internal_failure(&tool.name),
+            Ok(Err(_)) => (
                 tools::deadline_exceeded(&tool.name, deadline),
                 Outcome {
                     kind: "deadline",
@@ -274,7 +278,10 @@ impl ServerHandler for Server {
         let call = tools::call(&self.upstream, tool, request.arguments, &policy);
         // The call keeps its own deadline; this backstop (with a grace period
         // for the call's own, more precise error) stops anything that doesn't.
-        let call = tokio::time::timeout(deadline + Duration::from_millis(250), call);
+        let call = tokio::time::timeout(deadline.saturating_add(Duration::from_millis(250)), call);
+        // A panic in one call (a bug) answers that call with an error and is audited;
+        // it never leaves a request unanswered or takes the server down.
+        let call = std::panic::AssertUnwindSafe(call).catch_unwind();
         let reporter = Reporter::new(
             context.peer.clone(),
             context.meta.get_progress_token(),
@@ -287,8 +294,9 @@ impl ServerHandler for Server {
             None => call.await,
         };
         let (result, outcome) = match finished {
-            Ok(done) => done,
-            Err(_) => (
+            Ok(Ok(done)) => done,
+            Err(_panic) => tools::internal_failure(tool.spec.name),
+            Ok(Err(_)) => (
                 tools::deadline_exceeded(tool.spec.name, deadline),
                 Outcome {
                     kind: "deadline",

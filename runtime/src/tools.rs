@@ -150,6 +150,9 @@ fn remove_pointer(value: &mut Value, pointer: &str) {
     }
 }
 
+/// The longest a call may take, whatever the settings say: one day.
+pub const MAX_DEADLINE_MS: u64 = 24 * 3600 * 1000;
+
 /// How a call ended, for the audit log and metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
@@ -169,7 +172,8 @@ pub async fn call(
     arguments: Option<Map<String, Value>>,
     policy: &Policy,
 ) -> (CallToolResult, Outcome) {
-    let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms);
+    // Limits are bounded when read (a day at most), so this can't overflow.
+    let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms.min(MAX_DEADLINE_MS));
     let redactor = upstream.redactor();
     let args = Value::Object(arguments.unwrap_or_default());
     let args = args.as_object().expect("built as an object");
@@ -309,6 +313,24 @@ pub async fn call_custom(
             )
         }
     }
+}
+
+/// A call that failed inside the server (a panic: a bug in the runtime or
+/// in the crate's own code), as its result and outcome.
+pub fn internal_failure(tool: &str) -> (CallToolResult, Outcome) {
+    let result = error_result(
+        json!({"error": "internal_error", "message": "the server failed while making this call"}),
+        format!(
+            "`{tool}` failed inside the MCP server (a bug; the server's log has the details). \
+             The API may or may not have received the request."
+        ),
+    );
+    let outcome = Outcome {
+        kind: "internal_error",
+        status: None,
+        attempts: 0,
+    };
+    (result, outcome)
 }
 
 /// The result for a call that ran out of its overall deadline.

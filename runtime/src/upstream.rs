@@ -493,7 +493,20 @@ fn form_urlencoded(value: &Value) -> String {
 /// A cached OAuth2 access token.
 struct Token {
     value: String,
-    expires: Option<Instant>,
+    /// When to fetch a new one (None: the server gave no lifetime).
+    refresh_at: Option<Instant>,
+}
+
+/// The longest a token is cached, whatever lifetime the server claims.
+const MAX_TOKEN_CACHE: Duration = Duration::from_secs(24 * 3600);
+
+/// How long to use a token whose server says it lives `expires_in` seconds:
+/// refreshed `TOKEN_MARGIN` early, or halfway through a lifetime shorter
+/// than twice that (so a 30 s token is not fetched on every call), and never
+/// past a day (so a lifetime from the network can't overflow a clock).
+fn refresh_after(expires_in: u64) -> Duration {
+    let lifetime = Duration::from_secs(expires_in).min(MAX_TOKEN_CACHE);
+    lifetime - TOKEN_MARGIN.min(lifetime / 2)
 }
 
 /// The pooled HTTP client and what it needs to authenticate.
@@ -881,7 +894,7 @@ impl Upstream {
             .lock()
             .await;
         if let Some(token) = slot.as_ref()
-            && token.expires.is_none_or(|at| Instant::now() + TOKEN_MARGIN < at)
+            && token.refresh_at.is_none_or(|at| Instant::now() < at)
         {
             return Ok(token.value.clone());
         }
@@ -958,13 +971,13 @@ impl Upstream {
             ));
         };
         self.redactor.learn(access);
-        let expires = parsed
+        let refresh_at = parsed
             .get("expires_in")
             .and_then(|v| v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-            .map(|seconds| Instant::now() + Duration::from_secs(seconds));
+            .map(|seconds| Instant::now() + refresh_after(seconds));
         *slot = Some(Token {
             value: access.to_string(),
-            expires,
+            refresh_at,
         });
         Ok(access.to_string())
     }
@@ -1190,6 +1203,20 @@ mod tests {
             // Spread over the whole range, not clustered at the ceiling.
             assert!(waits.iter().any(|w| *w < ceiling / 4) && waits.iter().any(|w| *w > ceiling * 3 / 4));
         }
+    }
+
+    #[test]
+    fn token_lifetimes_from_the_network_are_bounded() {
+        assert_eq!(refresh_after(3600), Duration::from_secs(3570));
+        assert_eq!(
+            refresh_after(30),
+            Duration::from_secs(15),
+            "short tokens live half their life"
+        );
+        assert_eq!(refresh_after(0), Duration::ZERO);
+        assert_eq!(refresh_after(u64::MAX), MAX_TOKEN_CACHE - TOKEN_MARGIN);
+        // Used as `Instant::now() + …`: never overflows.
+        let _ = Instant::now() + refresh_after(u64::MAX);
     }
 
     #[test]

@@ -437,13 +437,23 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
         assert!(took >= Duration::from_millis(900), "{tool} waited only {took:?}");
         assert_eq!(upstream.count(method, "/faults/throttled") - before, 2);
     }
-    // 429 without Retry-After, or with a wait past the deadline: not retried.
-    for kind in ["throttled-no-hint", "throttled-long"] {
+    // 429 without Retry-After, or with a wait past the deadline (one past any clock's
+    // range included, which once panicked the call): answered at once, not retried.
+    for kind in ["throttled-no-hint", "throttled-long", "throttled-forever"] {
         let (r, took) = call(&mut lab, "get_fault", kind).await?;
         assert_eq!(r["structuredContent"]["status"], 429, "{kind}");
         assert!(took < Duration::from_secs(2), "{kind} took {took:?}");
         assert_eq!(upstream.count("GET", &format!("/faults/{kind}")), 1, "{kind}");
     }
+    // A Retry-After that is no number: a 503 is retried on the usual backoff.
+    let (r, _) = call(&mut lab, "get_fault", "throttled-garbage").await?;
+    assert_eq!(
+        (
+            r["structuredContent"]["status"].clone(),
+            r["structuredContent"]["attempts"].clone()
+        ),
+        (json!(503), json!(3))
+    );
     // A silent API: 2 s per attempt (mcpgen.yaml), retried for GET within the 6 s deadline.
     let (r, took) = call(&mut lab, "get_fault", "slow").await?;
     assert_eq!(r["structuredContent"]["error"], "timeout", "{r}");
@@ -719,10 +729,21 @@ async fn extension_module_signs_requests_edits_responses_and_adds_tools() -> any
         is_error(&r) && text(&r).contains("negative numbers are not allowed"),
         "{r}"
     );
+    // A bug in the crate's own code (here an integer overflow, a panic in a debug
+    // build): that call gets an error result, and the server goes on serving.
+    let (r, _) = lab.call("lab_sum", json!({"a": i64::MAX, "b": 1})).await?;
+    assert!(is_error(&r), "{r}");
+    assert_eq!(r["structuredContent"]["error"], "internal_error", "{r}");
+    let (r, _) = lab.call("lab_sum", json!({"a": 1, "b": 1})).await?;
+    assert_eq!(r["structuredContent"], json!({"sum": 2}));
     // Only the generated tools' requests reached the API.
     assert_eq!(upstream.requests().len(), 1);
 
     let (stdout, stderr) = lab.finish().await?;
+    assert!(
+        stderr.lines().any(|l| l.contains("lab_sum") && l.contains("internal_error")),
+        "the failed call is audited: {stderr}"
+    );
     assert!(!stdout.contains(CANARY), "a credential reached the client: {stdout}");
     assert!(!stderr.contains(CANARY), "a credential reached the log: {stderr}");
     Ok(())

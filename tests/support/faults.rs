@@ -131,6 +131,22 @@ async fn fault_response(fault: &str, uri: &Uri, headers: &HeaderMap, seen: usize
             .into_response(),
         "throttled" => json_response(StatusCode::OK, json!({"ok": true, "attempt": seen})),
         "throttled-no-hint" => json_response(StatusCode::TOO_MANY_REQUESTS, json!({"error": "slow down"})),
+        // Past any clock's range (2^64 - 1 seconds), and not a number at all.
+        "throttled-forever" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [
+                ("retry-after", "18446744073709551615"),
+                ("content-type", "application/json"),
+            ],
+            r#"{"error":"never"}"#,
+        )
+            .into_response(),
+        "throttled-garbage" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("retry-after", "-1e999"), ("content-type", "application/json")],
+            r#"{"error":"soon"}"#,
+        )
+            .into_response(),
         "throttled-long" => (
             StatusCode::TOO_MANY_REQUESTS,
             [("retry-after", "3600"), ("content-type", "application/json")],
