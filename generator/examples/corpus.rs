@@ -30,9 +30,39 @@ use mcpgen::diag::Error;
 use mcpgen::ir::SecurityScheme;
 
 enum Outcome {
-    Generated { tools: usize },
+    Generated { tools: usize, checked: SelfCheck },
     Rejected { first: String, located: bool, count: usize },
     Panicked(String),
+}
+
+/// What the self-check did to one spec's tools, and a second opinion on them.
+#[derive(Default, Clone, Copy)]
+struct SelfCheck {
+    /// Schemas with keywords left out (a regex of another dialect, an invalid value).
+    repaired: usize,
+    /// Output schemas dropped.
+    dropped: usize,
+    /// Generated schemas a strict client would still refuse: must stay 0.
+    failing: usize,
+}
+
+impl SelfCheck {
+    fn of(generated: &mcpgen::Generated) -> SelfCheck {
+        let said = |needle: &str| generated.warnings.iter().filter(|w| w.message.contains(needle)).count();
+        let failing = generated
+            .plan
+            .tools
+            .iter()
+            .flat_map(|t| std::iter::once(Some(&t.input_schema)).chain(std::iter::once(t.output_schema.as_ref())))
+            .flatten()
+            .filter(|schema| mcpgen::check::schema_problem(schema).is_some())
+            .count();
+        SelfCheck {
+            repaired: said(" schema, `"),
+            dropped: said("the tool is generated without"),
+            failing,
+        }
+    }
 }
 
 struct Options {
@@ -173,7 +203,7 @@ struct Kept {
 
 fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) -> (Outcome, Option<Kept>) {
     let mut kept = None;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<usize, Error> {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(usize, SelfCheck), Error> {
         let default_output = work.join("out");
         let (output, name) = keep.unwrap_or((&default_output, "corpus-mcp"));
         let text = selection_file(spec, runtime, output, name)?;
@@ -198,7 +228,7 @@ fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Pat
                     .collect(),
             });
         }
-        Ok(generated.plan.tools.len())
+        Ok((generated.plan.tools.len(), SelfCheck::of(&generated)))
     }));
     // Diagnostics name files by absolute path: relative to the corpus, so the baseline is portable.
     let portable = |text: &str| {
@@ -206,7 +236,7 @@ fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Pat
             .replace(&work.display().to_string(), "<work>")
     };
     let outcome = match result {
-        Ok(Ok(tools)) => Outcome::Generated { tools },
+        Ok(Ok((tools, checked))) => Outcome::Generated { tools, checked },
         Ok(Err(Error::Diagnostics(diagnostics))) => {
             let errors: Vec<_> = diagnostics.iter().filter(|d| !d.warning).collect();
             let first = errors.first().copied().or(diagnostics.first());
@@ -502,10 +532,14 @@ fn main() -> std::process::ExitCode {
     let mut panicked = Vec::new();
     let mut unlocated = 0;
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
+    let mut self_check = SelfCheck::default();
     for (spec, outcome) in &results {
         let name = spec.strip_prefix(&options.root).unwrap_or(spec).display().to_string();
         match outcome {
-            Outcome::Generated { tools: n } => {
+            Outcome::Generated { tools: n, checked: c } => {
+                self_check.repaired += c.repaired;
+                self_check.dropped += c.dropped;
+                self_check.failing += c.failing;
                 generated += 1;
                 tools += n;
             }
@@ -525,6 +559,11 @@ fn main() -> std::process::ExitCode {
         rejected.len(),
         panicked.len()
     );
+    let _ = writeln!(
+        report,
+        "self-check: {} schema repairs (keywords left out), {} output schemas dropped, {} generated schemas a strict client refuses",
+        self_check.repaired, self_check.dropped, self_check.failing
+    );
     let mut by_count: Vec<_> = reasons.into_iter().collect();
     by_count.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     for (reason, n) in by_count.iter().take(12) {
@@ -543,7 +582,7 @@ fn main() -> std::process::ExitCode {
         .iter()
         .map(|(spec, _)| spec.strip_prefix(&options.root).unwrap_or(spec).display().to_string())
         .collect();
-    let mut ok = panicked.is_empty() && unlocated == 0;
+    let mut ok = panicked.is_empty() && unlocated == 0 && self_check.failing == 0;
     if let Some(path) = &options.baseline {
         if options.write_baseline {
             write_baseline(path, &rejections);
@@ -565,7 +604,9 @@ fn main() -> std::process::ExitCode {
         }
     }
     if !ok {
-        println!("corpus gate FAILED: need 0 panics, every rejection located, and the rejections of the baseline");
+        println!(
+            "corpus gate FAILED: need 0 panics, every rejection located, every generated schema taken by a strict client, and the rejections of the baseline"
+        );
     }
     if ok {
         std::process::ExitCode::SUCCESS

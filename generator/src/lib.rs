@@ -160,6 +160,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         },
     )
     .map_err(with_positions)?;
+    lap("plan");
     // Nothing is written with a tool a strict client would refuse.
     let mut checked = check::check(&mut plan, &spec_file);
     if checked.iter().any(|d| !d.warning) {
@@ -211,7 +212,6 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     if !unknown.is_empty() {
         return Err(config_snippets(Error::Diagnostics(unknown)));
     }
-    lap("plan");
     // The plan owns all it needs: the spec's tree is freed on another core
     // while lint runs, and all of it before rendering (peak memory).
     // (Should no thread start, the document is dropped right here.)

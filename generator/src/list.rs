@@ -134,15 +134,20 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         // The self-check `generate` runs, per tool.
         let mut warnings = Vec::new();
         let planned = planned.and_then(|mut tool| {
-            if let Some(problem) = crate::check::schema_problem(&tool.input_schema) {
-                return Err(Box::new(Diagnostic::new(
-                    &spec_file,
-                    format!("its input schema {problem}"),
-                )));
-            }
-            if let Some(problem) = tool.output_schema.as_deref().and_then(crate::check::schema_problem) {
-                tool.output_schema = None;
-                warnings.push(format!("output schema left out: it {problem}"));
+            let (text, notes) = crate::check::repair(&tool.input_schema)
+                .map_err(|problem| Box::new(Diagnostic::new(&spec_file, format!("its input schema {problem}"))))?;
+            tool.input_schema = text.unwrap_or(tool.input_schema);
+            warnings.extend(notes.iter().map(|n| format!("input schema: {n}")));
+            match tool.output_schema.as_deref().map(crate::check::repair) {
+                Some(Ok((text, notes))) => {
+                    tool.output_schema = text.or(tool.output_schema);
+                    warnings.extend(notes.iter().map(|n| format!("output schema: {n}")));
+                }
+                Some(Err(problem)) => {
+                    tool.output_schema = None;
+                    warnings.push(format!("output schema left out: it {problem}"));
+                }
+                None => {}
             }
             warnings.extend(op.problems.iter().chain(&tool.findings).map(|d| d.message.clone()));
             Ok(tool)

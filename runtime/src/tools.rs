@@ -60,10 +60,11 @@ impl Tool {
         }
     }
 
-    /// Make a successful result's `structuredContent` match the output schema:
-    /// parts that don't match are dropped from it (the text content keeps the
-    /// whole answer), so a spec that is wrong about its responses never makes
-    /// a client reject the result.
+    /// Make a result's `structuredContent` match the output schema, errors
+    /// included: parts that don't match are dropped from it (the text content
+    /// keeps the whole answer), so neither a spec that is wrong about its
+    /// responses nor an error's details (`status: 404` where the schema has a
+    /// string `status`) ever makes a client reject the result.
     pub fn conform(&self, result: &mut CallToolResult) {
         let Some(schema) = &self.output else {
             return;
@@ -265,9 +266,9 @@ pub async fn call(
             )
         }
     };
-    if result.is_error != Some(true) {
-        tool.conform(&mut result);
-    }
+    // Errors too: clients (the TypeScript SDK) check any structured content
+    // against the output schema; the text keeps every detail.
+    tool.conform(&mut result);
     (result, outcome)
 }
 

@@ -1,5 +1,5 @@
 //! The generated `petstore-mcp` over stdio, driven by real MCP clients
-//! (rmcp's client, the official Python SDK, and raw JSON-RPC lines) against
+//! (rmcp's client, the official Python and TypeScript SDKs, and raw JSON-RPC lines) against
 //! a Prism mock that rejects requests violating the spec, and against a
 //! recording upstream for byte-exact request checks.
 
@@ -248,10 +248,20 @@ async fn upstream_failures_become_tool_errors_without_secrets() -> anyhow::Resul
     let client = connect(&format!("{}/fail", upstream.base_url), &[]).await?;
     let failed = call(&client, "get_inventory", json!({})).await?;
     assert_eq!(failed.is_error, Some(true));
+    // The error's structured content obeys the output schema (a map of integers):
+    // `status` stays, the API's body and the error's kind (not integers) are left
+    // to the text, which carries every detail.
     let structured = failed.structured_content.clone().unwrap();
     assert_eq!(structured["status"], 500);
-    assert_eq!(structured["body"]["message"], "database unavailable");
-    assert!(text(&failed).contains("retrying later may help"), "{}", text(&failed));
+    assert!(
+        structured.get("body").is_none() && structured.get("error").is_none(),
+        "{structured}"
+    );
+    assert!(
+        text(&failed).contains("database unavailable") && text(&failed).contains("retrying later may help"),
+        "{}",
+        text(&failed)
+    );
     client.cancel().await?;
 
     // The upstream echoes the key back: the model sees it masked.
@@ -276,7 +286,13 @@ async fn upstream_failures_become_tool_errors_without_secrets() -> anyhow::Resul
         started.elapsed()
     );
     assert_eq!(slow.is_error, Some(true));
-    assert_eq!(slow.structured_content.unwrap()["error"], "timeout");
+    assert!(
+        text(&slow).contains("the API did not answer in time"),
+        "{}",
+        text(&slow)
+    );
+    // `error: "timeout"` is no integer: the output schema leaves it to the text.
+    assert_eq!(slow.structured_content.unwrap().get("error"), None);
     client.cancel().await?;
 
     // Nothing listens: a connection error, also a tool error.
@@ -284,8 +300,61 @@ async fn upstream_failures_become_tool_errors_without_secrets() -> anyhow::Resul
     let client = connect(&closed, &[]).await?;
     let refused = call(&client, "get_inventory", json!({})).await?;
     assert_eq!(refused.is_error, Some(true));
-    assert_eq!(refused.structured_content.unwrap()["error"], "connect");
+    assert!(
+        text(&refused).contains("could not connect to the API"),
+        "{}",
+        text(&refused)
+    );
     client.cancel().await?;
+    Ok(())
+}
+
+/// `tests/node/ts_client.mjs`: the official TypeScript SDK calling `calls`;
+/// one JSON value per line (the tool count, then each call's outcome).
+async fn typescript_client(base_url: &str, calls: Value) -> anyhow::Result<Vec<Value>> {
+    let env = json!({"PETSTORE_BASE_URL": base_url, "PETSTORE_API_KEY": API_KEY});
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new("node")
+            .arg(workspace_root().join("tests/node/ts_client.mjs"))
+            .arg(petstore_binary())
+            .arg(env.to_string())
+            .arg(calls.to_string())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await??;
+    anyhow::ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    Ok(String::from_utf8(out.stdout)?
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?)
+}
+
+/// The TypeScript SDK checks structured content against the tool's output
+/// schema, errors included, and throws when it doesn't match: an API error
+/// (`status: 500` where Pet's `status` is a string) must reach the model as
+/// a tool error, not as a protocol error. Successes pass the same check.
+#[tokio::test]
+async fn typescript_sdk_gets_api_errors_as_tool_errors() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let calls = json!([
+        {"name": "get_pet_by_id", "arguments": {"petId": 3}},
+        {"name": "get_inventory", "arguments": {}}
+    ]);
+    let failing = typescript_client(&format!("{}/fail", upstream.base_url), calls.clone()).await?;
+    assert_eq!(failing[0], json!({"tools": 16}));
+    for outcome in &failing[1..] {
+        assert!(outcome.get("threw").is_none(), "the SDK threw: {outcome}");
+        assert_eq!(outcome["isError"], true, "{outcome}");
+        let text = outcome["text"].as_str().unwrap();
+        assert!(text.contains("500") && text.contains("database unavailable"), "{text}");
+    }
+    let passing = typescript_client(&upstream.base_url, calls).await?;
+    for outcome in &passing[1..] {
+        assert!(outcome.get("threw").is_none(), "the SDK threw: {outcome}");
+        assert_eq!(outcome["isError"], false, "{outcome}");
+    }
     Ok(())
 }
 

@@ -741,7 +741,9 @@ async fn extension_module_signs_requests_edits_responses_and_adds_tools() -> any
 
     let (stdout, stderr) = lab.finish().await?;
     assert!(
-        stderr.lines().any(|l| l.contains("lab_sum") && l.contains("internal_error")),
+        stderr
+            .lines()
+            .any(|l| l.contains("lab_sum") && l.contains("internal_error")),
         "the failed call is audited: {stderr}"
     );
     assert!(!stdout.contains(CANARY), "a credential reached the client: {stdout}");
