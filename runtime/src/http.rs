@@ -185,16 +185,32 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
         .await
 }
 
+/// Static tokens: the 401 says what is wrong in words a user reads (clients
+/// show the body), and no OAuth metadata is offered, so clients don't start
+/// an OAuth flow the server can't finish.
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
         [(
             header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(r#"Bearer realm="mcp""#),
+            HeaderValue::from_static(r#"Bearer realm="mcp", error="invalid_token""#),
         )],
-        "unauthorized\n",
+        "unauthorized: the bearer token is missing or is not one of this server's tokens \
+         (send `Authorization: Bearer <token>`)\n",
     )
         .into_response()
+}
+
+/// `DELETE /mcp` that ended a legacy session: 204 No Content (rmcp answers
+/// 202, which clients such as the Python SDK report as a failed termination).
+async fn session_deleted(request: Request, next: Next) -> Response {
+    let delete = request.method() == axum::http::Method::DELETE;
+    let mut response = next.run(request).await;
+    if delete && response.status() == StatusCode::ACCEPTED {
+        *response.status_mut() = StatusCode::NO_CONTENT;
+        *response.body_mut() = axum::body::Body::empty();
+    }
+    response
 }
 
 /// Legacy sessions with a hard cap on how many exist at once.
@@ -326,9 +342,21 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
     let app = Router::new()
         .route_service("/mcp", mcp)
         .route_layer(middleware::from_fn_with_state(body_check, check_body))
+        .route_layer(middleware::from_fn(session_deleted))
         .route("/metrics", get(move || async move { metrics_response(&metrics) }))
         .layer(middleware::from_fn_with_state(guard_state, guard))
         .route("/healthz", get(|| async { "ok\n" }))
+        // No OAuth here (static tokens): a plain 404, without a token, so clients
+        // probing for protected-resource or authorization-server metadata stop there.
+        .route(
+            "/.well-known/{*rest}",
+            get(|| async {
+                (
+                    StatusCode::NOT_FOUND,
+                    "no OAuth metadata: this server takes static bearer tokens\n",
+                )
+            }),
+        )
         .route(
             "/readyz",
             get({

@@ -81,7 +81,28 @@ async fn guards_around_the_endpoint() -> anyhow::Result<()> {
     );
     let denied = rpc(&server.url, None, ok.clone(), &[]).await;
     assert_eq!(denied.status(), 401);
-    assert_eq!(denied.headers()["www-authenticate"], r#"Bearer realm="mcp""#);
+    assert_eq!(
+        denied.headers()["www-authenticate"],
+        r#"Bearer realm="mcp", error="invalid_token""#
+    );
+    assert!(
+        denied
+            .text()
+            .await?
+            .contains("the bearer token is missing or is not one of this server's tokens")
+    );
+    // Static tokens: no OAuth metadata (a 401 there sends Inspector and mcp-remote into OAuth).
+    for well_known in [
+        "oauth-protected-resource",
+        "oauth-protected-resource/mcp",
+        "oauth-authorization-server",
+    ] {
+        let probe = client()
+            .get(format!("{}/.well-known/{well_known}", server.base))
+            .send()
+            .await?;
+        assert_eq!(probe.status(), 404, "{well_known}");
+    }
     assert_eq!(rpc(&server.url, Some("tok_wrong"), ok.clone(), &[]).await.status(), 401);
     assert_eq!(
         client().get(format!("{}/metrics", server.base)).send().await?.status(),
@@ -587,6 +608,18 @@ async fn legacy_sessions_are_bounded_and_expire() -> anyhow::Result<()> {
         async move { rpc(&url, Some(TOKEN), list, &[("mcp-session-id", id.as_str())]).await }
     };
     assert_eq!(in_session(ids[0].clone()).await.status(), 200);
+    // Ending a session: 204 (the Python SDK reports a 202 as a failed termination).
+    let ended = client()
+        .delete(&server.url)
+        .bearer_auth(TOKEN)
+        .header("mcp-session-id", ids[1].as_str())
+        .send()
+        .await?;
+    assert_eq!(ended.status(), 204);
+    assert_eq!(in_session(ids[1].clone()).await.status(), 404);
+    let response = initialize(&server.url).await;
+    assert_eq!(response.status(), 200, "the ended session's place is free");
+    ids[1] = response.headers()["mcp-session-id"].to_str()?.to_string();
     // Idle past the limit: both sessions are gone (404, so clients start a new one) and places are free.
     tokio::time::sleep(Duration::from_millis(3500)).await;
     for id in &ids {
