@@ -192,15 +192,10 @@ impl Normalizer<'_> {
                 // `additionalItems` (the rest) becomes `items`.
                 "items" if value.is_array() => {
                     let Value::Array(tuple) = value else { continue };
-                    stack.depth += 2;
-                    let list_at = At::Key(&at, key);
-                    let items = tuple
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| self.walk(s, At::Index(&list_at, i), stack, problems))
-                        .collect();
-                    stack.depth -= 2;
-                    out.insert("prefixItems".to_string(), Value::Array(items));
+                    out.insert(
+                        "prefixItems".to_string(),
+                        self.walk_list(tuple, At::Key(&at, key), stack, problems),
+                    );
                     if let Some(rest) = map.get("additionalItems") {
                         out.insert(
                             "items".to_string(),
@@ -220,28 +215,16 @@ impl Normalizer<'_> {
                 | "contentSchema"
                 | "unevaluatedItems"
                 | "unevaluatedProperties"
+                | "additionalProperties"
                     if value.is_object() =>
                 {
                     stack.depth += 1;
                     out.insert(key.clone(), self.walk(value, At::Key(&at, key), stack, problems));
                     stack.depth -= 1;
                 }
-                "additionalProperties" if value.is_object() => {
-                    stack.depth += 1;
-                    out.insert(key.clone(), self.walk(value, At::Key(&at, key), stack, problems));
-                    stack.depth -= 1;
-                }
                 "allOf" | "oneOf" | "anyOf" | "prefixItems" => {
                     let Value::Array(items) = value else { continue };
-                    stack.depth += 2;
-                    let list_at = At::Key(&at, key);
-                    let items = items
-                        .iter()
-                        .enumerate()
-                        .map(|(i, s)| self.walk(s, At::Index(&list_at, i), stack, problems))
-                        .collect();
-                    stack.depth -= 2;
-                    out.insert(key.clone(), Value::Array(items));
+                    out.insert(key.clone(), self.walk_list(items, At::Key(&at, key), stack, problems));
                 }
                 // Output schemas lose these (`plan::loosen`): not counted.
                 "required" | "additionalProperties" => {
@@ -362,6 +345,18 @@ impl Normalizer<'_> {
 }
 
 impl Normalizer<'_> {
+    /// A list of subschemas (`allOf`, `prefixItems`, …), each walked.
+    fn walk_list(&self, items: &[Value], at: At, stack: &mut Stack, problems: &mut Vec<Diagnostic>) -> Value {
+        stack.depth += 2;
+        let walked = items
+            .iter()
+            .enumerate()
+            .map(|(i, s)| self.walk(s, At::Index(&at, i), stack, problems))
+            .collect();
+        stack.depth -= 2;
+        Value::Array(walked)
+    }
+
     /// A map of subschemas (`properties`, `patternProperties`, …), following a
     /// `$ref` that stands for the whole map (seen in multi-file specs).
     fn schema_map<'v>(

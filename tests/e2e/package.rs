@@ -654,6 +654,18 @@ fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
 
 const README_URL: &str = "http://127.0.0.1:8000/mcp";
 
+/// `petstore-mcp --http` calling `upstream`, accepting `token`.
+fn petstore_over_http(upstream: &Recorder, token: &str) -> anyhow::Result<mcpgen_tests::HttpServer> {
+    mcpgen_tests::HttpServer::start(
+        &[],
+        &[
+            ("PETSTORE_BASE_URL", upstream.base_url.as_str()),
+            ("PETSTORE_API_KEY", API_KEY),
+            ("PETSTORE_MCP_TOKENS", token),
+        ],
+    )
+}
+
 /// The README's HTTP host configs (Cursor, VS Code, YAML hosts: a `url` and an
 /// `Authorization` header) reach a running server: the URL is its MCP endpoint
 /// and the header form is the one it accepts. Their port is the README's
@@ -663,14 +675,7 @@ async fn the_readme_http_host_configs_reach_the_server() -> anyhow::Result<()> {
     const HTTP: &str = "### Over HTTP";
     let upstream = Recorder::start().await?;
     let token = "tok_readme_0123";
-    let server = mcpgen_tests::HttpServer::start(
-        &[],
-        &[
-            ("PETSTORE_BASE_URL", upstream.base_url.as_str()),
-            ("PETSTORE_API_KEY", API_KEY),
-            ("PETSTORE_MCP_TOKENS", token),
-        ],
-    )?;
+    let server = petstore_over_http(&upstream, token)?;
     assert!(server.url.ends_with("/mcp"));
     let vscode = readme_json(HTTP, "**VS Code** (`.vscode/mcp.json`)");
     assert_eq!(vscode["servers"]["petstore"]["type"], "http");
@@ -721,14 +726,7 @@ async fn the_readme_http_host_configs_reach_the_server() -> anyhow::Result<()> {
 async fn the_readme_mcp_remote_config_bridges_to_the_server() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;
     let token = "tok_bridge_4567";
-    let server = mcpgen_tests::HttpServer::start(
-        &[],
-        &[
-            ("PETSTORE_BASE_URL", upstream.base_url.as_str()),
-            ("PETSTORE_API_KEY", API_KEY),
-            ("PETSTORE_MCP_TOKENS", token),
-        ],
-    )?;
+    let server = petstore_over_http(&upstream, token)?;
     let config = readme_json("### Over HTTP", "**Claude Desktop** (`claude_desktop_config.json`)");
     let entry = &config["mcpServers"]["petstore"];
     assert_eq!(entry["command"], "npx");
