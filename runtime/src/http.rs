@@ -301,6 +301,11 @@ impl SessionManager for BoundedSessions {
 /// Serve until SIGTERM/SIGINT; returns once in-flight calls are done.
 pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), String> {
     let cancel = CancellationToken::new();
+    // `/mcp`'s Host and Origin checks are rmcp's; `/metrics` gets the same lists.
+    let same_site = SameSite {
+        hosts: host_names(&options),
+        origins: allowed_origins(&options),
+    };
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(options.legacy_sessions)
         .with_json_response(true)
@@ -308,12 +313,10 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         .with_max_request_body_bytes(options.max_body_bytes)
         .with_allowed_origins(allowed_origins(&options))
         .enforce_origin_validation();
-    config = if !options.allowed_hosts.is_empty() {
-        config.with_allowed_hosts(options.allowed_hosts.clone())
-    } else if options.bind.ip().is_loopback() {
-        config.with_allowed_hosts(["localhost", "127.0.0.1", "::1"])
-    } else {
+    config = if same_site.hosts.is_empty() {
         config.disable_allowed_hosts()
+    } else {
+        config.with_allowed_hosts(same_site.hosts.clone())
     };
     let sessions = Arc::new(BoundedSessions {
         inner: {
@@ -343,7 +346,11 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         .route_service("/mcp", mcp)
         .route_layer(middleware::from_fn_with_state(body_check, check_body))
         .route_layer(middleware::from_fn(session_deleted))
-        .route("/metrics", get(move || async move { metrics_response(&metrics) }))
+        .route(
+            "/metrics",
+            get(move || async move { metrics_response(&metrics) })
+                .layer(middleware::from_fn_with_state(Arc::new(same_site), check_site)),
+        )
         .layer(middleware::from_fn_with_state(guard_state, guard))
         .route("/healthz", get(|| async { "ok\n" }))
         // No OAuth here (static tokens): a plain 404, without a token, so clients
@@ -397,6 +404,64 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(|e| format!("the HTTP server failed: {e}"))
+}
+
+/// Accepted `Host` names: the configured ones, else the loopback names when
+/// bound to loopback; empty means no check (bound beyond loopback).
+fn host_names(options: &HttpOptions) -> Vec<String> {
+    if !options.allowed_hosts.is_empty() {
+        options.allowed_hosts.clone()
+    } else if options.bind.ip().is_loopback() {
+        ["localhost", "127.0.0.1", "::1"].map(String::from).to_vec()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The Host and Origin a request may carry (DNS-rebinding protection).
+struct SameSite {
+    hosts: Vec<String>,
+    /// Full origins, or `scheme://host:*` for any port.
+    origins: Vec<String>,
+}
+
+impl SameSite {
+    fn allows(&self, headers: &axum::http::HeaderMap) -> bool {
+        let host_ok = self.hosts.is_empty()
+            || headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .and_then(|h| url::Url::parse(&format!("http://{h}")).ok())
+                .and_then(|u| u.host_str().map(|h| h.trim_matches(['[', ']']).to_ascii_lowercase()))
+                .is_some_and(|host| self.hosts.iter().any(|allowed| allowed.eq_ignore_ascii_case(&host)));
+        let origin_ok = match headers.get(header::ORIGIN).map(|o| o.to_str()) {
+            None => true,
+            Some(Err(_)) => false,
+            Some(Ok(origin)) => self.origins.iter().any(|allowed| match allowed.strip_suffix(":*") {
+                Some(any_port) => {
+                    origin == any_port
+                        || origin
+                            .strip_prefix(any_port)
+                            .and_then(|rest| rest.strip_prefix(':'))
+                            .is_some_and(|port| port.parse::<u16>().is_ok())
+                }
+                None => origin == allowed,
+            }),
+        };
+        host_ok && origin_ok
+    }
+}
+
+async fn check_site(State(site): State<Arc<SameSite>>, request: Request, next: Next) -> Response {
+    if site.allows(request.headers()) {
+        next.run(request).await
+    } else {
+        (
+            StatusCode::FORBIDDEN,
+            "forbidden: this Host or Origin may not call this server\n",
+        )
+            .into_response()
+    }
 }
 
 /// Pages on this machine may call a loopback server (that is what a local
@@ -541,6 +606,44 @@ mod tests {
             ["https://app.example"],
             "configured origins replace the defaults"
         );
+    }
+
+    #[test]
+    fn metrics_get_the_host_and_origin_checks_of_mcp() {
+        let headers = |pairs: &[(&str, &str)]| {
+            let mut map = axum::http::HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(
+                    axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    v.parse().unwrap(),
+                );
+            }
+            map
+        };
+        let loopback = options("127.0.0.1:8000", &[]);
+        let site = SameSite {
+            hosts: host_names(&loopback),
+            origins: allowed_origins(&loopback),
+        };
+        assert!(site.allows(&headers(&[("host", "127.0.0.1:8000")])));
+        assert!(site.allows(&headers(&[("host", "[::1]:8000"), ("origin", "http://localhost:6274")])));
+        assert!(
+            !site.allows(&headers(&[("host", "evil.example:8000")])),
+            "DNS rebinding"
+        );
+        assert!(!site.allows(&headers(&[])), "no Host");
+        assert!(!site.allows(&headers(&[("host", "localhost"), ("origin", "https://evil.example")])));
+        assert!(!site.allows(&headers(&[("host", "localhost"), ("origin", "http://localhost:x")])));
+        let public = options("0.0.0.0:8000", &["https://app.example"]);
+        let site = SameSite {
+            hosts: host_names(&public),
+            origins: allowed_origins(&public),
+        };
+        assert!(site.allows(&headers(&[("host", "anything:1"), ("origin", "https://app.example")])));
+        assert!(!site.allows(&headers(&[
+            ("host", "anything:1"),
+            ("origin", "https://app.example:444")
+        ])));
     }
 
     #[test]

@@ -143,6 +143,31 @@ impl Redactor {
         out.into_owned()
     }
 
+    /// `redact` for text cut at a size cap: a secret the cut split in two
+    /// is no longer a whole needle, so a trailing start of one (3 characters
+    /// or more) is masked too.
+    pub fn redact_cut(&self, text: &str) -> String {
+        let mut out = self.redact(text);
+        let learned = self.rules.learned.read().expect("not poisoned");
+        let partial = self
+            .extra
+            .iter()
+            .chain(&self.rules.needles)
+            .chain(learned.iter())
+            .filter_map(|needle| {
+                (3..needle.len())
+                    .rev()
+                    .filter(|&n| needle.is_char_boundary(n))
+                    .find(|&n| out.ends_with(&needle[..n]))
+            })
+            .max();
+        if let Some(n) = partial {
+            out.truncate(out.len() - n);
+            out.push_str(MASK);
+        }
+        out
+    }
+
     /// Apply the field rules, then mask every string (keys included).
     pub fn redact_json(&self, value: &mut Value) {
         self.apply_field_rules(value);
@@ -435,6 +460,16 @@ mod tests {
         );
         r.learn("tok-fetched-later");
         assert_eq!(r.clone().redact("got tok-fetched-later"), "got [REDACTED]");
+    }
+
+    #[test]
+    fn a_secret_cut_by_the_size_cap_is_masked_too() {
+        let r = Redactor::from_config(&config());
+        // The body was cut 8 characters into `user:hunter22`'s password.
+        assert_eq!(r.redact_cut("echo: hunter"), "echo: [REDACTED]");
+        assert_eq!(r.redact_cut("echo: hunter22 and more"), "echo: [REDACTED] and more");
+        assert_eq!(r.redact_cut("a b"), "[REDACTED]", "3 characters of `a b+c`");
+        assert_eq!(r.redact_cut("ends in hu"), "ends in hu", "2 characters say nothing");
     }
 
     #[test]

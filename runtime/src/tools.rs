@@ -419,6 +419,8 @@ fn shape_response(label: &str, url: &url::Url, response: UpstreamResponse, redac
         .flatten();
     let text = match &parsed {
         Some(value) => value.to_string(),
+        // Redacted whole first, so a secret the size cap cut in two still goes.
+        None if response.truncated => redactor.redact_cut(&String::from_utf8_lossy(&response.body)),
         None => redactor.redact(&String::from_utf8_lossy(&response.body)),
     };
     let truncation_note = response.truncated.then(|| {

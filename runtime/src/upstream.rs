@@ -467,6 +467,21 @@ impl Part {
     }
 }
 
+/// A multipart `filename` that can't break out of its part header: CR, LF
+/// and `"` percent-encoded (RFC 7578 §4.2, as browsers send them), other
+/// control characters dropped.
+fn part_filename(name: &str) -> String {
+    name.chars()
+        .filter_map(|c| match c {
+            '\r' => Some("%0D".to_string()),
+            '\n' => Some("%0A".to_string()),
+            '"' => Some("%22".to_string()),
+            c if c.is_control() => None,
+            c => Some(c.to_string()),
+        })
+        .collect()
+}
+
 /// `application/x-www-form-urlencoded`: arrays repeat their key (form style,
 /// exploded, the OpenAPI default), objects and other nesting go as JSON text.
 fn form_urlencoded(value: &Value) -> String {
@@ -789,7 +804,7 @@ impl Upstream {
                 for part in parts {
                     let mut p = reqwest::multipart::Part::bytes(part.content.clone());
                     if let Some(filename) = &part.filename {
-                        p = p.file_name(filename.clone());
+                        p = p.file_name(part_filename(filename));
                     }
                     if let Some(mt) = &part.media_type {
                         p = p
@@ -1309,6 +1324,15 @@ mod tests {
         let bad = args(json!({"file": {"content": "not base64!", "encoding": "base64"}}));
         let err = prepare(&recipe, &bad, &base, &Redactor::default()).unwrap_err();
         assert!(err.0.contains("`file.content` is not valid base64"), "{err:?}");
+    }
+
+    #[test]
+    fn part_filenames_stay_in_their_header() {
+        assert_eq!(
+            part_filename("a\r\nContent-Type: text/html\"x\u{0}.txt"),
+            "a%0D%0AContent-Type: text/html%22x.txt"
+        );
+        assert_eq!(part_filename("résumé 2.pdf"), "résumé 2.pdf");
     }
 
     #[test]

@@ -690,6 +690,16 @@ async fn allowed_origins_and_hosts_are_configurable() -> anyhow::Result<()> {
             .status(),
         403
     );
+    // `/metrics` checks the same (a DNS-rebinding page must not read it either).
+    let metrics = |host: &'static str| {
+        client()
+            .get(format!("{}/metrics", server.base))
+            .bearer_auth(TOKEN)
+            .header("host", host)
+            .send()
+    };
+    assert_eq!(metrics("mcp.example").await?.status(), 200);
+    assert_eq!(metrics("evil.example").await?.status(), 403);
     assert_eq!(upstream.requests().len(), 3, "one call per request answered 200");
     Ok(())
 }

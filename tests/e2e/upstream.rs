@@ -594,6 +594,24 @@ async fn deep_object_form_fields_nest_with_brackets() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A file name from the model can't add lines to its multipart part header.
+#[tokio::test]
+async fn multipart_file_names_cannot_add_headers() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    let file = json!({"content": "hi", "filename": "a.txt\"\r\nContent-Type: text/html\r\n\r\n<script>", "media_type": "text/plain"});
+    let (r, _) = lab.call("upload_file", json!({"caption": "x", "file": file})).await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    lab.finish().await?;
+    let body = String::from_utf8_lossy(&upstream.requests()[0].body).to_string();
+    assert!(
+        body.contains("filename=\"a.txt%22%0D%0AContent-Type: text/html%0D%0A%0D%0A<script>\"\r\nContent-Type: text/plain\r\n\r\nhi\r\n"),
+        "{body}"
+    );
+    assert!(!body.contains("\r\nContent-Type: text/html"), "{body}");
+    Ok(())
+}
+
 /// The `params` of the notifications with `method`.
 fn notified(notifications: &[Value], method: &str) -> Vec<Value> {
     notifications
