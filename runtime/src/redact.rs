@@ -20,7 +20,9 @@ pub const MASK: &str = "[REDACTED]";
 
 /// Common secret shapes, masked unless `default_patterns: false`.
 pub const DEFAULT_PATTERNS: &[&str] = &[
-    r"(?i)\bbearer\s+[a-z0-9._~+/=-]{8,}",
+    // 16 characters at least: real tokens are longer, and prose ("bearer HTTP/1.1",
+    // "Bearer authentication") stays readable.
+    r"(?i)\bbearer\s+[a-z0-9._~+/=-]{16,}",
     r"\bsk-[A-Za-z0-9_-]{16,}",
     r"\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}",
     r"\bgh[pousr]_[A-Za-z0-9]{30,}",
@@ -460,6 +462,15 @@ mod tests {
         );
         r.learn("tok-fetched-later");
         assert_eq!(r.clone().redact("got tok-fetched-later"), "got [REDACTED]");
+    }
+
+    #[test]
+    fn the_bearer_pattern_spares_prose() {
+        let r = Redactor::new(&config(), &RedactionSpec::DEFAULT).unwrap();
+        for prose in ["sent bearer HTTP/1.1 headers", "uses Bearer authentication here"] {
+            assert_eq!(r.redact(prose), prose);
+        }
+        assert_eq!(r.redact("Bearer eyJhbGciOiJIUzI1NiJ9x"), "[REDACTED]");
     }
 
     #[test]

@@ -231,6 +231,14 @@ pub enum Method {
 }
 
 impl Method {
+    /// Safe to send twice (RFC 9110 §9.2.2): what may be retried after a timeout.
+    pub fn is_idempotent(self) -> bool {
+        matches!(
+            self,
+            Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete | Method::Trace
+        )
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",

@@ -239,11 +239,18 @@ pub async fn call(
         Err(Failure::Upstream(err)) => {
             let message = redactor.redact(&err.to_string());
             let kind = err.kind.as_str();
-            let retryable = matches!(err.kind, ErrorKind::Timeout | ErrorKind::Connect);
+            // A request that was never sent may be sent again; one that timed out may have
+            // taken effect, so only an idempotent one may.
+            let idempotent = tool.spec.request.method.is_idempotent();
+            let retryable = err.kind == ErrorKind::Connect || (err.kind == ErrorKind::Timeout && idempotent);
             let advice = match err.kind {
                 ErrorKind::Auth => {
                     "The server's OAuth2 client credentials were refused; the user must check them.".to_string()
                 }
+                ErrorKind::Timeout if !idempotent => "The outcome is unknown: the API may have done it. \
+                    Check (for example by listing or reading the resource) before repeating it."
+                    .to_string(),
+                ErrorKind::Invalid => "The arguments made a request that can't be sent; change them.".to_string(),
                 _ if err.attempts > 1 => format!(
                     "The API is temporarily unavailable (tried {} times); retrying later may help.",
                     err.attempts

@@ -29,8 +29,8 @@ use crate::extend::{Call, Hooks};
 use crate::notify;
 use crate::redact::Redactor;
 use crate::spec::{
-    ApiKeyLocation, BodyEncoding, BodyShape, Location, Method, ParamSpec, Policy, RequestSpec, SchemeKind,
-    SecuritySchemeSpec, ServerSpec,
+    ApiKeyLocation, BodyEncoding, BodyShape, Location, ParamSpec, Policy, RequestSpec, SchemeKind, SecuritySchemeSpec,
+    ServerSpec,
 };
 use crate::style;
 
@@ -95,6 +95,8 @@ pub enum ErrorKind {
     Connect,
     /// The OAuth2 token endpoint refused or failed.
     Auth,
+    /// The request could not even be built (a URL too long, say): never retried.
+    Invalid,
     Other,
 }
 
@@ -105,6 +107,7 @@ impl ErrorKind {
             ErrorKind::Timeout => "timeout",
             ErrorKind::Connect => "connect",
             ErrorKind::Auth => "auth",
+            ErrorKind::Invalid => "invalid_request",
             ErrorKind::Other => "request_failed",
         }
     }
@@ -137,6 +140,7 @@ impl std::fmt::Display for UpstreamError {
             ErrorKind::Timeout => write!(f, "the API did not answer in time ({})", self.detail)?,
             ErrorKind::Connect => write!(f, "could not connect to the API: {}", self.detail)?,
             ErrorKind::Auth => write!(f, "could not get an access token: {}", self.detail)?,
+            ErrorKind::Invalid => write!(f, "the request could not be made: {}", self.detail)?,
             ErrorKind::Other => write!(f, "the request failed: {}", self.detail)?,
         }
         if self.attempts > 1 {
@@ -612,10 +616,7 @@ impl Upstream {
             .copied()
             .unwrap_or(&[]);
         let uses_oauth = alternative.iter().any(|name| self.tokens.contains_key(name));
-        let idempotent = matches!(
-            recipe.method,
-            Method::Get | Method::Head | Method::Options | Method::Put | Method::Delete | Method::Trace
-        );
+        let idempotent = recipe.method.is_idempotent();
         let mut attempts = 0;
         let mut refreshed = false;
         loop {
@@ -1031,6 +1032,8 @@ fn classify(error: reqwest::Error, timeout: Duration) -> (ErrorKind, String) {
         )
     } else if error.is_connect() {
         (ErrorKind::Connect, root_cause(&error))
+    } else if error.is_builder() {
+        (ErrorKind::Invalid, root_cause(&error))
     } else {
         (ErrorKind::Other, root_cause(&error))
     }

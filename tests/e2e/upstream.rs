@@ -464,6 +464,27 @@ async fn fault_matrix_retries_by_policy_and_never_leaks_credentials() -> anyhow:
     assert_eq!(r["structuredContent"]["error"], "timeout");
     assert!(took < Duration::from_millis(2800), "{took:?}");
     assert_eq!(upstream.count("POST", "/faults/slow"), 1);
+    // … and the model hears the outcome is unknown, not "retry": it may have taken effect.
+    assert_eq!(r["structuredContent"]["retryable"], false);
+    assert!(
+        text(&r).contains("The outcome is unknown: the API may have done it."),
+        "{}",
+        text(&r)
+    );
+    // A request that can't even be built (a 1 MiB path): refused at once, never retried.
+    let before = upstream.requests().len();
+    let (r, took) = call(&mut lab, "get_fault", &"x".repeat(1 << 20)).await?;
+    assert_eq!(
+        (
+            r["structuredContent"]["error"].clone(),
+            r["structuredContent"]["attempts"].clone()
+        ),
+        (json!("invalid_request"), json!(1)),
+        "{}",
+        text(&r)
+    );
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    assert_eq!(upstream.requests().len(), before);
     // A body that trickles: the per-attempt timeout covers the body too.
     let (r, took) = call(&mut lab, "get_fault", "slow-body").await?;
     assert_eq!(r["structuredContent"]["error"], "timeout", "{r}");
