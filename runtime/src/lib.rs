@@ -189,6 +189,7 @@ pub fn run_with(spec: &'static ServerSpec, extensions: Extensions) -> ExitCode {
         Ok(redactor) => redactor,
         Err(e) => return fail(spec, e, 1),
     };
+    observe::redact_logs_with(redactor.clone());
     let http_options = match args.http {
         None => None,
         Some(bind) => match http_options(spec, &args, bind) {

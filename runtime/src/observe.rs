@@ -3,11 +3,14 @@
 //! Logs go to stderr only (on stdio, stdout carries protocol frames alone),
 //! as text or JSON lines. Each tool call produces one audit event with a
 //! request id, the tool, the outcome, the upstream status and the duration,
-//! never argument values or tokens. Metrics are rendered in the Prometheus
+//! never argument values or tokens. Every line, whoever emits it (rmcp's own
+//! debug lines carry raw requests), passes through the server's redactor
+//! once the configuration is loaded. Metrics are rendered in the Prometheus
 //! text format for `/metrics`.
 
-use std::sync::Arc;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use prometheus_client::encoding::text::encode;
@@ -17,6 +20,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::redact::Redactor;
 use crate::tools::Outcome;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -25,13 +29,46 @@ pub enum LogFormat {
     Json,
 }
 
+/// The redactor every log line passes through; set once the configuration
+/// (and so every secret) is loaded.
+static LOG_REDACTOR: OnceLock<Redactor> = OnceLock::new();
+
+/// From now on, log lines are redacted by `redactor`.
+pub fn redact_logs_with(redactor: Redactor) {
+    let _ = LOG_REDACTOR.set(redactor);
+}
+
+/// One log event's text, redacted and written to stderr when the formatter is done with it.
+struct RedactedLine(Vec<u8>);
+
+impl Write for RedactedLine {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for RedactedLine {
+    fn drop(&mut self) {
+        let text = String::from_utf8_lossy(&self.0);
+        let line = match LOG_REDACTOR.get() {
+            Some(redactor) => redactor.redact(&text),
+            None => text.into_owned(),
+        };
+        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    }
+}
+
 /// Logs to stderr; `RUST_LOG` filters (default `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(|| RedactedLine(Vec::new()))
         .with_ansi(false)
         .with_target(false);
     let _ = match format {

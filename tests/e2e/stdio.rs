@@ -358,6 +358,32 @@ async fn typescript_sdk_gets_api_errors_as_tool_errors() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `RUST_LOG=debug` makes rmcp log every request it receives, arguments and
+/// all: the log still never shows a credential, whoever wrote the line.
+#[tokio::test]
+async fn debug_logs_pass_through_the_redactor() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut command = server_command(&upstream.base_url, &[]);
+    command.env("RUST_LOG", "debug");
+    let (transport, stderr) = TokioChildProcess::builder(command).stderr(Stdio::piped()).spawn()?;
+    let mut stderr = stderr.expect("piped");
+    let reading = tokio::spawn(async move {
+        let mut text = String::new();
+        let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut text).await;
+        text
+    });
+    let client = tokio::time::timeout(Duration::from_secs(20), ().serve(transport)).await??;
+    // The model pastes the API key into an argument.
+    let result = call(&client, "find_pets_by_tags", json!({"tags": [API_KEY]})).await?;
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    client.cancel().await?;
+    let log = tokio::time::timeout(Duration::from_secs(10), reading).await??;
+    assert!(log.contains("find_pets_by_tags"), "debug lines were written: {log}");
+    assert!(!log.contains(API_KEY), "a credential reached the log:\n{log}");
+    assert!(log.contains("[REDACTED]"), "{log}");
+    Ok(())
+}
+
 /// Raw JSON-RPC over the pipes: every stdout line must be a protocol frame.
 #[tokio::test]
 async fn stdout_carries_only_protocol_frames() -> anyhow::Result<()> {
