@@ -18,6 +18,9 @@ use crate::style;
 
 pub const MASK: &str = "[REDACTED]";
 
+/// Forms of learned secrets (OAuth2 access tokens) kept at most.
+const MAX_LEARNED: usize = 32;
+
 /// Common secret shapes, masked unless `default_patterns: false`.
 pub const DEFAULT_PATTERNS: &[&str] = &[
     // 16 characters at least: real tokens are longer, and prose ("bearer HTTP/1.1",
@@ -106,11 +109,15 @@ impl Redactor {
     /// Mask `secret` from now on, in every copy of this redactor.
     pub fn learn(&self, secret: &str) {
         let mut learned = self.rules.learned.write().expect("not poisoned");
-        // Keep the few most recent: a token is replaced only on expiry.
-        if learned.len() >= 16 {
-            learned.remove(0);
+        for form in secret_forms(secret) {
+            if !learned.contains(&form) {
+                learned.push(form);
+            }
         }
-        learned.extend(secret_forms(secret));
+        // The most recent only: a token is replaced on expiry, and every
+        // redaction pays for each form kept.
+        let excess = learned.len().saturating_sub(MAX_LEARNED);
+        learned.drain(..excess);
     }
 
     /// Whether values sent in the header `name` are masked.
@@ -462,6 +469,17 @@ mod tests {
         );
         r.learn("tok-fetched-later");
         assert_eq!(r.clone().redact("got tok-fetched-later"), "got [REDACTED]");
+    }
+
+    #[test]
+    fn learned_secrets_are_bounded_and_the_latest_kept() {
+        let r = Redactor::from_config(&config());
+        for i in 0..1000 {
+            r.learn(&format!("access-token-number-{i:04}"));
+            r.learn(&format!("access-token-number-{i:04}"));
+        }
+        assert!(r.rules.learned.read().unwrap().len() <= MAX_LEARNED);
+        assert_eq!(r.redact("t=access-token-number-0999"), "t=[REDACTED]");
     }
 
     #[test]
