@@ -18,6 +18,9 @@ use crate::style;
 
 pub const MASK: &str = "[REDACTED]";
 
+/// Secrets shorter than this are not masked (masking `a` would mangle every result).
+const MIN_SECRET: usize = 4;
+
 /// Forms of learned secrets (OAuth2 access tokens) kept at most.
 const MAX_LEARNED: usize = 32;
 
@@ -55,6 +58,8 @@ struct Rules {
     mask: Vec<FieldPath>,
     /// Lowercased header names whose values are masked.
     headers: Vec<String>,
+    /// The needles that are numbers: JSON numbers are checked against these only.
+    numeric: Vec<String>,
 }
 
 impl Redactor {
@@ -81,6 +86,22 @@ impl Redactor {
         {
             needles.extend(secret_forms(secret.expose()));
         }
+        // `https://user:password@host` becomes a Basic header: its echo is a secret too.
+        if let Some(password) = config.base_url.password() {
+            let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+            let (user, password) = (decode(config.base_url.username()), decode(password));
+            needles.extend(secret_forms(&format!("{user}:{password}")));
+        }
+        // A secret of a few characters can't be masked without mangling every
+        // result that happens to contain them: it is left out, and said so.
+        let short = needles.iter().filter(|n| n.chars().count() < MIN_SECRET).count();
+        if short > 0 {
+            tracing::warn!(
+                "{short} configured secret value(s) are shorter than {MIN_SECRET} characters: \
+                 too short to mask in results and logs without mangling them, so they are not masked"
+            );
+        }
+        needles.retain(|n| n.chars().count() >= MIN_SECRET);
         needles.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         needles.dedup();
 
@@ -95,12 +116,13 @@ impl Redactor {
         let paths = |list: &[&str]| list.iter().map(|p| FieldPath::parse(p)).collect::<Result<Vec<_>, _>>();
         Ok(Redactor {
             rules: Arc::new(Rules {
-                needles,
                 learned: RwLock::default(),
                 patterns,
                 remove: paths(spec.remove)?,
                 mask: paths(spec.mask)?,
                 headers: spec.headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
+                numeric: needles.iter().filter(|n| n.parse::<f64>().is_ok()).cloned().collect(),
+                needles,
             }),
             extra: Vec::new(),
         })
@@ -212,12 +234,20 @@ impl Redactor {
                     *s = masked;
                 }
             }
+            // A numeric credential comes back as a JSON number.
+            Value::Number(n) if !self.rules.numeric.is_empty() => {
+                let text = n.to_string();
+                if self.rules.numeric.iter().any(|secret| text.contains(secret.as_str())) {
+                    *value = Value::String(MASK.to_string());
+                }
+            }
             Value::Array(items) => items.iter_mut().for_each(|v| self.redact_strings(v)),
             Value::Object(map) => {
                 let keys: Vec<String> = map.keys().cloned().collect();
                 for key in keys {
                     let masked = self.redact(&key);
-                    let mut child = map.remove(&key).expect("key listed above");
+                    // shift_remove: keys keep their order (swap_remove would shuffle them).
+                    let mut child = map.shift_remove(&key).expect("key listed above");
                     self.redact_strings(&mut child);
                     map.insert(masked, child);
                 }
@@ -231,9 +261,11 @@ impl Redactor {
 /// and the secret half of `user:password`.
 fn secret_forms(raw: &str) -> Vec<String> {
     use base64::Engine;
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let mut forms = vec![raw.to_string(), style::encode(raw)];
     if raw.len() >= 4 {
-        forms.push(base64::engine::general_purpose::STANDARD.encode(raw));
+        // Padded or not, standard or URL-safe alphabet: echoes use all four.
+        forms.extend([STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD].map(|engine| engine.encode(raw)));
     }
     if let Some((_, password)) = raw.split_once(':') {
         forms.push(password.to_string());
@@ -469,6 +501,47 @@ mod tests {
         );
         r.learn("tok-fetched-later");
         assert_eq!(r.clone().redact("got tok-fetched-later"), "got [REDACTED]");
+    }
+
+    #[test]
+    fn every_echoed_form_of_a_secret_is_masked() {
+        use base64::Engine;
+        use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
+        let mut config = config();
+        config.credentials.insert("k", Secret::new("s3cr3t?>k3y".into()));
+        config.credentials.insert("pin", Secret::new("73914285".into()));
+        config.base_url = url::Url::parse("https://ann:pa%24%24word@api.example.com/v1").unwrap();
+        let r = Redactor::from_config(&config);
+        for form in [URL_SAFE.encode("s3cr3t?>k3y"), URL_SAFE_NO_PAD.encode("s3cr3t?>k3y")] {
+            assert_eq!(r.redact(&format!("x{form}x")), "x[REDACTED]x", "{form}");
+        }
+        // The Basic header reqwest makes from the URL's userinfo, echoed back.
+        let basic = base64::engine::general_purpose::STANDARD.encode("ann:pa$$word");
+        assert_eq!(
+            r.redact(&format!("Authorization: Basic {basic}")),
+            "Authorization: Basic [REDACTED]"
+        );
+        // A numeric credential as a JSON number.
+        let mut value = serde_json::json!({"pin": 73914285, "count": 3, "pins": [73914285.0]});
+        r.redact_json(&mut value);
+        assert_eq!(
+            value,
+            serde_json::json!({"pin": "[REDACTED]", "count": 3, "pins": ["[REDACTED]"]})
+        );
+        assert_eq!(
+            value.as_object().unwrap().keys().collect::<Vec<_>>(),
+            ["pin", "count", "pins"],
+            "keys keep their order"
+        );
+    }
+
+    #[test]
+    fn secrets_too_short_to_mask_are_left_alone() {
+        let mut config = config();
+        config.credentials.insert("k", Secret::new("a".into()));
+        let r = Redactor::from_config(&config);
+        // Masking `a` would turn every result into noise (and break JSON keys).
+        assert_eq!(r.redact(r#"{"name":"a cat"}"#), r#"{"name":"a cat"}"#);
     }
 
     #[test]
