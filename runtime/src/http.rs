@@ -2,7 +2,7 @@
 //!
 //! `/mcp` is `rmcp`'s streamable HTTP service behind our guard: inbound
 //! bearer tokens (constant-time, 401 with `WWW-Authenticate`), a per-token
-//! rate limit (429 with `Retry-After`), and the `Authorization` header
+//! limit on tool calls (answered as a tool error with `Retry-After`), and the `Authorization` header
 //! removed before the request goes further, so the inbound token can never
 //! reach the upstream or a log. `rmcp` checks `Host` and `Origin` and caps
 //! the body. Served statelessly by default, so identical replicas behind a
@@ -50,7 +50,7 @@ pub struct HttpOptions {
     pub allowed_hosts: Vec<String>,
     /// Accepted inbound bearer tokens; empty means no inbound auth.
     pub tokens: Vec<Secret>,
-    /// Requests per minute per token (per client address without auth); 0 = off.
+    /// Tool calls per minute per token (per client address without auth); 0 = off.
     pub rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
     /// Serve 2025-11-25 clients with sessions (at most `max_sessions`).
@@ -61,8 +61,11 @@ pub struct HttpOptions {
 
 struct Guard {
     tokens: Vec<Secret>,
-    limiter: Option<DefaultKeyedRateLimiter<String>>,
 }
+
+/// Who is calling, for the rate limit: a token's index, or (without tokens) the address.
+#[derive(Clone)]
+struct Caller(String);
 
 impl Guard {
     /// The index of the presented token, compared in constant time against
@@ -78,7 +81,8 @@ impl Guard {
     }
 }
 
-/// Auth, then rate limit, then strip the token; everything else is rmcp's.
+/// Auth, then strip the token (so it can never reach the upstream or a log),
+/// noting the caller for the rate limit; everything else is rmcp's.
 async fn guard(
     State(guard): State<Arc<Guard>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -99,35 +103,29 @@ async fn guard(
             None => return unauthorized(),
         }
     };
-    if let Some(limiter) = &guard.limiter
-        && let Err(not_until) = limiter.check_key(&key)
-    {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, seconds.max(1).to_string())],
-            "rate limit exceeded\n",
-        )
-            .into_response();
-    }
     request.headers_mut().remove(header::AUTHORIZATION);
+    request.extensions_mut().insert(Caller(key));
     next.run(request).await
 }
 
-/// What `check_body` needs: the body cap, and the legacy sessions (when on)
-/// to refuse an initialize that would pass their bound.
+/// What `check_body` needs: the body cap, the legacy sessions (when on) to
+/// refuse an initialize that would pass their bound, and the rate limit.
 #[derive(Clone)]
 struct BodyCheck {
     max_body: usize,
     sessions: Option<Arc<BoundedSessions>>,
+    /// Tool calls per caller: what costs the API. Other requests (listing,
+    /// notifications, probes) are not counted.
+    limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
 }
 
-/// The one field of a JSON-RPC message the transport looks at.
+/// The fields of a JSON-RPC message the transport looks at.
 #[derive(serde::Deserialize)]
 struct MessageHead<'a> {
     #[serde(borrow, default)]
     method: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    id: Option<serde_json::Value>,
 }
 
 /// JSON-RPC framing errors get 400 with a JSON-RPC error body (rmcp answers
@@ -167,8 +165,20 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
         )
             .into_response();
     }
-    let opens_session = head.as_ref().and_then(|h| h.method.as_deref()) == Some("initialize")
-        && !parts.headers.contains_key("mcp-session-id");
+    let method = head.as_ref().and_then(|h| h.method.as_deref());
+    if method == Some("tools/call")
+        && let (Some(limiter), Some(Caller(caller))) = (&check.limiter, parts.extensions.get::<Caller>())
+        && let Err(not_until) = limiter.check_key(caller)
+    {
+        let wait = not_until.wait_time_from(DefaultClock::default().now());
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let id = head
+            .as_ref()
+            .and_then(|h| h.id.clone())
+            .unwrap_or(serde_json::Value::Null);
+        return rate_limited(id, seconds);
+    }
+    let opens_session = method == Some("initialize") && !parts.headers.contains_key("mcp-session-id");
     if let Some(sessions) = &check.sessions
         && opens_session
         && sessions.full().await
@@ -188,6 +198,29 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
 /// Static tokens: the 401 says what is wrong in words a user reads (clients
 /// show the body), and no OAuth metadata is offered, so clients don't start
 /// an OAuth flow the server can't finish.
+/// A tool call over the rate limit: an answer the client shows the model (a
+/// tool error saying when to retry), not a transport failure; `Retry-After`
+/// says the same to HTTP-level clients.
+fn rate_limited(id: serde_json::Value, seconds: u64) -> Response {
+    let text = format!(
+        "Rate limit: this client has made as many tool calls as this server allows per minute. \
+         Retry in {seconds} s."
+    );
+    let answer = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
+        "content": [{"type": "text", "text": text}],
+        "isError": true,
+    }});
+    (
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "application/json".to_string()),
+            (header::RETRY_AFTER, seconds.to_string()),
+        ],
+        answer.to_string(),
+    )
+        .into_response()
+}
+
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
@@ -330,14 +363,14 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
     let body_check = BodyCheck {
         max_body: options.max_body_bytes,
         sessions: options.legacy_sessions.then(|| sessions.clone()),
+        limiter: NonZeroU32::new(options.rate_limit_per_minute)
+            .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))),
     };
     let handler = server.clone();
     let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions, config);
 
-    let limiter = NonZeroU32::new(options.rate_limit_per_minute).map(|n| RateLimiter::keyed(Quota::per_minute(n)));
     let guard_state = Arc::new(Guard {
         tokens: options.tokens.clone(),
-        limiter,
     });
     let ready = Arc::new(AtomicBool::new(true));
     let metrics = server.metrics().clone();
@@ -555,7 +588,6 @@ mod tests {
     fn guard_of(tokens: &[&str]) -> Guard {
         Guard {
             tokens: tokens.iter().map(|t| Secret::new(t.to_string())).collect(),
-            limiter: None,
         }
     }
 

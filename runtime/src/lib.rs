@@ -78,7 +78,7 @@ struct Args {
     )]
     allowed_hosts: Vec<String>,
 
-    /// HTTP: requests per minute per token (per client address without tokens); 0 disables.
+    /// HTTP: tool calls per minute per token (per client address without tokens); 0 disables.
     #[arg(long, value_name = "N", env = "MCP_RATE_LIMIT", default_value_t = 60)]
     rate_limit: u32,
 

@@ -158,19 +158,54 @@ async fn guards_around_the_endpoint() -> anyhow::Result<()> {
         "{metrics}"
     );
 
-    // The rate limit (8/min, burst 8) has been used by the requests above: 429 with Retry-After.
-    let mut limited = None;
-    for _ in 0..10 {
-        let response = rpc(&server.url, Some(TOKEN), ok.clone(), &[]).await;
-        if response.status() == 429 {
-            limited = Some(response);
-            break;
-        }
+    // The rate limit (8 tool calls a minute, burst 8) counts tool calls only: 2 so far
+    // (the one answered, the one with a foreign Origin). Past it, the call is answered
+    // as a tool error the client shows the model, with Retry-After.
+    let before = upstream.requests().len();
+    let mut answered = Vec::new();
+    for id in 10..20 {
+        let response = rpc(
+            &server.url,
+            Some(TOKEN),
+            call(id, "get_pet_by_id", json!({"petId": 3})),
+            &[],
+        )
+        .await;
+        assert_eq!(response.status(), 200);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let body: Value = serde_json::from_str(&response.text().await?)?;
+        assert_eq!(body["id"], id, "{body}");
+        answered.push((body["result"]["isError"] == true, retry_after, body));
     }
-    let limited = limited.expect("the rate limit never applied");
-    let retry_after: u64 = limited.headers()["retry-after"].to_str()?.parse()?;
-    assert!((1..=60).contains(&retry_after), "{retry_after}");
-    // The health endpoints are not rate limited.
+    let limited: Vec<_> = answered.iter().filter(|(error, _, _)| *error).collect();
+    assert_eq!(limited.len(), 4, "6 calls fit in the burst: {answered:?}");
+    let (_, retry_after, body) = limited[0];
+    let seconds: u64 = retry_after.as_deref().expect("Retry-After").parse()?;
+    assert!((1..=60).contains(&seconds), "{seconds}");
+    assert!(
+        body["result"]["content"][0]["text"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("Rate limit:") && t.ends_with(&format!("Retry in {seconds} s."))),
+        "{body}"
+    );
+    assert_eq!(
+        upstream.requests().len() - before,
+        6,
+        "limited calls never reach the API"
+    );
+    // What isn't a tool call is not counted: listing, probes, the health endpoints.
+    let list = rpc(
+        &server.url,
+        Some(TOKEN),
+        json!({"jsonrpc": "2.0", "id": 99, "method": "tools/list"}),
+        &[],
+    )
+    .await;
+    assert_eq!(list.status(), 200);
+    assert!(list.text().await?.contains("get_pet_by_id"));
     assert_eq!(
         client().get(format!("{}/healthz", server.base)).send().await?.status(),
         200
