@@ -289,9 +289,22 @@ impl ServerHandler for Server {
             tool.spec.name,
             self.upstream.redactor().clone(),
         );
-        let finished = match reporter {
-            Some(reporter) => reporter.scope(call).await,
-            None => call.await,
+        let call = async {
+            match reporter {
+                Some(reporter) => reporter.scope(call).await,
+                None => call.await,
+            }
+        };
+        // A call its client cancelled (`notifications/cancelled`) or abandoned (an
+        // HTTP client that went away) stops here: dropping it drops its upstream
+        // request and any retry or page still to come.
+        let finished = tokio::select! {
+            finished = call => finished,
+            () = context.ct.cancelled() => {
+                let outcome = Outcome { kind: "cancelled", status: None, attempts: 0 };
+                self.metrics.finish(&request_id, tool.spec.name, outcome, started.elapsed());
+                return Err(ErrorData::internal_error("the client cancelled this call", None));
+            }
         };
         let (result, outcome) = match finished {
             Ok(Ok(done)) => done,

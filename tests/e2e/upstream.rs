@@ -614,6 +614,32 @@ async fn deep_object_form_fields_nest_with_brackets() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `notifications/cancelled` stops a call's upstream work at once: no retry
+/// of a silent API follows, and the server answers the next call.
+#[tokio::test]
+async fn a_cancelled_call_stops_its_upstream_work() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    // Silent for 2 s per attempt (mcpgen.yaml), retried for GET: 3 attempts uncancelled.
+    let id = lab.next_id;
+    lab.next_id += 1;
+    lab.send(json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                    "params": {"name": "get_fault", "arguments": {"kind": "slow"}}}))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(upstream.count("GET", "/faults/slow"), 1);
+    lab.send(json!({"jsonrpc": "2.0", "method": "notifications/cancelled",
+                    "params": {"requestId": id, "reason": "the user moved on"}}))
+        .await?;
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(upstream.count("GET", "/faults/slow"), 1, "a cancelled call was retried");
+    let (r, _) = lab.call("pages_cursor", json!({"limit": 3})).await?;
+    assert!(!is_error(&r), "{r}");
+    let (_, stderr) = lab.finish().await?;
+    assert!(stderr.contains("cancelled"), "the cancelled call is audited: {stderr}");
+    Ok(())
+}
+
 /// A file name from the model can't add lines to its multipart part header.
 #[tokio::test]
 async fn multipart_file_names_cannot_add_headers() -> anyhow::Result<()> {
