@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, ListToolsResult, PaginatedRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult, PaginatedRequestParams,
     ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
 };
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet what 2025-11-25 hosts use.
@@ -20,6 +20,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use futures_util::FutureExt;
+use tokio_util::sync::CancellationToken;
 
 use crate::extend::CustomTool;
 use crate::notify::{LogLevel, Reporter};
@@ -149,21 +150,50 @@ impl Inner {
     }
 
     /// A hand-written tool's call, bounded by the server's call deadline.
-    async fn call_custom(&self, tool: &CustomTool, request: CallToolRequestParams) -> CallToolResponse {
-        let started = Instant::now();
-        let request_id = self.metrics.request_id();
-        let _in_flight = self.metrics.in_flight();
+    async fn call_custom(
+        &self,
+        tool: &CustomTool,
+        request: CallToolRequestParams,
+        cancelled: &CancellationToken,
+    ) -> Result<CallToolResponse, ErrorData> {
         let deadline = self
             .overrides
             .deadline
             .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
         let call = tools::call_custom(tool, request.arguments, self.upstream.redactor());
-        let call = std::panic::AssertUnwindSafe(tokio::time::timeout(deadline, call)).catch_unwind();
-        let (result, outcome) = match call.await {
+        self.envelope(&tool.name, deadline, deadline, cancelled, call).await
+    }
+
+    /// What every call runs in: the `backstop` timeout, a panic net (a bug
+    /// answers its own call with an error and never takes the server down),
+    /// cancellation (a call its client cancelled or abandoned stops at once:
+    /// dropping it drops its upstream request and any retry or page to come),
+    /// and the call's audit event.
+    async fn envelope(
+        &self,
+        tool: &str,
+        deadline: Duration,
+        backstop: Duration,
+        cancelled: &CancellationToken,
+        call: impl Future<Output = (CallToolResult, Outcome)>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let request_id = self.metrics.request_id();
+        let started = Instant::now();
+        let _in_flight = self.metrics.in_flight();
+        let call = std::panic::AssertUnwindSafe(tokio::time::timeout(backstop, call)).catch_unwind();
+        let finished = tokio::select! {
+            finished = call => finished,
+            () = cancelled.cancelled() => {
+                let outcome = Outcome { kind: "cancelled", status: None, attempts: 0 };
+                self.metrics.finish(&request_id, tool, outcome, started.elapsed());
+                return Err(ErrorData::internal_error("the client cancelled this call", None));
+            }
+        };
+        let (result, outcome) = match finished {
             Ok(Ok(done)) => done,
-            Err(_panic) => tools::internal_failure(&tool.name),
+            Err(_panic) => tools::internal_failure(tool),
             Ok(Err(_)) => (
-                tools::deadline_exceeded(&tool.name, deadline),
+                tools::deadline_exceeded(tool, deadline),
                 Outcome {
                     kind: "deadline",
                     status: None,
@@ -171,8 +201,8 @@ impl Inner {
                 },
             ),
         };
-        self.metrics.finish(&request_id, &tool.name, outcome, started.elapsed());
-        result.into()
+        self.metrics.finish(&request_id, tool, outcome, started.elapsed());
+        Ok(result.into())
     }
 }
 
@@ -259,7 +289,7 @@ impl ServerHandler for Server {
     ) -> Result<CallToolResponse, ErrorData> {
         let Some(&index) = self.by_name.get(request.name.as_ref()) else {
             if let Some(tool) = self.custom.iter().find(|t| t.name == request.name.as_ref()) {
-                return Ok(self.call_custom(tool, request).await);
+                return self.call_custom(tool, request, &context.ct).await;
             }
             return Err(ErrorData::invalid_params(
                 format!(
@@ -270,18 +300,9 @@ impl ServerHandler for Server {
             ));
         };
         let tool = &self.tools()[index];
-        let request_id = self.metrics.request_id();
-        let started = Instant::now();
-        let _in_flight = self.metrics.in_flight();
         let policy = self.policy(tool);
         let deadline = Duration::from_millis(policy.deadline_ms);
         let call = tools::call(&self.upstream, tool, request.arguments, &policy);
-        // The call keeps its own deadline; this backstop (with a grace period
-        // for the call's own, more precise error) stops anything that doesn't.
-        let call = tokio::time::timeout(deadline.saturating_add(Duration::from_millis(250)), call);
-        // A panic in one call (a bug) answers that call with an error and is audited;
-        // it never leaves a request unanswered or takes the server down.
-        let call = std::panic::AssertUnwindSafe(call).catch_unwind();
         let reporter = Reporter::new(
             context.peer.clone(),
             context.meta.get_progress_token(),
@@ -295,32 +316,11 @@ impl ServerHandler for Server {
                 None => call.await,
             }
         };
-        // A call its client cancelled (`notifications/cancelled`) or abandoned (an
-        // HTTP client that went away) stops here: dropping it drops its upstream
-        // request and any retry or page still to come.
-        let finished = tokio::select! {
-            finished = call => finished,
-            () = context.ct.cancelled() => {
-                let outcome = Outcome { kind: "cancelled", status: None, attempts: 0 };
-                self.metrics.finish(&request_id, tool.spec.name, outcome, started.elapsed());
-                return Err(ErrorData::internal_error("the client cancelled this call", None));
-            }
-        };
-        let (result, outcome) = match finished {
-            Ok(Ok(done)) => done,
-            Err(_panic) => tools::internal_failure(tool.spec.name),
-            Ok(Err(_)) => (
-                tools::deadline_exceeded(tool.spec.name, deadline),
-                Outcome {
-                    kind: "deadline",
-                    status: None,
-                    attempts: 0,
-                },
-            ),
-        };
-        self.metrics
-            .finish(&request_id, tool.spec.name, outcome, started.elapsed());
-        Ok(result.into())
+        // The call keeps its own deadline; the backstop (with a grace period for
+        // the call's own, more precise error) stops anything that doesn't.
+        let backstop = deadline.saturating_add(Duration::from_millis(250));
+        self.envelope(tool.spec.name, deadline, backstop, &context.ct, call)
+            .await
     }
 }
 
