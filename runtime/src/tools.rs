@@ -118,6 +118,55 @@ impl Tool {
     }
 }
 
+/// Forget optional top-level arguments given as `null` where the schema has
+/// no use for null: models in strict structured-output mode (and the agent
+/// frameworks that convert tool schemas for them) fill every optional field,
+/// with `null` for "not given". A property that accepts null (a nullable body
+/// field: `null` clears it) keeps it, and so does a required one (the
+/// validator then says what it needs).
+pub(crate) fn drop_null_optionals(schema: &Map<String, Value>, args: &mut Map<String, Value>) {
+    if !args.values().any(Value::is_null) {
+        return;
+    }
+    let required = |name: &str| {
+        schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_some_and(|names| names.iter().any(|n| n == name))
+    };
+    let properties = schema.get("properties").and_then(Value::as_object);
+    args.retain(|name, value| {
+        !value.is_null() || required(name) || properties.and_then(|p| p.get(name)).is_none_or(accepts_null)
+    });
+}
+
+/// Whether `schema` may accept `null`; true when it can't tell (a `$ref`).
+fn accepts_null(schema: &Value) -> bool {
+    let Value::Object(schema) = schema else {
+        return schema != &Value::Bool(false);
+    };
+    if schema.contains_key("$ref") {
+        return true;
+    }
+    if let Some(value) = schema.get("const") {
+        return value.is_null();
+    }
+    if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+        return values.iter().any(Value::is_null);
+    }
+    for keyword in ["anyOf", "oneOf"] {
+        if let Some(branches) = schema.get(keyword).and_then(Value::as_array) {
+            return branches.iter().any(accepts_null);
+        }
+    }
+    match schema.get("type") {
+        None => true,
+        Some(Value::String(t)) => t == "null",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "null"),
+        Some(_) => true,
+    }
+}
+
 /// Each error of `args` against `validator`, as `at `/path`: message` (the
 /// path left out at the top level), for the model to fix its arguments.
 pub(crate) fn schema_violations(validator: &jsonschema::Validator, args: &Value) -> Vec<String> {
@@ -176,8 +225,9 @@ pub async fn call(
     // Limits are bounded when read (a day at most), so this can't overflow.
     let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms.min(MAX_DEADLINE_MS));
     let redactor = upstream.redactor();
-    let args = Value::Object(arguments.unwrap_or_default());
-    let args = args.as_object().expect("built as an object");
+    let mut args = arguments.unwrap_or_default();
+    drop_null_optionals(&tool.schema, &mut args);
+    let args = &args;
     let invalid = |problems: Vec<String>| {
         let outcome = Outcome {
             kind: "invalid_arguments",
@@ -286,7 +336,10 @@ pub async fn call_custom(
     arguments: Option<Map<String, Value>>,
     redactor: &Redactor,
 ) -> (CallToolResult, Outcome) {
-    let args = arguments.unwrap_or_default();
+    let mut args = arguments.unwrap_or_default();
+    if let Value::Object(schema) = &tool.input_schema {
+        drop_null_optionals(schema, &mut args);
+    }
     let violations = tool.violations(&Value::Object(args.clone()));
     let outcome = |kind| Outcome {
         kind,
@@ -574,6 +627,33 @@ impl BodyKind {
 mod tests {
     use super::*;
     use crate::spec::{Annotations, Method, RequestSpec};
+
+    /// What a strict-mode model sends for a tool with optional arguments.
+    #[test]
+    fn null_stands_for_not_given_where_the_schema_has_no_use_for_it() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "status": {"type": "string", "enum": ["a", "b"]},
+                "phone": {"type": ["string", "null"]},
+                "note": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                "owner": {"$ref": "#/$defs/Owner"},
+                "any": {}
+            },
+            "required": ["id"]
+        });
+        let Value::Object(schema) = schema else { unreachable!() };
+        let Value::Object(mut args) = json!({
+            "id": null, "status": null, "phone": null, "note": null, "owner": null, "any": null, "extra": null
+        }) else {
+            unreachable!()
+        };
+        drop_null_optionals(&schema, &mut args);
+        let kept: Vec<&str> = args.keys().map(String::as_str).collect();
+        // Required, nullable, unknown (a $ref), anything, and not in the schema: kept for the validator.
+        assert_eq!(kept, ["id", "phone", "note", "owner", "any", "extra"]);
+    }
 
     static PET: ToolSpec = ToolSpec {
         name: "get_pet",

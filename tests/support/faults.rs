@@ -19,7 +19,7 @@ pub const OAUTH_CLIENT: (&str, &str) = ("lab-client", "lab-client-secret");
 /// Items in every paginated list.
 pub const PAGED_ITEMS: usize = 10;
 
-fn json_response(status: StatusCode, value: Value) -> Response {
+pub fn json_response(status: StatusCode, value: Value) -> Response {
     (status, [("content-type", "application/json")], value.to_string()).into_response()
 }
 

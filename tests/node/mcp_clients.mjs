@@ -1,0 +1,63 @@
+// The official TypeScript MCP SDK, both generations, as a host drives a
+// generated server: 1.x (what Claude Desktop, VS Code, Cursor and most hosts
+// run today) and 2.x (`@modelcontextprotocol/client`, which also speaks the
+// 2026-07-28 revision).
+//
+//   node mcp_clients.mjs '<plan as JSON>'
+//
+// plan: {sdk: "v1" | "v2", negotiation?: "auto" | "legacy" (v2 only),
+//        stdio?: {command, args, env}, http?: {url, headers},
+//        calls: [{name, arguments}]}
+//
+// Prints one JSON line {protocolVersion, tools: [names]}, then one per call:
+// {isError, text, structuredContent}, or {threw} when the SDK throws (as it
+// does for a result that contradicts the tool's output schema).
+
+const plan = JSON.parse(process.argv[2]);
+
+async function connect() {
+  if (plan.sdk === 'v1') {
+    const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
+    const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
+    const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const transport = plan.stdio
+      ? new StdioClientTransport({ ...plan.stdio, stderr: 'ignore' })
+      : new StreamableHTTPClientTransport(new URL(plan.http.url), { requestInit: { headers: plan.http.headers } });
+    // 1.x keeps the negotiated version to itself but hands it to transports
+    // that want it: ask for it the same way.
+    let negotiated;
+    const setProtocolVersion = transport.setProtocolVersion?.bind(transport);
+    transport.setProtocolVersion = (version) => {
+      negotiated = version;
+      setProtocolVersion?.(version);
+    };
+    const client = new Client({ name: 'mcpgen-tests', version: '0' });
+    await client.connect(transport);
+    return { client, protocolVersion: () => negotiated };
+  }
+  const { Client, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
+  const { StdioClientTransport } = await import('@modelcontextprotocol/client/stdio');
+  const transport = plan.stdio
+    ? new StdioClientTransport({ ...plan.stdio, stderr: 'ignore' })
+    : new StreamableHTTPClientTransport(new URL(plan.http.url), { requestInit: { headers: plan.http.headers } });
+  const client = new Client(
+    { name: 'mcpgen-tests', version: '0' },
+    { versionNegotiation: { mode: plan.negotiation ?? 'auto' } },
+  );
+  await client.connect(transport);
+  return { client, protocolVersion: () => client.getNegotiatedProtocolVersion() };
+}
+
+const { client, protocolVersion } = await connect();
+const { tools } = await client.listTools();
+console.log(JSON.stringify({ protocolVersion: protocolVersion(), tools: tools.map((t) => t.name) }));
+for (const call of plan.calls) {
+  try {
+    const result = await client.callTool(call);
+    const text = result.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
+    console.log(JSON.stringify({ isError: result.isError === true, text, structuredContent: result.structuredContent }));
+  } catch (error) {
+    console.log(JSON.stringify({ threw: String(error && error.message ? error.message : error) }));
+  }
+}
+await client.close();
