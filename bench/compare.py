@@ -262,7 +262,9 @@ class Mcpgen(System):
 
     def start_http(self, upstream):
         port = free_port()
-        proc = subprocess.Popen([str(self.binary), "--http", f"127.0.0.1:{port}", "--rate-limit", "0"],
+        # wrk's callers share one token: no rate limit or bound on calls in flight.
+        proc = subprocess.Popen([str(self.binary), "--http", f"127.0.0.1:{port}", "--rate-limit", "0",
+                                 "--max-calls", "4096", "--max-calls-per-client", "4096"],
                                 env=self.env(upstream), stderr=subprocess.DEVNULL)
         wait_port(port, proc)
         return proc, f"http://127.0.0.1:{port}/mcp", {"Authorization": f"Bearer {TOKEN}"}

@@ -48,9 +48,11 @@ CONF
 wait_port "$upstream_port"
 
 server_port=$(free_port)
+# wrk's callers share one token: no rate limit or bound on calls in flight, so every request is a call.
 token=bench-token
 PETSTORE_BASE_URL="http://127.0.0.1:$upstream_port" PETSTORE_API_KEY=bench-key PETSTORE_MCP_TOKENS=$token \
-  "$server_bin" --http "127.0.0.1:$server_port" --rate-limit 0 2>"$work/server.log" & server_pid=$!; pids+=($server_pid)
+  "$server_bin" --http "127.0.0.1:$server_port" --rate-limit 0 --max-calls 4096 --max-calls-per-client 4096 \
+  2>"$work/server.log" & server_pid=$!; pids+=($server_pid)
 wait_port "$server_port"
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
 idle_rss=$(rss "$server_pid")

@@ -8,8 +8,10 @@
 //! the body. Served statelessly by default, so identical replicas behind a
 //! load balancer need no sticky sessions; legacy (2025-11-25) sessions are
 //! opt-in, bounded in number and expired when idle. `/healthz` and
-//! `/readyz` need no token; `/metrics` does. SIGTERM/SIGINT stop accepting,
-//! let in-flight calls finish (bounded), then close.
+//! `/readyz` need no token; `/metrics` does. Tool calls in flight are
+//! bounded in all and per caller; connections, request heads and bodies by
+//! `listen` and `BODY_READ_TIMEOUT`. SIGTERM/SIGINT stop accepting, let
+//! in-flight calls finish (bounded), then close (bounded too).
 
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -57,7 +59,20 @@ pub struct HttpOptions {
     pub legacy_sessions: bool,
     pub max_sessions: usize,
     pub session_idle: Duration,
+    /// Connections open at once; one past it is answered 503 and closed.
+    pub max_connections: usize,
+    /// Tool calls in flight at once, in all and per caller (token, or
+    /// address without tokens); a call past either is answered "busy".
+    pub max_calls: usize,
+    pub max_calls_per_caller: usize,
 }
+
+/// How long a request body may take to arrive (the head's deadline is
+/// `listen::HEADER_READ_TIMEOUT`).
+const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// After the grace period for in-flight calls, how long connections get to
+/// close before the server stops waiting for them.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 struct Guard {
     tokens: Vec<Secret>,
@@ -117,6 +132,94 @@ struct BodyCheck {
     /// Tool calls per caller: what costs the API. Other requests (listing,
     /// notifications, probes) are not counted.
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+    calls: Arc<CallSlots>,
+}
+
+/// The bound on tool calls in flight, in all and per caller.
+#[derive(Debug)]
+struct CallSlots {
+    max: usize,
+    per_caller: usize,
+    in_flight: std::sync::Mutex<InFlight>,
+}
+
+#[derive(Debug, Default)]
+struct InFlight {
+    total: usize,
+    by_caller: std::collections::HashMap<String, usize>,
+}
+
+/// A tool call's place among those in flight, given back when dropped.
+#[derive(Debug)]
+struct CallSlot {
+    slots: Arc<CallSlots>,
+    caller: String,
+}
+
+impl CallSlots {
+    fn lock(&self) -> std::sync::MutexGuard<'_, InFlight> {
+        self.in_flight.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// A slot for `caller`'s call, or who is at their bound.
+    fn take(self: &Arc<Self>, caller: &str) -> Result<CallSlot, String> {
+        let mut in_flight = self.lock();
+        if in_flight.total >= self.max {
+            return Err(format!("this server has {} tool calls in flight, its limit", self.max));
+        }
+        let mine = in_flight.by_caller.get(caller).copied().unwrap_or(0);
+        if mine >= self.per_caller {
+            return Err(format!(
+                "this client has {mine} tool calls in flight, the most it may have at once"
+            ));
+        }
+        in_flight.total += 1;
+        in_flight.by_caller.insert(caller.to_string(), mine + 1);
+        Ok(CallSlot {
+            slots: self.clone(),
+            caller: caller.to_string(),
+        })
+    }
+}
+
+impl Drop for CallSlot {
+    fn drop(&mut self) {
+        let mut in_flight = self.slots.lock();
+        in_flight.total = in_flight.total.saturating_sub(1);
+        if let Some(mine) = in_flight.by_caller.get_mut(&self.caller) {
+            *mine = mine.saturating_sub(1);
+            if *mine == 0 {
+                in_flight.by_caller.remove(&self.caller);
+            }
+        }
+    }
+}
+
+/// A response body that holds its call's slot until it is sent or dropped
+/// (a session's answer may stream after the handler returns).
+struct Holding {
+    body: axum::body::Body,
+    _slot: CallSlot,
+}
+
+impl http_body::Body for Holding {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::pin::Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
 }
 
 /// The fields of a JSON-RPC message the transport looks at.
@@ -139,9 +242,20 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, check.max_body).await {
-        Ok(bytes) => bytes,
-        Err(_) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response(),
+    let bytes = match tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, check.max_body)).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(_)) => return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response(),
+        Err(_) => {
+            return (
+                StatusCode::REQUEST_TIMEOUT,
+                [(header::CONNECTION, "close")],
+                format!(
+                    "the request body did not arrive within {} s\n",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
+            )
+                .into_response();
+        }
     };
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let head = match first {
@@ -166,17 +280,29 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
             .into_response();
     }
     let method = head.as_ref().and_then(|h| h.method.as_deref());
-    if method == Some("tools/call")
-        && let (Some(limiter), Some(Caller(caller))) = (&check.limiter, parts.extensions.get::<Caller>())
-        && let Err(not_until) = limiter.check_key(caller)
-    {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-        let id = head
-            .as_ref()
+    let id = || {
+        head.as_ref()
             .and_then(|h| h.id.clone())
-            .unwrap_or(serde_json::Value::Null);
-        return rate_limited(id, seconds);
+            .unwrap_or(serde_json::Value::Null)
+    };
+    let caller = parts.extensions.get::<Caller>().map_or("", |Caller(c)| c.as_str());
+    let mut slot = None;
+    if method == Some("tools/call") {
+        if let Some(limiter) = &check.limiter
+            && let Err(not_until) = limiter.check_key(&caller.to_string())
+        {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+            let text = format!(
+                "Rate limit: this client has made as many tool calls as this server allows per minute. \
+                 Retry in {seconds} s."
+            );
+            return try_again_later(id(), &text, seconds);
+        }
+        match check.calls.take(caller) {
+            Ok(taken) => slot = Some(taken),
+            Err(who) => return try_again_later(id(), &format!("Busy: {who}. Retry in 1 s."), 1),
+        }
     }
     let opens_session = method == Some("initialize") && !parts.headers.contains_key("mcp-session-id");
     if let Some(sessions) = &check.sessions
@@ -191,21 +317,22 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
         )
             .into_response();
     }
-    next.run(Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    let response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await;
+    match slot {
+        Some(slot) => response.map(|body| axum::body::Body::new(Holding { body, _slot: slot })),
+        None => response,
+    }
 }
 
 /// Static tokens: the 401 says what is wrong in words a user reads (clients
 /// show the body), and no OAuth metadata is offered, so clients don't start
 /// an OAuth flow the server can't finish.
-/// A tool call over the rate limit: an answer the client shows the model (a
-/// tool error saying when to retry), not a transport failure; `Retry-After`
-/// says the same to HTTP-level clients.
-fn rate_limited(id: serde_json::Value, seconds: u64) -> Response {
-    let text = format!(
-        "Rate limit: this client has made as many tool calls as this server allows per minute. \
-         Retry in {seconds} s."
-    );
+/// A tool call over the rate limit or the bound on calls in flight: an
+/// answer the client shows the model (a tool error saying when to retry),
+/// not a transport failure; `Retry-After` says the same to HTTP-level clients.
+fn try_again_later(id: serde_json::Value, text: &str, seconds: u64) -> Response {
     let answer = serde_json::json!({"jsonrpc": "2.0", "id": id, "result": {
         "content": [{"type": "text", "text": text}],
         "isError": true,
@@ -365,6 +492,11 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         sessions: options.legacy_sessions.then(|| sessions.clone()),
         limiter: NonZeroU32::new(options.rate_limit_per_minute)
             .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))),
+        calls: Arc::new(CallSlots {
+            max: options.max_calls.max(1),
+            per_caller: options.max_calls_per_caller.max(1),
+            in_flight: Default::default(),
+        }),
     };
     let handler = server.clone();
     let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions, config);
@@ -433,10 +565,15 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
             });
         }
     };
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| format!("the HTTP server failed: {e}"))
+    crate::listen::serve(
+        listener,
+        app,
+        options.max_connections,
+        shutdown,
+        SHUTDOWN_GRACE + CLOSE_GRACE,
+    )
+    .await;
+    Ok(())
 }
 
 /// Accepted `Host` names: the configured ones, else the loopback names when
@@ -620,7 +757,32 @@ mod tests {
             legacy_sessions: false,
             max_sessions: 1,
             session_idle: Duration::from_secs(1),
+            max_connections: 1,
+            max_calls: 1,
+            max_calls_per_caller: 1,
         }
+    }
+
+    #[test]
+    fn calls_in_flight_are_bounded_in_all_and_per_caller_and_given_back() {
+        let slots = Arc::new(CallSlots {
+            max: 3,
+            per_caller: 2,
+            in_flight: Default::default(),
+        });
+        let a1 = slots.take("a").unwrap();
+        let _a2 = slots.take("a").unwrap();
+        assert!(slots.take("a").unwrap_err().contains("this client has 2"));
+        let b1 = slots.take("b").unwrap();
+        assert!(slots.take("c").unwrap_err().contains("this server has 3"));
+        drop(a1);
+        let _a3 = slots.take("a").unwrap();
+        drop(b1);
+        assert!(
+            !slots.lock().by_caller.contains_key("b"),
+            "a caller with nothing in flight is forgotten"
+        );
+        assert_eq!(slots.lock().total, 2);
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod config;
 pub mod extend;
 pub mod http;
+mod listen;
 pub mod notify;
 pub mod observe;
 pub mod pagination;
@@ -98,6 +99,18 @@ struct Args {
     /// HTTP: close a legacy session after this many idle seconds.
     #[arg(long, value_name = "SECONDS", env = "MCP_SESSION_IDLE", default_value_t = 300)]
     session_idle: u64,
+
+    /// HTTP: the most connections open at once; one past it is answered 503 and closed.
+    #[arg(long, value_name = "N", env = "MCP_MAX_CONNECTIONS", default_value_t = 1024)]
+    max_connections: usize,
+
+    /// HTTP: the most tool calls in flight at once; a call past it gets a tool error saying to retry.
+    #[arg(long, value_name = "N", env = "MCP_MAX_CALLS", default_value_t = 128)]
+    max_calls: usize,
+
+    /// HTTP: the most tool calls in flight at once per token (per client address without tokens).
+    #[arg(long, value_name = "N", env = "MCP_MAX_CALLS_PER_CLIENT", default_value_t = 32)]
+    max_calls_per_client: usize,
 
     /// HTTP: allow listening on a non-loopback address without inbound tokens.
     #[arg(long)]
@@ -252,6 +265,9 @@ fn http_options(spec: &ServerSpec, args: &Args, bind: SocketAddr) -> Result<Http
         legacy_sessions: args.legacy_sessions,
         max_sessions: args.max_sessions.max(1),
         session_idle: Duration::from_secs(args.session_idle.max(1)),
+        max_connections: args.max_connections.max(1),
+        max_calls: args.max_calls.max(1),
+        max_calls_per_caller: args.max_calls_per_client.max(1),
     })
 }
 

@@ -353,7 +353,17 @@ async fn conformance_suite() -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_transport_requests() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;
-    let server = HttpServer::start(&["--rate-limit", "0"], &env(&upstream.base_url))?;
+    let server = HttpServer::start(
+        &[
+            "--rate-limit",
+            "0",
+            "--max-calls",
+            "200",
+            "--max-calls-per-client",
+            "200",
+        ],
+        &env(&upstream.base_url),
+    )?;
     let with_sessions = HttpServer::start(&["--rate-limit", "0", "--legacy-sessions"], &env(&upstream.base_url))?;
     let post = |body: &str, version: &str| {
         client()
@@ -420,6 +430,166 @@ async fn hostile_transport_requests() -> anyhow::Result<()> {
         client().get(format!("{}/healthz", server.base)).send().await?.status(),
         200
     );
+    Ok(())
+}
+
+/// Calls in flight are bounded per token and in all: a call past either
+/// bound is a tool error the model reads (when to retry), with `Retry-After`,
+/// and the slots come back when calls end.
+#[tokio::test]
+async fn calls_in_flight_are_bounded_per_client_and_in_all() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let slow = format!("{}/slow", upstream.base_url);
+    let (first, second) = ("tok_first_0a1b2c3d", "tok_second_4e5f6a7b");
+    let tokens = format!("{first},{second}");
+    let server = HttpServer::start(
+        &["--rate-limit", "0", "--max-calls", "3", "--max-calls-per-client", "2"],
+        &[
+            ("PETSTORE_BASE_URL", slow.as_str()),
+            ("PETSTORE_API_KEY", API_KEY),
+            ("PETSTORE_MCP_TOKENS", tokens.as_str()),
+        ],
+    )?;
+    let start = |token: &'static str, id: u64| {
+        let url = server.url.clone();
+        tokio::spawn(async move { rpc(&url, Some(token), call(id, "get_inventory", json!({})), &[]).await })
+    };
+    let wait_for_upstream = |n: usize| {
+        let upstream = &upstream;
+        async move {
+            for _ in 0..250 {
+                if upstream.requests().len() >= n {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            panic!("the upstream saw {} calls, not {n}", upstream.requests().len());
+        }
+    };
+    let busy = |response: reqwest::Response| async move {
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["retry-after"], "1");
+        let body: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        assert_eq!(body["result"]["isError"], true, "{body}");
+        body["result"]["content"][0]["text"].as_str().unwrap().to_string()
+    };
+
+    let held = [start(first, 1), start(first, 2)];
+    wait_for_upstream(2).await;
+    let third = rpc(&server.url, Some(first), call(3, "get_inventory", json!({})), &[]).await;
+    assert_eq!(
+        busy(third).await,
+        "Busy: this client has 2 tool calls in flight, the most it may have at once. Retry in 1 s."
+    );
+    let other = start(second, 4);
+    wait_for_upstream(3).await;
+    let over = rpc(&server.url, Some(second), call(5, "get_inventory", json!({})), &[]).await;
+    assert_eq!(
+        busy(over).await,
+        "Busy: this server has 3 tool calls in flight, its limit. Retry in 1 s."
+    );
+    // Listing costs the API nothing: not bounded.
+    let listing = rpc(
+        &server.url,
+        Some(first),
+        json!({"jsonrpc": "2.0", "id": 6, "method": "tools/list"}),
+        &[],
+    )
+    .await;
+    assert_eq!(listing.status(), 200);
+    for handle in held.into_iter().chain([other]) {
+        let done: Value = serde_json::from_str(&handle.await?.text().await?)?;
+        assert_eq!(done["result"]["isError"], false, "{done}");
+    }
+    assert_eq!(upstream.requests().len(), 3, "refused calls never reached the API");
+    let again: Value = serde_json::from_str(
+        &rpc(&server.url, Some(first), call(7, "get_inventory", json!({})), &[])
+            .await
+            .text()
+            .await?,
+    )?;
+    assert_eq!(again["result"]["isError"], false, "slots come back: {again}");
+    Ok(())
+}
+
+/// A raw TCP connection to `base` (`http://host:port`).
+async fn raw_connection(base: &str) -> tokio::net::TcpStream {
+    tokio::net::TcpStream::connect(base.strip_prefix("http://").unwrap())
+        .await
+        .unwrap()
+}
+
+/// Read until the peer closes (or 40 s pass); what arrived, and how long it took.
+async fn read_to_close(stream: &mut tokio::net::TcpStream) -> (String, Duration) {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut seen = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(40), stream.read_to_end(&mut seen)).await;
+    (String::from_utf8_lossy(&seen).to_string(), started.elapsed())
+}
+
+/// Clients that open connections and send nothing, or trickle a request,
+/// can neither exhaust the server nor keep it running after SIGTERM: a
+/// connection past the cap is answered 503 and closed, a request head must
+/// arrive within 15 s (and an idle keep-alive connection closes then), a
+/// body within 30 s, and shutdown has a hard deadline.
+#[tokio::test]
+async fn slow_and_surplus_connections_are_cut_off() -> anyhow::Result<()> {
+    use tokio::io::AsyncWriteExt;
+    let upstream = Recorder::start().await?;
+    let server = HttpServer::start(&["--max-connections", "4"], &env(&upstream.base_url))?;
+    let stopping = HttpServer::start(&[], &env(&upstream.base_url))?;
+    let base = server.base.clone();
+
+    // SIGTERM with a half-sent head open: the server still exits, in bounded time.
+    let mut half = raw_connection(&stopping.base).await;
+    half.write_all(b"GET /healthz HTTP/1.1\r\nHo").await?;
+    let stop = tokio::task::spawn_blocking(move || {
+        let started = std::time::Instant::now();
+        let (status, stderr) = stopping.terminate()?;
+        anyhow::Ok((status, stderr, started.elapsed()))
+    });
+
+    // The cap: three idle connections and a body that never finishes, and a
+    // fifth connection is turned away at once.
+    let mut idle = Vec::new();
+    for _ in 0..3 {
+        idle.push(raw_connection(&base).await);
+    }
+    let mut short_body = raw_connection(&base).await;
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n\
+         Content-Length: 100\r\n\r\n{{\"jsonrpc\""
+    );
+    short_body.write_all(head.as_bytes()).await?;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fifth = raw_connection(&base).await;
+    let (answer, took) = read_to_close(&mut fifth).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer:?}");
+    assert!(answer.contains("Retry-After: 1"), "{answer:?}");
+    assert!(took < Duration::from_secs(5), "{took:?}");
+
+    // A head must come within 15 s (idle keep-alive included), a body within 30 s.
+    let idle_closed = read_to_close(&mut idle[0]);
+    let body_answered = read_to_close(&mut short_body);
+    let ((nothing, idle_took), (body_answer, body_took)) = tokio::join!(idle_closed, body_answered);
+    assert!(nothing.is_empty(), "{nothing:?}");
+    assert!(
+        idle_took > Duration::from_secs(10) && idle_took < Duration::from_secs(25),
+        "{idle_took:?}"
+    );
+    assert!(body_answer.starts_with("HTTP/1.1 408"), "{body_answer:?}");
+    assert!(
+        body_took > Duration::from_secs(25) && body_took < Duration::from_secs(38),
+        "{body_took:?}"
+    );
+    // Closed connections free their places.
+    assert_eq!(client().get(format!("{base}/healthz")).send().await?.status(), 200);
+
+    let (status, stderr, took) = stop.await??;
+    assert!(status.success(), "{status}\n{stderr}");
+    assert!(took < Duration::from_secs(20), "{took:?}");
     Ok(())
 }
 
