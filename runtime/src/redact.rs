@@ -655,4 +655,51 @@ mod tests {
         };
         assert!(Redactor::new(&config(), &spec).unwrap_err().contains("(unclosed"));
     }
+
+    mod property {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+            /// Whatever an API answers around a credential, and wherever a
+            /// size cap cuts it, no credential survives redaction, in text or
+            /// in JSON (strings, keys or numbers).
+            #[test]
+            fn no_credential_survives(
+                secret in "[A-Za-z0-9_:.+/=-]{4,24}",
+                pin in 1000u64..u64::MAX,
+                before in ".{0,40}",
+                after in ".{0,40}",
+                cut in 0usize..120,
+            ) {
+                prop_assume!(!secret.contains("REDACTED") && !MASK.contains(secret.as_str()));
+                let mut config = Config {
+                    base_url: url::Url::parse("http://x").unwrap(),
+                    credentials: Default::default(),
+                    client_secrets: Default::default(),
+                    other_secrets: Vec::new(),
+                };
+                config.credentials.insert("key", Secret::new(secret.clone()));
+                config.credentials.insert("pin", Secret::new(pin.to_string()));
+                let redactor = Redactor::from_config(&config);
+                let pin = pin.to_string();
+                let text = format!("{before}{secret}{after} {pin}");
+                let whole = redactor.redact(&text);
+                prop_assert!(!whole.contains(&secret) && !whole.contains(&pin), "{}", whole);
+                let end = (0..=cut.min(text.len())).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+                let cut_text = redactor.redact_cut(&text[..end]);
+                // A cut keeps at most 2 characters of a secret's start (3 or more are masked).
+                for n in 3..=secret.len() {
+                    prop_assert!(!cut_text.ends_with(&secret[..n]), "{}", cut_text);
+                }
+                prop_assert!(!cut_text.contains(&secret), "{}", cut_text);
+                let mut value = json!({ before.clone(): [secret.clone(), {"n": pin.parse::<u64>().unwrap()}], "s": text });
+                redactor.redact_json(&mut value);
+                let json = value.to_string();
+                prop_assert!(!json.contains(&secret) && !json.contains(&pin), "{}", json);
+            }
+        }
+    }
 }

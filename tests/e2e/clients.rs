@@ -105,20 +105,8 @@ fn petstore(upstream: &Recorder) -> Subject {
 }
 
 fn upstream_lab(upstream: &Recorder) -> Subject {
-    let env: Vec<(String, String)> = [
-        ("LAB_BASE_URL", upstream.base_url.clone()),
-        ("LAB_HEADER_KEY", format!("hk-{LAB_SECRET}")),
-        ("LAB_QUERY_KEY", format!("qk-{LAB_SECRET}")),
-        ("LAB_COOKIE_KEY", format!("ck-{LAB_SECRET}")),
-        ("LAB_TOKEN", format!("bt-{LAB_SECRET}")),
-        ("LAB_BASIC", format!("alice:pw-{LAB_SECRET}")),
-        ("LAB_CLIENT_ID", mcpgen_tests::faults::OAUTH_CLIENT.0.into()),
-        ("LAB_CLIENT_SECRET", mcpgen_tests::faults::OAUTH_CLIENT.1.into()),
-        ("UPSTREAM_LAB_MCP_TOKENS", TOKEN.into()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect();
+    let mut env = mcpgen_tests::lab_env(&upstream.base_url, LAB_SECRET, mcpgen_tests::faults::OAUTH_CLIENT);
+    env.push(("UPSTREAM_LAB_MCP_TOKENS".into(), TOKEN.into()));
     Subject {
         package: "upstream-lab-mcp",
         tools: 25,

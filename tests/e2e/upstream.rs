@@ -16,20 +16,9 @@ const CANARY: &str = "canary7c1d";
 
 /// The lab server's env: the base URL and a credential for every scheme.
 fn env(base_url: &str, oauth_client: (&str, &str)) -> Vec<(String, String)> {
-    [
-        ("LAB_BASE_URL", base_url.to_string()),
-        ("LAB_HEADER_KEY", format!("hk-{CANARY}")),
-        ("LAB_QUERY_KEY", format!("qk {CANARY}&x")),
-        ("LAB_COOKIE_KEY", format!("ck;{CANARY}")),
-        ("LAB_TOKEN", format!("bt-{CANARY}")),
-        ("LAB_BASIC", format!("alice:pw-{CANARY}")),
-        ("LAB_CLIENT_ID", oauth_client.0.to_string()),
-        ("LAB_CLIENT_SECRET", oauth_client.1.to_string()),
-        ("RUST_LOG", "debug".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    let mut env = mcpgen_tests::lab_env(base_url, CANARY, oauth_client);
+    env.push(("RUST_LOG".to_string(), "debug".to_string()));
+    env
 }
 
 /// The lab server over stdio, spoken to in raw JSON-RPC lines.

@@ -191,6 +191,19 @@ async fn fault_response(fault: &str, uri: &Uri, headers: &HeaderMap, seen: usize
         )
             .into_response(),
         "redirect" => (StatusCode::FOUND, [("location", "http://127.0.0.2:9/steal")], "").into_response(),
+        // The connection drops mid-body.
+        "reset" => {
+            let stream = futures_util::stream::iter([
+                Ok(axum::body::Bytes::from_static(br#"{"partial": "#)),
+                Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset")),
+            ]);
+            (
+                StatusCode::OK,
+                [("content-type", "application/json")],
+                Body::from_stream(stream),
+            )
+                .into_response()
+        }
         "echo" => json_response(StatusCode::INTERNAL_SERVER_ERROR, echo_everything(uri, headers)),
         "echo-ok" => json_response(StatusCode::OK, echo_everything(uri, headers)),
         "personal" => json_response(

@@ -62,6 +62,25 @@ pub fn node_tool(relative: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// The upstream lab server's env: the base URL, a credential for every
+/// scheme with `canary` in it (and characters each location must encode),
+/// and the OAuth client.
+pub fn lab_env(base_url: &str, canary: &str, oauth_client: (&str, &str)) -> Vec<(String, String)> {
+    [
+        ("LAB_BASE_URL", base_url.to_string()),
+        ("LAB_HEADER_KEY", format!("hk-{canary}")),
+        ("LAB_QUERY_KEY", format!("qk {canary}&x")),
+        ("LAB_COOKIE_KEY", format!("ck;{canary}")),
+        ("LAB_TOKEN", format!("bt-{canary}")),
+        ("LAB_BASIC", format!("alice:pw-{canary}")),
+        ("LAB_CLIENT_ID", oauth_client.0.to_string()),
+        ("LAB_CLIENT_SECRET", oauth_client.1.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
 /// Run `tests/python/mcp_client.py` (the official Python MCP SDK) with
 /// `args`; fails unless it exits 0. Returns (stdout, stderr).
 pub async fn python_client(args: &[&str]) -> anyhow::Result<(String, String)> {
@@ -129,6 +148,10 @@ impl HttpServer {
             url: format!("http://{addr}/mcp"),
             base: format!("http://{addr}"),
         })
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Send SIGTERM and wait (bounded) for the exit; returns stderr.

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Coverage-guided fuzzing of every target in fuzz/src/lib.rs with libFuzzer,
+# on the stable toolchain (the instrumentation cargo-fuzz asks for, minus the
+# nightly-only sanitizer: -C passes=sancov-module and LLVM's coverage options
+# are stable codegen flags).
+#
+#   fuzz/run.sh [SECONDS_PER_TARGET] [TARGET...]     default: 20 s, every target
+#   fuzz/run.sh --merge [TARGET...]                  fold new inputs into the committed corpora
+#
+# Each target starts from its committed corpus (fuzz/corpus/<target>/, read
+# only) plus what earlier runs found (target/fuzz/corpus/<target>/). A crash
+# is kept in target/fuzz/artifacts/<target>/ and fails the run: minimize it
+# (`target/fuzz/<host triple>/fuzz/<target> -minimize_crash=1 <file>`), fix it, and copy
+# it into fuzz/regressions/<target>/, which `cargo test` replays. Prints the
+# executions per target and the crashes found.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+merge=false
+seconds=20
+if [ "${1:-}" = "--merge" ]; then merge=true; shift
+elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(spec_json spec_yaml schema selection arguments redaction stdio_frames)
+
+export RUSTFLAGS="--cfg fuzzing -C passes=sancov-module -C llvm-args=-sanitizer-coverage-level=4 \
+-C llvm-args=-sanitizer-coverage-inline-8bit-counters -C llvm-args=-sanitizer-coverage-pc-table \
+-C llvm-args=-sanitizer-coverage-trace-compares"
+# Its own target directory: these flags would otherwise rebuild the workspace's.
+# An explicit --target keeps them off build scripts, which must link without libFuzzer.
+out=target/fuzz
+host=$(rustc -vV | sed -n 's/^host: //p')
+cargo build --profile fuzz --locked -p mcpgen-fuzz --features libfuzzer --bins --target "$host" --target-dir "$out" -q
+bin="$out/$host/fuzz"
+
+status=0
+printf '%-10s %12s %10s %8s %s\n' target executions exec/s corpus crashes
+for t in "${targets[@]}"; do
+  mkdir -p "$out/corpus/$t" "$out/artifacts/$t" "fuzz/corpus/$t"
+  if $merge; then
+    "$bin/$t" -merge=1 "fuzz/corpus/$t" "$out/corpus/$t" 2>/dev/null
+    echo "$t: $(ls "fuzz/corpus/$t" | wc -l) inputs in fuzz/corpus/$t"
+    continue
+  fi
+  log="$out/$t.log"
+  # -rss_limit_mb: a spec may be big, but a run past 2 GiB is a finding too.
+  if ! "$bin/$t" "$out/corpus/$t" "fuzz/corpus/$t" -max_total_time="$seconds" -timeout=10 \
+      -rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 -artifact_prefix="$out/artifacts/$t/" >"$log" 2>&1; then
+    status=1
+  fi
+  execs=$(awk '/stat::number_of_executed_units/ {print $2}' "$log")
+  speed=$(awk '/stat::average_exec_per_sec/ {print $2}' "$log")
+  crashes=$(find "$out/artifacts/$t" -type f | wc -l)
+  printf '%-10s %12s %10s %8s %s\n' "$t" "${execs:-?}" "${speed:-?}" "$(ls "$out/corpus/$t" | wc -l)" "$crashes"
+  if [ "$crashes" -gt 0 ]; then
+    status=1
+    grep -m1 -A12 -E "panicked|ERROR: libFuzzer" "$log" >&2 || tail -20 "$log" >&2
+  fi
+done
+exit $status
