@@ -21,7 +21,7 @@ seconds=20
 if [ "${1:-}" = "--merge" ]; then merge=true; shift
 elif [[ "${1:-}" =~ ^[0-9]+$ ]]; then seconds=$1; shift; fi
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(spec_json spec_yaml schema selection arguments redaction stdio_frames)
+[ ${#targets[@]} -gt 0 ] || targets=(spec_json spec_yaml schema selection arguments redaction stdio_frames http_frames)
 
 export RUSTFLAGS="--cfg fuzzing -C passes=sancov-module -C llvm-args=-sanitizer-coverage-level=4 \
 -C llvm-args=-sanitizer-coverage-inline-8bit-counters -C llvm-args=-sanitizer-coverage-pc-table \

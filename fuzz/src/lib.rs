@@ -19,8 +19,11 @@ use url::Url;
 #[path = "../../tests/fixtures/upstream-lab/upstream-lab-mcp/src/tools.rs"]
 mod lab;
 
+/// What a target does with one input.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (the name of its binary and corpus directory).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("spec_json", spec_json),
     ("spec_yaml", spec_yaml),
     ("schema", schema),
@@ -28,6 +31,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("arguments", arguments),
     ("redaction", redaction),
     ("stdio_frames", stdio_frames),
+    ("http_frames", http_frames),
 ];
 
 /// A spec document as JSON through every stage of `mcpgen generate --check`
@@ -164,14 +168,7 @@ pub fn redaction(data: &[u8]) {
 /// them, and a `ping` sent after them is answered.
 pub fn stdio_frames(data: &[u8]) {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    let runtime = RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-    });
-    runtime.block_on(async {
+    runtime().block_on(async {
         let (server_end, client_end) = tokio::io::duplex(1 << 20);
         let serving = tokio::spawn(async move {
             use rmcp::ServiceExt;
@@ -212,7 +209,66 @@ pub fn stdio_frames(data: &[u8]) {
     });
 }
 
-/// The lab's server as a generated crate builds it, its API a discard port.
+/// A request body to `POST /mcp` with a valid token (a JSON-RPC frame, or
+/// anything): the HTTP layer answers with a status a client can act on,
+/// never a 5xx, and doesn't panic.
+pub fn http_frames(data: &[u8]) {
+    use axum::body::Body;
+    use axum::http::{Request, header};
+    use tower::ServiceExt;
+    static ROUTER: OnceLock<axum::Router> = OnceLock::new();
+    runtime().block_on(async {
+        let router = ROUTER.get_or_init(|| {
+            let options = mcpgen_runtime::http::HttpOptions {
+                bind: ([127, 0, 0, 1], 8000).into(),
+                allowed_origins: Vec::new(),
+                allowed_hosts: Vec::new(),
+                tokens: vec![Secret::new("fuzz-token-5d1e".to_string())],
+                rate_limit_per_minute: 0,
+                max_body_bytes: 1 << 20,
+                legacy_sessions: false,
+                max_sessions: 1,
+                session_idle: std::time::Duration::from_secs(60),
+                max_connections: 64,
+                max_calls: 64,
+                max_calls_per_caller: 64,
+            };
+            mcpgen_runtime::http::router(&lab_server(), &options)
+        });
+        let request = Request::post("/mcp")
+            .header(header::HOST, "127.0.0.1:8000")
+            .header(header::AUTHORIZATION, "Bearer fuzz-token-5d1e")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .header("mcp-protocol-version", "2025-11-25")
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                9,
+            ))))
+            .body(Body::from(data.to_vec()))
+            .expect("a request");
+        let answer = tokio::time::timeout(std::time::Duration::from_secs(10), router.clone().oneshot(request)).await;
+        let status = answer.expect("answered within 10 s").expect("infallible").status();
+        assert!(
+            !status.is_server_error(),
+            "{status} for {:?}",
+            String::from_utf8_lossy(data)
+        );
+    });
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    })
+}
+
+/// The lab's server as a generated crate builds it, its API a discard port
+/// and each call given 50 ms (a call is not what these targets are about).
 fn lab_server() -> mcpgen_runtime::server::Server {
     use mcpgen_runtime::{observe::Metrics, server::Overrides, upstream::Upstream};
     let spec = &lab::SERVER;
@@ -226,5 +282,9 @@ fn lab_server() -> mcpgen_runtime::server::Server {
     .expect("the lab's configuration loads");
     let redactor = Redactor::new(&config, &spec.redaction).expect("the lab's redaction rules compile");
     let upstream = Upstream::new(spec, config, redactor).expect("the lab's upstream builds");
-    mcpgen_runtime::server::Server::new(spec, upstream, Metrics::new(), Overrides::default(), Vec::new())
+    let overrides = Overrides {
+        timeout: Some(std::time::Duration::from_millis(50)),
+        deadline: Some(std::time::Duration::from_millis(50)),
+    };
+    mcpgen_runtime::server::Server::new(spec, upstream, Metrics::new(), overrides, Vec::new())
 }

@@ -461,17 +461,65 @@ impl SessionManager for BoundedSessions {
 /// Serve until SIGTERM/SIGINT; returns once in-flight calls are done.
 pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), String> {
     let cancel = CancellationToken::new();
+    let ready = Arc::new(AtomicBool::new(true));
+    let app = routes(&server, &options, cancel.clone(), ready.clone());
+    let listener = tokio::net::TcpListener::bind(options.bind)
+        .await
+        .map_err(|e| format!("can't listen on {}: {e}", options.bind))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %local, "serving MCP over streamable HTTP at /mcp");
+
+    let shutdown = {
+        let metrics = server.metrics().clone();
+        async move {
+            wait_for_signal().await;
+            tracing::info!("shutting down: no new connections; finishing in-flight calls");
+            ready.store(false, Ordering::Relaxed);
+            // Close streams once calls are done (or the grace period is over).
+            tokio::spawn(async move {
+                let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+                while metrics.in_flight_now() > 0 && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                cancel.cancel();
+            });
+        }
+    };
+    crate::listen::serve(
+        listener,
+        app,
+        options.max_connections,
+        shutdown,
+        SHUTDOWN_GRACE + CLOSE_GRACE,
+    )
+    .await;
+    Ok(())
+}
+
+/// `/mcp` and the operations routes with their guards, as `serve_http` serves
+/// them (also for serving from an axum app of one's own, or in-process):
+/// the caller inserts `ConnectInfo<SocketAddr>` into each request.
+pub fn router(server: &Server, options: &HttpOptions) -> Router {
+    routes(
+        server,
+        options,
+        CancellationToken::new(),
+        Arc::new(AtomicBool::new(true)),
+    )
+}
+
+fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, ready: Arc<AtomicBool>) -> Router {
     // `/mcp`'s Host and Origin checks are rmcp's; `/metrics` gets the same lists.
     let same_site = SameSite {
-        hosts: host_names(&options),
-        origins: allowed_origins(&options),
+        hosts: host_names(options),
+        origins: allowed_origins(options),
     };
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(options.legacy_sessions)
         .with_json_response(true)
-        .with_cancellation_token(cancel.clone())
+        .with_cancellation_token(cancel)
         .with_max_request_body_bytes(options.max_body_bytes)
-        .with_allowed_origins(allowed_origins(&options))
+        .with_allowed_origins(allowed_origins(options))
         .enforce_origin_validation();
     config = if same_site.hosts.is_empty() {
         config.disable_allowed_hosts()
@@ -504,10 +552,9 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
     let guard_state = Arc::new(Guard {
         tokens: options.tokens.clone(),
     });
-    let ready = Arc::new(AtomicBool::new(true));
     let metrics = server.metrics().clone();
 
-    let app = Router::new()
+    Router::new()
         .route_service("/mcp", mcp)
         .route_layer(middleware::from_fn_with_state(body_check, check_body))
         .route_layer(middleware::from_fn(session_deleted))
@@ -541,39 +588,7 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
                     }
                 }
             }),
-        );
-
-    let listener = tokio::net::TcpListener::bind(options.bind)
-        .await
-        .map_err(|e| format!("can't listen on {}: {e}", options.bind))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %local, "serving MCP over streamable HTTP at /mcp");
-
-    let shutdown = {
-        let metrics = server.metrics().clone();
-        async move {
-            wait_for_signal().await;
-            tracing::info!("shutting down: no new connections; finishing in-flight calls");
-            ready.store(false, Ordering::Relaxed);
-            // Close streams once calls are done (or the grace period is over).
-            tokio::spawn(async move {
-                let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-                while metrics.in_flight_now() > 0 && tokio::time::Instant::now() < deadline {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                cancel.cancel();
-            });
-        }
-    };
-    crate::listen::serve(
-        listener,
-        app,
-        options.max_connections,
-        shutdown,
-        SHUTDOWN_GRACE + CLOSE_GRACE,
-    )
-    .await;
-    Ok(())
+        )
 }
 
 /// Accepted `Host` names: the configured ones, else the loopback names when

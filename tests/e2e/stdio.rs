@@ -1,5 +1,5 @@
 //! The generated `petstore-mcp` over stdio, driven by real MCP clients
-//! (rmcp's client, the official Python and TypeScript SDKs, and raw JSON-RPC lines) against
+//! (rmcp's client, the official Python SDK, and raw JSON-RPC lines) against
 //! a Prism mock that rejects requests violating the spec, and against a
 //! recording upstream for byte-exact request checks.
 
@@ -452,5 +452,74 @@ async fn edge_cases_reach_the_wire_as_specified() -> anyhow::Result<()> {
         json!({"type": "a", "self": true})
     );
     client.cancel().await?;
+    Ok(())
+}
+
+/// The upstream lab's tool table, to build a server in-process around it.
+#[path = "../fixtures/upstream-lab/upstream-lab-mcp/src/tools.rs"]
+mod lab;
+
+/// A bug that panics inside a call answers that call with an error, is
+/// audited, and leaves the server serving: the next calls are answered.
+#[tokio::test]
+async fn a_call_that_panics_is_answered_and_the_server_serves_on() -> anyhow::Result<()> {
+    use mcpgen_runtime::extend::CustomTool;
+    use mcpgen_runtime::observe::Metrics;
+    use mcpgen_runtime::server::{Overrides, Server};
+    let spec = &lab::SERVER;
+    let config = mcpgen_runtime::config::Config::from_lookup(spec, |name| {
+        Some(if name == spec.base_url.env {
+            "http://127.0.0.1:9/".to_string()
+        } else {
+            format!("placeholder-{name}")
+        })
+    })?;
+    let redactor = mcpgen_runtime::redact::Redactor::new(&config, &spec.redaction).map_err(anyhow::Error::msg)?;
+    let upstream = mcpgen_runtime::upstream::Upstream::new(spec, config, redactor).map_err(anyhow::Error::msg)?;
+    let buggy = CustomTool::new(
+        "buggy",
+        "Panics: a bug in hand-written code.",
+        json!({"type": "object"}),
+        |_args| async move {
+            let empty: Vec<u8> = Vec::new();
+            Ok(json!(empty[3]))
+        },
+    );
+    let metrics = Metrics::new();
+    let server = Server::new(
+        spec,
+        upstream,
+        metrics.clone(),
+        Overrides::default(),
+        vec![std::sync::Arc::new(buggy)],
+    );
+    let (server_end, client_end) = tokio::io::duplex(1 << 16);
+    let serving = tokio::spawn(async move {
+        let running = server.serve(server_end).await.expect("the server starts");
+        let _ = running.waiting().await;
+    });
+    let client = ().serve(client_end).await?;
+    for _ in 0..2 {
+        let result = call(&client, "buggy", json!({})).await?;
+        assert_eq!(result.is_error, Some(true));
+        assert!(
+            text(&result).contains("failed inside the MCP server"),
+            "{}",
+            text(&result)
+        );
+    }
+    let listed = client.list_all_tools().await?;
+    assert_eq!(listed.len(), spec.tools.len() + 1);
+    let other = call(&client, "json_body", json!({"name": 5})).await?;
+    assert!(text(&other).contains("Invalid arguments"), "{}", text(&other));
+    assert!(
+        metrics
+            .render()
+            .contains(r#"mcp_tool_calls_total{tool="buggy",outcome="internal_error"} 2"#),
+        "{}",
+        metrics.render()
+    );
+    client.cancel().await?;
+    serving.abort();
     Ok(())
 }
