@@ -326,9 +326,6 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
     }
 }
 
-/// Static tokens: the 401 says what is wrong in words a user reads (clients
-/// show the body), and no OAuth metadata is offered, so clients don't start
-/// an OAuth flow the server can't finish.
 /// A tool call over the rate limit or the bound on calls in flight: an
 /// answer the client shows the model (a tool error saying when to retry),
 /// not a transport failure; `Retry-After` says the same to HTTP-level clients.
@@ -348,6 +345,9 @@ fn try_again_later(id: serde_json::Value, text: &str, seconds: u64) -> Response 
         .into_response()
 }
 
+/// Static tokens: the 401 says what is wrong in words a user reads (clients
+/// show the body), and no OAuth metadata is offered, so clients don't start
+/// an OAuth flow the server can't finish.
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
