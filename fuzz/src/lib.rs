@@ -17,6 +17,8 @@ use url::Url;
 /// The upstream lab's tool table: every parameter style, body type and
 /// credential kind the runtime serializes.
 #[path = "../../tests/fixtures/upstream-lab/upstream-lab-mcp/src/tools.rs"]
+// Generated code, formatted by mcpgen: rustfmt must leave it as it is.
+#[rustfmt::skip]
 mod lab;
 
 /// What a target does with one input.

@@ -512,6 +512,53 @@ async fn calls_in_flight_are_bounded_per_client_and_in_all() -> anyhow::Result<(
     Ok(())
 }
 
+/// A client that goes away mid-call stops the call at once (its upstream
+/// request is dropped): it leaves the in-flight count long before the API
+/// would have answered, and is audited as cancelled.
+#[tokio::test]
+async fn a_disconnected_client_stops_its_call() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    // `/slow/*` answers after 5 s, past the 1 s this client waits.
+    let slow = format!("{}/slow", upstream.base_url);
+    let server = HttpServer::start(&["--rate-limit", "0"], &env(&slow))?;
+    let impatient = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
+    let gone = impatient
+        .post(&server.url)
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(call(1, "get_inventory", json!({})).to_string())
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up");
+    let metrics = || async {
+        client()
+            .get(format!("{}/metrics", server.base))
+            .bearer_auth(TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+    // Had the call lived on, it would be in flight until its answer at 5 s, and audited "ok".
+    let left = std::time::Instant::now();
+    let mut text = metrics().await;
+    while !text.contains("mcp_tool_calls_in_flight 0") && left.elapsed() < Duration::from_secs(3) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        text = metrics().await;
+    }
+    assert!(text.contains("mcp_tool_calls_in_flight 0"), "{text}");
+    assert!(
+        text.contains(r#"mcp_tool_calls_total{tool="get_inventory",outcome="cancelled"} 1"#),
+        "{text}"
+    );
+    assert_eq!(upstream.requests().len(), 1);
+    Ok(())
+}
+
 /// A raw TCP connection to `base` (`http://host:port`).
 async fn raw_connection(base: &str) -> tokio::net::TcpStream {
     tokio::net::TcpStream::connect(base.strip_prefix("http://").unwrap())

@@ -457,6 +457,8 @@ async fn edge_cases_reach_the_wire_as_specified() -> anyhow::Result<()> {
 
 /// The upstream lab's tool table, to build a server in-process around it.
 #[path = "../fixtures/upstream-lab/upstream-lab-mcp/src/tools.rs"]
+// Generated code, formatted by mcpgen: rustfmt must leave it as it is.
+#[rustfmt::skip]
 mod lab;
 
 /// A bug that panics inside a call answers that call with an error, is
