@@ -199,13 +199,7 @@ async fn main() -> anyhow::Result<()> {
         client.await?;
     }
     let end = rss_kib(pid);
-    let metrics = reqwest::Client::new()
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await?
-        .text()
-        .await?;
+    let metrics = mcpgen_tests::metrics_text(&server.base, TOKEN).await?;
     let (status, log) = tokio::task::spawn_blocking(move || server.terminate()).await??;
     // The panic hook's line, and the audit event of a call the panic net answered.
     let panics = log.matches("panicked").count() + log.matches("internal_error").count();

@@ -142,13 +142,7 @@ async fn guards_around_the_endpoint() -> anyhow::Result<()> {
     assert_eq!(upstream.requests().len(), 1);
 
     // Metrics count the call by tool, outcome and upstream status.
-    let metrics = client()
-        .get(format!("{}/metrics", server.base))
-        .bearer_auth(TOKEN)
-        .send()
-        .await?
-        .text()
-        .await?;
+    let metrics = mcpgen_tests::metrics_text(&server.base, TOKEN).await?;
     assert!(
         metrics.contains(r#"mcp_tool_calls_total{tool="get_pet_by_id",outcome="ok"} 1"#),
         "{metrics}"
@@ -532,23 +526,13 @@ async fn a_disconnected_client_stops_its_call() -> anyhow::Result<()> {
         .send()
         .await;
     assert!(gone.is_err(), "the client gave up");
-    let metrics = || async {
-        client()
-            .get(format!("{}/metrics", server.base))
-            .bearer_auth(TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let metrics = || mcpgen_tests::metrics_text(&server.base, TOKEN);
     // Had the call lived on, it would be in flight until its answer at 5 s, and audited "ok".
     let left = std::time::Instant::now();
-    let mut text = metrics().await;
+    let mut text = metrics().await?;
     while !text.contains("mcp_tool_calls_in_flight 0") && left.elapsed() < Duration::from_secs(3) {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        text = metrics().await;
+        text = metrics().await?;
     }
     assert!(text.contains("mcp_tool_calls_in_flight 0"), "{text}");
     assert!(

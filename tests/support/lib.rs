@@ -181,6 +181,17 @@ impl Drop for HttpServer {
     }
 }
 
+/// A server's `/metrics`, with its bearer token.
+pub async fn metrics_text(base: &str, token: &str) -> anyhow::Result<String> {
+    Ok(reqwest::Client::new()
+        .get(format!("{base}/metrics"))
+        .bearer_auth(token)
+        .send()
+        .await?
+        .text()
+        .await?)
+}
+
 /// A free loopback port (bound and released; Prism needs a number up front).
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
