@@ -269,24 +269,12 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// The lab's server as a generated crate builds it, its API a discard port
-/// and each call given 50 ms (a call is not what these targets are about).
+/// The lab's server, offline (its API a discard port), each call given
+/// 50 ms: a call is not what these targets are about.
 fn lab_server() -> mcpgen_runtime::server::Server {
-    use mcpgen_runtime::{observe::Metrics, server::Overrides, upstream::Upstream};
-    let spec = &lab::SERVER;
-    let config = Config::from_lookup(spec, |name| {
-        Some(if name == spec.base_url.env {
-            "http://127.0.0.1:9/".to_string()
-        } else {
-            format!("placeholder-{name}")
-        })
-    })
-    .expect("the lab's configuration loads");
-    let redactor = Redactor::new(&config, &spec.redaction).expect("the lab's redaction rules compile");
-    let upstream = Upstream::new(spec, config, redactor).expect("the lab's upstream builds");
-    let overrides = Overrides {
+    let overrides = mcpgen_runtime::server::Overrides {
         timeout: Some(std::time::Duration::from_millis(50)),
         deadline: Some(std::time::Duration::from_millis(50)),
     };
-    mcpgen_runtime::server::Server::new(spec, upstream, Metrics::new(), overrides, Vec::new())
+    mcpgen_runtime::testing::offline_server(&lab::SERVER, &Default::default(), overrides)
 }

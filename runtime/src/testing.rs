@@ -20,6 +20,25 @@ use crate::server::{Overrides, Server};
 use crate::spec::ServerSpec;
 use crate::upstream::Upstream;
 
+/// A server for `spec` as a generated crate builds it, with `extensions`,
+/// its env vars given placeholders and its API a discard port: for tests
+/// that serve it in-process and call no API (or expect the call to fail).
+pub fn offline_server(spec: &'static ServerSpec, extensions: &Extensions, overrides: Overrides) -> Server {
+    let config = Config::from_lookup(spec, |name| {
+        Some(if name == spec.base_url.env {
+            "http://127.0.0.1:9/".to_string()
+        } else {
+            format!("placeholder-{name}")
+        })
+    })
+    .unwrap_or_else(|e| panic!("the server's configuration does not load: {e}"));
+    let redactor = Redactor::new(&config, &spec.redaction).unwrap_or_else(|e| panic!("{e}"));
+    let upstream = Upstream::new(spec, config, redactor)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_hooks(extensions.hooks.clone());
+    Server::new(spec, upstream, Metrics::new(), overrides, extensions.tools.clone())
+}
+
 /// Panics with every problem found, so `cargo test` shows them all at once.
 pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
     let generated: Vec<&str> = spec.tools.iter().map(|t| t.name).collect();
@@ -32,26 +51,7 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
         .build()
         .expect("a tokio runtime starts");
     let listed = runtime.block_on(async {
-        // A discard-port base URL: nothing here calls the API.
-        let config = Config::from_lookup(spec, |name| {
-            Some(if name == spec.base_url.env {
-                "http://127.0.0.1:9/".to_string()
-            } else {
-                format!("placeholder-{name}")
-            })
-        })
-        .unwrap_or_else(|e| panic!("the server's configuration does not load: {e}"));
-        let redactor = Redactor::new(&config, &spec.redaction).unwrap_or_else(|e| panic!("{e}"));
-        let upstream = Upstream::new(spec, config, redactor)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .with_hooks(extensions.hooks.clone());
-        let server = Server::new(
-            spec,
-            upstream,
-            Metrics::new(),
-            Overrides::default(),
-            extensions.tools.clone(),
-        );
+        let server = offline_server(spec, &extensions, Overrides::default());
         let (server_end, client_end) = tokio::io::duplex(1 << 16);
         let serving = tokio::spawn(async move {
             let running = server.serve(server_end).await.expect("the server starts");

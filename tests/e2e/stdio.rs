@@ -465,19 +465,7 @@ mod lab;
 /// audited, and leaves the server serving: the next calls are answered.
 #[tokio::test]
 async fn a_call_that_panics_is_answered_and_the_server_serves_on() -> anyhow::Result<()> {
-    use mcpgen_runtime::extend::CustomTool;
-    use mcpgen_runtime::observe::Metrics;
-    use mcpgen_runtime::server::{Overrides, Server};
-    let spec = &lab::SERVER;
-    let config = mcpgen_runtime::config::Config::from_lookup(spec, |name| {
-        Some(if name == spec.base_url.env {
-            "http://127.0.0.1:9/".to_string()
-        } else {
-            format!("placeholder-{name}")
-        })
-    })?;
-    let redactor = mcpgen_runtime::redact::Redactor::new(&config, &spec.redaction).map_err(anyhow::Error::msg)?;
-    let upstream = mcpgen_runtime::upstream::Upstream::new(spec, config, redactor).map_err(anyhow::Error::msg)?;
+    use mcpgen_runtime::extend::{CustomTool, Extensions};
     let buggy = CustomTool::new(
         "buggy",
         "Panics: a bug in hand-written code.",
@@ -487,14 +475,9 @@ async fn a_call_that_panics_is_answered_and_the_server_serves_on() -> anyhow::Re
             Ok(json!(empty[3]))
         },
     );
-    let metrics = Metrics::new();
-    let server = Server::new(
-        spec,
-        upstream,
-        metrics.clone(),
-        Overrides::default(),
-        vec![std::sync::Arc::new(buggy)],
-    );
+    let spec = &lab::SERVER;
+    let server = mcpgen_runtime::testing::offline_server(spec, &Extensions::new().tool(buggy), Default::default());
+    let metrics = server.metrics().clone();
     let (server_end, client_end) = tokio::io::duplex(1 << 16);
     let serving = tokio::spawn(async move {
         let running = server.serve(server_end).await.expect("the server starts");
