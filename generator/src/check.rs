@@ -201,12 +201,7 @@ pub fn check(plan: &mut Plan, spec_file: &str) -> Vec<Diagnostic> {
     }
     let mut seen: HashMap<&str, &ToolPlan> = HashMap::new();
     for tool in &plan.tools {
-        let valid = (1..=64).contains(&tool.name.len())
-            && tool
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-        if !valid {
+        if !mcpgen_spec::is_valid_tool_name(&tool.name) {
             diagnostics.push(
                 Diagnostic::new(
                     spec_file,

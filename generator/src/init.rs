@@ -120,7 +120,7 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
                 out,
                 "    # - {}  # {} {}{summary}",
                 yaml_scalar(id),
-                op.method.as_upper(),
+                op.method.as_str(),
                 op.path
             );
         }

@@ -5,7 +5,6 @@
 //! Field docs say where in the spec each value comes from.
 
 use indexmap::IndexMap;
-use serde::Serialize;
 use serde_json::Value;
 
 use crate::diag::Diagnostic;
@@ -40,7 +39,7 @@ pub struct ServerTemplate {
     pub variables: IndexMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecurityScheme {
     ApiKey {
         location: ApiKeyLocation,
@@ -58,63 +57,15 @@ pub enum SecurityScheme {
 }
 
 /// An OAuth2 `clientCredentials` flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCredentials {
     pub token_url: String,
     /// The flow's `scopes`, in document order.
     pub scopes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum ApiKeyLocation {
-    Header,
-    Query,
-    Cookie,
-}
-
-/// HTTP methods; serialized as the runtime's `Method` variant names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Method {
-    Get,
-    Put,
-    Post,
-    Delete,
-    Options,
-    Head,
-    Patch,
-    Trace,
-}
-
-impl Method {
-    pub fn from_openapi(name: &str) -> Option<Method> {
-        Some(match name {
-            "get" => Method::Get,
-            "put" => Method::Put,
-            "post" => Method::Post,
-            "delete" => Method::Delete,
-            "options" => Method::Options,
-            "head" => Method::Head,
-            "patch" => Method::Patch,
-            "trace" => Method::Trace,
-            _ => return None,
-        })
-    }
-    pub fn as_upper(self) -> &'static str {
-        match self {
-            Method::Get => "GET",
-            Method::Put => "PUT",
-            Method::Post => "POST",
-            Method::Delete => "DELETE",
-            Method::Options => "OPTIONS",
-            Method::Head => "HEAD",
-            Method::Patch => "PATCH",
-            Method::Trace => "TRACE",
-        }
-    }
-    pub fn as_lower(self) -> String {
-        self.as_upper().to_ascii_lowercase()
-    }
-}
+// The runtime's own enums (the shared `mcpgen-spec` crate): what is planned is what is emitted.
+pub use mcpgen_spec::{ApiKeyLocation, Method};
 
 #[derive(Debug, Clone)]
 pub struct Operation {
@@ -147,38 +98,7 @@ pub struct Operation {
     pub problems: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub enum Location {
-    Path,
-    Query,
-    Header,
-    Cookie,
-}
-
-impl Location {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Location::Path => "path",
-            Location::Query => "query",
-            Location::Header => "header",
-            Location::Cookie => "cookie",
-        }
-    }
-}
-
-/// OpenAPI parameter styles; serialized as the runtime's `Style` variant names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum Style {
-    Simple,
-    Label,
-    Matrix,
-    Form,
-    SpaceDelimited,
-    PipeDelimited,
-    DeepObject,
-    /// `content` instead of `schema`: the value is sent as JSON text.
-    Content,
-}
+pub use mcpgen_spec::{Location, Style};
 
 #[derive(Debug, Clone)]
 pub struct Param {

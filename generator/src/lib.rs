@@ -22,6 +22,7 @@ pub mod plan;
 pub mod render;
 pub mod resolve;
 pub mod rules;
+pub mod rust;
 pub mod schema;
 pub mod select;
 pub mod swagger2;

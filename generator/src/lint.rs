@@ -201,7 +201,7 @@ struct Property {
 /// Why a tool's description won't help the model choose it, if it won't.
 fn description_problem(op: &Operation, tool: &ToolPlan) -> Option<String> {
     let text = tool.description.trim();
-    let bare = format!("{} {}", op.method.as_upper(), op.path);
+    let bare = format!("{} {}", op.method.as_str(), op.path);
     if text.is_empty() || text == bare {
         return Some(format!("no description: the model sees only `{bare}`"));
     }

@@ -15,8 +15,9 @@ use crate::ir::Operation;
 use crate::names;
 use crate::plan::{ToolDefaults, estimate_tokens, plan_tool, tool_name};
 use crate::rules::{Decision, Matcher};
-use crate::select::{PageBounds, Policy};
+use crate::select::PageBounds;
 use crate::{load, resolve};
+use mcpgen_spec::Policy;
 
 #[derive(Debug, Serialize)]
 pub struct Listing {
@@ -168,7 +169,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         rows.push(Row {
             tool: name,
             operation_id: op.operation_id.clone(),
-            method: op.method.as_upper(),
+            method: op.method.as_str(),
             path: op.path.clone(),
             tags: op.tags.clone(),
             selected: decision.selected,

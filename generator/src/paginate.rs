@@ -15,21 +15,15 @@ use crate::config::{PageStyle, PaginationOverride};
 use crate::diag::Diagnostic;
 use crate::ir::{Location, Operation, Response};
 use crate::plan::ParamPlan;
+use crate::rust;
 use crate::select::PageBounds;
+use mcpgen_spec::PageKind;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct PaginationPlan {
-    /// The runtime's `PageKind` variant.
-    pub kind: &'static str,
-    /// Argument carrying the cursor, offset or page.
-    pub param: Option<String>,
-    /// Cursor: the response field with the next cursor.
-    pub next: Option<String>,
-    /// Offset/page: the page-size argument.
-    pub size: Option<String>,
-    pub first: u32,
-    pub id: String,
-    pub has_more: String,
+    /// The scheme and its arguments (the runtime's own type).
+    #[serde(serialize_with = "rust::expr")]
+    pub kind: PageKind<String>,
     pub items: String,
     pub max_pages: u32,
     pub max_items: u32,
@@ -152,12 +146,6 @@ fn detect(op: &Operation, params: &[ParamPlan], bounds: PageBounds) -> Option<Pa
         .any(|p| p.location == Location::Query && p.fixed.is_none());
     let base = |kind| PaginationPlan {
         kind,
-        param: None,
-        next: None,
-        size: None,
-        first: 1,
-        id: "id".to_string(),
-        has_more: "has_more".to_string(),
         items: items.clone(),
         max_pages: bounds.max_pages,
         max_items: bounds.max_items,
@@ -165,7 +153,7 @@ fn detect(op: &Operation, params: &[ParamPlan], bounds: PageBounds) -> Option<Pa
         summary: String::new(),
     };
     let mut plan = if response.headers.iter().any(|h| h == "link") && has_query {
-        base("Link")
+        base(PageKind::Link)
     } else if let (Some(param), Some(next)) = (
         first_of(params, CURSOR_PARAMS),
         CURSOR_FIELDS.iter().find_map(|name| {
@@ -176,23 +164,22 @@ fn detect(op: &Operation, params: &[ParamPlan], bounds: PageBounds) -> Option<Pa
                 .map(|(path, _)| path.clone())
         }),
     ) {
-        PaginationPlan {
-            param: Some(param.arg.clone()),
-            next: Some(next),
-            ..base("Cursor")
-        }
+        base(PageKind::Cursor {
+            param: param.arg.clone(),
+            next,
+        })
     } else if let (Some(param), Some("boolean")) = (free_query(params, "starting_after"), response.kind_of("has_more"))
     {
-        PaginationPlan {
-            param: Some(param.arg.clone()),
-            ..base("AfterLastItem")
-        }
+        base(PageKind::AfterLastItem {
+            param: param.arg.clone(),
+            id: "id".to_string(),
+            has_more: "has_more".to_string(),
+        })
     } else if let Some(param) = first_of(params, OFFSET_PARAMS) {
-        PaginationPlan {
-            param: Some(param.arg.clone()),
+        base(PageKind::Offset {
+            param: param.arg.clone(),
             size: size_param(params),
-            ..base("Offset")
-        }
+        })
     } else if let Some(param) = first_of(params, PAGE_PARAMS) {
         let first = op
             .params
@@ -200,12 +187,11 @@ fn detect(op: &Operation, params: &[ParamPlan], bounds: PageBounds) -> Option<Pa
             .find(|p| p.name == param.name && p.location == Location::Query)
             .and_then(|p| p.schema.get("minimum").and_then(serde_json::Value::as_u64))
             .map_or(1, |min| min.min(1) as u32);
-        PaginationPlan {
-            param: Some(param.arg.clone()),
+        base(PageKind::Page {
+            param: param.arg.clone(),
             size: size_param(params),
             first,
-            ..base("Page")
-        }
+        })
     } else {
         return None;
     };
@@ -221,13 +207,13 @@ fn declared(
     bounds: PageBounds,
 ) -> Result<Option<PaginationPlan>, Box<Diagnostic>> {
     let problem = |message: String| Box::new(Diagnostic::new(file, message).line_col(line, col));
-    let kind = match custom.style {
+    let style = match custom.style {
         PageStyle::None => return Ok(None),
-        PageStyle::Cursor => "Cursor",
-        PageStyle::AfterLastItem => "AfterLastItem",
-        PageStyle::Offset => "Offset",
-        PageStyle::Page => "Page",
-        PageStyle::Link => "Link",
+        PageStyle::Cursor => "cursor",
+        PageStyle::AfterLastItem => "after_last_item",
+        PageStyle::Offset => "offset",
+        PageStyle::Page => "page",
+        PageStyle::Link => "link",
     };
     let arg = |wire: &Option<String>, key: &str, required: bool| -> Result<Option<String>, Box<Diagnostic>> {
         // The page size may be fixed in mcpgen.yaml; the position must move.
@@ -236,10 +222,7 @@ fn declared(
             _ => free_query(params, wire),
         };
         match wire {
-            None if required => Err(problem(format!(
-                "pagination: style `{}` needs `{key}`",
-                kind.to_lowercase()
-            ))),
+            None if required => Err(problem(format!("pagination: style `{style}` needs `{key}`"))),
             None => Ok(None),
             Some(wire) => match find(wire) {
                 Some(p) => Ok(Some(p.arg.clone())),
@@ -261,7 +244,7 @@ fn declared(
             },
         }
     };
-    let needs_param = kind != "Link";
+    let needs_param = custom.style != PageStyle::Link;
     let items = match (&custom.items, op.response.as_ref().and_then(items_path)) {
         (Some(items), _) => items.trim_start_matches("$.").trim_start_matches('$').to_string(),
         (None, Some(found)) => found,
@@ -271,22 +254,34 @@ fn declared(
             ));
         }
     };
-    let next = match (kind, &custom.next) {
-        ("Cursor", None) => {
+    let next = match (custom.style, &custom.next) {
+        (PageStyle::Cursor, None) => {
             return Err(problem(
                 "pagination: style `cursor` needs `next`: the response field with the next cursor".to_string(),
             ));
         }
-        (_, next) => next.clone(),
+        (_, next) => next.clone().unwrap_or_default(),
+    };
+    // Required for every style but `link`, so present where used.
+    let param = arg(&custom.param, "param", needs_param)?.unwrap_or_default();
+    let size = arg(&custom.size, "size", false)?;
+    let kind = match custom.style {
+        PageStyle::Cursor => PageKind::Cursor { param, next },
+        PageStyle::AfterLastItem => PageKind::AfterLastItem {
+            param,
+            id: custom.id.clone().unwrap_or_else(|| "id".to_string()),
+            has_more: custom.has_more.clone().unwrap_or_else(|| "has_more".to_string()),
+        },
+        PageStyle::Offset => PageKind::Offset { param, size },
+        PageStyle::Page => PageKind::Page {
+            param,
+            size,
+            first: custom.first.unwrap_or(1),
+        },
+        PageStyle::Link | PageStyle::None => PageKind::Link,
     };
     let mut plan = PaginationPlan {
         kind,
-        param: arg(&custom.param, "param", needs_param)?,
-        next,
-        size: arg(&custom.size, "size", false)?,
-        first: custom.first.unwrap_or(1),
-        id: custom.id.clone().unwrap_or_else(|| "id".to_string()),
-        has_more: custom.has_more.clone().unwrap_or_else(|| "has_more".to_string()),
         items,
         max_pages: custom.max_pages.unwrap_or(bounds.max_pages).max(1),
         max_items: custom.max_items.unwrap_or(bounds.max_items).max(1),
@@ -310,13 +305,12 @@ pub fn items_schema(page: &serde_json::Value, items: &str) -> Option<serde_json:
 }
 
 fn summary(plan: &PaginationPlan) -> String {
-    let param = plan.param.as_deref().unwrap_or("");
-    let how = match plan.kind {
-        "Cursor" => format!("cursor `{param}` from `{}`", plan.next.as_deref().unwrap_or("")),
-        "AfterLastItem" => format!("`{param}` = last item's `{}` while `{}`", plan.id, plan.has_more),
-        "Offset" => format!("offset `{param}`"),
-        "Page" => format!("page `{param}`"),
-        _ => "Link header".to_string(),
+    let how = match &plan.kind {
+        PageKind::Cursor { param, next } => format!("cursor `{param}` from `{next}`"),
+        PageKind::AfterLastItem { param, id, has_more } => format!("`{param}` = last item's `{id}` while `{has_more}`"),
+        PageKind::Offset { param, .. } => format!("offset `{param}`"),
+        PageKind::Page { param, .. } => format!("page `{param}`"),
+        PageKind::Link => "Link header".to_string(),
     };
     let items = if plan.items.is_empty() {
         "the response".to_string()
@@ -343,7 +337,6 @@ mod tests {
             explode: true,
             fixed: None,
             default: None,
-            shorthand: Some("query"),
         }
     }
 
@@ -389,10 +382,11 @@ mod tests {
             &[],
         );
         let p = detect(&slack, &[param("cursor"), param("limit")], BOUNDS).unwrap();
-        assert_eq!(
-            (p.kind, p.next.as_deref(), p.items.as_str()),
-            ("Cursor", Some("response_metadata.next_cursor"), "members")
-        );
+        let cursor = PageKind::Cursor {
+            param: "cursor".to_string(),
+            next: "response_metadata.next_cursor".to_string(),
+        };
+        assert_eq!((p.kind, p.items.as_str()), (cursor, "members"));
 
         let stripe = op(
             &[
@@ -404,19 +398,33 @@ mod tests {
             &[],
         );
         let p = detect(&stripe, &[param("limit"), param("starting_after")], BOUNDS).unwrap();
-        assert_eq!((p.kind, p.param.as_deref()), ("AfterLastItem", Some("starting_after")));
+        let after = PageKind::AfterLastItem {
+            param: "starting_after".to_string(),
+            id: "id".to_string(),
+            has_more: "has_more".to_string(),
+        };
+        assert_eq!(p.kind, after);
 
         let github = op(&[("", "array")], &["link"]);
         let p = detect(&github, &[param("per_page"), param("page")], BOUNDS).unwrap();
-        assert_eq!((p.kind, p.items.as_str()), ("Link", ""));
+        assert_eq!((p.kind, p.items.as_str()), (PageKind::Link, ""));
 
         let offset = op(&[("", "object"), ("results", "array"), ("count", "integer")], &[]);
         let p = detect(&offset, &[param("offset"), param("limit")], BOUNDS).unwrap();
-        assert_eq!((p.kind, p.size.as_deref()), ("Offset", Some("limit")));
+        let offset = PageKind::Offset {
+            param: "offset".to_string(),
+            size: Some("limit".to_string()),
+        };
+        assert_eq!(p.kind, offset);
 
         let page = op(&[("", "array")], &[]);
         let p = detect(&page, &[param("page"), param("per_page")], BOUNDS).unwrap();
-        assert_eq!((p.kind, p.size.as_deref(), p.first), ("Page", Some("per_page"), 1));
+        let page = PageKind::Page {
+            param: "page".to_string(),
+            size: Some("per_page".to_string()),
+            first: 1,
+        };
+        assert_eq!(p.kind, page);
     }
 
     #[test]

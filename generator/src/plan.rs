@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 
 use heck::ToSnakeCase;
 use indexmap::IndexMap;
+use mcpgen_spec::{BodyEncoding, MAX_TOOL_NAME_LEN as MAX_TOOL_NAME, Policy, SchemeKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -17,10 +18,18 @@ use crate::diag::{Diagnostic, Error, finish};
 use crate::ir::{ApiKeyLocation, Location, Method, Operation, SecurityScheme, Style};
 use crate::package::{Deploy, HostConfig, Workflow};
 use crate::paginate::PaginationPlan;
-use crate::select::{Binding, PageBounds, Policy, Redaction, Selection};
+use crate::rust::{self, Expr};
+use crate::select::{Binding, PageBounds, Redaction, Selection};
 
-/// MCP's limit on tool name length.
-const MAX_TOOL_NAME: usize = 64;
+/// The shared `Policy`'s fields, for the README (the spec crate has no serde).
+#[derive(Serialize)]
+#[serde(remote = "Policy")]
+struct PolicyFields {
+    timeout_ms: u64,
+    deadline_ms: u64,
+    max_attempts: u32,
+    max_response_bytes: usize,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Plan {
@@ -39,6 +48,7 @@ pub struct Plan {
     pub base_url_relative: Option<String>,
     /// `{name}`s of `base_url_default` filled from env vars.
     pub server_variables: Vec<ServerVariablePlan>,
+    #[serde(with = "PolicyFields")]
     pub policy: Policy,
     pub redaction: Redaction,
     pub inbound_token_env: String,
@@ -115,15 +125,8 @@ pub struct EnvVarPlan {
 pub struct SchemePlan {
     pub name: String,
     pub env: String,
-    /// `ApiKey`, `Bearer` or `Basic` (the runtime's `SchemeKind` variants).
-    pub kind: &'static str,
-    /// For `ApiKey`: where and under which name the key goes.
-    pub location: Option<ApiKeyLocation>,
-    pub key_name: Option<String>,
-    /// For `OAuth2ClientCredentials`: the token URL, scopes (space-separated) and secret's env var.
-    pub token_url: Option<String>,
-    pub scopes: String,
-    pub secret_env: Option<String>,
+    #[serde(serialize_with = "rust::expr")]
+    pub kind: SchemeKind<String>,
     /// For the README: what the variable holds.
     pub describe: String,
 }
@@ -136,6 +139,7 @@ pub struct ToolPlan {
     pub title: Option<String>,
     pub description: String,
     pub operation_id: Option<String>,
+    #[serde(serialize_with = "rust::expr")]
     pub method: Method,
     pub http_method: &'static str,
     pub path: String,
@@ -158,15 +162,20 @@ pub struct ToolPlan {
     pub read_only: bool,
     pub destructive: bool,
     pub idempotent: bool,
+    #[serde(serialize_with = "rust::expr")]
     pub params: Vec<ParamPlan>,
+    #[serde(serialize_with = "rust::expr")]
     pub body: Option<BodyPlan>,
+    #[serde(serialize_with = "rust::expr")]
     pub security: Vec<Vec<String>>,
     /// Set when mcpgen.yaml gives this tool its own limits.
+    #[serde(serialize_with = "rust::expr")]
     pub policy: Option<Policy>,
     pub pagination: Option<PaginationPlan>,
 }
 
-#[derive(Debug, Serialize)]
+/// A parameter's recipe; reaches the templates as its `ParamSpec` expression.
+#[derive(Debug)]
 pub struct ParamPlan {
     pub arg: String,
     pub name: String,
@@ -177,23 +186,20 @@ pub struct ParamPlan {
     pub fixed: Option<String>,
     /// From mcpgen.yaml: sent when the argument is absent (JSON text).
     pub default: Option<String>,
-    /// The runtime's const constructor (`ParamSpec::query`) when that is all
-    /// the parameter needs; set once the plan is final (`shorthands`).
-    pub shorthand: Option<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+/// The body's recipe; reaches the templates as its `BodySpec` expression.
+#[derive(Debug)]
 pub struct BodyPlan {
     pub media_type: String,
-    /// The runtime's `BodyEncoding` variant.
-    pub encoding: &'static str,
+    pub encoding: BodyEncoding,
     /// Set when the whole body is one argument.
     pub whole_arg: Option<String>,
     /// Set when the body's properties are flattened into arguments.
     pub fields: Vec<FieldPlan>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug)]
 pub struct FieldPlan {
     pub arg: String,
     pub name: String,
@@ -204,32 +210,91 @@ pub struct FieldPlan {
     pub explode: bool,
     pub fixed: Option<String>,
     pub default: Option<String>,
-    /// `BodyField::named(name)` is all the field needs (`shorthands`).
-    pub shorthand: bool,
 }
 
-/// Mark the parameters and body fields that are the runtime's shorthands:
-/// argument named as on the wire, the location's default style, nothing
-/// fixed or defaulted. Most of a large table, and a fraction of the text.
-fn shorthands(params: &mut [ParamPlan], body: Option<&mut BodyPlan>) {
-    for p in params {
-        let (constructor, style, explode) = match p.location {
-            Location::Path => ("path", Style::Simple, false),
-            Location::Query => ("query", Style::Form, true),
-            Location::Header => ("header", Style::Simple, false),
-            Location::Cookie => ("cookie", Style::Form, true),
-        };
-        let plain =
-            p.arg == p.name && p.style == style && p.explode == explode && p.fixed.is_none() && p.default.is_none();
-        p.shorthand = plain.then_some(constructor);
+// Parameters and body fields that need nothing but their name are written
+// with the runtime's shorthand constructors (`ParamSpec::query("limit")`):
+// most of a large table, and a fraction of its text.
+impl Expr for ParamPlan {
+    fn write(&self, out: &mut String) {
+        if self.arg == self.name
+            && (self.style, self.explode) == self.location.default_style()
+            && self.fixed.is_none()
+            && self.default.is_none()
+        {
+            out.push_str("ParamSpec::");
+            out.push_str(self.location.as_str());
+            out.push('(');
+            self.name.write(out);
+            out.push(')');
+            return;
+        }
+        rust::fields(
+            out,
+            "ParamSpec",
+            &[
+                ("arg", &self.arg),
+                ("name", &self.name),
+                ("location", &self.location),
+                ("style", &self.style),
+                ("explode", &self.explode),
+                ("fixed", &self.fixed),
+                ("default", &self.default),
+            ],
+        );
     }
-    for f in body.into_iter().flat_map(|b| b.fields.iter_mut()) {
-        f.shorthand = f.arg == f.name
-            && !f.file
-            && f.style == Style::Form
-            && f.explode
-            && f.fixed.is_none()
-            && f.default.is_none();
+}
+
+impl Expr for FieldPlan {
+    fn write(&self, out: &mut String) {
+        if self.arg == self.name
+            && !self.file
+            && self.style == Style::Form
+            && self.explode
+            && self.fixed.is_none()
+            && self.default.is_none()
+        {
+            out.push_str("BodyField::named(");
+            self.name.write(out);
+            out.push(')');
+            return;
+        }
+        rust::fields(
+            out,
+            "BodyField",
+            &[
+                ("arg", &self.arg),
+                ("name", &self.name),
+                ("file", &self.file),
+                ("style", &self.style),
+                ("explode", &self.explode),
+                ("fixed", &self.fixed),
+                ("default", &self.default),
+            ],
+        );
+    }
+}
+
+impl Expr for BodyPlan {
+    fn write(&self, out: &mut String) {
+        let mut shape = String::new();
+        match &self.whole_arg {
+            Some(arg) => rust::fields(&mut shape, "BodyShape::Whole", &[("arg", arg)]),
+            None => {
+                shape.push_str("BodyShape::Fields(");
+                rust::slice(&mut shape, &self.fields);
+                shape.push(')');
+            }
+        }
+        rust::fields(
+            out,
+            "BodySpec",
+            &[
+                ("media_type", &self.media_type),
+                ("encoding", &self.encoding),
+                ("shape", &rust::Verbatim(shape)),
+            ],
+        );
     }
 }
 
@@ -381,7 +446,11 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
             placeholder: "…".to_string(),
             default: None,
         };
-        let client_secret = s.secret_env.as_ref().map(|env| EnvVarPlan {
+        let client_secret = match &s.kind {
+            SchemeKind::OAuth2ClientCredentials { secret_env, .. } => Some(secret_env),
+            _ => None,
+        };
+        let client_secret = client_secret.map(|env| EnvVarPlan {
             name: env.clone(),
             required: true,
             secret: true,
@@ -436,7 +505,7 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
 }
 
 fn scheme_plan(name: &str, binding: &Binding) -> SchemePlan {
-    let (kind, location, key_name, describe) = match &binding.scheme {
+    let (kind, describe) = match &binding.scheme {
         SecurityScheme::ApiKey { location, name: key } => {
             let place = match location {
                 ApiKeyLocation::Header => "header",
@@ -444,42 +513,39 @@ fn scheme_plan(name: &str, binding: &Binding) -> SchemePlan {
                 ApiKeyLocation::Cookie => "cookie",
             };
             (
-                "ApiKey",
-                Some(*location),
-                Some(key.clone()),
+                SchemeKind::ApiKey {
+                    location: *location,
+                    name: key.clone(),
+                },
                 format!("API key, sent in {place} `{key}`"),
             )
         }
         SecurityScheme::Bearer => (
-            "Bearer",
-            None,
-            None,
+            SchemeKind::Bearer,
             "Bearer token, sent as `Authorization: Bearer …`".to_string(),
         ),
-        SecurityScheme::Basic => ("Basic", None, None, "`user:password` for HTTP basic auth".to_string()),
-        SecurityScheme::OAuth2 { .. } if binding.token_url.is_some() => (
-            "OAuth2ClientCredentials",
-            None,
-            None,
-            "OAuth2 client id (client credentials grant)".to_string(),
-        ),
-        SecurityScheme::OAuth2 { .. } => (
-            "Bearer",
-            None,
-            None,
-            "OAuth2 access token, sent as `Authorization: Bearer …`".to_string(),
-        ),
+        SecurityScheme::Basic => (SchemeKind::Basic, "`user:password` for HTTP basic auth".to_string()),
+        // `select` binds a token URL exactly when there is a client secret.
+        SecurityScheme::OAuth2 { .. } => match (&binding.token_url, &binding.client_secret_env) {
+            (Some(token_url), Some(secret_env)) => (
+                SchemeKind::OAuth2ClientCredentials {
+                    token_url: token_url.clone(),
+                    scopes: binding.scopes.join(" "),
+                    secret_env: secret_env.clone(),
+                },
+                "OAuth2 client id (client credentials grant)".to_string(),
+            ),
+            _ => (
+                SchemeKind::Bearer,
+                "OAuth2 access token, sent as `Authorization: Bearer …`".to_string(),
+            ),
+        },
         SecurityScheme::Unsupported(what) => unreachable!("select rejects unsupported scheme {what}"),
     };
     SchemePlan {
         name: name.to_string(),
         env: binding.env.clone(),
         kind,
-        location,
-        key_name,
-        token_url: binding.token_url.clone(),
-        scopes: binding.scopes.join(" "),
-        secret_env: binding.client_secret_env.clone(),
         describe,
     }
 }
@@ -525,7 +591,12 @@ impl ToolPlan {
 pub fn tool_name(op: &Operation) -> String {
     let base = match &op.operation_id {
         Some(id) => id.to_snake_case(),
-        None => format!("{} {}", op.method.as_lower(), op.path.replace(['{', '}'], "")).to_snake_case(),
+        None => format!(
+            "{} {}",
+            op.method.as_str().to_ascii_lowercase(),
+            op.path.replace(['{', '}'], "")
+        )
+        .to_snake_case(),
     };
     let replaced: String = base
         .chars()
@@ -544,7 +615,7 @@ pub fn tool_name(op: &Operation) -> String {
         .collect::<Vec<_>>()
         .join("_");
     if name.is_empty() {
-        name = format!("{}_operation", op.method.as_lower());
+        name = format!("{}_operation", op.method.as_str().to_ascii_lowercase());
     }
     if name.len() > MAX_TOOL_NAME {
         // Keep it readable and unique: a prefix plus a short hash of the whole name.
@@ -675,7 +746,6 @@ pub fn plan_tool(
             explode: param.explode,
             fixed: None,
             default: None,
-            shorthand: None,
         });
     }
 
@@ -693,8 +763,10 @@ pub fn plan_tool(
                 ));
             };
             let schema = &schema;
-            let flatten = matches!(encoding, "Json" | "FormUrlEncoded" | "Multipart")
-                && schema.get("properties").is_some_and(Value::is_object)
+            let flatten = matches!(
+                encoding,
+                BodyEncoding::Json | BodyEncoding::FormUrlEncoded | BodyEncoding::Multipart
+            ) && schema.get("properties").is_some_and(Value::is_object)
                 && !["allOf", "oneOf", "anyOf"].iter().any(|k| schema.get(*k).is_some());
             if flatten {
                 let body_required: BTreeSet<&str> = schema
@@ -705,7 +777,7 @@ pub fn plan_tool(
                 let mut fields = Vec::new();
                 for (prop, prop_schema) in schema["properties"].as_object().expect("checked above") {
                     let arg = claim(&arg_name(prop), "body", &mut taken);
-                    let file = encoding == "Multipart" && is_binary(prop_schema);
+                    let file = encoding == BodyEncoding::Multipart && is_binary(prop_schema);
                     let mut prop_schema = if file {
                         file_schema(prop_schema.get("description").and_then(Value::as_str))
                     } else {
@@ -739,7 +811,6 @@ pub fn plan_tool(
                         explode,
                         fixed: None,
                         default: None,
-                        shorthand: false,
                     });
                 }
                 Some(BodyPlan {
@@ -751,8 +822,8 @@ pub fn plan_tool(
             } else {
                 let arg = claim("body", "body", &mut taken);
                 let mut schema = match encoding {
-                    "Binary" => file_schema(None),
-                    "Text" => {
+                    BodyEncoding::Binary => file_schema(None),
+                    BodyEncoding::Text => {
                         json!({"type": "string", "description": format!("The request body, as {media_type} text.")})
                     }
                     _ => schema.clone(),
@@ -881,7 +952,6 @@ pub fn plan_tool(
         Method::Post => (false, false, false),
         Method::Patch => (false, true, false),
     };
-    shorthands(&mut params, body.as_mut());
     let mut findings = Vec::new();
     let output_schema = output_schema(op, pagination.as_ref(), &defaults, spec_file, &mut findings);
 
@@ -892,7 +962,7 @@ pub fn plan_tool(
         name,
         operation_id: op.operation_id.clone(),
         method: op.method,
-        http_method: op.method.as_upper(),
+        http_method: op.method.as_str(),
         path: op.path.clone(),
         server: op.server.clone(),
         pointer: op.pointer.clone(),
@@ -987,30 +1057,35 @@ fn loosen(schema: &mut Value) {
 }
 
 /// The body's media type by preference: JSON, form, multipart, text, then
-/// anything else as raw bytes. Returns (media type to send, schema, `BodyEncoding` variant).
-fn choose_body(content: &IndexMap<String, Value>) -> Option<(String, Value, &'static str)> {
+/// anything else as raw bytes. Returns (media type to send, schema, encoding).
+fn choose_body(content: &IndexMap<String, Value>) -> Option<(String, Value, BodyEncoding)> {
     let essence = |mt: &str| mt.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let pick = |test: &dyn Fn(&str) -> bool, encoding: &'static str| {
+    let pick = |test: &dyn Fn(&str) -> bool, encoding: BodyEncoding| {
         content
             .iter()
             .find(|(mt, _)| test(&essence(mt)))
             .map(|(mt, schema)| (mt.clone(), schema.clone(), encoding))
     };
-    pick(&|mt| mt == "application/json", "Json")
-        .or_else(|| pick(&is_json_media_type, "Json"))
-        .or_else(|| pick(&|mt| mt == "application/x-www-form-urlencoded", "FormUrlEncoded"))
-        .or_else(|| pick(&|mt| mt == "multipart/form-data", "Multipart"))
-        .or_else(|| pick(&|mt| mt == "text/plain", "Text"))
+    pick(&|mt| mt == "application/json", BodyEncoding::Json)
+        .or_else(|| pick(&is_json_media_type, BodyEncoding::Json))
+        .or_else(|| {
+            pick(
+                &|mt| mt == "application/x-www-form-urlencoded",
+                BodyEncoding::FormUrlEncoded,
+            )
+        })
+        .or_else(|| pick(&|mt| mt == "multipart/form-data", BodyEncoding::Multipart))
+        .or_else(|| pick(&|mt| mt == "text/plain", BodyEncoding::Text))
         .or_else(|| {
             pick(
                 &|mt| mt.starts_with("text/") || mt.ends_with("/xml") || mt.ends_with("+xml"),
-                "Text",
+                BodyEncoding::Text,
             )
         })
-        .or_else(|| pick(&|mt| mt == "application/octet-stream", "Binary"))
-        .or_else(|| pick(&|mt| !mt.contains('*'), "Binary"))
+        .or_else(|| pick(&|mt| mt == "application/octet-stream", BodyEncoding::Binary))
+        .or_else(|| pick(&|mt| !mt.contains('*'), BodyEncoding::Binary))
         .or_else(|| {
-            pick(&|_| true, "Binary")
+            pick(&|_| true, BodyEncoding::Binary)
                 .map(|(_, schema, encoding)| ("application/octet-stream".to_string(), schema, encoding))
         })
 }
@@ -1055,7 +1130,7 @@ fn describe(op: &Operation) -> String {
         .filter(|t| !t.is_empty())
         .collect();
     let mut text = match parts.as_slice() {
-        [] => format!("{} {}", op.method.as_upper(), op.path),
+        [] => format!("{} {}", op.method.as_str(), op.path),
         [one] => one.clone(),
         [summary, description] if description.starts_with(summary.trim_end_matches('.')) => description.clone(),
         [summary, description] => format!("{}\n\n{description}", end_sentence(summary)),
@@ -1081,7 +1156,7 @@ mod tests {
 
     fn op(id: Option<&str>, method: Method, path: &str) -> Operation {
         Operation {
-            key: id.map_or_else(|| format!("{} {path}", method.as_upper()), str::to_string),
+            key: id.map_or_else(|| format!("{} {path}", method.as_str()), str::to_string),
             operation_id: id.map(str::to_string),
             method,
             path: path.to_string(),

@@ -170,7 +170,7 @@ fn path_operations(
             key: op
                 .operation_id
                 .clone()
-                .unwrap_or_else(|| format!("{} {path}", method.as_upper())),
+                .unwrap_or_else(|| format!("{} {path}", method.as_str())),
             operation_id: op.operation_id.clone(),
             method,
             path: path.to_string(),
@@ -352,7 +352,7 @@ fn broken_operations(path: &str, item_pointer: &str, raw_item: &Value, problems:
             .cloned()
             .map(|d| {
                 let exclude = operation_id.as_ref().map_or_else(
-                    || format!("`exclude: {{paths: [\"{path}\"], methods: [{}]}}`", method.as_upper()),
+                    || format!("`exclude: {{paths: [\"{path}\"], methods: [{}]}}`", method.as_str()),
                     |id| format!("`exclude: {{operations: [{id}]}}`"),
                 );
                 let fix = d.help.clone().unwrap_or_else(|| "fix the spec".to_string());
@@ -365,7 +365,7 @@ fn broken_operations(path: &str, item_pointer: &str, raw_item: &Value, problems:
         operations.push(Operation {
             key: operation_id
                 .clone()
-                .unwrap_or_else(|| format!("{} {path}", method.as_upper())),
+                .unwrap_or_else(|| format!("{} {path}", method.as_str())),
             operation_id,
             method,
             path: path.to_string(),
@@ -439,7 +439,7 @@ fn distinguish_repeated_ids(operations: &mut [Operation], file: &str) {
         if let Some(id) = &op.operation_id {
             uses.entry(id)
                 .or_default()
-                .push(format!("{} {}", op.method.as_upper(), op.path));
+                .push(format!("{} {}", op.method.as_str(), op.path));
         }
     }
     let repeated: HashMap<String, Vec<String>> = uses
@@ -451,7 +451,7 @@ fn distinguish_repeated_ids(operations: &mut [Operation], file: &str) {
         let Some(all) = op.operation_id.as_ref().and_then(|id| repeated.get(id)) else {
             continue;
         };
-        op.key = format!("{} {}", op.method.as_upper(), op.path);
+        op.key = format!("{} {}", op.method.as_str(), op.path);
         let others: Vec<&str> = all.iter().filter(|k| **k != op.key).map(String::as_str).collect();
         op.problems.push(
             Diagnostic::new(

@@ -169,9 +169,9 @@ impl Block {
             });
         let only_methods = self.operations.is_empty() && self.tags.is_empty() && self.paths.is_empty();
         match (named, only_methods) {
-            (Some(rule), _) if !self.methods.is_empty() => Some(format!("{rule} and method {}", op.method.as_upper())),
+            (Some(rule), _) if !self.methods.is_empty() => Some(format!("{rule} and method {}", op.method.as_str())),
             (Some(rule), _) => Some(rule),
-            (None, true) if !self.methods.is_empty() => Some(format!("method {}", op.method.as_upper())),
+            (None, true) if !self.methods.is_empty() => Some(format!("method {}", op.method.as_str())),
             (None, _) => None,
         }
     }

@@ -55,23 +55,7 @@ pub struct Binding {
     pub token_url: Option<String>,
 }
 
-/// Timeouts, retries and the size cap (the runtime's `Policy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Policy {
-    pub timeout_ms: u64,
-    pub deadline_ms: u64,
-    pub max_attempts: u32,
-    pub max_response_bytes: usize,
-}
-
-impl Policy {
-    pub const DEFAULT: Policy = Policy {
-        timeout_ms: 30_000,
-        deadline_ms: 60_000,
-        max_attempts: 3,
-        max_response_bytes: 1024 * 1024,
-    };
-}
+use mcpgen_spec::Policy;
 
 #[derive(Debug, Clone, Copy)]
 pub struct PageBounds {
@@ -282,7 +266,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             let name = op
                 .operation_id
                 .clone()
-                .unwrap_or_else(|| format!("{} {}", op.method.as_upper(), op.path));
+                .unwrap_or_else(|| format!("{} {}", op.method.as_str(), op.path));
             unsatisfied.entry((needed.join(" or "), first)).or_default().push(name);
         }
     }
@@ -622,12 +606,7 @@ fn check_overrides(
             continue;
         }
         if let Some(name) = &custom.value.name {
-            let valid = !name.value.is_empty()
-                && name.value.len() <= 64
-                && name
-                    .value
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            let valid = mcpgen_spec::is_valid_tool_name(&name.value);
             let here = (name.referenced.line(), name.referenced.column());
             if !valid {
                 diags.push(

@@ -296,7 +296,7 @@ fn the_self_check_refuses_what_a_strict_client_would() {
 fn deep_object_form_fields_keep_their_style() {
     let generated = generate("deepobject-form.yaml", "auth:\n  basicAuth:\n    env: DEEP_BASIC\n").unwrap();
     let body = generated.plan.tools[0].body.as_ref().expect("a form body");
-    assert_eq!(body.encoding, "FormUrlEncoded");
+    assert_eq!(body.encoding, mcpgen_spec::BodyEncoding::FormUrlEncoded);
     let styles: Vec<(&str, String, bool)> = body
         .fields
         .iter()

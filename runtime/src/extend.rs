@@ -85,10 +85,7 @@ impl Extensions {
         let mut seen: Vec<&str> = generated.to_vec();
         for tool in &self.tools {
             let name = tool.name.as_str();
-            let valid = !name.is_empty()
-                && name.len() <= 64
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-            if !valid {
+            if !crate::spec::is_valid_tool_name(name) {
                 return Err(format!("extension tool `{name}`: names are 1 to 64 of A-Z a-z 0-9 _ -"));
             }
             if seen.contains(&name) {

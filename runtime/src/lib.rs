@@ -14,7 +14,8 @@ pub mod observe;
 pub mod pagination;
 pub mod redact;
 pub mod server;
-pub mod spec;
+/// The tables generated crates hold (the `mcpgen-spec` crate, shared with the generator).
+pub use mcpgen_spec as spec;
 pub mod style;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -81,7 +81,7 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
     for tool in &listed {
         let name = tool.name.as_ref();
         let mut problem = |what: String| problems.push(format!("tool `{name}`: {what}"));
-        if !(1..=64).contains(&name.len()) || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if !crate::spec::is_valid_tool_name(name) {
             problem("the name is not 1 to 64 of A-Z a-z 0-9 _ -".to_string());
         }
         if !seen.insert(name.to_string()) {

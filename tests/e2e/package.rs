@@ -464,8 +464,8 @@ fn kubernetes_manifests_are_valid_and_agree_with_the_image() {
 }
 
 /// A cargo home whose crates.io is a directory on disk: this workspace's
-/// dependencies (`cargo vendor`) and `mcpgen` as
-/// `cargo package` makes it, so `cargo install mcpgen` runs as it would
+/// dependencies (`cargo vendor`) and `mcpgen` and `mcpgen-spec` as
+/// `cargo package` makes them, so `cargo install mcpgen` runs as it would
 /// against crates.io, without a network. Also unpacks the packaged runtime
 /// at `runtime_dir`. Returns the home.
 fn local_crates_io(scratch: &Path, runtime_dir: &Path) -> PathBuf {
@@ -492,6 +492,8 @@ fn local_crates_io(scratch: &Path, runtime_dir: &Path) -> PathBuf {
             "mcpgen",
             "-p",
             "mcpgen-runtime",
+            "-p",
+            "mcpgen-spec",
             "--offline",
             "--allow-dirty",
             "--no-verify",
@@ -510,13 +512,18 @@ fn local_crates_io(scratch: &Path, runtime_dir: &Path) -> PathBuf {
         .arg("-C")
         .arg(scratch));
     std::fs::rename(scratch.join(format!("mcpgen-runtime-{version}")), runtime_dir).unwrap();
-    let digest = Command::new("sha256sum").arg(&crate_file).output().unwrap();
-    let digest = String::from_utf8_lossy(&digest.stdout);
-    std::fs::write(
-        vendor.join(format!("mcpgen-{version}/.cargo-checksum.json")),
-        json!({"files": {}, "package": digest.split_whitespace().next().unwrap()}).to_string(),
-    )
-    .unwrap();
+    // The spec crate, which both depend on, is a registry crate like any other.
+    let spec_file = packaged.join(format!("package/mcpgen-spec-{version}.crate"));
+    run(Command::new("tar").arg("-xzf").arg(&spec_file).arg("-C").arg(&vendor));
+    for (name, file) in [("mcpgen", &crate_file), ("mcpgen-spec", &spec_file)] {
+        let digest = Command::new("sha256sum").arg(file).output().unwrap();
+        let digest = String::from_utf8_lossy(&digest.stdout);
+        std::fs::write(
+            vendor.join(format!("{name}-{version}/.cargo-checksum.json")),
+            json!({"files": {}, "package": digest.split_whitespace().next().unwrap()}).to_string(),
+        )
+        .unwrap();
+    }
     let home = scratch.join("cargo-home");
     std::fs::create_dir_all(&home).unwrap();
     std::fs::write(

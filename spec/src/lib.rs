@@ -1,6 +1,9 @@
 //! The declarative server description that generated crates hand to the runtime.
 //!
 //! Input: nothing; these are plain `'static` data emitted by `mcpgen generate`.
+//! The generator plans with the same enums, defaults and rules (this crate is
+//! shared by both, and re-exported as `mcpgen_runtime::spec`), so what it
+//! emits and what the runtime reads can't drift apart.
 //! Invariants the generator guarantees (and `tests` in the generator check):
 //! tool names are unique and match `^[a-zA-Z0-9_-]{1,64}$`; every `arg` named
 //! by a parameter or body field is a property of the tool's input schema; every
@@ -61,11 +64,13 @@ pub struct SecuritySchemeSpec {
     pub kind: SchemeKind,
 }
 
+/// Generic over its strings so the generator plans with the same type
+/// (`SchemeKind<String>`) that generated tables hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SchemeKind {
+pub enum SchemeKind<S = &'static str> {
     ApiKey {
         location: ApiKeyLocation,
-        name: &'static str,
+        name: S,
     },
     /// `Authorization: Bearer <value>`.
     Bearer,
@@ -76,10 +81,10 @@ pub enum SchemeKind {
     /// `token_url` (relative URLs resolve against the base URL), cached until
     /// shortly before it expires, and sent as a bearer token.
     OAuth2ClientCredentials {
-        token_url: &'static str,
+        token_url: S,
         /// Space-separated, as the token request's `scope`; empty: none sent.
-        scopes: &'static str,
-        secret_env: &'static str,
+        scopes: S,
+        secret_env: S,
     },
 }
 
@@ -88,6 +93,17 @@ pub enum ApiKeyLocation {
     Header,
     Query,
     Cookie,
+}
+
+/// The longest tool name MCP allows.
+pub const MAX_TOOL_NAME_LEN: usize = 64;
+
+/// MCP's rule for tool names: 1 to 64 of `A-Z a-z 0-9 _ -` (`^[a-zA-Z0-9_-]{1,64}$`).
+pub fn is_valid_tool_name(name: &str) -> bool {
+    (1..=MAX_TOOL_NAME_LEN).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 /// One MCP tool: what the model sees, and how to turn a call into a request.
@@ -142,28 +158,18 @@ pub struct PaginationSpec {
     pub max_items: u32,
 }
 
-/// The pagination schemes; `param`/`size` are tool argument names.
+/// The pagination schemes; `param`/`size` are tool argument names. Generic
+/// over its strings like `SchemeKind`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PageKind {
+pub enum PageKind<S = &'static str> {
     /// The next cursor is the response field `next` (dotted path), sent back as `param`.
-    Cursor { param: &'static str, next: &'static str },
+    Cursor { param: S, next: S },
     /// `param` is the `id` of the last item while the field `has_more` is true (Stripe).
-    AfterLastItem {
-        param: &'static str,
-        id: &'static str,
-        has_more: &'static str,
-    },
+    AfterLastItem { param: S, id: S, has_more: S },
     /// `param` is the index of the first item; `size` the page size.
-    Offset {
-        param: &'static str,
-        size: Option<&'static str>,
-    },
+    Offset { param: S, size: Option<S> },
     /// `param` is the page number, counted from `first`; `size` the page size.
-    Page {
-        param: &'static str,
-        size: Option<&'static str>,
-        first: u32,
-    },
+    Page { param: S, size: Option<S>, first: u32 },
     /// RFC 8288 `Link: <…>; rel="next"`; the next URL's query becomes the arguments.
     Link,
 }
@@ -231,6 +237,21 @@ pub enum Method {
 }
 
 impl Method {
+    /// The method of an OpenAPI path item key (`get`, `post`, …).
+    pub fn from_openapi(key: &str) -> Option<Method> {
+        Some(match key {
+            "get" => Method::Get,
+            "put" => Method::Put,
+            "post" => Method::Post,
+            "delete" => Method::Delete,
+            "options" => Method::Options,
+            "head" => Method::Head,
+            "patch" => Method::Patch,
+            "trace" => Method::Trace,
+            _ => return None,
+        })
+    }
+
     /// Safe to send twice (RFC 9110 §9.2.2): what may be retried after a timeout.
     pub fn is_idempotent(self) -> bool {
         matches!(
@@ -275,21 +296,22 @@ impl ParamSpec {
     /// default style for its location. Generated tables use these shorthands
     /// for the common case and the struct literal for anything else.
     pub const fn path(name: &'static str) -> ParamSpec {
-        ParamSpec::plain(name, Location::Path, Style::Simple, false)
+        ParamSpec::plain(name, Location::Path)
     }
     /// A query parameter: `form` style, exploded.
     pub const fn query(name: &'static str) -> ParamSpec {
-        ParamSpec::plain(name, Location::Query, Style::Form, true)
+        ParamSpec::plain(name, Location::Query)
     }
     /// A header: `simple` style.
     pub const fn header(name: &'static str) -> ParamSpec {
-        ParamSpec::plain(name, Location::Header, Style::Simple, false)
+        ParamSpec::plain(name, Location::Header)
     }
     /// A cookie: `form` style, exploded.
     pub const fn cookie(name: &'static str) -> ParamSpec {
-        ParamSpec::plain(name, Location::Cookie, Style::Form, true)
+        ParamSpec::plain(name, Location::Cookie)
     }
-    const fn plain(name: &'static str, location: Location, style: Style, explode: bool) -> ParamSpec {
+    const fn plain(name: &'static str, location: Location) -> ParamSpec {
+        let (style, explode) = location.default_style();
         ParamSpec {
             arg: name,
             name,
@@ -302,12 +324,33 @@ impl ParamSpec {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Location {
     Path,
     Query,
     Header,
     Cookie,
+}
+
+impl Location {
+    /// As OpenAPI's `in` names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Location::Path => "path",
+            Location::Query => "query",
+            Location::Header => "header",
+            Location::Cookie => "cookie",
+        }
+    }
+
+    /// OpenAPI's default `style` and `explode` for the location (what
+    /// `ParamSpec::path` and its siblings set).
+    pub const fn default_style(self) -> (Style, bool) {
+        match self {
+            Location::Path | Location::Header => (Style::Simple, false),
+            Location::Query | Location::Cookie => (Style::Form, true),
+        }
+    }
 }
 
 /// OpenAPI 3 parameter serialization styles.
