@@ -17,7 +17,7 @@ use crate::extend::CustomTool;
 use crate::pagination::{self, Failure, Fetched, Pages};
 use crate::redact::Redactor;
 use crate::spec::{Policy, ToolSpec};
-use crate::upstream::{self, ErrorKind, Upstream, UpstreamResponse};
+use crate::upstream::{self, ErrorKind, Prepared, Upstream, UpstreamError, UpstreamResponse};
 
 /// How much of an error body the model sees.
 const ERROR_BODY_EXCERPT: usize = 2048;
@@ -214,8 +214,11 @@ pub struct Outcome {
     pub attempts: u32,
 }
 
-/// Run one call: validate, build the request, send it (following pages when
-/// the tool paginates), shape the answer. `policy` bounds the whole call.
+/// Run one call, stage by stage: validate the arguments → prepare the request
+/// → send it (auth, hooks, retries; following pages when the tool paginates)
+/// → shape the answer (the only place results are redacted, apart from each
+/// page's field rules) → conform it to the output schema. `policy` bounds the
+/// whole call.
 pub async fn call(
     upstream: &Upstream,
     tool: &Tool,
@@ -225,38 +228,73 @@ pub async fn call(
     // Limits are bounded when read (a day at most), so this can't overflow.
     let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms.min(MAX_DEADLINE_MS));
     let redactor = upstream.redactor();
-    let mut args = arguments.unwrap_or_default();
-    drop_null_optionals(&tool.schema, &mut args);
-    let args = &args;
-    let invalid = |problems: Vec<String>| {
-        let outcome = Outcome {
-            kind: "invalid_arguments",
-            status: None,
-            attempts: 0,
-        };
-        (invalid_arguments(tool.spec.name, problems, redactor), outcome)
+    let args = match validate(tool, arguments) {
+        Ok(args) => args,
+        Err(problems) => return invalid(tool, problems, redactor),
     };
-    let violations = tool.violations(&Value::Object(args.clone()));
-    if !violations.is_empty() {
-        return invalid(violations);
-    }
-    let prepared = match upstream::prepare(&tool.spec.request, args, &upstream.config().base_url, redactor) {
+    let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url, redactor) {
         Ok(prepared) => prepared,
-        Err(e) => return invalid(vec![e.0]),
+        Err(e) => return invalid(tool, vec![e.0], redactor),
     };
     // Values sent in headers the redaction rules name are masked in this call's result.
     let redactor = &redactor.with_values(prepared.sensitive.clone());
-    let label = redactor.redact(&prepared.label);
+    let fetched = send(upstream, tool, &args, &prepared, policy, deadline).await;
+    let (mut result, outcome) = shape(tool, &prepared, fetched, redactor);
+    // Errors too: clients (the TypeScript SDK) check any structured content
+    // against the output schema; the text keeps every detail.
+    tool.conform(&mut result);
+    (result, outcome)
+}
 
-    let fetched = match &tool.spec.pagination {
-        Some(pages) => pagination::fetch(upstream, tool, pages, args, &prepared, policy, deadline).await,
+/// The arguments as the schema accepts them, or what is wrong with them.
+fn validate(tool: &Tool, arguments: Option<Map<String, Value>>) -> Result<Map<String, Value>, Vec<String>> {
+    let mut args = arguments.unwrap_or_default();
+    drop_null_optionals(&tool.schema, &mut args);
+    let args = Value::Object(args);
+    let violations = tool.violations(&args);
+    match args {
+        Value::Object(args) if violations.is_empty() => Ok(args),
+        _ => Err(violations),
+    }
+}
+
+fn invalid(tool: &Tool, problems: Vec<String>, redactor: &Redactor) -> (CallToolResult, Outcome) {
+    let outcome = Outcome {
+        kind: "invalid_arguments",
+        status: None,
+        attempts: 0,
+    };
+    (invalid_arguments(tool.spec.name, problems, redactor), outcome)
+}
+
+/// One request, or the tool's pages.
+async fn send(
+    upstream: &Upstream,
+    tool: &Tool,
+    args: &Map<String, Value>,
+    prepared: &Prepared,
+    policy: &Policy,
+    deadline: Instant,
+) -> Result<Fetched, Failure> {
+    match &tool.spec.pagination {
+        Some(pages) => pagination::fetch(upstream, tool, pages, args, prepared, policy, deadline).await,
         None => upstream
-            .send(tool.spec.name, &tool.spec.request, &prepared, policy, deadline)
+            .send(tool.spec.name, &tool.spec.request, prepared, policy, deadline)
             .await
             .map(Fetched::Single)
             .map_err(Failure::Upstream),
-    };
-    let (mut result, outcome) = match fetched {
+    }
+}
+
+/// What came back, as the MCP result and the audit outcome.
+fn shape(
+    tool: &Tool,
+    prepared: &Prepared,
+    fetched: Result<Fetched, Failure>,
+    redactor: &Redactor,
+) -> (CallToolResult, Outcome) {
+    let label = redactor.redact(&prepared.label);
+    match fetched {
         Ok(Fetched::Single(response)) => {
             let status = response.status.as_u16();
             let kind = if response.status.is_success() {
@@ -285,48 +323,46 @@ pub async fn call(
                 },
             )
         }
-        Err(Failure::Args(e)) => invalid(vec![e.0]),
-        Err(Failure::Upstream(err)) => {
-            let message = redactor.redact(&err.to_string());
-            let kind = err.kind.as_str();
-            // A request that was never sent may be sent again; one that timed out may have
-            // taken effect, so only an idempotent one may.
-            let idempotent = tool.spec.request.method.is_idempotent();
-            let retryable = err.kind == ErrorKind::Connect || (err.kind == ErrorKind::Timeout && idempotent);
-            let advice = match err.kind {
-                ErrorKind::Auth => {
-                    "The server's OAuth2 client credentials were refused; the user must check them.".to_string()
-                }
-                ErrorKind::Timeout if !idempotent => "The outcome is unknown: the API may have done it. \
-                    Check (for example by listing or reading the resource) before repeating it."
-                    .to_string(),
-                ErrorKind::Invalid => "The arguments made a request that can't be sent; change them.".to_string(),
-                _ if err.attempts > 1 => format!(
-                    "The API is temporarily unavailable (tried {} times); retrying later may help.",
-                    err.attempts
-                ),
-                _ if retryable => "The API is temporarily unavailable; retrying later may help.".to_string(),
-                _ => "The request could not be completed.".to_string(),
-            };
-            let result = error_result(
-                json!({"error": kind, "request": label, "message": message,
-                       "attempts": err.attempts, "retryable": retryable}),
-                format!("{label} failed: {message}. {advice}"),
-            );
-            (
-                result,
-                Outcome {
-                    kind,
-                    status: None,
-                    attempts: err.attempts,
-                },
-            )
-        }
+        Err(Failure::Args(e)) => invalid(tool, vec![e.0], redactor),
+        Err(Failure::Upstream(err)) => upstream_failure(tool, &label, &err, redactor),
+    }
+}
+
+/// No response to pass on: a structured error saying whether retrying may help.
+fn upstream_failure(tool: &Tool, label: &str, err: &UpstreamError, redactor: &Redactor) -> (CallToolResult, Outcome) {
+    // Details were redacted where they arose (they reach the logs too); again here for this call's header values.
+    let message = redactor.redact(&err.to_string());
+    let kind = err.kind.as_str();
+    // A request that was never sent may be sent again; one that timed out may have
+    // taken effect, so only an idempotent one may.
+    let idempotent = tool.spec.request.method.is_idempotent();
+    let retryable = err.kind == ErrorKind::Connect || (err.kind == ErrorKind::Timeout && idempotent);
+    let advice = match err.kind {
+        ErrorKind::Auth => "The server's OAuth2 client credentials were refused; the user must check them.".to_string(),
+        ErrorKind::Timeout if !idempotent => "The outcome is unknown: the API may have done it. \
+            Check (for example by listing or reading the resource) before repeating it."
+            .to_string(),
+        ErrorKind::Invalid => "The arguments made a request that can't be sent; change them.".to_string(),
+        _ if err.attempts > 1 => format!(
+            "The API is temporarily unavailable (tried {} times); retrying later may help.",
+            err.attempts
+        ),
+        _ if retryable => "The API is temporarily unavailable; retrying later may help.".to_string(),
+        _ => "The request could not be completed.".to_string(),
     };
-    // Errors too: clients (the TypeScript SDK) check any structured content
-    // against the output schema; the text keeps every detail.
-    tool.conform(&mut result);
-    (result, outcome)
+    let result = error_result(
+        json!({"error": kind, "request": label, "message": message,
+               "attempts": err.attempts, "retryable": retryable}),
+        format!("{label} failed: {message}. {advice}"),
+    );
+    (
+        result,
+        Outcome {
+            kind,
+            status: None,
+            attempts: err.attempts,
+        },
+    )
 }
 
 /// Run a hand-written tool (`src/extend.rs`): validate, call its handler,
