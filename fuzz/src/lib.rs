@@ -86,7 +86,7 @@ fn generate(spec: &[u8], name: &str) {
 /// A selection file: parsed or refused with diagnostics, never a panic.
 pub fn selection(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = mcpgen::config::parse("mcpgen.yaml", text);
+        let _ = mcpgen::select::config::parse("mcpgen.yaml", text);
     }
 }
 

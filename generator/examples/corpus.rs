@@ -66,7 +66,7 @@ impl SelfCheck {
             .iter()
             .flat_map(|t| std::iter::once(Some(&t.input_schema)).chain(std::iter::once(t.output_schema.as_ref())))
             .flatten()
-            .filter(|schema| mcpgen::check::schema_problem(schema).is_some())
+            .filter(|schema| mcpgen::plan::check::schema_problem(schema).is_some())
             .count();
         SelfCheck {
             repaired: said(" schema, `"),

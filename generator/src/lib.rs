@@ -4,38 +4,27 @@
 //! `load` → `resolve` → `select` → `plan` → `render` (+ `format`) → `write`.
 //! [`generate`] runs them all for one `mcpgen.yaml`.
 
-pub mod bundle;
-pub mod check;
-pub mod config;
+pub mod commands;
 pub mod diag;
-pub mod format;
-pub mod init;
 pub mod ir;
-pub mod lint;
-pub mod list;
 pub mod load;
-pub mod names;
-pub mod package;
-pub mod paginate;
 pub mod parallel;
 pub mod plan;
 pub mod render;
 pub mod resolve;
-pub mod rules;
-pub mod rust;
-pub mod schema;
 pub mod select;
-pub mod swagger2;
-pub mod text;
-pub mod write;
 
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::commands::lint;
 use crate::diag::{Diagnostic, Error};
 use crate::plan::{Plan, PlanInputs};
+use crate::plan::{check, deploy, names};
 use crate::render::GeneratedFile;
-use crate::write::Changes;
+use crate::render::write;
+use crate::render::write::Changes;
+use crate::select::config;
 
 /// Everything one run produced: the plan, the files and where they go.
 pub struct Generated {
@@ -183,14 +172,14 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
             .file_name()
             .map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
         let at = (setting.referenced.line(), setting.referenced.column());
-        let mut workflow = package::workflow(
+        let mut workflow = deploy::workflow(
             base,
             &setting.value,
             &config_name,
             &selection_file.spec.value,
             &selection_file.output.value,
         )
-        .map_err(|message| config_snippets(Error::one(package::workflow_problem(&config_file, at, message))))?;
+        .map_err(|message| config_snippets(Error::one(deploy::workflow_problem(&config_file, at, message))))?;
         workflow.path = relative_path(&output_dir, &base.join(&setting.value))
             .map_err(|e| Error::io("can't place the workflow", e))?;
         plan.workflow = Some(workflow);

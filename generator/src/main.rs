@@ -109,7 +109,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Schema => {
-            println!("{}", mcpgen::config::json_schema());
+            println!("{}", mcpgen::select::config::json_schema());
             ExitCode::SUCCESS
         }
         Command::Completions { shell } => {
@@ -122,7 +122,7 @@ fn main() -> ExitCode {
             force,
             json: true,
         } => {
-            let (report, code) = match mcpgen::init::init(&spec, &out, force) {
+            let (report, code) = match mcpgen::commands::init::init(&spec, &out, force) {
                 Ok(_) => (
                     serde_json::json!({"ok": true, "path": out.display().to_string(), "diagnostics": []}),
                     0,
@@ -143,7 +143,7 @@ fn main() -> ExitCode {
             out,
             force,
             json: false,
-        } => match mcpgen::init::init(&spec, &out, force) {
+        } => match mcpgen::commands::init::init(&spec, &out, force) {
             Ok(_) => {
                 eprintln!(
                     "wrote {}: uncomment the operations or tags to expose, then run `mcpgen generate`",
@@ -177,7 +177,7 @@ fn main() -> ExitCode {
         },
         Command::List { config, spec, json } => {
             let config = config.or_else(|| spec.is_none().then(|| PathBuf::from("mcpgen.yaml")));
-            match mcpgen::list::list(config.as_deref(), spec.as_deref()) {
+            match mcpgen::commands::list::list(config.as_deref(), spec.as_deref()) {
                 Ok(listing) if json => {
                     println!(
                         "{}",
@@ -186,7 +186,7 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Ok(listing) => {
-                    print!("{}", mcpgen::list::render_table(&listing));
+                    print!("{}", mcpgen::commands::list::render_table(&listing));
                     ExitCode::SUCCESS
                 }
                 Err(err) => report(err),
@@ -291,7 +291,7 @@ fn main() -> ExitCode {
 
 /// `generate --json`: the outcome as one object, and the exit code.
 fn generate_json(
-    outcome: &Result<(mcpgen::Generated, mcpgen::write::Changes), Error>,
+    outcome: &Result<(mcpgen::Generated, mcpgen::render::write::Changes), Error>,
     check: bool,
 ) -> (serde_json::Value, u8) {
     use serde_json::json;

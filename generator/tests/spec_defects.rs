@@ -47,9 +47,9 @@ fn schemas(generated: &Generated) -> Vec<(String, Value, Option<Value>)> {
         .tools
         .iter()
         .map(|t| {
-            assert_eq!(mcpgen::check::schema_problem(&t.input_schema), None, "{}", t.name);
+            assert_eq!(mcpgen::plan::check::schema_problem(&t.input_schema), None, "{}", t.name);
             if let Some(output) = &t.output_schema {
-                assert_eq!(mcpgen::check::schema_problem(output), None, "{}", t.name);
+                assert_eq!(mcpgen::plan::check::schema_problem(output), None, "{}", t.name);
             }
             (
                 t.name.clone(),
@@ -154,7 +154,7 @@ fn references_are_inlined_in_every_schema_position() {
         ["contact"];
     assert_eq!(contact["properties"]["email"]["type"], "string");
     // Every other position, in one schema.
-    let normalizer = mcpgen::schema::Normalizer {
+    let normalizer = mcpgen::resolve::schema::Normalizer {
         doc: &serde_json::json!({"components": {"schemas": {"S": {"type": "string"}}}}),
         file: "spec.yaml",
         for_input: true,

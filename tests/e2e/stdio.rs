@@ -381,7 +381,7 @@ async fn stdout_carries_only_protocol_frames() -> anyhow::Result<()> {
     let tools = responses[1]["result"]["tools"].as_array().expect("a tool list");
     assert_eq!(tools.len(), 16);
     // `mcpgen list` predicts each tool's tools/list entry to the byte.
-    let listing = mcpgen::list::list(Some(&workspace_root().join("examples/petstore/mcpgen.yaml")), None)?;
+    let listing = mcpgen::commands::list::list(Some(&workspace_root().join("examples/petstore/mcpgen.yaml")), None)?;
     for tool in tools {
         let row = listing
             .operations

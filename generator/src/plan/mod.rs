@@ -5,6 +5,12 @@
 //! visibly), the input JSON Schema, annotations from the HTTP method, and the
 //! request recipe. Templates only print what this stage computed.
 
+pub mod check;
+pub mod deploy;
+pub mod names;
+pub mod paginate;
+pub mod text;
+
 use std::collections::BTreeSet;
 
 use heck::ToSnakeCase;
@@ -13,12 +19,12 @@ use mcpgen_spec::{BodyEncoding, MAX_TOOL_NAME_LEN as MAX_TOOL_NAME, Policy, Sche
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::config::ToolOverride;
 use crate::diag::{Diagnostic, Error, finish};
 use crate::ir::{ApiKeyLocation, Location, Method, Operation, SecurityScheme, Style};
-use crate::package::{Deploy, HostConfig, Workflow};
-use crate::paginate::PaginationPlan;
-use crate::rust::{self, Expr};
+use crate::plan::deploy::{Deploy, HostConfig, Workflow};
+use crate::plan::paginate::PaginationPlan;
+use crate::render::rust::{self, Expr};
+use crate::select::config::ToolOverride;
 use crate::select::{Binding, PageBounds, Redaction, Selection};
 
 /// The shared `Policy`'s fields, for the README (the spec crate has no serde).
@@ -335,7 +341,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         let custom = selection.overrides.get(&op.key);
         let name = inputs
             .tool_names
-            .get(&crate::names::op_key(op))
+            .get(&crate::plan::names::op_key(op))
             .cloned()
             .expect("every selected operation is named");
         plan_tool(
@@ -370,8 +376,9 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         .map(|(name, binding)| scheme_plan(name, binding))
         .collect();
     let env_vars = env_vars(selection, &schemes);
-    let host_configs = crate::package::host_configs(&selection.crate_name, &selection.inbound_token_env, &env_vars);
-    let deploy = crate::package::deploy(
+    let host_configs =
+        crate::plan::deploy::host_configs(&selection.crate_name, &selection.inbound_token_env, &env_vars);
+    let deploy = crate::plan::deploy::deploy(
         &selection.crate_name,
         &selection.crate_version,
         &selection.inbound_token_env,
@@ -393,7 +400,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             instructions: inputs
                 .instructions
                 .as_deref()
-                .map(crate::text::clean)
+                .map(crate::plan::text::clean)
                 .filter(|t| !t.is_empty()),
             runtime_dependency: inputs.runtime_dependency,
             base_url_env: selection.base_url_env.clone(),
@@ -718,7 +725,7 @@ pub fn plan_tool(
             let mut text = param
                 .description
                 .as_deref()
-                .map(crate::text::clean)
+                .map(crate::plan::text::clean)
                 .or_else(|| map.get("description").and_then(Value::as_str).map(str::to_string));
             if arg != param.name {
                 let note = format!("(sent as {} parameter `{}`)", param.location.as_str(), param.name);
@@ -850,7 +857,7 @@ pub fn plan_tool(
     let mut title = op
         .summary
         .as_ref()
-        .map(|s| crate::text::clean(s))
+        .map(|s| crate::plan::text::clean(s))
         .filter(|s| !s.is_empty());
     if let Some((custom, config_file)) = custom {
         description = custom.description.clone().unwrap_or(description);
@@ -919,7 +926,7 @@ pub fn plan_tool(
             .as_ref()
             .map(|p| (&p.value, (file, p.referenced.line(), p.referenced.column())))
     });
-    let pagination = crate::paginate::plan(op, &params, custom_pages, defaults.page_bounds)?;
+    let pagination = crate::plan::paginate::plan(op, &params, custom_pages, defaults.page_bounds)?;
     if let Some(p) = &pagination {
         description = format!(
             "{}\n\nReturns `items` from up to {} pages ({} items); when more remain, `next` holds the arguments to continue.",
@@ -1000,7 +1007,7 @@ fn output_schema(
         return None;
     }
     let (raw, at) = op.response.as_ref()?.schema.as_ref()?;
-    let normalizer = crate::schema::Normalizer {
+    let normalizer = crate::resolve::schema::Normalizer {
         doc: defaults.document,
         file: spec_file,
         for_input: false,
@@ -1023,7 +1030,7 @@ fn output_schema(
     let kind = |s: &Value| s.get("type").and_then(Value::as_str).map(str::to_string);
     let wrapped = match (pages, kind(&schema).as_deref()) {
         (Some(pages), _) => {
-            let items = crate::paginate::items_schema(&schema, &pages.items)?;
+            let items = crate::plan::paginate::items_schema(&schema, &pages.items)?;
             json!({"type": "object", "properties": {
                 "items": {"type": "array", "items": items},
                 "item_count": {"type": "integer"},
@@ -1126,7 +1133,7 @@ fn describe(op: &Operation) -> String {
     let parts: Vec<String> = [&op.summary, &op.description]
         .into_iter()
         .flatten()
-        .map(|t| crate::text::clean(t))
+        .map(|t| crate::plan::text::clean(t))
         .filter(|t| !t.is_empty())
         .collect();
     let mut text = match parts.as_slice() {

@@ -11,12 +11,12 @@
 
 use serde::Serialize;
 
-use crate::config::{PageStyle, PaginationOverride};
 use crate::diag::Diagnostic;
 use crate::ir::{Location, Operation, Response};
 use crate::plan::ParamPlan;
-use crate::rust;
+use crate::render::rust;
 use crate::select::PageBounds;
+use crate::select::config::{PageStyle, PaginationOverride};
 use mcpgen_spec::PageKind;
 
 #[derive(Debug, Clone, Serialize)]

@@ -9,13 +9,13 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::{self, SelectionFile};
 use crate::diag::{Diagnostic, Error};
 use crate::ir::Operation;
-use crate::names;
+use crate::plan::names;
 use crate::plan::{ToolDefaults, estimate_tokens, plan_tool, tool_name};
-use crate::rules::{Decision, Matcher};
 use crate::select::PageBounds;
+use crate::select::config::{self, SelectionFile};
+use crate::select::rules::{Decision, Matcher};
 use crate::{load, resolve};
 use mcpgen_spec::Policy;
 
@@ -135,11 +135,11 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         // The self-check `generate` runs, per tool.
         let mut warnings = Vec::new();
         let planned = planned.and_then(|mut tool| {
-            let (text, notes) = crate::check::repair(&tool.input_schema)
+            let (text, notes) = crate::plan::check::repair(&tool.input_schema)
                 .map_err(|problem| Box::new(Diagnostic::new(&spec_file, format!("its input schema {problem}"))))?;
             tool.input_schema = text.unwrap_or(tool.input_schema);
             warnings.extend(notes.iter().map(|n| format!("input schema: {n}")));
-            match tool.output_schema.as_deref().map(crate::check::repair) {
+            match tool.output_schema.as_deref().map(crate::plan::check::repair) {
                 Some(Ok((text, notes))) => {
                     tool.output_schema = text.or(tool.output_schema);
                     warnings.extend(notes.iter().map(|n| format!("output schema: {n}")));

@@ -5,13 +5,16 @@
 //! then `max_tools`. Every name in the file must exist in the spec. All problems are collected
 //! and reported together, each pointing at its line in `mcpgen.yaml`.
 
+pub mod config;
+pub mod rules;
+
 use indexmap::IndexMap;
 use serde_saphyr::Spanned;
 
-use crate::config::{PaginationDefaults, RedactSection, SelectionFile, ToolOverride, UpstreamSection};
 use crate::diag::{Diagnostic, Error, did_you_mean, escape_pointer, finish};
 use crate::ir::{Api, Operation, SecurityScheme};
-use crate::rules::Matcher;
+use crate::select::config::{PaginationDefaults, RedactSection, SelectionFile, ToolOverride, UpstreamSection};
+use crate::select::rules::Matcher;
 
 #[derive(Debug)]
 pub struct Selection<'a> {

@@ -4,14 +4,18 @@
 //! The filters that turn values into Rust, TOML and Markdown literals are
 //! registered here, in one place. Rust output is then formatted by `format`.
 
+pub mod format;
+pub mod rust;
+pub mod write;
+
 use std::collections::HashMap;
 
 use serde_json::Value;
 use tera::{Context, Tera};
 
 use crate::diag::Error;
-use crate::format::format_rust;
 use crate::plan::Plan;
+use crate::render::format::format_rust;
 
 /// How a template's output is finished.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -30,74 +34,74 @@ enum Kind {
 const TEMPLATES: &[(&str, &str, &str, Kind)] = &[
     (
         "Cargo.toml.tera",
-        include_str!("../templates/Cargo.toml.tera"),
+        include_str!("../../templates/Cargo.toml.tera"),
         "Cargo.toml",
         Kind::Text,
     ),
     (
         "cargo-config.toml.tera",
-        include_str!("../templates/cargo-config.toml.tera"),
+        include_str!("../../templates/cargo-config.toml.tera"),
         ".cargo/config.toml",
         Kind::Text,
     ),
     (
         "main.rs.tera",
-        include_str!("../templates/main.rs.tera"),
+        include_str!("../../templates/main.rs.tera"),
         "src/main.rs",
         Kind::Rust,
     ),
     (
         "tools.rs.tera",
-        include_str!("../templates/tools.rs.tera"),
+        include_str!("../../templates/tools.rs.tera"),
         "src/tools.rs",
         Kind::Rust,
     ),
     // One per tool, appended to src/tools.rs (see `render_tools`).
     (
         "tool.rs.tera",
-        include_str!("../templates/tool.rs.tera"),
+        include_str!("../../templates/tool.rs.tera"),
         "",
         Kind::Rust,
     ),
     (
         "extend.rs.tera",
-        include_str!("../templates/extend.rs.tera"),
+        include_str!("../../templates/extend.rs.tera"),
         "src/extend.rs",
         Kind::UserRust,
     ),
     (
         "README.md.tera",
-        include_str!("../templates/README.md.tera"),
+        include_str!("../../templates/README.md.tera"),
         "README.md",
         Kind::Text,
     ),
     (
         "env.example.tera",
-        include_str!("../templates/env.example.tera"),
+        include_str!("../../templates/env.example.tera"),
         ".env.example",
         Kind::Text,
     ),
     (
         "Dockerfile.tera",
-        include_str!("../templates/Dockerfile.tera"),
+        include_str!("../../templates/Dockerfile.tera"),
         "Dockerfile",
         Kind::Text,
     ),
     (
         "dockerignore.tera",
-        include_str!("../templates/dockerignore.tera"),
+        include_str!("../../templates/dockerignore.tera"),
         "Dockerfile.dockerignore",
         Kind::Text,
     ),
     (
         "kubernetes.yaml.tera",
-        include_str!("../templates/kubernetes.yaml.tera"),
+        include_str!("../../templates/kubernetes.yaml.tera"),
         "deploy/kubernetes.yaml",
         Kind::Text,
     ),
     (
         "github-workflow.yml.tera",
-        include_str!("../templates/github-workflow.yml.tera"),
+        include_str!("../../templates/github-workflow.yml.tera"),
         "",
         Kind::Text,
     ),
@@ -125,7 +129,7 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
     tera.register_filter("rust_raw_str", string_filter(rust_raw_str));
     tera.register_filter("toml_str", string_filter(|s| Value::String(s.to_string()).to_string()));
     tera.register_filter("md_cell", string_filter(md_cell));
-    tera.register_filter("yaml_str", string_filter(crate::package::yaml_str));
+    tera.register_filter("yaml_str", string_filter(crate::plan::deploy::yaml_str));
     tera.register_filter(
         "one_line",
         string_filter(|s| s.split_whitespace().collect::<Vec<_>>().join(" ")),

@@ -7,6 +7,8 @@
 //! a path item that is not valid OpenAPI fails it, with every such item named.
 //! Path items are typed and resolved independently, on every core.
 
+pub mod schema;
+
 use std::collections::HashMap;
 
 use indexmap::IndexMap;
@@ -19,7 +21,7 @@ use crate::ir::{
     ServerTemplate, Style,
 };
 use crate::load::SpecDocument;
-use crate::schema::Normalizer;
+use crate::resolve::schema::Normalizer;
 
 pub fn resolve(doc: &SpecDocument) -> Result<Api, Error> {
     let spec = &doc.typed;
@@ -253,7 +255,7 @@ fn deref<T: Clone + serde::de::DeserializeOwned>(
 
 fn dangling(doc: &SpecDocument, pointer: &str, reference: &str) -> Diagnostic {
     if !reference.starts_with('#') {
-        return crate::schema::external_ref(&doc.file, pointer, reference);
+        return crate::resolve::schema::external_ref(&doc.file, pointer, reference);
     }
     Diagnostic::new(&doc.file, format!("`$ref: {reference}` points to nothing"))
         .at(pointer)

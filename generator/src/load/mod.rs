@@ -12,6 +12,9 @@
 //! `resolve` reaches them (`typed_path_item`): the typed view of a large
 //! spec's paths never exists whole.
 
+pub mod bundle;
+pub mod swagger2;
+
 use std::path::Path;
 
 use serde_json::{Map, Value};
@@ -52,10 +55,10 @@ pub fn load_spec(path: &Path, file: &str) -> Result<SpecDocument, Error> {
     let mut raw = parse_with(file, text, SpecRoot::for_text(text))?;
     let version = check_version(file, &raw)?;
     if version == Version::Swagger2 {
-        raw = crate::swagger2::convert(raw);
+        raw = crate::load::swagger2::convert(raw);
     }
-    if crate::bundle::mentions_other_files(text) {
-        crate::bundle::bundle(&mut raw, path, file)?;
+    if crate::load::bundle::mentions_other_files(text) {
+        crate::load::bundle::bundle(&mut raw, path, file)?;
     }
     drop(mapped);
     let mut skipped = Vec::new();
@@ -215,7 +218,7 @@ fn skeleton(raw: &Value, with_paths: bool) -> Value {
             // 3.1: the version and the parts 3.0 doesn't have.
             "openapi" => Value::String("3.0.3".to_string()),
             "paths" if !with_paths && value.is_object() => Value::Object(Map::new()),
-            "webhooks" | "jsonSchemaDialect" | crate::bundle::BUNDLED => continue,
+            "webhooks" | "jsonSchemaDialect" | crate::load::bundle::BUNDLED => continue,
             "components" => {
                 let mut components = Map::new();
                 for (section, entries) in value.as_object().into_iter().flatten() {

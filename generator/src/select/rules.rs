@@ -12,9 +12,9 @@
 use globset::{GlobBuilder, GlobMatcher};
 use serde_saphyr::Spanned;
 
-use crate::config::{Rules, SelectionFile};
 use crate::diag::{Diagnostic, did_you_mean};
 use crate::ir::{Api, Method, Operation};
+use crate::select::config::{Rules, SelectionFile};
 
 const METHODS: [&str; 8] = ["GET", "PUT", "POST", "DELETE", "OPTIONS", "HEAD", "PATCH", "TRACE"];
 
