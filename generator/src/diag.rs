@@ -221,25 +221,10 @@ pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a st
     let wrong_lower = wrong.to_lowercase();
     candidates
         .into_iter()
-        .map(|c| (edit_distance(&wrong_lower, &c.to_lowercase()), c))
+        .map(|c| (strsim::levenshtein(&wrong_lower, &c.to_lowercase()), c))
         .filter(|(d, c)| *d <= (c.len().max(wrong.len()) / 3).max(1))
         .min()
         .map(|(_, c)| c)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 /// The JSON pointer of a local `$ref` (`#/a/b`), percent-decoded as URI
