@@ -54,32 +54,73 @@ impl Diagnostic {
     }
 }
 
-impl Diagnostic {
-    /// The machine-readable form (`--json`).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "severity": if self.warning { "warning" } else { "error" },
-            "file": self.file,
-            "line": self.line_col.map(|(line, _)| line),
-            "column": self.line_col.map(|(_, column)| column),
-            "path": self.pointer.as_deref().map(pointer_to_path),
-            "message": self.message,
-            "help": self.help,
-        })
+/// The machine-readable form (`--json`): the location as a document path.
+impl serde::Serialize for Diagnostic {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(serde::Serialize)]
+        struct Json<'a> {
+            severity: &'static str,
+            file: &'a str,
+            line: Option<u64>,
+            column: Option<u64>,
+            path: Option<String>,
+            message: &'a str,
+            help: Option<&'a str>,
+        }
+        Json {
+            severity: if self.warning { "warning" } else { "error" },
+            file: &self.file,
+            line: self.line_col.map(|(line, _)| line),
+            column: self.line_col.map(|(_, column)| column),
+            path: self.pointer.as_deref().map(pointer_to_path),
+            message: &self.message,
+            help: self.help.as_deref(),
+        }
+        .serialize(serializer)
     }
 }
 
+/// An error that isn't about the inputs, in `--json` output.
+#[derive(serde::Serialize)]
+struct Failure<'a> {
+    severity: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+}
+
 impl Error {
-    /// Every diagnostic (sorted) as JSON; an I/O error becomes one.
-    pub fn to_json(&self) -> Vec<serde_json::Value> {
+    /// Every diagnostic (sorted) for `--json`; any other error becomes one.
+    pub fn diagnostics_json(&self) -> Vec<serde_json::Value> {
+        fn value(v: &impl serde::Serialize) -> serde_json::Value {
+            serde_json::to_value(v).expect("diagnostics serialize")
+        }
         match self {
             Error::Diagnostics(diagnostics) => {
                 let mut sorted = diagnostics.clone();
                 sorted.sort();
                 sorted.dedup();
-                sorted.iter().map(Diagnostic::to_json).collect()
+                sorted.iter().map(value).collect()
             }
-            Error::Io(message) => vec![serde_json::json!({"severity": "error", "message": message})],
+            Error::Io(message) => vec![value(&Failure {
+                severity: "error",
+                message: message.clone(),
+                help: None,
+            })],
+            Error::Bug(message) => vec![value(&Failure {
+                severity: "error",
+                message: format!("internal error: {message}"),
+                help: Some(REPORT_BUG),
+            })],
+        }
+    }
+
+    /// The process exit code for this error: 1 the inputs, 2 I/O, 3 a bug in mcpgen.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Diagnostics(_) => 1,
+            Error::Io(_) => 2,
+            Error::Bug(_) => 3,
         }
     }
 }
@@ -137,13 +178,20 @@ pub fn attach_snippets(diagnostics: &mut [Diagnostic], file: &str, text: &str) {
     }
 }
 
-/// Why a run failed: diagnostics about the inputs (exit 1) or I/O (exit 2).
+/// What to do about an internal error.
+const REPORT_BUG: &str = "this is a bug in mcpgen, not in your files; please report it at \
+    https://github.com/mcpgen/mcpgen/issues with the spec and mcpgen.yaml that caused it";
+
+/// Why a run failed: diagnostics about the inputs (exit 1), I/O (exit 2), or
+/// a bug in mcpgen itself (exit 3: a template or the formatter failed).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{}", render(.0))]
     Diagnostics(Vec<Diagnostic>),
     #[error("{0}")]
     Io(String),
+    #[error("internal error: {0}\n  help: {REPORT_BUG}")]
+    Bug(String),
 }
 
 impl Error {

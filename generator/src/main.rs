@@ -1,11 +1,15 @@
-//! The `mcpgen` command line. Exit codes: 0 ok, 1 diagnostics or a stale
-//! `--check`, 2 usage or I/O errors.
+//! The `mcpgen` command line: one function per subcommand over the library's
+//! stages. Exit codes: 0 ok, 1 diagnostics or a stale `--check`, 2 usage or
+//! I/O errors, 3 a bug in mcpgen.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use mcpgen::diag::Error;
+use indexmap::IndexMap;
+use mcpgen::diag::{Diagnostic, Error};
+use mcpgen::render::write::Changes;
+use serde::Serialize;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -16,7 +20,7 @@ use mcpgen::diag::Error;
                   mcpgen list                         what each operation becomes, and why\n  \
                   mcpgen generate                     write the crate named in ./mcpgen.yaml\n  \
                   mcpgen generate --check             in CI: fail if the committed crate is stale\n\n\
-                  Exit codes: 0 ok, 1 diagnostics or a stale --check, 2 usage or I/O errors."
+                  Exit codes: 0 ok, 1 diagnostics or a stale --check, 2 usage or I/O errors, 3 a bug in mcpgen."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -107,91 +111,34 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    match run(cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            let text = match &err {
+                Error::Io(_) => format!("error: {err}"),
+                _ => err.to_string(),
+            };
+            eprintln!("{}", paint(&text));
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+/// One subcommand; `Err` is printed by `main`. Subcommands with `--json`
+/// report their errors on stdout themselves and return the exit code.
+fn run(command: Command) -> Result<ExitCode, Error> {
+    match command {
         Command::Schema => {
             println!("{}", mcpgen::select::config::json_schema());
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "mcpgen", &mut std::io::stdout());
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Command::Init {
-            spec,
-            out,
-            force,
-            json: true,
-        } => {
-            let (report, code) = match mcpgen::commands::init::init(&spec, &out, force) {
-                Ok(_) => (
-                    serde_json::json!({"ok": true, "path": out.display().to_string(), "diagnostics": []}),
-                    0,
-                ),
-                Err(err) => {
-                    let code = if matches!(err, Error::Io(_)) { 2 } else { 1 };
-                    (serde_json::json!({"ok": false, "diagnostics": err.to_json()}), code)
-                }
-            };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).expect("JSON values serialize")
-            );
-            ExitCode::from(code)
-        }
-        Command::Init {
-            spec,
-            out,
-            force,
-            json: false,
-        } => match mcpgen::commands::init::init(&spec, &out, force) {
-            Ok(_) => {
-                eprintln!(
-                    "wrote {}: uncomment the operations or tags to expose, then run `mcpgen generate`",
-                    out.display()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(err) => report(err),
-        },
-        Command::Lint { config, json } => match mcpgen::build(&config) {
-            Ok(generated) => {
-                let mut findings = generated.lint.clone();
-                mcpgen::locate_lint(&generated, &mut findings);
-                if json {
-                    let all: Vec<_> = findings.iter().map(mcpgen::diag::Diagnostic::to_json).collect();
-                    println!("{}", serde_json::to_string_pretty(&all).expect("JSON values serialize"));
-                } else {
-                    for finding in &findings {
-                        eprintln!("{}", paint(&finding.to_string()));
-                    }
-                    eprintln!(
-                        "{}: {} tools, {} lint finding(s)",
-                        config.display(),
-                        generated.plan.tools.len(),
-                        findings.len()
-                    );
-                }
-                ExitCode::from(u8::from(!findings.is_empty()))
-            }
-            Err(err) => report(err),
-        },
-        Command::List { config, spec, json } => {
-            let config = config.or_else(|| spec.is_none().then(|| PathBuf::from("mcpgen.yaml")));
-            match mcpgen::commands::list::list(config.as_deref(), spec.as_deref()) {
-                Ok(listing) if json => {
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&listing).expect("listings serialize")
-                    );
-                    ExitCode::SUCCESS
-                }
-                Ok(listing) => {
-                    print!("{}", mcpgen::commands::list::render_table(&listing));
-                    ExitCode::SUCCESS
-                }
-                Err(err) => report(err),
-            }
-        }
+        Command::Init { spec, out, force, json } => init(&spec, &out, force, json),
+        Command::Lint { config, json } => lint(&config, json),
+        Command::List { config, spec, json } => list(config, spec, json),
         Command::Generate {
             config,
             check,
@@ -200,12 +147,12 @@ fn main() -> ExitCode {
             ..
         } => {
             let outcome = mcpgen::generate(&config, check, strict);
-            let (report, code) = generate_json(&outcome, check);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&report).expect("JSON values serialize")
-            );
-            ExitCode::from(code)
+            let code = match &outcome {
+                Ok((_, changes)) => u8::from(check && !changes.is_clean()),
+                Err(err) => err.exit_code(),
+            };
+            print_json(&GenerateReport::new(&outcome, check));
+            Ok(ExitCode::from(code))
         }
         Command::Generate {
             config,
@@ -213,127 +160,238 @@ fn main() -> ExitCode {
             timings,
             strict,
             json: false,
-        } => match mcpgen::generate(&config, check, strict) {
-            Ok((generated, changes)) => {
-                for warning in &generated.warnings {
-                    eprintln!("{}", paint(&warning.to_string()));
-                }
-                // The first lint findings in full; `mcpgen lint` lists them all. Their
-                // line:col costs a second parse of the spec: only for specs of usual size.
-                let mut shown: Vec<_> = generated.lint.iter().take(MAX_LINT_SHOWN).cloned().collect();
-                let spec_bytes = std::fs::metadata(&generated.spec_path).map_or(0, |m| m.len());
-                if spec_bytes <= LOCATE_LINT_MAX_BYTES {
-                    mcpgen::locate_lint(&generated, &mut shown);
-                }
-                for finding in &shown {
-                    eprintln!("{}", paint(&finding.to_string()));
-                }
-                if generated.lint.len() > shown.len() {
-                    eprintln!(
-                        "… and {} more lint finding(s): `mcpgen lint --config {}` lists them all",
-                        generated.lint.len() - shown.len(),
-                        config.display()
-                    );
-                }
-                if timings {
-                    for (stage, took) in &generated.timings {
-                        eprintln!("{stage:>8}: {:8.1} ms", took.as_secs_f64() * 1000.0);
-                    }
-                }
-                let dir = generated.output_dir.display();
-                let tools = generated.plan.tools.len();
-                if check {
-                    if changes.is_clean() {
-                        eprintln!("{dir}: up to date ({tools} tools)");
-                        return ExitCode::SUCCESS;
-                    }
-                    eprintln!("{dir}: the generated crate is out of date:");
-                    for (what, paths) in [
-                        ("stale", &changes.stale),
-                        ("missing", &changes.missing),
-                        ("extra", &changes.extra),
-                    ] {
-                        for path in paths {
-                            eprintln!("  {what}: {path}");
-                        }
-                    }
-                    eprintln!(
-                        "run `mcpgen generate --config {}` and commit the result",
-                        config.display()
-                    );
-                    ExitCode::from(1)
-                } else {
-                    let names = &generated.name_changes;
-                    for (sign, list) in [("+", &names.added), ("-", &names.removed)] {
-                        // A first run adds every tool: name a few, count the rest.
-                        match list.len() {
-                            0 => {}
-                            n if n <= 12 => eprintln!("tools {sign} {}", list.join(", ")),
-                            n => eprintln!("tools {sign} {}, and {} more", list[..10].join(", "), n - 10),
-                        }
-                    }
-                    for (old, new) in &names.renamed {
-                        eprintln!("tools ~ {old} is now {new}");
-                    }
-                    let written = changes.stale.len() + changes.missing.len();
-                    eprintln!(
-                        "{dir}: {tools} tools; {written} file(s) written, {} removed, {} unchanged",
-                        changes.extra.len(),
-                        changes.unchanged
-                    );
-                    ExitCode::SUCCESS
-                }
-            }
-            Err(err) => report(err),
-        },
+        } => generate(&config, check, timings, strict),
     }
 }
 
-/// `generate --json`: the outcome as one object, and the exit code.
-fn generate_json(
-    outcome: &Result<(mcpgen::Generated, mcpgen::render::write::Changes), Error>,
-    check: bool,
-) -> (serde_json::Value, u8) {
-    use serde_json::json;
-    match outcome {
-        Ok((generated, changes)) => {
-            let clean = changes.is_clean();
-            let names = &generated.name_changes;
-            let report = json!({
-                "ok": !check || clean,
-                "check": check,
-                "output_dir": generated.output_dir.display().to_string(),
-                "tools": generated.plan.tools.len(),
-                "files": if check {
-                    json!({"stale": changes.stale, "missing": changes.missing, "extra": changes.extra, "unchanged": changes.unchanged})
-                } else {
-                    let written: Vec<&String> = changes.stale.iter().chain(&changes.missing).collect();
-                    json!({"written": written, "removed": changes.extra, "unchanged": changes.unchanged})
-                },
-                "tool_names": {"added": names.added, "removed": names.removed, "renamed": names.renamed},
-                "timings_ms": generated.timings.iter().map(|(stage, took)| (stage.to_string(), json!(took.as_secs_f64() * 1000.0))).collect::<serde_json::Map<_, _>>(),
-                "diagnostics": generated.warnings.iter().map(mcpgen::diag::Diagnostic::to_json).collect::<Vec<_>>(),
-                "lint": generated.lint.iter().map(mcpgen::diag::Diagnostic::to_json).collect::<Vec<_>>(),
+fn print_json(value: &impl Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).expect("reports serialize"));
+}
+
+/// `--json` of a failed command: its diagnostics.
+#[derive(Serialize)]
+struct Failed {
+    ok: bool,
+    diagnostics: Vec<serde_json::Value>,
+}
+
+fn init(spec: &Path, out: &Path, force: bool, json: bool) -> Result<ExitCode, Error> {
+    #[derive(Serialize)]
+    struct Written {
+        ok: bool,
+        path: String,
+        diagnostics: [(); 0],
+    }
+    match (mcpgen::commands::init::init(spec, out, force), json) {
+        (Ok(_), true) => print_json(&Written {
+            ok: true,
+            path: out.display().to_string(),
+            diagnostics: [],
+        }),
+        (Ok(_), false) => eprintln!(
+            "wrote {}: uncomment the operations or tags to expose, then run `mcpgen generate`",
+            out.display()
+        ),
+        (Err(err), true) => {
+            print_json(&Failed {
+                ok: false,
+                diagnostics: err.diagnostics_json(),
             });
-            (report, if check && !clean { 1 } else { 0 })
+            return Ok(ExitCode::from(err.exit_code()));
         }
-        Err(err) => {
-            let code = if matches!(err, Error::Io(_)) { 2 } else { 1 };
-            (json!({"ok": false, "check": check, "diagnostics": err.to_json()}), code)
-        }
+        (Err(err), false) => return Err(err),
     }
+    Ok(ExitCode::SUCCESS)
 }
 
-/// Diagnostics exit 1, I/O and usage problems exit 2.
-fn report(err: Error) -> ExitCode {
-    match err {
-        Error::Diagnostics(_) => {
-            eprintln!("{}", paint(&err.to_string()));
-            ExitCode::from(1)
+fn lint(config: &Path, json: bool) -> Result<ExitCode, Error> {
+    let generated = mcpgen::build(config)?;
+    let mut findings = generated.lint.clone();
+    mcpgen::locate_lint(&generated, &mut findings);
+    if json {
+        print_json(&findings);
+    } else {
+        for finding in &findings {
+            eprintln!("{}", paint(&finding.to_string()));
         }
-        Error::Io(_) => {
-            eprintln!("{}", paint(&format!("error: {err}")));
-            ExitCode::from(2)
+        eprintln!(
+            "{}: {} tools, {} lint finding(s)",
+            config.display(),
+            generated.plan.tools.len(),
+            findings.len()
+        );
+    }
+    Ok(ExitCode::from(u8::from(!findings.is_empty())))
+}
+
+fn list(config: Option<PathBuf>, spec: Option<PathBuf>, json: bool) -> Result<ExitCode, Error> {
+    let config = config.or_else(|| spec.is_none().then(|| PathBuf::from("mcpgen.yaml")));
+    let listing = mcpgen::commands::list::list(config.as_deref(), spec.as_deref())?;
+    if json {
+        print_json(&listing);
+    } else {
+        print!("{}", mcpgen::commands::list::render_table(&listing));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn generate(config: &Path, check: bool, timings: bool, strict: bool) -> Result<ExitCode, Error> {
+    let (generated, changes) = mcpgen::generate(config, check, strict)?;
+    for warning in &generated.warnings {
+        eprintln!("{}", paint(&warning.to_string()));
+    }
+    // The first lint findings in full; `mcpgen lint` lists them all. Their
+    // line:col costs a second parse of the spec: only for specs of usual size.
+    let mut shown: Vec<_> = generated.lint.iter().take(MAX_LINT_SHOWN).cloned().collect();
+    let spec_bytes = std::fs::metadata(&generated.spec_path).map_or(0, |m| m.len());
+    if spec_bytes <= LOCATE_LINT_MAX_BYTES {
+        mcpgen::locate_lint(&generated, &mut shown);
+    }
+    for finding in &shown {
+        eprintln!("{}", paint(&finding.to_string()));
+    }
+    if generated.lint.len() > shown.len() {
+        eprintln!(
+            "… and {} more lint finding(s): `mcpgen lint --config {}` lists them all",
+            generated.lint.len() - shown.len(),
+            config.display()
+        );
+    }
+    if timings {
+        for (stage, took) in &generated.timings {
+            eprintln!("{stage:>8}: {:8.1} ms", took.as_secs_f64() * 1000.0);
+        }
+    }
+    let dir = generated.output_dir.display();
+    let tools = generated.plan.tools.len();
+    if check {
+        if changes.is_clean() {
+            eprintln!("{dir}: up to date ({tools} tools)");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("{dir}: the generated crate is out of date:");
+        for (what, paths) in [
+            ("stale", &changes.stale),
+            ("missing", &changes.missing),
+            ("extra", &changes.extra),
+        ] {
+            for path in paths {
+                eprintln!("  {what}: {path}");
+            }
+        }
+        eprintln!(
+            "run `mcpgen generate --config {}` and commit the result",
+            config.display()
+        );
+        return Ok(ExitCode::from(1));
+    }
+    let names = &generated.name_changes;
+    for (sign, list) in [("+", &names.added), ("-", &names.removed)] {
+        // A first run adds every tool: name a few, count the rest.
+        match list.len() {
+            0 => {}
+            n if n <= 12 => eprintln!("tools {sign} {}", list.join(", ")),
+            n => eprintln!("tools {sign} {}, and {} more", list[..10].join(", "), n - 10),
+        }
+    }
+    for (old, new) in &names.renamed {
+        eprintln!("tools ~ {old} is now {new}");
+    }
+    let written = changes.stale.len() + changes.missing.len();
+    eprintln!(
+        "{dir}: {tools} tools; {written} file(s) written, {} removed, {} unchanged",
+        changes.extra.len(),
+        changes.unchanged
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `generate --json`: the outcome as one object.
+#[derive(Serialize)]
+struct GenerateReport<'a> {
+    ok: bool,
+    check: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output_dir: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tools: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files: Option<Files<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_names: Option<&'a mcpgen::plan::names::NameChanges>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timings_ms: Option<IndexMap<&'static str, f64>>,
+    diagnostics: Vec<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lint: Option<&'a [Diagnostic]>,
+}
+
+/// What `--check` found, or what a run wrote.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Files<'a> {
+    Checked {
+        stale: &'a [String],
+        missing: &'a [String],
+        extra: &'a [String],
+        unchanged: usize,
+    },
+    Written {
+        written: Vec<&'a String>,
+        removed: &'a [String],
+        unchanged: usize,
+    },
+}
+
+impl<'a> GenerateReport<'a> {
+    fn new(outcome: &'a Result<(mcpgen::Generated, Changes), Error>, check: bool) -> GenerateReport<'a> {
+        let (generated, changes) = match outcome {
+            Ok(done) => done,
+            Err(err) => {
+                return GenerateReport {
+                    ok: false,
+                    check,
+                    output_dir: None,
+                    tools: None,
+                    files: None,
+                    tool_names: None,
+                    timings_ms: None,
+                    diagnostics: err.diagnostics_json(),
+                    lint: None,
+                };
+            }
+        };
+        let files = if check {
+            Files::Checked {
+                stale: &changes.stale,
+                missing: &changes.missing,
+                extra: &changes.extra,
+                unchanged: changes.unchanged,
+            }
+        } else {
+            Files::Written {
+                written: changes.stale.iter().chain(&changes.missing).collect(),
+                removed: &changes.extra,
+                unchanged: changes.unchanged,
+            }
+        };
+        let json = |d: &Diagnostic| serde_json::to_value(d).expect("diagnostics serialize");
+        GenerateReport {
+            ok: !check || changes.is_clean(),
+            check,
+            output_dir: Some(generated.output_dir.display().to_string()),
+            tools: Some(generated.plan.tools.len()),
+            files: Some(files),
+            tool_names: Some(&generated.name_changes),
+            timings_ms: Some(
+                generated
+                    .timings
+                    .iter()
+                    .map(|(stage, took)| (*stage, took.as_secs_f64() * 1000.0))
+                    .collect(),
+            ),
+            diagnostics: generated.warnings.iter().map(json).collect(),
+            lint: Some(&generated.lint),
         }
     }
 }

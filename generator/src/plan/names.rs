@@ -106,7 +106,7 @@ fn yaml_key(key: &str) -> String {
 }
 
 /// What changed for agents between the old lock and the new names.
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NameChanges {
     pub added: Vec<String>,
     pub removed: Vec<String>,

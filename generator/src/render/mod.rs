@@ -123,7 +123,7 @@ pub struct GeneratedFile {
 pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
     let mut tera = Tera::default();
     tera.add_raw_templates(TEMPLATES.iter().map(|(name, source, _, _)| (*name, *source)))
-        .map_err(|e| Error::Io(format!("generator bug: a template does not parse: {e:?}")))?;
+        .map_err(|e| Error::Bug(format!("a template does not parse: {e:?}")))?;
     tera.autoescape_on(vec![]);
     tera.register_filter("rust_str", string_filter(|s| format!("{s:?}")));
     tera.register_filter("rust_raw_str", string_filter(rust_raw_str));
@@ -148,7 +148,7 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
         .map(|(name, path, kind)| {
             let text = tera
                 .render(name, &context)
-                .map_err(|e| Error::Io(format!("generator bug: template {name} failed: {}", error_chain(&e))))?;
+                .map_err(|e| Error::Bug(format!("template {name} failed: {}", error_chain(&e))))?;
             let contents = match kind {
                 Kind::Rust if path == "src/tools.rs" => {
                     let head = format_rust(name, &text)?;
@@ -186,12 +186,9 @@ fn render_tools(tera: &Tera, plan: &Plan) -> Result<Vec<String>, Error> {
         context.insert("tool", tool);
         context.insert("input_schema", &tool.input_schema);
         context.insert("output_schema", &tool.output_schema);
-        let text = tera.render("tool.rs.tera", &context).map_err(|e| {
-            Error::Io(format!(
-                "generator bug: template tool.rs.tera failed: {}",
-                error_chain(&e)
-            ))
-        })?;
+        let text = tera
+            .render("tool.rs.tera", &context)
+            .map_err(|e| Error::Bug(format!("template tool.rs.tera failed: {}", error_chain(&e))))?;
         format_rust("tool.rs.tera", &text)
     })
     .into_iter()

@@ -336,8 +336,15 @@ pub fn json_schema() -> String {
 /// Parse the selection file; `file` is the name used in diagnostics.
 pub fn parse(file: &str, text: &str) -> Result<SelectionFile, Error> {
     serde_saphyr::from_str::<SelectionFile>(text).map_err(|e| {
-        let mut d =
-            Diagnostic::new(file, plain_message(&e)).help("see the selection file reference in mcpgen's README");
+        let message = plain_message(&e);
+        let (message, help) = match unknown_name(&message) {
+            Some(found) => found,
+            None => (
+                message,
+                "see the selection file reference in mcpgen's README".to_string(),
+            ),
+        };
+        let mut d = Diagnostic::new(file, message).help(help);
         if let Some(loc) = e.location() {
             d = d.line_col(loc.line(), loc.column());
         }
@@ -367,9 +374,58 @@ fn plain_message(e: &serde_saphyr::Error) -> String {
     }
 }
 
+/// An unknown key or value, said like every other unknown name: with the
+/// closest known one (`did you mean `max_tools`?`), else the list.
+fn unknown_name(message: &str) -> Option<(String, String)> {
+    let (what, rest) = ["unknown field `", "unknown variant `"]
+        .iter()
+        .find_map(|prefix| Some((&prefix[..prefix.len() - 2], message.strip_prefix(prefix)?)))?;
+    let (wrong, expected) = rest.split_once("`, expected ")?;
+    let expected = expected.strip_prefix("one of ").unwrap_or(expected);
+    let known: Vec<&str> = expected
+        .split(", ")
+        .flat_map(|part| part.split(" or "))
+        .map(|name| name.trim().trim_matches('`'))
+        .filter(|name| !name.is_empty())
+        .collect();
+    let help = match crate::diag::did_you_mean(wrong, known.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`?"),
+        None => format!("expected one of: {}", known.join(", ")),
+    };
+    Some((format!("{what} `{wrong}`"), help))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unknown_keys_and_values_get_the_closest_name() {
+        let yaml = "spec: openapi.yaml\noutput: out\nmax_toolz: 3\nserver:\n  name: x\n";
+        let Err(Error::Diagnostics(d)) = parse("mcpgen.yaml", yaml) else {
+            panic!("rejected")
+        };
+        assert_eq!(d[0].message, "unknown field `max_toolz`");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `max_tools`?"));
+        let yaml = "spec: a\noutput: out\nserver: {name: x}\ntools:\n  t:\n    pagination: {style: cursr}\n";
+        let Err(Error::Diagnostics(d)) = parse("mcpgen.yaml", yaml) else {
+            panic!("rejected")
+        };
+        assert_eq!(d[0].message, "unknown variant `cursr`");
+        assert_eq!(d[0].help.as_deref(), Some("did you mean `cursor`?"));
+        // Nothing close: the names to choose from.
+        let yaml = "spec: a\noutput: out\nserver: {name: x}\nzzz: 1\n";
+        let Err(Error::Diagnostics(d)) = parse("mcpgen.yaml", yaml) else {
+            panic!("rejected")
+        };
+        assert!(
+            d[0].help
+                .as_deref()
+                .unwrap()
+                .starts_with("expected one of: spec, output, server"),
+            "{d:?}"
+        );
+    }
 
     #[test]
     fn unknown_keys_are_errors_with_position() {
