@@ -22,11 +22,13 @@ pub mod testing;
 pub mod tools;
 pub mod upstream;
 
-pub use crate::extend::{Call, CustomTool, Extensions};
+pub use crate::extend::{BoxError, Call, CustomTool, Extensions};
 pub use crate::upstream::UpstreamResponse;
 /// For request hooks (`reqwest::Request`) in `src/extend.rs`, without a dependency of its own.
 pub use reqwest;
-/// For hand-written tools' schemas and results.
+/// For hand-written tools' arguments (`CustomTool::typed`), schemas and results.
+pub use schemars;
+pub use serde;
 pub use serde_json;
 
 use std::net::SocketAddr;
@@ -145,6 +147,48 @@ pub fn run(spec: &'static ServerSpec) -> ExitCode {
     run_with(spec, Extensions::default())
 }
 
+/// Why a server could not start (or stopped with an error).
+#[derive(Debug)]
+pub enum StartError {
+    /// A command-line or env value out of range (exit 2).
+    Usage(String),
+    /// The environment, extensions or transport (exit 1): missing variables,
+    /// an invalid redaction rule, a port in use, a failed MCP session.
+    Failed(String),
+}
+
+impl StartError {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            StartError::Usage(_) => 2,
+            StartError::Failed(_) => 1,
+        }
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Usage(message) | StartError::Failed(message) => f.write_str(message),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl From<config::ConfigError> for StartError {
+    fn from(e: config::ConfigError) -> StartError {
+        StartError::Failed(e.to_string())
+    }
+}
+
+/// Most start-up steps fail on the environment: exit 1.
+impl From<String> for StartError {
+    fn from(message: String) -> StartError {
+        StartError::Failed(message)
+    }
+}
+
 /// Entry point of a generated server's `main`: its tool table plus the
 /// crate's hand-written tools and hooks (`src/extend.rs`).
 pub fn run_with(spec: &'static ServerSpec, extensions: Extensions) -> ExitCode {
@@ -156,83 +200,66 @@ pub fn run_with(spec: &'static ServerSpec, extensions: Extensions) -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
+    match start(spec, extensions, args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {e}", spec.name);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+/// The server's life: a subcommand, or read the environment, then serve until
+/// the client leaves (stdio) or a shutdown signal (HTTP).
+fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Result<(), StartError> {
     match args.command {
         Some(Command::GenToken) => {
-            return match http::generate_token() {
-                Ok(token) => {
-                    println!("{token}");
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(spec, e, 1),
-            };
+            println!("{}", http::generate_token()?);
+            return Ok(());
         }
         Some(Command::Healthcheck) => {
             let bind = args.http.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
-            return match http::healthcheck(bind, Duration::from_secs(3)) {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(spec, e, 1),
-            };
+            return Ok(http::healthcheck(bind, Duration::from_secs(3))?);
         }
         None => {}
     }
     let generated: Vec<&str> = spec.tools.iter().map(|t| t.name).collect();
-    if let Err(e) = extensions.check(&generated) {
-        return fail(spec, e, 1);
-    }
+    extensions.check(&generated)?;
     observe::init_logging(args.log_format);
 
-    let config = match Config::from_env(spec) {
-        Ok(config) => config,
-        Err(e) => return fail(spec, e, 1),
-    };
+    let config = Config::from_env(spec)?;
     let seconds = |value: f64, flag: &str| {
         (value.is_finite() && value > 0.0 && value * 1000.0 <= tools::MAX_DEADLINE_MS as f64)
             .then(|| Duration::from_secs_f64(value))
-            .ok_or_else(|| format!("{flag} must be a positive number of seconds, at most 86400"))
+            .ok_or_else(|| StartError::Usage(format!("{flag} must be a positive number of seconds, at most 86400")))
     };
-    let overrides = match (
-        args.upstream_timeout
+    let overrides = Overrides {
+        timeout: args
+            .upstream_timeout
             .map(|s| seconds(s, "--upstream-timeout"))
-            .transpose(),
-        args.call_timeout.map(|s| seconds(s, "--call-timeout")).transpose(),
-    ) {
-        (Ok(timeout), Ok(deadline)) => Overrides { timeout, deadline },
-        (Err(e), _) | (_, Err(e)) => return fail(spec, e, 2),
+            .transpose()?,
+        deadline: args.call_timeout.map(|s| seconds(s, "--call-timeout")).transpose()?,
     };
-    let redactor = match Redactor::new(&config, &spec.redaction) {
-        Ok(redactor) => redactor,
-        Err(e) => return fail(spec, e, 1),
-    };
+    let redactor = Redactor::new(&config, &spec.redaction)?;
     observe::redact_logs_with(redactor.clone());
     let http_options = match args.http {
         None => None,
-        Some(bind) => match http_options(spec, &args, bind) {
-            Ok(options) => Some(options),
-            Err(e) => return fail(spec, e, 2),
-        },
+        Some(bind) => Some(http_options(spec, &args, bind).map_err(StartError::Usage)?),
     };
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => return fail(spec, format!("can't start the async runtime: {e}"), 1),
-    };
-    let outcome = runtime.block_on(async {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("can't start the async runtime: {e}"))?;
+    runtime.block_on(async {
         let upstream = Upstream::new(spec, config, redactor)?.with_hooks(extensions.hooks);
         let server = Server::new(spec, upstream, Metrics::new(), overrides, extensions.tools);
         match http_options {
             Some(options) => http::serve_http(server, options).await,
             None => serve_stdio(server).await,
         }
-    });
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => fail(spec, e, 1),
-    }
-}
-
-fn fail(spec: &ServerSpec, message: impl std::fmt::Display, code: u8) -> ExitCode {
-    eprintln!("{}: {message}", spec.name);
-    ExitCode::from(code)
+    })?;
+    Ok(())
 }
 
 /// Validate the HTTP flags: tokens from their env var, and no

@@ -399,8 +399,8 @@ pub async fn call_custom(
             result.structured_content = Some(structured);
             (result, outcome("ok"))
         }
-        Err(message) => {
-            let message = redactor.redact(&message);
+        Err(error) => {
+            let message = redactor.redact(&error.to_string());
             (
                 error_result(
                     json!({"error": "tool_failed", "tool": tool.name, "message": message}),

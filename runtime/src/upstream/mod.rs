@@ -369,7 +369,10 @@ impl Upstream {
         if let Err(why) = self.hooks.on_request(call, &mut request) {
             return Err(UpstreamError {
                 kind: ErrorKind::Other,
-                detail: format!("the request hook refused it: {}", self.redactor.redact(&why)),
+                detail: format!(
+                    "the request hook refused it: {}",
+                    self.redactor.redact(&why.to_string())
+                ),
                 attempts: call.attempt,
             });
         }
