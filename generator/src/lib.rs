@@ -13,6 +13,7 @@ pub mod plan;
 pub mod render;
 pub mod resolve;
 pub mod select;
+pub mod text;
 
 use std::path::{Component, Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -9,7 +9,7 @@ pub mod check;
 pub mod deploy;
 pub mod names;
 pub mod paginate;
-pub mod text;
+pub mod rust;
 
 use std::collections::BTreeSet;
 
@@ -23,9 +23,9 @@ use crate::diag::{Diagnostic, Error, finish};
 use crate::ir::{ApiKeyLocation, Location, Method, Operation, SecurityScheme, Style};
 use crate::plan::deploy::{Deploy, HostConfig, Workflow};
 use crate::plan::paginate::PaginationPlan;
-use crate::render::rust::{self, Expr};
 use crate::select::config::ToolOverride;
 use crate::select::{Binding, PageBounds, Redaction, Selection};
+use rust::Expr;
 
 /// The shared `Policy`'s fields, for the README (the spec crate has no serde).
 #[derive(Serialize)]
@@ -400,7 +400,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             instructions: inputs
                 .instructions
                 .as_deref()
-                .map(crate::plan::text::clean)
+                .map(crate::text::clean)
                 .filter(|t| !t.is_empty()),
             runtime_dependency: inputs.runtime_dependency,
             base_url_env: selection.base_url_env.clone(),
@@ -725,7 +725,7 @@ pub fn plan_tool(
             let mut text = param
                 .description
                 .as_deref()
-                .map(crate::plan::text::clean)
+                .map(crate::text::clean)
                 .or_else(|| map.get("description").and_then(Value::as_str).map(str::to_string));
             if arg != param.name {
                 let note = format!("(sent as {} parameter `{}`)", param.location.as_str(), param.name);
@@ -857,7 +857,7 @@ pub fn plan_tool(
     let mut title = op
         .summary
         .as_ref()
-        .map(|s| crate::plan::text::clean(s))
+        .map(|s| crate::text::clean(s))
         .filter(|s| !s.is_empty());
     if let Some((custom, config_file)) = custom {
         description = custom.description.clone().unwrap_or(description);
@@ -1133,7 +1133,7 @@ fn describe(op: &Operation) -> String {
     let parts: Vec<String> = [&op.summary, &op.description]
         .into_iter()
         .flatten()
-        .map(|t| crate::plan::text::clean(t))
+        .map(|t| crate::text::clean(t))
         .filter(|t| !t.is_empty())
         .collect();
     let mut text = match parts.as_slice() {

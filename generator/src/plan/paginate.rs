@@ -11,10 +11,10 @@
 
 use serde::Serialize;
 
+use super::rust;
 use crate::diag::Diagnostic;
 use crate::ir::{Location, Operation, Response};
 use crate::plan::ParamPlan;
-use crate::render::rust;
 use crate::select::PageBounds;
 use crate::select::config::{PageStyle, PaginationOverride};
 use mcpgen_spec::PageKind;

@@ -5,7 +5,6 @@
 //! registered here, in one place. Rust output is then formatted by `format`.
 
 pub mod format;
-pub mod rust;
 pub mod write;
 
 use std::collections::HashMap;

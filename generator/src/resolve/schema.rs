@@ -150,7 +150,7 @@ impl Normalizer<'_> {
                 "$id" | "$schema" | "$anchor" | "$dynamicAnchor" | "$recursiveAnchor" | "$comment" | "$vocabulary"
                 | "$defs" | "definitions" | "$dynamicRef" | "$recursiveRef" => {}
                 "description" if value.is_string() => {
-                    let text = crate::plan::text::clean(value.as_str().unwrap_or_default());
+                    let text = crate::text::clean(value.as_str().unwrap_or_default());
                     stack.charge(key, text.len() + 2);
                     out.insert(key.clone(), Value::String(text));
                 }
@@ -337,7 +337,7 @@ impl Normalizer<'_> {
         if let (Some(Value::String(description)), Value::Object(out)) = (siblings.get("description"), &mut resolved) {
             out.insert(
                 "description".to_string(),
-                Value::String(crate::plan::text::clean(description)),
+                Value::String(crate::text::clean(description)),
             );
         }
         resolved

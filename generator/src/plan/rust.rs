@@ -2,8 +2,9 @@
 //! types (`mcpgen_spec`), for the templates to print.
 //!
 //! The plan holds typed values (the shared enums, `PageKind<String>`, …);
-//! every decision about how one reads in a generated table (which variant,
-//! which shorthand constructor) is made here, once, so templates only print.
+//! how each reads in a generated table (which variant, which shorthand
+//! constructor) is decided here and in the plan types' `Expr` impls, so
+//! templates only print.
 //! Whitespace doesn't matter: generated Rust is formatted afterwards.
 
 use std::fmt::Write as _;
