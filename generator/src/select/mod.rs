@@ -5,14 +5,18 @@
 //! then `max_tools`. Every name in the file must exist in the spec. All problems are collected
 //! and reported together, each pointing at its line in `mcpgen.yaml`.
 
+pub mod auth;
 pub mod config;
+pub mod env;
 pub mod rules;
+
+pub use auth::Binding;
 
 use indexmap::IndexMap;
 use serde_saphyr::Spanned;
 
-use crate::diag::{Diagnostic, Error, did_you_mean, escape_pointer, finish};
-use crate::ir::{Api, Operation, SecurityScheme};
+use crate::diag::{Diagnostic, Error, did_you_mean, finish};
+use crate::ir::{Api, Operation};
 use crate::select::config::{PaginationDefaults, RedactSection, SelectionFile, ToolOverride, UpstreamSection};
 use crate::select::rules::Matcher;
 
@@ -43,19 +47,6 @@ pub struct Selection<'a> {
     pub server_variables: Vec<(String, String, Option<String>, bool)>,
     /// Descriptions from `env:`, by variable name.
     pub env_descriptions: IndexMap<String, String>,
-}
-
-/// A security scheme bound to env vars.
-#[derive(Debug)]
-pub struct Binding {
-    pub env: String,
-    pub scheme: SecurityScheme,
-    /// OAuth2: the client secret's env var.
-    pub client_secret_env: Option<String>,
-    /// OAuth2: the scopes to request.
-    pub scopes: Vec<String>,
-    /// OAuth2: the token URL.
-    pub token_url: Option<String>,
 }
 
 use mcpgen_spec::Policy;
@@ -147,269 +138,10 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         );
     }
 
-    // Auth bindings: the scheme must exist and be one we can send.
-    let mut auth = IndexMap::new();
-    for (scheme_name, binding) in &file.auth {
-        let (line, col) = (binding.referenced.line(), binding.referenced.column());
-        check_env_name(&binding.value.env, cfg, &mut diags);
-        match api.security_schemes.get(scheme_name) {
-            None => {
-                let known: Vec<&str> = api.security_schemes.keys().map(String::as_str).collect();
-                let hint = match did_you_mean(scheme_name, known.iter().copied()) {
-                    Some(close) => format!("did you mean `{close}`?"),
-                    None => format!("the spec's security schemes are: {}", list_or_none(&known)),
-                };
-                diags.push(
-                    at(
-                        line,
-                        col,
-                        format!("auth: `{scheme_name}` is not a security scheme in {}", files.spec),
-                    )
-                    .help(hint),
-                );
-            }
-            Some(SecurityScheme::Unsupported(what)) => diags.push(
-                at(
-                    line,
-                    col,
-                    format!("auth: `{scheme_name}` uses {what}, which mcpgen can't send yet"),
-                )
-                .help("exclude the operations that need it, or bind an API key or bearer scheme instead"),
-            ),
-            Some(scheme) => {
-                let b = &binding.value;
-                if let Some(env) = &b.client_secret_env {
-                    check_env_name(env, cfg, &mut diags);
-                }
-                // OAuth2 with `client_secret_env`: the server fetches tokens (client
-                // credentials); without: the env var holds an access token, sent as bearer.
-                let fetches = b.client_secret_env.is_some();
-                let (scopes, token_url) = match (scheme, fetches) {
-                    (
-                        SecurityScheme::OAuth2 {
-                            client_credentials: Some(flow),
-                        },
-                        true,
-                    ) => (
-                        b.scopes.clone().unwrap_or_else(|| flow.scopes.clone()),
-                        Some(b.token_url.clone().unwrap_or_else(|| flow.token_url.clone())),
-                    ),
-                    (
-                        SecurityScheme::OAuth2 {
-                            client_credentials: None,
-                        },
-                        true,
-                    ) if b.token_url.is_some() => (b.scopes.clone().unwrap_or_default(), b.token_url.clone()),
-                    (
-                        SecurityScheme::OAuth2 {
-                            client_credentials: None,
-                        },
-                        true,
-                    ) => {
-                        diags.push(
-                            at(line, col, format!("auth: `{scheme_name}` has no OAuth2 client credentials flow, so the server can't fetch tokens"))
-                                .help("give `token_url` (the authorization server's token endpoint), or drop `client_secret_env` and put an access token in `env`"),
-                        );
-                        (Vec::new(), None)
-                    }
-                    (SecurityScheme::OAuth2 { .. }, false) if b.scopes.is_some() || b.token_url.is_some() => {
-                        diags.push(
-                            at(
-                                line,
-                                col,
-                                format!("auth: `{scheme_name}`: `scopes` and `token_url` need `client_secret_env`"),
-                            )
-                            .help("with only `env`, the variable holds an access token and is sent as is"),
-                        );
-                        (Vec::new(), None)
-                    }
-                    (SecurityScheme::OAuth2 { .. }, _) => (Vec::new(), None),
-                    (_, _) if fetches || b.scopes.is_some() || b.token_url.is_some() => {
-                        diags.push(at(
-                            line,
-                            col,
-                            format!("auth: `{scheme_name}` is not OAuth2: only `env` applies"),
-                        ));
-                        (Vec::new(), None)
-                    }
-                    _ => (Vec::new(), None),
-                };
-                auth.insert(
-                    scheme_name.clone(),
-                    Binding {
-                        env: b.env.value.clone(),
-                        scheme: scheme.clone(),
-                        client_secret_env: b.client_secret_env.as_ref().map(|e| e.value.clone()),
-                        scopes,
-                        token_url,
-                    },
-                );
-            }
-        }
-    }
-    // Keep the spec's order of schemes for stable output.
-    auth.sort_by_cached_key(|name, _| api.security_schemes.get_index_of(name));
+    let auth = auth::bind(api, file, files, &mut diags);
+    auth::check_callable(&operations, &auth, files.spec, &mut diags);
 
-    // Every selected operation must be callable with the bound credentials.
-    // Grouped by what is missing, so one forgotten binding is one diagnostic.
-    let mut unsatisfied: IndexMap<(String, String), Vec<String>> = IndexMap::new();
-    for op in &operations {
-        let satisfied = op.security.is_empty()
-            || op
-                .security
-                .iter()
-                .any(|alt| alt.iter().all(|scheme| auth.contains_key(scheme)));
-        if !satisfied {
-            let needed: Vec<String> = op.security.iter().map(|alt| alt.join(" + ")).collect();
-            let first = op.security[0]
-                .iter()
-                .find(|s| !auth.contains_key(*s))
-                .cloned()
-                .unwrap_or_default();
-            let name = op
-                .operation_id
-                .clone()
-                .unwrap_or_else(|| format!("{} {}", op.method.as_str(), op.path));
-            unsatisfied.entry((needed.join(" or "), first)).or_default().push(name);
-        }
-    }
-    for ((needed, first), ops) in unsatisfied {
-        let listed = match ops.len() {
-            1 => format!("operation `{}` needs", ops[0]),
-            n if n <= 3 => format!(
-                "operations {} need",
-                ops.iter().map(|o| format!("`{o}`")).collect::<Vec<_>>().join(", ")
-            ),
-            n => format!("{n} selected operations (`{}`, `{}`, …) need", ops[0], ops[1]),
-        };
-        diags.push(
-            Diagnostic::new(files.spec, format!("{listed} credentials ({needed}) but mcpgen.yaml binds no env var to them"))
-                .at(format!("/components/securitySchemes/{}", escape_pointer(&first)))
-                .help(format!("add to mcpgen.yaml:\n    auth:\n      {first}:\n        env: MY_API_KEY\n  or exclude the operations that need it")),
-        );
-    }
-
-    let (base_url_env, explicit_default) = match &file.base_url {
-        Some(section) => {
-            check_env_name(&section.env, cfg, &mut diags);
-            (section.env.value.clone(), section.default.clone())
-        }
-        None => (format!("{}_BASE_URL", server_env_prefix(&crate_name)), None),
-    };
-    let inbound_token_env = match &file.http.token_env {
-        Some(env) => {
-            check_env_name(env, cfg, &mut diags);
-            env.value.clone()
-        }
-        None => format!("{}_MCP_TOKENS", server_env_prefix(&crate_name)),
-    };
-    // No env var may serve two purposes.
-    let mut claimed = vec![
-        ("the base URL".to_string(), base_url_env.clone()),
-        ("inbound HTTP tokens".to_string(), inbound_token_env.clone()),
-    ];
-    for (scheme, binding) in &auth {
-        claimed.push((format!("auth scheme `{scheme}`"), binding.env.clone()));
-        if let Some(env) = &binding.client_secret_env {
-            claimed.push((format!("the client secret of auth scheme `{scheme}`"), env.clone()));
-        }
-    }
-    // The default base URL: mcpgen.yaml's, else the spec's first absolute
-    // server, whose variables `env:` may bind to env vars.
-    // The spec's first absolute server, an https one when it offers any.
-    let absolute = |scheme: &'static str| {
-        move |t: &&crate::ir::ServerTemplate| {
-            let url = t
-                .variables
-                .iter()
-                .fold(t.url.clone(), |u, (k, v)| u.replace(&format!("{{{k}}}"), v));
-            url.starts_with(scheme)
-        }
-    };
-    let template = match &explicit_default {
-        Some(_) => None,
-        None => api
-            .server_templates
-            .iter()
-            .find(absolute("https://"))
-            .or_else(|| api.server_templates.iter().find(absolute("http://"))),
-    };
-    let mut server_variables = Vec::new();
-    let mut env_descriptions = IndexMap::new();
-    for (name, declaration) in &file.env {
-        let spanned_name = Spanned::new(name.clone(), declaration.referenced, declaration.defined);
-        check_env_name(&spanned_name, cfg, &mut diags);
-        let at = |message: String| {
-            Diagnostic::new(cfg, message).line_col(declaration.referenced.line(), declaration.referenced.column())
-        };
-        let declaration = &declaration.value;
-        if let Some(text) = &declaration.description {
-            env_descriptions.insert(name.clone(), text.clone());
-        }
-        let known = claimed.iter().any(|(_, env)| env == name);
-        match (&declaration.server_variable, known) {
-            (None, true) => {
-                if declaration.default.is_some() || declaration.required || declaration.secret {
-                    diags.push(at(format!(
-                        "env: `{name}` is set up elsewhere in mcpgen.yaml; here only `description` applies"
-                    )));
-                }
-            }
-            (None, false) => diags.push(
-                at(format!("env: `{name}` is not used: nothing in mcpgen.yaml reads it"))
-                    .help("bind it to a server URL variable with `server_variable: <name>`, or remove it"),
-            ),
-            (Some(_), true) => diags.push(at(format!("env: `{name}` is already used for something else"))),
-            (Some(variable), false) => match template.and_then(|t| t.variables.get(variable).map(|d| (t, d))) {
-                Some((_, spec_default)) => {
-                    let default =
-                        (!declaration.required).then(|| declaration.default.clone().unwrap_or(spec_default.clone()));
-                    server_variables.push((variable.clone(), name.clone(), default, declaration.secret));
-                    claimed.push((format!("server variable `{variable}`"), name.clone()));
-                }
-                None => {
-                    let known: Vec<&str> = template
-                        .iter()
-                        .flat_map(|t| t.variables.keys().map(String::as_str))
-                        .collect();
-                    let help = match (
-                        did_you_mean(variable, known.iter().copied()),
-                        explicit_default.is_some(),
-                    ) {
-                        (_, true) => {
-                            "base_url.default replaces the spec's server URL, so its variables don't apply".to_string()
-                        }
-                        (Some(close), _) => format!("did you mean `{close}`?"),
-                        (None, _) => format!("the server URL's variables: {}", list_or_none(&known)),
-                    };
-                    diags.push(at(format!("env: the spec's server URL has no variable `{variable}`")).help(help));
-                }
-            },
-        }
-    }
-    let base_url_default = explicit_default.or_else(|| {
-        template.map(|t| {
-            t.variables.iter().fold(t.url.clone(), |url, (k, v)| {
-                if server_variables.iter().any(|(bound, _, _, _)| bound == k) {
-                    url
-                } else {
-                    url.replace(&format!("{{{k}}}"), v)
-                }
-            })
-        })
-    });
-    let base_url_relative = match (&base_url_default, api.servers.first()) {
-        (None, Some(url)) if !url.contains("://") && url != "/" && !url.is_empty() => Some(url.clone()),
-        _ => None,
-    };
-    for (i, (use_a, env)) in claimed.iter().enumerate() {
-        if let Some((use_b, _)) = claimed[i + 1..].iter().find(|(_, other)| other == env) {
-            diags.push(
-                Diagnostic::new(cfg, format!("env var `{env}` is used for both {use_a} and {use_b}"))
-                    .help("give each its own variable"),
-            );
-        }
-    }
+    let env = env::environment(api, file, &crate_name, &auth, cfg, &mut diags);
 
     let policy = policy(&file.upstream, Policy::DEFAULT, cfg, &mut diags);
     let page_bounds = PageBounds::from(&file.pagination);
@@ -421,18 +153,18 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             crate_version: file.server.version.value.clone(),
             title: file.server.title.clone().unwrap_or_else(|| api.title.clone()),
             operations,
-            base_url_env,
-            base_url_default,
-            base_url_relative,
+            base_url_env: env.base_url_env,
+            base_url_default: env.base_url_default,
+            base_url_relative: env.base_url_relative,
             auth,
             policy,
             page_bounds,
             redaction,
             output_schemas: file.output_schemas.unwrap_or(true),
-            inbound_token_env,
+            inbound_token_env: env.inbound_token_env,
             overrides,
-            server_variables,
-            env_descriptions,
+            server_variables: env.server_variables,
+            env_descriptions: env.descriptions,
         },
         diags,
     )
