@@ -710,16 +710,111 @@ pub fn plan_tool(
     custom: Option<(&ToolOverride, &str)>,
     defaults: ToolDefaults,
 ) -> Result<ToolPlan, Box<Diagnostic>> {
-    let mut taken = BTreeSet::new();
-    let mut properties = Map::new();
-    let mut required = Vec::new();
-    let mut params = Vec::new();
+    let mut args = Arguments::default();
+    let mut params = plan_params(op, &mut args);
+    let mut body = plan_body(op, &name, spec_file, &mut args)?;
+    let mut description = describe(op);
+    let mut title = op
+        .summary
+        .as_ref()
+        .map(|s| crate::text::clean(s))
+        .filter(|s| !s.is_empty());
+    if let Some((custom, config_file)) = custom {
+        description = custom.description.clone().unwrap_or(description);
+        title = custom.title.clone().or(title);
+        let tool = op.operation_id.as_deref().unwrap_or(&name);
+        apply_overrides(tool, custom, config_file, &mut params, body.as_mut(), &mut args)?;
+    }
+    let custom_pages = custom.and_then(|(c, file)| {
+        c.pagination
+            .as_ref()
+            .map(|p| (&p.value, (file, p.referenced.line(), p.referenced.column())))
+    });
+    let pagination = crate::plan::paginate::plan(op, &params, custom_pages, defaults.page_bounds)?;
+    if let Some(p) = &pagination {
+        description = format!(
+            "{}\n\nReturns `items` from up to {} pages ({} items); when more remain, `next` holds the arguments to continue.",
+            description.trim_end(),
+            p.max_pages,
+            p.max_items
+        );
+    }
+    let policy = match custom.and_then(|(c, file)| c.upstream.as_ref().map(|u| (u, file))) {
+        None => None,
+        Some((section, file)) => {
+            let mut problems = Vec::new();
+            let policy = crate::select::policy(section, defaults.policy, file, &mut problems);
+            if let Some(first) = problems.into_iter().next() {
+                return Err(Box::new(first));
+            }
+            Some(policy)
+        }
+    };
 
+    let mut input = json!({ "type": "object", "properties": args.properties });
+    if !args.required.is_empty() {
+        input["required"] = json!(args.required);
+    }
+    input["additionalProperties"] = json!(false);
+
+    let (read_only, destructive, idempotent) = match op.method {
+        Method::Get | Method::Head | Method::Options | Method::Trace => (true, false, true),
+        Method::Put | Method::Delete => (false, true, true),
+        Method::Post => (false, false, false),
+        Method::Patch => (false, true, false),
+    };
+    let mut findings = Vec::new();
+    let output_schema = output_schema(op, pagination.as_ref(), &defaults, spec_file, &mut findings);
+
+    Ok(ToolPlan {
+        title,
+        description,
+        const_name: const_name(&name),
+        name,
+        operation_id: op.operation_id.clone(),
+        method: op.method,
+        http_method: op.method.as_str(),
+        path: op.path.clone(),
+        server: op.server.clone(),
+        pointer: op.pointer.clone(),
+        findings,
+        input_schema: serde_json::to_string_pretty(&input).expect("JSON values always serialize"),
+        output_schema,
+        read_only,
+        destructive,
+        idempotent,
+        params,
+        body,
+        security: op.security.clone(),
+        policy,
+        pagination,
+    })
+}
+
+/// The tool's arguments as they are planned: one flat object of the
+/// parameters and the body's properties, names claimed once.
+#[derive(Default)]
+struct Arguments {
+    taken: BTreeSet<String>,
+    properties: Map<String, Value>,
+    required: Vec<String>,
+}
+
+/// Path, query, header and cookie parameters as arguments (headers the
+/// HTTP stack sets itself left out), their descriptions saying where a
+/// renamed one goes.
+fn plan_params(op: &Operation, args: &mut Arguments) -> Vec<ParamPlan> {
+    let Arguments {
+        taken,
+        properties,
+        required,
+    } = args;
+    let mut params = Vec::new();
     for param in &op.params {
         if param.location == Location::Header && ignored_header(&param.name) {
             continue;
         }
-        let arg = claim(&arg_name(&param.name), param.location.as_str(), &mut taken);
+        let arg = claim(&arg_name(&param.name), param.location.as_str(), taken);
         let mut schema = param.schema.clone();
         if let Value::Object(map) = &mut schema {
             let mut text = param
@@ -755,8 +850,23 @@ pub fn plan_tool(
             default: None,
         });
     }
+    params
+}
 
-    let body = match &op.body {
+/// The request body: its properties flattened into arguments when it is an
+/// object (JSON, form, multipart), else one `body` argument.
+fn plan_body(
+    op: &Operation,
+    name: &str,
+    spec_file: &str,
+    args: &mut Arguments,
+) -> Result<Option<BodyPlan>, Box<Diagnostic>> {
+    let Arguments {
+        taken,
+        properties,
+        required,
+    } = args;
+    Ok(match &op.body {
         None => None,
         Some(body) => {
             let Some((media_type, schema, encoding)) = choose_body(&body.content) else {
@@ -765,7 +875,7 @@ pub fn plan_tool(
                         .at(&body.pointer)
                         .help(format!(
                             "add a `content` entry (e.g. application/json), or exclude `{}` in mcpgen.yaml",
-                            op.operation_id.as_deref().unwrap_or(&name)
+                            op.operation_id.as_deref().unwrap_or(name)
                         )),
                 ));
             };
@@ -783,7 +893,7 @@ pub fn plan_tool(
                     .unwrap_or_default();
                 let mut fields = Vec::new();
                 for (prop, prop_schema) in schema["properties"].as_object().expect("checked above") {
-                    let arg = claim(&arg_name(prop), "body", &mut taken);
+                    let arg = claim(&arg_name(prop), "body", taken);
                     let file = encoding == BodyEncoding::Multipart && is_binary(prop_schema);
                     let mut prop_schema = if file {
                         file_schema(prop_schema.get("description").and_then(Value::as_str))
@@ -827,7 +937,7 @@ pub fn plan_tool(
                     fields,
                 })
             } else {
-                let arg = claim("body", "body", &mut taken);
+                let arg = claim("body", "body", taken);
                 let mut schema = match encoding {
                     BodyEncoding::Binary => file_schema(None),
                     BodyEncoding::Text => {
@@ -850,141 +960,77 @@ pub fn plan_tool(
                 })
             }
         }
-    };
-
-    let mut body = body;
-    let mut description = describe(op);
-    let mut title = op
-        .summary
-        .as_ref()
-        .map(|s| crate::text::clean(s))
-        .filter(|s| !s.is_empty());
-    if let Some((custom, config_file)) = custom {
-        description = custom.description.clone().unwrap_or(description);
-        title = custom.title.clone().or(title);
-        for (wire, change) in &custom.params {
-            let at = &change.referenced;
-            let problem =
-                |message: String| Box::new(Diagnostic::new(config_file, message).line_col(at.line(), at.column()));
-            let (arg, fixed, default) = match (
-                params.iter_mut().find(|p| p.name == *wire),
-                body.as_mut()
-                    .and_then(|b| b.fields.iter_mut().find(|f| f.name == *wire)),
-            ) {
-                (Some(p), _) => (p.arg.clone(), &mut p.fixed, &mut p.default),
-                (None, Some(f)) => (f.arg.clone(), &mut f.fixed, &mut f.default),
-                (None, None) => {
-                    let known: Vec<&str> = params
-                        .iter()
-                        .map(|p| p.name.as_str())
-                        .chain(body.iter().flat_map(|b| b.fields.iter().map(|f| f.name.as_str())))
-                        .collect();
-                    let hint = crate::diag::did_you_mean(wire, known.iter().copied())
-                        .map(|c| format!("did you mean `{c}`?"))
-                        .unwrap_or_else(|| format!("its parameters and body fields: {}", known.join(", ")));
-                    let mut diagnostic = problem(format!(
-                        "`{}` has no parameter or body field `{wire}`",
-                        op.operation_id.as_deref().unwrap_or(&name)
-                    ));
-                    diagnostic.help = Some(hint);
-                    return Err(diagnostic);
-                }
-            };
-            let change = &change.value;
-            let schema = properties.get_mut(&arg).expect("every planned argument has a property");
-            if let Some(text) = &change.description {
-                schema["description"] = json!(text);
-            }
-            match change.required {
-                Some(true) if !required.contains(&arg) => required.push(arg.clone()),
-                Some(false) => required.retain(|r| *r != arg),
-                _ => {}
-            }
-            match (&change.value, &change.default) {
-                (Some(_), Some(_)) => {
-                    return Err(problem(format!(
-                        "`{wire}`: give either `value` (always sent, hidden) or `default`, not both"
-                    )));
-                }
-                (Some(value), None) => {
-                    *fixed = Some(value.to_string());
-                    properties.shift_remove(&arg);
-                    required.retain(|r| *r != arg);
-                }
-                (None, Some(value)) => {
-                    *default = Some(value.to_string());
-                    schema["default"] = value.clone();
-                    required.retain(|r| *r != arg);
-                }
-                (None, None) => {}
-            }
-        }
-    }
-
-    let custom_pages = custom.and_then(|(c, file)| {
-        c.pagination
-            .as_ref()
-            .map(|p| (&p.value, (file, p.referenced.line(), p.referenced.column())))
-    });
-    let pagination = crate::plan::paginate::plan(op, &params, custom_pages, defaults.page_bounds)?;
-    if let Some(p) = &pagination {
-        description = format!(
-            "{}\n\nReturns `items` from up to {} pages ({} items); when more remain, `next` holds the arguments to continue.",
-            description.trim_end(),
-            p.max_pages,
-            p.max_items
-        );
-    }
-    let policy = match custom.and_then(|(c, file)| c.upstream.as_ref().map(|u| (u, file))) {
-        None => None,
-        Some((section, file)) => {
-            let mut problems = Vec::new();
-            let policy = crate::select::policy(section, defaults.policy, file, &mut problems);
-            if let Some(first) = problems.into_iter().next() {
-                return Err(Box::new(first));
-            }
-            Some(policy)
-        }
-    };
-
-    let mut input = json!({ "type": "object", "properties": properties });
-    if !required.is_empty() {
-        input["required"] = json!(required);
-    }
-    input["additionalProperties"] = json!(false);
-
-    let (read_only, destructive, idempotent) = match op.method {
-        Method::Get | Method::Head | Method::Options | Method::Trace => (true, false, true),
-        Method::Put | Method::Delete => (false, true, true),
-        Method::Post => (false, false, false),
-        Method::Patch => (false, true, false),
-    };
-    let mut findings = Vec::new();
-    let output_schema = output_schema(op, pagination.as_ref(), &defaults, spec_file, &mut findings);
-
-    Ok(ToolPlan {
-        title,
-        description,
-        const_name: const_name(&name),
-        name,
-        operation_id: op.operation_id.clone(),
-        method: op.method,
-        http_method: op.method.as_str(),
-        path: op.path.clone(),
-        server: op.server.clone(),
-        pointer: op.pointer.clone(),
-        findings,
-        input_schema: serde_json::to_string_pretty(&input).expect("JSON values always serialize"),
-        output_schema,
-        read_only,
-        destructive,
-        idempotent,
-        params,
-        body,
-        security: op.security.clone(),
-        policy,
-        pagination,
     })
+}
+
+/// `tools.<id>.params` of mcpgen.yaml: descriptions, `required`, fixed
+/// values (the argument hidden) and defaults.
+fn apply_overrides(
+    tool: &str,
+    custom: &ToolOverride,
+    config_file: &str,
+    params: &mut [ParamPlan],
+    mut body: Option<&mut BodyPlan>,
+    args: &mut Arguments,
+) -> Result<(), Box<Diagnostic>> {
+    let Arguments {
+        properties, required, ..
+    } = args;
+    for (wire, change) in &custom.params {
+        let at = &change.referenced;
+        let problem =
+            |message: String| Box::new(Diagnostic::new(config_file, message).line_col(at.line(), at.column()));
+        let (arg, fixed, default) = match (
+            params.iter_mut().find(|p| p.name == *wire),
+            body.as_mut()
+                .and_then(|b| b.fields.iter_mut().find(|f| f.name == *wire)),
+        ) {
+            (Some(p), _) => (p.arg.clone(), &mut p.fixed, &mut p.default),
+            (None, Some(f)) => (f.arg.clone(), &mut f.fixed, &mut f.default),
+            (None, None) => {
+                let known: Vec<&str> = params
+                    .iter()
+                    .map(|p| p.name.as_str())
+                    .chain(body.iter().flat_map(|b| b.fields.iter().map(|f| f.name.as_str())))
+                    .collect();
+                let hint = crate::diag::did_you_mean(wire, known.iter().copied())
+                    .map(|c| format!("did you mean `{c}`?"))
+                    .unwrap_or_else(|| format!("its parameters and body fields: {}", known.join(", ")));
+                let mut diagnostic = problem(format!("`{}` has no parameter or body field `{wire}`", tool));
+                diagnostic.help = Some(hint);
+                return Err(diagnostic);
+            }
+        };
+        let change = &change.value;
+        let schema = properties.get_mut(&arg).expect("every planned argument has a property");
+        if let Some(text) = &change.description {
+            schema["description"] = json!(text);
+        }
+        match change.required {
+            Some(true) if !required.contains(&arg) => required.push(arg.clone()),
+            Some(false) => required.retain(|r| *r != arg),
+            _ => {}
+        }
+        match (&change.value, &change.default) {
+            (Some(_), Some(_)) => {
+                return Err(problem(format!(
+                    "`{wire}`: give either `value` (always sent, hidden) or `default`, not both"
+                )));
+            }
+            (Some(value), None) => {
+                *fixed = Some(value.to_string());
+                properties.shift_remove(&arg);
+                required.retain(|r| *r != arg);
+            }
+            (None, Some(value)) => {
+                *default = Some(value.to_string());
+                schema["default"] = value.clone();
+                required.retain(|r| *r != arg);
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(())
 }
 
 /// Output schemas larger than this are left out: they would cost the model
