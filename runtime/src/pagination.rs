@@ -11,8 +11,7 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use crate::spec::{Location, PageKind, PaginationSpec, Policy};
-use crate::tools::Tool;
+use crate::spec::{Location, PageKind, PaginationSpec, Policy, ToolSpec};
 use crate::upstream::{ArgError, Prepared, Upstream, UpstreamError, UpstreamResponse, prepare};
 
 pub enum Fetched {
@@ -54,16 +53,24 @@ pub enum Failure {
     Upstream(UpstreamError),
 }
 
+/// What paging needs to know about the tool: its table entry, how it pages,
+/// and its input schema (to type the arguments of a `Link` header's next URL).
+#[derive(Clone, Copy)]
+pub struct PagedTool<'a> {
+    pub spec: &'static ToolSpec,
+    pub pages: &'static PaginationSpec,
+    pub schema: &'a Map<String, Value>,
+}
+
 pub async fn fetch(
     upstream: &Upstream,
-    tool: &Tool,
-    spec: &PaginationSpec,
+    tool: PagedTool<'_>,
     args: &Map<String, Value>,
     first: &Prepared,
     policy: &Policy,
     deadline: Instant,
 ) -> Result<Fetched, Failure> {
-    let recipe = &tool.spec.request;
+    let (recipe, spec) = (&tool.spec.request, tool.pages);
     let base = &upstream.config().base_url;
     let mut args = args.clone();
     let mut items: Vec<Value> = Vec::new();
@@ -203,7 +210,7 @@ fn items_of<'v>(page: &'v Value, path: &str) -> Option<&'v Vec<Value>> {
 /// The arguments for the page after `page`; `None` when it was the last.
 fn next_args(
     kind: PageKind,
-    tool: &Tool,
+    tool: PagedTool<'_>,
     args: &Map<String, Value>,
     page: &Value,
     items: &[Value],
@@ -264,7 +271,7 @@ fn next_args(
 }
 
 /// A query value as the argument's schema type, so the model can pass it back.
-fn typed(tool: &Tool, arg: &str, text: &str) -> Value {
+fn typed(tool: PagedTool<'_>, arg: &str, text: &str) -> Value {
     let kind = tool
         .schema
         .get("properties")

@@ -277,7 +277,14 @@ async fn send(
     deadline: Instant,
 ) -> Result<Fetched, Failure> {
     match &tool.spec.pagination {
-        Some(pages) => pagination::fetch(upstream, tool, pages, args, prepared, policy, deadline).await,
+        Some(pages) => {
+            let paged = pagination::PagedTool {
+                spec: tool.spec,
+                pages,
+                schema: &tool.schema,
+            };
+            pagination::fetch(upstream, paged, args, prepared, policy, deadline).await
+        }
         None => upstream
             .send(tool.spec.name, &tool.spec.request, prepared, policy, deadline)
             .await

@@ -11,8 +11,8 @@ use serde::Serialize;
 
 use crate::diag::{Diagnostic, Error};
 use crate::ir::Operation;
-use crate::plan::names;
-use crate::plan::{ToolDefaults, estimate_tokens, plan_tool, tool_name};
+use crate::plan::names::{self, tool_name};
+use crate::plan::{ToolDefaults, estimate_tokens, plan_tool};
 use crate::select::PageBounds;
 use crate::select::config::{self, SelectionFile};
 use crate::select::rules::{Decision, Matcher};

@@ -13,9 +13,8 @@ pub mod rust;
 
 use std::collections::BTreeSet;
 
-use heck::ToSnakeCase;
 use indexmap::IndexMap;
-use mcpgen_spec::{BodyEncoding, MAX_TOOL_NAME_LEN as MAX_TOOL_NAME, Policy, SchemeKind};
+use mcpgen_spec::{BodyEncoding, Policy, SchemeKind};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
@@ -25,6 +24,7 @@ use crate::plan::deploy::{Deploy, HostConfig, Workflow};
 use crate::plan::paginate::PaginationPlan;
 use crate::select::config::ToolOverride;
 use crate::select::{Binding, PageBounds, Redaction, Selection};
+use names::unique;
 use rust::Expr;
 
 /// The shared `Policy`'s fields, for the README (the spec crate has no serde).
@@ -594,44 +594,6 @@ impl ToolPlan {
     }
 }
 
-/// A valid MCP tool name: snake_case operationId, else method and path.
-pub fn tool_name(op: &Operation) -> String {
-    let base = match &op.operation_id {
-        Some(id) => id.to_snake_case(),
-        None => format!(
-            "{} {}",
-            op.method.as_str().to_ascii_lowercase(),
-            op.path.replace(['{', '}'], "")
-        )
-        .to_snake_case(),
-    };
-    let replaced: String = base
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    // Collapse the runs of `_` that replaced characters leave behind.
-    let mut name = replaced
-        .split('_')
-        .filter(|part| !part.is_empty())
-        .collect::<Vec<_>>()
-        .join("_");
-    if name.is_empty() {
-        name = format!("{}_operation", op.method.as_str().to_ascii_lowercase());
-    }
-    if name.len() > MAX_TOOL_NAME {
-        // Keep it readable and unique: a prefix plus a short hash of the whole name.
-        let hash = fnv1a(&name);
-        name = format!("{}_{hash:08x}", &name[..MAX_TOOL_NAME - 9]);
-    }
-    name
-}
-
 /// `get-pet` → `GET_PET`; a leading digit gets a `T_` prefix.
 fn const_name(tool: &str) -> String {
     let upper = tool.replace('-', "_").to_ascii_uppercase();
@@ -640,24 +602,6 @@ fn const_name(tool: &str) -> String {
     } else {
         upper
     }
-}
-
-pub fn unique(name: String, taken: &mut BTreeSet<String>) -> String {
-    let mut candidate = name.clone();
-    let mut n = 2;
-    while taken.contains(&candidate) {
-        let suffix = format!("_{n}");
-        let keep = name.len().min(MAX_TOOL_NAME - suffix.len());
-        candidate = format!("{}{suffix}", &name[..keep]);
-        n += 1;
-    }
-    taken.insert(candidate.clone());
-    candidate
-}
-
-fn fnv1a(text: &str) -> u32 {
-    text.bytes()
-        .fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193))
 }
 
 /// Header parameters OpenAPI says to ignore: the runtime sets these itself.
@@ -1205,6 +1149,7 @@ fn end_sentence(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::names::tool_name;
     use super::*;
 
     fn op(id: Option<&str>, method: Method, path: &str) -> Operation {

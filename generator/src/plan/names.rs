@@ -9,12 +9,13 @@
 
 use std::collections::BTreeSet;
 
+use heck::ToSnakeCase;
 use indexmap::IndexMap;
+use mcpgen_spec::MAX_TOOL_NAME_LEN as MAX_TOOL_NAME;
 use serde::Deserialize;
 
 use crate::diag::{Diagnostic, Error};
 use crate::ir::Operation;
-use crate::plan::{tool_name, unique};
 use crate::select::config::ToolOverride;
 
 pub const LOCK_FILE: &str = "mcpgen.lock";
@@ -130,6 +131,63 @@ pub fn changes(old: &NameLock, new: &IndexMap<String, String>) -> NameChanges {
         .map(|(_, name)| name.clone())
         .collect();
     out
+}
+
+/// A valid MCP tool name: snake_case operationId, else method and path.
+pub fn tool_name(op: &Operation) -> String {
+    let base = match &op.operation_id {
+        Some(id) => id.to_snake_case(),
+        None => format!(
+            "{} {}",
+            op.method.as_str().to_ascii_lowercase(),
+            op.path.replace(['{', '}'], "")
+        )
+        .to_snake_case(),
+    };
+    let replaced: String = base
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    // Collapse the runs of `_` that replaced characters leave behind.
+    let mut name = replaced
+        .split('_')
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join("_");
+    if name.is_empty() {
+        name = format!("{}_operation", op.method.as_str().to_ascii_lowercase());
+    }
+    if name.len() > MAX_TOOL_NAME {
+        // Keep it readable and unique: a prefix plus a short hash of the whole name.
+        let hash = fnv1a(&name);
+        name = format!("{}_{hash:08x}", &name[..MAX_TOOL_NAME - 9]);
+    }
+    name
+}
+
+/// `name`, or `name_2`, `name_3`, … when taken (cut to stay within the limit).
+pub fn unique(name: String, taken: &mut BTreeSet<String>) -> String {
+    let mut candidate = name.clone();
+    let mut n = 2;
+    while taken.contains(&candidate) {
+        let suffix = format!("_{n}");
+        let keep = name.len().min(MAX_TOOL_NAME - suffix.len());
+        candidate = format!("{}{suffix}", &name[..keep]);
+        n += 1;
+    }
+    taken.insert(candidate.clone());
+    candidate
+}
+
+fn fnv1a(text: &str) -> u32 {
+    text.bytes()
+        .fold(0x811c9dc5u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x01000193))
 }
 
 #[cfg(test)]
