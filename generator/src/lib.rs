@@ -113,27 +113,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     }
 
     let output_dir = base.join(&selection_file.output.value);
-    let toml = |s: &str| serde_json::Value::String(s.to_string()).to_string();
-    let (runtime_dependency, runtime_dev_dependency, runtime_dir) =
-        match (&selection_file.runtime.path, &selection_file.runtime.version) {
-            (Some(path), _) => {
-                let relative = relative_path(&output_dir, &base.join(path))
-                    .map_err(|e| Error::io("can't resolve the runtime path", e))?;
-                (
-                    format!("{{ path = {} }}", toml(&relative)),
-                    format!("{{ path = {}, features = [\"testing\"] }}", toml(&relative)),
-                    Some(relative),
-                )
-            }
-            (None, version) => {
-                let version = version.as_deref().unwrap_or(env!("CARGO_PKG_VERSION"));
-                (
-                    toml(version),
-                    format!("{{ version = {}, features = [\"testing\"] }}", toml(version)),
-                    None,
-                )
-            }
-        };
+    let runtime = RuntimeDependency::of(&selection_file.runtime, base, &output_dir)?;
     let lock_path = base.join(names::LOCK_FILE);
     let old_lock = read_lock(&lock_path)?;
     let tool_names = names::assign(&selection.operations, &selection.overrides, &old_lock);
@@ -144,8 +124,8 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
             config_file: &config_file,
             spec_file: &selection_file.spec.value,
             diagnostics_file: &spec_file,
-            runtime_dependency,
-            runtime_dev_dependency,
+            runtime_dependency: runtime.dependency,
+            runtime_dev_dependency: runtime.dev_dependency,
             instructions: api.description.clone(),
             document: &document.raw,
         },
@@ -161,48 +141,15 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         load::locate(&spec_path, &spec_file, &mut checked);
     }
     lap("check");
-    if let Some(runtime_dir) = &runtime_dir {
-        // A runtime used by path must be inside the Docker build context.
-        let (context, crate_in_context) = docker_context(&output_dir, runtime_dir)
-            .map_err(|e| Error::io("can't resolve the crate's directory", e))?;
-        plan.deploy.context = context;
-        plan.deploy.crate_in_context = crate_in_context;
-    }
-    if let Some(setting) = &selection_file.ci.github_actions {
-        let config_name = config_path
-            .file_name()
-            .map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
-        let at = (setting.referenced.line(), setting.referenced.column());
-        let mut workflow = deploy::workflow(
-            base,
-            &setting.value,
-            &config_name,
-            &selection_file.spec.value,
-            &selection_file.output.value,
-        )
-        .map_err(|message| config_snippets(Error::one(deploy::workflow_problem(&config_file, at, message))))?;
-        workflow.path = relative_path(&output_dir, &base.join(&setting.value))
-            .map_err(|e| Error::io("can't place the workflow", e))?;
-        plan.workflow = Some(workflow);
-    }
-    let skip: Vec<String> = selection_file.lint.skip.iter().map(|s| s.value.clone()).collect();
-    let unknown: Vec<Diagnostic> = selection_file
-        .lint
-        .skip
-        .iter()
-        .filter(|s| !lint::RULES.contains(&s.value.as_str()))
-        .map(|s| {
-            Diagnostic::new(&config_file, format!("`{}` is not a lint rule", s.value))
-                .line_col(s.referenced.line(), s.referenced.column())
-                .help(match diag::did_you_mean(&s.value, lint::RULES.iter().copied()) {
-                    Some(rule) => format!("did you mean `{rule}`?"),
-                    None => format!("the rules: {}", lint::RULES.join(", ")),
-                })
-        })
-        .collect();
-    if !unknown.is_empty() {
-        return Err(config_snippets(Error::Diagnostics(unknown)));
-    }
+    package(
+        &mut plan,
+        &selection_file,
+        config_path,
+        &output_dir,
+        runtime.dir.as_deref(),
+    )
+    .map_err(config_snippets)?;
+    let skip = lint_skip(&selection_file, &config_file).map_err(config_snippets)?;
     // The plan owns all it needs: the spec's tree is freed on another core
     // while lint runs, and all of it before rendering (peak memory).
     // (Should no thread start, the document is dropped right here.)
@@ -248,6 +195,99 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         lint,
         spec_path,
     })
+}
+
+/// How the generated crate depends on `mcpgen-runtime`: a path (relative to
+/// the crate) or a version, for `[dependencies]` and `[dev-dependencies]`.
+struct RuntimeDependency {
+    dependency: String,
+    dev_dependency: String,
+    /// The runtime's directory relative to the crate, when used by path.
+    dir: Option<String>,
+}
+
+impl RuntimeDependency {
+    fn of(section: &config::RuntimeSection, base: &Path, output_dir: &Path) -> Result<RuntimeDependency, Error> {
+        let toml = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        Ok(match (&section.path, &section.version) {
+            (Some(path), _) => {
+                let relative = relative_path(output_dir, &base.join(path))
+                    .map_err(|e| Error::io("can't resolve the runtime path", e))?;
+                RuntimeDependency {
+                    dependency: format!("{{ path = {} }}", toml(&relative)),
+                    dev_dependency: format!("{{ path = {}, features = [\"testing\"] }}", toml(&relative)),
+                    dir: Some(relative),
+                }
+            }
+            (None, version) => {
+                let version = version.as_deref().unwrap_or(env!("CARGO_PKG_VERSION"));
+                RuntimeDependency {
+                    dependency: toml(version),
+                    dev_dependency: format!("{{ version = {}, features = [\"testing\"] }}", toml(version)),
+                    dir: None,
+                }
+            }
+        })
+    }
+}
+
+/// Where the crate ships: the Docker build context (which must hold a
+/// runtime used by path) and the opt-in CI workflow's paths.
+fn package(
+    plan: &mut Plan,
+    selection_file: &config::SelectionFile,
+    config_path: &Path,
+    output_dir: &Path,
+    runtime_dir: Option<&str>,
+) -> Result<(), Error> {
+    let base = config_path.parent().unwrap_or(Path::new(""));
+    let config_file = config_path.display().to_string();
+    if let Some(runtime_dir) = runtime_dir {
+        let (context, crate_in_context) =
+            docker_context(output_dir, runtime_dir).map_err(|e| Error::io("can't resolve the crate's directory", e))?;
+        plan.deploy.context = context;
+        plan.deploy.crate_in_context = crate_in_context;
+    }
+    if let Some(setting) = &selection_file.ci.github_actions {
+        let config_name = config_path
+            .file_name()
+            .map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
+        let at = (setting.referenced.line(), setting.referenced.column());
+        let mut workflow = deploy::workflow(
+            base,
+            &setting.value,
+            &config_name,
+            &selection_file.spec.value,
+            &selection_file.output.value,
+        )
+        .map_err(|message| Error::one(deploy::workflow_problem(&config_file, at, message)))?;
+        workflow.path = relative_path(output_dir, &base.join(&setting.value))
+            .map_err(|e| Error::io("can't place the workflow", e))?;
+        plan.workflow = Some(workflow);
+    }
+    Ok(())
+}
+
+/// `lint.skip`: rules that exist.
+fn lint_skip(selection_file: &config::SelectionFile, config_file: &str) -> Result<Vec<String>, Error> {
+    let unknown: Vec<Diagnostic> = selection_file
+        .lint
+        .skip
+        .iter()
+        .filter(|s| !lint::RULES.contains(&s.value.as_str()))
+        .map(|s| {
+            Diagnostic::new(config_file, format!("`{}` is not a lint rule", s.value))
+                .line_col(s.referenced.line(), s.referenced.column())
+                .help(match diag::did_you_mean(&s.value, lint::RULES.iter().copied()) {
+                    Some(rule) => format!("did you mean `{rule}`?"),
+                    None => format!("the rules: {}", lint::RULES.join(", ")),
+                })
+        })
+        .collect();
+    if !unknown.is_empty() {
+        return Err(Error::Diagnostics(unknown));
+    }
+    Ok(selection_file.lint.skip.iter().map(|s| s.value.clone()).collect())
 }
 
 /// One warning per operation that is not valid OpenAPI and not selected.
