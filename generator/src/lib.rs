@@ -20,11 +20,9 @@ use std::time::{Duration, Instant};
 
 use crate::commands::lint;
 use crate::diag::{Diagnostic, Error};
-use crate::plan::{Plan, PlanInputs};
-use crate::plan::{check, deploy, names};
+use crate::plan::{Plan, PlanInputs, check, deploy, names};
 use crate::render::GeneratedFile;
-use crate::render::write;
-use crate::render::write::Changes;
+use crate::render::write::{self, Changes};
 use crate::select::config;
 
 /// Everything one run produced: the plan, the files and where they go.
