@@ -180,13 +180,13 @@ fn init(spec: &Path, out: &Path, force: bool, json: bool) -> Result<ExitCode, Er
     struct Written {
         ok: bool,
         path: String,
-        diagnostics: [(); 0],
+        diagnostics: Vec<serde_json::Value>,
     }
     match (mcpgen::commands::init::init(spec, out, force), json) {
         (Ok(_), true) => print_json(&Written {
             ok: true,
             path: out.display().to_string(),
-            diagnostics: [],
+            diagnostics: Vec::new(),
         }),
         (Ok(_), false) => eprintln!(
             "wrote {}: uncomment the operations or tags to expose, then run `mcpgen generate`",

@@ -256,8 +256,8 @@ impl Upstream {
                     attempts,
                     max_attempts: policy.max_attempts,
                     idempotent,
-                    jitter: retry::jitter(),
-                    now: SystemTime::now(),
+                    jitter: retry::jitter,
+                    now: SystemTime::now,
                 },
             );
             match wait {

@@ -31,10 +31,11 @@ pub struct Context {
     pub attempts: u32,
     pub max_attempts: u32,
     pub idempotent: bool,
-    /// In `[0, 1)`: where in the backoff range to wait (`jitter()` in production).
-    pub jitter: f64,
-    /// For `Retry-After` dates.
-    pub now: SystemTime,
+    /// In `[0, 1)`: where in the backoff range to wait (`jitter` in
+    /// production). Called only when a backoff is due: most attempts succeed.
+    pub jitter: fn() -> f64,
+    /// The clock, for `Retry-After` dates; called only for one.
+    pub now: fn() -> SystemTime,
 }
 
 /// How long to wait before the next attempt; `None`: stop and report this one.
@@ -42,7 +43,7 @@ pub fn next_wait(ended: Ended<'_>, cx: Context) -> Option<Duration> {
     if cx.attempts >= cx.max_attempts {
         return None;
     }
-    let backoff = || backoff(cx.attempts, cx.jitter);
+    let backoff = || backoff(cx.attempts, (cx.jitter)());
     match ended {
         Ended::Failed(ErrorKind::Connect) => Some(backoff()),
         Ended::Failed(ErrorKind::Timeout | ErrorKind::Other) if cx.idempotent => Some(backoff()),
@@ -76,13 +77,13 @@ pub fn jitter() -> f64 {
 }
 
 /// `Retry-After` as seconds or an HTTP date.
-fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
+fn retry_after(headers: &HeaderMap, now: fn() -> SystemTime) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
     let at = httpdate::parse_http_date(text).ok()?;
-    Some(at.duration_since(now).unwrap_or_default())
+    Some(at.duration_since(now()).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -90,13 +91,15 @@ mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
 
+    const NOW: fn() -> SystemTime = || SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+
     fn cx(attempts: u32, idempotent: bool) -> Context {
         Context {
             attempts,
             max_attempts: 3,
             idempotent,
-            jitter: 0.5,
-            now: SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            jitter: || 0.5,
+            now: NOW,
         }
     }
 
@@ -134,6 +137,12 @@ mod tests {
         for status in [200, 400, 404, 501] {
             assert_eq!(next_wait(answered(status, &none), cx(1, true)), None, "{status}");
         }
+        // No randomness is drawn (a syscall) for an answer that ends the call.
+        let success = Context {
+            jitter: || panic!("jitter drawn for an answer that is kept"),
+            ..cx(1, true)
+        };
+        assert_eq!(next_wait(answered(200, &none), success), None);
         // The last attempt is final.
         assert_eq!(next_wait(Ended::Failed(ErrorKind::Connect), cx(3, true)), None);
         assert_eq!(next_wait(answered(429, &later), cx(3, true)), None);
@@ -158,22 +167,22 @@ mod tests {
 
     #[test]
     fn retry_after_takes_seconds_and_dates() {
-        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let now = NOW();
         let mut headers = HeaderMap::new();
         headers.insert(RETRY_AFTER, HeaderValue::from_static("2"));
-        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(2)));
+        assert_eq!(retry_after(&headers, NOW), Some(Duration::from_secs(2)));
         headers.insert(
             RETRY_AFTER,
             httpdate::fmt_http_date(now + Duration::from_secs(30)).parse().unwrap(),
         );
-        assert_eq!(retry_after(&headers, now), Some(Duration::from_secs(30)));
+        assert_eq!(retry_after(&headers, NOW), Some(Duration::from_secs(30)));
         // A date in the past: go now.
         headers.insert(
             RETRY_AFTER,
             httpdate::fmt_http_date(now - Duration::from_secs(30)).parse().unwrap(),
         );
-        assert_eq!(retry_after(&headers, now), Some(Duration::ZERO));
+        assert_eq!(retry_after(&headers, NOW), Some(Duration::ZERO));
         headers.insert(RETRY_AFTER, HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&headers, now), None);
+        assert_eq!(retry_after(&headers, NOW), None);
     }
 }
