@@ -104,7 +104,7 @@ pub fn arguments(data: &[u8]) {
     let tools = lab::SERVER.tools;
     let spec = &tools[usize::from(pick) % tools.len()];
     let redactor = Redactor::default();
-    let _ = Tool::new(spec, &redactor).violations(&Value::Object(args.clone()));
+    let _ = Tool::new(spec).violations(&Value::Object(args.clone()));
     let base = Url::parse("https://api.example.com/v1").expect("a URL");
     if let Ok(prepared) = prepare(&spec.request, &args, &base, &redactor) {
         assert_eq!(prepared.url.origin(), base.origin(), "{}: {}", spec.name, prepared.url);
@@ -276,5 +276,5 @@ fn lab_server() -> mcpgen_runtime::server::Server {
         timeout: Some(std::time::Duration::from_millis(50)),
         deadline: Some(std::time::Duration::from_millis(50)),
     };
-    mcpgen_runtime::testing::offline_server(&lab::SERVER, &Default::default(), overrides)
+    mcpgen_runtime::testing::offline_server(&lab::SERVER, &Default::default(), overrides, &Default::default())
 }

@@ -139,6 +139,14 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         load::locate(&spec_path, &spec_file, &mut checked);
     }
     lap("check");
+    let budget = selection_file
+        .max_tools_list_tokens
+        .as_ref()
+        .map_or(select::DEFAULT_TOKEN_BUDGET, |b| b.value);
+    let chosen = selection_file.surface.as_ref().map(|s| s.value.surface());
+    plan.surface = plan::choose_surface(chosen, &plan.tools, budget);
+    plan.search = plan::search::SearchPlan::build(plan.tools.iter().map(Into::into));
+    lap("index");
     package(
         &mut plan,
         &selection_file,
@@ -335,13 +343,22 @@ pub fn read_lock(path: &Path) -> Result<names::NameLock, Error> {
     }
 }
 
-/// A warning when the tools list would exceed `max_tools_list_tokens`.
+/// A warning when the tools list of a surface that lists every tool would
+/// exceed `max_tools_list_tokens` (`surface: tools` or `both` on a large API).
 fn token_budget(plan: &Plan, file: &config::SelectionFile, config_file: &str) -> Option<Diagnostic> {
-    let budget = file.max_tools_list_tokens.as_ref()?;
+    if !plan.surface.lists_operations() {
+        return None;
+    }
+    // The budget's line, else `surface:`'s (a list under the default budget never warns).
+    let (budget, at) = match (&file.max_tools_list_tokens, &file.surface) {
+        (Some(b), _) => (b.value, &b.referenced),
+        (None, Some(s)) => (select::DEFAULT_TOKEN_BUDGET, &s.referenced),
+        (None, None) => return None,
+    };
     let mut sizes: Vec<(usize, &str)> = plan.tools.iter().map(|t| (t.listed_bytes(), t.name.as_str())).collect();
     // As `mcpgen list` counts: the bytes of all entries, then tokens.
     let total = plan::estimate_tokens(sizes.iter().map(|(bytes, _)| bytes).sum());
-    if total <= budget.value {
+    if total <= budget {
         return None;
     }
     sizes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
@@ -354,13 +371,15 @@ fn token_budget(plan: &Plan, file: &config::SelectionFile, config_file: &str) ->
         Diagnostic::new(
             config_file,
             format!(
-                "the tools list would take ~{total} tokens, over max_tools_list_tokens {}; the biggest tools: {}",
-                budget.value,
+                "the tools list would take ~{total} tokens, over max_tools_list_tokens {budget}; the biggest tools: {}",
                 biggest.join(", ")
             ),
         )
-        .line_col(budget.referenced.line(), budget.referenced.column())
-        .help("exclude tools (`mcpgen list` shows every tool's size), or raise max_tools_list_tokens")
+        .line_col(at.line(), at.column())
+        .help(
+            "serve `surface: discovery` (search, describe and call over every operation), split the API into \
+             `toolsets`, exclude tools (`mcpgen list` shows every tool's size), or raise max_tools_list_tokens",
+        )
         .warning(),
     )
 }

@@ -53,7 +53,7 @@ fn petstore_copy() -> tempfile::TempDir {
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("16 tools; 12 file(s) written"),
+        stderr(&out).contains("16 tools; 13 file(s) written"),
         "{}",
         stderr(&out)
     );
@@ -68,7 +68,7 @@ fn generating_twice_gives_identical_bytes_and_writes_nothing() {
     let out = mcpgen(&["generate", "--config", "mcpgen.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stderr(&out).contains("0 file(s) written, 0 removed, 12 unchanged"),
+        stderr(&out).contains("0 file(s) written, 0 removed, 13 unchanged"),
         "{}",
         stderr(&out)
     );
@@ -347,14 +347,32 @@ fn path_globs_and_methods_select_operations() {
 }
 
 #[test]
-fn token_budget_warns_and_strict_fails() {
+fn token_budget_picks_discovery_or_warns_and_strict_fails() {
     let dir = petstore_copy();
-    let config = fs::read_to_string(dir.path().join("mcpgen.yaml"))
-        .unwrap()
-        .replace("max_tools: 20", "max_tools: 20\nmax_tools_list_tokens: 1500");
+    let original = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    let tools_rs = || fs::read_to_string(dir.path().join("petstore-mcp/src/tools.rs")).unwrap();
+    assert!(
+        tools_rs().contains("surface: Surface::Tools"),
+        "under the default budget"
+    );
+
+    // Over the budget with no `surface:`: the discovery surface, and no warning.
+    let config = original.replace("max_tools: 20", "max_tools: 20\nmax_tools_list_tokens: 1500");
+    fs::write(dir.path().join("mcpgen.yaml"), &config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning: mcpgen.yaml:12"), "{}", stderr(&out));
+    assert!(tools_rs().contains("surface: Surface::Discovery"));
+
+    // `surface: tools` over the budget warns.
+    let config = config.replace(
+        "max_tools_list_tokens: 1500",
+        "max_tools_list_tokens: 1500\nsurface: tools",
+    );
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(tools_rs().contains("surface: Surface::Tools"));
     let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3639 tokens, over max_tools_list_tokens 1500; \
                     the biggest tools: list_pets (~405), update_user (~341), list_users (~316), update_pet (~305), create_user (~298)";
     assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
@@ -512,7 +530,7 @@ fn generate_json_reports_results_and_diagnostics() {
     assert_eq!(report["ok"], false);
     assert_eq!(
         report["files"]["stale"],
-        serde_json::json!(["src/tools.rs", "README.md"])
+        serde_json::json!(["src/tools.rs", "README.md", "src/search.rs"])
     );
 
     let config = fs::read_to_string(dir.path().join("mcpgen.yaml"))
@@ -732,10 +750,7 @@ fn swagger_2_and_openapi_3_1_documents_generate() {
         "encoding: BodyEncoding::Multipart",
         "file: true",
         "encoding: BodyEncoding::Json",
-        r#""type": [
-              "string",
-              "null"
-            ]"#,
+        r#""nick":{"type":["string","null"]}"#,
     ] {
         assert!(tools.contains(expected), "missing {expected} in:\n{tools}");
     }
@@ -789,8 +804,8 @@ components:
         // OAuth2 without client credentials, and OpenID Connect: an access token from the env, as bearer.
         "env: \"NEW_PETS_TOKEN\",\n            kind: SchemeKind::Bearer",
         "env: \"NEW_PETS_ID_TOKEN\",\n            kind: SchemeKind::Bearer",
-        r#""const": "pet""#,
-        "output_schema: Some(",
+        r#""const":"pet""#,
+        r#""outputSchema":{"#,
     ] {
         assert!(tools.contains(expected), "missing {expected} in:\n{tools}");
     }

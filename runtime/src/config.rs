@@ -242,6 +242,9 @@ mod tests {
             inbound_token_env: "PET_TOKENS",
             security_schemes: SCHEMES,
             tools: &[],
+            surface: crate::spec::Surface::Tools,
+            toolsets: &[],
+            search: crate::spec::search::SearchIndex::EMPTY,
         }
     }
 

@@ -94,6 +94,11 @@ impl Extensions {
             if !crate::spec::is_valid_tool_name(name) {
                 return Err(format!("extension tool `{name}`: names are 1 to 64 of A-Z a-z 0-9 _ -"));
             }
+            if crate::discovery::NAMES.contains(&name) {
+                return Err(format!(
+                    "extension tool `{name}`: the discovery surface has a tool of that name; rename it in src/extend.rs"
+                ));
+            }
             if seen.contains(&name) {
                 return Err(format!(
                     "extension tool `{name}`: a tool of that name already exists; rename it in src/extend.rs"

@@ -13,6 +13,7 @@
 //! `listen` and `BODY_READ_TIMEOUT`. SIGTERM/SIGINT stop accepting, let
 //! in-flight calls finish (bounded), then close (bounded too).
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
 use crate::server::Server;
+use crate::surface::{self, ListRequest, View};
 
 /// How long shutdown waits for in-flight tool calls before closing anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -133,6 +135,15 @@ struct BodyCheck {
     /// notifications, probes) are not counted.
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     calls: Arc<CallSlots>,
+    /// Stateless requests get `tools/list` answered here, from the view of
+    /// their path (`/mcp` or `/mcp/<toolset>`), after rmcp's Host and Origin checks.
+    lists: Option<Arc<Lists>>,
+}
+
+/// What `check_body` needs to answer `tools/list` itself.
+struct Lists {
+    views: HashMap<String, Arc<View>>,
+    same_site: SameSite,
 }
 
 /// The bound on tool calls in flight, in all and per caller.
@@ -285,6 +296,35 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
             .and_then(|h| h.id.clone())
             .unwrap_or(serde_json::Value::Null)
     };
+    let header_version = match parts.headers.get("mcp-protocol-version").map(|v| v.to_str()) {
+        None => Some(None),
+        Some(Ok(v)) if surface::is_known_version(v) => Some(Some(v)),
+        // rmcp answers 400 with the reason.
+        Some(_) => None,
+    };
+    if method == Some("tools/list")
+        && let Some(lists) = &check.lists
+        && let Some(view) = lists.views.get(parts.uri.path())
+        && let Some(header_version) = header_version
+        && let Some(request) = ListRequest::parse(&bytes)
+        && let Some(version) = request.version(header_version)
+    {
+        if !lists.same_site.allows(&parts.headers) {
+            return (
+                StatusCode::FORBIDDEN,
+                "forbidden: this Host or Origin may not call this server\n",
+            )
+                .into_response();
+        }
+        let parts = surface::answer(view, &request, version);
+        let body = futures_util::stream::iter(parts.into_iter().map(Ok::<_, std::convert::Infallible>));
+        return (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            axum::body::Body::from_stream(body),
+        )
+            .into_response();
+    }
     let caller = parts.extensions.get::<Caller>().map_or("", |Caller(c)| c.as_str());
     let mut slot = None;
     if method == Some("tools/call") {
@@ -535,6 +575,25 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
         max: options.max_sessions,
         idle: options.session_idle,
     });
+    let mut servers = vec![("/mcp".to_string(), server.clone())];
+    servers.extend(
+        server
+            .per_toolset()
+            .into_iter()
+            .map(|(name, server)| (format!("/mcp/{name}"), server)),
+    );
+    let lists = (!options.legacy_sessions).then(|| {
+        Arc::new(Lists {
+            views: servers
+                .iter()
+                .map(|(path, s)| (path.clone(), s.view().clone()))
+                .collect(),
+            same_site: SameSite {
+                hosts: same_site.hosts.clone(),
+                origins: same_site.origins.clone(),
+            },
+        })
+    });
     let body_check = BodyCheck {
         max_body: options.max_body_bytes,
         sessions: options.legacy_sessions.then(|| sessions.clone()),
@@ -545,17 +604,21 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             per_caller: options.max_calls_per_caller.max(1),
             in_flight: Default::default(),
         }),
+        lists,
     };
-    let handler = server.clone();
-    let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions, config);
 
     let guard_state = Arc::new(Guard {
         tokens: options.tokens.clone(),
     });
     let metrics = server.metrics().clone();
 
-    Router::new()
-        .route_service("/mcp", mcp)
+    // One endpoint per view; sessions are shared (an id is valid at its own path only by convention).
+    let mut router = Router::new();
+    for (path, handler) in servers {
+        let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions.clone(), config.clone());
+        router = router.route_service(&path, mcp);
+    }
+    router
         .route_layer(middleware::from_fn_with_state(body_check, check_body))
         .route_layer(middleware::from_fn(session_deleted))
         .route(

@@ -6,6 +6,7 @@
 //! and speaking MCP over stdio or streamable HTTP.
 
 pub mod config;
+mod discovery;
 pub mod extend;
 pub mod http;
 mod listen;
@@ -14,15 +15,18 @@ pub mod observe;
 pub mod pagination;
 pub mod redact;
 pub mod server;
+mod stdio;
 /// The tables generated crates hold (the `mcpgen-spec` crate, shared with the generator).
 pub use mcpgen_spec as spec;
 pub mod style;
+pub mod surface;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod tools;
 pub mod upstream;
 
 pub use crate::extend::{BoxError, Call, CustomTool, Extensions};
+pub use crate::stdio::serve_stdio;
 pub use crate::upstream::UpstreamResponse;
 /// For request hooks (`reqwest::Request`) in `src/extend.rs`, without a dependency of its own.
 pub use reqwest;
@@ -36,14 +40,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
-use rmcp::ServiceExt;
 
 use crate::config::{Config, Secret};
 use crate::http::HttpOptions;
 use crate::observe::{LogFormat, Metrics};
 use crate::redact::Redactor;
 use crate::server::{Overrides, Server};
-use crate::spec::ServerSpec;
+use crate::spec::{ServerSpec, Surface};
+use crate::surface::Presentation;
 use crate::upstream::Upstream;
 
 /// Command-line options of every generated server. Each option can also be
@@ -128,9 +132,27 @@ struct Args {
     #[arg(long, value_name = "SECONDS", env = "MCP_CALL_TIMEOUT")]
     call_timeout: Option<f64>,
 
+    /// What tools/list shows: `tools` (one per operation), `discovery` (search, describe
+    /// and call meta-tools over every operation) or `both` (default: from mcpgen.yaml).
+    #[arg(long, value_name = "SURFACE", env = "MCP_SURFACE", value_parser = parse_surface)]
+    surface: Option<Surface>,
+
+    /// Serve only these toolsets, comma-separated (an unknown name lists the server's).
+    /// Over HTTP each served toolset also has its own endpoint, /mcp/<toolset>.
+    #[arg(long, value_name = "NAMES", env = "MCP_TOOLSETS", value_delimiter = ',')]
+    toolsets: Vec<String>,
+
+    /// Tools per tools/list page; clients follow `nextCursor` (0: one page).
+    #[arg(long, value_name = "N", env = "MCP_TOOLS_PAGE_SIZE", default_value_t = 0)]
+    tools_page_size: usize,
+
     /// Log format on stderr.
     #[arg(long, value_enum, env = "MCP_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
+}
+
+fn parse_surface(text: &str) -> Result<Surface, String> {
+    Surface::parse(text).ok_or_else(|| "use tools, discovery or both".to_string())
 }
 
 #[derive(Debug, Subcommand)]
@@ -225,6 +247,17 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
     }
     let generated: Vec<&str> = spec.tools.iter().map(|t| t.name).collect();
     extensions.check(&generated)?;
+    let presentation = Presentation {
+        surface: args.surface,
+        toolsets: args
+            .toolsets
+            .iter()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect(),
+        page_size: args.tools_page_size,
+    };
+    surface::check_toolsets(spec, &presentation.toolsets).map_err(StartError::Usage)?;
     observe::init_logging(args.log_format);
 
     let config = Config::from_env(spec)?;
@@ -253,7 +286,14 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
         .map_err(|e| format!("can't start the async runtime: {e}"))?;
     runtime.block_on(async {
         let upstream = Upstream::new(spec, config, redactor)?.with_hooks(extensions.hooks);
-        let server = Server::new(spec, upstream, Metrics::new(), overrides, extensions.tools);
+        let server = Server::new(
+            spec,
+            upstream,
+            Metrics::new(),
+            overrides,
+            extensions.tools,
+            &presentation,
+        )?;
         match http_options {
             Some(options) => http::serve_http(server, options).await,
             None => serve_stdio(server).await,
@@ -297,18 +337,4 @@ fn http_options(spec: &ServerSpec, args: &Args, bind: SocketAddr) -> Result<Http
         max_calls: args.max_calls.max(1),
         max_calls_per_caller: args.max_calls_per_client.max(1),
     })
-}
-
-/// Serve MCP on stdin/stdout until the client closes the connection.
-pub async fn serve_stdio(server: Server) -> Result<(), String> {
-    let running = server
-        .serve(rmcp::transport::stdio())
-        .await
-        .map_err(|e| format!("MCP session failed to start: {e}"))?;
-    tracing::info!("serving MCP over stdio");
-    running
-        .waiting()
-        .await
-        .map_err(|e| format!("MCP session ended with an error: {e}"))?;
-    Ok(())
 }

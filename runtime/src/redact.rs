@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::config::Config;
 use crate::spec::RedactionSpec;
+use crate::spec::fields::{FieldPath, Segment};
 use crate::style;
 
 pub const MASK: &str = "[REDACTED]";
@@ -205,24 +206,13 @@ impl Redactor {
         self.redact_strings(value);
     }
 
-    /// The output schema as the redacted results look: removed fields gone,
-    /// masked fields accepting any value (they become the mask string).
-    pub fn adjust_schema(&self, schema: &mut Value) {
-        for path in &self.rules.remove {
-            adjust(schema, &path.0, Action::Remove);
-        }
-        for path in &self.rules.mask {
-            adjust(schema, &path.0, Action::Mask);
-        }
-    }
-
     /// Remove and mask the fields the rules name.
     pub fn apply_field_rules(&self, value: &mut Value) {
         for path in &self.rules.remove {
-            path.apply(value, Action::Remove);
+            apply(value, &path.0, Action::Remove);
         }
         for path in &self.rules.mask {
-            path.apply(value, Action::Mask);
+            apply(value, &path.0, Action::Mask);
         }
     }
 
@@ -280,67 +270,6 @@ enum Action {
     Mask,
 }
 
-/// A field path: `a.b`, `$.users[*].email`, `**.password`, `items.*.secret`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FieldPath(Vec<Segment>);
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Key(String),
-    AnyKey,
-    AnyIndex,
-    Index(usize),
-    /// `**`: zero or more levels.
-    Deep,
-}
-
-impl FieldPath {
-    pub fn parse(text: &str) -> Result<FieldPath, String> {
-        let bad = |why: &str| Err(format!("redaction field path `{text}` is invalid: {why}"));
-        let body = text.strip_prefix('$').unwrap_or(text);
-        let body = body.strip_prefix('.').unwrap_or(body);
-        let mut segments = Vec::new();
-        for part in body.split('.') {
-            let (name, mut brackets) = match part.find('[') {
-                Some(i) => (&part[..i], &part[i..]),
-                None => (part, ""),
-            };
-            match name {
-                "" if brackets.is_empty() => return bad("it has an empty segment"),
-                "" => {}
-                "**" => segments.push(Segment::Deep),
-                "*" => segments.push(Segment::AnyKey),
-                key => segments.push(Segment::Key(key.to_string())),
-            }
-            while !brackets.is_empty() {
-                let Some(close) = brackets.find(']') else {
-                    return bad("a `[` is not closed");
-                };
-                match &brackets[1..close] {
-                    "*" => segments.push(Segment::AnyIndex),
-                    index => match index.parse() {
-                        Ok(i) => segments.push(Segment::Index(i)),
-                        Err(_) => return bad("use `[*]` or a number inside brackets"),
-                    },
-                }
-                brackets = &brackets[close + 1..];
-                if !brackets.is_empty() && !brackets.starts_with('[') {
-                    return bad("put a `.` before a name that follows `]`");
-                }
-            }
-        }
-        match segments.last() {
-            None => bad("it is empty"),
-            Some(Segment::Deep) => bad("it must not end in `**`; name the field, e.g. `**.password`"),
-            _ => Ok(FieldPath(segments)),
-        }
-    }
-
-    fn apply(&self, value: &mut Value, action: Action) {
-        apply(value, &self.0, action);
-    }
-}
-
 fn apply(value: &mut Value, path: &[Segment], action: Action) {
     let Some((first, rest)) = path.split_first() else {
         return;
@@ -393,71 +322,6 @@ fn apply(value: &mut Value, path: &[Segment], action: Action) {
             }
         }
         _ => {}
-    }
-}
-
-/// `apply`, on the schema that describes the value: properties for keys, items for indexes.
-fn adjust(schema: &mut Value, path: &[Segment], action: Action) {
-    let Some((first, rest)) = path.split_first() else {
-        return;
-    };
-    let Value::Object(map) = schema else {
-        return;
-    };
-    if *first == Segment::Deep {
-        adjust(schema, rest, action);
-        let Value::Object(map) = schema else {
-            return;
-        };
-        if let Some(Value::Object(props)) = map.get_mut("properties") {
-            props.values_mut().for_each(|p| adjust(p, path, action));
-        }
-        if let Some(items) = map.get_mut("items") {
-            adjust(items, path, action);
-        }
-        return;
-    }
-    match first {
-        Segment::Key(key) => {
-            let Some(Value::Object(props)) = map.get_mut("properties") else {
-                return;
-            };
-            if rest.is_empty() {
-                match action {
-                    Action::Remove => {
-                        props.shift_remove(key.as_str());
-                    }
-                    Action::Mask => {
-                        if let Some(p) = props.get_mut(key.as_str()) {
-                            *p = serde_json::json!({"description": "Redacted."});
-                        }
-                    }
-                }
-            } else if let Some(child) = props.get_mut(key.as_str()) {
-                adjust(child, rest, action);
-            }
-        }
-        Segment::AnyKey => {
-            if let Some(Value::Object(props)) = map.get_mut("properties") {
-                for p in props.values_mut() {
-                    if rest.is_empty() {
-                        *p = serde_json::json!({"description": "Redacted."});
-                    } else {
-                        adjust(p, rest, action);
-                    }
-                }
-            }
-        }
-        Segment::AnyIndex | Segment::Index(_) => {
-            if let Some(items) = map.get_mut("items") {
-                if rest.is_empty() {
-                    *items = serde_json::json!({"description": "Redacted."});
-                } else {
-                    adjust(items, rest, action);
-                }
-            }
-        }
-        Segment::Deep => unreachable!("handled above"),
     }
 }
 
@@ -620,35 +484,7 @@ mod tests {
     }
 
     #[test]
-    fn output_schemas_follow_the_field_rules() {
-        let spec = RedactionSpec {
-            remove: &["**.password", "$.users[*].email"],
-            mask: &["owner.phone"],
-            ..RedactionSpec::DEFAULT
-        };
-        let r = Redactor::new(&config(), &spec).unwrap();
-        let mut schema = json!({"type": "object", "properties": {
-            "password": {"type": "string"},
-            "users": {"type": "array", "items": {"type": "object", "properties": {
-                "email": {"type": "string"}, "name": {"type": "string"}, "password": {"type": "string"}}}},
-            "owner": {"type": "object", "properties": {"phone": {"type": "integer"}}}
-        }});
-        r.adjust_schema(&mut schema);
-        assert_eq!(
-            schema,
-            json!({"type": "object", "properties": {
-                "users": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}}},
-                "owner": {"type": "object", "properties": {"phone": {"description": "Redacted."}}}
-            }})
-        );
-    }
-
-    #[test]
-    fn bad_rules_are_named() {
-        for (path, why) in [("**", "must not end"), ("a..b", "empty segment"), ("a[x]", "brackets")] {
-            let err = FieldPath::parse(path).unwrap_err();
-            assert!(err.contains(path) && err.contains(why), "{err}");
-        }
+    fn bad_patterns_are_named() {
         let spec = RedactionSpec {
             patterns: &["(unclosed"],
             ..RedactionSpec::DEFAULT

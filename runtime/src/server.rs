@@ -1,9 +1,11 @@
 //! The MCP `ServerHandler` over a generated tool table.
 //!
-//! Input: the `ServerSpec` and a ready `Upstream`. `tools/list` returns the
-//! table (built once, in table order); `tools/call` dispatches by name to
-//! `tools::call`. An unknown tool name is a protocol error (`invalid_params`),
-//! everything else is a tool result.
+//! Input: the `ServerSpec`, a ready `Upstream` and a `View` (what this
+//! endpoint shows: `surface`). `tools/list` is the view's pre-rendered list
+//! (the transports usually answer it before it gets here); `tools/call`
+//! dispatches by name to `tools::call`, or to a discovery meta-tool, which
+//! runs operations through the same path. A tool the view doesn't list is a
+//! protocol error (`invalid_params`), everything else is a tool result.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -22,10 +24,12 @@ use rmcp::{ErrorData, RoleServer, ServerHandler};
 use futures_util::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+use crate::discovery;
 use crate::extend::CustomTool;
 use crate::notify::{LogLevel, Reporter};
 use crate::observe::Metrics;
-use crate::spec::{Policy, ServerSpec};
+use crate::spec::{Policy, ServerSpec, Surface};
+use crate::surface::{Presentation, View};
 use crate::tools::{self, Outcome, Tool};
 use crate::upstream::Upstream;
 
@@ -34,6 +38,8 @@ use crate::upstream::Upstream;
 #[derive(Clone)]
 pub struct Server {
     inner: Arc<Inner>,
+    /// What this endpoint shows: the whole server or some toolsets, in a surface.
+    view: Arc<View>,
     /// What the client of this session asked for with `logging/setLevel`.
     log_level: Arc<LogLevel>,
 }
@@ -48,8 +54,11 @@ pub struct Inner {
     by_name: HashMap<&'static str, usize>,
     /// The crate's hand-written tools (`src/extend.rs`), listed after the generated ones.
     custom: Vec<Arc<CustomTool>>,
-    tools: OnceLock<Vec<Tool>>,
-    listing: OnceLock<Vec<McpTool>>,
+    /// Each tool's parsed schemas, made on its first call.
+    tools: Vec<OnceLock<Tool>>,
+    /// The surface and page size every view of this server has.
+    surface: Surface,
+    page_size: usize,
 }
 
 /// Command-line limits that win over mcpgen.yaml's.
@@ -68,15 +77,19 @@ impl std::ops::Deref for Server {
 
 impl Server {
     /// `custom` tools were checked by `Extensions::check` (names unique).
+    /// Fails on a toolset the spec doesn't have.
     pub fn new(
         spec: &'static ServerSpec,
         upstream: Upstream,
         metrics: Arc<Metrics>,
         overrides: Overrides,
         custom: Vec<Arc<CustomTool>>,
-    ) -> Server {
+        presentation: &Presentation,
+    ) -> Result<Server, String> {
         let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
-        Server {
+        let surface = presentation.surface.unwrap_or(spec.surface);
+        let view = View::new(spec, &custom, surface, &presentation.toolsets, presentation.page_size)?;
+        Ok(Server {
             inner: Arc::new(Inner {
                 spec,
                 upstream,
@@ -84,19 +97,55 @@ impl Server {
                 overrides,
                 by_name,
                 custom,
-                tools: OnceLock::new(),
-                listing: OnceLock::new(),
+                tools: spec.tools.iter().map(|_| OnceLock::new()).collect(),
+                surface,
+                page_size: presentation.page_size,
             }),
+            view: Arc::new(view),
             log_level: Arc::default(),
-        }
+        })
     }
 
     /// The same server for a new session: shares everything but the log level.
     pub fn for_session(&self) -> Server {
         Server {
             inner: self.inner.clone(),
+            view: self.view.clone(),
             log_level: Arc::default(),
         }
+    }
+
+    pub fn view(&self) -> &Arc<View> {
+        &self.view
+    }
+
+    /// One server per toolset of this one's view (every toolset when it has
+    /// all tools), each limited to that toolset: `/mcp/<toolset>` over HTTP.
+    pub fn per_toolset(&self) -> Vec<(&'static str, Server)> {
+        let names: Vec<&'static str> = if self.view.toolsets.is_empty() {
+            self.spec.toolsets.iter().map(|t| t.name).collect()
+        } else {
+            self.view.toolsets.clone()
+        };
+        names
+            .into_iter()
+            .map(|name| {
+                let view = View::new(
+                    self.spec,
+                    &self.custom,
+                    self.surface,
+                    &[name.to_string()],
+                    self.page_size,
+                )
+                .expect("the spec's own toolsets exist");
+                let server = Server {
+                    inner: self.inner.clone(),
+                    view: Arc::new(view),
+                    log_level: Arc::default(),
+                };
+                (name, server)
+            })
+            .collect()
     }
 }
 
@@ -105,27 +154,9 @@ impl Inner {
         &self.metrics
     }
 
-    /// Built on first use, so start-up stays fast for specs with thousands of tools.
-    fn tools(&self) -> &[Tool] {
-        self.tools.get_or_init(|| {
-            let redactor = self.upstream.redactor();
-            let specs = self.spec.tools;
-            // Parsing thousands of schemas is the first tools/list's cost: on every core.
-            let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-            if specs.len() < 64 || workers == 1 {
-                return specs.iter().map(|t| Tool::new(t, redactor)).collect();
-            }
-            std::thread::scope(|scope| {
-                let parts: Vec<_> = specs
-                    .chunks(specs.len().div_ceil(workers))
-                    .map(|chunk| scope.spawn(move || chunk.iter().map(|t| Tool::new(t, redactor)).collect::<Vec<_>>()))
-                    .collect();
-                parts
-                    .into_iter()
-                    .flat_map(|part| part.join().expect("building a tool does not panic"))
-                    .collect()
-            })
-        })
+    /// The tool at this index of `spec.tools`, its schemas parsed on first use.
+    fn tool(&self, index: usize) -> &Tool {
+        self.tools[index].get_or_init(|| Tool::new(&self.spec.tools[index]))
     }
 
     /// The tool's limits: its own or the server's, then the command line's.
@@ -138,15 +169,6 @@ impl Inner {
             policy.deadline_ms = deadline.as_millis() as u64;
         }
         policy
-    }
-
-    fn listing(&self) -> &[McpTool] {
-        self.listing.get_or_init(|| {
-            let generated = self.tools().iter().map(to_mcp_tool);
-            generated
-                .chain(self.custom.iter().map(|t| custom_to_mcp_tool(t)))
-                .collect()
-        })
     }
 
     /// A hand-written tool's call, bounded by the server's call deadline.
@@ -206,17 +228,11 @@ impl Inner {
     }
 }
 
-fn custom_to_mcp_tool(tool: &CustomTool) -> McpTool {
-    let schema = tool.input_schema.as_object().cloned().unwrap_or_default();
-    let annotations = annotations(tool.read_only, !tool.read_only, false, true);
-    McpTool::new(tool.name.clone(), tool.description.clone(), Arc::new(schema)).with_annotations(annotations)
-}
-
 /// Hints as MCP defines them, without those that say what an absent hint
 /// means (readOnly false, idempotent false, openWorld true) or that mean
 /// nothing for a read-only tool (destructive, idempotent): tools/list is paid
 /// for in tokens. Whether a tool that writes is destructive is always said.
-fn annotations(read_only: bool, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations {
+pub(crate) fn annotations(read_only: bool, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations {
     let mut hints = ToolAnnotations::default();
     if read_only {
         hints.read_only_hint = Some(true);
@@ -226,16 +242,6 @@ fn annotations(read_only: bool, destructive: bool, idempotent: bool, open_world:
     }
     hints.open_world_hint = (!open_world).then_some(false);
     hints
-}
-
-fn to_mcp_tool(tool: &Tool) -> McpTool {
-    let spec = tool.spec;
-    let a = spec.annotations;
-    let annotations = annotations(a.read_only, a.destructive, a.idempotent, a.open_world);
-    let mut out = McpTool::new(spec.name, spec.description, tool.schema.clone()).with_annotations(annotations);
-    out.title = spec.title.map(str::to_string);
-    out.output_schema = tool.output.clone();
-    out
 }
 
 impl ServerHandler for Server {
@@ -253,23 +259,28 @@ impl ServerHandler for Server {
         info
     }
 
+    /// The transports answer `tools/list` from the view's bytes before it
+    /// gets here; this is the same answer for those that don't (legacy sessions).
     async fn list_tools(
         &self,
-        _request: Option<PaginatedRequestParams>,
+        request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(self.listing().to_vec()))
+        let cursor = request.and_then(|r| r.cursor);
+        let page = self
+            .view
+            .page(cursor.as_deref())
+            .map_err(|message| ErrorData::invalid_params(message, None))?;
+        serde_json::from_slice(&page).map_err(|e| ErrorData::internal_error(format!("tools/list: {e}"), None))
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
-        let listing = self.listing();
-        match self.by_name.get(name) {
-            Some(&i) => Some(listing[i].clone()),
-            None => listing[self.spec.tools.len()..]
-                .iter()
-                .find(|t| t.name == name)
-                .cloned(),
-        }
+        let entry = match self.by_name.get(name) {
+            Some(&i) if self.view.surface.lists_operations() && self.view.contains(i) => self.spec.tools[i].listing,
+            Some(_) => return None,
+            None => self.view.entry(name)?,
+        };
+        serde_json::from_str(entry).ok()
     }
 
     #[allow(deprecated)]
@@ -287,22 +298,61 @@ impl ServerHandler for Server {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let Some(&index) = self.by_name.get(request.name.as_ref()) else {
-            if let Some(tool) = self.custom.iter().find(|t| t.name == request.name.as_ref()) {
-                return self.call_custom(tool, request, &context.ct).await;
-            }
-            return Err(ErrorData::invalid_params(
-                format!(
-                    "unknown tool `{}`; call tools/list for the available tools",
-                    request.name
-                ),
-                None,
-            ));
-        };
-        let tool = &self.tools()[index];
+        let name = request.name.as_ref();
+        if let Some(&index) = self.by_name.get(name)
+            && self.view.surface.lists_operations()
+            && self.view.contains(index)
+        {
+            return self.call_generated(index, request.arguments, &context).await;
+        }
+        if self.view.surface.lists_meta_tools() && self.view.lists(name) {
+            let started = Instant::now();
+            let answered = |result: CallToolResult| {
+                let kind = if result.is_error == Some(true) {
+                    "invalid_arguments"
+                } else {
+                    "ok"
+                };
+                let outcome = Outcome {
+                    kind,
+                    status: None,
+                    attempts: 0,
+                };
+                self.metrics
+                    .finish(&self.metrics.request_id(), name, outcome, started.elapsed());
+                Ok(result.into())
+            };
+            return match name {
+                discovery::SEARCH => answered(discovery::search(self.spec, &self.view, request.arguments)),
+                discovery::DESCRIBE => answered(discovery::describe(self.spec, &self.view, request.arguments)),
+                _ => match discovery::resolve_call(self.spec, &self.view, name, request.arguments) {
+                    Ok((index, arguments)) => self.call_generated(index, arguments, &context).await,
+                    Err(refused) => answered(refused),
+                },
+            };
+        }
+        if let Some(tool) = self.custom.iter().find(|t| t.name == name) {
+            return self.call_custom(tool, request, &context.ct).await;
+        }
+        Err(ErrorData::invalid_params(
+            format!("unknown tool `{name}`; call tools/list for the available tools"),
+            None,
+        ))
+    }
+}
+
+impl Server {
+    /// A generated tool's call, by its own name or through a discovery call tool.
+    async fn call_generated(
+        &self,
+        index: usize,
+        arguments: Option<rmcp::model::JsonObject>,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let tool = self.tool(index);
         let policy = self.policy(tool);
         let deadline = Duration::from_millis(policy.deadline_ms);
-        let call = tools::call(&self.upstream, tool, request.arguments, &policy);
+        let call = tools::call(&self.upstream, tool, arguments, &policy);
         let reporter = Reporter::new(
             context.peer.clone(),
             context.meta.get_progress_token(),

@@ -17,13 +17,19 @@ use crate::extend::Extensions;
 use crate::observe::Metrics;
 use crate::redact::Redactor;
 use crate::server::{Overrides, Server};
-use crate::spec::ServerSpec;
+use crate::spec::{ServerSpec, Surface};
+use crate::surface::Presentation;
 use crate::upstream::Upstream;
 
 /// A server for `spec` as a generated crate builds it, with `extensions`,
 /// its env vars given placeholders and its API a discard port: for tests
 /// that serve it in-process and call no API (or expect the call to fail).
-pub fn offline_server(spec: &'static ServerSpec, extensions: &Extensions, overrides: Overrides) -> Server {
+pub fn offline_server(
+    spec: &'static ServerSpec,
+    extensions: &Extensions,
+    overrides: Overrides,
+    presentation: &Presentation,
+) -> Server {
     let config = Config::from_lookup(spec, |name| {
         Some(if name == spec.base_url.env {
             "http://127.0.0.1:9/".to_string()
@@ -36,7 +42,15 @@ pub fn offline_server(spec: &'static ServerSpec, extensions: &Extensions, overri
     let upstream = Upstream::new(spec, config, redactor)
         .unwrap_or_else(|e| panic!("{e}"))
         .with_hooks(extensions.hooks.clone());
-    Server::new(spec, upstream, Metrics::new(), overrides, extensions.tools.clone())
+    Server::new(
+        spec,
+        upstream,
+        Metrics::new(),
+        overrides,
+        extensions.tools.clone(),
+        presentation,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Panics with every problem found, so `cargo test` shows them all at once.
@@ -45,17 +59,26 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
     if let Err(e) = extensions.check(&generated) {
         panic!("{e}");
     }
-    let expected = spec.tools.len() + extensions.tools.len();
+    // Both surfaces at once: every operation's entry and the meta-tools are checked.
+    let presentation = Presentation {
+        surface: Some(Surface::Both),
+        ..Presentation::default()
+    };
+    let reads = spec.tools.iter().any(|t| t.annotations.read_only);
+    let writes = spec.tools.iter().any(|t| !t.annotations.read_only);
+    let expected = 2 + usize::from(reads) + usize::from(writes) + spec.tools.len() + extensions.tools.len();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
     let listed = runtime.block_on(async {
-        let server = offline_server(spec, &extensions, Overrides::default());
+        let server = offline_server(spec, &extensions, Overrides::default(), &presentation);
         let (server_end, client_end) = tokio::io::duplex(1 << 16);
         let serving = tokio::spawn(async move {
-            let running = server.serve(server_end).await.expect("the server starts");
-            let _ = running.waiting().await;
+            let (read, write) = tokio::io::split(server_end);
+            crate::stdio::serve(server, read, write)
+                .await
+                .expect("the server serves");
         });
         let client = tokio::time::timeout(Duration::from_secs(30), ().serve(client_end))
             .await
@@ -141,6 +164,9 @@ mod tests {
         inbound_token_env: "T_TOKENS",
         security_schemes: &[],
         tools: &[],
+        surface: crate::spec::Surface::Tools,
+        toolsets: &[],
+        search: crate::spec::search::SearchIndex::EMPTY,
     };
 
     fn tool(name: &str, description: &str, schema: Value) -> CustomTool {

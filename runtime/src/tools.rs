@@ -37,24 +37,22 @@ pub struct Tool {
 }
 
 impl Tool {
-    pub fn new(spec: &'static ToolSpec, redactor: &Redactor) -> Tool {
-        let object = |text: &str, which: &str| match serde_json::from_str(text) {
+    /// The schemas come from the tool's `tools/list` entry (already adjusted
+    /// to the redaction rules by the generator).
+    pub fn new(spec: &'static ToolSpec) -> Tool {
+        let mut entry = match serde_json::from_str(spec.listing) {
             Ok(Value::Object(map)) => map,
             // The generator emits objects; anything else is a generator bug.
-            other => panic!("tool `{}` has an invalid {which} schema: {other:?}", spec.name),
+            other => panic!("tool `{}` has an invalid listing: {other:?}", spec.name),
         };
-        let output = spec.output_schema.map(|text| {
-            let mut schema = Value::Object(object(text, "output"));
-            redactor.adjust_schema(&mut schema);
-            match schema {
-                Value::Object(map) => Arc::new(map),
-                _ => unreachable!("adjusting keeps an object"),
-            }
-        });
+        let mut schema = |key: &str| match entry.remove(key) {
+            Some(Value::Object(map)) => Some(Arc::new(map)),
+            _ => None,
+        };
         Tool {
             spec,
-            schema: Arc::new(object(spec.input_schema, "input")),
-            output,
+            schema: schema("inputSchema").unwrap_or_else(|| panic!("tool `{}` has no input schema", spec.name)),
+            output: schema("outputSchema"),
             validator: OnceLock::new(),
             output_validator: OnceLock::new(),
         }
@@ -450,7 +448,7 @@ pub fn deadline_exceeded(tool: &str, deadline: Duration) -> CallToolResult {
     )
 }
 
-fn invalid_arguments(tool: &str, violations: Vec<String>, redactor: &Redactor) -> CallToolResult {
+pub(crate) fn invalid_arguments(tool: &str, violations: Vec<String>, redactor: &Redactor) -> CallToolResult {
     let total = violations.len();
     let mut listed: Vec<String> = violations
         .into_iter()
@@ -471,7 +469,7 @@ fn invalid_arguments(tool: &str, violations: Vec<String>, redactor: &Redactor) -
     )
 }
 
-fn error_result(structured: Value, text: String) -> CallToolResult {
+pub(crate) fn error_result(structured: Value, text: String) -> CallToolResult {
     let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
     result.structured_content = Some(structured);
     result
@@ -700,12 +698,8 @@ mod tests {
 
     static PET: ToolSpec = ToolSpec {
         name: "get_pet",
-        title: None,
-        description: "",
-        input_schema: r#"{"type": "object"}"#,
-        output_schema: Some(
-            r#"{"type": "object", "properties": {"id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}"#,
-        ),
+        summary: "",
+        listing: r#"{"name": "get_pet", "inputSchema": {"type": "object"}, "outputSchema": {"type": "object", "properties": {"id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}}"#,
         annotations: Annotations {
             read_only: true,
             destructive: false,
@@ -726,7 +720,7 @@ mod tests {
 
     #[test]
     fn results_that_contradict_the_spec_lose_only_the_contradicting_parts() {
-        let tool = Tool::new(&PET, &Redactor::default());
+        let tool = Tool::new(&PET);
         let mut result = CallToolResult::success(vec![]);
         result.structured_content = Some(json!({"id": "not-a-number", "tags": ["a", 1, "b"], "extra": true}));
         tool.conform(&mut result);

@@ -7,7 +7,11 @@
 //! Invariants the generator guarantees (and `tests` in the generator check):
 //! tool names are unique and match `^[a-zA-Z0-9_-]{1,64}$`; every `arg` named
 //! by a parameter or body field is a property of the tool's input schema; every
-//! scheme named in `RequestSpec::security` is listed in `ServerSpec::security_schemes`.
+//! scheme named in `RequestSpec::security` is listed in `ServerSpec::security_schemes`;
+//! every `ToolSpec::listing` is a JSON object whose `name` is the tool's name.
+
+pub mod fields;
+pub mod search;
 
 /// One generated MCP server: identity, upstream and the tool table.
 #[derive(Debug)]
@@ -28,6 +32,66 @@ pub struct ServerSpec {
     pub inbound_token_env: &'static str,
     pub security_schemes: &'static [SecuritySchemeSpec],
     pub tools: &'static [ToolSpec],
+    /// What `tools/list` shows unless the operator chooses otherwise.
+    pub surface: Surface,
+    /// Named subsets of `tools`, selectable at start and per HTTP path.
+    pub toolsets: &'static [ToolsetSpec],
+    /// Ranks `tools` for the discovery surface's search.
+    pub search: search::SearchIndex<'static>,
+}
+
+/// How a server presents its operations in `tools/list`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// One MCP tool per operation.
+    Tools,
+    /// A few meta-tools (search, describe, call) over every operation.
+    Discovery,
+    /// The meta-tools and one tool per operation.
+    Both,
+}
+
+impl Surface {
+    pub const ALL: [Surface; 3] = [Surface::Tools, Surface::Discovery, Surface::Both];
+
+    /// Its name in mcpgen.yaml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Surface::Tools => "tools",
+            Surface::Discovery => "discovery",
+            Surface::Both => "both",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Surface> {
+        Surface::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    pub fn lists_operations(self) -> bool {
+        self != Surface::Discovery
+    }
+
+    pub fn lists_meta_tools(self) -> bool {
+        self != Surface::Tools
+    }
+}
+
+/// A named subset of a server's tools (by default one per OpenAPI tag).
+#[derive(Debug)]
+pub struct ToolsetSpec {
+    /// Lower-case letters, digits, `-` and `_`: it is also a URL path segment.
+    pub name: &'static str,
+    pub description: &'static str,
+    /// Indexes into `ServerSpec::tools`, ascending.
+    pub tools: &'static [u32],
+}
+
+/// Toolset names are URL path segments and command-line list items.
+pub fn is_valid_toolset_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
 }
 
 /// Where the upstream base URL comes from.
@@ -110,14 +174,14 @@ pub fn is_valid_tool_name(name: &str) -> bool {
 #[derive(Debug)]
 pub struct ToolSpec {
     pub name: &'static str,
-    pub title: Option<&'static str>,
-    pub description: &'static str,
-    /// JSON Schema (draft 2020-12) of the arguments object, as JSON text.
-    pub input_schema: &'static str,
-    /// JSON Schema of `structuredContent` (an object), as JSON text. Results that
-    /// don't match it lose the non-matching parts from `structuredContent`
+    /// One line for search results: the title, else the description's first sentence.
+    pub summary: &'static str,
+    /// The tool's `tools/list` entry as compact JSON, served as it is: `name`,
+    /// `title`, `description`, `inputSchema` (JSON Schema draft 2020-12 of the
+    /// arguments object), `outputSchema` and `annotations`. Results that don't
+    /// match `outputSchema` lose the non-matching parts from `structuredContent`
     /// (the text content keeps everything), so they never fail a client's check.
-    pub output_schema: Option<&'static str>,
+    pub listing: &'static str,
     pub annotations: Annotations,
     pub request: RequestSpec,
     /// This tool's own limits; `None`: the server's.

@@ -11,12 +11,14 @@ pub mod check;
 pub mod deploy;
 pub mod names;
 pub mod paginate;
+mod redact;
 pub mod rust;
+pub mod search;
 
 use std::collections::BTreeSet;
 
 use indexmap::IndexMap;
-use mcpgen_spec::{Policy, SchemeKind};
+use mcpgen_spec::{Policy, SchemeKind, Surface};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -68,6 +70,13 @@ pub struct Plan {
     /// rendered from the whole `ToolPlan` on its own (see `render`).
     #[serde(serialize_with = "tool_summaries")]
     pub tools: Vec<ToolPlan>,
+    /// What tools/list shows unless the operator says otherwise (see `choose_surface`).
+    #[serde(serialize_with = "rust::expr")]
+    pub surface: Surface,
+    pub toolsets: Vec<ToolsetPlan>,
+    /// Built from the checked tools (`search::SearchPlan::build`); rendered on its own.
+    #[serde(skip)]
+    pub search: search::SearchPlan,
     /// For Cargo.toml and the README.
     pub cargo_description: String,
     /// Every env var the server reads, for the README.
@@ -142,6 +151,14 @@ pub struct SchemePlan {
     pub describe: String,
 }
 
+/// A toolset: its name, description and tool indexes.
+#[derive(Debug, Clone, Serialize)]
+pub struct ToolsetPlan {
+    pub name: String,
+    pub description: String,
+    pub tools: Vec<u32>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct ToolPlan {
     pub name: String,
@@ -149,6 +166,11 @@ pub struct ToolPlan {
     pub const_name: String,
     pub title: Option<String>,
     pub description: String,
+    /// One line for search results: the title, else the description's first sentence.
+    pub summary: String,
+    /// The operation's tags, for the search index and the default toolsets.
+    #[serde(skip)]
+    pub tags: Vec<String>,
     pub operation_id: Option<String>,
     #[serde(serialize_with = "rust::expr")]
     pub method: Method,
@@ -244,6 +266,14 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         match planned {
             Ok(mut tool) => {
                 tool.findings.extend(op.problems.iter().filter(|d| d.warning).cloned());
+                if let Some(text) = &tool.output_schema
+                    && !(selection.redaction.remove.is_empty() && selection.redaction.mask.is_empty())
+                {
+                    let mut schema: Value = serde_json::from_str(text).expect("planned schemas are JSON");
+                    redact::adjust_schema(&mut schema, &selection.redaction);
+                    tool.output_schema =
+                        Some(serde_json::to_string_pretty(&schema).expect("JSON values always serialize"));
+                }
                 // `a-b` and `a_b` are distinct tools but would share a const name.
                 tool.const_name = unique(tool.const_name, &mut consts);
                 tools.push(tool)
@@ -301,10 +331,34 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             redaction: selection.redaction.clone(),
             inbound_token_env: selection.inbound_token_env.clone(),
             schemes,
+            surface: Surface::Tools,
+            toolsets: selection
+                .toolsets
+                .iter()
+                .map(|t| ToolsetPlan {
+                    name: t.name.clone(),
+                    description: t.description.clone(),
+                    tools: t.operations.iter().map(|&i| i as u32).collect(),
+                })
+                .collect(),
+            search: search::SearchPlan::default(),
             tools,
         },
         diags,
     )
+}
+
+/// The surface `surface:` names, else `tools` when its list fits the token
+/// budget and `discovery` when it doesn't.
+pub fn choose_surface(chosen: Option<Surface>, tools: &[ToolPlan], budget: usize) -> Surface {
+    chosen.unwrap_or_else(|| {
+        let bytes: usize = tools.iter().map(ToolPlan::listed_bytes).sum();
+        if estimate_tokens(bytes) > budget {
+            Surface::Discovery
+        } else {
+            Surface::Tools
+        }
+    })
 }
 
 fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
@@ -475,6 +529,17 @@ impl ToolPlan {
     }
 }
 
+/// Up to the first sentence's end (or line's), at most 160 characters.
+fn first_sentence(text: &str) -> String {
+    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default().trim();
+    let end = line.find(". ").map_or(line.len(), |i| i + 1);
+    let sentence = &line[..end];
+    match sentence.char_indices().nth(160) {
+        Some((cut, _)) => format!("{}…", sentence[..cut].trim_end()),
+        None => sentence.to_string(),
+    }
+}
+
 /// `get-pet` → `GET_PET`; a leading digit gets a `T_` prefix.
 fn const_name(tool: &str) -> String {
     let upper = tool.replace('-', "_").to_ascii_uppercase();
@@ -549,9 +614,12 @@ pub fn plan_tool(
     let mut findings = Vec::new();
     let output_schema = output_schema(op, pagination.as_ref(), &defaults, spec_file, &mut findings);
 
+    let summary = title.clone().unwrap_or_else(|| first_sentence(&description));
     Ok(ToolPlan {
         title,
         description,
+        summary,
+        tags: op.tags.clone(),
         const_name: const_name(&name),
         name,
         operation_id: op.operation_id.clone(),

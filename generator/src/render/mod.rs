@@ -174,6 +174,14 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
                 user_owned: *kind == Kind::UserRust,
             })
         })
+        .chain(std::iter::once(Ok(GeneratedFile {
+            path: "src/search.rs".to_string(),
+            contents: plan.search.render(&format!(
+                "//! {GENERATED_MARKER} {} from {}. Do not edit; regenerate with `mcpgen generate`.\n",
+                plan.generator_version, plan.spec_file
+            )),
+            user_owned: false,
+        })))
         .collect()
 }
 
@@ -183,8 +191,7 @@ fn render_tools(tera: &Tera, plan: &Plan) -> Result<Vec<String>, Error> {
     crate::parallel::map_ordered(&plan.tools, |tool| {
         let mut context = Context::new();
         context.insert("tool", tool);
-        context.insert("input_schema", &tool.input_schema);
-        context.insert("output_schema", &tool.output_schema);
+        context.insert("listing", &tool.listed_json().to_string());
         let text = tera
             .render("tool.rs.tera", &context)
             .map_err(|e| Error::Bug(format!("template tool.rs.tera failed: {}", error_chain(&e))))?;

@@ -28,10 +28,21 @@ pub struct SelectionFile {
     /// Hard limit on the number of tools.
     #[schemars(with = "Option<usize>")]
     pub max_tools: Option<Spanned<usize>>,
-    /// Budget for the `tools/list` answer, in estimated tokens: exceeding it
-    /// warns (fails with `--strict`), naming the biggest tools.
+    /// Budget for the `tools/list` answer, in estimated tokens (default 25000):
+    /// a larger list gets the discovery surface unless `surface` says otherwise,
+    /// and `surface: tools` over it warns (fails with `--strict`), naming the biggest tools.
     #[schemars(with = "Option<usize>")]
     pub max_tools_list_tokens: Option<Spanned<usize>>,
+    /// What `tools/list` shows: `tools` (one tool per operation), `discovery`
+    /// (search, describe and call meta-tools over every operation) or `both`.
+    /// Default: `tools` when the list fits `max_tools_list_tokens`, else `discovery`.
+    #[schemars(with = "Option<SurfaceChoice>")]
+    pub surface: Option<Spanned<SurfaceChoice>>,
+    /// Named subsets of the tools, chosen at start (`--toolsets`) or per HTTP
+    /// path (`/mcp/<toolset>`). Default: one per tag of the selected operations.
+    #[serde(default)]
+    #[schemars(with = "Option<IndexMap<String, ToolsetSection>>")]
+    pub toolsets: Option<IndexMap<String, Spanned<ToolsetSection>>>,
     /// Operations to select; absent means every operation.
     pub include: Option<Rules>,
     /// Operations to drop after `include`.
@@ -72,6 +83,34 @@ pub struct SelectionFile {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, EnvDeclaration>")]
     pub env: IndexMap<String, Spanned<EnvDeclaration>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SurfaceChoice {
+    Tools,
+    Discovery,
+    Both,
+}
+
+impl SurfaceChoice {
+    pub fn surface(self) -> mcpgen_spec::Surface {
+        match self {
+            SurfaceChoice::Tools => mcpgen_spec::Surface::Tools,
+            SurfaceChoice::Discovery => mcpgen_spec::Surface::Discovery,
+            SurfaceChoice::Both => mcpgen_spec::Surface::Both,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsetSection {
+    /// Shown in the generated README and `--help`.
+    pub description: Option<String>,
+    /// The selected operations in this toolset, matched like the top-level `include`.
+    #[serde(default)]
+    pub include: Rules,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -47,6 +47,20 @@ pub struct Selection<'a> {
     pub server_variables: Vec<(String, String, Option<String>, bool)>,
     /// Descriptions from `env:`, by variable name.
     pub env_descriptions: IndexMap<String, String>,
+    pub toolsets: Vec<Toolset>,
+}
+
+/// The default `max_tools_list_tokens`: about an eighth of a 200k-token
+/// context window, beyond which tool definitions crowd out the work.
+pub const DEFAULT_TOKEN_BUDGET: usize = 25_000;
+
+/// A named subset of the selected operations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Toolset {
+    pub name: String,
+    pub description: String,
+    /// Indexes into `Selection::operations`, ascending.
+    pub operations: Vec<usize>,
 }
 
 use mcpgen_spec::Policy;
@@ -146,6 +160,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     let policy = policy(&file.upstream, Policy::DEFAULT, cfg, &mut diags);
     let page_bounds = PageBounds::from(&file.pagination);
     let redaction = redaction(&file.redact, cfg, &mut diags);
+    let toolsets = toolsets(api, file, &operations, cfg, &mut diags);
 
     finish(
         Selection {
@@ -165,6 +180,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             overrides,
             server_variables: env.server_variables,
             env_descriptions: env.descriptions,
+            toolsets,
         },
         diags,
     )
@@ -261,10 +277,10 @@ fn redaction(section: &RedactSection, cfg: &str, diags: &mut Vec<Diagnostic>) ->
         ("mask", &section.mask, &mut out.mask),
     ] {
         for path in paths {
-            match check_field_path(&path.value) {
-                Ok(()) => list.push(path.value.clone()),
+            match mcpgen_spec::fields::FieldPath::parse(&path.value) {
+                Ok(_) => list.push(path.value.clone()),
                 Err(why) => diags.push(
-                    Diagnostic::new(cfg, format!("redact.{key}: `{}` {why}", path.value))
+                    Diagnostic::new(cfg, format!("redact.{key}: {why}"))
                         .line_col(path.referenced.line(), path.referenced.column())
                         .help("write paths like `password`, `user.email`, `$.users[*].email` or `**.token`"),
                 ),
@@ -274,22 +290,109 @@ fn redaction(section: &RedactSection, cfg: &str, diags: &mut Vec<Diagnostic>) ->
     out
 }
 
-/// The runtime's field path grammar: `.`-separated names, `*`, `**`, and `[*]`/`[N]` suffixes.
-fn check_field_path(path: &str) -> Result<(), &'static str> {
-    let body = path.strip_prefix('$').unwrap_or(path);
-    let body = body.strip_prefix('.').unwrap_or(body);
-    static SEGMENT: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
-    let segment = SEGMENT.get_or_init(|| regex::Regex::new(r"^(\*\*|\*|[^.\[\]*]+)?(\[(\*|\d+)\])*$").expect("valid"));
-    if body.is_empty() {
-        return Err("is empty");
+/// `toolsets:` as configured (each must hold a selected operation), else
+/// one per tag of the selected operations, in the spec's tag order, plus
+/// `other` for untagged operations when there are tagged ones.
+fn toolsets(
+    api: &Api,
+    file: &SelectionFile,
+    operations: &[&Operation],
+    cfg: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<Toolset> {
+    let members = |matches: &dyn Fn(&Operation) -> bool| -> Vec<usize> {
+        operations
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| matches(op))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    if let Some(configured) = &file.toolsets {
+        let mut out = Vec::new();
+        for (name, section) in configured {
+            let at = &section.referenced;
+            if !mcpgen_spec::is_valid_toolset_name(name) {
+                diags.push(
+                    Diagnostic::new(cfg, format!("toolsets: `{name}` is not a valid toolset name"))
+                        .line_col(at.line(), at.column())
+                        .help(
+                            "use 1 to 64 lowercase letters, digits, `-` and `_`: the name is also a URL path segment",
+                        ),
+                );
+                continue;
+            }
+            let filter = rules::Filter::new(api, &section.value.include, cfg, diags);
+            let ops = members(&|op| filter.matches(op));
+            if ops.is_empty() {
+                diags.push(
+                    Diagnostic::new(cfg, format!("toolsets: `{name}` holds no selected operation"))
+                        .line_col(at.line(), at.column())
+                        .help("list operations, tags, paths or methods of selected operations under its `include`"),
+                );
+            }
+            let description = section
+                .value
+                .description
+                .clone()
+                .unwrap_or_else(|| format!("The `{name}` operations."));
+            out.push(Toolset {
+                name: name.clone(),
+                description,
+                operations: ops,
+            });
+        }
+        return out;
     }
-    if body.split('.').any(|seg| seg.is_empty() || !segment.is_match(seg)) {
-        return Err("is not a field path");
+    let mut out: Vec<Toolset> = Vec::new();
+    for tag in &api.tags {
+        let ops = members(&|op| op.tags.contains(tag));
+        if ops.is_empty() {
+            continue;
+        }
+        let mut name = toolset_name(tag);
+        if name.is_empty() {
+            continue;
+        }
+        let base = name.clone();
+        let mut n = 2;
+        while out.iter().any(|t| t.name == name) {
+            name = format!("{base}-{n}");
+            n += 1;
+        }
+        out.push(Toolset {
+            name,
+            description: format!("Operations tagged `{tag}`."),
+            operations: ops,
+        });
     }
-    if body.ends_with("**") {
-        return Err("must name a field after `**`, e.g. `**.password`");
+    let untagged = members(&|op| op.tags.is_empty());
+    if !out.is_empty() && !untagged.is_empty() && !out.iter().any(|t| t.name == "other") {
+        out.push(Toolset {
+            name: "other".to_string(),
+            description: "Operations without a tag.".to_string(),
+            operations: untagged,
+        });
     }
-    Ok(())
+    out
+}
+
+/// A tag as a toolset name: lowercase, runs of other characters as one `-`,
+/// at most 64 bytes (`Pull Requests` → `pull-requests`).
+fn toolset_name(tag: &str) -> String {
+    let mut name = String::new();
+    for c in tag.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let mut name = name.trim_end_matches('-').to_string();
+    while name.len() > 64 {
+        name.pop();
+    }
+    name.trim_end_matches('-').to_string()
 }
 
 /// `tools:` entries must name selected operations; custom names must be

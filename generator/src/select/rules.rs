@@ -78,6 +78,19 @@ impl Matcher {
     }
 }
 
+/// One rule block on its own: a toolset's `include`.
+pub struct Filter(Block);
+
+impl Filter {
+    pub fn new(api: &Api, rules: &Rules, cfg: &str, diags: &mut Vec<Diagnostic>) -> Filter {
+        Filter(Block::new(api, rules, cfg, diags))
+    }
+
+    pub fn matches(&self, op: &Operation) -> bool {
+        self.0.matching_rule(op).is_some()
+    }
+}
+
 impl Block {
     fn new(api: &Api, rules: &Rules, cfg: &str, diags: &mut Vec<Diagnostic>) -> Block {
         let ids: Vec<&str> = api

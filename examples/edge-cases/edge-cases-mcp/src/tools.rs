@@ -3,6 +3,8 @@
 //! The tool table: one entry per selected operation, in spec order.
 //! Behaviour lives in `mcpgen-runtime`; this file only describes.
 use mcpgen_runtime::spec::*;
+#[path = "search.rs"]
+mod search;
 pub static SERVER: ServerSpec = ServerSpec {
     name: "edge-cases-mcp",
     version: "0.1.0",
@@ -50,58 +52,16 @@ pub static SERVER: ServerSpec = ServerSpec {
         POST_ITEMS,
         SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD,
     ],
+    surface: Surface::Tools,
+    toolsets: &[],
+    search: search::INDEX,
 };
 
 /// `PUT /items/{id}` (operationId `update-item`)
 const EDIT_ITEM: ToolSpec = ToolSpec {
     name: "edit_item",
-    title: Some("Edit an item"),
-    description: "PUT /items/{id}",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "id": {
-      "type": "string"
-    },
-    "id_query": {
-      "type": "integer",
-      "description": "Revision id to update from. (sent as query parameter `id`)"
-    },
-    "filter_kind": {
-      "type": "object",
-      "properties": {
-        "kind": {
-          "type": "string"
-        }
-      },
-      "description": "(sent as query parameter `filter[kind]`)",
-      "default": {
-        "kind": "plain"
-      }
-    },
-    "type": {
-      "type": [
-        "string",
-        "null"
-      ],
-      "enum": [
-        "a",
-        "b",
-        null
-      ]
-    },
-    "self": {
-      "type": "boolean",
-      "description": "Whether the item links to itself."
-    }
-  },
-  "required": [
-    "id",
-    "type"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: None,
+    summary: "Edit an item",
+    listing: r#"{"name":"edit_item","description":"PUT /items/{id}","inputSchema":{"type":"object","properties":{"id":{"type":"string"},"id_query":{"type":"integer","description":"Revision id to update from. (sent as query parameter `id`)"},"filter_kind":{"type":"object","properties":{"kind":{"type":"string"}},"description":"(sent as query parameter `filter[kind]`)","default":{"kind":"plain"}},"type":{"type":["string","null"],"enum":["a","b",null]},"self":{"type":"boolean","description":"Whether the item links to itself."}},"required":["id","type"],"additionalProperties":false},"annotations":{"destructiveHint":true,"idempotentHint":true},"title":"Edit an item"}"#,
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -149,14 +109,8 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
 /// `GET /items` (operationId `updateItem`)
 const UPDATE_ITEM: ToolSpec = ToolSpec {
     name: "update_item",
-    title: Some("Same snake_case name as update-item"),
-    description: "Deprecated. Same snake_case name as update-item",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {},
-  "additionalProperties": false
-}"#,
-    output_schema: None,
+    summary: "Same snake_case name as update-item",
+    listing: r#"{"name":"update_item","description":"Deprecated. Same snake_case name as update-item","inputSchema":{"type":"object","properties":{},"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"Same snake_case name as update-item"}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -178,32 +132,8 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
 /// `POST /items`
 const POST_ITEMS: ToolSpec = ToolSpec {
     name: "post_items",
-    title: None,
-    description: "POST /items",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "body": {
-      "type": "array",
-      "items": {
-        "type": "object",
-        "properties": {
-          "name": {
-            "type": "string"
-          },
-          "children": {
-            "type": "array",
-            "items": {
-              "description": "A Tree (recursive; not expanded further)."
-            }
-          }
-        }
-      }
-    }
-  },
-  "additionalProperties": false
-}"#,
-    output_schema: None,
+    summary: "POST /items",
+    listing: r#"{"name":"post_items","description":"POST /items","inputSchema":{"type":"object","properties":{"body":{"type":"array","items":{"type":"object","properties":{"name":{"type":"string"},"children":{"type":"array","items":{"description":"A Tree (recursive; not expanded further)."}}}}}},"additionalProperties":false},"annotations":{"destructiveHint":false}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -229,34 +159,8 @@ const POST_ITEMS: ToolSpec = ToolSpec {
 /// `POST /forms/{form_id}/submissions` (operationId `submitTheFormWithAVeryLongOperationIdThatGoesOnAndOnPastTheLimitOfSixtyFourCharacters`)
 const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec = ToolSpec {
     name: "submit_the_form_with_a_very_long_operation_id_that_goes_3dab58bd",
-    title: None,
-    description: "POST /forms/{form_id}/submissions",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "form_id": {
-      "type": "array",
-      "items": {
-        "type": "integer"
-      }
-    },
-    "session": {
-      "type": "string"
-    },
-    "email": {
-      "type": "string"
-    },
-    "form_id_body": {
-      "type": "string",
-      "description": "(sent as body field `form_id`)"
-    }
-  },
-  "required": [
-    "form_id"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: None,
+    summary: "POST /forms/{form_id}/submissions",
+    listing: r#"{"name":"submit_the_form_with_a_very_long_operation_id_that_goes_3dab58bd","description":"POST /forms/{form_id}/submissions","inputSchema":{"type":"object","properties":{"form_id":{"type":"array","items":{"type":"integer"}},"session":{"type":"string"},"email":{"type":"string"},"form_id_body":{"type":"string","description":"(sent as body field `form_id`)"}},"required":["form_id"],"additionalProperties":false},"annotations":{"destructiveHint":false}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: false,

@@ -3,6 +3,8 @@
 //! The tool table: one entry per selected operation, in spec order.
 //! Behaviour lives in `mcpgen-runtime`; this file only describes.
 use mcpgen_runtime::spec::*;
+#[path = "search.rs"]
+mod search;
 pub static SERVER: ServerSpec = ServerSpec {
     name: "petstore-mcp",
     version: "0.1.0",
@@ -58,111 +60,32 @@ pub static SERVER: ServerSpec = ServerSpec {
         GET_USER_BY_NAME,
         UPDATE_USER,
     ],
+    surface: Surface::Tools,
+    toolsets: &[
+        ToolsetSpec {
+            name: "pets",
+            description: "Operations tagged `pets`.",
+            tools: &[0, 1, 2, 3, 4, 5, 6],
+        },
+        ToolsetSpec {
+            name: "store",
+            description: "Operations tagged `store`.",
+            tools: &[7, 8, 9, 10, 11],
+        },
+        ToolsetSpec {
+            name: "users",
+            description: "Operations tagged `users`.",
+            tools: &[12, 13, 14, 15],
+        },
+    ],
+    search: search::INDEX,
 };
 
 /// `GET /pets` (operationId `listPets`)
 const LIST_PETS: ToolSpec = ToolSpec {
     name: "list_pets",
-    title: Some("List pets"),
-    description: "List pets.\n\nReturns pets in the shop, newest first, optionally filtered by status and tags.\n\nReturns `items` from up to 5 pages (200 items); when more remain, `next` holds the arguments to continue.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "status": {
-      "type": "string",
-      "description": "Only pets with this status.",
-      "enum": [
-        "available",
-        "pending",
-        "sold"
-      ]
-    },
-    "tags": {
-      "type": "array",
-      "items": {
-        "type": "string"
-      },
-      "description": "Only pets carrying all of these tags."
-    },
-    "limit": {
-      "type": "integer",
-      "minimum": 1,
-      "maximum": 100,
-      "default": 10,
-      "description": "Maximum number of items to return."
-    },
-    "offset": {
-      "type": "integer",
-      "minimum": 0,
-      "default": 0,
-      "description": "Number of items to skip."
-    }
-  },
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "items": {
-      "type": "array",
-      "items": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "readOnly": true
-          },
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100,
-            "description": "The pet's name."
-          },
-          "category": {
-            "type": "string",
-            "description": "Kind of animal, e.g. dog or cat."
-          },
-          "tags": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            },
-            "description": "Free-form labels."
-          },
-          "status": {
-            "type": "string",
-            "description": "Where the pet is in the sale process.",
-            "enum": [
-              "available",
-              "pending",
-              "sold"
-            ]
-          }
-        }
-      }
-    },
-    "item_count": {
-      "type": "integer"
-    },
-    "pages_fetched": {
-      "type": "integer"
-    },
-    "complete": {
-      "type": "boolean",
-      "description": "false: more remain; pass `next` back to continue"
-    },
-    "next": {
-      "type": "object",
-      "description": "The arguments that continue where this result stopped."
-    },
-    "stopped": {
-      "type": "string"
-    }
-  }
-}"#,
-    ),
+    summary: "List pets",
+    listing: r#"{"name":"list_pets","description":"List pets.\n\nReturns pets in the shop, newest first, optionally filtered by status and tags.\n\nReturns `items` from up to 5 pages (200 items); when more remain, `next` holds the arguments to continue.","inputSchema":{"type":"object","properties":{"status":{"type":"string","description":"Only pets with this status.","enum":["available","pending","sold"]},"tags":{"type":"array","items":{"type":"string"},"description":"Only pets carrying all of these tags."},"limit":{"type":"integer","minimum":1,"maximum":100,"default":10,"description":"Maximum number of items to return."},"offset":{"type":"integer","minimum":0,"default":0,"description":"Number of items to skip."}},"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"List pets","outputSchema":{"type":"object","properties":{"items":{"type":"array","items":{"type":"object","properties":{"id":{"type":"integer","format":"int64","readOnly":true},"name":{"type":"string","minLength":1,"maxLength":100,"description":"The pet's name."},"category":{"type":"string","description":"Kind of animal, e.g. dog or cat."},"tags":{"type":"array","items":{"type":"string"},"description":"Free-form labels."},"status":{"type":"string","description":"Where the pet is in the sale process.","enum":["available","pending","sold"]}}}},"item_count":{"type":"integer"},"pages_fetched":{"type":"integer"},"complete":{"type":"boolean","description":"false: more remain; pass `next` back to continue"},"next":{"type":"object","description":"The arguments that continue where this result stopped."},"stopped":{"type":"string"}}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -205,81 +128,8 @@ const LIST_PETS: ToolSpec = ToolSpec {
 /// `POST /pets` (operationId `createPet`)
 const CREATE_PET: ToolSpec = ToolSpec {
     name: "create_pet",
-    title: Some("Add a pet"),
-    description: "Add a pet.\n\nPuts a new pet up for sale.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "name": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 100,
-      "description": "The pet's name."
-    },
-    "category": {
-      "type": "string",
-      "description": "Kind of animal, e.g. dog or cat."
-    },
-    "tags": {
-      "type": "array",
-      "items": {
-        "type": "string"
-      },
-      "description": "Free-form labels."
-    },
-    "status": {
-      "type": "string",
-      "description": "Where the pet is in the sale process.",
-      "enum": [
-        "available",
-        "pending",
-        "sold"
-      ]
-    }
-  },
-  "required": [
-    "name"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "id": {
-      "type": "integer",
-      "format": "int64",
-      "readOnly": true
-    },
-    "name": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 100,
-      "description": "The pet's name."
-    },
-    "category": {
-      "type": "string",
-      "description": "Kind of animal, e.g. dog or cat."
-    },
-    "tags": {
-      "type": "array",
-      "items": {
-        "type": "string"
-      },
-      "description": "Free-form labels."
-    },
-    "status": {
-      "type": "string",
-      "description": "Where the pet is in the sale process.",
-      "enum": [
-        "available",
-        "pending",
-        "sold"
-      ]
-    }
-  }
-}"#,
-    ),
+    summary: "Add a pet",
+    listing: r#"{"name":"create_pet","description":"Add a pet.\n\nPuts a new pet up for sale.","inputSchema":{"type":"object","properties":{"name":{"type":"string","minLength":1,"maxLength":100,"description":"The pet's name."},"category":{"type":"string","description":"Kind of animal, e.g. dog or cat."},"tags":{"type":"array","items":{"type":"string"},"description":"Free-form labels."},"status":{"type":"string","description":"Where the pet is in the sale process.","enum":["available","pending","sold"]}},"required":["name"],"additionalProperties":false},"annotations":{"destructiveHint":false},"title":"Add a pet","outputSchema":{"type":"object","properties":{"id":{"type":"integer","format":"int64","readOnly":true},"name":{"type":"string","minLength":1,"maxLength":100,"description":"The pet's name."},"category":{"type":"string","description":"Kind of animal, e.g. dog or cat."},"tags":{"type":"array","items":{"type":"string"},"description":"Free-form labels."},"status":{"type":"string","description":"Where the pet is in the sale process.","enum":["available","pending","sold"]}}}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -312,71 +162,8 @@ const CREATE_PET: ToolSpec = ToolSpec {
 /// `GET /pets/findByTags` (operationId `findPetsByTags`)
 const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
     name: "find_pets_by_tags",
-    title: Some("Find pets by tags"),
-    description: "Find pets by tags",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "tags": {
-      "type": "array",
-      "minItems": 1,
-      "items": {
-        "type": "string"
-      },
-      "description": "Tags to match; a pet matches when it has any of them."
-    }
-  },
-  "required": [
-    "tags"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "result": {
-      "type": "array",
-      "items": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64",
-            "readOnly": true
-          },
-          "name": {
-            "type": "string",
-            "minLength": 1,
-            "maxLength": 100,
-            "description": "The pet's name."
-          },
-          "category": {
-            "type": "string",
-            "description": "Kind of animal, e.g. dog or cat."
-          },
-          "tags": {
-            "type": "array",
-            "items": {
-              "type": "string"
-            },
-            "description": "Free-form labels."
-          },
-          "status": {
-            "type": "string",
-            "description": "Where the pet is in the sale process.",
-            "enum": [
-              "available",
-              "pending",
-              "sold"
-            ]
-          }
-        }
-      }
-    }
-  }
-}"#,
-    ),
+    summary: "Find pets by tags",
+    listing: r#"{"name":"find_pets_by_tags","description":"Find pets by tags","inputSchema":{"type":"object","properties":{"tags":{"type":"array","minItems":1,"items":{"type":"string"},"description":"Tags to match; a pet matches when it has any of them."}},"required":["tags"],"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"Find pets by tags","outputSchema":{"type":"object","properties":{"result":{"type":"array","items":{"type":"object","properties":{"id":{"type":"integer","format":"int64","readOnly":true},"name":{"type":"string","minLength":1,"maxLength":100,"description":"The pet's name."},"category":{"type":"string","description":"Kind of animal, e.g. dog or cat."},"tags":{"type":"array","items":{"type":"string"},"description":"Free-form labels."},"status":{"type":"string","description":"Where the pet is in the sale process.","enum":["available","pending","sold"]}}}}}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -408,61 +195,8 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
 /// `GET /pets/{petId}` (operationId `getPetById`)
 const GET_PET_BY_ID: ToolSpec = ToolSpec {
     name: "get_pet_by_id",
-    title: Some("Get a pet"),
-    description: "Get a pet.\n\nReturns one pet by its ID.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "petId": {
-      "type": "integer",
-      "format": "int64",
-      "minimum": 1,
-      "description": "The pet's ID."
-    }
-  },
-  "required": [
-    "petId"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "id": {
-      "type": "integer",
-      "format": "int64",
-      "readOnly": true
-    },
-    "name": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 100,
-      "description": "The pet's name."
-    },
-    "category": {
-      "type": "string",
-      "description": "Kind of animal, e.g. dog or cat."
-    },
-    "tags": {
-      "type": "array",
-      "items": {
-        "type": "string"
-      },
-      "description": "Free-form labels."
-    },
-    "status": {
-      "type": "string",
-      "description": "Where the pet is in the sale process.",
-      "enum": [
-        "available",
-        "pending",
-        "sold"
-      ]
-    }
-  }
-}"#,
-    ),
+    summary: "Get a pet",
+    listing: r#"{"name":"get_pet_by_id","description":"Get a pet.\n\nReturns one pet by its ID.","inputSchema":{"type":"object","properties":{"petId":{"type":"integer","format":"int64","minimum":1,"description":"The pet's ID."}},"required":["petId"],"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"Get a pet","outputSchema":{"type":"object","properties":{"id":{"type":"integer","format":"int64","readOnly":true},"name":{"type":"string","minLength":1,"maxLength":100,"description":"The pet's name."},"category":{"type":"string","description":"Kind of animal, e.g. dog or cat."},"tags":{"type":"array","items":{"type":"string"},"description":"Free-form labels."},"status":{"type":"string","description":"Where the pet is in the sale process.","enum":["available","pending","sold"]}}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -484,88 +218,8 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
 /// `PUT /pets/{petId}` (operationId `updatePet`)
 const UPDATE_PET: ToolSpec = ToolSpec {
     name: "update_pet",
-    title: Some("Update a pet"),
-    description: "Update a pet.\n\nReplaces a pet's name, category, tags and status.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "petId": {
-      "type": "integer",
-      "format": "int64",
-      "minimum": 1,
-      "description": "The pet's ID."
-    },
-    "name": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 100,
-      "description": "The pet's name."
-    },
-    "category": {
-      "type": "string",
-      "description": "Kind of animal, e.g. dog or cat."
-    },
-    "tags": {
-      "type": "array",
-      "items": {
-        "type": "string"
-      },
-      "description": "Free-form labels."
-    },
-    "status": {
-      "type": "string",
-      "description": "Where the pet is in the sale process.",
-      "enum": [
-        "available",
-        "pending",
-        "sold"
-      ]
-    }
-  },
-  "required": [
-    "petId",
-    "name"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "id": {
-      "type": "integer",
-      "format": "int64",
-      "readOnly": true
-    },
-    "name": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 100,
-      "description": "The pet's name."
-    },
-    "category": {
-      "type": "string",
-      "description": "Kind of animal, e.g. dog or cat."
-    },
-    "tags": {
-      "type": "array",
-      "items": {
-        "type": "string"
-      },
-      "description": "Free-form labels."
-    },
-    "status": {
-      "type": "string",
-      "description": "Where the pet is in the sale process.",
-      "enum": [
-        "available",
-        "pending",
-        "sold"
-      ]
-    }
-  }
-}"#,
-    ),
+    summary: "Update a pet",
+    listing: r#"{"name":"update_pet","description":"Update a pet.\n\nReplaces a pet's name, category, tags and status.","inputSchema":{"type":"object","properties":{"petId":{"type":"integer","format":"int64","minimum":1,"description":"The pet's ID."},"name":{"type":"string","minLength":1,"maxLength":100,"description":"The pet's name."},"category":{"type":"string","description":"Kind of animal, e.g. dog or cat."},"tags":{"type":"array","items":{"type":"string"},"description":"Free-form labels."},"status":{"type":"string","description":"Where the pet is in the sale process.","enum":["available","pending","sold"]}},"required":["petId","name"],"additionalProperties":false},"annotations":{"destructiveHint":true,"idempotentHint":true},"title":"Update a pet","outputSchema":{"type":"object","properties":{"id":{"type":"integer","format":"int64","readOnly":true},"name":{"type":"string","minLength":1,"maxLength":100,"description":"The pet's name."},"category":{"type":"string","description":"Kind of animal, e.g. dog or cat."},"tags":{"type":"array","items":{"type":"string"},"description":"Free-form labels."},"status":{"type":"string","description":"Where the pet is in the sale process.","enum":["available","pending","sold"]}}}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -598,29 +252,8 @@ const UPDATE_PET: ToolSpec = ToolSpec {
 /// `DELETE /pets/{petId}` (operationId `deletePet`)
 const DELETE_PET: ToolSpec = ToolSpec {
     name: "delete_pet",
-    title: Some("Remove a pet"),
-    description: "Remove a pet",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "petId": {
-      "type": "integer",
-      "format": "int64",
-      "minimum": 1,
-      "description": "The pet's ID."
-    },
-    "X-Reason": {
-      "type": "string",
-      "maxLength": 200,
-      "description": "Why the pet is removed, kept in the audit log."
-    }
-  },
-  "required": [
-    "petId"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: None,
+    summary: "Remove a pet",
+    listing: r#"{"name":"delete_pet","description":"Remove a pet","inputSchema":{"type":"object","properties":{"petId":{"type":"integer","format":"int64","minimum":1,"description":"The pet's ID."},"X-Reason":{"type":"string","maxLength":200,"description":"Why the pet is removed, kept in the audit log."}},"required":["petId"],"additionalProperties":false},"annotations":{"destructiveHint":true,"idempotentHint":true},"title":"Remove a pet"}"#,
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -642,53 +275,8 @@ const DELETE_PET: ToolSpec = ToolSpec {
 /// `POST /pets/{petId}/notes` (operationId `addPetNote`)
 const ADD_PET_NOTE: ToolSpec = ToolSpec {
     name: "add_pet_note",
-    title: Some("Add a note to a pet"),
-    description: "Add a note to a pet.\n\nRecords a care note (feeding, vet visit) on a pet.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "petId": {
-      "type": "integer",
-      "format": "int64",
-      "minimum": 1,
-      "description": "The pet's ID."
-    },
-    "text": {
-      "type": "string",
-      "minLength": 1,
-      "maxLength": 2000,
-      "description": "The note."
-    },
-    "author": {
-      "type": "string",
-      "description": "Who wrote it."
-    }
-  },
-  "required": [
-    "petId",
-    "text"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "id": {
-      "type": "integer"
-    },
-    "petId": {
-      "type": "integer"
-    },
-    "text": {
-      "type": "string"
-    },
-    "author": {
-      "type": "string"
-    }
-  }
-}"#,
-    ),
+    summary: "Add a note to a pet",
+    listing: r#"{"name":"add_pet_note","description":"Add a note to a pet.\n\nRecords a care note (feeding, vet visit) on a pet.","inputSchema":{"type":"object","properties":{"petId":{"type":"integer","format":"int64","minimum":1,"description":"The pet's ID."},"text":{"type":"string","minLength":1,"maxLength":2000,"description":"The note."},"author":{"type":"string","description":"Who wrote it."}},"required":["petId","text"],"additionalProperties":false},"annotations":{"destructiveHint":false},"title":"Add a note to a pet","outputSchema":{"type":"object","properties":{"id":{"type":"integer"},"petId":{"type":"integer"},"text":{"type":"string"},"author":{"type":"string"}}}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -716,21 +304,8 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
 /// `GET /store/inventory` (operationId `getInventory`)
 const GET_INVENTORY: ToolSpec = ToolSpec {
     name: "get_inventory",
-    title: Some("Stock by status"),
-    description: "How many pets are available, pending and sold. Use it before promising a pet to a customer.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {},
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "additionalProperties": {
-    "type": "integer"
-  }
-}"#,
-    ),
+    summary: "Stock by status",
+    listing: r#"{"name":"get_inventory","description":"How many pets are available, pending and sold. Use it before promising a pet to a customer.","inputSchema":{"type":"object","properties":{},"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"Stock by status","outputSchema":{"type":"object","additionalProperties":{"type":"integer"}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -752,75 +327,8 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
 /// `GET /store/orders` (operationId `listOrders`)
 const LIST_ORDERS: ToolSpec = ToolSpec {
     name: "list_orders",
-    title: Some("List orders"),
-    description: "List the store's orders, newest first, optionally only those in one status or placed since a time.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "status": {
-      "type": "string",
-      "enum": [
-        "placed",
-        "approved",
-        "delivered",
-        "cancelled"
-      ],
-      "description": "Only orders in this status."
-    },
-    "since": {
-      "type": "string",
-      "format": "date-time",
-      "description": "Only orders placed at or after this time (RFC 3339)."
-    },
-    "limit": {
-      "type": "integer",
-      "minimum": 1,
-      "maximum": 100,
-      "default": 20,
-      "description": "Maximum number of items to return."
-    }
-  },
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "result": {
-      "type": "array",
-      "items": {
-        "type": "object",
-        "properties": {
-          "id": {
-            "type": "integer",
-            "format": "int64"
-          },
-          "petId": {
-            "type": "integer",
-            "format": "int64"
-          },
-          "quantity": {
-            "type": "integer"
-          },
-          "status": {
-            "type": "string",
-            "enum": [
-              "placed",
-              "approved",
-              "delivered",
-              "cancelled"
-            ]
-          },
-          "shipDate": {
-            "type": "string",
-            "format": "date-time"
-          }
-        }
-      }
-    }
-  }
-}"#,
-    ),
+    summary: "List orders",
+    listing: r#"{"name":"list_orders","description":"List the store's orders, newest first, optionally only those in one status or placed since a time.","inputSchema":{"type":"object","properties":{"status":{"type":"string","enum":["placed","approved","delivered","cancelled"],"description":"Only orders in this status."},"since":{"type":"string","format":"date-time","description":"Only orders placed at or after this time (RFC 3339)."},"limit":{"type":"integer","minimum":1,"maximum":100,"default":20,"description":"Maximum number of items to return."}},"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"List orders","outputSchema":{"type":"object","properties":{"result":{"type":"array","items":{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"petId":{"type":"integer","format":"int64"},"quantity":{"type":"integer"},"status":{"type":"string","enum":["placed","approved","delivered","cancelled"]},"shipDate":{"type":"string","format":"date-time"}}}}}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -846,69 +354,8 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
 /// `POST /store/orders` (operationId `placeOrder`)
 const PLACE_ORDER: ToolSpec = ToolSpec {
     name: "place_order",
-    title: Some("Place an order"),
-    description: "Place an order",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "Idempotency-Key": {
-      "type": "string",
-      "description": "A unique key; repeating a request with the same key places the order once."
-    },
-    "petId": {
-      "type": "integer",
-      "format": "int64",
-      "minimum": 1,
-      "description": "The pet to buy."
-    },
-    "quantity": {
-      "type": "integer",
-      "minimum": 1,
-      "default": 1,
-      "description": "How many of the pet to order."
-    },
-    "shipDate": {
-      "type": "string",
-      "format": "date-time",
-      "description": "Requested delivery time (RFC 3339)."
-    }
-  },
-  "required": [
-    "petId"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "id": {
-      "type": "integer",
-      "format": "int64"
-    },
-    "petId": {
-      "type": "integer",
-      "format": "int64"
-    },
-    "quantity": {
-      "type": "integer"
-    },
-    "status": {
-      "type": "string",
-      "enum": [
-        "placed",
-        "approved",
-        "delivered",
-        "cancelled"
-      ]
-    },
-    "shipDate": {
-      "type": "string",
-      "format": "date-time"
-    }
-  }
-}"#,
-    ),
+    summary: "Place an order",
+    listing: r#"{"name":"place_order","description":"Place an order","inputSchema":{"type":"object","properties":{"Idempotency-Key":{"type":"string","description":"A unique key; repeating a request with the same key places the order once."},"petId":{"type":"integer","format":"int64","minimum":1,"description":"The pet to buy."},"quantity":{"type":"integer","minimum":1,"default":1,"description":"How many of the pet to order."},"shipDate":{"type":"string","format":"date-time","description":"Requested delivery time (RFC 3339)."}},"required":["petId"],"additionalProperties":false},"annotations":{"destructiveHint":false},"title":"Place an order","outputSchema":{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"petId":{"type":"integer","format":"int64"},"quantity":{"type":"integer"},"status":{"type":"string","enum":["placed","approved","delivered","cancelled"]},"shipDate":{"type":"string","format":"date-time"}}}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -945,54 +392,8 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
 /// `GET /store/orders/{orderId}` (operationId `getOrderById`)
 const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
     name: "get_order_by_id",
-    title: Some("Get an order"),
-    description: "Get an order",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "orderId": {
-      "type": "integer",
-      "format": "int64",
-      "minimum": 1,
-      "description": "The order's ID."
-    }
-  },
-  "required": [
-    "orderId"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "id": {
-      "type": "integer",
-      "format": "int64"
-    },
-    "petId": {
-      "type": "integer",
-      "format": "int64"
-    },
-    "quantity": {
-      "type": "integer"
-    },
-    "status": {
-      "type": "string",
-      "enum": [
-        "placed",
-        "approved",
-        "delivered",
-        "cancelled"
-      ]
-    },
-    "shipDate": {
-      "type": "string",
-      "format": "date-time"
-    }
-  }
-}"#,
-    ),
+    summary: "Get an order",
+    listing: r#"{"name":"get_order_by_id","description":"Get an order","inputSchema":{"type":"object","properties":{"orderId":{"type":"integer","format":"int64","minimum":1,"description":"The order's ID."}},"required":["orderId"],"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"Get an order","outputSchema":{"type":"object","properties":{"id":{"type":"integer","format":"int64"},"petId":{"type":"integer","format":"int64"},"quantity":{"type":"integer"},"status":{"type":"string","enum":["placed","approved","delivered","cancelled"]},"shipDate":{"type":"string","format":"date-time"}}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -1014,24 +415,8 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
 /// `DELETE /store/orders/{orderId}` (operationId `cancelOrder`)
 const CANCEL_ORDER: ToolSpec = ToolSpec {
     name: "cancel_order",
-    title: Some("Cancel an order"),
-    description: "Cancel an order.\n\nCancels an order that has not shipped yet.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "orderId": {
-      "type": "integer",
-      "format": "int64",
-      "minimum": 1,
-      "description": "The order's ID."
-    }
-  },
-  "required": [
-    "orderId"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: None,
+    summary: "Cancel an order",
+    listing: r#"{"name":"cancel_order","description":"Cancel an order.\n\nCancels an order that has not shipped yet.","inputSchema":{"type":"object","properties":{"orderId":{"type":"integer","format":"int64","minimum":1,"description":"The order's ID."}},"required":["orderId"],"additionalProperties":false},"annotations":{"destructiveHint":true,"idempotentHint":true},"title":"Cancel an order"}"#,
     annotations: Annotations {
         read_only: false,
         destructive: true,
@@ -1053,77 +438,8 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
 /// `GET /users` (operationId `listUsers`)
 const LIST_USERS: ToolSpec = ToolSpec {
     name: "list_users",
-    title: Some("List users"),
-    description: "List users\n\nReturns `items` from up to 5 pages (200 items); when more remain, `next` holds the arguments to continue.",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "page": {
-      "type": "integer",
-      "minimum": 1,
-      "default": 1,
-      "description": "Page number, starting at 1; 50 users per page."
-    }
-  },
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "items": {
-      "type": "array",
-      "items": {
-        "type": "object",
-        "properties": {
-          "username": {
-            "type": "string",
-            "pattern": "^[a-z0-9_]{2,32}$",
-            "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
-          },
-          "email": {
-            "type": "string",
-            "format": "email",
-            "description": "Where the store sends order updates."
-          },
-          "firstName": {
-            "type": "string",
-            "description": "Given name."
-          },
-          "lastName": {
-            "type": "string",
-            "description": "Family name."
-          },
-          "phone": {
-            "type": [
-              "string",
-              "null"
-            ],
-            "description": "Phone number for delivery questions, if the user gave one."
-          }
-        }
-      }
-    },
-    "item_count": {
-      "type": "integer"
-    },
-    "pages_fetched": {
-      "type": "integer"
-    },
-    "complete": {
-      "type": "boolean",
-      "description": "false: more remain; pass `next` back to continue"
-    },
-    "next": {
-      "type": "object",
-      "description": "The arguments that continue where this result stopped."
-    },
-    "stopped": {
-      "type": "string"
-    }
-  }
-}"#,
-    ),
+    summary: "List users",
+    listing: r#"{"name":"list_users","description":"List users\n\nReturns `items` from up to 5 pages (200 items); when more remain, `next` holds the arguments to continue.","inputSchema":{"type":"object","properties":{"page":{"type":"integer","minimum":1,"default":1,"description":"Page number, starting at 1; 50 users per page."}},"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"List users","outputSchema":{"type":"object","properties":{"items":{"type":"array","items":{"type":"object","properties":{"username":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"Login name, 2 to 32 lowercase letters, digits or underscores."},"email":{"type":"string","format":"email","description":"Where the store sends order updates."},"firstName":{"type":"string","description":"Given name."},"lastName":{"type":"string","description":"Family name."},"phone":{"type":["string","null"],"description":"Phone number for delivery questions, if the user gave one."}}}},"item_count":{"type":"integer"},"pages_fetched":{"type":"integer"},"complete":{"type":"boolean","description":"false: more remain; pass `next` back to continue"},"next":{"type":"object","description":"The arguments that continue where this result stopped."},"stopped":{"type":"string"}}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -1165,75 +481,8 @@ const LIST_USERS: ToolSpec = ToolSpec {
 /// `POST /users` (operationId `createUser`)
 const CREATE_USER: ToolSpec = ToolSpec {
     name: "create_user",
-    title: Some("Create a user"),
-    description: "Create a user",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "username": {
-      "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
-    },
-    "email": {
-      "type": "string",
-      "format": "email",
-      "description": "Where the store sends order updates."
-    },
-    "firstName": {
-      "type": "string",
-      "description": "Given name."
-    },
-    "lastName": {
-      "type": "string",
-      "description": "Family name."
-    },
-    "phone": {
-      "type": [
-        "string",
-        "null"
-      ],
-      "description": "Phone number for delivery questions, if the user gave one."
-    }
-  },
-  "required": [
-    "username",
-    "email"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "username": {
-      "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
-    },
-    "email": {
-      "type": "string",
-      "format": "email",
-      "description": "Where the store sends order updates."
-    },
-    "firstName": {
-      "type": "string",
-      "description": "Given name."
-    },
-    "lastName": {
-      "type": "string",
-      "description": "Family name."
-    },
-    "phone": {
-      "type": [
-        "string",
-        "null"
-      ],
-      "description": "Phone number for delivery questions, if the user gave one."
-    }
-  }
-}"#,
-    ),
+    summary: "Create a user",
+    listing: r#"{"name":"create_user","description":"Create a user","inputSchema":{"type":"object","properties":{"username":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"Login name, 2 to 32 lowercase letters, digits or underscores."},"email":{"type":"string","format":"email","description":"Where the store sends order updates."},"firstName":{"type":"string","description":"Given name."},"lastName":{"type":"string","description":"Family name."},"phone":{"type":["string","null"],"description":"Phone number for delivery questions, if the user gave one."}},"required":["username","email"],"additionalProperties":false},"annotations":{"destructiveHint":false},"title":"Create a user","outputSchema":{"type":"object","properties":{"username":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"Login name, 2 to 32 lowercase letters, digits or underscores."},"email":{"type":"string","format":"email","description":"Where the store sends order updates."},"firstName":{"type":"string","description":"Given name."},"lastName":{"type":"string","description":"Family name."},"phone":{"type":["string","null"],"description":"Phone number for delivery questions, if the user gave one."}}}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: false,
@@ -1267,54 +516,8 @@ const CREATE_USER: ToolSpec = ToolSpec {
 /// `GET /users/{username}` (operationId `getUserByName`)
 const GET_USER_BY_NAME: ToolSpec = ToolSpec {
     name: "get_user_by_name",
-    title: Some("Get a user"),
-    description: "Get a user",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "username": {
-      "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "The user's login name."
-    }
-  },
-  "required": [
-    "username"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "username": {
-      "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
-    },
-    "email": {
-      "type": "string",
-      "format": "email",
-      "description": "Where the store sends order updates."
-    },
-    "firstName": {
-      "type": "string",
-      "description": "Given name."
-    },
-    "lastName": {
-      "type": "string",
-      "description": "Family name."
-    },
-    "phone": {
-      "type": [
-        "string",
-        "null"
-      ],
-      "description": "Phone number for delivery questions, if the user gave one."
-    }
-  }
-}"#,
-    ),
+    summary: "Get a user",
+    listing: r#"{"name":"get_user_by_name","description":"Get a user","inputSchema":{"type":"object","properties":{"username":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"The user's login name."}},"required":["username"],"additionalProperties":false},"annotations":{"readOnlyHint":true},"title":"Get a user","outputSchema":{"type":"object","properties":{"username":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"Login name, 2 to 32 lowercase letters, digits or underscores."},"email":{"type":"string","format":"email","description":"Where the store sends order updates."},"firstName":{"type":"string","description":"Given name."},"lastName":{"type":"string","description":"Family name."},"phone":{"type":["string","null"],"description":"Phone number for delivery questions, if the user gave one."}}}}"#,
     annotations: Annotations {
         read_only: true,
         destructive: false,
@@ -1336,81 +539,8 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
 /// `PUT /users/{username}` (operationId `updateUser`)
 const UPDATE_USER: ToolSpec = ToolSpec {
     name: "update_user",
-    title: Some("Update a user"),
-    description: "Update a user",
-    input_schema: r#"{
-  "type": "object",
-  "properties": {
-    "username": {
-      "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "The user's login name."
-    },
-    "username_body": {
-      "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "Login name, 2 to 32 lowercase letters, digits or underscores. (sent as body field `username`)"
-    },
-    "email": {
-      "type": "string",
-      "format": "email",
-      "description": "Where the store sends order updates."
-    },
-    "firstName": {
-      "type": "string",
-      "description": "Given name."
-    },
-    "lastName": {
-      "type": "string",
-      "description": "Family name."
-    },
-    "phone": {
-      "type": [
-        "string",
-        "null"
-      ],
-      "description": "Phone number for delivery questions, if the user gave one."
-    }
-  },
-  "required": [
-    "username",
-    "username_body",
-    "email"
-  ],
-  "additionalProperties": false
-}"#,
-    output_schema: Some(
-        r#"{
-  "type": "object",
-  "properties": {
-    "username": {
-      "type": "string",
-      "pattern": "^[a-z0-9_]{2,32}$",
-      "description": "Login name, 2 to 32 lowercase letters, digits or underscores."
-    },
-    "email": {
-      "type": "string",
-      "format": "email",
-      "description": "Where the store sends order updates."
-    },
-    "firstName": {
-      "type": "string",
-      "description": "Given name."
-    },
-    "lastName": {
-      "type": "string",
-      "description": "Family name."
-    },
-    "phone": {
-      "type": [
-        "string",
-        "null"
-      ],
-      "description": "Phone number for delivery questions, if the user gave one."
-    }
-  }
-}"#,
-    ),
+    summary: "Update a user",
+    listing: r#"{"name":"update_user","description":"Update a user","inputSchema":{"type":"object","properties":{"username":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"The user's login name."},"username_body":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"Login name, 2 to 32 lowercase letters, digits or underscores. (sent as body field `username`)"},"email":{"type":"string","format":"email","description":"Where the store sends order updates."},"firstName":{"type":"string","description":"Given name."},"lastName":{"type":"string","description":"Family name."},"phone":{"type":["string","null"],"description":"Phone number for delivery questions, if the user gave one."}},"required":["username","username_body","email"],"additionalProperties":false},"annotations":{"destructiveHint":true,"idempotentHint":true},"title":"Update a user","outputSchema":{"type":"object","properties":{"username":{"type":"string","pattern":"^[a-z0-9_]{2,32}$","description":"Login name, 2 to 32 lowercase letters, digits or underscores."},"email":{"type":"string","format":"email","description":"Where the store sends order updates."},"firstName":{"type":"string","description":"Given name."},"lastName":{"type":"string","description":"Family name."},"phone":{"type":["string","null"],"description":"Phone number for delivery questions, if the user gave one."}}}}"#,
     annotations: Annotations {
         read_only: false,
         destructive: true,

@@ -1,0 +1,220 @@
+//! The discovery surface's search index, built at generation time.
+//!
+//! Input: the planned tools. Output: `SearchPlan`, the inverted index the
+//! runtime ranks with (`mcpgen_spec::search`), emitted as `src/search.rs`.
+//! Each tool's text is weighted by field: words of its name count most, then
+//! its summary, tags and path, then its method's verb, argument names and the
+//! start of its description.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use mcpgen_spec::Method;
+use mcpgen_spec::search::{SearchIndex, words};
+use serde_json::Value;
+
+use crate::plan::ToolPlan;
+
+/// How much of a description is indexed: its start says what the operation
+/// is; the rest (examples, caveats) mostly adds noise.
+const DESCRIPTION_CHARS: usize = 400;
+
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SearchPlan {
+    /// Words in byte order, each with (tool index, weighted frequency).
+    pub terms: Vec<(String, Vec<(u32, u16)>)>,
+    /// Weighted word count of each tool.
+    pub lengths: Vec<u16>,
+    /// Each tool's name, for ranking (not rendered: the tool table has them).
+    pub names: Vec<String>,
+}
+
+/// What is indexed of one tool.
+pub struct Entry<'a> {
+    pub name: &'a str,
+    pub summary: &'a str,
+    pub tags: &'a [String],
+    pub method: Method,
+    pub path: &'a str,
+    pub args: Vec<String>,
+    pub description: &'a str,
+}
+
+impl<'a> From<&'a ToolPlan> for Entry<'a> {
+    fn from(tool: &'a ToolPlan) -> Entry<'a> {
+        Entry {
+            name: &tool.name,
+            summary: &tool.summary,
+            tags: &tool.tags,
+            method: tool.method,
+            path: &tool.path,
+            args: argument_names(&tool.input_schema),
+            description: &tool.description,
+        }
+    }
+}
+
+impl SearchPlan {
+    pub fn build<'a>(tools: impl IntoIterator<Item = Entry<'a>>) -> SearchPlan {
+        let mut terms: BTreeMap<String, Vec<(u32, u16)>> = BTreeMap::new();
+        let mut lengths = Vec::new();
+        let mut names = Vec::new();
+        for (i, tool) in tools.into_iter().enumerate() {
+            let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+            let mut length = 0u32;
+            let mut add = |text: &str, weight: u32| {
+                for word in words(text) {
+                    *counts.entry(word).or_default() += weight;
+                    length += weight;
+                }
+            };
+            add(tool.name, 6);
+            add(tool.summary, 4);
+            for tag in tool.tags {
+                add(tag, 3);
+            }
+            add(tool.path, 2);
+            add(verb(tool.method, tool.path), 3);
+            for name in &tool.args {
+                add(name, 2);
+            }
+            let start: String = tool.description.chars().take(DESCRIPTION_CHARS).collect();
+            add(&start, 1);
+            for (word, count) in counts {
+                terms.entry(word).or_default().push((i as u32, saturate(count)));
+            }
+            lengths.push(saturate(length));
+            names.push(tool.name.to_string());
+        }
+        SearchPlan {
+            terms: terms.into_iter().collect(),
+            lengths,
+            names,
+        }
+    }
+
+    /// The `limit` best tools for `query`, as the runtime ranks them.
+    pub fn search(&self, query: &str, limit: usize) -> Vec<mcpgen_spec::search::Hit> {
+        self.with_index(|index| index.search(query, &|_| true, &|i| self.names[i].as_str(), limit))
+    }
+
+    /// The index as the runtime holds it, for queries at generation time (tests, recall figures).
+    pub fn with_index<R>(&self, f: impl FnOnce(SearchIndex<'_>) -> R) -> R {
+        let terms: Vec<(&str, &[(u32, u16)])> = self.terms.iter().map(|(t, p)| (t.as_str(), p.as_slice())).collect();
+        f(SearchIndex {
+            terms: &terms,
+            lengths: &self.lengths,
+        })
+    }
+
+    /// `src/search.rs`: the index as a Rust constant. Written here rather
+    /// than by a template and prettyplease, which would put each posting on
+    /// a line of its own: one line per word keeps the file short and its
+    /// diffs readable.
+    pub fn render(&self, header: &str) -> String {
+        let mut out = String::with_capacity(self.terms.len() * 48 + self.lengths.len() * 4 + 512);
+        out.push_str(header);
+        out.push_str(
+            "//!\n//! The search index of the discovery surface: every word of the tools' names,\n\
+             //! summaries, tags, paths and arguments, with the tools that have it.\n\n\
+             use mcpgen_runtime::spec::search::SearchIndex;\n\n\
+             #[rustfmt::skip]\n\
+             pub const INDEX: SearchIndex<'static> = SearchIndex {\n    terms: &[\n",
+        );
+        for (term, postings) in &self.terms {
+            let _ = write!(out, "        ({term:?}, &[");
+            for (n, (tool, weight)) in postings.iter().enumerate() {
+                let sep = if n == 0 { "" } else { ", " };
+                let _ = write!(out, "{sep}({tool}, {weight})");
+            }
+            out.push_str("]),\n");
+        }
+        out.push_str("    ],\n    lengths: &[");
+        for (n, length) in self.lengths.iter().enumerate() {
+            out.push_str(match (n, n % 24) {
+                (0, _) => "\n        ",
+                (_, 0) => ",\n        ",
+                _ => ", ",
+            });
+            let _ = write!(out, "{length}");
+        }
+        out.push_str(if self.lengths.is_empty() {
+            "],\n};\n"
+        } else {
+            ",\n    ],\n};\n"
+        });
+        out
+    }
+}
+
+fn saturate(n: u32) -> u16 {
+    u16::try_from(n).unwrap_or(u16::MAX)
+}
+
+/// What a request with this method on this path usually does, in the words people use.
+fn verb(method: Method, path: &str) -> &'static str {
+    match method {
+        Method::Get if path.ends_with('}') => "get",
+        Method::Get => "list",
+        Method::Post => "create",
+        Method::Put | Method::Patch => "update",
+        Method::Delete => "delete",
+        Method::Head | Method::Options | Method::Trace => "",
+    }
+}
+
+fn argument_names(input_schema: &str) -> Vec<String> {
+    match serde_json::from_str::<Value>(input_schema) {
+        Ok(schema) => schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .map(|p| p.keys().cloned().collect())
+            .unwrap_or_default(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tool<'a>(name: &'a str, summary: &'a str, method: Method, path: &'a str) -> Entry<'a> {
+        Entry {
+            name,
+            summary,
+            tags: &[],
+            method,
+            path,
+            args: vec!["petId".to_string()],
+            description: summary,
+        }
+    }
+
+    #[test]
+    fn tools_are_found_by_what_they_do() {
+        let tools = [
+            tool("list_pets", "List pets", Method::Get, "/pets"),
+            tool("get_pet", "Info for a specific pet", Method::Get, "/pets/{petId}"),
+            tool("delete_pet", "Deletes a pet", Method::Delete, "/pets/{petId}"),
+            tool("place_order", "Place an order for a pet", Method::Post, "/store/orders"),
+        ];
+        let plan = SearchPlan::build(tools);
+        let hits = |query: &str| plan.search(query, 4);
+        assert_eq!(hits("remove a pet from the shop")[0].tool, 2);
+        assert_eq!(hits("every pet in the shop")[0].tool, 0);
+        assert_eq!(hits("order a pet")[0].tool, 3);
+        assert_eq!(hits("buy something"), [], "no word in common");
+    }
+
+    #[test]
+    fn the_rendered_index_is_one_line_per_word() {
+        let plan = SearchPlan {
+            terms: vec![("order".into(), vec![(1, 2)]), ("pet".into(), vec![(0, 3), (1, 1)])],
+            lengths: vec![7, 9],
+            names: vec!["a".into(), "b".into()],
+        };
+        let text = plan.render("//! header\n");
+        assert!(text.contains("        (\"pet\", &[(0, 3), (1, 1)]),\n"), "{text}");
+        assert!(text.contains("    lengths: &[\n        7, 9,\n    ],\n};\n"), "{text}");
+    }
+}

@@ -1,0 +1,298 @@
+//! The discovery surface: four meta-tools over every operation of a view,
+//! for APIs too large to list as one tool each.
+//!
+//! `search_operations` ranks operations with the index the generator built
+//! (`spec.search`); `describe_operation` returns one operation's schemas;
+//! `call_read_operation` runs read-only operations only (hosts can approve
+//! it once) and `call_write_operation` the rest. A call goes through exactly
+//! the path of the operation's own tool (validation, auth, retries, pages,
+//! redaction), run by `server`. Unknown names get the closest ones.
+
+use rmcp::model::{CallToolResult, ContentBlock};
+use serde_json::{Map, Value, json};
+
+use crate::spec::{ServerSpec, ToolSpec};
+use crate::surface::View;
+use crate::tools::error_result;
+
+pub const SEARCH: &str = "search_operations";
+pub const DESCRIBE: &str = "describe_operation";
+pub const CALL_READ: &str = "call_read_operation";
+pub const CALL_WRITE: &str = "call_write_operation";
+/// Names no generated or hand-written tool may have.
+pub const NAMES: [&str; 4] = [SEARCH, DESCRIBE, CALL_READ, CALL_WRITE];
+
+const DEFAULT_LIMIT: usize = 10;
+const MAX_LIMIT: usize = 50;
+
+/// The meta-tools' `tools/list` entries for a view: the call tools only
+/// where the view has operations of their kind.
+pub fn entries(spec: &ServerSpec, view: &View) -> Vec<String> {
+    let api = spec.title.unwrap_or(spec.name);
+    let count = view.tools(spec).count();
+    let reads = view.tools(spec).any(|i| spec.tools[i].annotations.read_only);
+    let writes: Vec<&ToolSpec> = view
+        .tools(spec)
+        .map(|i| &spec.tools[i])
+        .filter(|t| !t.annotations.read_only)
+        .collect();
+    let operation = json!({"type": "string", "description": "The operation's name, as search_operations returns it."});
+    let mut out = vec![
+        json!({
+            "name": SEARCH,
+            "description": format!(
+                "Find operations of the {api} API ({count} in all) by what you want to do. Returns the best \
+                 matches: name, summary, method and path, and whether it only reads. Then get an operation's \
+                 arguments with {DESCRIBE} and run it with {CALL_READ} or {CALL_WRITE}."
+            ),
+            "inputSchema": {"type": "object", "properties": {
+                "query": {"type": "string", "description": "What you want to do, in a few words, e.g. \"list open orders of a customer\"."},
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+            }, "required": ["query"], "additionalProperties": false},
+            "annotations": {"readOnlyHint": true, "openWorldHint": false},
+        }),
+        json!({
+            "name": DESCRIBE,
+            "description": "An operation's details: what it does, its arguments (a JSON Schema), its result's schema and whether it changes data.",
+            "inputSchema": {"type": "object", "properties": {"operation": operation},
+                "required": ["operation"], "additionalProperties": false},
+            "annotations": {"readOnlyHint": true, "openWorldHint": false},
+        }),
+    ];
+    let call = |description: &str| {
+        json!({"type": "object", "properties": {
+            "operation": operation,
+            "arguments": {"type": "object", "description": description}
+        }, "required": ["operation"], "additionalProperties": false})
+    };
+    if reads {
+        out.push(json!({
+            "name": CALL_READ,
+            "description": format!("Run an operation that only reads (found with {SEARCH}). Refuses operations that change data."),
+            "inputSchema": call("The operation's arguments, as its schema from describe_operation says."),
+            "annotations": {"readOnlyHint": true},
+        }));
+    }
+    if !writes.is_empty() {
+        let destructive = writes.iter().any(|t| t.annotations.destructive);
+        out.push(json!({
+            "name": CALL_WRITE,
+            "description": format!("Run an operation that changes data (found with {SEARCH})."),
+            "inputSchema": call("The operation's arguments, as its schema from describe_operation says."),
+            "annotations": {"destructiveHint": destructive},
+        }));
+    }
+    out.into_iter().map(|e| e.to_string()).collect()
+}
+
+/// `search_operations`.
+pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) -> CallToolResult {
+    let args = args.unwrap_or_default();
+    let query = match args.get("query") {
+        Some(Value::String(q)) if !q.trim().is_empty() => q.trim(),
+        _ => {
+            return bad_arguments(
+                SEARCH,
+                "`query` must be a non-empty string: what you want to do, in a few words",
+            );
+        }
+    };
+    let limit = match args.get("limit") {
+        None | Some(Value::Null) => DEFAULT_LIMIT,
+        Some(value) => match value.as_u64() {
+            Some(n @ 1..=50) => n as usize,
+            _ => return bad_arguments(SEARCH, "`limit` must be an integer from 1 to 50"),
+        },
+    };
+    let hits = spec
+        .search
+        .search(query, &|i| view.contains(i), &|i| spec.tools[i].name, limit);
+    if hits.is_empty() {
+        return error_result(
+            json!({"error": "no_match", "query": query}),
+            format!(
+                "No operation matches \"{query}\". Try other words: the thing you want (e.g. its resource's \
+                 name) and what to do with it (list, get, create, update, delete)."
+            ),
+        );
+    }
+    let found: Vec<Value> = hits
+        .iter()
+        .map(|hit| {
+            let tool = &spec.tools[hit.tool];
+            json!({
+                "name": tool.name,
+                "summary": tool.summary,
+                "method": tool.request.method.as_str(),
+                "path": tool.request.path,
+                "read_only": tool.annotations.read_only,
+            })
+        })
+        .collect();
+    let lines: Vec<String> = hits
+        .iter()
+        .map(|hit| {
+            let tool = &spec.tools[hit.tool];
+            let reads = if tool.annotations.read_only { ", read-only" } else { "" };
+            format!(
+                "{}: {} ({} {}{reads})",
+                tool.name,
+                tool.summary,
+                tool.request.method.as_str(),
+                tool.request.path
+            )
+        })
+        .collect();
+    let mut result = CallToolResult::success(vec![ContentBlock::text(lines.join("\n"))]);
+    result.structured_content = Some(json!({ "operations": found }));
+    result
+}
+
+/// `describe_operation`.
+pub fn describe(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) -> CallToolResult {
+    let args = args.unwrap_or_default();
+    let index = match operation(spec, view, DESCRIBE, &args) {
+        Ok(index) => index,
+        Err(error) => return error,
+    };
+    let tool = &spec.tools[index];
+    let mut entry = match serde_json::from_str::<Value>(tool.listing) {
+        Ok(Value::Object(entry)) => entry,
+        _ => Map::new(),
+    };
+    let mut out = Map::new();
+    out.insert("name".into(), json!(tool.name));
+    for key in ["title", "description"] {
+        if let Some(value) = entry.remove(key) {
+            out.insert(key.into(), value);
+        }
+    }
+    out.insert("method".into(), json!(tool.request.method.as_str()));
+    out.insert("path".into(), json!(tool.request.path));
+    out.insert("read_only".into(), json!(tool.annotations.read_only));
+    if !tool.annotations.read_only {
+        out.insert("destructive".into(), json!(tool.annotations.destructive));
+    }
+    out.insert("call_with".into(), json!(call_tool_for(tool)));
+    out.insert("input_schema".into(), entry.remove("inputSchema").unwrap_or(json!({})));
+    if let Some(output) = entry.remove("outputSchema") {
+        out.insert("output_schema".into(), output);
+    }
+    let value = Value::Object(out);
+    let mut result = CallToolResult::success(vec![ContentBlock::text(value.to_string())]);
+    result.structured_content = Some(value);
+    result
+}
+
+/// The operation a call tool is asked to run and its arguments, or the
+/// tool error that says why not.
+pub fn resolve_call(
+    spec: &ServerSpec,
+    view: &View,
+    meta: &str,
+    args: Option<Map<String, Value>>,
+) -> Result<(usize, Option<Map<String, Value>>), CallToolResult> {
+    let mut args = args.unwrap_or_default();
+    let index = operation(spec, view, meta, &args)?;
+    let tool = &spec.tools[index];
+    if meta == CALL_READ && !tool.annotations.read_only {
+        return Err(error_result(
+            json!({"error": "not_read_only", "operation": tool.name, "call_with": CALL_WRITE}),
+            format!(
+                "`{}` changes data ({} {}), so {CALL_READ} does not run it; nothing was sent to the API. \
+                 Call it with {CALL_WRITE}.",
+                tool.name,
+                tool.request.method.as_str(),
+                tool.request.path
+            ),
+        ));
+    }
+    let arguments = match args.remove("arguments") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(map)) => Some(map),
+        Some(_) => {
+            return Err(bad_arguments(
+                meta,
+                "`arguments` must be an object: the operation's arguments, as describe_operation shows",
+            ));
+        }
+    };
+    Ok((index, arguments))
+}
+
+fn call_tool_for(tool: &ToolSpec) -> &'static str {
+    if tool.annotations.read_only {
+        CALL_READ
+    } else {
+        CALL_WRITE
+    }
+}
+
+/// The view's operation named by `args.operation`, or an error naming the closest ones.
+fn operation(spec: &ServerSpec, view: &View, meta: &str, args: &Map<String, Value>) -> Result<usize, CallToolResult> {
+    let Some(Value::String(name)) = args.get("operation") else {
+        return Err(bad_arguments(
+            meta,
+            "`operation` must be an operation's name, as search_operations returns it",
+        ));
+    };
+    let found = spec.tools.iter().position(|t| t.name == name);
+    match found {
+        Some(index) if view.contains(index) => Ok(index),
+        Some(_) => Err(error_result(
+            json!({"error": "unknown_operation", "operation": name}),
+            format!(
+                "`{name}` is not in this server's toolsets ({}); nothing was sent to the API. \
+                 Find the operations it has with {SEARCH}.",
+                view.toolsets.join(", ")
+            ),
+        )),
+        None => {
+            let close = closest(spec, view, name);
+            let hint = match close.as_slice() {
+                [] => String::new(),
+                names => format!(
+                    " Did you mean {}?",
+                    names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                ),
+            };
+            Err(error_result(
+                json!({"error": "unknown_operation", "operation": name, "did_you_mean": close}),
+                format!(
+                    "There is no operation `{name}`; nothing was sent to the API.{hint} Find operations with {SEARCH}."
+                ),
+            ))
+        }
+    }
+}
+
+/// Up to three names of the view like `name`: near in spelling first, then
+/// the best search matches for its words.
+fn closest(spec: &ServerSpec, view: &View, name: &str) -> Vec<&'static str> {
+    let bound = (name.len() / 3).max(2);
+    let mut near: Vec<(usize, &'static str)> = view
+        .tools(spec)
+        .map(|i| spec.tools[i].name)
+        .map(|n| (strsim::levenshtein(n, name), n))
+        .filter(|(d, _)| *d <= bound)
+        .collect();
+    near.sort();
+    let mut out: Vec<&'static str> = near.into_iter().map(|(_, n)| n).take(3).collect();
+    for hit in spec
+        .search
+        .search(name, &|i| view.contains(i), &|i| spec.tools[i].name, 3)
+    {
+        let n = spec.tools[hit.tool].name;
+        if out.len() < 3 && !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
+}
+
+fn bad_arguments(meta: &str, problem: &str) -> CallToolResult {
+    error_result(
+        json!({"error": "invalid_arguments", "tool": meta, "problems": [problem]}),
+        format!("Invalid arguments for tool `{meta}`: {problem}."),
+    )
+}

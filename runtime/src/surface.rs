@@ -1,0 +1,324 @@
+//! What one MCP endpoint shows, and its `tools/list` answer as bytes.
+//!
+//! A `View` is a surface (one tool per operation, the discovery meta-tools,
+//! or both) over every tool of the server or over some toolsets. Its
+//! `tools/list` pages are assembled once from the generated entries (JSON
+//! text made by `mcpgen generate`) and served as they are: listing costs
+//! neither parsing nor serializing, whatever the API's size. The transports
+//! answer `tools/list` from here before rmcp sees it (`answer`).
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use axum::body::Bytes;
+use serde_json::{Value, json};
+
+use crate::discovery;
+use crate::extend::CustomTool;
+use crate::spec::{ServerSpec, Surface};
+
+/// How a server was asked to present itself (`--surface`, `--toolsets`, `--tools-page-size`).
+#[derive(Debug, Clone, Default)]
+pub struct Presentation {
+    /// `None`: the surface chosen in mcpgen.yaml.
+    pub surface: Option<Surface>,
+    /// Toolset names; empty: every tool.
+    pub toolsets: Vec<String>,
+    /// Tools per `tools/list` page; 0: all in one.
+    pub page_size: usize,
+}
+
+pub struct View {
+    pub surface: Surface,
+    /// The toolsets this view is limited to; empty: every tool.
+    pub toolsets: Vec<&'static str>,
+    /// Indexes into `spec.tools`, ascending; `None`: all of them.
+    members: Option<Vec<u32>>,
+    page_size: usize,
+    /// (tool name, `tools/list` entry), in listing order.
+    entries: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    pages: OnceLock<Vec<Bytes>>,
+}
+
+impl View {
+    /// Fails on a toolset the spec doesn't have, naming those it has.
+    pub fn new(
+        spec: &'static ServerSpec,
+        custom: &[std::sync::Arc<CustomTool>],
+        surface: Surface,
+        toolsets: &[String],
+        page_size: usize,
+    ) -> Result<View, String> {
+        check_toolsets(spec, toolsets)?;
+        let mut names = Vec::new();
+        let mut members: Option<Vec<u32>> = None;
+        for wanted in toolsets {
+            let Some(set) = spec.toolsets.iter().find(|t| t.name == wanted) else {
+                continue;
+            };
+            names.push(set.name);
+            members.get_or_insert_with(Vec::new).extend_from_slice(set.tools);
+        }
+        if let Some(members) = &mut members {
+            members.sort_unstable();
+            members.dedup();
+        }
+        let mut view = View {
+            surface,
+            toolsets: names,
+            members,
+            page_size,
+            entries: Vec::new(),
+            pages: OnceLock::new(),
+        };
+        if surface.lists_meta_tools() {
+            let entries = discovery::entries(spec, &view);
+            let named = discovery::NAMES.into_iter().zip(entries);
+            view.entries
+                .extend(named.map(|(n, e)| (Cow::Borrowed(n), Cow::Owned(e))));
+        }
+        if surface.lists_operations() {
+            let listed = view.tools(spec).map(|i| {
+                let tool = &spec.tools[i];
+                (Cow::Borrowed(tool.name), Cow::Borrowed(tool.listing))
+            });
+            view.entries.extend(listed.collect::<Vec<_>>());
+        }
+        let custom = custom
+            .iter()
+            .map(|t| (Cow::Owned(t.name.clone()), Cow::Owned(custom_entry(t))));
+        view.entries.extend(custom);
+        Ok(view)
+    }
+
+    /// Whether the tool at this index of `spec.tools` is in the view.
+    pub fn contains(&self, tool: usize) -> bool {
+        match &self.members {
+            None => true,
+            Some(members) => u32::try_from(tool).is_ok_and(|t| members.binary_search(&t).is_ok()),
+        }
+    }
+
+    /// The indexes of the view's tools, ascending.
+    pub fn tools(&self, spec: &ServerSpec) -> impl Iterator<Item = usize> + '_ {
+        let all = match &self.members {
+            None => Some(0..spec.tools.len()),
+            Some(_) => None,
+        };
+        let some = self.members.iter().flatten().map(|&t| t as usize);
+        all.into_iter().flatten().chain(some)
+    }
+
+    /// Whether `tools/list` shows a tool of this name.
+    pub fn lists(&self, name: &str) -> bool {
+        self.entry(name).is_some()
+    }
+
+    /// The `tools/list` entry of a listed tool.
+    pub fn entry(&self, name: &str) -> Option<&str> {
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, e)| e.as_ref())
+    }
+
+    /// The `result` of `tools/list` for a cursor (`None`: the first page).
+    pub fn page(&self, cursor: Option<&str>) -> Result<Bytes, String> {
+        let pages = self.pages.get_or_init(|| self.render_pages());
+        let index = match cursor {
+            None => 0,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|&i| i < pages.len())
+                .ok_or_else(|| format!("invalid cursor `{text}`: use the `nextCursor` of the previous page"))?,
+        };
+        Ok(pages[index].clone())
+    }
+
+    fn render_pages(&self) -> Vec<Bytes> {
+        let size = if self.page_size == 0 {
+            self.entries.len().max(1)
+        } else {
+            self.page_size
+        };
+        let chunks: Vec<&[(Cow<'static, str>, Cow<'static, str>)]> = if self.entries.is_empty() {
+            vec![&[]]
+        } else {
+            self.entries.chunks(size).collect()
+        };
+        let count = chunks.len();
+        chunks
+            .into_iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let length: usize = chunk.iter().map(|(_, e)| e.len() + 1).sum();
+                let mut page = String::with_capacity(length + 48);
+                page.push_str("{\"tools\":[");
+                for (n, (_, entry)) in chunk.iter().enumerate() {
+                    if n > 0 {
+                        page.push(',');
+                    }
+                    page.push_str(entry);
+                }
+                page.push(']');
+                if i + 1 < count {
+                    page.push_str(&format!(",\"nextCursor\":\"{}\"", i + 1));
+                }
+                page.push('}');
+                Bytes::from(page)
+            })
+            .collect()
+    }
+}
+
+/// Every name is one of the spec's toolsets; the error names those it has.
+pub fn check_toolsets(spec: &ServerSpec, toolsets: &[String]) -> Result<(), String> {
+    let Some(wanted) = toolsets
+        .iter()
+        .find(|w| !spec.toolsets.iter().any(|t| t.name == w.as_str()))
+    else {
+        return Ok(());
+    };
+    let known: Vec<&str> = spec.toolsets.iter().map(|t| t.name).collect();
+    Err(if known.is_empty() {
+        format!("unknown toolset `{wanted}`: this server has no toolsets")
+    } else {
+        format!(
+            "unknown toolset `{wanted}`; this server's toolsets: {}",
+            known.join(", ")
+        )
+    })
+}
+
+/// A JSON-RPC message that is a `tools/list` request: its id and cursor.
+pub struct ListRequest {
+    pub id: Value,
+    pub cursor: Option<String>,
+    /// The protocol version the request carries in `_meta` (2026-07-28 and later).
+    pub version: Option<String>,
+}
+
+/// The `_meta` key of a request's protocol version.
+const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+/// How long a client may cache `tools/list` (2026-07-28 `ttlMs`): the list
+/// changes only with a new build of the server.
+const LIST_TTL_MS: u64 = 300_000;
+
+impl ListRequest {
+    /// `Some` for a `tools/list` request (the only message answered from
+    /// here); anything else, or JSON that isn't a request, is `None`.
+    pub fn parse(message: &[u8]) -> Option<ListRequest> {
+        #[derive(serde::Deserialize)]
+        struct Head<'a> {
+            #[serde(borrow)]
+            method: Option<Cow<'a, str>>,
+            id: Option<Value>,
+            params: Option<Params>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Params {
+            cursor: Option<String>,
+            #[serde(rename = "_meta")]
+            meta: Option<serde_json::Map<String, Value>>,
+        }
+        let head: Head = serde_json::from_slice(message).ok()?;
+        if head.method.as_deref() != Some("tools/list") {
+            return None;
+        }
+        let id = head.id.filter(|id| id.is_string() || id.is_number())?;
+        let (cursor, meta) = head.params.map_or((None, None), |p| (p.cursor, p.meta));
+        let version = match meta.as_ref().and_then(|m| m.get(META_VERSION)) {
+            None => None,
+            Some(Value::String(v)) => Some(v.clone()),
+            // Malformed: rmcp says what is wrong with it.
+            Some(_) => return None,
+        };
+        Some(ListRequest { id, cursor, version })
+    }
+
+    /// The version the answer is for: the request's own, else the
+    /// transport's (negotiated at `initialize`, or an HTTP header). `None`
+    /// when the request's version is one rmcp doesn't know: rmcp answers it.
+    pub fn version<'a>(&'a self, transport: Option<&'a str>) -> Option<Option<&'a str>> {
+        match self.version.as_deref() {
+            Some(v) if !is_known_version(v) => None,
+            Some(v) => Some(Some(v)),
+            None => Some(transport),
+        }
+    }
+}
+
+/// A protocol version rmcp speaks.
+pub fn is_known_version(version: &str) -> bool {
+    rmcp::model::ProtocolVersion::KNOWN_VERSIONS
+        .iter()
+        .any(|v| v.as_str() == version)
+}
+
+/// Whether results carry 2026-07-28's `resultType` and caching hints
+/// (dates compare as text; older peers get results without them, as rmcp gives).
+fn is_2026_07_28_or_later(version: Option<&str>) -> bool {
+    version.is_some_and(|v| v >= "2026-07-28")
+}
+
+/// The JSON-RPC response to a `tools/list` request for a peer on
+/// `version`, in parts (the page is shared, not copied): the message is
+/// their concatenation.
+pub fn answer(view: &View, request: &ListRequest, version: Option<&str>) -> [Bytes; 3] {
+    match view.page(request.cursor.as_deref()) {
+        Ok(page) if is_2026_07_28_or_later(version) => [
+            Bytes::from(format!(
+                "{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":{{\"resultType\":\"complete\",\"ttlMs\":{LIST_TTL_MS},\"cacheScope\":\"private\",",
+                request.id
+            )),
+            page.slice(1..),
+            Bytes::from_static(b"}"),
+        ],
+        Ok(page) => [
+            Bytes::from(format!("{{\"jsonrpc\":\"2.0\",\"id\":{},\"result\":", request.id)),
+            page,
+            Bytes::from_static(b"}"),
+        ],
+        Err(message) => {
+            let error = json!({"jsonrpc": "2.0", "id": request.id, "error": {"code": -32602, "message": message}});
+            [Bytes::from(error.to_string()), Bytes::new(), Bytes::new()]
+        }
+    }
+}
+
+/// A hand-written tool's `tools/list` entry.
+fn custom_entry(tool: &CustomTool) -> String {
+    let mut entry = json!({
+        "name": tool.name,
+        "description": tool.description,
+        "inputSchema": tool.input_schema,
+    });
+    let hints = crate::server::annotations(tool.read_only, !tool.read_only, false, true);
+    entry["annotations"] = serde_json::to_value(hints).expect("annotations serialize");
+    entry.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_list_requests_with_an_id_are_answered_here() {
+        let parsed =
+            ListRequest::parse(br#"{"jsonrpc":"2.0","id":7,"method":"tools/list","params":{"cursor":"2"}}"#).unwrap();
+        assert_eq!((&parsed.id, parsed.cursor.as_deref()), (&json!(7), Some("2")));
+        assert_eq!(parsed.version(Some("2025-11-25")), Some(Some("2025-11-25")));
+        let modern = ListRequest::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(modern.version(None), Some(Some("2026-07-28")));
+        let unknown = ListRequest::parse(
+            br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"1999-01-01"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(unknown.version(None), None, "rmcp answers versions it doesn't know");
+        assert!(ListRequest::parse(br#"{"jsonrpc":"2.0","id":"a","method":"tools/list"}"#).is_some());
+        assert!(ListRequest::parse(br#"{"jsonrpc":"2.0","method":"tools/list"}"#).is_none());
+        assert!(ListRequest::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#).is_none());
+        assert!(ListRequest::parse(b"not json").is_none());
+    }
+}
