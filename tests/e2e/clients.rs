@@ -354,6 +354,129 @@ async fn typescript_sdks_over_stdio_and_http() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The discovery surface and toolsets through the TypeScript SDKs: the
+/// meta-tools listed instead of 16 tools (over stdio with `--surface`, over
+/// HTTP with `MCP_SURFACE`), search → describe → call with the normal
+/// call's errors; a toolset's endpoint (`/mcp/users`) and `--toolsets`.
+#[tokio::test]
+async fn typescript_sdks_through_the_discovery_surface_and_toolsets() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut report = Report(Vec::new());
+    let discovery = Subject {
+        tools: 4,
+        calls: vec![
+            call(
+                "search",
+                "search_operations",
+                json!({"query": "look up one pet by its id"}),
+                false,
+                "get_pet_by_id",
+            ),
+            call(
+                "describe",
+                "describe_operation",
+                json!({"operation": "get_pet_by_id"}),
+                false,
+                r#""required":["petId"]"#,
+            ),
+            call(
+                "read call",
+                "call_read_operation",
+                json!({"operation": "get_pet_by_id", "arguments": {"petId": 7}}),
+                false,
+                "/pets/7",
+            ),
+            call(
+                "the read call tool refuses a write",
+                "call_read_operation",
+                json!({"operation": "create_pet", "arguments": {"name": "Rex"}}),
+                true,
+                "call_write_operation",
+            ),
+            call(
+                "write call",
+                "call_write_operation",
+                json!({"operation": "create_pet", "arguments": {"name": "Rex"}}),
+                false,
+                r#"\"name\":\"Rex\""#,
+            ),
+            call(
+                "bad argument through a call tool",
+                "call_read_operation",
+                json!({"operation": "get_pet_by_id", "arguments": {"petId": "seven"}}),
+                true,
+                "petId",
+            ),
+            call(
+                "API 404 through a call tool",
+                "call_read_operation",
+                json!({"operation": "get_pet_by_id", "arguments": {"petId": 404}}),
+                true,
+                "no such record",
+            ),
+            call(
+                "a misspelt operation",
+                "describe_operation",
+                json!({"operation": "get_pet_by_idd"}),
+                true,
+                "Did you mean `get_pet_by_id`",
+            ),
+        ],
+        ..petstore(&upstream)
+    };
+    let mut env = discovery.env.clone();
+    env.push(("MCP_SURFACE".into(), "discovery".into()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = HttpServer::start_package(discovery.package, &[], &env)?;
+    let meta = [
+        "search_operations",
+        "describe_operation",
+        "call_read_operation",
+        "call_write_operation",
+    ];
+    let mut stdio = stdio_connection(&discovery);
+    stdio["stdio"]["args"] = json!(["--surface", "discovery"]);
+    let rows = [
+        ("TypeScript SDK 1.32.2, stdio, discovery", "v1", "legacy", stdio),
+        (
+            "TypeScript SDK 2.3.1, HTTP, discovery",
+            "v2",
+            "auto",
+            http_connection(&server),
+        ),
+    ];
+    for (client, sdk, negotiation, connection) in rows {
+        let (_, tools, answers) = typescript(sdk, negotiation, connection, &discovery).await?;
+        assert_eq!(tools, meta, "{client}");
+        report.check(client, &discovery, &answers);
+    }
+
+    let users = Subject {
+        tools: 4,
+        calls: vec![call("a users tool", "list_users", json!({"page": 1}), false, "/users?")],
+        ..petstore(&upstream)
+    };
+    let server = over_http(&users)?;
+    let mut endpoint = http_connection(&server);
+    endpoint["http"]["url"] = json!(format!("{}/users", server.url));
+    let mut stdio = stdio_connection(&users);
+    stdio["stdio"]["args"] = json!(["--toolsets", "users"]);
+    let rows = [
+        ("TypeScript SDK 2.3.1, HTTP, /mcp/users", "v2", "auto", endpoint),
+        ("TypeScript SDK 1.32.2, stdio, --toolsets users", "v1", "legacy", stdio),
+    ];
+    for (client, sdk, negotiation, connection) in rows {
+        let (_, tools, answers) = typescript(sdk, negotiation, connection, &users).await?;
+        assert_eq!(
+            tools,
+            ["list_users", "create_user", "get_user_by_name", "update_user"],
+            "{client}"
+        );
+        report.check(client, &users, &answers);
+    }
+    Ok(())
+}
+
 /// Claude Desktop's way to an HTTP server: the TypeScript SDK over stdio to
 /// `mcp-remote`, which forwards to the server with the README's header.
 #[tokio::test]

@@ -46,6 +46,21 @@ fn call(id: u64, tool: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
 }
 
+/// tools/list in pages the Python SDK follows by cursor, and a toolset's
+/// own endpoint (`/mcp/store`) that lists and runs only its tools.
+#[tokio::test]
+async fn python_sdk_follows_list_cursors_and_toolset_endpoints() -> anyhow::Result<()> {
+    let prism = Prism::start(&workspace_root().join("examples/petstore/openapi.yaml"))?;
+    let paged = HttpServer::start(&["--tools-page-size", "5"], &env(&prism.base_url))?;
+    let (stdout, _) = python_client(&["pages", &paged.url, TOKEN, "5"]).await?;
+    assert!(stdout.contains("7 passed, 0 failed"), "{stdout}");
+    let server = HttpServer::start(&[], &env(&prism.base_url))?;
+    let store = "get_inventory,list_orders,place_order,get_order_by_id,cancel_order";
+    let (stdout, _) = python_client(&["toolset", &server.url, TOKEN, store]).await?;
+    assert!(stdout.contains("3 passed, 0 failed"), "{stdout}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn python_sdk_over_http_against_prism() -> anyhow::Result<()> {
     let prism = Prism::start(&workspace_root().join("examples/petstore/openapi.yaml"))?;

@@ -172,6 +172,23 @@ async fn python_sdk_client_against_prism() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The discovery surface through the Python SDK: search → describe → call,
+/// the read-only call tool refusing a write, a misspelt name getting the closest.
+#[tokio::test]
+async fn python_sdk_discovery_surface_against_prism() -> anyhow::Result<()> {
+    let prism = prism();
+    let binary = petstore_binary();
+    let args = [
+        "discovery",
+        binary.to_str().expect("UTF-8 path"),
+        &prism.base_url,
+        API_KEY,
+    ];
+    let (stdout, _) = python_client(&args).await?;
+    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+    Ok(())
+}
+
 #[tokio::test]
 async fn requests_are_exactly_as_the_spec_says() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;

@@ -9,6 +9,13 @@ Usage:
       check that no token gets 401 and a foreign Origin gets 403
   mcp_client.py calls MCP_URL TOKEN COUNT
       one HTTP session making COUNT successful calls (for replica tests)
+  mcp_client.py pages MCP_URL TOKEN PAGE_SIZE
+      follow tools/list cursors of a server paging its list by PAGE_SIZE
+  mcp_client.py toolset MCP_URL TOKEN STORE_TOOLS
+      the `store` toolset's endpoint (MCP_URL/store): only its tools, and a
+      call of another tool refused
+  mcp_client.py discovery SERVER_BINARY BASE_URL API_KEY
+      the discovery surface over stdio: search, describe, call
 
 The upstream is a Prism mock of examples/petstore/openapi.yaml. Exits non-zero
 with a message on the first failed expectation; prints one line per check.
@@ -89,6 +96,74 @@ async def session_checks(server, api_key):
         check(api_key not in text_of(result), "the API key never appears in results")
 
 
+async def pages(url, token, page_size):
+    async with Client(http_transport(url, {"Authorization": f"Bearer {token}"})) as client:
+        names, cursor, count = [], None, 0
+        while True:
+            page = await client.list_tools(cursor=cursor, cache_mode="refresh")
+            count += 1
+            check(len(page.tools) <= page_size, f"page {count} holds at most {page_size} tools", len(page.tools))
+            names += [tool.name for tool in page.tools]
+            cursor = page.next_cursor
+            if cursor is None or count > 20:
+                break
+        check(len(names) == 16 and len(set(names)) == 16, "the pages hold every tool once", names)
+        check(count == -(-16 // page_size), f"{count} pages of {page_size}")
+        try:
+            await client.list_tools(cursor="not-a-cursor", cache_mode="refresh")
+            check(False, "an invalid cursor is refused")
+        except Exception as error:  # MCPError
+            check("invalid cursor" in str(error), "an invalid cursor is refused, saying why", error)
+
+
+async def toolset(url, token, store_tools):
+    async with Client(http_transport(url + "/store", {"Authorization": f"Bearer {token}"})) as client:
+        listing = await client.list_tools()
+        names = sorted(tool.name for tool in listing.tools)
+        check(names == sorted(store_tools.split(",")), "the store endpoint lists the store's tools only", names)
+        result = await client.call_tool("get_inventory", {})
+        check(not result.is_error, "a store tool is called", text_of(result))
+        try:
+            result = await client.call_tool("get_pet_by_id", {"petId": 1})
+            check(False, "a tool outside the toolset is refused", text_of(result))
+        except Exception as error:
+            check("unknown tool" in str(error), "a tool outside the toolset is unknown here", error)
+
+
+async def discovery(binary, base_url, api_key):
+    env = {"PETSTORE_BASE_URL": base_url, "PETSTORE_API_KEY": api_key}
+    server = StdioServerParameters(command=binary, args=["--surface", "discovery"], env=env)
+    async with Client(server, read_timeout_seconds=30) as client:
+        listing = await client.list_tools()
+        tools = {tool.name: tool for tool in listing.tools}
+        check(sorted(tools) == ["call_read_operation", "call_write_operation", "describe_operation", "search_operations"],
+              "four meta-tools listed", sorted(tools))
+        check(tools["call_read_operation"].annotations.read_only_hint is True, "the read call tool is read-only")
+        check(tools["call_write_operation"].annotations.destructive_hint is True, "the write call tool may destroy")
+
+        found = await client.call_tool("search_operations", {"query": "place an order for a pet"})
+        names = [op["name"] for op in found.structured_content["operations"]]
+        check(names[0] == "place_order", "search ranks the operation first", names)
+        described = await client.call_tool("describe_operation", {"operation": "get_pet_by_id"})
+        check(described.structured_content["input_schema"]["required"] == ["petId"], "describe gives the input schema",
+              described.structured_content)
+        check(described.structured_content["call_with"] == "call_read_operation", "describe names the call tool")
+        result = await client.call_tool("call_read_operation", {"operation": "get_pet_by_id", "arguments": {"petId": 1}})
+        check(not result.is_error and result.structured_content["name"] == "Rex", "a read through the call tool",
+              text_of(result))
+        result = await client.call_tool("call_read_operation", {"operation": "place_order", "arguments": {}})
+        check(result.is_error and "call_write_operation" in text_of(result), "the read call tool refuses a write",
+              text_of(result))
+        result = await client.call_tool("call_write_operation",
+                                        {"operation": "create_pet", "arguments": {"name": "Bella", "category": "dog"}})
+        check(not result.is_error and result.structured_content["id"] == 3, "a write through the call tool",
+              text_of(result))
+        result = await client.call_tool("describe_operation", {"operation": "get_pets_by_id"})
+        check(result.is_error and "get_pet_by_id" in text_of(result), "an unknown name gets the closest ones",
+              text_of(result))
+        check(api_key not in text_of(result), "the API key never appears in results")
+
+
 async def refused(url, headers):
     """The HTTP status that stopped a session from starting (None if it started).
 
@@ -112,6 +187,12 @@ async def main(mode, target, secret, api_key):
         check(await refused(target, {"Authorization": "Bearer wrong-token"}) == 401, "a wrong token: 401")
         bad_origin = {"Authorization": f"Bearer {secret}", "Origin": "https://evil.example"}
         check(await refused(target, bad_origin) == 403, "a foreign Origin: 403")
+    elif mode == "pages":
+        await pages(target, secret, int(api_key))
+    elif mode == "toolset":
+        await toolset(target, secret, api_key)
+    elif mode == "discovery":
+        await discovery(target, secret, api_key)
     elif mode == "calls":
         async with Client(http_transport(target, {"Authorization": f"Bearer {secret}"})) as client:
             for i in range(int(api_key)):

@@ -70,8 +70,9 @@ pub struct Plan {
     /// rendered from the whole `ToolPlan` on its own (see `render`).
     #[serde(serialize_with = "tool_summaries")]
     pub tools: Vec<ToolPlan>,
-    /// What tools/list shows unless the operator says otherwise (see `choose_surface`).
-    #[serde(serialize_with = "rust::expr")]
+    /// What tools/list shows unless the operator says otherwise (see `choose_surface`);
+    /// templates get its name (`tools`, `discovery`, `both`).
+    #[serde(serialize_with = "surface_name")]
     pub surface: Surface,
     pub toolsets: Vec<ToolsetPlan>,
     /// Built from the checked tools (`search::SearchPlan::build`); rendered on its own.
@@ -346,6 +347,10 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         },
         diags,
     )
+}
+
+fn surface_name<S: serde::Serializer>(surface: &Surface, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(surface.as_str())
 }
 
 /// The surface `surface:` names, else `tools` when its list fits the token

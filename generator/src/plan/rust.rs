@@ -9,7 +9,7 @@
 
 use std::fmt::Write as _;
 
-use mcpgen_spec::{ApiKeyLocation, BodyEncoding, Location, Method, PageKind, Policy, SchemeKind, Style, Surface};
+use mcpgen_spec::{ApiKeyLocation, BodyEncoding, Location, Method, PageKind, Policy, SchemeKind, Style};
 use serde::Serializer;
 
 /// A value that can be written as a Rust expression.
@@ -116,7 +116,7 @@ macro_rules! variant_expr {
         }
     )*};
 }
-variant_expr!(Method, Location, Style, BodyEncoding, ApiKeyLocation, Surface);
+variant_expr!(Method, Location, Style, BodyEncoding, ApiKeyLocation);
 
 impl Expr for Policy {
     fn write(&self, out: &mut String) {
