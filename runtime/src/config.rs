@@ -242,6 +242,7 @@ mod tests {
             inbound_token_env: "PET_TOKENS",
             security_schemes: SCHEMES,
             tools: &[],
+            by_name: &[],
             surface: crate::spec::Surface::Tools,
             toolsets: &[],
             search: crate::spec::search::SearchIndex::EMPTY,

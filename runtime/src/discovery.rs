@@ -25,14 +25,14 @@ pub const NAMES: [&str; 4] = [SEARCH, DESCRIBE, CALL_READ, CALL_WRITE];
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 50;
 
-/// The meta-tools' `tools/list` entries for a view: the call tools only
-/// where the view has operations of their kind.
-pub fn entries(spec: &ServerSpec, view: &View) -> Vec<String> {
+/// The meta-tools' names and `tools/list` entries for a view: the call
+/// tools only where the view has operations of their kind.
+pub fn entries(spec: &ServerSpec, view: &View) -> Vec<(&'static str, String)> {
     let api = spec.title.unwrap_or(spec.name);
-    let count = view.tools(spec).count();
-    let reads = view.tools(spec).any(|i| spec.tools[i].annotations.read_only);
+    let count = view.tools().count();
+    let reads = view.tools().any(|i| spec.tools[i].annotations.read_only);
     let writes: Vec<&ToolSpec> = view
-        .tools(spec)
+        .tools()
         .map(|i| &spec.tools[i])
         .filter(|t| !t.annotations.read_only)
         .collect();
@@ -82,7 +82,12 @@ pub fn entries(spec: &ServerSpec, view: &View) -> Vec<String> {
             "annotations": {"destructiveHint": destructive},
         }));
     }
-    out.into_iter().map(|e| e.to_string()).collect()
+    out.into_iter()
+        .map(|entry| {
+            let name = NAMES.into_iter().find(|n| entry["name"] == *n).expect("a meta-tool");
+            (name, entry.to_string())
+        })
+        .collect()
 }
 
 /// `search_operations`.
@@ -108,13 +113,12 @@ pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) 
         .search
         .search(query, &|i| view.contains(i), &|i| spec.tools[i].name, limit);
     if hits.is_empty() {
-        return error_result(
-            json!({"error": "no_match", "query": query}),
-            format!(
-                "No operation matches \"{query}\". Try other words: the thing you want (e.g. its resource's \
-                 name) and what to do with it (list, get, create, update, delete)."
-            ),
-        );
+        let mut result = CallToolResult::success(vec![ContentBlock::text(format!(
+            "No operation matches \"{query}\". Try other words: the thing you want (e.g. its resource's \
+             name) and what to do with it (list, get, create, update, delete)."
+        ))]);
+        result.structured_content = Some(json!({ "operations": [] }));
+        return result;
     }
     let found: Vec<Value> = hits
         .iter()
@@ -236,7 +240,7 @@ fn operation(spec: &ServerSpec, view: &View, meta: &str, args: &Map<String, Valu
             "`operation` must be an operation's name, as search_operations returns it",
         ));
     };
-    let found = spec.tools.iter().position(|t| t.name == name);
+    let found = spec.tool_index(name);
     match found {
         Some(index) if view.contains(index) => Ok(index),
         Some(_) => Err(error_result(
@@ -271,7 +275,7 @@ fn operation(spec: &ServerSpec, view: &View, meta: &str, args: &Map<String, Valu
 fn closest(spec: &ServerSpec, view: &View, name: &str) -> Vec<&'static str> {
     let bound = (name.len() / 3).max(2);
     let mut near: Vec<(usize, &'static str)> = view
-        .tools(spec)
+        .tools()
         .map(|i| spec.tools[i].name)
         .map(|n| (strsim::levenshtein(n, name), n))
         .filter(|(d, _)| *d <= bound)
@@ -295,4 +299,92 @@ fn bad_arguments(meta: &str, problem: &str) -> CallToolResult {
         json!({"error": "invalid_arguments", "tool": meta, "problems": [problem]}),
         format!("Invalid arguments for tool `{meta}`: {problem}."),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::Surface;
+    use crate::surface::tests::SPEC;
+
+    fn args(value: Value) -> Option<Map<String, Value>> {
+        value.as_object().cloned()
+    }
+
+    fn text(result: &CallToolResult) -> String {
+        result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text())
+            .map(|t| t.text.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn search_ranks_within_the_view() {
+        let all = View::new(&SPEC, &[], Surface::Discovery, &[], 0).unwrap();
+        let found = search(&SPEC, &all, args(json!({"query": "remove a pet"})));
+        assert_eq!(found.structured_content.unwrap()["operations"][0]["name"], "delete_pet");
+        let store = View::new(&SPEC, &[], Surface::Discovery, &["store".into()], 0).unwrap();
+        let found = search(&SPEC, &store, args(json!({"query": "remove a pet", "limit": 5})));
+        assert_eq!(
+            found.structured_content.unwrap()["operations"],
+            json!([]),
+            "pets are not in `store`"
+        );
+        let bad = search(&SPEC, &all, args(json!({"query": " "})));
+        assert_eq!(bad.is_error, Some(true));
+        assert_eq!(
+            search(&SPEC, &all, args(json!({"query": "x", "limit": 0}))).is_error,
+            Some(true)
+        );
+    }
+
+    #[test]
+    fn calls_resolve_by_kind_and_name() {
+        let view = View::new(&SPEC, &[], Surface::Discovery, &[], 0).unwrap();
+        let (index, arguments) = resolve_call(
+            &SPEC,
+            &view,
+            CALL_WRITE,
+            args(json!({"operation": "delete_pet", "arguments": {"id": 1}})),
+        )
+        .unwrap();
+        assert_eq!((index, arguments), (1, args(json!({"id": 1}))));
+        let refused = resolve_call(&SPEC, &view, CALL_READ, args(json!({"operation": "delete_pet"}))).unwrap_err();
+        assert!(text(&refused).contains("call_write_operation"), "{}", text(&refused));
+        let unknown = resolve_call(&SPEC, &view, CALL_READ, args(json!({"operation": "list_pet"}))).unwrap_err();
+        assert!(
+            text(&unknown).contains("Did you mean `list_pets`"),
+            "{}",
+            text(&unknown)
+        );
+        let store = View::new(&SPEC, &[], Surface::Discovery, &["store".into()], 0).unwrap();
+        let outside = resolve_call(&SPEC, &store, CALL_READ, args(json!({"operation": "list_pets"}))).unwrap_err();
+        assert!(
+            text(&outside).contains("not in this server's toolsets (store)"),
+            "{}",
+            text(&outside)
+        );
+        let not_object = resolve_call(
+            &SPEC,
+            &view,
+            CALL_READ,
+            args(json!({"operation": "list_pets", "arguments": 5})),
+        );
+        assert!(text(&not_object.unwrap_err()).contains("must be an object"));
+    }
+
+    #[test]
+    fn describe_gives_the_schemas_and_the_call_tool() {
+        let view = View::new(&SPEC, &[], Surface::Discovery, &[], 0).unwrap();
+        let described = describe(&SPEC, &view, args(json!({"operation": "delete_pet"})))
+            .structured_content
+            .unwrap();
+        assert_eq!(described["input_schema"]["required"], json!(["id"]));
+        assert_eq!(
+            (described["call_with"].as_str(), described["destructive"].as_bool()),
+            (Some(CALL_WRITE), Some(true))
+        );
+    }
 }

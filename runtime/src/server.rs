@@ -7,7 +7,6 @@
 //! runs operations through the same path. A tool the view doesn't list is a
 //! protocol error (`invalid_params`), everything else is a tool result.
 
-use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -50,12 +49,11 @@ pub struct Inner {
     metrics: Arc<Metrics>,
     /// Operator overrides of every tool's per-attempt timeout and call deadline.
     overrides: Overrides,
-    /// Index into `spec.tools` by name.
-    by_name: HashMap<&'static str, usize>,
     /// The crate's hand-written tools (`src/extend.rs`), listed after the generated ones.
     custom: Vec<Arc<CustomTool>>,
-    /// Each tool's parsed schemas, made on its first call.
-    tools: Vec<OnceLock<Tool>>,
+    /// Each tool's parsed schemas, made on its first call (boxed: the table
+    /// of a large API costs a pointer per tool until then).
+    tools: Vec<OnceLock<Box<Tool>>>,
     /// The surface and page size every view of this server has.
     surface: Surface,
     page_size: usize,
@@ -86,7 +84,6 @@ impl Server {
         custom: Vec<Arc<CustomTool>>,
         presentation: &Presentation,
     ) -> Result<Server, String> {
-        let by_name = spec.tools.iter().enumerate().map(|(i, t)| (t.name, i)).collect();
         let surface = presentation.surface.unwrap_or(spec.surface);
         let view = View::new(spec, &custom, surface, &presentation.toolsets, presentation.page_size)?;
         Ok(Server {
@@ -95,7 +92,6 @@ impl Server {
                 upstream,
                 metrics,
                 overrides,
-                by_name,
                 custom,
                 tools: spec.tools.iter().map(|_| OnceLock::new()).collect(),
                 surface,
@@ -156,7 +152,7 @@ impl Inner {
 
     /// The tool at this index of `spec.tools`, its schemas parsed on first use.
     fn tool(&self, index: usize) -> &Tool {
-        self.tools[index].get_or_init(|| Tool::new(&self.spec.tools[index]))
+        self.tools[index].get_or_init(|| Box::new(Tool::new(&self.spec.tools[index])))
     }
 
     /// The tool's limits: its own or the server's, then the command line's.
@@ -275,8 +271,8 @@ impl ServerHandler for Server {
     }
 
     fn get_tool(&self, name: &str) -> Option<McpTool> {
-        let entry = match self.by_name.get(name) {
-            Some(&i) if self.view.surface.lists_operations() && self.view.contains(i) => self.spec.tools[i].listing,
+        let entry = match self.spec.tool_index(name) {
+            Some(i) if self.view.surface.lists_operations() && self.view.contains(i) => self.spec.tools[i].listing,
             Some(_) => return None,
             None => self.view.entry(name)?,
         };
@@ -299,13 +295,13 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
         let name = request.name.as_ref();
-        if let Some(&index) = self.by_name.get(name)
+        if let Some(index) = self.spec.tool_index(name)
             && self.view.surface.lists_operations()
             && self.view.contains(index)
         {
             return self.call_generated(index, request.arguments, &context).await;
         }
-        if self.view.surface.lists_meta_tools() && self.view.lists(name) {
+        if discovery::NAMES.contains(&name) && self.view.lists(name) {
             let started = Instant::now();
             let answered = |result: CallToolResult| {
                 let kind = if result.is_error == Some(true) {

@@ -32,11 +32,14 @@ pub struct View {
     pub surface: Surface,
     /// The toolsets this view is limited to; empty: every tool.
     pub toolsets: Vec<&'static str>,
+    spec: &'static ServerSpec,
     /// Indexes into `spec.tools`, ascending; `None`: all of them.
     members: Option<Vec<u32>>,
     page_size: usize,
-    /// (tool name, `tools/list` entry), in listing order.
-    entries: Vec<(Cow<'static, str>, Cow<'static, str>)>,
+    /// (name, `tools/list` entry) of the tools listed before the generated
+    /// ones (the meta-tools) and after them (hand-written tools).
+    before: Vec<(&'static str, String)>,
+    after: Vec<(String, String)>,
     pages: OnceLock<Vec<Bytes>>,
 }
 
@@ -66,28 +69,16 @@ impl View {
         let mut view = View {
             surface,
             toolsets: names,
+            spec,
             members,
             page_size,
-            entries: Vec::new(),
+            before: Vec::new(),
+            after: custom.iter().map(|t| (t.name.clone(), custom_entry(t))).collect(),
             pages: OnceLock::new(),
         };
         if surface.lists_meta_tools() {
-            let entries = discovery::entries(spec, &view);
-            let named = discovery::NAMES.into_iter().zip(entries);
-            view.entries
-                .extend(named.map(|(n, e)| (Cow::Borrowed(n), Cow::Owned(e))));
+            view.before = discovery::entries(spec, &view);
         }
-        if surface.lists_operations() {
-            let listed = view.tools(spec).map(|i| {
-                let tool = &spec.tools[i];
-                (Cow::Borrowed(tool.name), Cow::Borrowed(tool.listing))
-            });
-            view.entries.extend(listed.collect::<Vec<_>>());
-        }
-        let custom = custom
-            .iter()
-            .map(|t| (Cow::Owned(t.name.clone()), Cow::Owned(custom_entry(t))));
-        view.entries.extend(custom);
         Ok(view)
     }
 
@@ -100,23 +91,25 @@ impl View {
     }
 
     /// The indexes of the view's tools, ascending.
-    pub fn tools(&self, spec: &ServerSpec) -> impl Iterator<Item = usize> + '_ {
+    pub fn tools(&self) -> impl Iterator<Item = usize> + '_ {
         let all = match &self.members {
-            None => Some(0..spec.tools.len()),
+            None => Some(0..self.spec.tools.len()),
             Some(_) => None,
         };
         let some = self.members.iter().flatten().map(|&t| t as usize);
         all.into_iter().flatten().chain(some)
     }
 
-    /// Whether `tools/list` shows a tool of this name.
+    /// Whether `tools/list` shows a tool of this name that is not a generated one.
     pub fn lists(&self, name: &str) -> bool {
         self.entry(name).is_some()
     }
 
-    /// The `tools/list` entry of a listed tool.
+    /// The `tools/list` entry of a listed tool that is not a generated one.
     pub fn entry(&self, name: &str) -> Option<&str> {
-        self.entries.iter().find(|(n, _)| n == name).map(|(_, e)| e.as_ref())
+        let before = self.before.iter().map(|(n, e)| (*n, e.as_str()));
+        let after = self.after.iter().map(|(n, e)| (n.as_str(), e.as_str()));
+        before.chain(after).find(|(n, _)| *n == name).map(|(_, e)| e)
     }
 
     /// The `result` of `tools/list` for a cursor (`None`: the first page).
@@ -134,25 +127,36 @@ impl View {
     }
 
     fn render_pages(&self) -> Vec<Bytes> {
+        let generated = self
+            .tools()
+            .filter(|_| self.surface.lists_operations())
+            .map(|i| self.spec.tools[i].listing);
+        let entries: Vec<&str> = self
+            .before
+            .iter()
+            .map(|(_, e)| e.as_str())
+            .chain(generated)
+            .chain(self.after.iter().map(|(_, e)| e.as_str()))
+            .collect();
         let size = if self.page_size == 0 {
-            self.entries.len().max(1)
+            entries.len().max(1)
         } else {
             self.page_size
         };
-        let chunks: Vec<&[(Cow<'static, str>, Cow<'static, str>)]> = if self.entries.is_empty() {
+        let chunks: Vec<&[&str]> = if entries.is_empty() {
             vec![&[]]
         } else {
-            self.entries.chunks(size).collect()
+            entries.chunks(size).collect()
         };
         let count = chunks.len();
         chunks
             .into_iter()
             .enumerate()
             .map(|(i, chunk)| {
-                let length: usize = chunk.iter().map(|(_, e)| e.len() + 1).sum();
+                let length: usize = chunk.iter().map(|e| e.len() + 1).sum();
                 let mut page = String::with_capacity(length + 48);
                 page.push_str("{\"tools\":[");
-                for (n, (_, entry)) in chunk.iter().enumerate() {
+                for (n, entry) in chunk.iter().enumerate() {
                     if n > 0 {
                         page.push(',');
                     }
@@ -297,8 +301,164 @@ fn custom_entry(tool: &CustomTool) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::spec::search::SearchIndex;
+    use crate::spec::{Annotations, BaseUrlSpec, Method, Policy, RedactionSpec, RequestSpec, ToolSpec, ToolsetSpec};
+
+    const fn tool(name: &'static str, listing: &'static str, method: Method, path: &'static str) -> ToolSpec {
+        let read_only = matches!(method, Method::Get);
+        ToolSpec {
+            name,
+            summary: name,
+            listing,
+            annotations: Annotations {
+                read_only,
+                destructive: matches!(method, Method::Delete),
+                idempotent: read_only,
+                open_world: true,
+            },
+            request: RequestSpec {
+                method,
+                path,
+                server: None,
+                params: &[],
+                body: None,
+                security: &[],
+            },
+            policy: None,
+            pagination: None,
+        }
+    }
+
+    /// Three tools: two in toolset `pets`, one in `store`; the index knows `pet` and `order`.
+    pub(crate) static SPEC: ServerSpec = ServerSpec {
+        name: "t",
+        version: "0",
+        title: Some("Test"),
+        instructions: None,
+        base_url: BaseUrlSpec {
+            env: "T_URL",
+            default: None,
+            variables: &[],
+            relative: None,
+        },
+        policy: Policy::DEFAULT,
+        redaction: RedactionSpec::DEFAULT,
+        inbound_token_env: "T_TOKENS",
+        security_schemes: &[],
+        tools: &[
+            tool(
+                "list_pets",
+                r#"{"name":"list_pets","inputSchema":{"type":"object"}}"#,
+                Method::Get,
+                "/pets",
+            ),
+            tool(
+                "delete_pet",
+                r#"{"name":"delete_pet","inputSchema":{"type":"object","required":["id"]}}"#,
+                Method::Delete,
+                "/pets/{id}",
+            ),
+            tool(
+                "list_orders",
+                r#"{"name":"list_orders","inputSchema":{"type":"object"}}"#,
+                Method::Get,
+                "/orders",
+            ),
+        ],
+        by_name: &[1, 2, 0],
+        surface: Surface::Tools,
+        toolsets: &[
+            ToolsetSpec {
+                name: "pets",
+                description: "",
+                tools: &[0, 1],
+            },
+            ToolsetSpec {
+                name: "store",
+                description: "",
+                tools: &[2],
+            },
+        ],
+        search: SearchIndex {
+            terms: &[
+                ("delet", &[(1, 6)]),
+                ("list", &[(0, 6), (2, 6)]),
+                ("order", &[(2, 6)]),
+                ("pet", &[(0, 6), (1, 6)]),
+            ],
+            lengths: &[12, 12, 12],
+        },
+    };
+
+    fn names(page: &Bytes) -> Vec<String> {
+        let page: Value = serde_json::from_slice(page).unwrap();
+        page["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["name"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    #[test]
+    fn views_list_their_surface_over_their_toolsets() {
+        let view = View::new(&SPEC, &[], Surface::Tools, &[], 0).unwrap();
+        assert_eq!(
+            names(&view.page(None).unwrap()),
+            ["list_pets", "delete_pet", "list_orders"]
+        );
+        let view = View::new(&SPEC, &[], Surface::Discovery, &["store".into()], 0).unwrap();
+        // Only reads in `store`: no write call tool.
+        assert_eq!(
+            names(&view.page(None).unwrap()),
+            ["search_operations", "describe_operation", "call_read_operation"]
+        );
+        assert!(view.contains(2) && !view.contains(0));
+        let view = View::new(&SPEC, &[], Surface::Both, &["pets".into(), "store".into()], 0).unwrap();
+        assert_eq!(names(&view.page(None).unwrap()).len(), 4 + 3);
+        let unknown = View::new(&SPEC, &[], Surface::Tools, &["users".into()], 0)
+            .err()
+            .unwrap();
+        assert_eq!(unknown, "unknown toolset `users`; this server's toolsets: pets, store");
+    }
+
+    #[test]
+    fn pages_follow_cursors_and_refuse_others() {
+        let view = View::new(&SPEC, &[], Surface::Tools, &[], 2).unwrap();
+        let first: Value = serde_json::from_slice(&view.page(None).unwrap()).unwrap();
+        assert_eq!(first["nextCursor"], "1");
+        let last: Value = serde_json::from_slice(&view.page(Some("1")).unwrap()).unwrap();
+        assert_eq!(
+            (last["tools"].as_array().unwrap().len(), last.get("nextCursor")),
+            (1, None)
+        );
+        assert!(view.page(Some("2")).unwrap_err().contains("invalid cursor `2`"));
+        assert!(view.page(Some("x")).is_err());
+    }
+
+    #[test]
+    fn answers_carry_2026_fields_only_for_2026_peers() {
+        let view = View::new(&SPEC, &[], Surface::Tools, &[], 0).unwrap();
+        let request = ListRequest::parse(br#"{"jsonrpc":"2.0","id":"a","method":"tools/list"}"#).unwrap();
+        let message = |version| -> Value {
+            let parts = answer(&view, &request, version);
+            serde_json::from_slice(&parts.concat()).unwrap()
+        };
+        let legacy = message(Some("2025-11-25"));
+        assert_eq!(legacy["id"], "a");
+        assert!(legacy["result"].get("resultType").is_none());
+        assert_eq!(legacy["result"]["tools"].as_array().unwrap().len(), 3);
+        let modern = message(Some("2026-07-28"));
+        assert_eq!(modern["result"]["resultType"], "complete");
+        assert_eq!(modern["result"]["cacheScope"], "private");
+        assert_eq!(modern["result"]["tools"], legacy["result"]["tools"]);
+        let bad =
+            ListRequest::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{"cursor":"9"}}"#).unwrap();
+        let error: Value = serde_json::from_slice(&answer(&view, &bad, None).concat()).unwrap();
+        assert_eq!(error["error"]["code"], -32602);
+    }
 
     #[test]
     fn only_list_requests_with_an_id_are_answered_here() {

@@ -164,6 +164,7 @@ mod tests {
         inbound_token_env: "T_TOKENS",
         security_schemes: &[],
         tools: &[],
+        by_name: &[],
         surface: crate::spec::Surface::Tools,
         toolsets: &[],
         search: crate::spec::search::SearchIndex::EMPTY,

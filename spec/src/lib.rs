@@ -32,12 +32,27 @@ pub struct ServerSpec {
     pub inbound_token_env: &'static str,
     pub security_schemes: &'static [SecuritySchemeSpec],
     pub tools: &'static [ToolSpec],
+    /// Indexes into `tools` in the byte order of their names: lookups by
+    /// name are a binary search, with no map built at start-up (and only the
+    /// names compared are read, so a large table stays out of memory).
+    pub by_name: &'static [u32],
     /// What `tools/list` shows unless the operator chooses otherwise.
     pub surface: Surface,
     /// Named subsets of `tools`, selectable at start and per HTTP path.
     pub toolsets: &'static [ToolsetSpec],
     /// Ranks `tools` for the discovery surface's search.
     pub search: search::SearchIndex<'static>,
+}
+
+impl ServerSpec {
+    /// The index in `tools` of the tool with this name.
+    pub fn tool_index(&self, name: &str) -> Option<usize> {
+        let at = self
+            .by_name
+            .binary_search_by(|&i| self.tools.get(i as usize).map_or("", |t| t.name).cmp(name))
+            .ok()?;
+        Some(self.by_name[at] as usize)
+    }
 }
 
 /// How a server presents its operations in `tools/list`.

@@ -70,6 +70,8 @@ pub struct Plan {
     /// rendered from the whole `ToolPlan` on its own (see `render`).
     #[serde(serialize_with = "tool_summaries")]
     pub tools: Vec<ToolPlan>,
+    /// Tool indexes in the byte order of the tools' names (`ServerSpec::by_name`).
+    pub tools_by_name: Vec<u32>,
     /// What tools/list shows unless the operator says otherwise (see `choose_surface`);
     /// templates get its name (`tools`, `discovery`, `both`).
     #[serde(serialize_with = "surface_name")]
@@ -332,6 +334,11 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             redaction: selection.redaction.clone(),
             inbound_token_env: selection.inbound_token_env.clone(),
             schemes,
+            tools_by_name: {
+                let mut order: Vec<u32> = (0..tools.len() as u32).collect();
+                order.sort_by(|&a, &b| tools[a as usize].name.cmp(&tools[b as usize].name));
+                order
+            },
             surface: Surface::Tools,
             toolsets: selection
                 .toolsets

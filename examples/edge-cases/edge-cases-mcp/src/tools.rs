@@ -52,6 +52,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         POST_ITEMS,
         SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD,
     ],
+    by_name: &[0, 2, 3, 1],
     surface: Surface::Tools,
     toolsets: &[],
     search: search::INDEX,

@@ -60,6 +60,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         GET_USER_BY_NAME,
         UPDATE_USER,
     ],
+    by_name: &[6, 11, 1, 13, 5, 2, 7, 10, 3, 14, 8, 0, 12, 9, 4, 15],
     surface: Surface::Tools,
     toolsets: &[
         ToolsetSpec {
