@@ -477,6 +477,129 @@ async fn typescript_sdks_through_the_discovery_surface_and_toolsets() -> anyhow:
     Ok(())
 }
 
+/// GitHub's whole API (1,223 operations) generated with no selection: the
+/// discovery surface by default (the list is far over the token budget),
+/// driven by the TypeScript SDK against the recording upstream: search →
+/// describe → call, reads and writes apart; `--surface both` lists every tool too.
+#[tokio::test]
+async fn typescript_sdk_discovers_and_calls_githubs_whole_api() -> anyhow::Result<()> {
+    let binary = github_binary()?;
+    let upstream = Recorder::start().await?;
+    let github = Subject {
+        package: "github-mcp",
+        tools: 4,
+        env: vec![("GITHUB_BASE_URL".into(), upstream.base_url.clone())],
+        secrets: vec![],
+        calls: vec![
+            call(
+                "search",
+                "search_operations",
+                json!({"query": "list the open issues of a repository"}),
+                false,
+                "issues_list_for_repo",
+            ),
+            call(
+                "describe",
+                "describe_operation",
+                json!({"operation": "issues_list_for_repo"}),
+                false,
+                r#""required":["owner","repo"]"#,
+            ),
+            call(
+                "read call",
+                "call_read_operation",
+                json!({"operation": "issues_list_for_repo", "arguments": {"owner": "octo", "repo": "hello", "state": "open"}}),
+                false,
+                "/repos/octo/hello/issues",
+            ),
+            call(
+                "the read call tool refuses a write",
+                "call_read_operation",
+                json!({"operation": "issues_create", "arguments": {"owner": "octo", "repo": "hello", "title": "Bug"}}),
+                true,
+                "call_write_operation",
+            ),
+            call(
+                "write call",
+                "call_write_operation",
+                json!({"operation": "issues_create", "arguments": {"owner": "octo", "repo": "hello", "title": "Bug"}}),
+                false,
+                r#"\"title\":\"Bug\""#,
+            ),
+        ],
+    };
+    let mut report = Report(Vec::new());
+    let env = env_object(&github);
+    let discovery = json!({"stdio": {"command": binary, "args": [], "env": env}});
+    let (_, tools, answers) = typescript("v2", "auto", discovery, &github).await?;
+    assert_eq!(tools.len(), 4, "{tools:?}");
+    report.check("TypeScript SDK 2.3.1, stdio, GitHub discovery", &github, &answers);
+
+    let both = Subject {
+        tools: 1227,
+        calls: vec![call(
+            "a tool of its own",
+            "repos_get",
+            json!({"owner": "octo", "repo": "hello"}),
+            false,
+            "/repos/octo/hello",
+        )],
+        ..github
+    };
+    let connection = json!({"stdio": {"command": binary, "args": ["--surface", "both"], "env": env}});
+    let (_, tools, answers) = typescript("v1", "legacy", connection, &both).await?;
+    assert_eq!(tools.len(), 1227);
+    report.check("TypeScript SDK 1.32.2, stdio, GitHub both surfaces", &both, &answers);
+    Ok(())
+}
+
+/// `github-mcp`: GitHub's spec (npm `@octokit/openapi`) generated with no
+/// selection into a temporary directory and built into this target directory
+/// with the workspace's lock file (so its dependencies are the ones built already).
+fn github_binary() -> anyhow::Result<std::path::PathBuf> {
+    let root = workspace_root();
+    let spec = root.join("tests/node_modules/@octokit/openapi/generated/api.github.com.json");
+    anyhow::ensure!(
+        spec.is_file(),
+        "{} is missing: run `npm ci --prefix tests`",
+        spec.display()
+    );
+    let dir = tempfile::tempdir()?;
+    let config = format!(
+        "spec: {}\noutput: github-mcp\nserver:\n  name: github-mcp\nruntime:\n  path: {}\n",
+        serde_json::to_string(&spec)?,
+        serde_json::to_string(&root.join("runtime"))?
+    );
+    std::fs::write(dir.path().join("mcpgen.yaml"), config)?;
+    let generate = std::process::Command::new(built_binary("mcpgen"))
+        .args(["generate", "--config"])
+        .arg(dir.path().join("mcpgen.yaml"))
+        .output()?;
+    anyhow::ensure!(
+        generate.status.success(),
+        "{}",
+        String::from_utf8_lossy(&generate.stderr)
+    );
+    let krate = dir.path().join("github-mcp");
+    std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock"))?;
+    let exe = std::env::current_exe()?;
+    let profile = exe
+        .parent()
+        .and_then(std::path::Path::parent)
+        .expect("target/<profile>/deps");
+    let target = profile.parent().expect("target/<profile>");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+    let build = std::process::Command::new(cargo)
+        .args(["build", "--quiet", "--manifest-path"])
+        .arg(krate.join("Cargo.toml"))
+        .env("CARGO_TARGET_DIR", target)
+        .status()?;
+    anyhow::ensure!(build.success(), "building the GitHub crate failed");
+    let binary = profile.join(format!("github-mcp{}", std::env::consts::EXE_SUFFIX));
+    anyhow::ensure!(binary.is_file(), "{} was not built", binary.display());
+    Ok(binary)
+}
+
 /// Claude Desktop's way to an HTTP server: the TypeScript SDK over stdio to
 /// `mcp-remote`, which forwards to the server with the README's header.
 #[tokio::test]
