@@ -297,6 +297,15 @@ fn generate(config: &Path, check: bool, timings: bool, strict: bool) -> Result<E
     for (old, new) in &names.renamed {
         eprintln!("tools ~ {old} is now {new}");
     }
+    let surface = generated.plan.surface;
+    if surface != mcpgen_spec::Surface::Tools {
+        let holds = if surface.lists_operations() { "and" } else { "over" };
+        eprintln!(
+            "surface: {} by default: tools/list holds search, describe and call {holds} the {tools} tools \
+             (`surface:` in mcpgen.yaml, `--surface` at run time)",
+            surface.as_str()
+        );
+    }
     let written = changes.stale.len() + changes.missing.len();
     eprintln!(
         "{dir}: {tools} tools; {written} file(s) written, {} removed, {} unchanged",

@@ -22,6 +22,9 @@ pub const CALL_WRITE: &str = "call_write_operation";
 /// Names no generated or hand-written tool may have.
 pub const NAMES: [&str; 4] = [SEARCH, DESCRIBE, CALL_READ, CALL_WRITE];
 
+/// Why a meta-tool won't run: the tool error the model reads (boxed: it is large, and the path is cold).
+pub type Refusal = Box<CallToolResult>;
+
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 50;
 
@@ -157,7 +160,7 @@ pub fn describe(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>
     let args = args.unwrap_or_default();
     let index = match operation(spec, view, DESCRIBE, &args) {
         Ok(index) => index,
-        Err(error) => return error,
+        Err(error) => return *error,
     };
     let tool = &spec.tools[index];
     let mut entry = match serde_json::from_str::<Value>(tool.listing) {
@@ -195,12 +198,12 @@ pub fn resolve_call(
     view: &View,
     meta: &str,
     args: Option<Map<String, Value>>,
-) -> Result<(usize, Option<Map<String, Value>>), CallToolResult> {
+) -> Result<(usize, Option<Map<String, Value>>), Refusal> {
     let mut args = args.unwrap_or_default();
     let index = operation(spec, view, meta, &args)?;
     let tool = &spec.tools[index];
     if meta == CALL_READ && !tool.annotations.read_only {
-        return Err(error_result(
+        return Err(Box::new(error_result(
             json!({"error": "not_read_only", "operation": tool.name, "call_with": CALL_WRITE}),
             format!(
                 "`{}` changes data ({} {}), so {CALL_READ} does not run it; nothing was sent to the API. \
@@ -209,16 +212,16 @@ pub fn resolve_call(
                 tool.request.method.as_str(),
                 tool.request.path
             ),
-        ));
+        )));
     }
     let arguments = match args.remove("arguments") {
         None | Some(Value::Null) => None,
         Some(Value::Object(map)) => Some(map),
         Some(_) => {
-            return Err(bad_arguments(
+            return Err(Box::new(bad_arguments(
                 meta,
                 "`arguments` must be an object: the operation's arguments, as describe_operation shows",
-            ));
+            )));
         }
     };
     Ok((index, arguments))
@@ -233,24 +236,29 @@ fn call_tool_for(tool: &ToolSpec) -> &'static str {
 }
 
 /// The view's operation named by `args.operation`, or an error naming the closest ones.
-fn operation(spec: &ServerSpec, view: &View, meta: &str, args: &Map<String, Value>) -> Result<usize, CallToolResult> {
+fn operation(
+    spec: &ServerSpec,
+    view: &View,
+    meta: &str,
+    args: &Map<String, Value>,
+) -> Result<usize, Refusal> {
     let Some(Value::String(name)) = args.get("operation") else {
-        return Err(bad_arguments(
+        return Err(Box::new(bad_arguments(
             meta,
             "`operation` must be an operation's name, as search_operations returns it",
-        ));
+        )));
     };
     let found = spec.tool_index(name);
     match found {
         Some(index) if view.contains(index) => Ok(index),
-        Some(_) => Err(error_result(
+        Some(_) => Err(Box::new(error_result(
             json!({"error": "unknown_operation", "operation": name}),
             format!(
                 "`{name}` is not in this server's toolsets ({}); nothing was sent to the API. \
                  Find the operations it has with {SEARCH}.",
                 view.toolsets.join(", ")
             ),
-        )),
+        ))),
         None => {
             let close = closest(spec, view, name);
             let hint = match close.as_slice() {
@@ -260,12 +268,12 @@ fn operation(spec: &ServerSpec, view: &View, meta: &str, args: &Map<String, Valu
                     names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                 ),
             };
-            Err(error_result(
+            Err(Box::new(error_result(
                 json!({"error": "unknown_operation", "operation": name, "did_you_mean": close}),
                 format!(
                     "There is no operation `{name}`; nothing was sent to the API.{hint} Find operations with {SEARCH}."
                 ),
-            ))
+            )))
         }
     }
 }

@@ -323,7 +323,7 @@ impl ServerHandler for Server {
                 discovery::DESCRIBE => answered(discovery::describe(self.spec, &self.view, request.arguments)),
                 _ => match discovery::resolve_call(self.spec, &self.view, name, request.arguments) {
                     Ok((index, arguments)) => self.call_generated(index, arguments, &context).await,
-                    Err(refused) => answered(refused),
+                    Err(refused) => answered(*refused),
                 },
             };
         }
