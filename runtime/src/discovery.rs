@@ -155,7 +155,8 @@ pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) 
     result
 }
 
-/// `describe_operation`.
+/// `describe_operation`: what the operation's own tool would list, plus
+/// its request, its call tool and its pagination bounds.
 pub fn describe(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) -> CallToolResult {
     let args = args.unwrap_or_default();
     let index = match operation(spec, view, DESCRIBE, &args) {
@@ -184,6 +185,10 @@ pub fn describe(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>
     out.insert("input_schema".into(), entry.remove("inputSchema").unwrap_or(json!({})));
     if let Some(output) = entry.remove("outputSchema") {
         out.insert("output_schema".into(), output);
+    }
+    if let Some(pages) = &tool.pagination {
+        let bounds = json!({"max_pages": pages.max_pages, "max_items": pages.max_items});
+        out.insert("pagination".into(), bounds);
     }
     let value = Value::Object(out);
     let mut result = CallToolResult::success(vec![ContentBlock::text(value.to_string())]);
@@ -236,12 +241,7 @@ fn call_tool_for(tool: &ToolSpec) -> &'static str {
 }
 
 /// The view's operation named by `args.operation`, or an error naming the closest ones.
-fn operation(
-    spec: &ServerSpec,
-    view: &View,
-    meta: &str,
-    args: &Map<String, Value>,
-) -> Result<usize, Refusal> {
+fn operation(spec: &ServerSpec, view: &View, meta: &str, args: &Map<String, Value>) -> Result<usize, Refusal> {
     let Some(Value::String(name)) = args.get("operation") else {
         return Err(Box::new(bad_arguments(
             meta,

@@ -479,10 +479,11 @@ async fn typescript_sdks_through_the_discovery_surface_and_toolsets() -> anyhow:
 
 /// GitHub's whole API (1,223 operations) generated with no selection: the
 /// discovery surface by default (the list is far over the token budget),
-/// driven by the TypeScript SDK against the recording upstream: search →
-/// describe → call, reads and writes apart; `--surface both` lists every tool too.
+/// driven by the TypeScript SDKs and the Python SDK against the recording
+/// upstream: search → describe → call, reads and writes apart;
+/// `--surface both` lists every tool too.
 #[tokio::test]
-async fn typescript_sdk_discovers_and_calls_githubs_whole_api() -> anyhow::Result<()> {
+async fn sdks_discover_and_call_githubs_whole_api() -> anyhow::Result<()> {
     let binary = github_binary()?;
     let upstream = Recorder::start().await?;
     let github = Subject {
@@ -550,6 +551,13 @@ async fn typescript_sdk_discovers_and_calls_githubs_whole_api() -> anyhow::Resul
     let (_, tools, answers) = typescript("v1", "legacy", connection, &both).await?;
     assert_eq!(tools.len(), 1227);
     report.check("TypeScript SDK 1.32.2, stdio, GitHub both surfaces", &both, &answers);
+
+    let binary = binary.to_str().expect("UTF-8 path");
+    let (stdout, _) = mcpgen_tests::python_client(&["github", binary, &upstream.base_url]).await?;
+    assert!(stdout.contains("6 passed, 0 failed"), "{stdout}");
+    report
+        .0
+        .push("Python SDK 2.3.0, stdio, GitHub discovery: 6 checks as expected".to_string());
     Ok(())
 }
 

@@ -16,6 +16,8 @@ Usage:
       call of another tool refused
   mcp_client.py discovery SERVER_BINARY BASE_URL API_KEY
       the discovery surface over stdio: search, describe, call
+  mcp_client.py github SERVER_BINARY BASE_URL
+      GitHub's whole API through the discovery surface, against a recording upstream
 
 The upstream is a Prism mock of examples/petstore/openapi.yaml. Exits non-zero
 with a message on the first failed expectation; prints one line per check.
@@ -164,6 +166,26 @@ async def discovery(binary, base_url, api_key):
         check(api_key not in text_of(result), "the API key never appears in results")
 
 
+async def github(binary, base_url):
+    server = StdioServerParameters(command=binary, args=[], env={"GITHUB_BASE_URL": base_url})
+    async with Client(server, read_timeout_seconds=30) as client:
+        listing = await client.list_tools()
+        check(len(listing.tools) == 4, "the discovery surface is the default", [t.name for t in listing.tools])
+        found = await client.call_tool("search_operations", {"query": "star a repository", "limit": 5})
+        names = [op["name"] for op in found.structured_content["operations"]]
+        check("activity_star_repo_for_authenticated_user" in names, "search finds the operation", names)
+        described = await client.call_tool("describe_operation", {"operation": "activity_star_repo_for_authenticated_user"})
+        check(described.structured_content["method"] == "PUT", "describe gives the request", described.structured_content)
+        check(sorted(described.structured_content["input_schema"]["required"]) == ["owner", "repo"], "and the arguments")
+        arguments = {"owner": "octo", "repo": "hello"}
+        result = await client.call_tool("call_write_operation",
+                                        {"operation": "activity_star_repo_for_authenticated_user", "arguments": arguments})
+        check(not result.is_error and "/user/starred/octo/hello" in text_of(result), "the call reaches the API",
+              text_of(result))
+        result = await client.call_tool("call_read_operation", {"operation": "repos_get", "arguments": arguments})
+        check(not result.is_error and "/repos/octo/hello" in text_of(result), "a read reaches the API", text_of(result))
+
+
 async def refused(url, headers):
     """The HTTP status that stopped a session from starting (None if it started).
 
@@ -177,7 +199,7 @@ async def refused(url, headers):
         return statuses[0] if statuses else None
 
 
-async def main(mode, target, secret, api_key):
+async def main(mode, target, secret, api_key=None):
     if mode == "stdio":
         env = {"PETSTORE_BASE_URL": secret, "PETSTORE_API_KEY": api_key, "RUST_LOG": "info"}
         await session_checks(StdioServerParameters(command=target, args=[], env=env), api_key)
@@ -193,6 +215,8 @@ async def main(mode, target, secret, api_key):
         await toolset(target, secret, api_key)
     elif mode == "discovery":
         await discovery(target, secret, api_key)
+    elif mode == "github":
+        await github(target, secret)
     elif mode == "calls":
         async with Client(http_transport(target, {"Authorization": f"Bearer {secret}"})) as client:
             for i in range(int(api_key)):
