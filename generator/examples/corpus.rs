@@ -320,14 +320,23 @@ fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
         started.elapsed().as_secs_f64()
     );
     for k in kept {
-        let listed = list_tools(&target.join("debug").join(&k.name), &k.env)?;
+        let binary = target.join("debug").join(&k.name);
+        // Every surface, whatever the crate's default: one tool per operation, and the meta-tools.
+        let listed = list_tools(&binary, &k.env, "tools")?;
         if listed != k.tools {
             return Err(format!(
                 "{}: tools/list has {listed} tools, the plan {}",
                 k.name, k.tools
             ));
         }
-        println!("  {:28} serves tools/list with {listed} tools", k.name);
+        let meta = list_tools(&binary, &k.env, "discovery")?;
+        if !(3..=4).contains(&meta) {
+            return Err(format!("{}: the discovery surface lists {meta} tools", k.name));
+        }
+        println!(
+            "  {:28} serves tools/list with {listed} tools ({meta} in discovery)",
+            k.name
+        );
     }
     // Each crate's own smoke test, as its users run it.
     let started = Instant::now();
@@ -352,11 +361,12 @@ fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
     Ok(())
 }
 
-/// Start a server over stdio, initialize, and count the tools it lists.
-fn list_tools(binary: &Path, env: &[String]) -> Result<usize, String> {
+/// Start a server over stdio with a surface, initialize, and count the tools it lists.
+fn list_tools(binary: &Path, env: &[String], surface: &str) -> Result<usize, String> {
     use std::io::{BufRead, Write};
     let mut child = std::process::Command::new(binary)
         .env_clear()
+        .env("MCP_SURFACE", surface)
         .envs(env.iter().map(|name| {
             let value = if name.ends_with("_BASE_URL") {
                 "http://127.0.0.1:9"
