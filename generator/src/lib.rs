@@ -144,8 +144,11 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         .as_ref()
         .map_or(select::DEFAULT_TOKEN_BUDGET, |b| b.value);
     let chosen = selection_file.surface.as_ref().map(|s| s.value.surface());
-    plan.surface = plan::choose_surface(chosen, &plan.tools, budget);
-    plan.search = plan::search::SearchPlan::build(plan.tools.iter().map(Into::into));
+    // Each tool's tools/list entry size, once: for the surface and the budget warning.
+    let listed: Vec<usize> = parallel::map_ordered(&plan.tools, |tool| tool.listed_bytes());
+    plan.surface = plan::choose_surface(chosen, listed.iter().sum(), budget);
+    let entries: Vec<plan::search::Entry> = plan.tools.iter().map(Into::into).collect();
+    plan.search = plan::search::SearchPlan::build(&entries);
     lap("index");
     package(
         &mut plan,
@@ -173,7 +176,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     }
     release_freed_memory();
     lap("lint");
-    let mut warnings: Vec<Diagnostic> = token_budget(&plan, &selection_file, &config_file)
+    let mut warnings: Vec<Diagnostic> = token_budget(&plan, &listed, &selection_file, &config_file)
         .into_iter()
         .chain(prefixed_names(&plan, &selection_file, &config_file))
         .chain(plain_http_credentials(&plan, &config_file))
@@ -345,7 +348,7 @@ pub fn read_lock(path: &Path) -> Result<names::NameLock, Error> {
 
 /// A warning when the tools list of a surface that lists every tool would
 /// exceed `max_tools_list_tokens` (`surface: tools` or `both` on a large API).
-fn token_budget(plan: &Plan, file: &config::SelectionFile, config_file: &str) -> Option<Diagnostic> {
+fn token_budget(plan: &Plan, listed: &[usize], file: &config::SelectionFile, config_file: &str) -> Option<Diagnostic> {
     if !plan.surface.lists_operations() {
         return None;
     }
@@ -355,7 +358,11 @@ fn token_budget(plan: &Plan, file: &config::SelectionFile, config_file: &str) ->
         (None, Some(s)) => (select::DEFAULT_TOKEN_BUDGET, &s.referenced),
         (None, None) => return None,
     };
-    let mut sizes: Vec<(usize, &str)> = plan.tools.iter().map(|t| (t.listed_bytes(), t.name.as_str())).collect();
+    let mut sizes: Vec<(usize, &str)> = listed
+        .iter()
+        .zip(&plan.tools)
+        .map(|(&b, t)| (b, t.name.as_str()))
+        .collect();
     // As `mcpgen list` counts: the bytes of all entries, then tokens.
     let total = plan::estimate_tokens(sizes.iter().map(|(bytes, _)| bytes).sum());
     if total <= budget {

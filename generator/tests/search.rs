@@ -66,7 +66,7 @@ fn github_tasks_find_their_operations() {
             .iter()
             .map(|id| *by_id.get(id.as_str()).unwrap_or_else(|| panic!("no operation `{id}`")))
             .collect();
-        let hits = plan.search.search(task, 10);
+        let hits = plan.search.search(task, 10, &|i| plan.tools[i].name.as_str());
         let rank = hits.iter().position(|h| wanted.contains(&h.tool));
         if rank.is_none_or(|r| r >= 5) {
             let top: Vec<&str> = hits.iter().take(3).map(|h| plan.tools[h.tool].name.as_str()).collect();

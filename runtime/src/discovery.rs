@@ -32,13 +32,14 @@ const MAX_LIMIT: usize = 50;
 /// tools only where the view has operations of their kind.
 pub fn entries(spec: &ServerSpec, view: &View) -> Vec<(&'static str, String)> {
     let api = spec.title.unwrap_or(spec.name);
-    let count = view.tools().count();
-    let reads = view.tools().any(|i| spec.tools[i].annotations.read_only);
-    let writes: Vec<&ToolSpec> = view
-        .tools()
-        .map(|i| &spec.tools[i])
-        .filter(|t| !t.annotations.read_only)
-        .collect();
+    // One pass: how many operations, whether any reads, any writes, any destroys.
+    let (mut count, mut reads, mut writes, mut destructive) = (0, false, false, false);
+    for hints in view.tools().map(|i| spec.tools[i].annotations) {
+        count += 1;
+        reads |= hints.read_only;
+        writes |= !hints.read_only;
+        destructive |= !hints.read_only && hints.destructive;
+    }
     let operation = json!({"type": "string", "description": "The operation's name, as search_operations returns it."});
     let mut out = vec![
         json!({
@@ -76,8 +77,7 @@ pub fn entries(spec: &ServerSpec, view: &View) -> Vec<(&'static str, String)> {
             "annotations": {"readOnlyHint": true},
         }));
     }
-    if !writes.is_empty() {
-        let destructive = writes.iter().any(|t| t.annotations.destructive);
+    if writes {
         out.push(json!({
             "name": CALL_WRITE,
             "description": format!("Run an operation that changes data (found with {SEARCH})."),

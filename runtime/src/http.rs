@@ -143,7 +143,30 @@ struct BodyCheck {
 /// What `check_body` needs to answer `tools/list` itself.
 struct Lists {
     views: HashMap<String, Arc<View>>,
-    same_site: SameSite,
+    same_site: Arc<SameSite>,
+}
+
+impl Lists {
+    /// The answer to a `tools/list` request at a view's path, after rmcp's
+    /// Host and Origin checks; `None` leaves the request to rmcp (another
+    /// path, or a protocol version it must refuse with its reason).
+    fn answer(&self, parts: &axum::http::request::Parts, body: &[u8]) -> Option<Response> {
+        let view = self.views.get(parts.uri.path())?;
+        let header = match parts.headers.get("mcp-protocol-version").map(|v| v.to_str()) {
+            None => None,
+            Some(Ok(v)) if surface::is_known_version(v) => Some(v),
+            Some(_) => return None,
+        };
+        let request = ListRequest::parse(body)?;
+        let version = request.version(header)?;
+        if !self.same_site.allows(&parts.headers) {
+            return Some(forbidden());
+        }
+        let answer = surface::answer(view, &request, version);
+        let body = futures_util::stream::iter(answer.into_iter().map(Ok::<_, std::convert::Infallible>));
+        let headers = [(header::CONTENT_TYPE, "application/json")];
+        Some((StatusCode::OK, headers, axum::body::Body::from_stream(body)).into_response())
+    }
 }
 
 /// The bound on tool calls in flight, in all and per caller.
@@ -296,34 +319,10 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
             .and_then(|h| h.id.clone())
             .unwrap_or(serde_json::Value::Null)
     };
-    let header_version = match parts.headers.get("mcp-protocol-version").map(|v| v.to_str()) {
-        None => Some(None),
-        Some(Ok(v)) if surface::is_known_version(v) => Some(Some(v)),
-        // rmcp answers 400 with the reason.
-        Some(_) => None,
-    };
     if method == Some("tools/list")
-        && let Some(lists) = &check.lists
-        && let Some(view) = lists.views.get(parts.uri.path())
-        && let Some(header_version) = header_version
-        && let Some(request) = ListRequest::parse(&bytes)
-        && let Some(version) = request.version(header_version)
+        && let Some(answer) = check.lists.as_ref().and_then(|lists| lists.answer(&parts, &bytes))
     {
-        if !lists.same_site.allows(&parts.headers) {
-            return (
-                StatusCode::FORBIDDEN,
-                "forbidden: this Host or Origin may not call this server\n",
-            )
-                .into_response();
-        }
-        let parts = surface::answer(view, &request, version);
-        let body = futures_util::stream::iter(parts.into_iter().map(Ok::<_, std::convert::Infallible>));
-        return (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            axum::body::Body::from_stream(body),
-        )
-            .into_response();
+        return answer;
     }
     let caller = parts.extensions.get::<Caller>().map_or("", |Caller(c)| c.as_str());
     let mut slot = None;
@@ -550,10 +549,10 @@ pub fn router(server: &Server, options: &HttpOptions) -> Router {
 
 fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, ready: Arc<AtomicBool>) -> Router {
     // `/mcp`'s Host and Origin checks are rmcp's; `/metrics` gets the same lists.
-    let same_site = SameSite {
+    let same_site = Arc::new(SameSite {
         hosts: host_names(options),
         origins: allowed_origins(options),
-    };
+    });
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(options.legacy_sessions)
         .with_json_response(true)
@@ -588,10 +587,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
                 .iter()
                 .map(|(path, s)| (path.clone(), s.view().clone()))
                 .collect(),
-            same_site: SameSite {
-                hosts: same_site.hosts.clone(),
-                origins: same_site.origins.clone(),
-            },
+            same_site: same_site.clone(),
         })
     });
     let body_check = BodyCheck {
@@ -624,7 +620,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
         .route(
             "/metrics",
             get(move || async move { metrics_response(&metrics) })
-                .layer(middleware::from_fn_with_state(Arc::new(same_site), check_site)),
+                .layer(middleware::from_fn_with_state(same_site, check_site)),
         )
         .layer(middleware::from_fn_with_state(guard_state, guard))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -704,12 +700,16 @@ async fn check_site(State(site): State<Arc<SameSite>>, request: Request, next: N
     if site.allows(request.headers()) {
         next.run(request).await
     } else {
-        (
-            StatusCode::FORBIDDEN,
-            "forbidden: this Host or Origin may not call this server\n",
-        )
-            .into_response()
+        forbidden()
     }
+}
+
+fn forbidden() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "forbidden: this Host or Origin may not call this server\n",
+    )
+        .into_response()
 }
 
 /// Pages on this machine may call a loopback server (that is what a local

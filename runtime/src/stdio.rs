@@ -43,10 +43,9 @@ where
         negotiated.clone(),
     ));
     let back = tokio::spawn(back(from_rmcp, output, negotiated));
-    let (rmcp_read, _) = tokio::io::split(rmcp_in);
-    let (_, rmcp_write) = tokio::io::split(rmcp_out);
+    // rmcp reads what the front passes on and writes what `back` copies out.
     let running = server
-        .serve((rmcp_read, rmcp_write))
+        .serve((rmcp_in, rmcp_out))
         .await
         .map_err(|e| format!("MCP session failed to start: {e}"))?;
     tracing::info!("serving MCP over stdio");

@@ -33,32 +33,6 @@ pub struct SearchIndex<'a> {
     pub lengths: &'a [u16],
 }
 
-impl<'a> SearchIndex<'a> {
-    /// Indexed words that a said word begins and that are not much longer:
-    /// forms the stemmer doesn't join (`react` → `reaction`, `config` → `configur`).
-    fn longer_forms(&self, wanted: &[QueryWord]) -> Vec<QueryWord> {
-        let mut out = Vec::new();
-        for said in wanted.iter().filter(|w| w.weight == 1.0 && w.word.len() >= 4) {
-            let start = self.terms.partition_point(|(term, _)| *term <= said.word.as_str());
-            for (term, _) in self.terms[start..]
-                .iter()
-                .take_while(|(term, _)| term.starts_with(said.word.as_str()))
-            {
-                if term.len() * 3 <= said.word.len() * 5
-                    && !wanted.iter().chain(&out).any(|w: &QueryWord| w.word == *term)
-                {
-                    out.push(QueryWord {
-                        word: term.to_string(),
-                        weight: LONGER_FORM_WEIGHT,
-                        origin: said.origin,
-                    });
-                }
-            }
-        }
-        out
-    }
-}
-
 /// One ranked tool.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hit {
@@ -161,6 +135,30 @@ impl SearchIndex<'_> {
         hits.sort_by(by_score);
         hits.truncate(limit);
         hits
+    }
+
+    /// Indexed words that a said word begins and that are not much longer:
+    /// forms the stemmer doesn't join (`react` → `reaction`, `config` → `configur`).
+    fn longer_forms(&self, wanted: &[QueryWord]) -> Vec<QueryWord> {
+        let mut out = Vec::new();
+        for said in wanted.iter().filter(|w| w.weight == 1.0 && w.word.len() >= 4) {
+            let start = self.terms.partition_point(|(term, _)| *term <= said.word.as_str());
+            for (term, _) in self.terms[start..]
+                .iter()
+                .take_while(|(term, _)| term.starts_with(said.word.as_str()))
+            {
+                if term.len() * 3 <= said.word.len() * 5
+                    && !wanted.iter().chain(&out).any(|w: &QueryWord| w.word == *term)
+                {
+                    out.push(QueryWord {
+                        word: term.to_string(),
+                        weight: LONGER_FORM_WEIGHT,
+                        origin: said.origin,
+                    });
+                }
+            }
+        }
+        out
     }
 }
 
@@ -272,9 +270,9 @@ fn split_words(text: &str) -> Vec<&str> {
 /// Words that say nothing about which operation is meant.
 const FILLER: &[&str] = &[
     "a", "an", "and", "any", "are", "as", "at", "be", "been", "by", "can", "could", "do", "does", "for", "from", "how",
-    "i", "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "please", "should", "so", "that", "the",
-    "their", "them", "there", "these", "they", "this", "those", "to", "us", "via", "want", "we", "what", "when",
-    "where", "which", "who", "will", "with", "would", "you", "your",
+    "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "please", "should", "so", "that", "the", "their",
+    "them", "there", "these", "they", "this", "those", "to", "us", "via", "want", "we", "what", "when", "where",
+    "which", "who", "will", "with", "would", "you", "your",
 ];
 
 /// Words REST APIs and the people who call them use for the same thing.

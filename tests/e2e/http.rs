@@ -146,6 +146,21 @@ async fn guards_around_the_endpoint() -> anyhow::Result<()> {
     )
     .await;
     assert_eq!(foreign.status(), 403);
+    // tools/list, answered from the view's bytes before rmcp, gets the same check at every endpoint.
+    let list = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/list"});
+    for url in [server.url.clone(), format!("{}/pets", server.url)] {
+        let evil = [("origin", "https://evil.example")];
+        assert_eq!(rpc(&url, Some(TOKEN), list.clone(), &evil).await.status(), 403, "{url}");
+        assert_eq!(
+            rpc(&url, Some(TOKEN), list.clone(), &[("host", "evil.example")])
+                .await
+                .status(),
+            403,
+            "{url}"
+        );
+        assert_eq!(rpc(&url, None, list.clone(), &[]).await.status(), 401, "{url}");
+        assert_eq!(rpc(&url, Some(TOKEN), list.clone(), &[]).await.status(), 200, "{url}");
+    }
     // Oversize body: 413.
     let big = call(2, "create_pet", json!({"name": "x".repeat(5000)}));
     assert_eq!(rpc(&server.url, Some(TOKEN), big, &[]).await.status(), 413);

@@ -360,12 +360,11 @@ fn surface_name<S: serde::Serializer>(surface: &Surface, serializer: S) -> Resul
     serializer.serialize_str(surface.as_str())
 }
 
-/// The surface `surface:` names, else `tools` when its list fits the token
-/// budget and `discovery` when it doesn't.
-pub fn choose_surface(chosen: Option<Surface>, tools: &[ToolPlan], budget: usize) -> Surface {
+/// The surface `surface:` names, else `tools` when its list (`listed_bytes`
+/// of all tools) fits the token budget and `discovery` when it doesn't.
+pub fn choose_surface(chosen: Option<Surface>, listed_bytes: usize, budget: usize) -> Surface {
     chosen.unwrap_or_else(|| {
-        let bytes: usize = tools.iter().map(ToolPlan::listed_bytes).sum();
-        if estimate_tokens(bytes) > budget {
+        if estimate_tokens(listed_bytes) > budget {
             Surface::Discovery
         } else {
             Surface::Tools

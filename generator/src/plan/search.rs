@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use mcpgen_spec::Method;
-use mcpgen_spec::search::{SearchIndex, words};
+use mcpgen_spec::search::{Hit, SearchIndex, words};
 use serde_json::Value;
 
 use crate::plan::ToolPlan;
@@ -25,8 +25,6 @@ pub struct SearchPlan {
     pub terms: Vec<(String, Vec<(u32, u16)>)>,
     /// Weighted word count of each tool.
     pub lengths: Vec<u16>,
-    /// Each tool's name, for ranking (not rendered: the tool table has them).
-    pub names: Vec<String>,
 }
 
 /// What is indexed of one tool.
@@ -36,7 +34,8 @@ pub struct Entry<'a> {
     pub tags: &'a [String],
     pub method: Method,
     pub path: &'a str,
-    pub args: Vec<String>,
+    /// Its argument names are indexed.
+    pub input_schema: &'a str,
     pub description: &'a str,
 }
 
@@ -48,54 +47,34 @@ impl<'a> From<&'a ToolPlan> for Entry<'a> {
             tags: &tool.tags,
             method: tool.method,
             path: &tool.path,
-            args: argument_names(&tool.input_schema),
+            input_schema: &tool.input_schema,
             description: &tool.description,
         }
     }
 }
 
 impl SearchPlan {
-    pub fn build<'a>(tools: impl IntoIterator<Item = Entry<'a>>) -> SearchPlan {
+    /// Each tool's words are counted on its own, on every core; the index is
+    /// then merged in tool order (deterministic).
+    pub fn build(tools: &[Entry<'_>]) -> SearchPlan {
+        let counted = crate::parallel::map_ordered(tools, count_words);
         let mut terms: BTreeMap<String, Vec<(u32, u16)>> = BTreeMap::new();
-        let mut lengths = Vec::new();
-        let mut names = Vec::new();
-        for (i, tool) in tools.into_iter().enumerate() {
-            let mut counts: BTreeMap<String, u32> = BTreeMap::new();
-            let mut length = 0u32;
-            let mut add = |text: &str, weight: u32| {
-                for word in words(text) {
-                    *counts.entry(word).or_default() += weight;
-                    length += weight;
-                }
-            };
-            add(tool.name, 6);
-            add(tool.summary, 4);
-            for tag in tool.tags {
-                add(tag, 3);
-            }
-            add(tool.path, 2);
-            add(verb(tool.method, tool.path), 3);
-            for name in &tool.args {
-                add(name, 2);
-            }
-            let start: String = tool.description.chars().take(DESCRIPTION_CHARS).collect();
-            add(&start, 1);
+        let mut lengths = Vec::with_capacity(counted.len());
+        for (i, (counts, length)) in counted.into_iter().enumerate() {
             for (word, count) in counts {
                 terms.entry(word).or_default().push((i as u32, saturate(count)));
             }
             lengths.push(saturate(length));
-            names.push(tool.name.to_string());
         }
         SearchPlan {
             terms: terms.into_iter().collect(),
             lengths,
-            names,
         }
     }
 
-    /// The `limit` best tools for `query`, as the runtime ranks them.
-    pub fn search(&self, query: &str, limit: usize) -> Vec<mcpgen_spec::search::Hit> {
-        self.with_index(|index| index.search(query, &|_| true, &|i| self.names[i].as_str(), limit))
+    /// The `limit` best tools for `query`, as the runtime ranks them (`name`: a tool's name by index).
+    pub fn search<'n>(&self, query: &str, limit: usize, name: &dyn Fn(usize) -> &'n str) -> Vec<Hit> {
+        self.with_index(|index| index.search(query, &|_| true, name, limit))
     }
 
     /// The index as the runtime holds it, for queries at generation time (tests, recall figures).
@@ -147,6 +126,31 @@ impl SearchPlan {
     }
 }
 
+/// A tool's words with their field-weighted counts, and its weighted length.
+fn count_words(tool: &Entry<'_>) -> (BTreeMap<String, u32>, u32) {
+    let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+    let mut length = 0u32;
+    let mut add = |text: &str, weight: u32| {
+        for word in words(text) {
+            *counts.entry(word).or_default() += weight;
+            length += weight;
+        }
+    };
+    add(tool.name, 6);
+    add(tool.summary, 4);
+    for tag in tool.tags {
+        add(tag, 3);
+    }
+    add(tool.path, 2);
+    add(verb(tool.method, tool.path), 3);
+    for name in argument_names(tool.input_schema) {
+        add(&name, 2);
+    }
+    let start: String = tool.description.chars().take(DESCRIPTION_CHARS).collect();
+    add(&start, 1);
+    (counts, length)
+}
+
 fn saturate(n: u32) -> u16 {
     u16::try_from(n).unwrap_or(u16::MAX)
 }
@@ -185,7 +189,7 @@ mod tests {
             tags: &[],
             method,
             path,
-            args: vec!["petId".to_string()],
+            input_schema: r#"{"type": "object", "properties": {"petId": {}}}"#,
             description: summary,
         }
     }
@@ -198,8 +202,8 @@ mod tests {
             tool("delete_pet", "Deletes a pet", Method::Delete, "/pets/{petId}"),
             tool("place_order", "Place an order for a pet", Method::Post, "/store/orders"),
         ];
-        let plan = SearchPlan::build(tools);
-        let hits = |query: &str| plan.search(query, 4);
+        let plan = SearchPlan::build(&tools);
+        let hits = |query: &str| plan.search(query, 4, &|i| tools[i].name);
         assert_eq!(hits("remove a pet from the shop")[0].tool, 2);
         assert_eq!(hits("every pet in the shop")[0].tool, 0);
         assert_eq!(hits("order a pet")[0].tool, 3);
@@ -211,7 +215,6 @@ mod tests {
         let plan = SearchPlan {
             terms: vec![("order".into(), vec![(1, 2)]), ("pet".into(), vec![(0, 3), (1, 1)])],
             lengths: vec![7, 9],
-            names: vec!["a".into(), "b".into()],
         };
         let text = plan.render("//! header\n");
         assert!(text.contains("        (\"pet\", &[(0, 3), (1, 1)]),\n"), "{text}");
