@@ -120,7 +120,7 @@ async fn main() -> anyhow::Result<()> {
     for n in 0..HTTP_CLIENTS {
         let (url, tally, mix) = (server.url.clone(), tally.clone(), mix.clone());
         clients.push(tokio::spawn(async move {
-            let http = reqwest::Client::builder()
+            let http = mcpgen_tests::http_client()
                 .timeout(Duration::from_secs(30))
                 .build()
                 .unwrap();

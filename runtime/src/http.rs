@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
@@ -29,6 +30,7 @@ use axum::routing::get;
 use futures_core::Stream;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use rmcp::ErrorData;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
 use rmcp::transport::streamable_http_server::session::{ServerSseMessage, SessionId, SessionManager};
@@ -38,7 +40,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
 use crate::server::Server;
-use crate::surface::{self, ListRequest, View};
+use crate::surface::{self, ListRequest};
 
 /// How long shutdown waits for in-flight tool calls before closing anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -135,37 +137,172 @@ struct BodyCheck {
     /// notifications, probes) are not counted.
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     calls: Arc<CallSlots>,
-    /// Stateless requests get `tools/list` answered here, from the view of
-    /// their path (`/mcp` or `/mcp/<toolset>`), after rmcp's Host and Origin checks.
-    lists: Option<Arc<Lists>>,
+    /// Stateless requests get `tools/list` and most `tools/call` answered
+    /// here, by the server of their path (`/mcp` or `/mcp/<toolset>`).
+    direct: Option<Arc<Direct>>,
 }
 
-/// What `check_body` needs to answer `tools/list` itself.
-struct Lists {
-    views: HashMap<String, Arc<View>>,
+/// What `check_body` needs to answer `tools/list` and `tools/call` itself,
+/// without rmcp's per-request service (a task, channels and a cancellation
+/// tree per request: a third of a call's CPU). Anything it doesn't answer
+/// goes on to rmcp, which has the last word on the protocol.
+struct Direct {
+    servers: HashMap<String, Server>,
     same_site: Arc<SameSite>,
 }
 
-impl Lists {
-    /// The answer to a `tools/list` request at a view's path, after rmcp's
-    /// Host and Origin checks; `None` leaves the request to rmcp (another
-    /// path, or a protocol version it must refuse with its reason).
-    fn answer(&self, parts: &axum::http::request::Parts, body: &[u8]) -> Option<Response> {
-        let view = self.views.get(parts.uri.path())?;
-        let header = match parts.headers.get("mcp-protocol-version").map(|v| v.to_str()) {
-            None => None,
-            Some(Ok(v)) if surface::is_known_version(v) => Some(v),
-            Some(_) => return None,
+impl Direct {
+    /// The server of the request's path, once the request passed the checks
+    /// rmcp would make first (media types, Host, Origin); `Ok(None)` leaves
+    /// the request to rmcp.
+    fn server(&self, parts: &axum::http::request::Parts) -> Result<Option<&Server>, Forbidden> {
+        let Some(server) = self.servers.get(parts.uri.path()) else {
+            return Ok(None);
         };
+        if !rmcp_accepts_media_types(&parts.headers) {
+            return Ok(None);
+        }
+        if !self.same_site.allows(&parts.headers) {
+            return Err(Forbidden);
+        }
+        Ok(Some(server))
+    }
+
+    /// The protocol version of the request's transport (its HTTP header),
+    /// `Err` when rmcp must answer (a version it refuses, with its reason).
+    fn header_version(parts: &axum::http::request::Parts) -> Result<Option<&str>, ()> {
+        match parts.headers.get("mcp-protocol-version").map(|v| v.to_str()) {
+            None => Ok(None),
+            Some(Ok(v)) if surface::is_known_version(v) => Ok(Some(v)),
+            Some(_) => Err(()),
+        }
+    }
+
+    /// The answer to a `tools/list` request; `None` leaves it to rmcp.
+    fn list(&self, parts: &axum::http::request::Parts, body: &[u8]) -> Option<Response> {
+        let header = Self::header_version(parts).ok()?;
         let request = ListRequest::parse(body)?;
         let version = request.version(header)?;
-        if !self.same_site.allows(&parts.headers) {
-            return Some(forbidden());
+        let server = match self.server(parts) {
+            Ok(server) => server?,
+            Err(Forbidden) => return Some(forbidden()),
+        };
+        let answer = surface::answer(server.view(), &request, version);
+        Some(json_response(answer))
+    }
+
+    /// The answer to a `tools/call` request of a protocol version before
+    /// 2026-07-28 with no progress token (nothing to stream); `None` leaves
+    /// it to rmcp, which also checks 2026-07-28's standard headers.
+    async fn call(&self, parts: &axum::http::request::Parts, body: &[u8]) -> Option<Response> {
+        let header = Self::header_version(parts).ok()?;
+        if header.is_some_and(|v| v >= "2026-07-28") {
+            return None;
         }
-        let answer = surface::answer(view, &request, version);
-        let body = futures_util::stream::iter(answer.into_iter().map(Ok::<_, std::convert::Infallible>));
-        let headers = [(header::CONTENT_TYPE, "application/json")];
-        Some((StatusCode::OK, headers, axum::body::Body::from_stream(body)).into_response())
+        let request = CallRequest::parse(body)?;
+        let server = match self.server(parts) {
+            Ok(server) => server?,
+            Err(Forbidden) => return Some(forbidden()),
+        };
+        let id = request.id.to_string();
+        let answer = match server.call_direct(&request.name, request.arguments).await {
+            Ok(result) => {
+                // Only 2026-07-28 results carry `resultType`; this path serves older versions.
+                let mut result = rmcp::model::ServerResult::from(result);
+                result.strip_result_type_for_legacy_peer();
+                serde_json::to_vec(&result).map(|result| ("result", result))
+            }
+            Err(error) => serde_json::to_vec(&error).map(|error| ("error", error)),
+        };
+        let (key, value) = match answer {
+            Ok(answer) => answer,
+            Err(e) => (
+                "error",
+                serde_json::to_vec(&ErrorData::internal_error(e.to_string(), None)).ok()?,
+            ),
+        };
+        Some(json_response([
+            Bytes::from(format!("{{\"jsonrpc\":\"2.0\",\"id\":{id},\"{key}\":")),
+            Bytes::from(value),
+            Bytes::from_static(b"}"),
+        ]))
+    }
+}
+
+/// A Host or Origin this server doesn't serve (answered 403).
+struct Forbidden;
+
+/// A JSON response whose body is the concatenation of `parts` (a shared
+/// page of a list is sent without a copy).
+fn json_response(parts: [Bytes; 3]) -> Response {
+    let body = futures_util::stream::iter(parts.into_iter().map(Ok::<_, std::convert::Infallible>));
+    let headers = [(header::CONTENT_TYPE, "application/json")];
+    (StatusCode::OK, headers, axum::body::Body::from_stream(body)).into_response()
+}
+
+/// rmcp answers 406 to a POST that doesn't accept both JSON and event
+/// streams, and 415 to a body that isn't declared JSON: requests answered
+/// here must pass the same checks, so they are left to rmcp to refuse.
+fn rmcp_accepts_media_types(headers: &axum::http::HeaderMap) -> bool {
+    let (mut json, mut sse) = (false, false);
+    for value in headers.get_all(header::ACCEPT) {
+        for essence in value.to_str().unwrap_or("").split(',') {
+            let essence = essence.split(';').next().unwrap_or("").trim();
+            json |= essence.eq_ignore_ascii_case("application/json");
+            sse |= essence.eq_ignore_ascii_case("text/event-stream");
+        }
+    }
+    let content_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .eq_ignore_ascii_case("application/json")
+        });
+    json && sse && content_json
+}
+
+/// A JSON-RPC `tools/call` request answered without rmcp.
+struct CallRequest {
+    id: serde_json::Value,
+    name: String,
+    arguments: Option<rmcp::model::JsonObject>,
+}
+
+impl CallRequest {
+    /// `Some` for a well-formed `tools/call` request whose `_meta` asks for
+    /// nothing but the result (no progress token, no protocol version of its
+    /// own); rmcp answers anything else, malformed requests included.
+    fn parse(message: &[u8]) -> Option<CallRequest> {
+        #[derive(serde::Deserialize)]
+        struct Message {
+            jsonrpc: String,
+            method: String,
+            id: serde_json::Value,
+            params: Params,
+        }
+        #[derive(serde::Deserialize)]
+        struct Params {
+            name: String,
+            arguments: Option<rmcp::model::JsonObject>,
+            #[serde(rename = "_meta")]
+            meta: Option<rmcp::model::JsonObject>,
+        }
+        let message: Message = serde_json::from_slice(message).ok()?;
+        let plain_meta = message
+            .params
+            .meta
+            .as_ref()
+            .is_none_or(|meta| !meta.contains_key("progressToken") && !meta.contains_key(surface::META_VERSION));
+        let valid_id = message.id.is_string() || message.id.is_i64() || message.id.is_u64();
+        (message.jsonrpc == "2.0" && message.method == "tools/call" && valid_id && plain_meta).then_some(CallRequest {
+            id: message.id,
+            name: message.params.name,
+            arguments: message.params.arguments,
+        })
     }
 }
 
@@ -320,7 +457,7 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
             .unwrap_or(serde_json::Value::Null)
     };
     if method == Some("tools/list")
-        && let Some(answer) = check.lists.as_ref().and_then(|lists| lists.answer(&parts, &bytes))
+        && let Some(answer) = check.direct.as_ref().and_then(|direct| direct.list(&parts, &bytes))
     {
         return answer;
     }
@@ -341,6 +478,12 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
         match check.calls.take(caller) {
             Ok(taken) => slot = Some(taken),
             Err(who) => return try_again_later(id(), &format!("Busy: {who}. Retry in 1 s."), 1),
+        }
+        // The slot is held until the answer is made.
+        if let Some(direct) = &check.direct
+            && let Some(answer) = direct.call(&parts, &bytes).await
+        {
+            return answer;
         }
     }
     let opens_session = method == Some("initialize") && !parts.headers.contains_key("mcp-session-id");
@@ -581,12 +724,9 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             .into_iter()
             .map(|(name, server)| (format!("/mcp/{name}"), server)),
     );
-    let lists = (!options.legacy_sessions).then(|| {
-        Arc::new(Lists {
-            views: servers
-                .iter()
-                .map(|(path, s)| (path.clone(), s.view().clone()))
-                .collect(),
+    let direct = (!options.legacy_sessions).then(|| {
+        Arc::new(Direct {
+            servers: servers.iter().cloned().collect(),
             same_site: same_site.clone(),
         })
     });
@@ -600,7 +740,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             per_caller: options.max_calls_per_caller.max(1),
             in_flight: Default::default(),
         }),
-        lists,
+        direct,
     };
 
     let guard_state = Arc::new(Guard {

@@ -171,14 +171,14 @@ impl Inner {
     async fn call_custom(
         &self,
         tool: &CustomTool,
-        request: CallToolRequestParams,
+        arguments: Option<rmcp::model::JsonObject>,
         cancelled: &CancellationToken,
     ) -> Result<CallToolResponse, ErrorData> {
         let deadline = self
             .overrides
             .deadline
             .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
-        let call = tools::call_custom(tool, request.arguments, self.upstream.redactor());
+        let call = tools::call_custom(tool, arguments, self.upstream.redactor());
         self.envelope(&tool.name, deadline, deadline, cancelled, call).await
     }
 
@@ -186,7 +186,8 @@ impl Inner {
     /// answers its own call with an error and never takes the server down),
     /// cancellation (a call its client cancelled or abandoned stops at once:
     /// dropping it drops its upstream request and any retry or page to come),
-    /// and the call's audit event.
+    /// and the call's audit event, written even when the call is dropped
+    /// unfinished (its client went away).
     async fn envelope(
         &self,
         tool: &str,
@@ -195,15 +196,18 @@ impl Inner {
         cancelled: &CancellationToken,
         call: impl Future<Output = (CallToolResult, Outcome)>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let request_id = self.metrics.request_id();
-        let started = Instant::now();
         let _in_flight = self.metrics.in_flight();
+        let mut audit = Audit {
+            metrics: &self.metrics,
+            request_id: self.metrics.request_id(),
+            tool,
+            started: Instant::now(),
+            outcome: None,
+        };
         let call = std::panic::AssertUnwindSafe(tokio::time::timeout(backstop, call)).catch_unwind();
         let finished = tokio::select! {
             finished = call => finished,
             () = cancelled.cancelled() => {
-                let outcome = Outcome { kind: "cancelled", status: None, attempts: 0 };
-                self.metrics.finish(&request_id, tool, outcome, started.elapsed());
                 return Err(ErrorData::internal_error("the client cancelled this call", None));
             }
         };
@@ -219,8 +223,30 @@ impl Inner {
                 },
             ),
         };
-        self.metrics.finish(&request_id, tool, outcome, started.elapsed());
+        audit.outcome = Some(outcome);
         Ok(result.into())
+    }
+}
+
+/// A call's audit event, written when it is dropped: with the call's outcome,
+/// or as cancelled when the call never got one.
+struct Audit<'a> {
+    metrics: &'a Metrics,
+    request_id: String,
+    tool: &'a str,
+    started: Instant,
+    outcome: Option<Outcome>,
+}
+
+impl Drop for Audit<'_> {
+    fn drop(&mut self) {
+        let outcome = self.outcome.take().unwrap_or(Outcome {
+            kind: "cancelled",
+            status: None,
+            attempts: 0,
+        });
+        self.metrics
+            .finish(&self.request_id, self.tool, outcome, self.started.elapsed());
     }
 }
 
@@ -294,12 +320,38 @@ impl ServerHandler for Server {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let name = request.name.as_ref();
+        self.dispatch(request.name.as_ref(), request.arguments, Some(&context), &context.ct)
+            .await
+    }
+}
+
+impl Server {
+    /// A `tools/call` the transport answers without rmcp (a stateless HTTP
+    /// request with no progress token): nothing to report to, and dropping
+    /// the future is what cancels it.
+    pub async fn call_direct(
+        &self,
+        name: &str,
+        arguments: Option<rmcp::model::JsonObject>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        self.dispatch(name, arguments, None, &CancellationToken::new()).await
+    }
+
+    /// A call by the name the view lists: a generated tool, a discovery
+    /// meta-tool or a hand-written tool. `context` is the rmcp request's,
+    /// where progress and log notifications go.
+    async fn dispatch(
+        &self,
+        name: &str,
+        arguments: Option<rmcp::model::JsonObject>,
+        context: Option<&RequestContext<RoleServer>>,
+        cancelled: &CancellationToken,
+    ) -> Result<CallToolResponse, ErrorData> {
         if let Some(index) = self.spec.tool_index(name)
             && self.view.surface.lists_operations()
             && self.view.contains(index)
         {
-            return self.call_generated(index, request.arguments, &context).await;
+            return self.call_generated(index, arguments, context, cancelled).await;
         }
         if discovery::NAMES.contains(&name) && self.view.lists(name) {
             let started = Instant::now();
@@ -319,43 +371,44 @@ impl ServerHandler for Server {
                 Ok(result.into())
             };
             return match name {
-                discovery::SEARCH => answered(discovery::search(self.spec, &self.view, request.arguments)),
-                discovery::DESCRIBE => answered(discovery::describe(self.spec, &self.view, request.arguments)),
-                _ => match discovery::resolve_call(self.spec, &self.view, name, request.arguments) {
-                    Ok((index, arguments)) => self.call_generated(index, arguments, &context).await,
+                discovery::SEARCH => answered(discovery::search(self.spec, &self.view, arguments)),
+                discovery::DESCRIBE => answered(discovery::describe(self.spec, &self.view, arguments)),
+                _ => match discovery::resolve_call(self.spec, &self.view, name, arguments) {
+                    Ok((index, arguments)) => self.call_generated(index, arguments, context, cancelled).await,
                     Err(refused) => answered(*refused),
                 },
             };
         }
         if let Some(tool) = self.custom.iter().find(|t| t.name == name) {
-            return self.call_custom(tool, request, &context.ct).await;
+            return self.call_custom(tool, arguments, cancelled).await;
         }
         Err(ErrorData::invalid_params(
             format!("unknown tool `{name}`; call tools/list for the available tools"),
             None,
         ))
     }
-}
 
-impl Server {
     /// A generated tool's call, by its own name or through a discovery call tool.
     async fn call_generated(
         &self,
         index: usize,
         arguments: Option<rmcp::model::JsonObject>,
-        context: &RequestContext<RoleServer>,
+        context: Option<&RequestContext<RoleServer>>,
+        cancelled: &CancellationToken,
     ) -> Result<CallToolResponse, ErrorData> {
         let tool = self.tool(index);
         let policy = self.policy(tool);
         let deadline = Duration::from_millis(policy.deadline_ms);
         let call = tools::call(&self.upstream, tool, arguments, &policy);
-        let reporter = Reporter::new(
-            context.peer.clone(),
-            context.meta.get_progress_token(),
-            self.log_level.get(),
-            tool.spec.name,
-            self.upstream.redactor().clone(),
-        );
+        let reporter = context.and_then(|context| {
+            Reporter::new(
+                context.peer.clone(),
+                context.meta.get_progress_token(),
+                self.log_level.get(),
+                tool.spec.name,
+                self.upstream.redactor().clone(),
+            )
+        });
         let call = async {
             match reporter {
                 Some(reporter) => reporter.scope(call).await,
@@ -365,8 +418,7 @@ impl Server {
         // The call keeps its own deadline; the backstop (with a grace period for
         // the call's own, more precise error) stops anything that doesn't.
         let backstop = deadline.saturating_add(Duration::from_millis(250));
-        self.envelope(tool.spec.name, deadline, backstop, &context.ct, call)
-            .await
+        self.envelope(tool.spec.name, deadline, backstop, cancelled, call).await
     }
 }
 

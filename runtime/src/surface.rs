@@ -201,7 +201,7 @@ pub struct ListRequest {
 }
 
 /// The `_meta` key of a request's protocol version.
-const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
+pub const META_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 /// How long a client may cache `tools/list` (2026-07-28 `ttlMs`): the list
 /// changes only with a new build of the server.
 const LIST_TTL_MS: u64 = 300_000;

@@ -19,7 +19,7 @@ fn env(base_url: &str) -> Vec<(&str, &str)> {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    mcpgen_tests::http_client()
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap()
@@ -545,7 +545,7 @@ async fn a_disconnected_client_stops_its_call() -> anyhow::Result<()> {
     // `/slow/*` answers after 5 s, past the 1 s this client waits.
     let slow = format!("{}/slow", upstream.base_url);
     let server = HttpServer::start(&["--rate-limit", "0"], &env(&slow))?;
-    let impatient = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
+    let impatient = mcpgen_tests::http_client().timeout(Duration::from_secs(1)).build()?;
     let gone = impatient
         .post(&server.url)
         .bearer_auth(TOKEN)
@@ -570,6 +570,43 @@ async fn a_disconnected_client_stops_its_call() -> anyhow::Result<()> {
         "{text}"
     );
     assert_eq!(upstream.requests().len(), 1);
+    Ok(())
+}
+
+/// Stateless calls are answered by the server itself unless they need rmcp
+/// (a progress token to stream to): either way the answer is the same, for
+/// results, tool errors and protocol errors alike.
+#[tokio::test]
+async fn calls_answered_with_and_without_rmcp_agree() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let server = HttpServer::start(&["--rate-limit", "0"], &env(&upstream.base_url))?;
+    let cases = [
+        ("get_pet_by_id", json!({"petId": 7})),
+        ("get_pet_by_id", json!({"petId": 404})),
+        ("get_pet_by_id", json!({"petId": "seven"})),
+        ("get_inventory", json!({"unexpected": true})),
+        ("no_such_tool", json!({})),
+    ];
+    for (n, (tool, arguments)) in cases.into_iter().enumerate() {
+        let plain = call(n as u64, tool, arguments);
+        let mut streamed = plain.clone();
+        streamed["params"]["_meta"] = json!({"progressToken": format!("p{n}")});
+        let mut answers = Vec::new();
+        for body in [plain, streamed] {
+            let response = rpc(&server.url, Some(TOKEN), body, &[]).await;
+            assert_eq!(response.status(), 200);
+            let text = response.text().await?;
+            // rmcp answers in JSON unless the call sent notifications first (SSE).
+            let message = text.lines().find_map(|l| l.strip_prefix("data: ")).unwrap_or(&text);
+            answers.push(serde_json::from_str::<Value>(message)?);
+        }
+        assert_eq!(answers[0], answers[1], "{tool}");
+        assert!(
+            answers[0].get("result").or(answers[0].get("error")).is_some(),
+            "{}",
+            answers[0]
+        );
+    }
     Ok(())
 }
 

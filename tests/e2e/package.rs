@@ -697,7 +697,9 @@ async fn the_readme_http_host_configs_reach_the_server() -> anyhow::Result<()> {
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "readme", "version": "0"}}});
     let send = |auth: Option<String>| {
-        let mut request = reqwest::Client::new()
+        let mut request = mcpgen_tests::http_client()
+            .build()
+            .unwrap()
             .post(&server.url)
             .header("Accept", "application/json, text/event-stream")
             .header("Content-Type", "application/json")

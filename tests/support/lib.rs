@@ -181,9 +181,17 @@ impl Drop for HttpServer {
     }
 }
 
+/// A reqwest client's builder for tests, with the TLS crypto the runtime uses
+/// installed (reqwest is built without one).
+pub fn http_client() -> reqwest::ClientBuilder {
+    mcpgen_runtime::upstream::install_crypto_provider();
+    reqwest::Client::builder()
+}
+
 /// A server's `/metrics`, with its bearer token.
 pub async fn metrics_text(base: &str, token: &str) -> anyhow::Result<String> {
-    Ok(reqwest::Client::new()
+    Ok(http_client()
+        .build()?
         .get(format!("{base}/metrics"))
         .bearer_auth(token)
         .send()

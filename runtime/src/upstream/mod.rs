@@ -103,6 +103,13 @@ impl std::fmt::Display for UpstreamError {
     }
 }
 
+/// Makes ring the process's TLS crypto (reqwest is built without a provider
+/// of its own); any reqwest client in the process needs it before it is
+/// built. Idempotent: a provider already installed stays.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 /// The pooled HTTP client and what it needs to authenticate.
 pub struct Upstream {
     /// Built on first use: it loads the system's CA certificates (hundreds of
@@ -156,6 +163,7 @@ impl Upstream {
     /// The pooled client, built on the first request.
     fn client(&self) -> Result<&reqwest::Client, UpstreamError> {
         let built = self.client.get_or_init(|| {
+            install_crypto_provider();
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(Duration::from_secs(10))

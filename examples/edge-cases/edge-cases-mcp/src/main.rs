@@ -4,6 +4,8 @@
 //! Your own tools and hooks go in `src/extend.rs`, which regeneration never touches.
 mod extend;
 mod tools;
+#[global_allocator]
+static ALLOCATOR: mcpgen_runtime::MiMalloc = mcpgen_runtime::MiMalloc;
 fn main() -> std::process::ExitCode {
     mcpgen_runtime::run_with(&tools::SERVER, extend::extensions())
 }
