@@ -76,10 +76,17 @@ def wait_port(port, proc=None, limit=60):
     raise SystemExit(f"nothing listened on {port} within {limit} s")
 
 
-def timed(cmd, cwd=None, env=None):
+def timed(cmd, cwd=None, env=None, timeout=None):
     """Run cmd under /usr/bin/time: (seconds, peak RSS MiB, completed process)."""
-    out = subprocess.run(["/usr/bin/time", "-f", "TIME %e %M", *cmd], cwd=cwd, env=env,
-                         capture_output=True, text=True)
+    proc = subprocess.Popen(["/usr/bin/time", "-f", "TIME %e %M", *cmd], cwd=cwd, env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)  # cargo's rustc jobs too
+        proc.communicate()
+        return float(timeout), 0.0, subprocess.CompletedProcess(cmd, 124, "", f"timed out after {timeout} s")
+    out = subprocess.CompletedProcess(cmd, proc.returncode, stdout, stderr)
     line = [l for l in out.stderr.splitlines() if l.startswith("TIME ")][-1]
     _, secs, kb = line.split()
     return float(secs), int(kb) / 1024, out
@@ -597,6 +604,20 @@ def slow_memory(system, slow, call_args):
         proc.wait()
 
 
+def list_row(rows, key, name, tools, spec_doc, without=frozenset()):
+    """A tools/list row: its bytes, what hosts put in a model's context of it (name,
+    description and input schema; titles, annotations and output schemas go to the
+    host), and what it keeps of the spec. Returns the bytes."""
+    listing = json.dumps({"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=set(without))
+                                    for t in tools]}, separators=(",", ":"))
+    shown = json.dumps([t.model_dump(mode="json", by_alias=True, exclude_none=True,
+                                     include={"name", "description", "input_schema"}) for t in tools],
+                       separators=(",", ":"))
+    rows.append([key, name, len(tools), f"{len(listing):,}", f"~{len(listing) // 4:,}", f"{len(shown):,}",
+                 *information(tools, spec_doc).values()])
+    return len(listing)
+
+
 def information(tools, spec):
     """Share of the spec's parameters (with their types, required flags, enums and
     descriptions) and operation summaries that tools/list keeps."""
@@ -818,19 +839,9 @@ def run(upstream):
             tools = runs[0][2]
             if key == "petstore":
                 stdio_tools[name] = tools
-            listing = json.dumps({"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools]},
-                                 separators=(",", ":"))
-            kept = information(tools, spec_doc)
-            figures[name][f"{key}_list_bytes"] = len(listing)
-            list_rows.append([key, name, len(tools), f"{len(listing):,}", f"~{len(listing) // 4:,}",
-                              *kept.values()])
+            figures[name][f"{key}_list_bytes"] = list_row(list_rows, key, name, tools, spec_doc)
             if name == "mcpgen":
-                bare = json.dumps({"tools": [t.model_dump(mode="json", by_alias=True, exclude_none=True,
-                                                          exclude={"output_schema"}) for t in tools]},
-                                  separators=(",", ":"))
-                figures[name][f"{key}_list_bytes_bare"] = len(bare)
-                list_rows.append([key, "mcpgen, `output_schemas: false`", len(tools), f"{len(bare):,}",
-                                  f"~{len(bare) // 4:,}", *kept.values()])
+                list_row(list_rows, key, "mcpgen, `output_schemas: false`", tools, spec_doc, without={"output_schema"})
         # Over HTTP: every system that serves it (openapi-mcp-generator's server exits on its first request).
         for system in (built[key][0], built[key][2], built[key][3]):
             if system is None:
@@ -850,14 +861,13 @@ def run(upstream):
                                     stats([r[2] for r in runs], " MiB")])
             if system.name == "rmcp-openapi-server":
                 tools = [McpTool.model_validate(t) for t in tools_json]
-                figures[system.name][f"{key}_list_bytes"] = len(listing)
-                list_rows.append([key, system.name, len(tools), f"{len(listing):,}", f"~{len(listing) // 4:,}",
-                                  *information(tools, spec_doc).values()])
+                figures[system.name][f"{key}_list_bytes"] = list_row(list_rows, key, system.name, tools, spec_doc)
     table("Start-up over stdio", ["spec", "system", "spawn → initialize (Python SDK)", "spawn → tools/list (Python SDK)",
                                   "spawn → tools/list (raw JSON-RPC: no client parsing)", "RSS after tools/list"], start_rows)
     table("Start-up over HTTP (spawn → initialize → first tools/list, raw JSON-RPC)",
           ["spec", "system", "spawn → tools/list", "tools/list bytes", "RSS after it"], http_start_rows)
-    table("tools/list", ["spec", "system", "tools", "bytes", "tokens (bytes/4)", *INFORMATION], list_rows)
+    table("tools/list", ["spec", "system", "tools", "bytes", "tokens (bytes/4)",
+                         "what a model is shown (name, description, inputSchema), bytes", *INFORMATION], list_rows)
 
     # The cold path: spawn → the first tool call's answer.
     first_rows = []
@@ -1005,7 +1015,7 @@ def scaling(upstream):
             rows.append([f"{n:,}", f"generation failed: {out.stderr.strip()[-200:]}"] + ["-"] * 7)
             continue
         build = ["bash", "-c", f"cd {work / f'scale{n}-mcp'} && cargo build --release --quiet --target-dir {WORK / 'target'}"]
-        build_secs, build_mib, out = timed(build)
+        build_secs, build_mib, out = timed(build, timeout=1200)
         binary = WORK / "target/release" / f"scale{n}-mcp"
         if out.returncode != 0 or not binary.is_file():
             rows.append([f"{n:,}", f"{gen_secs:.2f} s, {gen_mib:.0f} MiB", f"build failed: {out.stderr.strip()[-200:]}"]
