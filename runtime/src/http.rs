@@ -196,7 +196,7 @@ impl Direct {
     /// it to rmcp, which also checks 2026-07-28's standard headers.
     async fn call(&self, parts: &axum::http::request::Parts, body: &[u8]) -> Option<Response> {
         let header = Self::header_version(parts).ok()?;
-        if header.is_some_and(|v| v >= "2026-07-28") {
+        if surface::is_2026_07_28_or_later(header) {
             return None;
         }
         let request = CallRequest::parse(body)?;

@@ -259,7 +259,7 @@ pub fn is_known_version(version: &str) -> bool {
 
 /// Whether results carry 2026-07-28's `resultType` and caching hints
 /// (dates compare as text; older peers get results without them, as rmcp gives).
-fn is_2026_07_28_or_later(version: Option<&str>) -> bool {
+pub(crate) fn is_2026_07_28_or_later(version: Option<&str>) -> bool {
     version.is_some_and(|v| v >= "2026-07-28")
 }
 

@@ -74,7 +74,10 @@ impl Tool {
             Some(value @ Value::Object(_)) => value,
             _ => json!({}),
         };
-        if let Some(validator) = validator {
+        // Most results conform: one cheap check (no error values made) settles those.
+        if let Some(validator) = validator
+            && !validator.is_valid(&value)
+        {
             // Each round removes the failing values; nested failures can surface after.
             for _ in 0..4 {
                 let mut failing: Vec<String> = validator
@@ -168,6 +171,10 @@ fn accepts_null(schema: &Value) -> bool {
 /// Each error of `args` against `validator`, as `at `/path`: message` (the
 /// path left out at the top level), for the model to fix its arguments.
 pub(crate) fn schema_violations(validator: &jsonschema::Validator, args: &Value) -> Vec<String> {
+    // Valid arguments, the usual case, are settled without making error values.
+    if validator.is_valid(args) {
+        return Vec::new();
+    }
     validator
         .iter_errors(args)
         .map(|e| match e.instance_path().to_string() {
