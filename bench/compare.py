@@ -154,11 +154,12 @@ def mcpgen_failed(message):
 
 # ------------------------------------------------------------- the upstream
 
-class Upstream:
-    """nginx answering every path with a pet, on loopback."""
+class Nginx:
+    """One nginx process on loopback serving `server` (its `http` block's directives
+    after the common ones; `{port}` is the port it listens on)."""
 
-    def __init__(self):
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+    def __init__(self, prefix, server):
+        self.dir = Path(tempfile.mkdtemp(prefix=prefix))
         self.port = free_port()
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         conf = self.dir / "nginx.conf"
@@ -169,12 +170,7 @@ http {{
   access_log off;
   client_body_temp_path {self.dir}/b; proxy_temp_path {self.dir}/p; fastcgi_temp_path {self.dir}/f;
   uwsgi_temp_path {self.dir}/u; scgi_temp_path {self.dir}/s;
-  server {{
-    listen 127.0.0.1:{self.port};
-    keepalive_requests 1000000;
-    location / {{ default_type application/json;
-      return 200 '{{"id":1,"name":"Rex","category":"dog","status":"available","tags":["friendly"]}}'; }}
-  }}
+{server.replace("{port}", str(self.port))}
 }}
 """)
         self.proc = subprocess.Popen([nginx, "-p", str(self.dir), "-c", str(conf)])
@@ -187,39 +183,30 @@ http {{
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class ProxyFloor:
+class Upstream(Nginx):
+    """nginx answering every path with a pet, on loopback."""
+
+    def __init__(self):
+        super().__init__("bench-nginx-", """  server {
+    listen 127.0.0.1:{port};
+    keepalive_requests 1000000;
+    location / { default_type application/json;
+      return 200 '{"id":1,"name":"Rex","category":"dog","status":"available","tags":["friendly"]}'; }
+  }""")
+
+
+class ProxyFloor(Nginx):
     """nginx as a keep-alive reverse proxy in front of the upstream: two loopback HTTP
     exchanges per request and nothing else, the floor under any server that calls an
     API over HTTP for each tool call."""
 
     def __init__(self, upstream):
-        self.dir = Path(tempfile.mkdtemp(prefix="bench-proxy-"))
-        self.port = free_port()
-        nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-        conf = self.dir / "nginx.conf"
-        conf.write_text(f"""daemon off; master_process off; worker_processes 1;
-pid {self.dir}/nginx.pid; error_log {self.dir}/error.log;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  client_body_temp_path {self.dir}/b; proxy_temp_path {self.dir}/p; fastcgi_temp_path {self.dir}/f;
-  uwsgi_temp_path {self.dir}/u; scgi_temp_path {self.dir}/s;
-  upstream api {{ server 127.0.0.1:{upstream.port}; keepalive 128; }}
+        super().__init__("bench-proxy-", f"""  upstream api {{ server 127.0.0.1:{upstream.port}; keepalive 128; }}
   server {{
-    listen 127.0.0.1:{self.port};
+    listen 127.0.0.1:{{port}};
     keepalive_requests 1000000;
     location / {{ proxy_pass http://api; proxy_http_version 1.1; proxy_set_header Connection ""; }}
-  }}
-}}
-""")
-        self.proc = subprocess.Popen([nginx, "-p", str(self.dir), "-c", str(conf)])
-        wait_port(self.port, self.proc)
-        self.url = f"http://127.0.0.1:{self.port}"
-
-    def stop(self):
-        self.proc.terminate()
-        self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+  }}""")
 
 
 # ------------------------------------------------------------------ wrk
@@ -232,8 +219,8 @@ end
 """
 
 
-def wrk(url, conns, headers=None, body=None):
-    """(requests/s, p50 ms, p99 ms, errors, requests) of wrk at `conns` connections."""
+def wrk_script(headers=None, body=None):
+    """A wrk script posting `body` (GET without one) with `headers`, reporting a RESULT line."""
     script = Path(tempfile.mktemp(suffix=".lua"))
     lines = []
     if body is not None:
@@ -242,6 +229,12 @@ def wrk(url, conns, headers=None, body=None):
     for k, v in (headers or {}).items():
         lines.append(f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}")
     script.write_text("\n".join(lines) + "\n" + WRK_REPORT)
+    return script
+
+
+def wrk(url, conns, headers=None, body=None):
+    """(requests/s, p50 ms, p99 ms, errors, requests) of wrk at `conns` connections."""
+    script = wrk_script(headers, body)
     out = subprocess.run(["wrk", "-t2", f"-c{conns}", f"-d{LOAD_SECONDS}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True)
     script.unlink()
@@ -538,56 +531,47 @@ def find_property(schema, name):
     return None
 
 
-def raw_start(system, upstream):
-    """Spawn → tools/list in raw JSON-RPC lines (no SDK): the server's own share, in ms."""
-    command, args, env = system.stdio(upstream)
+def raw_exchange(argv, env, method, params=None):
+    """Spawn a stdio server, initialize it in raw JSON-RPC lines (no SDK), send one
+    request: (ms from spawn to its answer, the answer's message or None, RSS MiB then)."""
     started = time.perf_counter()
-    proc = subprocess.Popen([command, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
+    request = {"jsonrpc": "2.0", "id": 2, "method": method, **({"params": params} if params else {})}
     messages = [
         {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
             "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}},
         {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-    ]
-    proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
-    proc.stdin.flush()
-    for line in proc.stdout:
-        if line.startswith("{") and json.loads(line).get("id") == 2:
-            break
-    elapsed = (time.perf_counter() - started) * 1000
-    proc.stdin.close()
-    proc.kill()
-    proc.wait()
-    return elapsed
-
-
-def raw_first_call(system, upstream, tool, arguments):
-    """Spawn → the first tools/call's answer in raw JSON-RPC lines (the cold path:
-    the HTTP client, TLS roots and the tool's schemas made on first use), in ms."""
-    command, args, env = system.stdio(upstream)
-    started = time.perf_counter()
-    proc = subprocess.Popen([command, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
-    messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}},
+        request,
     ]
     proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
     proc.stdin.flush()
     answer = None
     for line in proc.stdout:
         if line.startswith("{") and json.loads(line).get("id") == 2:
-            answer = line
+            answer = json.loads(line)
             break
-    elapsed = (time.perf_counter() - started) * 1000
+    elapsed = (time.perf_counter() - started) * 1000 if answer else float("nan")
+    rss = rss_mib(proc.pid)
     proc.stdin.close()
     proc.kill()
     proc.wait()
-    if not answer or "Rex" not in answer:
-        raise SystemExit(f"{system.name}: the first call did not return the pet: {(answer or '')[:300]}")
+    return elapsed, answer, rss
+
+
+def raw_start(system, upstream):
+    """Spawn → tools/list in raw JSON-RPC: the server's own share, in ms."""
+    command, args, env = system.stdio(upstream)
+    return raw_exchange([command, *args], env, "tools/list")[0]
+
+
+def raw_first_call(system, upstream, tool, arguments):
+    """Spawn → the first tools/call's answer in raw JSON-RPC (the cold path: the HTTP
+    client, TLS roots and the tool's schemas made on first use), in ms."""
+    command, args, env = system.stdio(upstream)
+    elapsed, answer, _ = raw_exchange([command, *args], env, "tools/call", {"name": tool, "arguments": arguments})
+    if not answer or "Rex" not in json.dumps(answer):
+        raise SystemExit(f"{system.name}: the first call did not return the pet: {json.dumps(answer)[:300]}")
     return elapsed
 
 
@@ -626,10 +610,7 @@ def slow_memory(system, slow, call_args):
         tools = post_json(url, session, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"})["result"]["tools"]
         tool = find_tool([types.SimpleNamespace(**t) for t in tools], "getPetById").name
         call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": call_args}}
-        script = Path(tempfile.mktemp(suffix=".lua"))
-        lines = ['wrk.method = "POST"', f"wrk.body = {json.dumps(json.dumps(call))}"]
-        lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in session.items()]
-        script.write_text("\n".join(lines) + "\n" + WRK_REPORT)
+        script = wrk_script(session, json.dumps(call))
         load = subprocess.Popen(["wrk", "-t2", "-c64", f"-d{3 * SlowUpstream.SLOW_SECONDS}s", "--timeout", "30s",
                                  "-s", str(script), url], stdout=subprocess.PIPE, text=True)
         peak = 0.0
@@ -1097,30 +1078,9 @@ def scaling(upstream):
 
 def raw_list(binary, env):
     """Spawn → tools/list in raw JSON-RPC: (ms, bytes of the answer's tools, RSS MiB after it)."""
-    started = time.perf_counter()
-    proc = subprocess.Popen([str(binary)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, env=env, text=True, bufsize=1)
-    messages = [
-        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-            "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "0"}}},
-        {"jsonrpc": "2.0", "method": "notifications/initialized"},
-        {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
-    ]
-    proc.stdin.write("".join(json.dumps(m) + "\n" for m in messages))
-    proc.stdin.flush()
-    size = 0
-    for line in proc.stdout:
-        if line.startswith("{") and '"id":2' in line[:40]:
-            elapsed = (time.perf_counter() - started) * 1000
-            size = len(json.dumps({"tools": json.loads(line)["result"]["tools"]}, separators=(",", ":")))
-            break
-    else:
-        elapsed = float("nan")
-    rss = rss_mib(proc.pid)
-    proc.stdin.close()
-    proc.kill()
-    proc.wait()
-    return elapsed, size, rss
+    elapsed, answer, rss = raw_exchange([str(binary)], env, "tools/list")
+    tools = (answer or {}).get("result", {}).get("tools", [])
+    return elapsed, len(json.dumps({"tools": tools}, separators=(",", ":"))), rss
 
 
 def summary(figures):
