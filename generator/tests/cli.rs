@@ -968,3 +968,48 @@ fn workflow_setting_mistakes() {
         stderr(&out)
     );
 }
+
+/// `http.oauth`: each mistake at its line, and a correct section emitted
+/// into the tool table the runtime reads.
+#[test]
+fn inbound_oauth_settings_are_checked_and_emitted() {
+    let dir = petstore_copy();
+    let config = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    let with = |section: &str| {
+        fs::write(
+            dir.path().join("mcpgen.yaml"),
+            format!("{config}http:\n  oauth:\n{section}"),
+        )
+        .unwrap();
+        mcpgen(&["generate"], dir.path())
+    };
+    let out = with(
+        "    issuer: http://login.example.com\n    audience: mcp.example.com\n    required_scopes: [\"two words\"]\n    \
+         scopes:\n      tools:\n        delete_pett: admin\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("inbound_oauth_mistakes", stderr(&out));
+    let out = with(
+        "    issuer: https://login.example.com\n    audience: https://mcp.example.com/mcp\n    scopes:\n      tools:\n        \
+         delete_pett: admin\n",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("inbound_oauth_unknown_tool", stderr(&out));
+
+    let out = with(
+        "    issuer: https://login.example.com/realms/pets\n    audience: https://pets-mcp.example.com/mcp\n    \
+         required_scopes: [mcp]\n    scopes:\n      read: pets.read\n      write: pets.write\n      tools:\n        \
+         delete_pet: pets.admin\n",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let table = fs::read_to_string(dir.path().join("petstore-mcp/src/tools.rs")).unwrap();
+    let expected = r#"    oauth: Some(OAuthSpec {
+        issuer: "https://login.example.com/realms/pets",
+        audience: "https://pets-mcp.example.com/mcp",
+        required_scopes: &["mcp"],
+        read_scope: Some("pets.read"),
+        write_scope: Some("pets.write"),
+        tool_scopes: &[("delete_pet", "pets.admin")],
+    }),"#;
+    assert!(table.contains(expected), "{table}");
+}

@@ -240,6 +240,7 @@ mod tests {
             policy: crate::spec::Policy::DEFAULT,
             redaction: crate::spec::RedactionSpec::DEFAULT,
             inbound_token_env: "PET_TOKENS",
+            oauth: None,
             security_schemes: SCHEMES,
             tools: &[],
             by_name: &[],

@@ -39,6 +39,7 @@ use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
+use crate::oauth::{Access, ResourceServer};
 use crate::server::Server;
 use crate::surface::{self, ListRequest};
 
@@ -54,8 +55,10 @@ pub struct HttpOptions {
     /// Accepted `Host` values; empty means the loopback names when bound to
     /// loopback, and no check otherwise.
     pub allowed_hosts: Vec<String>,
-    /// Accepted inbound bearer tokens; empty means no inbound auth.
+    /// Accepted inbound bearer tokens; empty means no inbound auth (unless `oauth`).
     pub tokens: Vec<Secret>,
+    /// OAuth access tokens instead of static ones: this server as a resource server.
+    pub oauth: Option<Arc<ResourceServer>>,
     /// Tool calls per minute per token (per client address without auth); 0 = off.
     pub rate_limit_per_minute: u32,
     pub max_body_bytes: usize,
@@ -80,9 +83,11 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 struct Guard {
     tokens: Vec<Secret>,
+    oauth: Option<Arc<ResourceServer>>,
 }
 
-/// Who is calling, for the rate limit: a token's index, or (without tokens) the address.
+/// Who is calling, for the rate limits: the OAuth subject, a static token's
+/// index, or (without auth) the address.
 #[derive(Clone)]
 struct Caller(String);
 
@@ -108,15 +113,24 @@ async fn guard(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let key = if guard.tokens.is_empty() {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim);
+    let key = if let Some(oauth) = &guard.oauth {
+        match oauth.authenticate(presented, request.uri().path()).await {
+            Ok(access) => {
+                let key = format!("sub:{}", access.grant.subject);
+                request.extensions_mut().insert(Arc::new(access));
+                key
+            }
+            Err(refused) => return refused,
+        }
+    } else if guard.tokens.is_empty() {
         format!("addr:{}", peer.ip())
     } else {
-        let presented = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-            .map(str::trim);
         match presented.and_then(|t| guard.token_index(t)) {
             Some(i) => format!("token:{i}"),
             None => return unauthorized(),
@@ -137,6 +151,9 @@ struct BodyCheck {
     /// notifications, probes) are not counted.
     limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
     calls: Arc<CallSlots>,
+    /// With OAuth: a tool call needs its tool's scope (answered 403 otherwise,
+    /// before the call is counted or made); `server` says which tools only read.
+    oauth: Option<(Arc<ResourceServer>, Server)>,
     /// Stateless requests get `tools/list` and most `tools/call` answered
     /// here, by the server of their path (`/mcp` or `/mcp/<toolset>`).
     direct: Option<Arc<Direct>>,
@@ -187,7 +204,10 @@ impl Direct {
             Ok(server) => server?,
             Err(Forbidden) => return Some(forbidden()),
         };
-        let answer = surface::answer(server.view(), &request, version);
+        let answer = match parts.extensions.get::<Arc<Access>>() {
+            Some(access) => surface::answer(server.for_access(access).view(), &request, version),
+            None => surface::answer(server.view(), &request, version),
+        };
         Some(json_response(answer))
     }
 
@@ -205,6 +225,11 @@ impl Direct {
             Err(Forbidden) => return Some(forbidden()),
         };
         let id = request.id.to_string();
+        let scoped = parts
+            .extensions
+            .get::<Arc<Access>>()
+            .map(|access| server.for_access(access));
+        let server = scoped.as_ref().unwrap_or(server);
         let answer = match server.call_direct(&request.name, request.arguments).await {
             Ok(result) => {
                 // Only 2026-07-28 results carry `resultType`; this path serves older versions.
@@ -400,6 +425,15 @@ struct MessageHead<'a> {
     method: Option<std::borrow::Cow<'a, str>>,
     #[serde(default)]
     id: Option<serde_json::Value>,
+    #[serde(borrow, default)]
+    params: Option<HeadParams<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct HeadParams<'a> {
+    /// The tool of a `tools/call`.
+    #[serde(borrow, default)]
+    name: Option<std::borrow::Cow<'a, str>>,
 }
 
 /// JSON-RPC framing errors get 400 with a JSON-RPC error body (rmcp answers
@@ -463,6 +497,16 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
     }
     let caller = parts.extensions.get::<Caller>().map_or("", |Caller(c)| c.as_str());
     let mut slot = None;
+    if method == Some("tools/call")
+        && let Some((oauth, server)) = &check.oauth
+        && let Some(access) = parts.extensions.get::<Arc<Access>>()
+        && let Some(name) = head.as_ref().and_then(|h| h.params.as_ref()?.name.as_deref())
+        && let Some(read_only) = server.read_only(name)
+        && !access.allows(name, read_only)
+        && let Some(scope) = access.policy.needed(name, read_only)
+    {
+        return oauth.insufficient_scope(parts.uri.path(), scope);
+    }
     if method == Some("tools/call") {
         if let Some(limiter) = &check.limiter
             && let Err(not_until) = limiter.check_key(&caller.to_string())
@@ -650,6 +694,9 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
         .map_err(|e| format!("can't listen on {}: {e}", options.bind))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(address = %local, "serving MCP over streamable HTTP at /mcp");
+    if let Some(oauth) = options.oauth.clone() {
+        tokio::spawn(async move { oauth.verifier.warm_up().await });
+    }
 
     let shutdown = {
         let metrics = server.metrics().clone();
@@ -741,12 +788,15 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             in_flight: Default::default(),
         }),
         direct,
+        oauth: options.oauth.clone().map(|oauth| (oauth, server.clone())),
     };
 
     let guard_state = Arc::new(Guard {
         tokens: options.tokens.clone(),
+        oauth: options.oauth.clone(),
     });
     let metrics = server.metrics().clone();
+    let oauth = options.oauth.clone();
 
     // One endpoint per view; sessions are shared (an id is valid at its own path only by convention).
     let mut router = Router::new();
@@ -764,16 +814,26 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
         )
         .layer(middleware::from_fn_with_state(guard_state, guard))
         .route("/healthz", get(|| async { "ok\n" }))
-        // No OAuth here (static tokens): a plain 404, without a token, so clients
-        // probing for protected-resource or authorization-server metadata stop there.
+        // Static tokens: a plain 404, without a token, so clients probing for
+        // protected-resource or authorization-server metadata stop there. With
+        // OAuth: the protected resource metadata, at its path for every endpoint.
         .route(
             "/.well-known/{*rest}",
-            get(|| async {
-                (
-                    StatusCode::NOT_FOUND,
-                    "no OAuth metadata: this server takes static bearer tokens\n",
-                )
-            }),
+            get(
+                move |axum::extract::Path(rest): axum::extract::Path<String>| async move {
+                    match &oauth {
+                        Some(oauth) if format!("/.well-known/{rest}").starts_with(crate::oauth::METADATA_PATH) => {
+                            oauth.metadata_response()
+                        }
+                        Some(_) => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+                        None => (
+                            StatusCode::NOT_FOUND,
+                            "no OAuth metadata: this server takes static bearer tokens\n",
+                        )
+                            .into_response(),
+                    }
+                },
+            ),
         )
         .route(
             "/readyz",
@@ -943,6 +1003,7 @@ mod tests {
     fn guard_of(tokens: &[&str]) -> Guard {
         Guard {
             tokens: tokens.iter().map(|t| Secret::new(t.to_string())).collect(),
+            oauth: None,
         }
     }
 
@@ -970,6 +1031,7 @@ mod tests {
             allowed_origins: origins.iter().map(|o| o.to_string()).collect(),
             allowed_hosts: vec![],
             tokens: vec![],
+            oauth: None,
             rate_limit_per_minute: 0,
             max_body_bytes: 1024,
             legacy_sessions: false,

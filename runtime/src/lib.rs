@@ -11,6 +11,7 @@ pub mod extend;
 pub mod http;
 mod listen;
 pub mod notify;
+pub mod oauth;
 pub mod observe;
 pub mod pagination;
 pub mod redact;
@@ -127,6 +128,9 @@ struct Args {
     #[arg(long)]
     insecure_no_auth: bool,
 
+    #[command(flatten)]
+    oauth: OAuthArgs,
+
     /// Timeout of each request to the REST API, in seconds, for every tool (default: from mcpgen.yaml).
     #[arg(long, value_name = "SECONDS", env = "MCP_UPSTREAM_TIMEOUT")]
     upstream_timeout: Option<f64>,
@@ -153,6 +157,153 @@ struct Args {
     /// Log format on stderr.
     #[arg(long, value_enum, env = "MCP_LOG_FORMAT", default_value = "text")]
     log_format: LogFormat,
+}
+
+/// Inbound OAuth over HTTP (default: mcpgen.yaml's `http.oauth`). With an
+/// issuer, requests need its access tokens instead of static tokens.
+#[derive(Debug, clap::Args)]
+struct OAuthArgs {
+    /// HTTP: accept OAuth access tokens from this authorization server (its issuer URL).
+    #[arg(long, value_name = "URL", env = "MCP_OAUTH_ISSUER")]
+    oauth_issuer: Option<String>,
+
+    /// HTTP: this server's public MCP URL, the audience (RFC 8707 resource) its tokens must be for.
+    #[arg(long, value_name = "URL", env = "MCP_OAUTH_AUDIENCE")]
+    oauth_audience: Option<String>,
+
+    /// HTTP: scopes every request needs, comma-separated.
+    #[arg(
+        long,
+        value_name = "SCOPES",
+        env = "MCP_OAUTH_REQUIRED_SCOPES",
+        value_delimiter = ','
+    )]
+    oauth_required_scopes: Option<Vec<String>>,
+
+    /// HTTP: the scope read-only tools need.
+    #[arg(long, value_name = "SCOPE", env = "MCP_OAUTH_READ_SCOPE")]
+    oauth_read_scope: Option<String>,
+
+    /// HTTP: the scope every other tool needs.
+    #[arg(long, value_name = "SCOPE", env = "MCP_OAUTH_WRITE_SCOPE")]
+    oauth_write_scope: Option<String>,
+
+    /// HTTP: TOOL=SCOPE for a tool that needs a scope of its own, comma-separated (added to mcpgen.yaml's).
+    #[arg(
+        long,
+        value_name = "TOOL=SCOPE",
+        env = "MCP_OAUTH_TOOL_SCOPES",
+        value_delimiter = ','
+    )]
+    oauth_tool_scope: Vec<String>,
+
+    /// HTTP: the issuer's key set (default: its metadata's `jwks_uri`).
+    #[arg(long, value_name = "URL", env = "MCP_OAUTH_JWKS_URI")]
+    oauth_jwks_uri: Option<String>,
+
+    /// HTTP: where opaque tokens are introspected (default: the issuer metadata's endpoint).
+    #[arg(long, value_name = "URL", env = "MCP_OAUTH_INTROSPECTION_URI")]
+    oauth_introspection_uri: Option<String>,
+
+    /// HTTP: this server's client id at the issuer, for introspection and token exchange
+    /// (its secret: MCP_OAUTH_CLIENT_SECRET).
+    #[arg(long, value_name = "ID", env = "MCP_OAUTH_CLIENT_ID")]
+    oauth_client_id: Option<String>,
+
+    /// HTTP: seconds of clock difference tolerated in a token's exp and nbf.
+    #[arg(long, value_name = "SECONDS", env = "MCP_OAUTH_LEEWAY", default_value_t = 30)]
+    oauth_leeway: u64,
+
+    /// HTTP: the least seconds between two refetches of the issuer's keys for an unknown key id.
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        env = "MCP_OAUTH_JWKS_MIN_REFRESH",
+        default_value_t = 30
+    )]
+    oauth_jwks_min_refresh: u64,
+}
+
+/// The OAuth settings: mcpgen.yaml's, each overridden by its flag or env var;
+/// `None` without an issuer.
+fn oauth_options(spec: &ServerSpec, args: &OAuthArgs) -> Result<Option<oauth::OAuthOptions>, String> {
+    let yaml = spec.oauth.as_ref();
+    let Some(issuer) = args.oauth_issuer.clone().or(yaml.map(|o| o.issuer.to_string())) else {
+        return Ok(None);
+    };
+    let issuer_url = url::Url::parse(&issuer).map_err(|e| format!("--oauth-issuer `{issuer}` is not a URL ({e})"))?;
+    let loopback = matches!(issuer_url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    if issuer_url.scheme() != "https" && !(issuer_url.scheme() == "http" && loopback) {
+        return Err(format!(
+            "--oauth-issuer `{issuer}` must be an https URL (http only for an issuer on loopback)"
+        ));
+    }
+    let audience = args
+        .oauth_audience
+        .clone()
+        .or(yaml.map(|o| o.audience.to_string()))
+        .filter(|a| !a.is_empty())
+        .ok_or(
+            "--oauth-audience (MCP_OAUTH_AUDIENCE) is required with an issuer: this server's public MCP URL, \
+                e.g. https://mcp.example.com/mcp",
+        )?;
+    let owned = |v: Option<&'static str>| v.map(String::from);
+    let mut tools: std::collections::BTreeMap<String, String> = yaml
+        .map(|o| {
+            o.tool_scopes
+                .iter()
+                .map(|(t, s)| (t.to_string(), s.to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    for pair in args.oauth_tool_scope.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
+        let Some((tool, scope)) = pair.split_once('=') else {
+            return Err(format!("--oauth-tool-scope `{pair}`: write TOOL=SCOPE"));
+        };
+        if spec.tool_index(tool.trim()).is_none() {
+            return Err(format!(
+                "--oauth-tool-scope `{pair}`: this server has no tool `{}`",
+                tool.trim()
+            ));
+        }
+        tools.insert(tool.trim().to_string(), scope.trim().to_string());
+    }
+    let client = match &args.oauth_client_id {
+        None => None,
+        Some(id) => {
+            let secret = std::env::var("MCP_OAUTH_CLIENT_SECRET")
+                .map_err(|_| format!("--oauth-client-id {id} needs its secret in MCP_OAUTH_CLIENT_SECRET"))?;
+            Some((id.clone(), Secret::new(secret)))
+        }
+    };
+    Ok(Some(oauth::OAuthOptions {
+        issuer,
+        audience,
+        required_scopes: args
+            .oauth_required_scopes
+            .clone()
+            .unwrap_or_else(|| {
+                yaml.map(|o| o.required_scopes.iter().map(|s| s.to_string()).collect())
+                    .unwrap_or_default()
+            })
+            .into_iter()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        scopes: oauth::ScopePolicy {
+            read: args.oauth_read_scope.clone().or(owned(yaml.and_then(|o| o.read_scope))),
+            write: args
+                .oauth_write_scope
+                .clone()
+                .or(owned(yaml.and_then(|o| o.write_scope))),
+            tools,
+        },
+        jwks_uri: args.oauth_jwks_uri.clone(),
+        introspection_uri: args.oauth_introspection_uri.clone(),
+        client,
+        leeway: Duration::from_secs(args.oauth_leeway.min(600)),
+        jwks_min_refresh: Duration::from_secs(args.oauth_jwks_min_refresh.min(86_400)),
+    }))
 }
 
 fn parse_surface(text: &str) -> Result<Surface, String> {
@@ -317,14 +468,23 @@ fn http_options(spec: &ServerSpec, args: &Args, bind: SocketAddr) -> Result<Http
         .filter(|t| !t.is_empty())
         .map(|t| Secret::new(t.to_string()))
         .collect();
-    if tokens.is_empty() && !bind.ip().is_loopback() && !args.insecure_no_auth {
+    let oauth = match oauth_options(spec, &args.oauth)? {
+        Some(options) => Some(std::sync::Arc::new(oauth::ResourceServer::new(options, spec.name)?)),
+        None => None,
+    };
+    if let Some(oauth) = &oauth {
+        if !tokens.is_empty() {
+            tracing::warn!("OAuth is on: the static tokens in {token_env} are not accepted");
+        }
+        tracing::info!(resource = ?oauth, "accepting OAuth access tokens");
+    } else if tokens.is_empty() && !bind.ip().is_loopback() && !args.insecure_no_auth {
         return Err(format!(
             "refusing to serve {bind} without inbound auth: set {token_env} to one or more tokens \
              (make one with `{} gen-token`), or pass --insecure-no-auth",
             spec.name
         ));
     }
-    if tokens.is_empty() {
+    if tokens.is_empty() && oauth.is_none() {
         tracing::warn!("no inbound tokens in {token_env}: any local process can call this server");
     }
     Ok(HttpOptions {
@@ -332,6 +492,7 @@ fn http_options(spec: &ServerSpec, args: &Args, bind: SocketAddr) -> Result<Http
         allowed_origins: args.allowed_origins.clone(),
         allowed_hosts: args.allowed_hosts.clone(),
         tokens,
+        oauth,
         rate_limit_per_minute: args.rate_limit,
         max_body_bytes: args.max_body,
         legacy_sessions: args.legacy_sessions,

@@ -144,8 +144,16 @@ impl Metrics {
         self.in_flight.get()
     }
 
-    /// Count one finished call and write its audit event.
-    pub fn finish(&self, request_id: &str, tool: &str, outcome: Outcome, elapsed: Duration) {
+    /// Count one finished call and write its audit event, with the OAuth
+    /// caller's subject and client when there is one.
+    pub fn finish(
+        &self,
+        request_id: &str,
+        tool: &str,
+        outcome: Outcome,
+        elapsed: Duration,
+        caller: Option<Caller<'_>>,
+    ) {
         self.calls
             .get_or_create(&vec![("tool", tool.to_string()), ("outcome", outcome.kind.to_string())])
             .inc();
@@ -160,10 +168,12 @@ impl Metrics {
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         let status = outcome.status.unwrap_or(0);
         let attempts = outcome.attempts;
+        let subject = caller.map(|c| c.subject);
+        let client_id = caller.and_then(|c| c.client_id);
         if matches!(outcome.kind, "ok" | "invalid_arguments" | "upstream_error") {
-            tracing::info!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, "tool call");
+            tracing::info!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, subject, client_id, "tool call");
         } else {
-            tracing::warn!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, "tool call");
+            tracing::warn!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, subject, client_id, "tool call");
         }
     }
 
@@ -173,6 +183,13 @@ impl Metrics {
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
+}
+
+/// Who made a call, as a verified OAuth token says.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    pub subject: &'a str,
+    pub client_id: Option<&'a str>,
 }
 
 /// Decrements the in-flight gauge when the call ends, however it ends.
@@ -204,6 +221,7 @@ mod tests {
                 attempts: 1,
             },
             Duration::from_millis(12),
+            None,
         );
         let text = m.render();
         assert!(

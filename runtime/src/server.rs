@@ -7,6 +7,7 @@
 //! runs operations through the same path. A tool the view doesn't list is a
 //! protocol error (`invalid_params`), everything else is a tool result.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,8 @@ use tokio_util::sync::CancellationToken;
 use crate::discovery;
 use crate::extend::CustomTool;
 use crate::notify::{LogLevel, Reporter};
-use crate::observe::Metrics;
+use crate::oauth::Access;
+use crate::observe::{Caller, Metrics};
 use crate::spec::{Policy, ServerSpec, Surface};
 use crate::surface::{Presentation, View};
 use crate::tools::{self, Outcome, Tool};
@@ -41,7 +43,17 @@ pub struct Server {
     view: Arc<View>,
     /// What the client of this session asked for with `logging/setLevel`.
     log_level: Arc<LogLevel>,
+    /// The OAuth caller this handle serves (HTTP with OAuth), whose scopes
+    /// chose `view` and whose identity goes into audit events.
+    access: Option<Arc<Access>>,
+    /// This endpoint's view per set of scopes held (at most 2^n for a policy
+    /// of n scopes, and bounded), shared by every handle of the endpoint.
+    scoped: Arc<std::sync::Mutex<HashMap<String, Arc<View>>>>,
 }
+
+/// Views kept per endpoint for the scope sets callers hold; a policy with
+/// more scopes than this covers builds the others per request.
+const SCOPED_VIEWS: usize = 256;
 
 pub struct Inner {
     spec: &'static ServerSpec,
@@ -99,15 +111,77 @@ impl Server {
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
+            access: None,
+            scoped: Arc::default(),
         })
     }
 
     /// The same server for a new session: shares everything but the log level.
     pub fn for_session(&self) -> Server {
         Server {
-            inner: self.inner.clone(),
-            view: self.view.clone(),
             log_level: Arc::default(),
+            ..self.clone()
+        }
+    }
+
+    /// The same server for an OAuth caller: its view holds only the tools
+    /// the caller's scopes allow, and its calls are audited with its identity.
+    pub fn for_access(&self, access: &Arc<Access>) -> Server {
+        let key = access.key();
+        let cached = self.lock_scoped().get(&key).cloned();
+        let view = cached.unwrap_or_else(|| {
+            let spec = self.spec;
+            let view = Arc::new(self.view.restricted(
+                |i| access.allows(spec.tools[i].name, spec.tools[i].annotations.read_only),
+                |name| {
+                    self.read_only(name)
+                        .is_some_and(|read_only| access.allows(name, read_only))
+                },
+            ));
+            let mut scoped = self.lock_scoped();
+            if scoped.len() < SCOPED_VIEWS {
+                scoped.insert(key, view.clone());
+            }
+            view
+        });
+        Server {
+            view,
+            access: Some(access.clone()),
+            ..self.clone()
+        }
+    }
+
+    /// The handle for an rmcp request: its OAuth caller's, when the HTTP
+    /// guard found one (rmcp hands handlers the request's HTTP parts).
+    fn for_request(&self, context: &RequestContext<RoleServer>) -> Server {
+        let access = context
+            .extensions
+            .get::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Arc<Access>>());
+        match access {
+            Some(access) if self.access.is_none() => self.for_access(access),
+            _ => self.clone(),
+        }
+    }
+
+    /// The OAuth caller, for audit events.
+    fn caller(&self) -> Option<Caller<'_>> {
+        self.access.as_ref().map(|access| Caller {
+            subject: &access.grant.subject,
+            client_id: access.grant.client_id.as_deref(),
+        })
+    }
+
+    fn lock_scoped(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<View>>> {
+        self.scoped.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the tool of this name (generated or hand-written) only reads;
+    /// `None` for meta-tools and unknown names.
+    pub fn read_only(&self, name: &str) -> Option<bool> {
+        match self.spec.tool_index(name) {
+            Some(i) => Some(self.spec.tools[i].annotations.read_only),
+            None => self.custom.iter().find(|t| t.name == name).map(|t| t.read_only),
         }
     }
 
@@ -138,6 +212,8 @@ impl Server {
                     inner: self.inner.clone(),
                     view: Arc::new(view),
                     log_level: Arc::default(),
+                    access: None,
+                    scoped: Arc::default(),
                 };
                 (name, server)
             })
@@ -173,13 +249,15 @@ impl Inner {
         tool: &CustomTool,
         arguments: Option<rmcp::model::JsonObject>,
         cancelled: &CancellationToken,
+        caller: Option<Caller<'_>>,
     ) -> Result<CallToolResponse, ErrorData> {
         let deadline = self
             .overrides
             .deadline
             .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
         let call = tools::call_custom(tool, arguments, self.upstream.redactor());
-        self.envelope(&tool.name, deadline, deadline, cancelled, call).await
+        self.envelope(&tool.name, deadline, deadline, cancelled, caller, call)
+            .await
     }
 
     /// What every call runs in: the `backstop` timeout, a panic net (a bug
@@ -194,11 +272,13 @@ impl Inner {
         deadline: Duration,
         backstop: Duration,
         cancelled: &CancellationToken,
+        caller: Option<Caller<'_>>,
         call: impl Future<Output = (CallToolResult, Outcome)>,
     ) -> Result<CallToolResponse, ErrorData> {
         let _in_flight = self.metrics.in_flight();
         let mut audit = Audit {
             metrics: &self.metrics,
+            caller,
             request_id: self.metrics.request_id(),
             tool,
             started: Instant::now(),
@@ -232,6 +312,7 @@ impl Inner {
 /// or as cancelled when the call never got one.
 struct Audit<'a> {
     metrics: &'a Metrics,
+    caller: Option<Caller<'a>>,
     request_id: String,
     tool: &'a str,
     started: Instant,
@@ -245,8 +326,13 @@ impl Drop for Audit<'_> {
             status: None,
             attempts: 0,
         });
-        self.metrics
-            .finish(&self.request_id, self.tool, outcome, self.started.elapsed());
+        self.metrics.finish(
+            &self.request_id,
+            self.tool,
+            outcome,
+            self.started.elapsed(),
+            self.caller,
+        );
     }
 }
 
@@ -286,10 +372,11 @@ impl ServerHandler for Server {
     async fn list_tools(
         &self,
         request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
         let cursor = request.and_then(|r| r.cursor);
         let page = self
+            .for_request(&context)
             .view
             .page(cursor.as_deref())
             .map_err(|message| ErrorData::invalid_params(message, None))?;
@@ -320,7 +407,8 @@ impl ServerHandler for Server {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        self.dispatch(request.name.as_ref(), request.arguments, Some(&context), &context.ct)
+        self.for_request(&context)
+            .dispatch(request.name.as_ref(), request.arguments, Some(&context), &context.ct)
             .await
     }
 }
@@ -366,8 +454,13 @@ impl Server {
                     status: None,
                     attempts: 0,
                 };
-                self.metrics
-                    .finish(&self.metrics.request_id(), name, outcome, started.elapsed());
+                self.metrics.finish(
+                    &self.metrics.request_id(),
+                    name,
+                    outcome,
+                    started.elapsed(),
+                    self.caller(),
+                );
                 Ok(result.into())
             };
             return match name {
@@ -380,7 +473,7 @@ impl Server {
             };
         }
         if let Some(tool) = self.custom.iter().find(|t| t.name == name) {
-            return self.call_custom(tool, arguments, cancelled).await;
+            return self.call_custom(tool, arguments, cancelled, self.caller()).await;
         }
         Err(ErrorData::invalid_params(
             format!("unknown tool `{name}`; call tools/list for the available tools"),
@@ -418,7 +511,8 @@ impl Server {
         // The call keeps its own deadline; the backstop (with a grace period for
         // the call's own, more precise error) stops anything that doesn't.
         let backstop = deadline.saturating_add(Duration::from_millis(250));
-        self.envelope(tool.spec.name, deadline, backstop, cancelled, call).await
+        self.envelope(tool.spec.name, deadline, backstop, cancelled, self.caller(), call)
+            .await
     }
 }
 

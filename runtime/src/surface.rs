@@ -82,6 +82,31 @@ impl View {
         Ok(view)
     }
 
+    /// This view without the tools `keep` refuses (by index in `spec.tools`
+    /// for generated tools, by name for hand-written ones): what a caller
+    /// whose scopes allow only some tools is shown.
+    pub fn restricted(&self, keep_generated: impl Fn(usize) -> bool, keep_custom: impl Fn(&str) -> bool) -> View {
+        let mut view = View {
+            surface: self.surface,
+            toolsets: self.toolsets.clone(),
+            spec: self.spec,
+            members: Some(self.tools().filter(|&i| keep_generated(i)).map(|i| i as u32).collect()),
+            page_size: self.page_size,
+            before: Vec::new(),
+            after: self
+                .after
+                .iter()
+                .filter(|(name, _)| keep_custom(name))
+                .cloned()
+                .collect(),
+            pages: OnceLock::new(),
+        };
+        if self.surface.lists_meta_tools() {
+            view.before = discovery::entries(self.spec, &view);
+        }
+        view
+    }
+
     /// Whether the tool at this index of `spec.tools` is in the view.
     pub fn contains(&self, tool: usize) -> bool {
         match &self.members {
@@ -346,6 +371,7 @@ pub(crate) mod tests {
         policy: Policy::DEFAULT,
         redaction: RedactionSpec::DEFAULT,
         inbound_token_env: "T_TOKENS",
+        oauth: None,
         security_schemes: &[],
         tools: &[
             tool(

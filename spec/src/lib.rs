@@ -30,6 +30,8 @@ pub struct ServerSpec {
     pub redaction: RedactionSpec,
     /// The env var holding the bearer tokens accepted over HTTP (comma-separated).
     pub inbound_token_env: &'static str,
+    /// OAuth access tokens instead over HTTP (mcpgen.yaml's `http.oauth`).
+    pub oauth: Option<OAuthSpec>,
     pub security_schemes: &'static [SecuritySchemeSpec],
     pub tools: &'static [ToolSpec],
     /// Indexes into `tools` in the byte order of their names: lookups by
@@ -53,6 +55,23 @@ impl ServerSpec {
             .ok()?;
         Some(self.by_name[at] as usize)
     }
+}
+
+/// Inbound OAuth as mcpgen.yaml sets it; the server's flags and env vars
+/// override each value (and can turn it on for a server generated without).
+#[derive(Debug)]
+pub struct OAuthSpec {
+    /// The authorization server's issuer URL.
+    pub issuer: &'static str,
+    /// The server's canonical MCP URL, the audience its tokens must carry.
+    pub audience: &'static str,
+    /// Scopes every request needs.
+    pub required_scopes: &'static [&'static str],
+    /// The scope read-only tools need, and the one other tools need.
+    pub read_scope: Option<&'static str>,
+    pub write_scope: Option<&'static str>,
+    /// (tool, scope): tools that need a scope of their own.
+    pub tool_scopes: &'static [(&'static str, &'static str)],
 }
 
 /// How a server presents its operations in `tools/list`.

@@ -7,6 +7,8 @@
 //
 // plan: {sdk: "v1" | "v2", negotiation?: "auto" | "legacy" (v2 only),
 //        stdio?: {command, args, env}, http?: {url, headers},
+//        oauth?: {clientId, clientSecret, scope} (v1 over HTTP: the SDK's own
+//        OAuth client, client credentials, discovering the issuer from the 401),
 //        calls: [{name, arguments}]}
 //
 // Prints one JSON line {protocolVersion, tools: [names]}, then one per call:
@@ -20,9 +22,14 @@ async function connect() {
     const { Client } = await import('@modelcontextprotocol/sdk/client/index.js');
     const { StdioClientTransport } = await import('@modelcontextprotocol/sdk/client/stdio.js');
     const { StreamableHTTPClientTransport } = await import('@modelcontextprotocol/sdk/client/streamableHttp.js');
+    const { ClientCredentialsProvider } = await import('@modelcontextprotocol/sdk/client/auth-extensions.js');
+    const authProvider = plan.oauth && new ClientCredentialsProvider(plan.oauth);
     const transport = plan.stdio
       ? new StdioClientTransport({ ...plan.stdio, stderr: 'ignore' })
-      : new StreamableHTTPClientTransport(new URL(plan.http.url), { requestInit: { headers: plan.http.headers } });
+      : new StreamableHTTPClientTransport(new URL(plan.http.url), {
+          requestInit: { headers: plan.http.headers },
+          authProvider,
+        });
     // 1.x keeps the negotiated version to itself but hands it to transports
     // that want it: ask for it the same way.
     let negotiated;

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 pub mod faults;
+pub mod oauth;
 
 pub const API_KEY: &str = "pk_test_7f3a9c1e5b";
 
@@ -120,7 +121,16 @@ impl HttpServer {
         extra_args: &[&str],
         envs: &[(&str, &str)],
     ) -> anyhow::Result<HttpServer> {
-        let port = free_port();
+        HttpServer::start_on(package, free_port(), extra_args, envs)
+    }
+
+    /// On a port chosen by the caller (who needs the URL up front, e.g. as an OAuth audience).
+    pub fn start_on(
+        package: &'static str,
+        port: u16,
+        extra_args: &[&str],
+        envs: &[(&str, &str)],
+    ) -> anyhow::Result<HttpServer> {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse()?;
         let mut child = Command::new(built_binary(package))
             .arg("--http")

@@ -65,6 +65,8 @@ pub struct Plan {
     pub policy: Policy,
     pub redaction: Redaction,
     pub inbound_token_env: String,
+    /// `http.oauth`, with `tool_scopes` checked against the tools' names.
+    pub oauth: Option<OAuthPlan>,
     pub schemes: Vec<SchemePlan>,
     /// File-level templates see each tool's summary only; each tool's entry is
     /// rendered from the whole `ToolPlan` on its own (see `render`).
@@ -284,6 +286,32 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             Err(d) => diags.push(*d),
         }
     }
+    let oauth = selection.oauth.as_ref().map(|oauth| {
+        let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
+        let mut tool_scopes = Vec::new();
+        for (tool, scope, line, column) in &oauth.tool_scopes {
+            if names.contains(&tool.as_str()) {
+                tool_scopes.push((tool.clone(), scope.clone()));
+                continue;
+            }
+            let mut diag = Diagnostic::new(
+                inputs.config_file,
+                format!("http.oauth.scopes.tools: this server has no tool `{tool}`"),
+            )
+            .line_col(*line, *column);
+            diag = match crate::diag::did_you_mean(tool, names.iter().copied()) {
+                Some(near) => diag.help(format!(
+                    "did you mean `{near}`? (tool names as `mcpgen list` shows them)"
+                )),
+                None => diag.help("use tool names as `mcpgen list` shows them"),
+            };
+            diags.push(diag);
+        }
+        OAuthPlan {
+            settings: oauth.clone(),
+            tool_scopes,
+        }
+    });
     let schemes: Vec<SchemePlan> = selection
         .auth
         .iter()
@@ -333,6 +361,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             policy: selection.policy,
             redaction: selection.redaction.clone(),
             inbound_token_env: selection.inbound_token_env.clone(),
+            oauth,
             schemes,
             tools_by_name: {
                 let mut order: Vec<u32> = (0..tools.len() as u32).collect();
@@ -354,6 +383,15 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         },
         diags,
     )
+}
+
+/// Inbound OAuth as the templates see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OAuthPlan {
+    #[serde(flatten)]
+    pub settings: crate::select::oauth::OAuth,
+    /// (tool name, scope)
+    pub tool_scopes: Vec<(String, String)>,
 }
 
 fn surface_name<S: serde::Serializer>(surface: &Surface, serializer: S) -> Result<S::Ok, S::Error> {

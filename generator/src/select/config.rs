@@ -279,6 +279,45 @@ pub struct HttpSection {
     /// defaults to `<SERVER>_MCP_TOKENS`.
     #[schemars(with = "Option<String>")]
     pub token_env: Option<Spanned<String>>,
+    /// Accept OAuth access tokens from an authorization server instead of
+    /// static tokens (the MCP authorization spec). Each value can be
+    /// overridden when the server starts (MCP_OAUTH_* env vars).
+    pub oauth: Option<OAuthSection>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthSection {
+    /// The authorization server's issuer URL, as its tokens' `iss` says it
+    /// (https; http only on loopback). Env: MCP_OAUTH_ISSUER.
+    #[schemars(with = "String")]
+    pub issuer: Spanned<String>,
+    /// This server's public MCP URL, e.g. `https://mcp.example.com/mcp`:
+    /// the audience (RFC 8707 resource) tokens must be for. Env: MCP_OAUTH_AUDIENCE.
+    #[schemars(with = "String")]
+    pub audience: Spanned<String>,
+    /// Scopes every request needs. Env: MCP_OAUTH_REQUIRED_SCOPES.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub required_scopes: Vec<Spanned<String>>,
+    /// Which scope each tool needs.
+    #[serde(default)]
+    pub scopes: ScopesSection,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScopesSection {
+    /// The scope read-only tools (GET, HEAD) need. Env: MCP_OAUTH_READ_SCOPE.
+    #[schemars(with = "Option<String>")]
+    pub read: Option<Spanned<String>>,
+    /// The scope every other tool needs. Env: MCP_OAUTH_WRITE_SCOPE.
+    #[schemars(with = "Option<String>")]
+    pub write: Option<Spanned<String>>,
+    /// Tool name → the scope it needs instead. Env: MCP_OAUTH_TOOL_SCOPES.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub tools: IndexMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod config;
 pub mod env;
+pub mod oauth;
 pub mod rules;
 
 pub use auth::Binding;
@@ -41,6 +42,8 @@ pub struct Selection<'a> {
     pub output_schemas: bool,
     /// The env var with the bearer tokens accepted over HTTP.
     pub inbound_token_env: String,
+    /// `http.oauth`: OAuth access tokens instead of static ones.
+    pub oauth: Option<oauth::OAuth>,
     /// `tools:` settings of selected operations, by operationId.
     pub overrides: IndexMap<String, ToolOverride>,
     /// Server variables left as `{name}` in `base_url_default`: (name, env, default, secret).
@@ -161,6 +164,11 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     let page_bounds = PageBounds::from(&file.pagination);
     let redaction = redaction(&file.redact, cfg, &mut diags);
     let toolsets = toolsets(api, file, &operations, cfg, &mut diags);
+    let oauth = file
+        .http
+        .oauth
+        .as_ref()
+        .map(|section| oauth::oauth(section, cfg, &mut diags));
 
     finish(
         Selection {
@@ -177,6 +185,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             redaction,
             output_schemas: file.output_schemas.unwrap_or(true),
             inbound_token_env: env.inbound_token_env,
+            oauth,
             overrides,
             server_variables: env.server_variables,
             env_descriptions: env.descriptions,

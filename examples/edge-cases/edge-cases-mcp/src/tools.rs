@@ -39,6 +39,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         default_patterns: true,
     },
     inbound_token_env: "EDGE_CASES_MCP_TOKENS",
+    oauth: None,
     security_schemes: &[
         SecuritySchemeSpec {
             name: "bearer",

@@ -32,6 +32,7 @@ pub static SERVER: ServerSpec = ServerSpec {
         default_patterns: true,
     },
     inbound_token_env: "PETSTORE_MCP_TOKENS",
+    oauth: None,
     security_schemes: &[
         SecuritySchemeSpec {
             name: "api_key",

@@ -1,0 +1,413 @@
+//! `petstore-mcp --http` as an OAuth 2.1 resource server, against a real
+//! authorization server (oidc-provider, `tests/node/oauth_provider.mjs`):
+//! discovery from the 401, audience binding, signature, algorithm, lifetime
+//! and issuer checks, key rotation, introspection of opaque tokens, scopes
+//! per tool in tools/list and tools/call, per-subject limits, the identity
+//! in audit events, and the TypeScript SDK's OAuth client finding its way.
+
+use std::time::Duration;
+
+use mcpgen_tests::oauth::{AuthServer, Client, Setup, claims, with_header};
+use mcpgen_tests::{API_KEY, HttpServer, Recorder, free_port, workspace_root};
+use serde_json::{Value, json};
+
+fn http() -> reqwest::Client {
+    mcpgen_tests::http_client()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap()
+}
+
+/// A stateless JSON-RPC POST as a 2025-11-25 client sends it.
+async fn rpc(url: &str, token: Option<&str>, body: Value) -> reqwest::Response {
+    let mut request = http()
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.unwrap()
+}
+
+async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
+    Ok(serde_json::from_slice(&response.bytes().await?)?)
+}
+
+fn list() -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}})
+}
+
+fn call(tool: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
+}
+
+async fn tool_names(url: &str, token: &str) -> Vec<String> {
+    let answer = json_of(rpc(url, Some(token), list()).await).await.unwrap();
+    answer["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tools in {answer}"))
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn challenge(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("www-authenticate")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+const READ_TOOLS: [&str; 3] = ["list_pets", "get_pet_by_id", "get_inventory"];
+
+/// The server's OAuth env: scopes `read`/`write` by annotation, `mcp` for
+/// everything, `delete_pet` needing `admin`, no clock leeway.
+fn server_env<'a>(issuer: &'a str, audience: &'a str, upstream: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("PETSTORE_BASE_URL", upstream),
+        ("PETSTORE_API_KEY", API_KEY),
+        ("MCP_OAUTH_ISSUER", issuer),
+        ("MCP_OAUTH_AUDIENCE", audience),
+        ("MCP_OAUTH_REQUIRED_SCOPES", "mcp"),
+        ("MCP_OAUTH_READ_SCOPE", "read"),
+        ("MCP_OAUTH_WRITE_SCOPE", "write"),
+        ("MCP_OAUTH_TOOL_SCOPES", "delete_pet=admin"),
+        ("MCP_OAUTH_LEEWAY", "0"),
+        ("MCP_OAUTH_JWKS_MIN_REFRESH", "1"),
+        ("RUST_LOG", "info"),
+    ]
+}
+
+/// Discovery from the 401, then every way a JWT can be wrong, scopes per
+/// tool, per-subject rate limits, and the audit trail.
+#[tokio::test]
+async fn jwt_access_tokens_are_checked_scoped_and_audited() -> anyhow::Result<()> {
+    let keys = tempfile::tempdir()?;
+    let upstream = Recorder::start().await?;
+    let port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let elsewhere = "https://other.example.com/mcp";
+    let alice = Client::new("alice", "alice-secret-1", "mcp read write");
+    let bob = Client::new("bob", "bob-secret-22", "mcp read");
+    let brief = Client {
+        ttl: Some(1),
+        ..Client::new("brief", "brief-secret-3", "mcp read")
+    };
+    let clients = [alice, bob, brief];
+    let [alice, bob, brief] = &clients;
+    let resources = [
+        (audience.as_str(), "mcp read write admin"),
+        (elsewhere, "mcp read write"),
+    ];
+    let auth = AuthServer::start(&Setup {
+        port: free_port(),
+        issuer: None,
+        keys_file: keys.path().join("keys.json"),
+        keys: &["k1"],
+        clients: &clients,
+        resources: &resources,
+    })?;
+    let mut env = server_env(&auth.issuer, &audience, &upstream.base_url);
+    env.push(("MCP_RATE_LIMIT", "4"));
+    let server = HttpServer::start_on("petstore-mcp", port, &[], &env)?;
+
+    // No token: 401 naming the metadata, which names the issuer (RFC 9728).
+    let refused = rpc(&server.url, None, list()).await;
+    assert_eq!(refused.status(), 401);
+    let metadata_url = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp");
+    assert_eq!(
+        challenge(&refused),
+        format!(r#"Bearer resource_metadata="{metadata_url}""#)
+    );
+    let metadata = json_of(http().get(&metadata_url).send().await?).await?;
+    assert_eq!(metadata["resource"], audience.as_str());
+    assert_eq!(metadata["authorization_servers"], json!([auth.issuer]));
+    assert_eq!(metadata["scopes_supported"], json!(["admin", "mcp", "read", "write"]));
+    let root = json_of(
+        http()
+            .get(format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource"))
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!(root, metadata);
+
+    // Scopes choose the tools: alice reads and writes, bob only reads; no one has admin.
+    let alice_token = auth.token(alice, &audience, "mcp read write").await?;
+    let bob_token = auth.token(bob, &audience, "mcp read").await?;
+    let alice_tools = tool_names(&server.url, &alice_token).await;
+    let bob_tools = tool_names(&server.url, &bob_token).await;
+    assert!(alice_tools.contains(&"create_pet".to_string()), "{alice_tools:?}");
+    assert!(!alice_tools.contains(&"delete_pet".to_string()), "{alice_tools:?}");
+    for tool in READ_TOOLS {
+        assert!(bob_tools.contains(&tool.to_string()), "{tool} for bob: {bob_tools:?}");
+    }
+    assert!(!bob_tools.contains(&"create_pet".to_string()), "{bob_tools:?}");
+
+    // A call outside bob's scopes: 403 naming the scope, and the API never called.
+    let before = upstream.requests().len();
+    let forbidden = rpc(
+        &server.url,
+        Some(&bob_token),
+        call("create_pet", json!({"name": "Rex"})),
+    )
+    .await;
+    assert_eq!(forbidden.status(), 403);
+    let header = challenge(&forbidden);
+    assert!(header.contains(r#"error="insufficient_scope""#), "{header}");
+    assert!(header.contains(r#"scope="mcp write""#), "{header}");
+    assert!(header.contains(&metadata_url), "{header}");
+    assert_eq!(upstream.requests().len(), before, "a refused call reached the API");
+
+    // A call inside them reaches the API with the API's key, never the caller's token.
+    let answer = rpc(
+        &server.url,
+        Some(&bob_token),
+        call("get_pet_by_id", json!({"petId": 7})),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    let sent = upstream.requests();
+    let request = sent.last().expect("the call reached the API");
+    assert_eq!(request.uri, "/pets/7");
+    assert_eq!(request.headers["x-api-key"], API_KEY);
+    for (name, value) in &request.headers {
+        assert!(
+            !value.to_str().unwrap_or("").contains(&bob_token[..40]),
+            "the inbound token went upstream in {name}"
+        );
+    }
+
+    // Tokens that must not pass, each with the reason in the challenge.
+    let other_audience = auth.token(alice, elsewhere, "mcp read").await?;
+    let no_mcp = auth.token(bob, &audience, "read").await?;
+    let brief_token = auth.token(brief, &audience, "mcp read").await?;
+    let alg_none = {
+        let unsigned = with_header(&alice_token, json!({"alg": "none", "typ": "JWT"}));
+        format!("{}.", unsigned.rsplit_once('.').unwrap().0)
+    };
+    let hmac = with_header(&alice_token, json!({"alg": "HS256", "kid": "k1"}));
+    let unknown_kid = with_header(&alice_token, json!({"alg": "RS256", "kid": "nobody"}));
+    let tampered = {
+        let (head, rest) = alice_token.split_once('.').unwrap();
+        let (_, signature) = rest.split_once('.').unwrap();
+        let mut forged = claims(&alice_token);
+        forged["scope"] = json!("mcp read write admin");
+        let payload = base64_url(&forged.to_string());
+        format!("{head}.{payload}.{signature}")
+    };
+    tokio::time::sleep(Duration::from_millis(2100)).await; // brief's token expires
+    let cases: [(&str, &str, u16, &str); 8] = [
+        ("another audience", &other_audience, 401, "for another resource"),
+        ("no mcp scope", &no_mcp, 403, r#"scope="mcp""#),
+        ("expired", &brief_token, 401, "has expired"),
+        ("alg none", &alg_none, 401, "not a JWT this server accepts"),
+        ("HMAC with the public key's kid", &hmac, 401, "HS256 are not accepted"),
+        ("unknown kid", &unknown_kid, 401, "signing key (kid) is not among"),
+        ("claims changed", &tampered, 401, "signature does not verify"),
+        ("not a token", "opaque-garbage", 401, "not a JWT"),
+    ];
+    for (what, token, status, says) in cases {
+        let response = rpc(&server.url, Some(token), list()).await;
+        let header = challenge(&response);
+        assert_eq!(response.status(), status, "{what}: {header}");
+        assert!(header.contains(says), "{what}: {header}");
+        assert!(header.contains(&metadata_url), "{what}: {header}");
+    }
+
+    // Another issuer with the same keys: the signature verifies, `iss` doesn't.
+    let impostor = AuthServer::start(&Setup {
+        port: free_port(),
+        issuer: Some("http://127.0.0.1:9/other-issuer".to_string()),
+        keys_file: keys.path().join("keys.json"),
+        keys: &["k1"],
+        clients: &clients,
+        resources: &resources,
+    })?;
+    let foreign = impostor.token(alice, &audience, "mcp read").await?;
+    assert_eq!(claims(&foreign)["iss"], "http://127.0.0.1:9/other-issuer");
+    let response = rpc(&server.url, Some(&foreign), list()).await;
+    assert_eq!(response.status(), 401);
+    assert!(
+        challenge(&response).contains("not issued by"),
+        "{}",
+        challenge(&response)
+    );
+
+    // Rate limits are per subject: alice's fifth call in the minute is refused, bob's still run.
+    let mut limited = None;
+    for _ in 0..5 {
+        let answer = json_of(rpc(&server.url, Some(&alice_token), call("get_inventory", json!({}))).await).await?;
+        if answer["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Rate limit")
+        {
+            limited = Some(answer);
+        }
+    }
+    assert!(limited.is_some(), "alice was never limited");
+    let bobs = json_of(rpc(&server.url, Some(&bob_token), call("get_inventory", json!({}))).await).await?;
+    assert!(
+        !bobs["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("Rate limit"),
+        "{bobs}"
+    );
+
+    // Audit events name the subject and client; no token is ever logged.
+    let (_, stderr) = server.terminate()?;
+    assert!(
+        stderr.contains(r#"tool="get_pet_by_id""#) && stderr.contains(r#"subject="bob" client_id="bob""#),
+        "{stderr}"
+    );
+    for token in [&alice_token, &bob_token, &brief_token, &other_audience, &foreign] {
+        let signature = token.rsplit('.').next().unwrap();
+        assert!(!stderr.contains(signature), "a token was logged:\n{stderr}");
+    }
+    Ok(())
+}
+
+fn base64_url(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+}
+
+/// The issuer rotates its signing key (a restart with a new key first): the
+/// server fetches the new key set once for the new `kid`, and made-up kids
+/// don't make it fetch again within the refresh interval. Opaque tokens are
+/// introspected with the server's own client.
+#[tokio::test]
+async fn keys_rotate_and_opaque_tokens_are_introspected() -> anyhow::Result<()> {
+    let keys = tempfile::tempdir()?;
+    let upstream = Recorder::start().await?;
+    let port = free_port();
+    let auth_port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let clients = [
+        Client::new("alice", "alice-secret-1", "mcp read write"),
+        Client {
+            opaque: true,
+            ..Client::new("carol", "carol-secret-4", "mcp read")
+        },
+        Client::new("petstore-mcp", "server-secret-5", "mcp"),
+    ];
+    let [alice, carol, _] = &clients;
+    let resources = [(audience.as_str(), "mcp read write")];
+    let setup = |keys_ids: &'static [&'static str]| Setup {
+        port: auth_port,
+        issuer: None,
+        keys_file: keys.path().join("keys.json"),
+        keys: keys_ids,
+        clients: &clients,
+        resources: &resources,
+    };
+    let auth = AuthServer::start(&setup(&["k1"]))?;
+    let mut env = server_env(&auth.issuer, &audience, &upstream.base_url);
+    env.extend([
+        ("MCP_OAUTH_CLIENT_ID", "petstore-mcp"),
+        ("MCP_OAUTH_CLIENT_SECRET", "server-secret-5"),
+    ]);
+    let server = HttpServer::start_on("petstore-mcp", port, &[], &env)?;
+
+    let first = auth.token(alice, &audience, "mcp read").await?;
+    assert_eq!(rpc(&server.url, Some(&first), list()).await.status(), 200);
+
+    // Rotation: k2 signs now, k1 is still published.
+    auth.stop();
+    let auth = AuthServer::start(&setup(&["k2", "k1"]))?;
+    let rotated = auth.token(alice, &audience, "mcp read").await?;
+    assert_ne!(claims(&first)["jti"], claims(&rotated)["jti"]);
+    tokio::time::sleep(Duration::from_millis(1100)).await; // the refresh interval
+    let response = rpc(&server.url, Some(&rotated), list()).await;
+    assert_eq!(response.status(), 200, "{}", challenge(&response));
+    assert_eq!(
+        rpc(&server.url, Some(&first), list()).await.status(),
+        200,
+        "k1 is still published"
+    );
+    // Made-up key ids, many at once: refused, and at most one more fetch.
+    for n in 0..8 {
+        let fake = with_header(&rotated, json!({"alg": "RS256", "kid": format!("made-up-{n}")}));
+        assert_eq!(rpc(&server.url, Some(&fake), list()).await.status(), 401);
+    }
+
+    // Opaque tokens: the issuer says what they are.
+    let opaque = auth.token(carol, &audience, "mcp read").await?;
+    assert_eq!(opaque.split('.').count(), 1, "carol's tokens are opaque: {opaque}");
+    let tools = tool_names(&server.url, &opaque).await;
+    assert!(tools.contains(&"get_pet_by_id".to_string()) && !tools.contains(&"create_pet".to_string()));
+    let response = rpc(&server.url, Some("0paque-but-unknown-to-the-issuer"), list()).await;
+    assert_eq!(response.status(), 401);
+    assert!(challenge(&response).contains("not active"), "{}", challenge(&response));
+
+    let (_, stderr) = server.terminate()?;
+    let fetches = stderr.matches("fetched the OAuth issuer's keys").count();
+    assert!((2..=3).contains(&fetches), "{fetches} key fetches:\n{stderr}");
+    assert!(!stderr.contains(&opaque), "a token was logged");
+    Ok(())
+}
+
+/// The TypeScript SDK's own OAuth client (client credentials): it gets the
+/// 401, reads the protected resource metadata, finds the issuer's token
+/// endpoint, asks for a token for this server (RFC 8707), and calls.
+#[tokio::test]
+async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()> {
+    let keys = tempfile::tempdir()?;
+    let upstream = Recorder::start().await?;
+    let port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let clients = [Client::new("reader", "reader-secret-6", "mcp read")];
+    let resources = [(audience.as_str(), "mcp read write")];
+    let auth = AuthServer::start(&Setup {
+        port: free_port(),
+        issuer: None,
+        keys_file: keys.path().join("keys.json"),
+        keys: &["k1"],
+        clients: &clients,
+        resources: &resources,
+    })?;
+    let env = server_env(&auth.issuer, &audience, &upstream.base_url);
+    let server = HttpServer::start_on("petstore-mcp", port, &[], &env)?;
+    let plan = json!({
+        "sdk": "v1",
+        "http": {"url": server.url, "headers": {}},
+        "oauth": {"clientId": "reader", "clientSecret": "reader-secret-6", "scope": "mcp read"},
+        "calls": [{"name": "get_pet_by_id", "arguments": {"petId": 3}}],
+    });
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
+            .arg(plan.to_string())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let tools: Vec<&str> = lines[0]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        tools.contains(&"get_pet_by_id") && !tools.contains(&"create_pet"),
+        "{tools:?}"
+    );
+    assert_eq!(lines[1]["threw"], Value::Null, "{stdout}");
+    assert_eq!(upstream.count("GET", "/pets/3"), 1, "{stdout}");
+    Ok(())
+}
