@@ -116,6 +116,8 @@ impl Config {
                 Some(value) => {
                     credentials.insert(scheme.name, Secret::new(value));
                 }
+                // Callers with OAuth tokens get theirs exchanged; the variable serves the others.
+                None if scheme.token_exchange.is_some() => {}
                 None => problems.push(format!(
                     "{} is not set: {} for security scheme `{}`",
                     scheme.env,
@@ -223,6 +225,7 @@ mod tests {
             location: ApiKeyLocation::Header,
             name: "X-API-Key",
         },
+        token_exchange: None,
     }];
 
     fn spec(default: Option<&'static str>) -> ServerSpec {

@@ -416,6 +416,24 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
     observe::init_logging(args.log_format);
 
     let config = Config::from_env(spec)?;
+    let oauth_on = args.http.is_some() && oauth_options(spec, &args.oauth).map_err(StartError::Usage)?.is_some();
+    for scheme in spec.security_schemes.iter().filter(|s| s.token_exchange.is_some()) {
+        if oauth_on && args.oauth.oauth_client_id.is_none() {
+            return Err(StartError::Usage(format!(
+                "security scheme `{}` exchanges callers' tokens: set MCP_OAUTH_CLIENT_ID and MCP_OAUTH_CLIENT_SECRET \
+                 (this server's own client at the issuer)",
+                scheme.name
+            )));
+        }
+        if !oauth_on && !config.credentials.contains_key(scheme.name) {
+            tracing::warn!(
+                "{} is not set, and without OAuth there is no caller's token to exchange: \
+                 requests that need security scheme `{}` go without it",
+                scheme.env,
+                scheme.name
+            );
+        }
+    }
     let seconds = |value: f64, flag: &str| {
         (value.is_finite() && value > 0.0 && value * 1000.0 <= tools::MAX_DEADLINE_MS as f64)
             .then(|| Duration::from_secs_f64(value))
@@ -440,7 +458,10 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
         .build()
         .map_err(|e| format!("can't start the async runtime: {e}"))?;
     runtime.block_on(async {
-        let upstream = Upstream::new(spec, config, redactor)?.with_hooks(extensions.hooks);
+        let oauth = http_options.as_ref().and_then(|options| options.oauth.clone());
+        let upstream = Upstream::new(spec, config, redactor)?
+            .with_hooks(extensions.hooks)
+            .with_token_exchange(oauth);
         let server = Server::new(
             spec,
             upstream,

@@ -152,6 +152,18 @@ impl Access {
     }
 }
 
+tokio::task_local! {
+    /// The OAuth caller of the tool call this task runs (set by the server
+    /// around the call): whose token the upstream credentials are exchanged
+    /// from. Per task, so a call can only ever see its own caller.
+    pub static CALLER: Arc<Access>;
+}
+
+/// The current call's OAuth caller, if it has one.
+pub fn current_caller() -> Option<Arc<Access>> {
+    CALLER.try_with(Arc::clone).ok()
+}
+
 /// Why a token was refused.
 #[derive(Debug, PartialEq)]
 pub enum Refusal {
@@ -540,14 +552,68 @@ impl Verifier {
         })
     }
 
-    /// The issuer's token endpoint (for token exchange).
-    pub async fn token_endpoint(&self) -> Result<String, Refusal> {
-        self.metadata().await?.token_endpoint.clone().ok_or_else(|| {
-            Refusal::Unavailable(format!(
-                "the metadata of {} names no token_endpoint",
-                self.options.issuer
-            ))
-        })
+    /// RFC 8693: the caller's token exchanged at the issuer for one for
+    /// `audience` (the upstream API), with this server's own client. Returns
+    /// the token and its lifetime in seconds; errors never hold a token.
+    pub async fn exchange(&self, grant: &Grant, audience: &str, scopes: &str) -> Result<(String, Option<u64>), String> {
+        let Some((client_id, secret)) = &self.options.client else {
+            return Err(
+                "token exchange needs this server's own client at the issuer: set MCP_OAUTH_CLIENT_ID \
+                        and MCP_OAUTH_CLIENT_SECRET"
+                    .to_string(),
+            );
+        };
+        let endpoint = self
+            .metadata()
+            .await
+            .map_err(|(Refusal::Invalid(why) | Refusal::Unavailable(why))| why)?
+            .token_endpoint
+            .clone()
+            .ok_or_else(|| format!("the metadata of {} names no token_endpoint", self.options.issuer))?;
+        let mut pairs = vec![
+            ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
+            ("subject_token", grant.token.expose()),
+            ("subject_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("requested_token_type", "urn:ietf:params:oauth:token-type:access_token"),
+            ("audience", audience),
+        ];
+        if !scopes.is_empty() {
+            pairs.push(("scope", scopes));
+        }
+        let response = self
+            .http
+            .post(&endpoint)
+            .basic_auth(client_id, Some(secret.expose()))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(form(&pairs))
+            .send()
+            .await
+            .map_err(|e| format!("the token endpoint could not be reached: {}", e.without_url()))?;
+        let status = response.status();
+        let bytes = response.bytes().await.unwrap_or_default();
+        let answer: Value =
+            serde_json::from_slice(&bytes[..bytes.len().min(MAX_DOCUMENT_BYTES)]).unwrap_or(Value::Null);
+        let text = |k: &str| answer.get(k).and_then(Value::as_str);
+        match text("access_token") {
+            Some(token) if status.is_success() => {
+                let lifetime = answer
+                    .get("expires_in")
+                    .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
+                Ok((token.to_string(), lifetime))
+            }
+            _ => {
+                let reason: Vec<&str> = ["error", "error_description"].iter().filter_map(|k| text(k)).collect();
+                let reason = if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", reason.join(": "))
+                };
+                Err(format!(
+                    "the issuer refused to exchange the caller's token for one for {audience} (status {status}{reason})"
+                ))
+            }
+        }
     }
 
     /// Fetch the metadata and keys now, so the first caller doesn't wait (and

@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 use crate::discovery;
 use crate::extend::CustomTool;
 use crate::notify::{LogLevel, Reporter};
-use crate::oauth::Access;
+use crate::oauth::{self, Access};
 use crate::observe::{Caller, Metrics};
 use crate::spec::{Policy, ServerSpec, Surface};
 use crate::surface::{Presentation, View};
@@ -505,6 +505,13 @@ impl Server {
         let call = async {
             match reporter {
                 Some(reporter) => reporter.scope(call).await,
+                None => call.await,
+            }
+        };
+        // Its upstream credentials may be the caller's own (token exchange).
+        let call = async {
+            match &self.access {
+                Some(access) => oauth::CALLER.scope(access.clone(), call).await,
                 None => call.await,
             }
         };

@@ -160,6 +160,19 @@ pub struct SecuritySchemeSpec {
     pub name: &'static str,
     pub env: &'static str,
     pub kind: SchemeKind,
+    /// Per-user credentials: an OAuth caller's token exchanged for one for
+    /// the API (RFC 8693), sent as a bearer token; `env` then serves callers
+    /// without OAuth and may be unset.
+    pub token_exchange: Option<TokenExchangeSpec>,
+}
+
+/// What a caller's token is exchanged for at the issuer's token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenExchangeSpec {
+    /// The API's identifier at the issuer (the `audience` requested).
+    pub audience: &'static str,
+    /// Space-separated; empty: none requested.
+    pub scopes: &'static str,
 }
 
 /// Generic over its strings so the generator plans with the same type

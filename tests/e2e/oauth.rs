@@ -411,3 +411,156 @@ async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()
     assert_eq!(upstream.count("GET", "/pets/3"), 1, "{stdout}");
     Ok(())
 }
+
+/// Per-user upstream credentials (RFC 8693): each caller's token is
+/// exchanged at the issuer for one for the lab API, cached per subject.
+/// Two users call interleaved, on one replica and across two; every request
+/// the API sees carries its own caller's subject, never the other's, and
+/// never the caller's inbound token or the shared env credential.
+#[tokio::test]
+async fn token_exchange_gives_each_caller_its_own_upstream_token() -> anyhow::Result<()> {
+    let keys = tempfile::tempdir()?;
+    let upstream = Recorder::start().await?;
+    let (port_a, port_b) = (free_port(), free_port());
+    // Replicas behind one public URL share its audience.
+    let audience = format!("http://127.0.0.1:{port_a}/mcp");
+    let lab_api = "https://lab.example.com";
+    let server_client = Client {
+        exchanges_for: vec![audience.clone()],
+        ..Client::new("lab-mcp", "lab-server-secret", "lab")
+    };
+    let clients = [
+        Client::new("alice", "alice-secret-1", "mcp read write"),
+        Client::new("bob", "bob-secret-22", "mcp read write"),
+        server_client,
+        Client::new("mallory", "mallory-secret-7", "lab"),
+    ];
+    // mallory: a client of the issuer, but not one it lets exchange tokens for this server.
+    let [alice, bob, ..] = &clients;
+    let resources = [(audience.as_str(), "mcp read write"), (lab_api, "lab")];
+    let auth = AuthServer::start(&Setup {
+        port: free_port(),
+        issuer: None,
+        keys_file: keys.path().join("keys.json"),
+        keys: &["k1"],
+        clients: &clients,
+        resources: &resources,
+    })?;
+    let lab = mcpgen_tests::lab_env(
+        &upstream.base_url,
+        "shared-env-credential",
+        ("lab-client", "lab-secret"),
+    );
+    let mut env: Vec<(&str, &str)> = lab.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    env.extend([
+        ("MCP_OAUTH_ISSUER", auth.issuer.as_str()),
+        ("MCP_OAUTH_AUDIENCE", audience.as_str()),
+        ("MCP_OAUTH_CLIENT_ID", "lab-mcp"),
+        ("MCP_OAUTH_CLIENT_SECRET", "lab-server-secret"),
+        ("RUST_LOG", "info"),
+    ]);
+    let replica_a = HttpServer::start_on("upstream-lab-mcp", port_a, &[], &env)?;
+    let replica_b = HttpServer::start_on("upstream-lab-mcp", port_b, &[], &env)?;
+    let alice_token = auth.token(alice, &audience, "mcp read").await?;
+    let bob_token = auth.token(bob, &audience, "mcp read").await?;
+
+    // Interleaved and concurrent: alice's calls go to /auth/bearer on A and
+    // /auth/either on B, bob's the other way round, so each request's path
+    // says whose it must be.
+    let mut calls = Vec::new();
+    for round in 0..4 {
+        for (url, token, tool) in [
+            (&replica_a.url, &alice_token, "auth_bearer"),
+            (&replica_a.url, &bob_token, "auth_either"),
+            (&replica_b.url, &alice_token, "auth_either"),
+            (&replica_b.url, &bob_token, "auth_bearer"),
+        ] {
+            let (url, token) = (url.clone(), token.clone());
+            calls.push(tokio::spawn(async move {
+                let answer = json_of(rpc(&url, Some(&token), call(tool, json!({}))).await).await?;
+                anyhow::ensure!(
+                    answer["result"]["isError"] != json!(true),
+                    "round {round} {tool}: {answer}"
+                );
+                Ok(())
+            }));
+        }
+    }
+    for call in calls {
+        call.await??;
+    }
+    let requests = upstream.requests();
+    assert_eq!(requests.len(), 16, "every call reached the API once");
+    let mut seen = std::collections::BTreeMap::<(String, String), std::collections::BTreeSet<String>>::new();
+    for request in &requests {
+        let bearer = request.headers["authorization"]
+            .to_str()?
+            .strip_prefix("Bearer ")
+            .unwrap()
+            .to_string();
+        assert!(
+            !bearer.contains("shared-env-credential"),
+            "the env credential went upstream for a caller"
+        );
+        assert!(
+            bearer != alice_token && bearer != bob_token,
+            "an inbound token went upstream"
+        );
+        let claims = claims(&bearer);
+        assert_eq!(claims["aud"], lab_api, "{claims}");
+        assert_eq!(claims["act"]["sub"], "lab-mcp", "{claims}");
+        let subject = claims["sub"].as_str().unwrap().to_string();
+        seen.entry((request.uri.clone(), subject))
+            .or_default()
+            .insert(claims["jti"].to_string());
+    }
+    // A's /auth/bearer and B's /auth/either are alice's; the others bob's. Each
+    // replica exchanged once per caller: two tokens per (path, subject).
+    let subjects: Vec<(&str, &str)> = seen.keys().map(|(p, s)| (p.as_str(), s.as_str())).collect();
+    assert_eq!(
+        subjects,
+        [
+            ("/auth/bearer", "alice"),
+            ("/auth/bearer", "bob"),
+            ("/auth/either", "alice"),
+            ("/auth/either", "bob")
+        ]
+    );
+    for ((path, subject), tokens) in &seen {
+        assert_eq!(
+            tokens.len(),
+            1,
+            "{subject} on {path}: one cached token per replica, got {tokens:?}"
+        );
+    }
+    let alice_tokens: std::collections::BTreeSet<_> = seen
+        .iter()
+        .filter(|((_, s), _)| s == "alice")
+        .flat_map(|(_, t)| t.clone())
+        .collect();
+    assert_eq!(alice_tokens.len(), 2, "each replica exchanged alice's token once");
+
+    // A replica whose own client (mallory) the issuer doesn't let exchange
+    // tokens for this server: the call is an auth error, nothing is sent,
+    // nothing leaks.
+    let before = upstream.requests().len();
+    let mut refused_env = env.clone();
+    refused_env.retain(|(k, _)| !k.starts_with("MCP_OAUTH_CLIENT"));
+    refused_env.extend([
+        ("MCP_OAUTH_CLIENT_ID", "mallory"),
+        ("MCP_OAUTH_CLIENT_SECRET", "mallory-secret-7"),
+    ]);
+    let port_c = free_port();
+    let replica_c = HttpServer::start_on("upstream-lab-mcp", port_c, &[], &refused_env)?;
+    let answer = json_of(rpc(&replica_c.url, Some(&alice_token), call("auth_bearer", json!({}))).await).await?;
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    let text = answer["result"]["content"][0]["text"].as_str().unwrap_or("");
+    assert!(text.contains("refused to exchange"), "{text}");
+    assert!(!text.contains(&alice_token[..30]), "{text}");
+    assert_eq!(
+        upstream.requests().len(),
+        before,
+        "nothing went upstream without the caller's token"
+    );
+    Ok(())
+}

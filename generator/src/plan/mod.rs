@@ -154,6 +154,8 @@ pub struct SchemePlan {
     pub kind: SchemeKind<String>,
     /// For the README: what the variable holds.
     pub describe: String,
+    /// `Some(TokenExchangeSpec { … })` or `None`, as Rust.
+    pub token_exchange: String,
 }
 
 /// A toolset: its name, description and tool indexes.
@@ -533,11 +535,19 @@ fn scheme_plan(name: &str, binding: &Binding) -> SchemePlan {
         },
         SecurityScheme::Unsupported(what) => unreachable!("select rejects unsupported scheme {what}"),
     };
+    let token_exchange = match &binding.token_exchange {
+        Some((audience, scopes)) => format!(
+            "Some(TokenExchangeSpec {{ audience: {audience:?}, scopes: {:?} }})",
+            scopes.join(" ")
+        ),
+        None => "None".to_string(),
+    };
     SchemePlan {
         name: name.to_string(),
         env: binding.env.clone(),
         kind,
         describe,
+        token_exchange,
     }
 }
 

@@ -21,6 +21,8 @@ pub struct Binding {
     pub scopes: Vec<String>,
     /// OAuth2: the token URL.
     pub token_url: Option<String>,
+    /// Per-user tokens: (audience, scopes) to exchange callers' tokens for.
+    pub token_exchange: Option<(String, Vec<String>)>,
 }
 
 /// The bindings of the schemes that exist and can be sent, in the spec's order.
@@ -118,6 +120,26 @@ pub(super) fn bind(
                     }
                     _ => (Vec::new(), None),
                 };
+                let token_exchange = b.token_exchange.as_ref().and_then(|exchange| {
+                    let at = &exchange.audience.referenced;
+                    if !matches!(scheme, SecurityScheme::Bearer | SecurityScheme::OAuth2 { .. }) {
+                        diags.push(
+                            Diagnostic::new(cfg, format!("auth: `{scheme_name}`: token_exchange needs a bearer or OAuth2 scheme"))
+                                .line_col(at.line(), at.column())
+                                .help("an exchanged token is sent as `Authorization: Bearer`, which this scheme doesn't take"),
+                        );
+                        return None;
+                    }
+                    if exchange.audience.value.trim().is_empty() {
+                        diags.push(
+                            Diagnostic::new(cfg, format!("auth: `{scheme_name}`: token_exchange.audience is empty"))
+                                .line_col(at.line(), at.column())
+                                .help("name the API as the authorization server knows it, e.g. https://api.example.com"),
+                        );
+                        return None;
+                    }
+                    Some((exchange.audience.value.clone(), exchange.scopes.clone()))
+                });
                 auth.insert(
                     scheme_name.clone(),
                     Binding {
@@ -126,6 +148,7 @@ pub(super) fn bind(
                         client_secret_env: b.client_secret_env.as_ref().map(|e| e.value.clone()),
                         scopes,
                         token_url,
+                        token_exchange,
                     },
                 );
             }

@@ -401,6 +401,22 @@ pub struct AuthBinding {
     pub scopes: Option<Vec<String>>,
     /// OAuth2: the token URL instead of the spec's (relative URLs resolve against the base URL).
     pub token_url: Option<String>,
+    /// Per-user access: with inbound OAuth (`http.oauth`), each caller's token
+    /// is exchanged at the issuer for one for the API (RFC 8693), sent as a
+    /// bearer token; `env` then serves callers without OAuth and may be unset.
+    /// Bearer and OAuth2 schemes only.
+    pub token_exchange: Option<TokenExchangeBinding>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenExchangeBinding {
+    /// The API's identifier at the issuer: the `audience` of the exchanged token.
+    #[schemars(with = "String")]
+    pub audience: Spanned<String>,
+    /// Scopes to request for the exchanged token.
+    #[serde(default)]
+    pub scopes: Vec<String>,
 }
 
 /// The JSON Schema of the selection file, as `mcpgen schema` prints it and

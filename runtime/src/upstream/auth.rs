@@ -5,6 +5,7 @@
 //! `Debug`); a token's lifetime from the network is bounded before any clock
 //! arithmetic; token endpoint errors are redacted before they leave.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,7 +14,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::{ErrorKind, Upstream, UpstreamError, classify};
-use crate::spec::{ApiKeyLocation, SchemeKind, SecuritySchemeSpec};
+use crate::oauth::{Grant, ResourceServer};
+use crate::spec::{ApiKeyLocation, SchemeKind, SecuritySchemeSpec, TokenExchangeSpec};
 use crate::style;
 
 /// An OAuth2 token is refreshed this long before it expires.
@@ -25,6 +27,13 @@ pub(super) struct Token {
     /// When to fetch a new one (None: the server gave no lifetime).
     refresh_at: Option<Instant>,
 }
+
+/// Exchanged tokens held at once (one per scheme and caller); past it,
+/// expired ones go first.
+const MAX_EXCHANGED: usize = 10_000;
+
+/// Whose exchanged token: (scheme, subject, client id).
+pub(super) type ExchangeKey = (&'static str, String, Option<String>);
 
 /// The longest a token is cached, whatever lifetime the server claims.
 const MAX_TOKEN_CACHE: Duration = Duration::from_secs(24 * 3600);
@@ -58,11 +67,9 @@ impl Upstream {
             attempts: 0,
         };
         let mut authorization: Option<HeaderValue> = None;
+        let caller = crate::oauth::current_caller();
         for name in alternative {
-            let (Some(scheme), Some(secret)) = (
-                self.schemes.iter().find(|s| s.name == *name),
-                self.config.credentials.get(name),
-            ) else {
+            let Some(scheme) = self.schemes.iter().find(|s| s.name == *name) else {
                 continue;
             };
             let sensitive = |text: String| {
@@ -70,6 +77,17 @@ impl Upstream {
                     .map_err(|_| fail(format!("the credential in {} is not a valid header value", scheme.env)))?;
                 value.set_sensitive(true);
                 Ok::<_, UpstreamError>(value)
+            };
+            // Per-user: the caller's own token, exchanged for one for the API.
+            if let (Some(exchange), Some(caller), Some(oauth)) = (scheme.token_exchange, &caller, &self.exchanger) {
+                let token = self
+                    .exchanged_token(scheme.name, exchange, &caller.grant, oauth)
+                    .await?;
+                authorization = Some(sensitive(format!("Bearer {token}"))?);
+                continue;
+            }
+            let Some(secret) = self.config.credentials.get(name) else {
+                continue;
             };
             match scheme.kind {
                 SchemeKind::ApiKey {
@@ -112,6 +130,57 @@ impl Upstream {
             }
         }
         Ok(authorization)
+    }
+
+    /// The caller's token exchanged for one for the API: cached per scheme,
+    /// subject and client until shortly before it expires, or exchanged now.
+    async fn exchanged_token(
+        &self,
+        scheme: &'static str,
+        exchange: TokenExchangeSpec,
+        grant: &Grant,
+        oauth: &ResourceServer,
+    ) -> Result<String, UpstreamError> {
+        let key = (scheme, grant.subject.clone(), grant.client_id.clone());
+        let slot = {
+            let mut slots = self.exchanged.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if slots.len() >= MAX_EXCHANGED && !slots.contains_key(&key) {
+                // Slots nobody holds whose token is gone first; then all idle ones.
+                let now = Instant::now();
+                slots.retain(|_, slot| {
+                    Arc::strong_count(slot) > 1
+                        || slot
+                            .try_lock()
+                            .is_ok_and(|t| t.as_ref().is_some_and(|t| t.refresh_at.is_some_and(|at| now < at)))
+                });
+                if slots.len() >= MAX_EXCHANGED {
+                    slots.retain(|_, slot| Arc::strong_count(slot) > 1);
+                }
+            }
+            slots.entry(key).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        if let Some(token) = slot.as_ref()
+            && token.refresh_at.is_none_or(|at| Instant::now() < at)
+        {
+            return Ok(token.value.clone());
+        }
+        let (value, lifetime) = oauth
+            .verifier
+            .exchange(grant, exchange.audience, exchange.scopes)
+            .await
+            .map_err(|detail| UpstreamError {
+                kind: ErrorKind::Auth,
+                detail: self.redactor.redact(&detail),
+                attempts: 0,
+            })?;
+        self.redactor.learn(&value);
+        // Without a lifetime, a minute: the caller's own token may be revoked.
+        *slot = Some(Token {
+            value: value.clone(),
+            refresh_at: Some(Instant::now() + refresh_after(lifetime.unwrap_or(60))),
+        });
+        Ok(value)
     }
 
     /// A valid access token for an OAuth2 scheme: cached, or fetched now.

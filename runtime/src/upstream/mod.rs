@@ -14,6 +14,7 @@ mod request;
 mod retry;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::header::{CONTENT_TYPE, COOKIE, HeaderMap, HeaderValue};
@@ -26,6 +27,7 @@ pub use request::{ArgError, Body, FileArg, Part, Prepared, prepare};
 use crate::config::Config;
 use crate::extend::{Call, Hooks};
 use crate::notify;
+use crate::oauth::ResourceServer;
 use crate::redact::Redactor;
 use crate::spec::{Policy, RequestSpec, SchemeKind, SecuritySchemeSpec, ServerSpec};
 
@@ -124,6 +126,12 @@ pub struct Upstream {
     tokens: HashMap<&'static str, tokio::sync::Mutex<Option<Token>>>,
     /// The crate's own request and response hooks (`src/extend.rs`).
     hooks: Hooks,
+    /// Inbound OAuth, for schemes whose tokens are exchanged per caller.
+    exchanger: Option<Arc<ResourceServer>>,
+    /// Exchanged tokens by (scheme, subject, client): a caller's are only ever
+    /// its own. One slot per key, locked while exchanging, so a caller's
+    /// concurrent calls exchange once.
+    exchanged: std::sync::Mutex<HashMap<auth::ExchangeKey, Arc<tokio::sync::Mutex<Option<Token>>>>>,
 }
 
 /// How one attempt ended, for the retry decision.
@@ -148,12 +156,32 @@ impl Upstream {
             redactor,
             tokens,
             hooks: Hooks::default(),
+            exchanger: None,
+            exchanged: Default::default(),
         })
     }
 
     pub fn with_hooks(mut self, hooks: Hooks) -> Upstream {
         self.hooks = hooks;
         self
+    }
+
+    /// Exchange OAuth callers' tokens for the schemes configured to (RFC 8693).
+    pub fn with_token_exchange(mut self, oauth: Option<Arc<ResourceServer>>) -> Upstream {
+        self.exchanger = oauth;
+        self
+    }
+
+    /// Whether a request can carry this scheme's credential: its env var's,
+    /// or the current OAuth caller's exchanged token.
+    fn can_authenticate(&self, name: &str, caller: bool) -> bool {
+        self.config.credentials.contains_key(name)
+            || (caller
+                && self.exchanger.is_some()
+                && self
+                    .schemes
+                    .iter()
+                    .any(|s| s.name == name && s.token_exchange.is_some()))
     }
 
     pub fn config(&self) -> &Config {
@@ -192,10 +220,11 @@ impl Upstream {
         policy: &Policy,
         deadline: Instant,
     ) -> Result<UpstreamResponse, UpstreamError> {
+        let caller = crate::oauth::current_caller().is_some();
         let alternative: &[&str] = recipe
             .security
             .iter()
-            .find(|alt| alt.iter().all(|name| self.config.credentials.contains_key(name)))
+            .find(|alt| alt.iter().all(|name| self.can_authenticate(name, caller)))
             .copied()
             .unwrap_or(&[]);
         let uses_oauth = alternative.iter().any(|name| self.tokens.contains_key(name));

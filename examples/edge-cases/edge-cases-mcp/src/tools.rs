@@ -45,6 +45,7 @@ pub static SERVER: ServerSpec = ServerSpec {
             name: "bearer",
             env: "EDGE_TOKEN",
             kind: SchemeKind::Bearer,
+            token_exchange: None,
         },
     ],
     tools: &[

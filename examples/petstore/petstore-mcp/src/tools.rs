@@ -41,6 +41,7 @@ pub static SERVER: ServerSpec = ServerSpec {
                 location: ApiKeyLocation::Header,
                 name: "X-API-Key",
             },
+            token_exchange: None,
         },
     ],
     tools: &[
