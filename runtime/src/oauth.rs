@@ -725,12 +725,23 @@ impl ResourceServer {
 
     /// The verified caller of a request, or the answer refusing it.
     pub async fn authenticate(&self, presented: Option<&str>, path: &str) -> Result<Access, Response> {
+        // What a client should ask for to start (MCP's scope selection takes
+        // the 401's `scope` first): the required scopes and the read scope.
+        // More comes by step-up, when a call answers 403 insufficient_scope.
+        let options = self.verifier.options();
+        let starting: Vec<&str> = options
+            .required_scopes
+            .iter()
+            .chain(&options.scopes.read)
+            .map(String::as_str)
+            .collect();
+        let starting = (!starting.is_empty()).then(|| starting.join(" "));
         let Some(token) = presented else {
             return Err(self.challenge(
                 StatusCode::UNAUTHORIZED,
                 path,
                 None,
-                None,
+                starting.as_deref(),
                 "unauthorized: this server takes OAuth access tokens; its authorization server is named in the \
                  protected resource metadata",
             ));
@@ -740,7 +751,7 @@ impl ResourceServer {
             Err(Refusal::Invalid(why)) => {
                 tracing::info!(reason = %why, "refused an access token");
                 let error = Some(("invalid_token", why.as_str()));
-                return Err(self.challenge(StatusCode::UNAUTHORIZED, path, error, None, &why));
+                return Err(self.challenge(StatusCode::UNAUTHORIZED, path, error, starting.as_deref(), &why));
             }
             Err(Refusal::Unavailable(why)) => {
                 tracing::warn!("could not verify an access token: {why}");

@@ -32,8 +32,16 @@ async fn rpc(url: &str, token: Option<&str>, body: Value) -> reqwest::Response {
     request.send().await.unwrap()
 }
 
+/// A JSON-RPC answer, sent as JSON or as the data of an event stream.
 async fn json_of(response: reqwest::Response) -> anyhow::Result<Value> {
-    Ok(serde_json::from_slice(&response.bytes().await?)?)
+    let body = response.text().await?;
+    let json = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("data:"))
+        .map(str::trim)
+        .find(|data| data.starts_with('{'))
+        .unwrap_or(&body);
+    Ok(serde_json::from_str(json)?)
 }
 
 fn list() -> Value {
@@ -116,13 +124,14 @@ async fn jwt_access_tokens_are_checked_scoped_and_audited() -> anyhow::Result<()
     env.push(("MCP_RATE_LIMIT", "4"));
     let server = HttpServer::start_on("petstore-mcp", port, &[], &env)?;
 
-    // No token: 401 naming the metadata, which names the issuer (RFC 9728).
+    // No token: 401 naming the metadata, which names the issuer (RFC 9728),
+    // and the scopes to ask for first (required and read; more by step-up on a 403).
     let refused = rpc(&server.url, None, list()).await;
     assert_eq!(refused.status(), 401);
     let metadata_url = format!("http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp");
     assert_eq!(
         challenge(&refused),
-        format!(r#"Bearer resource_metadata="{metadata_url}""#)
+        format!(r#"Bearer resource_metadata="{metadata_url}", scope="mcp read""#)
     );
     let metadata = json_of(http().get(&metadata_url).send().await?).await?;
     assert_eq!(metadata["resource"], audience.as_str());
@@ -261,6 +270,48 @@ async fn jwt_access_tokens_are_checked_scoped_and_audited() -> anyhow::Result<()
         "{bobs}"
     );
 
+    // Legacy sessions (tools/list and tools/call answered by rmcp's handler)
+    // show and run only what the caller's scopes allow, too.
+    let with_sessions = HttpServer::start_on("petstore-mcp", free_port(), &["--legacy-sessions"], &env)?;
+    let initialize = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}});
+    let opened = rpc(&with_sessions.url, Some(&bob_token), initialize).await;
+    assert_eq!(opened.status(), 200);
+    let session = opened.headers()["mcp-session-id"].to_str()?.to_string();
+    let in_session = |body: Value| {
+        let (url, token, session) = (with_sessions.url.clone(), bob_token.clone(), session.clone());
+        async move {
+            http()
+                .post(&url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25")
+                .header("mcp-session-id", session)
+                .bearer_auth(token)
+                .body(body.to_string())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    in_session(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+    let listed = json_of(in_session(list()).await).await?;
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"get_pet_by_id") && !names.contains(&"create_pet"),
+        "{names:?}"
+    );
+    assert_eq!(
+        in_session(call("create_pet", json!({"name": "Rex"}))).await.status(),
+        403
+    );
+    drop(with_sessions);
+
     // Audit events name the subject and client; no token is ever logged.
     let (_, stderr) = server.terminate()?;
     assert!(
@@ -354,16 +405,20 @@ async fn keys_rotate_and_opaque_tokens_are_introspected() -> anyhow::Result<()> 
     Ok(())
 }
 
-/// The TypeScript SDK's own OAuth client (client credentials): it gets the
-/// 401, reads the protected resource metadata, finds the issuer's token
-/// endpoint, asks for a token for this server (RFC 8707), and calls.
+/// The TypeScript SDK's own OAuth client (client credentials), both
+/// generations: it gets the 401, reads the protected resource metadata,
+/// finds the issuer's token endpoint, asks for a token for this server
+/// (RFC 8707), lists the tools its scopes allow, and calls.
 #[tokio::test]
 async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()> {
     let keys = tempfile::tempdir()?;
     let upstream = Recorder::start().await?;
     let port = free_port();
     let audience = format!("http://127.0.0.1:{port}/mcp");
-    let clients = [Client::new("reader", "reader-secret-6", "mcp read")];
+    let clients = [
+        Client::new("reader", "reader-secret-6", "mcp read"),
+        Client::new("writer", "writer-secret-8", "mcp read write"),
+    ];
     let resources = [(audience.as_str(), "mcp read write")];
     let auth = AuthServer::start(&Setup {
         port: free_port(),
@@ -375,11 +430,69 @@ async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()
     })?;
     let env = server_env(&auth.issuer, &audience, &upstream.base_url);
     let server = HttpServer::start_on("petstore-mcp", port, &[], &env)?;
+    // 1.x speaks 2025-11-25 (answered without rmcp); 2.x negotiates 2026-07-28
+    // (through rmcp). 1.x's client-credentials client asks for the scope it is
+    // configured with; 2.x for the one the 401 names.
+    for (sdk, scope, pet) in [("v1", Some("mcp read"), 3), ("v2", None, 4)] {
+        let reader = ("reader", "reader-secret-6", scope);
+        let lines = typescript_oauth(
+            sdk,
+            &server.url,
+            &auth.issuer,
+            reader,
+            "get_pet_by_id",
+            json!({"petId": pet}),
+        )
+        .await?;
+        let tools: Vec<&str> = lines[0]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert!(
+            tools.contains(&"get_pet_by_id") && !tools.contains(&"create_pet"),
+            "{sdk}: {tools:?}"
+        );
+        assert_eq!(lines[1]["threw"], Value::Null, "{sdk}: {lines:?}");
+        assert_eq!(upstream.count("GET", &format!("/pets/{pet}")), 1, "{sdk}: {lines:?}");
+    }
+    // Writes: 1.x configured for them; 2.x by step-up (it starts with what the
+    // 401 asks for, gets 403 insufficient_scope on the write, asks for the
+    // scope that names, and retries).
+    for (sdk, scope) in [("v1", Some("mcp read write")), ("v2", None)] {
+        let before = upstream.count("POST", "/pets");
+        let writer = ("writer", "writer-secret-8", scope);
+        let lines = typescript_oauth(
+            sdk,
+            &server.url,
+            &auth.issuer,
+            writer,
+            "create_pet",
+            json!({"name": "Rex"}),
+        )
+        .await?;
+        assert_eq!(lines[1]["threw"], Value::Null, "{sdk}: {lines:?}");
+        assert_eq!(upstream.count("POST", "/pets"), before + 1, "{sdk}: {lines:?}");
+    }
+    Ok(())
+}
+
+/// `tests/node/mcp_clients.mjs` with the SDK's client-credentials OAuth
+/// client for `issuer`; its JSON lines.
+async fn typescript_oauth(
+    sdk: &str,
+    url: &str,
+    issuer: &str,
+    (client_id, secret, scope): (&str, &str, Option<&str>),
+    tool: &str,
+    arguments: Value,
+) -> anyhow::Result<Vec<Value>> {
     let plan = json!({
-        "sdk": "v1",
-        "http": {"url": server.url, "headers": {}},
-        "oauth": {"clientId": "reader", "clientSecret": "reader-secret-6", "scope": "mcp read"},
-        "calls": [{"name": "get_pet_by_id", "arguments": {"petId": 3}}],
+        "sdk": sdk,
+        "http": {"url": url, "headers": {}},
+        "oauth": {"clientId": client_id, "clientSecret": secret, "scope": scope, "expectedIssuer": issuer},
+        "calls": [{"name": tool, "arguments": arguments}],
     });
     let output = tokio::time::timeout(
         Duration::from_secs(120),
@@ -391,25 +504,12 @@ async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()
     )
     .await??;
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
+    anyhow::ensure!(
         output.status.success(),
-        "{stdout}\n{}",
+        "{sdk}: {stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let lines: Vec<Value> = stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    let tools: Vec<&str> = lines[0]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(
-        tools.contains(&"get_pet_by_id") && !tools.contains(&"create_pet"),
-        "{tools:?}"
-    );
-    assert_eq!(lines[1]["threw"], Value::Null, "{stdout}");
-    assert_eq!(upstream.count("GET", "/pets/3"), 1, "{stdout}");
-    Ok(())
+    Ok(stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
 /// Per-user upstream credentials (RFC 8693): each caller's token is

@@ -7,7 +7,7 @@
 //
 // plan: {sdk: "v1" | "v2", negotiation?: "auto" | "legacy" (v2 only),
 //        stdio?: {command, args, env}, http?: {url, headers},
-//        oauth?: {clientId, clientSecret, scope} (v1 over HTTP: the SDK's own
+//        oauth?: {clientId, clientSecret, scope} (over HTTP: the SDK's own
 //        OAuth client, client credentials, discovering the issuer from the 401),
 //        calls: [{name, arguments}]}
 //
@@ -42,11 +42,15 @@ async function connect() {
     await client.connect(transport);
     return { client, protocolVersion: () => negotiated };
   }
-  const { Client, StreamableHTTPClientTransport } = await import('@modelcontextprotocol/client');
+  const { Client, StreamableHTTPClientTransport, ClientCredentialsProvider } = await import('@modelcontextprotocol/client');
   const { StdioClientTransport } = await import('@modelcontextprotocol/client/stdio');
+  const authProvider = plan.oauth && new ClientCredentialsProvider(plan.oauth);
   const transport = plan.stdio
     ? new StdioClientTransport({ ...plan.stdio, stderr: 'ignore' })
-    : new StreamableHTTPClientTransport(new URL(plan.http.url), { requestInit: { headers: plan.http.headers } });
+    : new StreamableHTTPClientTransport(new URL(plan.http.url), {
+        requestInit: { headers: plan.http.headers },
+        authProvider,
+      });
   const client = new Client(
     { name: 'mcpgen-tests', version: '0' },
     { versionNegotiation: { mode: plan.negotiation ?? 'auto' } },

@@ -37,7 +37,12 @@ for (const kid of config.keyIds) {
 }
 fs.writeFileSync(config.keysFile, JSON.stringify(saved));
 
-const allScopes = new Set(config.clients.flatMap((c) => c.scope.split(' ')));
+// Every scope is known to the server, so a client asking for one it wasn't given is refused.
+const allScopes = new Set(
+  [...config.clients.map((c) => c.scope), ...Object.values(config.resources).map((r) => r.scope)].flatMap((s) =>
+    s.split(' '),
+  ),
+);
 const provider = new Provider(issuer, {
   clients: config.clients.map((c) => ({
     client_id: c.id,
