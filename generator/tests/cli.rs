@@ -1012,4 +1012,27 @@ fn inbound_oauth_settings_are_checked_and_emitted() {
         tool_scopes: &[("delete_pet", "pets.admin")],
     }),"#;
     assert!(table.contains(expected), "{table}");
+    // The docs and deployment follow: hosts get only the public URL (they sign
+    // in themselves), Kubernetes carries the issuer and audience, no static tokens.
+    let readme = fs::read_to_string(dir.path().join("petstore-mcp/README.md")).unwrap();
+    assert!(readme.contains("as an OAuth 2.1 resource server"), "{readme}");
+    assert!(
+        readme.contains("Every request needs `mcp`. Read-only tools need `pets.read`; the others need `pets.write`; `delete_pet` needs `pets.admin`."),
+        "{readme}"
+    );
+    assert!(
+        readme.contains("\"type\": \"http\",\n      \"url\": \"https://pets-mcp.example.com/mcp\""),
+        "{readme}"
+    );
+    assert!(!readme.contains("Authorization:${AUTH_HEADER}"), "{readme}");
+    let kubernetes = fs::read_to_string(dir.path().join("petstore-mcp/deploy/kubernetes.yaml")).unwrap();
+    assert!(
+        kubernetes.contains("MCP_OAUTH_ISSUER: \"https://login.example.com/realms/pets\""),
+        "{kubernetes}"
+    );
+    assert!(
+        kubernetes.contains("MCP_OAUTH_AUDIENCE: \"https://pets-mcp.example.com/mcp\""),
+        "{kubernetes}"
+    );
+    assert!(!kubernetes.contains("PETSTORE_MCP_TOKENS"), "{kubernetes}");
 }

@@ -268,12 +268,17 @@ fn oauth_options(spec: &ServerSpec, args: &OAuthArgs) -> Result<Option<oauth::OA
         }
         tools.insert(tool.trim().to_string(), scope.trim().to_string());
     }
-    let client = match &args.oauth_client_id {
+    let client = match args
+        .oauth_client_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+    {
         None => None,
         Some(id) => {
             let secret = std::env::var("MCP_OAUTH_CLIENT_SECRET")
                 .map_err(|_| format!("--oauth-client-id {id} needs its secret in MCP_OAUTH_CLIENT_SECRET"))?;
-            Some((id.clone(), Secret::new(secret)))
+            Some((id.to_string(), Secret::new(secret)))
         }
     };
     Ok(Some(oauth::OAuthOptions {
@@ -304,6 +309,34 @@ fn oauth_options(spec: &ServerSpec, args: &OAuthArgs) -> Result<Option<oauth::OA
         leeway: Duration::from_secs(args.oauth_leeway.min(600)),
         jwks_min_refresh: Duration::from_secs(args.oauth_jwks_min_refresh.min(86_400)),
     }))
+}
+
+/// Schemes that exchange callers' tokens: with OAuth they need this server's
+/// own client at the issuer; without, only their env var's credential is sent.
+fn check_token_exchange(
+    spec: &ServerSpec,
+    config: &Config,
+    oauth: Option<&oauth::OAuthOptions>,
+) -> Result<(), StartError> {
+    for scheme in spec.security_schemes.iter().filter(|s| s.token_exchange.is_some()) {
+        match oauth {
+            Some(options) if options.client.is_none() => {
+                return Err(StartError::Usage(format!(
+                    "security scheme `{}` exchanges callers' tokens: set MCP_OAUTH_CLIENT_ID and \
+                     MCP_OAUTH_CLIENT_SECRET (this server's own client at the issuer)",
+                    scheme.name
+                )));
+            }
+            None if !config.credentials.contains_key(scheme.name) => tracing::warn!(
+                "{} is not set, and without OAuth there is no caller's token to exchange: \
+                 requests that need security scheme `{}` go without it",
+                scheme.env,
+                scheme.name
+            ),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn parse_surface(text: &str) -> Result<Surface, String> {
@@ -416,24 +449,6 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
     observe::init_logging(args.log_format);
 
     let config = Config::from_env(spec)?;
-    let oauth_on = args.http.is_some() && oauth_options(spec, &args.oauth).map_err(StartError::Usage)?.is_some();
-    for scheme in spec.security_schemes.iter().filter(|s| s.token_exchange.is_some()) {
-        if oauth_on && args.oauth.oauth_client_id.is_none() {
-            return Err(StartError::Usage(format!(
-                "security scheme `{}` exchanges callers' tokens: set MCP_OAUTH_CLIENT_ID and MCP_OAUTH_CLIENT_SECRET \
-                 (this server's own client at the issuer)",
-                scheme.name
-            )));
-        }
-        if !oauth_on && !config.credentials.contains_key(scheme.name) {
-            tracing::warn!(
-                "{} is not set, and without OAuth there is no caller's token to exchange: \
-                 requests that need security scheme `{}` go without it",
-                scheme.env,
-                scheme.name
-            );
-        }
-    }
     let seconds = |value: f64, flag: &str| {
         (value.is_finite() && value > 0.0 && value * 1000.0 <= tools::MAX_DEADLINE_MS as f64)
             .then(|| Duration::from_secs_f64(value))
@@ -449,8 +464,15 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
     let redactor = Redactor::new(&config, &spec.redaction)?;
     observe::redact_logs_with(redactor.clone());
     let http_options = match args.http {
-        None => None,
-        Some(bind) => Some(http_options(spec, &args, bind).map_err(StartError::Usage)?),
+        None => {
+            check_token_exchange(spec, &config, None)?;
+            None
+        }
+        Some(bind) => {
+            let oauth = oauth_options(spec, &args.oauth).map_err(StartError::Usage)?;
+            check_token_exchange(spec, &config, oauth.as_ref())?;
+            Some(http_options(spec, &args, bind, oauth).map_err(StartError::Usage)?)
+        }
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -480,7 +502,12 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
 
 /// Validate the HTTP flags: tokens from their env var, and no
 /// unauthenticated listening beyond loopback unless asked for explicitly.
-fn http_options(spec: &ServerSpec, args: &Args, bind: SocketAddr) -> Result<HttpOptions, String> {
+fn http_options(
+    spec: &ServerSpec,
+    args: &Args,
+    bind: SocketAddr,
+    oauth: Option<oauth::OAuthOptions>,
+) -> Result<HttpOptions, String> {
     let token_env = args.token_env.as_deref().unwrap_or(spec.inbound_token_env);
     let tokens: Vec<Secret> = std::env::var(token_env)
         .unwrap_or_default()
@@ -489,7 +516,7 @@ fn http_options(spec: &ServerSpec, args: &Args, bind: SocketAddr) -> Result<Http
         .filter(|t| !t.is_empty())
         .map(|t| Secret::new(t.to_string()))
         .collect();
-    let oauth = match oauth_options(spec, &args.oauth)? {
+    let oauth = match oauth {
         Some(options) => Some(std::sync::Arc::new(oauth::ResourceServer::new(options, spec.name)?)),
         None => None,
     };

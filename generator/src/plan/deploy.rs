@@ -67,11 +67,18 @@ pub struct Workflow {
 }
 
 /// Claude Desktop, VS Code, Cursor and a generic YAML host, over stdio and
-/// over HTTP. Secrets are placeholders (VS Code prompts for them).
-pub fn host_configs(crate_name: &str, token_env: &str, env_vars: &[EnvVarPlan]) -> Vec<HostConfig> {
+/// over HTTP. Secrets are placeholders (VS Code prompts for them). With
+/// OAuth (`oauth_url`: the server's public URL) HTTP hosts get only the URL:
+/// they find the authorization server from the server's 401 and sign in.
+pub fn host_configs(
+    crate_name: &str,
+    token_env: &str,
+    env_vars: &[EnvVarPlan],
+    oauth_url: Option<&str>,
+) -> Vec<HostConfig> {
     let key = crate_name.trim_end_matches("-mcp");
     let command = format!("/path/to/{crate_name}");
-    let url = format!("http://127.0.0.1:{HTTP_PORT}/mcp");
+    let url = oauth_url.map_or_else(|| format!("http://127.0.0.1:{HTTP_PORT}/mcp"), String::from);
     let required: Vec<&EnvVarPlan> = env_vars.iter().filter(|v| v.required).collect();
     let plain_env: Map<String, Value> = required
         .iter()
@@ -119,7 +126,7 @@ pub fn host_configs(crate_name: &str, token_env: &str, env_vars: &[EnvVarPlan]) 
         language,
         text,
     };
-    vec![
+    let mut configs = vec![
         config(
             "Claude Desktop",
             "claude_desktop_config.json",
@@ -151,6 +158,42 @@ pub fn host_configs(crate_name: &str, token_env: &str, env_vars: &[EnvVarPlan]) 
             "yaml",
             stdio_yaml,
         ),
+    ];
+    if oauth_url.is_some() {
+        configs.extend([
+            // mcp-remote runs the OAuth sign-in in the browser for Claude Desktop.
+            config(
+                "Claude Desktop",
+                "claude_desktop_config.json",
+                "HTTP",
+                "json",
+                json(json!({ "mcpServers": { key: { "command": "npx", "args": ["-y", "mcp-remote", url] } } })),
+            ),
+            config(
+                "VS Code",
+                ".vscode/mcp.json",
+                "HTTP",
+                "json",
+                json(json!({ "servers": { key: { "type": "http", "url": url } } })),
+            ),
+            config(
+                "Cursor",
+                ".cursor/mcp.json",
+                "HTTP",
+                "json",
+                json(json!({ "mcpServers": { key: { "url": url } } })),
+            ),
+            config(
+                "Any host with a YAML config",
+                "its config file",
+                "HTTP",
+                "yaml",
+                format!("mcp_servers:\n  {}:\n    url: {}\n", yaml_str(key), yaml_str(&url)),
+            ),
+        ]);
+        return configs;
+    }
+    configs.extend([
         // Claude Desktop's config file runs local commands only; mcp-remote bridges to HTTP.
         config(
             "Claude Desktop",
@@ -190,7 +233,8 @@ pub fn host_configs(crate_name: &str, token_env: &str, env_vars: &[EnvVarPlan]) 
             "yaml",
             http_yaml,
         ),
-    ]
+    ]);
+    configs
 }
 
 /// A YAML scalar: plain when unambiguous, else double-quoted (JSON quoting is valid YAML).

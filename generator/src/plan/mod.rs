@@ -320,8 +320,12 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         .map(|(name, binding)| scheme_plan(name, binding))
         .collect();
     let env_vars = env_vars(selection, &schemes);
-    let host_configs =
-        crate::plan::deploy::host_configs(&selection.crate_name, &selection.inbound_token_env, &env_vars);
+    let host_configs = crate::plan::deploy::host_configs(
+        &selection.crate_name,
+        &selection.inbound_token_env,
+        &env_vars,
+        selection.oauth.as_ref().map(|o| o.audience.as_str()),
+    );
     let deploy = crate::plan::deploy::deploy(
         &selection.crate_name,
         &selection.crate_version,
@@ -431,11 +435,20 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
         default: selection.base_url_default.clone(),
     };
     let secrets = schemes.iter().flat_map(|s| {
+        let exchanged = selection.auth.get(&s.name).and_then(|b| b.token_exchange.as_ref());
         let credential = EnvVarPlan {
             name: s.env.clone(),
+            // Stdio and callers without OAuth still use it.
             required: true,
             secret: true,
-            description: format!("{} (security scheme `{}`)", s.describe, s.name),
+            description: match exchanged {
+                None => format!("{} (security scheme `{}`)", s.describe, s.name),
+                Some((audience, _)) => format!(
+                    "{} (security scheme `{}`) for callers without OAuth; over HTTP with OAuth each caller's own token \
+                     is exchanged for one for `{audience}` instead",
+                    s.describe, s.name
+                ),
+            },
             placeholder: "…".to_string(),
             default: None,
         };
@@ -483,10 +496,57 @@ fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
             placeholder: default.clone().unwrap_or_else(|| "…".to_string()),
             default: default.clone(),
         });
+    // With OAuth the static tokens are not accepted; the issuer and this
+    // server's own client (for introspection and token exchange) are set instead.
+    let exchanges = selection.auth.values().any(|b| b.token_exchange.is_some());
+    let oauth = selection.oauth.iter().flat_map(|oauth| {
+        // HTTP only, so never required (the server checks what its mode needs).
+        let var = |name: &str, secret: bool, description: &str, default: Option<&str>| EnvVarPlan {
+            name: name.to_string(),
+            required: false,
+            secret,
+            description: description.to_string(),
+            placeholder: default.unwrap_or("…").to_string(),
+            default: default.map(String::from),
+        };
+        let client = "this server's own client at the issuer, which exchanges callers' tokens for the API's (RFC 8693)";
+        let mut vars = vec![
+            var(
+                "MCP_OAUTH_ISSUER",
+                false,
+                "HTTP mode: the authorization server whose access tokens are accepted",
+                Some(&oauth.issuer),
+            ),
+            var(
+                "MCP_OAUTH_AUDIENCE",
+                false,
+                "HTTP mode: this server's public MCP URL, the audience its tokens must be for",
+                Some(&oauth.audience),
+            ),
+        ];
+        // Introspection needs the client too, but is optional: the README says how.
+        if exchanges {
+            vars.push(var(
+                "MCP_OAUTH_CLIENT_ID",
+                false,
+                &format!("HTTP mode: the id of {client}"),
+                None,
+            ));
+            vars.push(var(
+                "MCP_OAUTH_CLIENT_SECRET",
+                true,
+                &format!("HTTP mode: the secret of {client}"),
+                None,
+            ));
+        }
+        vars
+    });
+    let tokens = selection.oauth.is_none().then_some(tokens);
     let mut all: Vec<EnvVarPlan> = std::iter::once(base)
         .chain(variables)
         .chain(secrets)
-        .chain(std::iter::once(tokens))
+        .chain(tokens)
+        .chain(oauth)
         .collect();
     // Descriptions from `env:` in mcpgen.yaml replace the generated ones.
     for var in &mut all {

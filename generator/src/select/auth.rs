@@ -124,9 +124,14 @@ pub(super) fn bind(
                     let at = &exchange.audience.referenced;
                     if !matches!(scheme, SecurityScheme::Bearer | SecurityScheme::OAuth2 { .. }) {
                         diags.push(
-                            Diagnostic::new(cfg, format!("auth: `{scheme_name}`: token_exchange needs a bearer or OAuth2 scheme"))
-                                .line_col(at.line(), at.column())
-                                .help("an exchanged token is sent as `Authorization: Bearer`, which this scheme doesn't take"),
+                            Diagnostic::new(
+                                cfg,
+                                format!("auth: `{scheme_name}`: token_exchange needs a bearer or OAuth2 scheme"),
+                            )
+                            .line_col(at.line(), at.column())
+                            .help(
+                                "an exchanged token is sent as `Authorization: Bearer`, which this scheme doesn't take",
+                            ),
                         );
                         return None;
                     }
@@ -134,7 +139,9 @@ pub(super) fn bind(
                         diags.push(
                             Diagnostic::new(cfg, format!("auth: `{scheme_name}`: token_exchange.audience is empty"))
                                 .line_col(at.line(), at.column())
-                                .help("name the API as the authorization server knows it, e.g. https://api.example.com"),
+                                .help(
+                                    "name the API as the authorization server knows it, e.g. https://api.example.com",
+                                ),
                         );
                         return None;
                     }
