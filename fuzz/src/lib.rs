@@ -226,6 +226,7 @@ pub fn http_frames(data: &[u8]) {
                 allowed_origins: Vec::new(),
                 allowed_hosts: Vec::new(),
                 tokens: vec![Secret::new("fuzz-token-5d1e".to_string())],
+                oauth: None,
                 rate_limit_per_minute: 0,
                 max_body_bytes: 1 << 20,
                 legacy_sessions: false,

@@ -425,15 +425,21 @@ struct MessageHead<'a> {
     method: Option<std::borrow::Cow<'a, str>>,
     #[serde(default)]
     id: Option<serde_json::Value>,
-    #[serde(borrow, default)]
-    params: Option<HeadParams<'a>>,
 }
 
-#[derive(serde::Deserialize)]
-struct HeadParams<'a> {
-    /// The tool of a `tools/call`.
-    #[serde(borrow, default)]
-    name: Option<std::borrow::Cow<'a, str>>,
+/// The tool a `tools/call` names (read only with OAuth, for its scope).
+fn tool_name(message: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Call {
+        params: Params,
+    }
+    #[derive(serde::Deserialize)]
+    struct Params {
+        name: String,
+    }
+    serde_json::from_slice::<Call>(message)
+        .ok()
+        .map(|call| call.params.name)
 }
 
 /// JSON-RPC framing errors get 400 with a JSON-RPC error body (rmcp answers
@@ -500,10 +506,10 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
     if method == Some("tools/call")
         && let Some((oauth, server)) = &check.oauth
         && let Some(access) = parts.extensions.get::<Arc<Access>>()
-        && let Some(name) = head.as_ref().and_then(|h| h.params.as_ref()?.name.as_deref())
-        && let Some(read_only) = server.read_only(name)
-        && !access.allows(name, read_only)
-        && let Some(scope) = access.policy.needed(name, read_only)
+        && let Some(name) = tool_name(&bytes)
+        && let Some(read_only) = server.read_only(&name)
+        && !access.allows(&name, read_only)
+        && let Some(scope) = access.policy.needed(&name, read_only)
     {
         return oauth.insufficient_scope(parts.uri.path(), scope);
     }

@@ -3,7 +3,8 @@
 //!
 //! A request's bearer token becomes a [`Grant`] (who calls, with which
 //! scopes) here: a JWT is verified locally against the issuer's keys, an
-//! opaque token by the issuer (RFC 7662 introspection, cached briefly). The
+//! opaque token by the issuer (RFC 7662 introspection); either is taken on
+//! trust again for a minute at most, never past its expiry. The
 //! issuer's endpoints come from its metadata (RFC 8414, or OpenID Connect
 //! discovery), fetched once; its keys are cached, refetched when a token names
 //! a key the cache lacks (at most once per `jwks_min_refresh`: a flood of
@@ -50,10 +51,11 @@ const ALGORITHMS: [Algorithm; 9] = [
 
 /// Keys older than this are refetched on the next token.
 const KEYS_MAX_AGE: Duration = Duration::from_secs(3600);
-/// The longest an introspection answer is reused.
-const INTROSPECTION_CACHE: Duration = Duration::from_secs(60);
-/// Introspection answers held at once; past it, expired ones are dropped first.
-const INTROSPECTION_ENTRIES: usize = 10_000;
+/// The longest a verified token is taken on trust again (a JWT's signature
+/// is ~0.1 ms of CPU; an introspection, a round trip to the issuer).
+const VERIFIED_FOR: Duration = Duration::from_secs(60);
+/// Verified tokens held at once; past it, expired ones are dropped first.
+const VERIFIED_ENTRIES: usize = 10_000;
 /// The issuer's documents (metadata, keys, introspection answers) are small.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 const ISSUER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -206,7 +208,8 @@ pub struct Verifier {
     keys: tokio::sync::RwLock<Option<Keys>>,
     /// Held while fetching keys, so concurrent misses fetch once.
     refreshing: tokio::sync::Mutex<()>,
-    introspected: Mutex<HashMap<[u8; 32], (Grant, Instant)>>,
+    /// Grants of tokens verified within `VERIFIED_FOR`, by the token's SHA-256.
+    verified: Mutex<HashMap<[u8; 32], (Grant, Instant)>>,
 }
 
 fn now_seconds() -> u64 {
@@ -237,7 +240,7 @@ impl Verifier {
             metadata: tokio::sync::OnceCell::new(),
             keys: tokio::sync::RwLock::new(None),
             refreshing: tokio::sync::Mutex::new(()),
-            introspected: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
         })
     }
 
@@ -245,15 +248,39 @@ impl Verifier {
         &self.options
     }
 
-    /// The caller a bearer token stands for.
+    /// The caller a bearer token stands for: verified within the last
+    /// minute (and not expired since), or now.
     pub async fn verify(&self, token: &str) -> Result<Grant, Refusal> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some((grant, until)) = self.lock_verified().get(&key)
+            && Instant::now() < *until
+            && grant
+                .expires_at
+                .is_none_or(|at| now_seconds() < at.saturating_add(self.options.leeway.as_secs()))
+        {
+            return Ok(grant.clone());
+        }
         // Three dot-separated parts: a JWT, verified here; anything else is
         // opaque and only its issuer can say what it is.
-        if token.split('.').count() == 3 {
-            self.verify_jwt(token).await
+        let grant = if token.split('.').count() == 3 {
+            self.verify_jwt(token).await?
         } else {
-            self.introspect(token).await
+            self.introspect(token).await?
+        };
+        let mut cache = self.lock_verified();
+        if cache.len() >= VERIFIED_ENTRIES {
+            let now = Instant::now();
+            cache.retain(|_, (_, until)| now < *until);
+            if cache.len() >= VERIFIED_ENTRIES {
+                cache.clear();
+            }
         }
+        cache.insert(key, (grant.clone(), Instant::now() + VERIFIED_FOR));
+        Ok(grant)
+    }
+
+    fn lock_verified(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Grant, Instant)>> {
+        self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     async fn verify_jwt(&self, token: &str) -> Result<Grant, Refusal> {
@@ -461,21 +488,13 @@ impl Verifier {
         serde_json::from_slice(&body).map_err(|e| unavailable(format!("the answer is not JSON ({e})")))
     }
 
-    /// An opaque token, as the issuer's introspection endpoint describes it
-    /// (RFC 7662), cached for a minute at most and never past its expiry.
+    /// An opaque token, as the issuer's introspection endpoint describes it (RFC 7662).
     async fn introspect(&self, token: &str) -> Result<Grant, Refusal> {
         let Some((client_id, secret)) = &self.options.client else {
             return Err(Refusal::Invalid(
                 "the token is not a JWT, and this server has no client to introspect opaque tokens with".to_string(),
             ));
         };
-        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
-        if let Some((grant, until)) = self.lock_introspected().get(&key)
-            && Instant::now() < *until
-            && grant.expires_at.is_none_or(|at| now_seconds() < at)
-        {
-            return Ok(grant.clone());
-        }
         let uri = match &self.options.introspection_uri {
             Some(uri) => uri.clone(),
             None => self.metadata().await?.introspection_endpoint.clone().ok_or_else(|| {
@@ -492,24 +511,7 @@ impl Verifier {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(form(&[("token", token), ("token_type_hint", "access_token")]));
         let answer = self.fetch(request, "an introspection answer").await?;
-        let grant = self.grant_of_introspection(&answer, token)?;
-        let until = Instant::now() + INTROSPECTION_CACHE;
-        let mut cache = self.lock_introspected();
-        if cache.len() >= INTROSPECTION_ENTRIES {
-            let now = Instant::now();
-            cache.retain(|_, (_, until)| now < *until);
-            if cache.len() >= INTROSPECTION_ENTRIES {
-                cache.clear();
-            }
-        }
-        cache.insert(key, (grant.clone(), until));
-        Ok(grant)
-    }
-
-    fn lock_introspected(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Grant, Instant)>> {
-        self.introspected
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.grant_of_introspection(&answer, token)
     }
 
     /// The same checks as a JWT's, on what introspection says.

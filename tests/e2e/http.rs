@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use mcpgen_tests::{API_KEY, HttpServer, Prism, Recorder, node_tool, petstore_binary, python_client, workspace_root};
+use mcpgen_tests::{
+    API_KEY, HttpServer, Prism, Recorder, node_tool, petstore_binary, python_client, rpc, workspace_root,
+};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok_0123456789abcdef";
@@ -23,23 +25,6 @@ fn client() -> reqwest::Client {
         .timeout(Duration::from_secs(20))
         .build()
         .unwrap()
-}
-
-/// A stateless (no initialize) JSON-RPC POST, as a 2025-11-25 client sends it.
-async fn rpc(url: &str, token: Option<&str>, body: Value, extra: &[(&str, &str)]) -> reqwest::Response {
-    let mut request = client()
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
-        .body(body.to_string());
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    for (name, value) in extra {
-        request = request.header(*name, *value);
-    }
-    request.send().await.unwrap()
 }
 
 fn call(id: u64, tool: &str, arguments: Value) -> Value {

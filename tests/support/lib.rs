@@ -198,6 +198,26 @@ pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
+/// A stateless (no initialize) JSON-RPC POST, as a 2025-11-25 client sends it.
+pub async fn rpc(url: &str, token: Option<&str>, body: serde_json::Value, extra: &[(&str, &str)]) -> reqwest::Response {
+    let mut request = http_client()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .expect("a client")
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25")
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    for (name, value) in extra {
+        request = request.header(*name, *value);
+    }
+    request.send().await.expect("the server answers")
+}
+
 /// A server's `/metrics`, with its bearer token.
 pub async fn metrics_text(base: &str, token: &str) -> anyhow::Result<String> {
     Ok(http_client()

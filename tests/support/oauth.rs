@@ -3,7 +3,7 @@
 //! a client makes to it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -49,6 +49,20 @@ pub struct Setup<'a> {
     pub clients: &'a [Client],
     /// (audience, scopes its tokens may carry)
     pub resources: &'a [(&'a str, &'a str)],
+}
+
+impl<'a> Setup<'a> {
+    /// On a free port, with one signing key (`k1`) kept in `keys_dir`.
+    pub fn new(keys_dir: &Path, clients: &'a [Client], resources: &'a [(&'a str, &'a str)]) -> Setup<'a> {
+        Setup {
+            port: super::free_port(),
+            issuer: None,
+            keys_file: keys_dir.join("keys.json"),
+            keys: &["k1"],
+            clients,
+            resources,
+        }
+    }
 }
 
 pub struct AuthServer {
@@ -163,9 +177,18 @@ fn urlencode(text: &str) -> String {
 
 /// A JWT's claims, unverified (for assertions about tokens the test saw).
 pub fn claims(jwt: &str) -> Value {
-    let payload = jwt.split('.').nth(1).unwrap_or("");
+    part(jwt, 1)
+}
+
+/// A JWT's header, unverified.
+pub fn header(jwt: &str) -> Value {
+    part(jwt, 0)
+}
+
+fn part(jwt: &str, index: usize) -> Value {
+    let encoded = jwt.split('.').nth(index).unwrap_or("");
     base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload)
+        .decode(encoded)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
         .unwrap_or(Value::Null)

@@ -113,12 +113,6 @@ pub fn host_configs(
         }
         text
     };
-    let http_yaml = format!(
-        "mcp_servers:\n  {}:\n    url: {}\n    headers:\n      Authorization: {}\n",
-        yaml_str(key),
-        yaml_str(&url),
-        yaml_str(bearer)
-    );
     let config = |host, file, transport, language, text| HostConfig {
         host,
         file,
@@ -159,80 +153,51 @@ pub fn host_configs(
             stdio_yaml,
         ),
     ];
-    if oauth_url.is_some() {
-        configs.extend([
-            // mcp-remote runs the OAuth sign-in in the browser for Claude Desktop.
-            config(
-                "Claude Desktop",
-                "claude_desktop_config.json",
-                "HTTP",
-                "json",
-                json(json!({ "mcpServers": { key: { "command": "npx", "args": ["-y", "mcp-remote", url] } } })),
-            ),
-            config(
-                "VS Code",
-                ".vscode/mcp.json",
-                "HTTP",
-                "json",
-                json(json!({ "servers": { key: { "type": "http", "url": url } } })),
-            ),
-            config(
-                "Cursor",
-                ".cursor/mcp.json",
-                "HTTP",
-                "json",
-                json(json!({ "mcpServers": { key: { "url": url } } })),
-            ),
-            config(
-                "Any host with a YAML config",
-                "its config file",
-                "HTTP",
-                "yaml",
-                format!("mcp_servers:\n  {}:\n    url: {}\n", yaml_str(key), yaml_str(&url)),
-            ),
-        ]);
-        return configs;
-    }
-    configs.extend([
-        // Claude Desktop's config file runs local commands only; mcp-remote bridges to HTTP.
-        config(
-            "Claude Desktop",
-            "claude_desktop_config.json",
-            "HTTP",
-            "json",
-            json(json!({ "mcpServers": { key: {
+    // With OAuth, hosts get only the URL and sign in themselves (mcp-remote
+    // runs the sign-in in the browser for Claude Desktop); with static tokens,
+    // each config sends one.
+    let (claude, vscode, cursor, yaml) = if oauth_url.is_some() {
+        (
+            json!({ "mcpServers": { key: { "command": "npx", "args": ["-y", "mcp-remote", url] } } }),
+            json!({ "servers": { key: { "type": "http", "url": url } } }),
+            json!({ "mcpServers": { key: { "url": url } } }),
+            format!("mcp_servers:\n  {}:\n    url: {}\n", yaml_str(key), yaml_str(&url)),
+        )
+    } else {
+        (
+            // Claude Desktop's config file runs local commands only; mcp-remote bridges to HTTP.
+            json!({ "mcpServers": { key: {
                 "command": "npx",
                 "args": ["-y", "mcp-remote", url, "--header", "Authorization:${AUTH_HEADER}"],
                 "env": { "AUTH_HEADER": bearer }
-            } } })),
-        ),
-        config(
-            "VS Code",
-            ".vscode/mcp.json",
-            "HTTP",
-            "json",
-            json(json!({
+            } } }),
+            json!({
                 "inputs": [{ "type": "promptString", "id": token_id,
                              "description": format!("A token from {token_env} of the {crate_name} server"),
                              "password": true }],
                 "servers": { key: { "type": "http", "url": url,
                                     "headers": { "Authorization": format!("Bearer ${{input:{token_id}}}") } } }
-            })),
-        ),
+            }),
+            json!({ "mcpServers": { key: { "url": url, "headers": { "Authorization": bearer } } } }),
+            format!(
+                "mcp_servers:\n  {}:\n    url: {}\n    headers:\n      Authorization: {}\n",
+                yaml_str(key),
+                yaml_str(&url),
+                yaml_str(bearer)
+            ),
+        )
+    };
+    configs.extend([
         config(
-            "Cursor",
-            ".cursor/mcp.json",
+            "Claude Desktop",
+            "claude_desktop_config.json",
             "HTTP",
             "json",
-            json(json!({ "mcpServers": { key: { "url": url, "headers": { "Authorization": bearer } } } })),
+            json(claude),
         ),
-        config(
-            "Any host with a YAML config",
-            "its config file",
-            "HTTP",
-            "yaml",
-            http_yaml,
-        ),
+        config("VS Code", ".vscode/mcp.json", "HTTP", "json", json(vscode)),
+        config("Cursor", ".cursor/mcp.json", "HTTP", "json", json(cursor)),
+        config("Any host with a YAML config", "its config file", "HTTP", "yaml", yaml),
     ]);
     configs
 }
