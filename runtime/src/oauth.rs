@@ -51,6 +51,8 @@ const ALGORITHMS: [Algorithm; 9] = [
 
 /// Keys older than this are refetched on the next token.
 const KEYS_MAX_AGE: Duration = Duration::from_secs(3600);
+/// When that refetch fails, the old keys serve this long before the next try.
+const KEYS_RETRY: Duration = Duration::from_secs(60);
 /// The longest a verified token is taken on trust again (a JWT's signature
 /// is ~0.1 ms of CPU; an introspection, a round trip to the issuer).
 const VERIFIED_FOR: Duration = Duration::from_secs(60);
@@ -206,6 +208,8 @@ pub struct Verifier {
     http: reqwest::Client,
     metadata: tokio::sync::OnceCell<IssuerMetadata>,
     keys: tokio::sync::RwLock<Option<Keys>>,
+    /// `KEYS_MAX_AGE` (a field so tests can age keys at once).
+    keys_max_age: Duration,
     /// Held while fetching keys, so concurrent misses fetch once.
     refreshing: tokio::sync::Mutex<()>,
     /// Grants of tokens verified within `VERIFIED_FOR`, by the token's SHA-256.
@@ -241,6 +245,7 @@ impl Verifier {
             http,
             metadata: tokio::sync::OnceCell::new(),
             keys: tokio::sync::RwLock::new(None),
+            keys_max_age: KEYS_MAX_AGE,
             refreshing: tokio::sync::Mutex::new(()),
             verified: Mutex::new(HashMap::new()),
         })
@@ -380,7 +385,7 @@ impl Verifier {
         {
             let keys = self.keys.read().await;
             if let Some(keys) = keys.as_ref()
-                && keys.fetched.elapsed() < KEYS_MAX_AGE
+                && keys.fetched.elapsed() < self.keys_max_age
                 && !refetch
             {
                 return Ok(matching(keys));
@@ -392,11 +397,40 @@ impl Verifier {
             let keys = self.keys.read().await;
             if let Some(keys) = keys.as_ref()
                 && (keys.fetched.elapsed() < self.options.jwks_min_refresh
-                    || (!refetch && keys.fetched.elapsed() < KEYS_MAX_AGE))
+                    || (!refetch && keys.fetched.elapsed() < self.keys_max_age))
             {
                 return Ok(matching(keys));
             }
         }
+        let set = match self.fetch_keys().await {
+            Ok(set) => set,
+            Err(refusal) => {
+                // An hour-old set still verifies while the issuer is down:
+                // keep it, and try again in a minute rather than on every request.
+                let mut keys = self.keys.write().await;
+                let Some(stale) = keys.as_mut().filter(|_| !refetch) else {
+                    return Err(refusal);
+                };
+                let (Refusal::Unavailable(why) | Refusal::Invalid(why)) = &refusal;
+                tracing::warn!("keeping the OAuth issuer's keys for now: {why}");
+                stale.fetched = Instant::now()
+                    .checked_sub(self.keys_max_age.saturating_sub(KEYS_RETRY))
+                    .unwrap_or_else(Instant::now);
+                return Ok(matching(stale));
+            }
+        };
+        tracing::info!(keys = set.keys.len(), "fetched the OAuth issuer's keys");
+        let fresh = Keys {
+            set,
+            fetched: Instant::now(),
+        };
+        let found = matching(&fresh);
+        *self.keys.write().await = Some(fresh);
+        Ok(found)
+    }
+
+    /// The issuer's key set, from its `jwks_uri`.
+    async fn fetch_keys(&self) -> Result<JwkSet, Refusal> {
         let uri = match &self.options.jwks_uri {
             Some(uri) => uri.clone(),
             None => self.metadata().await?.jwks_uri.clone().ok_or_else(|| {
@@ -407,16 +441,8 @@ impl Verifier {
             })?,
         };
         let document = self.fetch(self.http.get(&uri), "its keys (jwks_uri)").await?;
-        let set: JwkSet = serde_json::from_value(document)
-            .map_err(|e| Refusal::Unavailable(format!("the issuer's key set at {uri} is malformed: {e}")))?;
-        tracing::info!(keys = set.keys.len(), "fetched the OAuth issuer's keys");
-        let fresh = Keys {
-            set,
-            fetched: Instant::now(),
-        };
-        let found = matching(&fresh);
-        *self.keys.write().await = Some(fresh);
-        Ok(found)
+        serde_json::from_value(document)
+            .map_err(|e| Refusal::Unavailable(format!("the issuer's key set at {uri} is malformed: {e}")))
     }
 
     /// The issuer's metadata, fetched on first use: RFC 8414's well-known
@@ -1012,6 +1038,59 @@ mod tests {
         let ed = Ed25519KeyPair::from_pkcs8(Ed25519KeyPair::generate_pkcs8(&rng).unwrap().as_ref()).unwrap();
         let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b64(ed.public_key().as_ref()), "kid": "d"});
         check(Algorithm::EdDSA, "d", jwk, &|m| ed.sign(m).as_ref().to_vec());
+    }
+
+    /// An hour-old key set still verifies while the issuer is down (and is
+    /// retried a minute later, not on every request); a refetch for an
+    /// unknown key id while it is down is an outage (503), not a bad token.
+    #[tokio::test]
+    async fn keys_outlive_an_issuer_outage() {
+        let jwks = serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "d"}]});
+        let down = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let app = axum::Router::new().route(
+            "/jwks",
+            axum::routing::get({
+                let (down, jwks) = (down.clone(), jwks.to_string());
+                move || async move {
+                    match down.load(std::sync::atomic::Ordering::SeqCst) {
+                        true => Err(StatusCode::SERVICE_UNAVAILABLE),
+                        false => Ok(jwks),
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let uri = format!("http://{}/jwks", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let options = OAuthOptions {
+            issuer: "http://127.0.0.1:9".into(),
+            audience: "http://127.0.0.1:9/mcp".into(),
+            required_scopes: Vec::new(),
+            scopes: policy(),
+            jwks_uri: Some(uri),
+            introspection_uri: None,
+            client: None,
+            leeway: Duration::ZERO,
+            jwks_min_refresh: Duration::ZERO,
+        };
+        let mut verifier = Verifier::new(options).unwrap();
+        assert_eq!(verifier.keys_for(Some("d"), false).await.unwrap().len(), 1);
+        down.store(true, std::sync::atomic::Ordering::SeqCst);
+        verifier.keys_max_age = Duration::ZERO; // the set is now "an hour" old
+        assert_eq!(
+            verifier.keys_for(Some("d"), false).await.unwrap().len(),
+            1,
+            "kept while the issuer is down"
+        );
+        let retry_in = verifier.keys.read().await.as_ref().unwrap().fetched.elapsed();
+        assert!(
+            retry_in < Duration::from_secs(1),
+            "the failed refetch reschedules, {retry_in:?}"
+        );
+        assert!(matches!(
+            verifier.keys_for(Some("new"), true).await,
+            Err(Refusal::Unavailable(_))
+        ));
     }
 
     #[test]
