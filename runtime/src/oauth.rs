@@ -537,7 +537,10 @@ impl Verifier {
             .post(&uri)
             .basic_auth(client_id, Some(secret.expose()))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(form(&[("token", token), ("token_type_hint", "access_token")]));
+            .body(crate::style::form(&[
+                ("token", token),
+                ("token_type_hint", "access_token"),
+            ]));
         let answer = self.fetch(request, "an introspection answer").await?;
         self.grant_of_introspection(&answer, token)
     }
@@ -616,7 +619,7 @@ impl Verifier {
             .basic_auth(client_id, Some(secret.expose()))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .header(header::ACCEPT, "application/json")
-            .body(form(&pairs))
+            .body(crate::style::form(&pairs))
             .send()
             .await
             .map_err(|e| format!("the token endpoint could not be reached: {}", e.without_url()))?;
@@ -653,15 +656,6 @@ impl Verifier {
             tracing::warn!("OAuth issuer not reachable yet: {why}");
         }
     }
-}
-
-/// An `application/x-www-form-urlencoded` body.
-pub(crate) fn form(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{}={}", crate::style::encode(k), crate::style::encode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
 }
 
 /// A verifying key for `alg` from a JWK: only asymmetric keys of the

@@ -229,11 +229,7 @@ impl Upstream {
             .client_secrets
             .get(scheme.name)
             .expect("read with the client id");
-        let body = form
-            .iter()
-            .map(|(k, v)| format!("{k}={}", style::encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
+        let body = style::form(&form);
         // RFC 6749 2.3.1: client id and secret form-encoded, then HTTP basic.
         let basic = base64::engine::general_purpose::STANDARD.encode(format!(
             "{}:{}",
