@@ -14,7 +14,7 @@ use serde::Serialize;
 #[derive(Debug, Parser)]
 #[command(
     name = "mcpgen",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (generates crates for mcpgen-runtime ", env!("CARGO_PKG_VERSION"), ")"),
     about = "Generate a Rust MCP server crate from an OpenAPI document",
     after_help = "Examples:\n  mcpgen init --spec openapi.yaml     write a starter mcpgen.yaml\n  \
                   mcpgen list                         what each operation becomes, and why\n  \

@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use mcpgen_tests::{API_KEY, Recorder, built_binary, free_port, node_tool, workspace_root};
+use mcpgen_tests::registry::{LocalRegistry, VERSION, copy_dir, report};
+use mcpgen_tests::{
+    API_KEY, Recorder, built_binary, fenced_after, free_port, node_tool, python_tool, workspace_root, yaml_documents,
+};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
@@ -23,54 +26,6 @@ const CRATES: &[&str] = &[
     "tests/fixtures/conformance/conformance-mcp",
     "tests/fixtures/upstream-lab/upstream-lab-mcp",
 ];
-
-/// A console script installed by `pip install -r tests/python/requirements.txt`:
-/// on PATH, or in the interpreter's scripts directory.
-fn python_tool(name: &str) -> PathBuf {
-    if let Some(found) = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file())
-    {
-        return found;
-    }
-    let out = Command::new("python3")
-        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
-        .output()
-        .expect("python3 runs");
-    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join(name);
-    assert!(
-        path.is_file(),
-        "{name} is missing: run `pip install -r tests/python/requirements.txt`"
-    );
-    path
-}
-
-/// YAML documents as JSON, read by PyYAML (installed with kubernetes-validate).
-fn yaml_documents(path: &Path) -> Vec<Value> {
-    let out = Command::new("python3")
-        .args([
-            "-c",
-            "import sys, json, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
-        ])
-        .arg(path)
-        .output()
-        .expect("python3 runs");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).expect("JSON")
-}
-
-/// The first fenced block after `heading` in `text`.
-fn fenced_after<'t>(text: &'t str, heading: &str) -> &'t str {
-    let at = text
-        .find(heading)
-        .unwrap_or_else(|| panic!("no {heading:?} in the README"));
-    let rest = &text[at..];
-    let start = rest.find("```").expect("a fenced block") + rest[rest.find("```").unwrap()..].find('\n').unwrap() + 1;
-    let end = start + rest[start..].find("```").expect("closed");
-    &rest[start..end]
-}
 
 /// Hosts start stdio servers with only these variables (plus the config's `env`).
 fn host_environment(home: &Path) -> Vec<(String, String)> {
@@ -463,80 +418,6 @@ fn kubernetes_manifests_are_valid_and_agree_with_the_image() {
     assert!(hpa["spec"]["minReplicas"].as_u64().unwrap() >= 2);
 }
 
-/// A cargo home whose crates.io is a directory on disk: this workspace's
-/// dependencies (`cargo vendor`) and `mcpgen` and `mcpgen-spec` as
-/// `cargo package` makes them, so `cargo install mcpgen` runs as it would
-/// against crates.io, without a network. Also unpacks the packaged runtime
-/// at `runtime_dir`. Returns the home.
-fn local_crates_io(scratch: &Path, runtime_dir: &Path) -> PathBuf {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let run = |command: &mut Command| {
-        let out = command.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{command:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let vendor = scratch.join("vendor");
-    run(Command::new(&cargo)
-        // Every platform's dependencies: those not in the local cache come from crates.io.
-        .args(["vendor", "--versioned-dirs", "--quiet"])
-        .arg(&vendor)
-        .current_dir(workspace_root()));
-    let packaged = scratch.join("package");
-    run(Command::new(&cargo)
-        .args([
-            "package",
-            "-p",
-            "mcpgen",
-            "-p",
-            "mcpgen-runtime",
-            "-p",
-            "mcpgen-spec",
-            "--offline",
-            "--allow-dirty",
-            "--no-verify",
-        ])
-        .arg("--quiet")
-        .arg("--target-dir")
-        .arg(&packaged)
-        .current_dir(workspace_root()));
-    let version = env!("CARGO_PKG_VERSION");
-    let crate_file = packaged.join(format!("package/mcpgen-{version}.crate"));
-    run(Command::new("tar").arg("-xzf").arg(&crate_file).arg("-C").arg(&vendor));
-    let runtime_file = packaged.join(format!("package/mcpgen-runtime-{version}.crate"));
-    run(Command::new("tar")
-        .arg("-xzf")
-        .arg(&runtime_file)
-        .arg("-C")
-        .arg(scratch));
-    std::fs::rename(scratch.join(format!("mcpgen-runtime-{version}")), runtime_dir).unwrap();
-    // The spec crate, which both depend on, is a registry crate like any other.
-    let spec_file = packaged.join(format!("package/mcpgen-spec-{version}.crate"));
-    run(Command::new("tar").arg("-xzf").arg(&spec_file).arg("-C").arg(&vendor));
-    for (name, file) in [("mcpgen", &crate_file), ("mcpgen-spec", &spec_file)] {
-        let digest = Command::new("sha256sum").arg(file).output().unwrap();
-        let digest = String::from_utf8_lossy(&digest.stdout);
-        std::fs::write(
-            vendor.join(format!("{name}-{version}/.cargo-checksum.json")),
-            json!({"files": {}, "package": digest.split_whitespace().next().unwrap()}).to_string(),
-        )
-        .unwrap();
-    }
-    let home = scratch.join("cargo-home");
-    std::fs::create_dir_all(&home).unwrap();
-    std::fs::write(
-        home.join("config.toml"),
-        format!(
-            "[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\ndirectory = {:?}\n\n[net]\noffline = true\n",
-            vendor.display().to_string()
-        ),
-    )
-    .unwrap();
-    home
-}
-
 /// The generated workflow passes action-validator, and its steps run as
 /// written in a copy of the example's directory: the install step really
 /// installs mcpgen (from a local crates.io holding the packaged crate; nothing
@@ -577,43 +458,21 @@ fn the_workflow_is_valid_and_its_steps_run_as_written() -> anyhow::Result<()> {
     let root = tempfile::tempdir()?;
     let repo = root.path().join("examples/petstore");
     copy_dir(&example, &repo)?;
-    let home = local_crates_io(root.path(), &root.path().join("runtime"));
-    // Only the toolchain and the system: no mcpgen anywhere until the install step.
-    let cargo = PathBuf::from(std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string()));
-    let toolchain = cargo.parent().filter(|p| !p.as_os_str().is_empty());
-    let path = format!(
-        "{}:{}:/usr/bin:/bin",
-        home.join("bin").display(),
-        toolchain.map_or("/usr/local/bin".into(), |p| p.display().to_string())
-    );
-    let run = |script: &str| {
-        Command::new("bash")
-            .args(["-eo", "pipefail", "-c", script])
-            .current_dir(&repo)
-            .env("PATH", &path)
-            .env("CARGO_HOME", &home)
-            .env_remove("RUSTC_WRAPPER")
-            // Kept between local runs; a fresh checkout builds once.
-            .env("CARGO_TARGET_DIR", workspace_root().join("target/workflow"))
-            .output()
-            .unwrap()
-    };
-    let report = |out: &std::process::Output| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    };
+    let registry = LocalRegistry::new(root.path());
+    registry.unpack("mcpgen-runtime", &root.path().join("runtime"));
+    let run = |script: &str| registry.shell(&repo, script);
     assert!(
         !run("command -v mcpgen").status.success(),
         "mcpgen is on PATH before the install step"
     );
     let out = run(&install);
     assert!(out.status.success(), "{}", report(&out));
-    assert!(home.join("bin/mcpgen").is_file(), "{}", report(&out));
+    assert!(registry.home.join("bin/mcpgen").is_file(), "{}", report(&out));
     let out = run("mcpgen --version");
-    assert_eq!(report(&out).trim(), format!("mcpgen {}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        report(&out).trim(),
+        format!("mcpgen {VERSION} (generates crates for mcpgen-runtime {VERSION})")
+    );
     let out = run(&check);
     assert!(out.status.success(), "{}", report(&out));
     let out = run(&test);
@@ -640,22 +499,6 @@ fn the_workflow_is_valid_and_its_steps_run_as_written() -> anyhow::Result<()> {
         text.contains("run `mcpgen generate --config mcpgen.yaml` and commit the result"),
         "{text}"
     );
-    Ok(())
-}
-
-fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            if entry.file_name() != "target" {
-                copy_dir(&entry.path(), &target)?;
-            }
-        } else {
-            std::fs::copy(entry.path(), target)?;
-        }
-    }
     Ok(())
 }
 

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 pub mod faults;
 pub mod oauth;
+pub mod registry;
 
 pub const API_KEY: &str = "pk_test_7f3a9c1e5b";
 
@@ -422,4 +423,52 @@ async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, header
         "body": String::from_utf8_lossy(&body),
     });
     (StatusCode::OK, json, echo.to_string()).into_response()
+}
+
+/// A console script installed by `pip install -r tests/python/requirements.txt`:
+/// on PATH, or in the interpreter's scripts directory.
+pub fn python_tool(name: &str) -> PathBuf {
+    if let Some(found) = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+    {
+        return found;
+    }
+    let out = Command::new("python3")
+        .args(["-c", "import sysconfig; print(sysconfig.get_path('scripts'))"])
+        .output()
+        .expect("python3 runs");
+    let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join(name);
+    assert!(
+        path.is_file(),
+        "{name} is missing: run `pip install -r tests/python/requirements.txt`"
+    );
+    path
+}
+
+/// YAML documents as JSON, read by PyYAML (installed with kubernetes-validate).
+pub fn yaml_documents(path: &Path) -> Vec<serde_json::Value> {
+    let out = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, yaml; print(json.dumps(list(yaml.safe_load_all(open(sys.argv[1])))))",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON")
+}
+
+/// The first fenced block after `heading` in `text`.
+pub fn fenced_after<'t>(text: &'t str, heading: &str) -> &'t str {
+    let at = text
+        .find(heading)
+        .unwrap_or_else(|| panic!("no {heading:?} in the README"));
+    let rest = &text[at..];
+    let start = rest.find("```").expect("a fenced block") + rest[rest.find("```").unwrap()..].find('\n').unwrap() + 1;
+    let end = start + rest[start..].find("```").expect("closed");
+    &rest[start..end]
 }

@@ -47,6 +47,8 @@ struct PolicyFields {
 #[derive(Debug, Serialize)]
 pub struct Plan {
     pub generator_version: String,
+    /// The `mcpgen-runtime` version the generated code is made for.
+    pub runtime_version: &'static str,
     /// The spec path as written in mcpgen.yaml, for headers.
     pub spec_file: String,
     pub crate_name: String,
@@ -341,6 +343,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             workflow: None,
             runtime_dev_dependency: inputs.runtime_dev_dependency,
             generator_version: env!("CARGO_PKG_VERSION").to_string(),
+            runtime_version: crate::RUNTIME_VERSION,
             spec_file: inputs.spec_file.to_string(),
             crate_name: selection.crate_name.clone(),
             crate_version: selection.crate_version.clone(),

@@ -177,8 +177,8 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
         .chain(std::iter::once(Ok(GeneratedFile {
             path: "src/search.rs".to_string(),
             contents: plan.search.render(&format!(
-                "//! {GENERATED_MARKER} {} from {}. Do not edit; regenerate with `mcpgen generate`.\n",
-                plan.generator_version, plan.spec_file
+                "//! {GENERATED_MARKER} {} (mcpgen-runtime {}) from {}. Do not edit; regenerate with `mcpgen generate`.\n",
+                plan.generator_version, plan.runtime_version, plan.spec_file
             )),
             user_owned: false,
         })))

@@ -345,9 +345,24 @@ fn default_version() -> Spanned<String> {
 #[serde(deny_unknown_fields)]
 pub struct RuntimeSection {
     /// A path dependency, relative to this file (for work inside the mcpgen repo).
-    pub path: Option<String>,
-    /// A crates.io version requirement; defaults to this mcpgen's version.
-    pub version: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub path: Option<Spanned<String>>,
+    /// A crates.io version requirement; default: exactly this mcpgen's runtime version.
+    #[schemars(with = "Option<String>")]
+    pub version: Option<Spanned<String>>,
+    /// A git repository holding `mcpgen-runtime` (its URL, as cargo takes it:
+    /// https://, ssh://, file://), with at most one of `rev`, `tag`, `branch`.
+    #[schemars(with = "Option<String>")]
+    pub git: Option<Spanned<String>>,
+    /// A commit of `git`.
+    #[schemars(with = "Option<String>")]
+    pub rev: Option<Spanned<String>>,
+    /// A tag of `git`.
+    #[schemars(with = "Option<String>")]
+    pub tag: Option<Spanned<String>>,
+    /// A branch of `git`.
+    #[schemars(with = "Option<String>")]
+    pub branch: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

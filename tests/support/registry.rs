@@ -1,0 +1,148 @@
+//! The crates as they would be published, without a network: `cargo package`
+//! output served, with this workspace's vendored dependencies, from a
+//! directory registry that stands in for crates.io, and a shell that has only
+//! the toolchain, the system and that registry.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::json;
+
+use crate::workspace_root;
+
+/// What the release publishes, in dependency order (`tests/e2e/release.rs`
+/// checks this against `cargo metadata`).
+pub const PUBLISHED: &[&str] = &["mcpgen-spec", "mcpgen-runtime", "mcpgen"];
+
+/// The workspace version, which every published crate has.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string())
+}
+
+fn run(command: &mut Command) {
+    let out = command.output().unwrap();
+    assert!(out.status.success(), "{command:?}: {}", report(&out));
+}
+
+/// A command's stdout and stderr, for assertions and their messages.
+pub fn report(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// A cargo home whose crates.io is a directory on disk.
+pub struct LocalRegistry {
+    pub home: PathBuf,
+    /// The `.crate` files `cargo package` made.
+    packaged: PathBuf,
+    /// PATH: the home's `bin` (where `cargo install` puts binaries), the toolchain, the system.
+    path: String,
+}
+
+impl LocalRegistry {
+    /// Vendors this workspace's dependencies (every platform's) under
+    /// `scratch` and adds the published crates as `cargo package` makes them.
+    pub fn new(scratch: &Path) -> LocalRegistry {
+        let vendor = scratch.join("vendor");
+        run(Command::new(cargo())
+            .args(["vendor", "--versioned-dirs", "--quiet"])
+            .arg(&vendor)
+            .current_dir(workspace_root()));
+        let target = scratch.join("package-target");
+        let mut package = Command::new(cargo());
+        package.args(["package", "--offline", "--allow-dirty", "--no-verify", "--quiet"]);
+        for name in PUBLISHED {
+            package.args(["-p", name]);
+        }
+        run(package.arg("--target-dir").arg(&target).current_dir(workspace_root()));
+        let packaged = target.join("package");
+        for name in PUBLISHED {
+            let file = packaged.join(format!("{name}-{VERSION}.crate"));
+            run(Command::new("tar").arg("-xzf").arg(&file).arg("-C").arg(&vendor));
+            let digest = Command::new("sha256sum").arg(&file).output().unwrap();
+            let digest = String::from_utf8_lossy(&digest.stdout);
+            std::fs::write(
+                vendor.join(format!("{name}-{VERSION}/.cargo-checksum.json")),
+                json!({"files": {}, "package": digest.split_whitespace().next().unwrap()}).to_string(),
+            )
+            .unwrap();
+        }
+        let home = scratch.join("cargo-home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(
+            home.join("config.toml"),
+            format!(
+                "[source.crates-io]\nreplace-with = \"local\"\n\n[source.local]\ndirectory = {:?}\n\n[net]\noffline = true\n",
+                vendor.display().to_string()
+            ),
+        )
+        .unwrap();
+        let cargo = PathBuf::from(cargo());
+        let toolchain = cargo.parent().filter(|p| !p.as_os_str().is_empty());
+        let path = format!(
+            "{}:{}:/usr/bin:/bin",
+            home.join("bin").display(),
+            toolchain.map_or("/usr/local/bin".into(), |p| p.display().to_string())
+        );
+        LocalRegistry { home, packaged, path }
+    }
+
+    /// The size of a published crate's `.crate` file, in bytes.
+    pub fn crate_size(&self, name: &str) -> u64 {
+        std::fs::metadata(self.packaged.join(format!("{name}-{VERSION}.crate")))
+            .unwrap()
+            .len()
+    }
+
+    /// Unpacks a published crate into `dir` (its sources as a user gets them).
+    pub fn unpack(&self, name: &str, dir: &Path) {
+        let scratch = dir.with_extension("unpacking");
+        std::fs::create_dir_all(&scratch).unwrap();
+        let file = self.packaged.join(format!("{name}-{VERSION}.crate"));
+        run(Command::new("tar").arg("-xzf").arg(&file).arg("-C").arg(&scratch));
+        std::fs::rename(scratch.join(format!("{name}-{VERSION}")), dir).unwrap();
+        std::fs::remove_dir(&scratch).unwrap();
+    }
+
+    /// `script` run by bash in `dir` with only the toolchain, the system and
+    /// this registry: no mcpgen until something installs it.
+    pub fn shell(&self, dir: &Path, script: &str) -> Output {
+        self.command(dir, script).output().unwrap()
+    }
+
+    pub fn command(&self, dir: &Path, script: &str) -> Command {
+        let mut command = Command::new("bash");
+        command
+            .args(["-eo", "pipefail", "-c", script])
+            .current_dir(dir)
+            .env("PATH", &self.path)
+            .env("CARGO_HOME", &self.home)
+            .env_remove("RUSTC_WRAPPER")
+            // Kept between local runs, shared by every test building from a
+            // registry like this one; a fresh checkout builds once.
+            .env("CARGO_TARGET_DIR", workspace_root().join("target/workflow"));
+        command
+    }
+}
+
+/// Copies a directory tree, leaving out `target` directories.
+pub fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            if entry.file_name() != "target" {
+                copy_dir(&entry.path(), &target)?;
+            }
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}
