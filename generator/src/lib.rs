@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::commands::lint;
 use crate::diag::{Diagnostic, Error};
-use crate::plan::{Plan, PlanInputs, check, deploy, names};
+use crate::plan::{Plan, PlanInputs, check, deploy, distribution, names};
 use crate::render::GeneratedFile;
 use crate::render::write::{self, Changes};
 use crate::select::config;
@@ -293,7 +293,9 @@ impl RuntimeDependency {
         Ok(if let Some(path) = &section.path {
             let relative = relative_path(output_dir, &base.join(&path.value))
                 .map_err(|e| Error::io("can't resolve the runtime path", e))?;
-            let dependency = format!("{{ path = {} }}", toml(&relative));
+            // The version too: a path dependency without one can't be published,
+            // and a checkout of another runtime version is refused by cargo.
+            let dependency = format!("{{ path = {}, version = \"={RUNTIME_VERSION}\" }}", toml(&relative));
             RuntimeDependency {
                 dev_dependency: with_testing(&dependency),
                 dependency,
@@ -325,7 +327,8 @@ impl RuntimeDependency {
 }
 
 /// Where the crate ships: the Docker build context (which must hold a
-/// runtime used by path) and the opt-in CI workflow's paths.
+/// runtime used by path), the opt-in CI workflow's paths, and the opt-in
+/// registry and bundle manifests.
 fn package(
     plan: &mut Plan,
     selection_file: &config::SelectionFile,
@@ -358,6 +361,11 @@ fn package(
             .map_err(|e| Error::io("can't place the workflow", e))?;
         plan.workflow = Some(workflow);
     }
+    let header = render::header(plan);
+    let (files, publishing) = distribution::distribution(&selection_file.distribution, plan, &config_file, &header)
+        .map_err(Error::Diagnostics)?;
+    plan.distribution = files;
+    plan.publishing = publishing;
     Ok(())
 }
 

@@ -53,7 +53,7 @@ fn petstore_copy() -> tempfile::TempDir {
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("16 tools; 13 file(s) written"),
+        stderr(&out).contains("16 tools; 15 file(s) written"),
         "{}",
         stderr(&out)
     );
@@ -68,7 +68,7 @@ fn generating_twice_gives_identical_bytes_and_writes_nothing() {
     let out = mcpgen(&["generate", "--config", "mcpgen.yaml"], dir.path());
     assert_eq!(out.status.code(), Some(0));
     assert!(
-        stderr(&out).contains("0 file(s) written, 0 removed, 13 unchanged"),
+        stderr(&out).contains("0 file(s) written, 0 removed, 15 unchanged"),
         "{}",
         stderr(&out)
     );
@@ -530,7 +530,7 @@ fn generate_json_reports_results_and_diagnostics() {
     assert_eq!(report["ok"], false);
     assert_eq!(
         report["files"]["stale"],
-        serde_json::json!(["src/tools.rs", "README.md", "src/search.rs"])
+        serde_json::json!(["src/tools.rs", "README.md", "src/search.rs", "manifest.json"])
     );
 
     let config = fs::read_to_string(dir.path().join("mcpgen.yaml"))
@@ -1127,5 +1127,65 @@ fn runtime_dependency_forms_and_mistakes() {
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
         format!("mcpgen {version} (generates crates for mcpgen-runtime {version})")
+    );
+}
+
+/// `distribution:`: each mistake at its line (a registry name without a
+/// reverse-DNS namespace, no license to publish with, a description over the
+/// registry's 100 characters, URLs that aren't), and the files it asks for.
+#[test]
+fn distribution_settings_are_checked_and_emitted() {
+    let dir = petstore_copy();
+    let config = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&config).unwrap();
+    // The section is the file's last.
+    let (head, _) = text.split_once("distribution:\n").unwrap();
+    let with = |section: &str| {
+        fs::write(&config, format!("{head}{section}")).unwrap();
+        mcpgen(&["generate"], dir.path())
+    };
+    let out = with(&format!(
+        "distribution:\n  description: {}\n  registry:\n    name: petstore\n    repository: github.com/acme/pets\n  bundle:\n    author: ''\n",
+        "x".repeat(101)
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    let report = stderr(&out);
+    for expected in [
+        "distribution.description has 101 characters; registries take 1 to 100",
+        "distribution.registry.name `petstore` is not a reverse-DNS namespace, a slash and a name",
+        "distribution.registry needs distribution.license",
+        "distribution.registry.repository `github.com/acme/pets` is not an http(s) URL",
+        "distribution.bundle.author is empty",
+    ] {
+        assert!(report.contains(expected), "{expected}: {report}");
+    }
+    let line = text[..text.find("distribution:").unwrap()].lines().count() + 4;
+    assert!(
+        report.contains(&format!("mcpgen.yaml:{line}:11: distribution.registry.name")),
+        "{report}"
+    );
+
+    // Only a bundle: manifest.json, and the crate stays unpublished.
+    let out = with("distribution:\n  bundle: {author: Acme}\n");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let crate_dir = dir.path().join("petstore-mcp");
+    assert!(crate_dir.join("manifest.json").is_file() && !crate_dir.join("server.json").exists());
+    let manifest = fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
+    assert!(manifest.contains("\npublish = false\n"), "{manifest}");
+    let bundle: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(crate_dir.join("manifest.json")).unwrap()).unwrap();
+    assert_eq!(
+        bundle["server"]["mcp_config"]["env"]["PETSTORE_API_KEY"],
+        "${user_config.petstore_api_key}"
+    );
+    assert!(bundle["user_config"].get("petstore_mcp_tokens").is_none(), "{bundle}");
+    // Neither: both gone (they were generated), and nothing about them in the README.
+    let out = with("");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!crate_dir.join("manifest.json").exists());
+    assert!(
+        !fs::read_to_string(crate_dir.join("README.md"))
+            .unwrap()
+            .contains("## Where users find and install it")
     );
 }

@@ -1,7 +1,8 @@
 //! The CI script itself: `.ci/run` calls the README's test command word for
-//! word, and a failure of any step of that command fails CI instead of
-//! skipping the tests. Each step is replaced by a stub on PATH that fails on
-//! demand and records that it ran, so nothing is installed or built here.
+//! word, and a failure of any step of that command (`tests/run.sh`) fails CI
+//! instead of skipping the tests. Each step is replaced by a stub on PATH that
+//! fails on demand and records that it ran, so nothing is installed or built
+//! here; nginx and cargo-nextest count as installed.
 
 use std::path::Path;
 use std::process::Command;
@@ -17,7 +18,9 @@ fn readme_test_command() -> String {
     let block = &readme[at..];
     let start = block.find("```sh\n").expect("a sh block") + "```sh\n".len();
     let line = block[start..].lines().next().unwrap().trim().to_string();
-    assert!(line.contains("cargo nextest run"), "{line}");
+    assert_eq!(line, "bash tests/run.sh");
+    let script = std::fs::read_to_string(workspace_root().join("tests/run.sh")).unwrap();
+    assert!(script.contains("\ncargo nextest run --workspace"), "{script}");
     line
 }
 
@@ -34,10 +37,10 @@ fn ci_test_line(command: &str) -> String {
         .to_string()
 }
 
-/// Stubs of npm, python3 and cargo: each records its name; the one named in
-/// `failing` exits 1.
+/// Stubs of npm, python3 and cargo (and of nginx and cargo-nextest, so they
+/// count as installed): each records its name; the one named in `failing` exits 1.
 fn stubs(dir: &Path, failing: Option<&str>) {
-    for name in ["npm", "python3", "cargo"] {
+    for name in ["npm", "python3", "cargo", "nginx", "cargo-nextest"] {
         let code = if failing == Some(name) { 1 } else { 0 };
         let path = dir.join(name);
         std::fs::write(&path, format!("#!/bin/sh\necho {name} >> \"$STUB_LOG\"\nexit {code}\n")).unwrap();
@@ -54,6 +57,7 @@ fn run_ci_line(line: &str, failing: Option<&str>) -> (Option<i32>, Vec<String>, 
     let log = dir.path().join("log");
     let out = Command::new("bash")
         .args(["-c", &format!("set -euo pipefail\n{line}\necho REACHED")])
+        .current_dir(workspace_root())
         .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
         .env("STUB_LOG", &log)
         .output()

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use mcpgen_tests::registry::{LocalRegistry, VERSION, copy_dir, report};
 use mcpgen_tests::{
-    API_KEY, Recorder, built_binary, fenced_after, free_port, node_tool, python_tool, workspace_root, yaml_documents,
+    API_KEY, Recorder, built_binary, fenced_after, free_port, node_path, node_tool, python_tool, workspace_root,
+    yaml_documents,
 };
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
@@ -622,14 +623,4 @@ async fn the_readme_mcp_remote_config_bridges_to_the_server() -> anyhow::Result<
     check_petstore(&client, &upstream, "mcp-remote").await?;
     client.cancel().await?;
     Ok(())
-}
-
-/// PATH with the `node` that runs npm tools.
-fn node_path() -> String {
-    let node = std::env::var_os("PATH")
-        .iter()
-        .flat_map(std::env::split_paths)
-        .find(|dir| dir.join("node").is_file())
-        .expect("node on PATH");
-    format!("{}:/usr/bin:/bin", node.display())
 }

@@ -9,7 +9,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use mcpgen_tests::registry::{LocalRegistry, PUBLISHED, VERSION, report};
-use mcpgen_tests::{API_KEY, Recorder, fenced_after, node_tool, workspace_root, yaml_documents};
+use mcpgen_tests::{
+    API_KEY, Recorder, built_binary, fenced_after, node_path, node_tool, python_tool, workspace_root, yaml_documents,
+};
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
@@ -189,9 +191,8 @@ async fn a_runtime_from_a_git_repository_builds_at_its_tag() -> anyhow::Result<(
 
 /// The release workflow passes action-validator; its tag check accepts the
 /// workspace version's tag and refuses another; its dry run, run as written,
-/// packages and verifies every published crate, in dependency order. What it
-/// publishes is what `cargo metadata` says is publishable, all at the version
-/// the generator pins generated crates to.
+/// packages and verifies every published crate, in dependency order, all at
+/// the version the generator pins generated crates to.
 #[test]
 fn the_release_workflow_is_valid_and_its_dry_run_publishes_every_crate_in_order() -> anyhow::Result<()> {
     let root = workspace_root();
@@ -207,25 +208,17 @@ fn the_release_workflow_is_valid_and_its_dry_run_publishes_every_crate_in_order(
         .current_dir(&root)
         .output()?;
     let metadata: Value = serde_json::from_slice(&out.stdout)?;
-    let publishable: Vec<(&str, &str)> = metadata["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|p| p["publish"] != json!([]))
-        .map(|p| (p["name"].as_str().unwrap(), p["version"].as_str().unwrap()))
-        .collect();
-    let mut names: Vec<&str> = publishable.iter().map(|(name, _)| *name).collect();
-    names.sort();
-    let mut expected = PUBLISHED.to_vec();
-    expected.sort();
-    assert_eq!(names, expected);
-    assert!(
-        publishable
+    let version_of = |name: &str| {
+        metadata["packages"]
+            .as_array()
+            .unwrap()
             .iter()
-            .all(|(_, version)| *version == mcpgen::RUNTIME_VERSION),
-        "{publishable:?}"
-    );
-
+            .find(|p| p["name"] == name)
+            .map(|p| p["version"].as_str().unwrap().to_string())
+    };
+    for name in PUBLISHED {
+        assert_eq!(version_of(name).as_deref(), Some(mcpgen::RUNTIME_VERSION), "{name}");
+    }
     let parsed = &yaml_documents(&workflow)[0];
     assert_eq!(parsed["on"]["push"]["tags"], json!(["v*"]));
     let steps = parsed["jobs"]["publish"]["steps"].as_array().unwrap();
@@ -239,6 +232,13 @@ fn the_release_workflow_is_valid_and_its_dry_run_publishes_every_crate_in_order(
     };
     let (tag_check, dry_run, publish) = (step("tag names"), step("(dry run)"), step("Publish to crates.io"));
     assert!(dry_run.contains("--dry-run") && !publish.contains("--dry-run"));
+    // Exactly the published crates, in dependency order.
+    let named: Vec<&str> = publish
+        .split(" -p ")
+        .skip(1)
+        .map(|p| p.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(named, PUBLISHED, "{publish}");
     assert_eq!(publish, dry_run.replace(" --dry-run", ""));
     let publish_step = steps.iter().find(|s| s["run"] == publish.as_str()).unwrap();
     assert_eq!(
@@ -281,5 +281,147 @@ fn the_release_workflow_is_valid_and_its_dry_run_publishes_every_crate_in_order(
         PUBLISHED.len(),
         "{text}"
     );
+    Ok(())
+}
+
+/// The example's `server.json` passes skillsaw's MCP registry rules (the
+/// published 2025-12-11 schema, bundled by skillsaw, and the registry's own
+/// constraints) and names every variable the server reads, secrets marked.
+/// Its `manifest.json` passes `mcpb validate`; `mcpb pack` bundles it with the
+/// built binary, and the bundle, unpacked, runs as a host runs it: the
+/// manifest's command with the user's configuration in its env, answering a
+/// call that reaches the API with the key.
+#[tokio::test]
+async fn the_registry_entry_and_the_bundle_are_valid_and_the_bundle_runs() -> anyhow::Result<()> {
+    let crate_dir = workspace_root().join("examples/petstore/petstore-mcp");
+    let scratch = tempfile::tempdir()?;
+
+    let entry_dir = scratch.path().join("registry");
+    std::fs::create_dir_all(&entry_dir)?;
+    std::fs::copy(crate_dir.join("server.json"), entry_dir.join("server.json"))?;
+    let skillsaw = || {
+        Command::new(python_tool("skillsaw"))
+            .args([
+                "lint",
+                "--strict",
+                "--no-progress",
+                "--no-color",
+                "--type",
+                "mcp-registry",
+                ".",
+            ])
+            .current_dir(&entry_dir)
+            .output()
+            .unwrap()
+    };
+    let out = skillsaw();
+    assert!(out.status.success(), "{}", report(&out));
+    assert!(report(&out).contains("Repo type: mcp-registry"), "{}", report(&out));
+    let entry: Value = serde_json::from_str(&std::fs::read_to_string(crate_dir.join("server.json"))?)?;
+    let package = &entry["packages"][0];
+    assert_eq!(package["registryType"], "cargo");
+    assert_eq!(package["identifier"], "petstore-mcp");
+    assert_eq!(package["transport"]["type"], "stdio");
+    let variables: Vec<(&str, bool, bool)> = package["environmentVariables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap(),
+                v["isRequired"] == true,
+                v["isSecret"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(
+        variables,
+        [("PETSTORE_BASE_URL", false, false), ("PETSTORE_API_KEY", true, true)]
+    );
+    // The check can fail: the same entry with a name the registry refuses.
+    let mut broken = entry.clone();
+    broken["name"] = json!("petstore-mcp");
+    std::fs::write(entry_dir.join("server.json"), broken.to_string())?;
+    let out = skillsaw();
+    assert!(!out.status.success(), "{}", report(&out));
+    assert!(
+        report(&out).contains("'name' must contain exactly one '/'"),
+        "{}",
+        report(&out)
+    );
+
+    let bundle_dir = scratch.path().join("bundle");
+    std::fs::create_dir_all(bundle_dir.join("server"))?;
+    std::fs::copy(crate_dir.join("manifest.json"), bundle_dir.join("manifest.json"))?;
+    std::fs::copy(built_binary("petstore-mcp"), bundle_dir.join("server/petstore-mcp"))?;
+    let mcpb = node_tool(".bin/mcpb")?;
+    let node = |args: &[&std::ffi::OsStr]| {
+        Command::new(&mcpb)
+            .args(args)
+            .current_dir(scratch.path())
+            .env("PATH", node_path())
+            .output()
+            .unwrap()
+    };
+    let manifest_path = bundle_dir.join("manifest.json");
+    let out = node(&["validate".as_ref(), manifest_path.as_os_str()]);
+    assert!(out.status.success(), "{}", report(&out));
+    let packed = scratch.path().join("petstore-mcp.mcpb");
+    let out = node(&["pack".as_ref(), bundle_dir.as_os_str(), packed.as_os_str()]);
+    assert!(out.status.success(), "{}", report(&out));
+    let unpacked = scratch.path().join("installed");
+    let out = node(&["unpack".as_ref(), packed.as_os_str(), unpacked.as_os_str()]);
+    assert!(out.status.success(), "{}", report(&out));
+
+    // A host: the manifest's command and env, `${__dirname}` the bundle's
+    // directory and `${user_config.*}` the user's answers.
+    let manifest: Value = serde_json::from_str(&std::fs::read_to_string(unpacked.join("manifest.json"))?)?;
+    let user_config = manifest["user_config"].as_object().unwrap();
+    assert_eq!(user_config["petstore_api_key"]["sensitive"], true);
+    assert_eq!(user_config["petstore_api_key"]["required"], true);
+    assert_eq!(user_config["petstore_base_url"]["sensitive"], false);
+    let upstream = Recorder::start().await?;
+    let answers = [
+        ("petstore_base_url", upstream.base_url.as_str()),
+        ("petstore_api_key", API_KEY),
+    ];
+    let substitute = |text: &str| {
+        answers.iter().fold(
+            text.replace("${__dirname}", &unpacked.display().to_string()),
+            |text, (key, value)| text.replace(&format!("${{user_config.{key}}}"), value),
+        )
+    };
+    let config = &manifest["server"]["mcp_config"];
+    let mut command = tokio::process::Command::new(substitute(config["command"].as_str().unwrap()));
+    command.env_clear().env("PATH", "/usr/bin:/bin");
+    for (name, value) in config["env"].as_object().unwrap() {
+        command.env(name, substitute(value.as_str().unwrap()));
+    }
+    let client = ().serve(TokioChildProcess::new(command)?).await?;
+    let tools = client.list_all_tools().await?;
+    let declared: Vec<&str> = manifest["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut served: Vec<&str> = tools.iter().map(|t| t.name.as_ref()).collect();
+    served.sort();
+    let mut declared_sorted = declared.clone();
+    declared_sorted.sort();
+    assert_eq!(served, declared_sorted);
+    let params =
+        CallToolRequestParams::new("get_pet_by_id").with_arguments(json!({"petId": 3}).as_object().cloned().unwrap());
+    let result = tokio::time::timeout(Duration::from_secs(30), client.call_tool(params)).await??;
+    assert_ne!(result.is_error, Some(true), "{result:?}");
+    assert_eq!(upstream.requests()[0].headers["x-api-key"], API_KEY);
+    client.cancel().await?;
+
+    // The check can fail: a manifest without its required author.
+    let mut broken = manifest.clone();
+    broken.as_object_mut().unwrap().remove("author");
+    std::fs::write(&manifest_path, broken.to_string())?;
+    let out = node(&["validate".as_ref(), manifest_path.as_os_str()]);
+    assert!(!out.status.success(), "{}", report(&out));
     Ok(())
 }

@@ -472,3 +472,13 @@ pub fn fenced_after<'t>(text: &'t str, heading: &str) -> &'t str {
     let end = start + rest[start..].find("```").expect("closed");
     &rest[start..end]
 }
+
+/// PATH with the `node` that runs npm tools.
+pub fn node_path() -> String {
+    let node = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .find(|dir| dir.join("node").is_file())
+        .expect("node on PATH");
+    format!("{}:/usr/bin:/bin", node.display())
+}

@@ -9,6 +9,7 @@ mod args;
 mod body;
 pub mod check;
 pub mod deploy;
+pub mod distribution;
 pub mod names;
 pub mod paginate;
 mod redact;
@@ -96,6 +97,11 @@ pub struct Plan {
     pub deploy: Deploy,
     /// The GitHub Actions workflow, when mcpgen.yaml asks for one.
     pub workflow: Option<Workflow>,
+    /// `server.json` and `manifest.json`, when mcpgen.yaml asks for them.
+    #[serde(skip)]
+    pub distribution: Vec<distribution::DistributionFile>,
+    /// Cargo.toml's publishing settings (`publish = false` unless server.json names the crate).
+    pub publishing: distribution::Publishing,
 }
 
 /// What the README's table and the tool list in src/tools.rs read of a tool.
@@ -341,6 +347,8 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             host_configs,
             deploy,
             workflow: None,
+            distribution: Vec::new(),
+            publishing: distribution::Publishing::default(),
             runtime_dev_dependency: inputs.runtime_dev_dependency,
             generator_version: env!("CARGO_PKG_VERSION").to_string(),
             runtime_version: crate::RUNTIME_VERSION,

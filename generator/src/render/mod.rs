@@ -176,13 +176,26 @@ pub fn render(plan: &Plan) -> Result<Vec<GeneratedFile>, Error> {
         })
         .chain(std::iter::once(Ok(GeneratedFile {
             path: "src/search.rs".to_string(),
-            contents: plan.search.render(&format!(
-                "//! {GENERATED_MARKER} {} (mcpgen-runtime {}) from {}. Do not edit; regenerate with `mcpgen generate`.\n",
-                plan.generator_version, plan.runtime_version, plan.spec_file
-            )),
+            contents: plan.search.render(&format!("//! {}\n", header(plan))),
             user_owned: false,
         })))
+        .chain(plan.distribution.iter().map(|file| {
+            Ok(GeneratedFile {
+                path: file.path.to_string(),
+                contents: file.contents.clone(),
+                user_owned: false,
+            })
+        }))
         .collect()
+}
+
+/// The first line of every generated file, after its comment marker; the
+/// templates print the same.
+pub fn header(plan: &Plan) -> String {
+    format!(
+        "{GENERATED_MARKER} {} (mcpgen-runtime {}) from {}. Do not edit; regenerate with `mcpgen generate`.",
+        plan.generator_version, plan.runtime_version, plan.spec_file
+    )
 }
 
 /// Each tool's entry, rendered and formatted on its own (so memory stays

@@ -71,6 +71,9 @@ pub struct SelectionFile {
     /// Generated CI for the repository holding this file (opt-in).
     #[serde(default)]
     pub ci: CiSection,
+    /// Manifests for where users find and install the server (opt-in).
+    #[serde(default)]
+    pub distribution: DistributionSection,
     /// The release lint (`mcpgen lint`, also run by `generate`).
     #[serde(default)]
     pub lint: LintSection,
@@ -250,6 +253,48 @@ pub struct ParamOverride {
     pub default: Option<serde_json::Value>,
     /// Whether the model must give the argument, when the spec has it wrong.
     pub required: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DistributionSection {
+    /// Write `server.json` for the official MCP registry (the crate published
+    /// to crates.io as the package).
+    pub registry: Option<RegistrySection>,
+    /// Write `manifest.json` for an MCP Bundle (`.mcpb`) of the built binary.
+    pub bundle: Option<BundleSection>,
+    /// At most 100 characters, for both; default: the crate's description, cut.
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Spanned<String>>,
+    /// The crate's license (an SPDX expression), needed to publish it.
+    #[schemars(with = "Option<String>")]
+    pub license: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySection {
+    /// The server's name in the registry: a reverse-DNS namespace you can
+    /// prove you own, a slash, a name (`io.github.acme/petstore`).
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The source repository's URL.
+    #[schemars(with = "Option<String>")]
+    pub repository: Option<Spanned<String>>,
+    /// The server's website.
+    #[schemars(with = "Option<String>")]
+    pub website: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BundleSection {
+    /// Who publishes the bundle (the format requires it).
+    #[schemars(with = "String")]
+    pub author: Spanned<String>,
+    /// The author's or the server's web page.
+    #[schemars(with = "Option<String>")]
+    pub homepage: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
