@@ -63,6 +63,13 @@ enum Command {
         /// Print the result (or the diagnostics) as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// Choose operations, surface and env vars step by step, with the tool count and
+        /// tools/list token cost in view (the default on a terminal).
+        #[arg(long, conflicts_with_all = ["json", "no_interactive"])]
+        interactive: bool,
+        /// Write the commented starter file even on a terminal.
+        #[arg(long)]
+        no_interactive: bool,
     },
     /// Check the selected tools before a release: descriptions, argument descriptions,
     /// `required`, verb-like names, near-identical descriptions. Exit 1 when anything is found.
@@ -136,7 +143,22 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             clap_complete::generate(shell, &mut Cli::command(), "mcpgen", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Init { spec, out, force, json } => init(&spec, &out, force, json),
+        Command::Init {
+            spec,
+            out,
+            force,
+            json,
+            interactive,
+            no_interactive,
+        } => {
+            use std::io::IsTerminal;
+            let terminal = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
+            if interactive || (terminal && !json && !no_interactive) {
+                init_interactive(&spec, &out, force)
+            } else {
+                init(&spec, &out, force, json)
+            }
+        }
         Command::Lint { config, json } => lint(&config, json),
         Command::List { config, spec, json } => list(config, spec, json),
         Command::Generate {
@@ -202,6 +224,20 @@ fn init(spec: &Path, out: &Path, force: bool, json: bool) -> Result<ExitCode, Er
         (Err(err), false) => return Err(err),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 130 (as for SIGINT) when the user cancels: nothing was written.
+fn init_interactive(spec: &Path, out: &Path, force: bool) -> Result<ExitCode, Error> {
+    match mcpgen::commands::wizard::run(spec, out, force)? {
+        mcpgen::commands::wizard::Outcome::Written { summary, .. } => {
+            eprintln!("wrote {}: {summary}\nnext: mcpgen generate", out.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        mcpgen::commands::wizard::Outcome::Cancelled => {
+            eprintln!("cancelled: nothing written");
+            Ok(ExitCode::from(130))
+        }
+    }
 }
 
 fn lint(config: &Path, json: bool) -> Result<ExitCode, Error> {

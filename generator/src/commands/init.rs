@@ -20,6 +20,15 @@ const DEFAULT_MAX_TOOLS: usize = 40;
 
 /// Write the starter file at `out` for the spec at `spec`.
 pub fn init(spec: &Path, out: &Path, force: bool) -> Result<String, Error> {
+    let (api, spec_from_out) = load_for(spec, out, force)?;
+    let text = selection_text(&api, &spec_from_out, &Choices::of(&api));
+    write(out, &text)?;
+    Ok(text)
+}
+
+/// The spec at `spec`, resolved, and its path relative to `out` (refused when
+/// `out` exists and `force` is off).
+pub fn load_for(spec: &Path, out: &Path, force: bool) -> Result<(Api, String), Error> {
     let out_display = out.display().to_string();
     if out.exists() && !force {
         return Err(Error::one(
@@ -40,45 +49,169 @@ pub fn init(spec: &Path, out: &Path, force: bool) -> Result<String, Error> {
     } else {
         crate::relative_path(out_dir, spec).map_err(|e| Error::io("can't relate the paths", e))?
     };
-    let text = starter(&api, &spec_from_out);
-    std::fs::write(out, &text).map_err(|e| Error::io(format!("can't write {out_display}"), e))?;
-    Ok(text)
+    Ok((api, spec_from_out))
 }
 
-/// The selection file's text.
-pub fn starter(api: &Api, spec_path: &str) -> String {
-    // The title's first two meaningful words: "GitHub's official OpenAPI spec" → `github`.
-    let base = {
-        const NOISE: [&str; 9] = [
-            "the", "api", "apis", "openapi", "spec", "official", "rest", "swagger", "http",
-        ];
-        let words: Vec<String> = api
-            .title
-            .split(|c: char| !c.is_ascii_alphanumeric())
-            .map(str::to_ascii_lowercase)
-            .filter(|w| w.len() > 1 && !NOISE.contains(&w.as_str()))
-            .take(2)
+pub fn write(out: &Path, text: &str) -> Result<(), Error> {
+    std::fs::write(out, text).map_err(|e| Error::io(format!("can't write {}", out.display()), e))
+}
+
+/// What goes into the selection file. [`Choices::of`] is the starter's:
+/// nothing selected, names derived from the spec; the interactive `init`
+/// edits it.
+#[derive(Debug, Clone)]
+pub struct Choices {
+    /// Crate, package and binary name.
+    pub name: String,
+    pub max_tools: usize,
+    /// Tags selected whole.
+    pub tags: Vec<String>,
+    /// operationIds selected one by one.
+    pub operations: Vec<String>,
+    /// `tools`, `discovery` or `both`; `None` leaves it to the token budget.
+    pub surface: Option<&'static str>,
+    pub base_url: EnvChoice,
+    /// The spec's first absolute server URL, the base URL's default.
+    pub server: Option<String>,
+    pub schemes: Vec<SchemeChoice>,
+    /// Written as a comment at the top, when set.
+    pub summary: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct EnvChoice {
+    pub env: String,
+    /// Written under `env:` when set.
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchemeChoice {
+    pub scheme: String,
+    /// What the variable holds, e.g. "API key (X-API-Key)".
+    pub what: String,
+    pub env: EnvChoice,
+    /// OAuth2 client credentials: the secret's variable.
+    pub client_secret: Option<EnvChoice>,
+}
+
+impl Choices {
+    pub fn of(api: &Api) -> Choices {
+        // The title's first two meaningful words: "GitHub's official OpenAPI spec" → `github`.
+        let base = {
+            const NOISE: [&str; 9] = [
+                "the", "api", "apis", "openapi", "spec", "official", "rest", "swagger", "http",
+            ];
+            let words: Vec<String> = api
+                .title
+                .split(|c: char| !c.is_ascii_alphanumeric())
+                .map(str::to_ascii_lowercase)
+                .filter(|w| w.len() > 1 && !NOISE.contains(&w.as_str()))
+                .take(2)
+                .collect();
+            if words.is_empty() {
+                "api".to_string()
+            } else {
+                words.join("-")
+            }
+        };
+        let prefix = base.to_shouty_snake_case();
+        let usable: Vec<(&String, &SecurityScheme)> = api
+            .security_schemes
+            .iter()
+            .filter(|(_, s)| !matches!(s, SecurityScheme::Unsupported(_)))
             .collect();
-        if words.is_empty() {
-            "api".to_string()
-        } else {
-            words.join("-")
+        let schemes = usable
+            .iter()
+            .map(|(scheme, kind)| {
+                let (suffix, what) = match kind {
+                    SecurityScheme::ApiKey { name, .. } => ("API_KEY", format!("API key ({name})")),
+                    SecurityScheme::Bearer => ("TOKEN", "bearer token".to_string()),
+                    SecurityScheme::Basic => ("CREDENTIALS", "`user:password` for HTTP basic auth".to_string()),
+                    SecurityScheme::OAuth2 {
+                        client_credentials: Some(_),
+                    } => (
+                        "CLIENT_ID",
+                        "OAuth2 client credentials: the server fetches tokens".to_string(),
+                    ),
+                    SecurityScheme::OAuth2 {
+                        client_credentials: None,
+                    } => ("ACCESS_TOKEN", "OAuth2 access token, obtained elsewhere".to_string()),
+                    SecurityScheme::Unsupported(_) => unreachable!("filtered above"),
+                };
+                let env = if usable.len() == 1 {
+                    format!("{prefix}_{suffix}")
+                } else {
+                    format!("{prefix}_{}", scheme.to_shouty_snake_case())
+                };
+                let client_secret = matches!(
+                    kind,
+                    SecurityScheme::OAuth2 {
+                        client_credentials: Some(_)
+                    }
+                )
+                .then(|| {
+                    let secret = env.replace("CLIENT_ID", "CLIENT_SECRET");
+                    EnvChoice {
+                        env: if secret == env { format!("{env}_SECRET") } else { secret },
+                        description: None,
+                    }
+                });
+                SchemeChoice {
+                    scheme: scheme.to_string(),
+                    what,
+                    env: EnvChoice { env, description: None },
+                    client_secret,
+                }
+            })
+            .collect();
+        Choices {
+            name: format!("{base}-mcp"),
+            max_tools: DEFAULT_MAX_TOOLS,
+            tags: Vec::new(),
+            operations: Vec::new(),
+            surface: None,
+            base_url: EnvChoice {
+                env: format!("{prefix}_BASE_URL"),
+                description: None,
+            },
+            server: api
+                .servers
+                .iter()
+                .find(|s| s.starts_with("http://") || s.starts_with("https://"))
+                .cloned(),
+            schemes,
+            summary: None,
         }
-    };
-    let name = format!("{base}-mcp");
-    let prefix = base.to_shouty_snake_case();
+    }
+}
+
+/// The selection file's text: every tag and operation listed, the chosen
+/// ones active and the rest commented out, so the file documents the spec.
+pub fn selection_text(api: &Api, spec_path: &str, choices: &Choices) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "# Selection file for {} {} (written by `mcpgen init`; edit freely).",
         api.title, api.version
     );
+    if let Some(summary) = &choices.summary {
+        let _ = writeln!(out, "# {summary}");
+    }
     let _ = writeln!(out, "# Then: mcpgen generate   (and in CI: mcpgen generate --check)");
     let _ = writeln!(out, "spec: {spec_path}");
-    let _ = writeln!(out, "output: {name}");
-    let _ = writeln!(out, "server:\n  name: {name}\n  version: 0.1.0");
+    let _ = writeln!(out, "output: {}", choices.name);
+    let _ = writeln!(out, "server:\n  name: {}\n  version: 0.1.0", choices.name);
     let _ = writeln!(out, "# Generation fails when more operations are selected than this.");
-    let _ = writeln!(out, "max_tools: {DEFAULT_MAX_TOOLS}");
+    let _ = writeln!(out, "max_tools: {}", choices.max_tools);
+    if let Some(surface) = choices.surface {
+        let _ = writeln!(
+            out,
+            "# tools: one tool per operation; discovery: search, describe and call meta-tools over them all."
+        );
+        let _ = writeln!(out, "surface: {surface}");
+    }
+    let active = |on: bool| if on { "" } else { "# " };
     let _ = writeln!(out, "include:");
     let _ = writeln!(
         out,
@@ -87,7 +220,12 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
     let _ = writeln!(out, "  tags:");
     for tag in &api.tags {
         let count = api.operations.iter().filter(|op| op.tags.contains(tag)).count();
-        let _ = writeln!(out, "    # - {}  # {count} operations", yaml_scalar(tag));
+        let _ = writeln!(
+            out,
+            "    {}- {}  # {count} operations",
+            active(choices.tags.contains(tag)),
+            yaml_scalar(tag)
+        );
     }
     let _ = writeln!(
         out,
@@ -118,7 +256,8 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
                 .unwrap_or_default();
             let _ = writeln!(
                 out,
-                "    # - {}  # {} {}{summary}",
+                "    {}- {}  # {} {}{summary}",
+                active(choices.operations.iter().any(|o| o == id)),
                 yaml_scalar(id),
                 op.method.as_str(),
                 op.path
@@ -134,29 +273,21 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
     }
     let _ = writeln!(out, "exclude:\n  operations: []\n  tags: []");
 
+    let prefix_env = &choices.base_url.env;
     let _ = writeln!(out, "base_url:");
-    let _ = writeln!(out, "  env: {prefix}_BASE_URL");
-    match api
-        .servers
-        .iter()
-        .find(|s| s.starts_with("http://") || s.starts_with("https://"))
-    {
+    let _ = writeln!(out, "  env: {prefix_env}");
+    match &choices.server {
         Some(server) => {
-            let _ = writeln!(out, "  # Used when {prefix}_BASE_URL is unset: {server}");
+            let _ = writeln!(out, "  # Used when {prefix_env} is unset: {server}");
         }
         None => {
             let _ = writeln!(
                 out,
-                "  # The spec names no absolute server URL: set {prefix}_BASE_URL, or add `default: https://…`"
+                "  # The spec names no absolute server URL: set {prefix_env}, or add `default: https://…`"
             );
         }
     }
-    let usable: Vec<(&String, &SecurityScheme)> = api
-        .security_schemes
-        .iter()
-        .filter(|(_, s)| !matches!(s, SecurityScheme::Unsupported(_)))
-        .collect();
-    if usable.is_empty() {
+    if choices.schemes.is_empty() {
         let _ = writeln!(out, "auth: {{}}");
     } else {
         let _ = writeln!(
@@ -164,35 +295,16 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
             "# Credentials for the spec's security schemes, read from these env vars:"
         );
         let _ = writeln!(out, "auth:");
-        for (scheme, kind) in &usable {
-            let (suffix, what) = match kind {
-                SecurityScheme::ApiKey { name, .. } => ("API_KEY", format!("API key ({name})")),
-                SecurityScheme::Bearer => ("TOKEN", "bearer token".to_string()),
-                SecurityScheme::Basic => ("CREDENTIALS", "`user:password` for HTTP basic auth".to_string()),
-                SecurityScheme::OAuth2 {
-                    client_credentials: Some(_),
-                } => (
-                    "CLIENT_ID",
-                    "OAuth2 client credentials: the server fetches tokens".to_string(),
-                ),
-                SecurityScheme::OAuth2 {
-                    client_credentials: None,
-                } => ("ACCESS_TOKEN", "OAuth2 access token, obtained elsewhere".to_string()),
-                SecurityScheme::Unsupported(_) => unreachable!("filtered above"),
-            };
-            let env = if usable.len() == 1 {
-                format!("{prefix}_{suffix}")
-            } else {
-                format!("{prefix}_{}", scheme.to_shouty_snake_case())
-            };
-            let _ = writeln!(out, "  {}:  # {what}\n    env: {env}", yaml_scalar(scheme));
-            if let SecurityScheme::OAuth2 {
-                client_credentials: Some(_),
-            } = kind
-            {
-                let secret = env.replace("CLIENT_ID", "CLIENT_SECRET");
-                let secret = if secret == env { format!("{env}_SECRET") } else { secret };
-                let _ = writeln!(out, "    client_secret_env: {secret}");
+        for scheme in &choices.schemes {
+            let _ = writeln!(
+                out,
+                "  {}:  # {}\n    env: {}",
+                yaml_scalar(&scheme.scheme),
+                scheme.what,
+                scheme.env.env
+            );
+            if let Some(secret) = &scheme.client_secret {
+                let _ = writeln!(out, "    client_secret_env: {}", secret.env);
             }
         }
     }
@@ -202,6 +314,26 @@ pub fn starter(api: &Api, spec_path: &str) -> String {
                 out,
                 "# Security scheme `{scheme}` uses {what}, which mcpgen can't send yet."
             );
+        }
+    }
+    let described: Vec<&EnvChoice> = std::iter::once(&choices.base_url)
+        .chain(
+            choices
+                .schemes
+                .iter()
+                .flat_map(|s| std::iter::once(&s.env).chain(s.client_secret.as_ref())),
+        )
+        .filter(|e| e.description.is_some())
+        .collect();
+    if !described.is_empty() {
+        let _ = writeln!(
+            out,
+            "# What each variable holds, for the generated README and manifests:"
+        );
+        let _ = writeln!(out, "env:");
+        for env in described {
+            let description = env.description.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "  {}:\n    description: {}", env.env, yaml_scalar(description));
         }
     }
     out
