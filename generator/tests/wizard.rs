@@ -79,6 +79,10 @@ fn the_wizard_writes_what_was_chosen_with_the_totals_in_view() {
     session.expect("+ get_inventory → 8 of max 10 tools").unwrap();
     pick(&mut session, "Done");
 
+    session
+        .expect("tools/list is ~1,754 tokens, within the 25,000 budget. Surface:")
+        .unwrap();
+    session.send("discovery\r").unwrap();
     session.expect("Env var for the API's base URL").unwrap();
     session.send("\r").unwrap();
     session.expect("Description of PETSTORE_BASE_URL").unwrap();
@@ -99,6 +103,7 @@ fn the_wizard_writes_what_was_chosen_with_the_totals_in_view() {
     let text = std::fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
     for line in [
         "max_tools: 10\n",
+        "surface: discovery\n",
         "    - pets  # 7 operations\n",
         "    # - store  # 5 operations\n",
         "    - getInventory  # GET /store/inventory",
@@ -151,6 +156,8 @@ fn ctrl_c_and_esc_write_nothing() {
     session.send("\r").unwrap();
     pick(&mut session, "get_pet_by_id");
     pick(&mut session, "Done");
+    session.expect("Surface:").unwrap();
+    session.send("\r").unwrap();
     session.expect("Env var for the API's base URL").unwrap();
     session.send("\x1b").unwrap();
     session.expect("cancelled: nothing written").unwrap();
@@ -180,7 +187,8 @@ fn a_narrow_terminal_gets_rows_cut_to_its_width() {
     assert!(!text.contains("Esc cancels"), "{text}");
     type_and_enter(&mut session, "get_pet");
     pick(&mut session, "Done");
-    for _ in 0..4 {
+    // The surface, then each variable's name and description.
+    for _ in 0..5 {
         session.send("\r").unwrap();
         std::thread::sleep(Duration::from_millis(200));
     }

@@ -6,7 +6,7 @@
 //!    help line shows the running tool count and `tools/list` token cost
 //!    against `max_tools` and the token budget (each toggle's answer line
 //!    logs the change and the new totals);
-//! 3. the surface, asked only when the tools are over the token budget;
+//! 3. the surface, the one the token budget suggests first;
 //! 4. each env var's name and description (base URL, each credential);
 //!
 //! then the same file the non-interactive `init` writes, with the choices
@@ -100,9 +100,10 @@ impl Picker<'_> {
                 };
                 let tokens: usize = rows.iter().filter_map(|&i| self.rows[i].tokens).sum();
                 format!(
-                    "{mark} tag {}: {} operations, ~{} tokens",
+                    "{mark} tag {}: {} operation{}, ~{} tokens",
                     self.api.tags[t],
                     rows.len(),
+                    if rows.len() == 1 { "" } else { "s" },
                     thousands(tokens)
                 )
             }
@@ -301,20 +302,39 @@ fn steps(spec: &Path, out: &Path, force: bool) -> Result<Outcome, Step> {
         .collect();
     let (count, tokens) = (picker.chosen.len(), picker.tokens());
 
-    if tokens > DEFAULT_TOKEN_BUDGET {
-        let options = vec![
-            "discovery: search, describe and call meta-tools over every operation (recommended)",
-            "tools: one tool per operation anyway",
-            "both: the meta-tools and one tool per operation",
-        ];
-        let message = format!(
-            "tools/list would be ~{} tokens, over the {} budget. Surface:",
-            thousands(tokens),
-            thousands(DEFAULT_TOKEN_BUDGET)
-        );
-        let surface = Select::new(&message, options).raw_prompt()?;
-        choices.surface = Some(["discovery", "tools", "both"][surface.index]);
+    // The recommended surface first: what the token budget would choose.
+    let over = tokens > DEFAULT_TOKEN_BUDGET;
+    let mut surfaces = vec![
+        ("tools", "tools: one tool per operation"),
+        (
+            "discovery",
+            "discovery: search, describe and call meta-tools over every operation",
+        ),
+        ("both", "both: the meta-tools and one tool per operation"),
+    ];
+    if over {
+        surfaces.swap(0, 1);
     }
+    let labels: Vec<String> = surfaces
+        .iter()
+        .enumerate()
+        .map(|(i, (_, label))| {
+            if i == 0 {
+                format!("{label} (recommended)")
+            } else {
+                label.to_string()
+            }
+        })
+        .map(|label| fit(&label, terminal_size().0.saturating_sub(4)))
+        .collect();
+    let message = format!(
+        "tools/list is ~{} tokens, {} the {} budget. Surface:",
+        thousands(tokens),
+        if over { "over" } else { "within" },
+        thousands(DEFAULT_TOKEN_BUDGET)
+    );
+    let surface = Select::new(&message, labels).raw_prompt()?;
+    choices.surface = Some(surfaces[surface.index].0);
 
     let describe = |what: &str, env: &mut EnvChoice, default: String| -> Result<(), InquireError> {
         env.env = Text::new(&format!("Env var for {what}:"))
