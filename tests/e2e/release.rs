@@ -17,6 +17,17 @@ use rmcp::model::CallToolRequestParams;
 use rmcp::transport::TokioChildProcess;
 use serde_json::{Value, json};
 
+/// A directory outside the repository holding only the example's spec.
+fn project_with_spec(scratch: &Path) -> std::io::Result<std::path::PathBuf> {
+    let project = scratch.join("my-api");
+    std::fs::create_dir_all(&project)?;
+    std::fs::copy(
+        workspace_root().join("examples/petstore/openapi.yaml"),
+        project.join("openapi.yaml"),
+    )?;
+    Ok(project)
+}
+
 /// Lists the tools of the server at `binary` and calls `get_pet_by_id`, which
 /// must reach `upstream` with the API key.
 async fn call_petstore(binary: &Path, upstream: &Recorder) -> anyhow::Result<()> {
@@ -53,12 +64,7 @@ async fn the_readme_path_works_outside_the_repository_with_the_published_crates(
         // Recorded for the release notes: `--nocapture` prints them.
         println!("{name}-{VERSION}.crate: {} bytes", registry.crate_size(name));
     }
-    let project = scratch.path().join("my-api");
-    std::fs::create_dir_all(&project)?;
-    std::fs::copy(
-        workspace_root().join("examples/petstore/openapi.yaml"),
-        project.join("openapi.yaml"),
-    )?;
+    let project = project_with_spec(scratch.path())?;
 
     let readme = std::fs::read_to_string(workspace_root().join("README.md"))?;
     let block = fenced_after(&readme, "## Using it on your API");
@@ -150,12 +156,7 @@ async fn a_runtime_from_a_git_repository_builds_at_its_tag() -> anyhow::Result<(
     std::fs::write(repository.join("src/lib.rs"), "compile_error!(\"not the tag\");\n")?;
     git(&["commit", "--quiet", "-am", "after the tag"]);
 
-    let project = scratch.path().join("my-api");
-    std::fs::create_dir_all(&project)?;
-    std::fs::copy(
-        workspace_root().join("examples/petstore/openapi.yaml"),
-        project.join("openapi.yaml"),
-    )?;
+    let project = project_with_spec(scratch.path())?;
     let url = format!("file://{}", repository.display());
     std::fs::write(
         project.join("mcpgen.yaml"),

@@ -10,6 +10,7 @@ pub mod config;
 pub mod env;
 pub mod oauth;
 pub mod rules;
+pub mod runtime;
 
 pub use auth::Binding;
 

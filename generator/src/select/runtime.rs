@@ -1,0 +1,123 @@
+//! `runtime:`: how a generated crate depends on `mcpgen-runtime` (exactly
+//! this mcpgen's runtime from crates.io by default, a path, a version
+//! requirement, or a git repository at a rev, tag or branch), checked with
+//! each mistake at its line:col.
+
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::config;
+use crate::diag::{Diagnostic, Error};
+use crate::{RUNTIME_VERSION, relative_path};
+
+/// How the generated crate depends on `mcpgen-runtime`: a path (relative to
+/// the crate), a git repository or a version, for `[dependencies]` and
+/// `[dev-dependencies]`.
+pub struct RuntimeDependency {
+    pub dependency: String,
+    pub dev_dependency: String,
+    /// The runtime's directory relative to the crate, when used by path.
+    pub dir: Option<String>,
+}
+
+impl RuntimeDependency {
+    pub fn of(
+        section: &config::RuntimeSection,
+        base: &Path,
+        output_dir: &Path,
+        config_file: &str,
+    ) -> Result<RuntimeDependency, Error> {
+        let toml = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        let at = |value: &Spanned<String>, message: String, help: &str| {
+            Diagnostic::new(config_file, message)
+                .line_col(value.referenced.line(), value.referenced.column())
+                .help(help.to_string())
+        };
+        let mut problems = Vec::new();
+        let sources: Vec<_> = [
+            ("path", &section.path),
+            ("version", &section.version),
+            ("git", &section.git),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+        .collect();
+        if let [_, (key, value), ..] = sources.as_slice() {
+            problems.push(at(
+                value,
+                format!("runtime.{key} is given with runtime.{}", sources[0].0),
+                "give one of runtime.path, runtime.version and runtime.git",
+            ));
+        }
+        let refs: Vec<_> = [
+            ("rev", &section.rev),
+            ("tag", &section.tag),
+            ("branch", &section.branch),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, v)))
+        .collect();
+        match (&section.git, refs.as_slice()) {
+            (None, [(key, value), ..]) => problems.push(at(
+                value,
+                format!("runtime.{key} is given without runtime.git"),
+                "add the repository's URL as runtime.git, or remove this key",
+            )),
+            (Some(_), [_, (key, value), ..]) => problems.push(at(
+                value,
+                format!("runtime.{key} is given with runtime.{}", refs[0].0),
+                "give one of runtime.rev, runtime.tag and runtime.branch (none: the default branch)",
+            )),
+            _ => {}
+        }
+        if let Some(git) = &section.git
+            && url::Url::parse(&git.value).is_err()
+        {
+            problems.push(at(
+                git,
+                format!("runtime.git `{}` is not a URL", git.value),
+                "give the repository as cargo takes it: https://github.com/org/repo, ssh://git@host/org/repo \
+                 or file:///path/to/repo",
+            ));
+        }
+        if !problems.is_empty() {
+            return Err(Error::Diagnostics(problems));
+        }
+        let with_testing =
+            |dependency: &str| format!("{}, features = [\"testing\"] }}", &dependency[..dependency.len() - 2]);
+        Ok(if let Some(path) = &section.path {
+            let relative = relative_path(output_dir, &base.join(&path.value))
+                .map_err(|e| Error::io("can't resolve the runtime path", e))?;
+            // The version too: a path dependency without one can't be published,
+            // and a checkout of another runtime version is refused by cargo.
+            let dependency = format!("{{ path = {}, version = \"={RUNTIME_VERSION}\" }}", toml(&relative));
+            RuntimeDependency {
+                dev_dependency: with_testing(&dependency),
+                dependency,
+                dir: Some(relative),
+            }
+        } else if let Some(git) = &section.git {
+            let reference = refs
+                .first()
+                .map(|(key, value)| format!(", {key} = {}", toml(&value.value)))
+                .unwrap_or_default();
+            let dependency = format!("{{ git = {}{reference} }}", toml(&git.value));
+            RuntimeDependency {
+                dev_dependency: with_testing(&dependency),
+                dependency,
+                dir: None,
+            }
+        } else {
+            let version = section
+                .version
+                .as_ref()
+                .map_or_else(|| format!("={RUNTIME_VERSION}"), |v| v.value.clone());
+            RuntimeDependency {
+                dependency: toml(&version),
+                dev_dependency: format!("{{ version = {}, features = [\"testing\"] }}", toml(&version)),
+                dir: None,
+            }
+        })
+    }
+}
