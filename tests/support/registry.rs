@@ -10,8 +10,8 @@ use serde_json::json;
 
 use crate::workspace_root;
 
-/// What the release publishes, in dependency order (`tests/e2e/release.rs`
-/// checks this against `cargo metadata`).
+/// What the release publishes: the spec crate, then the two that depend on it
+/// (`tests/e2e/release.rs` checks the release workflow names exactly these).
 pub const PUBLISHED: &[&str] = &["mcpgen-spec", "mcpgen-runtime", "mcpgen"];
 
 /// The workspace version, which every published crate has.
