@@ -16,11 +16,12 @@ use serde::Serialize;
     name = "mcpgen",
     version = concat!(env!("CARGO_PKG_VERSION"), " (generates crates for mcpgen-runtime ", env!("CARGO_PKG_VERSION"), ")"),
     about = "Generate a Rust MCP server crate from an OpenAPI document",
-    after_help = "Examples:\n  mcpgen init --spec openapi.yaml     write a starter mcpgen.yaml\n  \
+    after_help = "Examples:\n  mcpgen init --spec openapi.yaml     write mcpgen.yaml (guided on a terminal)\n  \
                   mcpgen list                         what each operation becomes, and why\n  \
                   mcpgen generate                     write the crate named in ./mcpgen.yaml\n  \
                   mcpgen generate --check             in CI: fail if the committed crate is stale\n\n\
-                  Exit codes: 0 ok, 1 diagnostics or a stale --check, 2 usage or I/O errors, 3 a bug in mcpgen."
+                  Exit codes: 0 ok, 1 diagnostics or a stale --check, 2 usage or I/O errors, 3 a bug in mcpgen,\n\
+                  130 the interactive init cancelled."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -49,7 +50,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Write a starter selection file listing the spec's operations, commented out.
+    /// Write a selection file: guided on a terminal; elsewhere a starter listing the spec's operations, commented out.
     Init {
         /// The OpenAPI document.
         #[arg(long, value_name = "PATH")]
