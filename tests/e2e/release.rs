@@ -279,7 +279,10 @@ fn the_release_workflow_is_valid_and_its_dry_run_publishes_every_crate_in_order(
         })
         .collect();
     // The runtime and the generator each depend on the spec crate (not on each other).
-    assert!(order[0] < order[1] && order[0] < order[2], "not in dependency order: {text}");
+    assert!(
+        order[0] < order[1] && order[0] < order[2],
+        "not in dependency order: {text}"
+    );
     assert_eq!(
         text.matches("aborting upload due to dry run").count(),
         PUBLISHED.len(),

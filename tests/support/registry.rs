@@ -45,10 +45,18 @@ pub struct LocalRegistry {
 }
 
 impl LocalRegistry {
-    /// Vendors this workspace's dependencies (every platform's) under
-    /// `scratch` and adds the published crates as `cargo package` makes them.
+    /// Vendors this workspace's dependencies (every platform's) and adds the
+    /// published crates as `cargo package` makes them; the cargo home is in
+    /// `scratch`. The registry itself is always at `target/local-registry`:
+    /// cargo fingerprints a dependency by its source path, so a fixed path lets
+    /// every test building from it reuse what the others compiled in
+    /// `target/workflow`. (The tests using it run alone: `.config/nextest.toml`.)
     pub fn new(scratch: &Path) -> LocalRegistry {
-        let vendor = scratch.join("vendor");
+        let vendor = workspace_root().join("target/local-registry");
+        for name in PUBLISHED {
+            // No file of an earlier package of ours survives into this one.
+            let _ = std::fs::remove_dir_all(vendor.join(format!("{name}-{VERSION}")));
+        }
         run(Command::new(cargo())
             .args(["vendor", "--versioned-dirs", "--quiet"])
             .arg(&vendor)
