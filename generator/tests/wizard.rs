@@ -17,11 +17,12 @@ fn petstore_dir() -> tempfile::TempDir {
     dir
 }
 
-/// `mcpgen init --spec openapi.yaml` in `dir`, on a terminal of `columns`×`rows`.
-fn spawn(dir: &Path, columns: u16, rows: u16) -> expectrl::session::OsSession {
+/// `mcpgen init --spec openapi.yaml` (plus `extra`) in `dir`, on a terminal of `columns`×`rows`.
+fn spawn(dir: &Path, columns: u16, rows: u16, extra: &[&str]) -> expectrl::session::OsSession {
     let mut command = Command::new(env!("CARGO_BIN_EXE_mcpgen"));
     command
         .args(["init", "--spec", "openapi.yaml"])
+        .args(extra)
         .current_dir(dir)
         .env("TERM", "xterm-256color")
         // Plain text: the prompts' words arrive without color codes between them.
@@ -55,7 +56,7 @@ fn exit_code(session: &expectrl::session::OsSession) -> i32 {
 #[test]
 fn the_wizard_writes_what_was_chosen_with_the_totals_in_view() {
     let dir = petstore_dir();
-    let mut session = spawn(dir.path(), 100, 30);
+    let mut session = spawn(dir.path(), 100, 30, &[]);
     session.expect("Petstore 1.4.0: 17 operations").unwrap();
     session.expect("Server name").unwrap();
     session.send("\r").unwrap();
@@ -127,7 +128,7 @@ fn the_wizard_writes_what_was_chosen_with_the_totals_in_view() {
 #[test]
 fn ctrl_c_and_esc_write_nothing() {
     let dir = petstore_dir();
-    let mut session = spawn(dir.path(), 100, 30);
+    let mut session = spawn(dir.path(), 100, 30, &[]);
     session.expect("Server name").unwrap();
     session.send("\r").unwrap();
     session.expect("max_tools").unwrap();
@@ -142,14 +143,7 @@ fn ctrl_c_and_esc_write_nothing() {
 
     // Esc at the last step, and an existing file is left as it was.
     std::fs::write(dir.path().join("mcpgen.yaml"), "# mine\n").unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mcpgen"));
-    command
-        .args(["init", "--spec", "openapi.yaml", "--force", "--interactive"])
-        .current_dir(dir.path())
-        .env("TERM", "xterm-256color")
-        .env("NO_COLOR", "1");
-    let mut session = Session::spawn(command).unwrap();
-    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    let mut session = spawn(dir.path(), 100, 30, &["--force", "--interactive"]);
     session.expect("Server name").unwrap();
     session.send("\r").unwrap();
     session.expect("max_tools").unwrap();
@@ -173,7 +167,7 @@ fn ctrl_c_and_esc_write_nothing() {
 #[test]
 fn a_narrow_terminal_gets_rows_cut_to_its_width() {
     let dir = petstore_dir();
-    let mut session = spawn(dir.path(), 40, 12);
+    let mut session = spawn(dir.path(), 40, 12, &[]);
     session.expect("Server name").unwrap();
     session.send("\r").unwrap();
     session.expect("max_tools").unwrap();
