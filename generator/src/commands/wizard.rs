@@ -304,7 +304,7 @@ fn steps(spec: &Path, out: &Path, force: bool) -> Result<Outcome, Step> {
 
     // The recommended surface first: what the token budget would choose.
     let over = tokens > DEFAULT_TOKEN_BUDGET;
-    let mut surfaces = vec![
+    let mut surfaces = [
         ("tools", "tools: one tool per operation"),
         (
             "discovery",
