@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Every test, on a fresh machine (the README's test command; `.ci/run` calls
-# it). Installs what the tests drive first, each step only when missing or out
-# of date:
+# What the tests drive, installed on a fresh machine (the first half of the
+# README's test command, which `.ci/run` runs word for word), each step only
+# when missing or out of date:
 #   nginx-light    the replica test's load balancer (apt-get; root or sudo)
 #   cargo-nextest  the test runner (cargo install)
 #   npm packages   tests/package-lock.json: Prism, the MCP conformance suite and
@@ -9,7 +9,6 @@
 #                  mcp-remote, oidc-provider, action-validator, mcpb, the corpora
 #   PyPI packages  tests/python/requirements.txt: the Python MCP SDK, OpenAI's
 #                  Agents SDK, hadolint, kubernetes-validate, docker-py, skillsaw
-# Extra arguments go to `cargo nextest run` (e.g. a test name filter).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
@@ -21,4 +20,3 @@ fi
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 npm ci --prefix tests
 python3 -m pip install -r tests/python/requirements.txt
-cargo nextest run --workspace --no-fail-fast "$@"
