@@ -69,17 +69,33 @@ impl LocalRegistry {
         }
         run(package.arg("--target-dir").arg(&target).current_dir(workspace_root()));
         let packaged = target.join("package");
+        // Cargo takes a registry crate of a given version as immutable: a
+        // changed crate at the same path and version would not be rebuilt.
+        // So when ours changed, their builds from this registry are forgotten.
+        let digests: String = PUBLISHED
+            .iter()
+            .map(|name| sha256(&packaged.join(format!("{name}-{VERSION}.crate"))))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let stamp = vendor.join(".mcpgen-crates");
+        if std::fs::read_to_string(&stamp).ok().as_deref() != Some(digests.as_str()) {
+            for profile in ["debug", "release"] {
+                forget_registry_builds(
+                    &workspace_root().join("target/workflow").join(profile),
+                    "local-registry",
+                );
+            }
+        }
         for name in PUBLISHED {
             let file = packaged.join(format!("{name}-{VERSION}.crate"));
             run(Command::new("tar").arg("-xzf").arg(&file).arg("-C").arg(&vendor));
-            let digest = Command::new("sha256sum").arg(&file).output().unwrap();
-            let digest = String::from_utf8_lossy(&digest.stdout);
             std::fs::write(
                 vendor.join(format!("{name}-{VERSION}/.cargo-checksum.json")),
-                json!({"files": {}, "package": digest.split_whitespace().next().unwrap()}).to_string(),
+                json!({"files": {}, "package": sha256(&file)}).to_string(),
             )
             .unwrap();
         }
+        std::fs::write(&stamp, &digests).unwrap();
         let home = scratch.join("cargo-home");
         std::fs::create_dir_all(&home).unwrap();
         std::fs::write(
@@ -135,6 +151,38 @@ impl LocalRegistry {
             // registry like this one; a fresh checkout builds once.
             .env("CARGO_TARGET_DIR", workspace_root().join("target/workflow"));
         command
+    }
+}
+
+fn sha256(file: &Path) -> String {
+    let out = Command::new("sha256sum").arg(file).output().unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Makes cargo rebuild our crates where `profile_dir` (`target/<dir>/<profile>`)
+/// holds builds of them from a registry whose path contains `registry`: their
+/// fingerprints go (a build's `deps/<crate>-<hash>.d` names its sources).
+pub fn forget_registry_builds(profile_dir: &Path, registry: &str) {
+    let Ok(entries) = std::fs::read_dir(profile_dir.join("deps")) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let Some(stem) = name.strip_suffix(".d") else {
+            continue;
+        };
+        let ours = PUBLISHED
+            .iter()
+            .any(|crate_name| stem.starts_with(&format!("{}-", crate_name.replace('-', "_"))));
+        if ours && std::fs::read_to_string(entry.path()).is_ok_and(|d| d.contains(registry)) {
+            let (crate_name, hash) = stem.rsplit_once('-').unwrap();
+            let fingerprint = format!("{}-{hash}", crate_name.replace('_', "-"));
+            let _ = std::fs::remove_dir_all(profile_dir.join(".fingerprint").join(fingerprint));
+        }
     }
 }
 
