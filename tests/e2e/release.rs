@@ -268,9 +268,28 @@ fn the_release_workflow_is_valid_and_its_dry_run_publishes_every_crate_in_order(
         report(&out)
     );
 
-    // The dry run verifies each crate against the others from a registry of
-    // its own: builds of them left by an earlier run would be taken as current.
-    mcpgen_tests::registry::forget_registry_builds(&root.join("target/debug"), "target/package/tmp-registry");
+    // The dry run verifies each crate against the others from a temporary
+    // registry of its own, which cargo unpacks into CARGO_HOME (under a
+    // directory named `-<hash>`) and, a version being immutable, never again:
+    // what an earlier run left there, and its builds, would be taken as current.
+    let home = std::env::var_os("CARGO_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cargo"));
+    for kind in ["src", "cache"] {
+        for registry in std::fs::read_dir(home.join("registry").join(kind))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if registry.file_name().to_string_lossy().starts_with('-') {
+                for name in PUBLISHED {
+                    let _ = std::fs::remove_dir_all(registry.path().join(format!("{name}-{VERSION}")));
+                    let _ = std::fs::remove_file(registry.path().join(format!("{name}-{VERSION}.crate")));
+                }
+            }
+        }
+    }
+    mcpgen_tests::registry::forget_registry_builds(&root.join("target/debug"), "/registry/src/-");
     let out = run(&dry_run, &format!("v{VERSION}"));
     let text = report(&out);
     assert!(out.status.success(), "{text}");
