@@ -20,15 +20,15 @@ const DEFAULT_MAX_TOOLS: usize = 40;
 
 /// Write the starter file at `out` for the spec at `spec`.
 pub fn init(spec: &Path, out: &Path, force: bool) -> Result<String, Error> {
-    let (api, spec_from_out) = load_for(spec, out, force)?;
+    let (_, api, spec_from_out) = load_for(spec, out, force)?;
     let text = selection_text(&api, &spec_from_out, &Choices::of(&api));
     write(out, &text)?;
     Ok(text)
 }
 
-/// The spec at `spec`, resolved, and its path relative to `out` (refused when
-/// `out` exists and `force` is off).
-pub fn load_for(spec: &Path, out: &Path, force: bool) -> Result<(Api, String), Error> {
+/// The spec at `spec`, loaded and resolved, and its path relative to `out`
+/// (refused when `out` exists and `force` is off).
+pub fn load_for(spec: &Path, out: &Path, force: bool) -> Result<(load::SpecDocument, Api, String), Error> {
     let out_display = out.display().to_string();
     if out.exists() && !force {
         return Err(Error::one(
@@ -49,7 +49,7 @@ pub fn load_for(spec: &Path, out: &Path, force: bool) -> Result<(Api, String), E
     } else {
         crate::relative_path(out_dir, spec).map_err(|e| Error::io("can't relate the paths", e))?
     };
-    Ok((api, spec_from_out))
+    Ok((document, api, spec_from_out))
 }
 
 pub fn write(out: &Path, text: &str) -> Result<(), Error> {

@@ -10,7 +10,8 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Error};
-use crate::ir::Operation;
+use crate::ir::{Api, Operation};
+use crate::load::SpecDocument;
 use crate::plan::names::{self, tool_name};
 use crate::plan::{ToolDefaults, estimate_tokens, plan_tool};
 use crate::select::PageBounds;
@@ -67,7 +68,21 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
     let spec_file = spec_path.display().to_string();
     let document = load::load_spec(&spec_path, &spec_file)?;
     let api = resolve::resolve(&document)?;
+    listing(file.as_ref(), config, &document, &api, &spec_file)
+}
 
+/// Every operation of a spec already loaded, each as a tool, all selected.
+pub fn list_loaded(document: &SpecDocument, api: &Api, spec_file: &str) -> Result<Listing, Error> {
+    listing(None, None, document, api, spec_file)
+}
+
+fn listing(
+    file: Option<&SelectionFile>,
+    config: Option<&Path>,
+    document: &SpecDocument,
+    api: &Api,
+    spec_file: &str,
+) -> Result<Listing, Error> {
     let matcher = match (&file, config) {
         (Some(file), Some(config_path)) => {
             let (matcher, problems) = Matcher::new(&api, file, &config_path.display().to_string());
@@ -136,7 +151,7 @@ pub fn list(config: Option<&Path>, spec: Option<&Path>) -> Result<Listing, Error
         let mut warnings = Vec::new();
         let planned = planned.and_then(|mut tool| {
             let (text, notes) = crate::plan::check::repair(&tool.input_schema)
-                .map_err(|problem| Box::new(Diagnostic::new(&spec_file, format!("its input schema {problem}"))))?;
+                .map_err(|problem| Box::new(Diagnostic::new(spec_file, format!("its input schema {problem}"))))?;
             tool.input_schema = text.unwrap_or(tool.input_schema);
             warnings.extend(notes.iter().map(|n| format!("input schema: {n}")));
             match tool.output_schema.as_deref().map(crate::plan::check::repair) {

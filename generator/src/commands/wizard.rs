@@ -200,8 +200,9 @@ impl From<Error> for Step {
 }
 
 fn steps(spec: &Path, out: &Path, force: bool) -> Result<Outcome, Step> {
-    let (api, spec_from_out) = init::load_for(spec, out, force)?;
-    let listing = list::list(None, Some(spec))?;
+    let (document, api, spec_from_out) = init::load_for(spec, out, force)?;
+    let listing = list::list_loaded(&document, &api, &spec.display().to_string())?;
+    drop(document);
     let mut choices = Choices::of(&api);
     eprintln!(
         "{} {}: {} operations, ~{} tokens in tools/list if every one were a tool.",

@@ -84,40 +84,44 @@ impl RuntimeDependency {
         if !problems.is_empty() {
             return Err(Error::Diagnostics(problems));
         }
-        let with_testing =
-            |dependency: &str| format!("{}, features = [\"testing\"] }}", &dependency[..dependency.len() - 2]);
-        Ok(if let Some(path) = &section.path {
+        // The dependency's inline-table fields; the dev-dependency adds the smoke test's feature.
+        let (fields, dir) = if let Some(path) = &section.path {
             let relative = relative_path(output_dir, &base.join(&path.value))
                 .map_err(|e| Error::io("can't resolve the runtime path", e))?;
             // The version too: a path dependency without one can't be published,
             // and a checkout of another runtime version is refused by cargo.
-            let dependency = format!("{{ path = {}, version = \"={RUNTIME_VERSION}\" }}", toml(&relative));
-            RuntimeDependency {
-                dev_dependency: with_testing(&dependency),
-                dependency,
-                dir: Some(relative),
-            }
+            let fields = vec![
+                format!("path = {}", toml(&relative)),
+                format!("version = \"={RUNTIME_VERSION}\""),
+            ];
+            (fields, Some(relative))
         } else if let Some(git) = &section.git {
-            let reference = refs
-                .first()
-                .map(|(key, value)| format!(", {key} = {}", toml(&value.value)))
-                .unwrap_or_default();
-            let dependency = format!("{{ git = {}{reference} }}", toml(&git.value));
-            RuntimeDependency {
-                dev_dependency: with_testing(&dependency),
-                dependency,
-                dir: None,
-            }
+            let fields = std::iter::once(format!("git = {}", toml(&git.value)))
+                .chain(
+                    refs.first()
+                        .map(|(key, value)| format!("{key} = {}", toml(&value.value))),
+                )
+                .collect();
+            (fields, None)
         } else {
             let version = section
                 .version
                 .as_ref()
                 .map_or_else(|| format!("={RUNTIME_VERSION}"), |v| v.value.clone());
-            RuntimeDependency {
-                dependency: toml(&version),
-                dev_dependency: format!("{{ version = {}, features = [\"testing\"] }}", toml(&version)),
-                dir: None,
-            }
+            (vec![format!("version = {}", toml(&version))], None)
+        };
+        let table = |fields: &[String]| format!("{{ {} }}", fields.join(", "));
+        let dependency = match (&section.path, &section.git) {
+            // A crates.io version alone is written as a plain string.
+            (None, None) => fields[0].trim_start_matches("version = ").to_string(),
+            _ => table(&fields),
+        };
+        let mut dev_fields = fields;
+        dev_fields.push("features = [\"testing\"]".to_string());
+        Ok(RuntimeDependency {
+            dependency,
+            dev_dependency: table(&dev_fields),
+            dir,
         })
     }
 }
