@@ -85,7 +85,7 @@ fn listing(
 ) -> Result<Listing, Error> {
     let matcher = match (&file, config) {
         (Some(file), Some(config_path)) => {
-            let (matcher, problems) = Matcher::new(&api, file, &config_path.display().to_string());
+            let (matcher, problems) = Matcher::new(api, file, &config_path.display().to_string());
             if !problems.is_empty() {
                 return Err(Error::Diagnostics(problems));
             }
@@ -142,7 +142,7 @@ fn listing(
             None => plan_tool(
                 op,
                 name.clone(),
-                &spec_file,
+                spec_file,
                 custom.map(|c| (c, config_display.as_str())),
                 defaults,
             ),
