@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod observe;
 pub mod pagination;
 pub mod redact;
+pub mod results;
 pub mod server;
 mod stdio;
 /// The tables generated crates hold (the `mcpgen-spec` crate, shared with the generator).

@@ -1,0 +1,396 @@
+//! Results too big for a transport's frame budget (#22): the whole result is
+//! held here, per caller, and the tool answers with a preview and a
+//! `resource_link` to it; `resources/read` returns it in pages that each fit
+//! the budget.
+//!
+//! Held in memory, bounded in bytes and entries, each for a TTL; gone on
+//! restart (the link then says so when read). A result is readable only by
+//! the caller it was made for: the owner key is the OAuth subject, the
+//! static token's caller, or the stdio session.
+//!
+//! Input: a result's text (already redacted) and its media type. Output: a
+//! link (`mcpgen://results/<id>`, 128 random bits), and pages by number.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+/// The URI scheme and prefix of held results.
+pub const RESULT_URI_PREFIX: &str = "mcpgen://results/";
+
+/// Bounds of the store.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreLimits {
+    /// All held results together, in bytes.
+    pub max_bytes: usize,
+    /// Held results, at most.
+    pub max_entries: usize,
+    /// How long a result stays readable.
+    pub ttl: Duration,
+}
+
+impl Default for StoreLimits {
+    fn default() -> StoreLimits {
+        StoreLimits {
+            max_bytes: 64 << 20,
+            max_entries: 1024,
+            ttl: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+struct Held {
+    owner: String,
+    media_type: String,
+    text: String,
+    /// Byte offsets where each page starts (on char boundaries).
+    pages: Vec<usize>,
+    stored: Instant,
+}
+
+/// A held result, as the tool's answer describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub uri: String,
+    pub size: usize,
+    pub pages: usize,
+    pub media_type: String,
+}
+
+/// One page of a held result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub uri: String,
+    pub text: String,
+    pub media_type: String,
+    /// 1-based, of `pages`.
+    pub number: usize,
+    pub pages: usize,
+    /// The next page's URI, when there is one.
+    pub next: Option<String>,
+}
+
+/// Why a read found nothing: the model can act on each differently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// Not held (expired, evicted, restarted, another caller's, or never made).
+    Gone,
+    /// Held, but it has fewer pages.
+    NoSuchPage { pages: usize },
+    /// Not a URI of this store.
+    NotOurs,
+}
+
+pub struct ResultStore {
+    limits: StoreLimits,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    held: HashMap<String, Held>,
+    /// Ids, oldest first: evicted first when a bound is reached.
+    order: VecDeque<String>,
+    bytes: usize,
+}
+
+impl ResultStore {
+    pub fn new(limits: StoreLimits) -> ResultStore {
+        ResultStore {
+            limits,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    /// Holds `text` for `owner`, split into pages of at most `page_bytes`.
+    /// `None` when it is bigger than the whole store may hold (or the OS has
+    /// no randomness for its id).
+    pub fn put(&self, owner: &str, media_type: &str, text: String, page_bytes: usize) -> Option<Link> {
+        if text.len() > self.limits.max_bytes || page_bytes == 0 {
+            return None;
+        }
+        // Without randomness no id can be unguessable: the caller cuts instead.
+        let id = random_id()?;
+        let pages = page_starts(&text, page_bytes);
+        let link = Link {
+            uri: format!("{RESULT_URI_PREFIX}{id}"),
+            size: text.len(),
+            pages: pages.len(),
+            media_type: media_type.to_string(),
+        };
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.expire(self.limits.ttl);
+        while inner.bytes + text.len() > self.limits.max_bytes || inner.held.len() >= self.limits.max_entries {
+            if !inner.evict_oldest() {
+                break;
+            }
+        }
+        inner.bytes += text.len();
+        inner.order.push_back(id.clone());
+        inner.held.insert(
+            id,
+            Held {
+                owner: owner.to_string(),
+                media_type: media_type.to_string(),
+                text,
+                pages,
+                stored: Instant::now(),
+            },
+        );
+        Some(link)
+    }
+
+    /// Page `number` (1-based) of the result at `uri` (`…/<id>` is page 1,
+    /// `…/<id>/pages/<n>` page n), for `owner`.
+    pub fn read(&self, owner: &str, uri: &str) -> Result<Page, Missing> {
+        let rest = uri.strip_prefix(RESULT_URI_PREFIX).ok_or(Missing::NotOurs)?;
+        let (id, number) = match rest.split_once("/pages/") {
+            Some((id, n)) => (id, n.parse::<usize>().map_err(|_| Missing::NotOurs)?),
+            None => (rest, 1),
+        };
+        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.expire(self.limits.ttl);
+        // Another caller's result is as absent as an expired one: no oracle.
+        let held = inner.held.get(id).filter(|h| h.owner == owner).ok_or(Missing::Gone)?;
+        let pages = held.pages.len();
+        if number == 0 || number > pages {
+            return Err(Missing::NoSuchPage { pages });
+        }
+        let start = held.pages[number - 1];
+        let end = held.pages.get(number).copied().unwrap_or(held.text.len());
+        Ok(Page {
+            uri: page_uri(id, number),
+            text: held.text[start..end].to_string(),
+            media_type: held.media_type.clone(),
+            number,
+            pages,
+            next: (number < pages).then(|| page_uri(id, number + 1)),
+        })
+    }
+}
+
+impl Inner {
+    fn expire(&mut self, ttl: Duration) {
+        while let Some(id) = self.order.front() {
+            match self.held.get(id) {
+                Some(held) if held.stored.elapsed() < ttl => break,
+                _ => {
+                    self.evict_oldest();
+                }
+            }
+        }
+    }
+
+    fn evict_oldest(&mut self) -> bool {
+        let Some(id) = self.order.pop_front() else {
+            return false;
+        };
+        if let Some(held) = self.held.remove(&id) {
+            self.bytes -= held.text.len();
+        }
+        true
+    }
+}
+
+fn page_uri(id: &str, number: usize) -> String {
+    format!("{RESULT_URI_PREFIX}{id}/pages/{number}")
+}
+
+/// Byte offsets of pages of at most `page_bytes`, each starting on a char
+/// boundary (a page is never empty: a char longer than the page is kept whole).
+fn page_starts(text: &str, page_bytes: usize) -> Vec<usize> {
+    let mut starts = vec![0];
+    let mut start = 0;
+    while text.len() - start > page_bytes {
+        let mut end = start + page_bytes;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end == start {
+            end = start + text[start..].chars().next().map_or(1, char::len_utf8);
+        }
+        starts.push(end);
+        start = end;
+    }
+    starts
+}
+
+fn random_id() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).ok()?;
+    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// A JSON value cut to about `budget` bytes for a preview: the largest array
+/// (anywhere within a few levels) keeps its first items that fit and says how
+/// many there were; other values are kept while they fit and replaced by their
+/// shape (`"<object: 12 keys>"`, `"<string: 4,210 chars>"`) when they don't.
+pub fn preview(value: &Value, budget: usize) -> Value {
+    let size = serialized_len(value);
+    if size <= budget {
+        return value.clone();
+    }
+    match value {
+        Value::Array(items) => preview_array(items, budget),
+        Value::Object(map) => {
+            // The largest member gets what the others leave; the rest are kept
+            // whole while small, else described.
+            let largest = map.iter().max_by_key(|(_, v)| serialized_len(v)).map(|(k, _)| k.clone());
+            let mut out = Map::new();
+            let mut used = 2;
+            for (key, member) in map {
+                if Some(key) == largest.as_ref() {
+                    continue;
+                }
+                let len = serialized_len(member) + key.len() + 4;
+                let kept = if len <= budget / 8 { member.clone() } else { json!(shape(member)) };
+                used += serialized_len(&kept) + key.len() + 4;
+                out.insert(key.clone(), kept);
+            }
+            if let Some(key) = largest {
+                let room = budget.saturating_sub(used + key.len() + 4);
+                out.insert(key.clone(), preview(&map[&key], room));
+            }
+            Value::Object(out)
+        }
+        Value::String(s) => {
+            let keep = budget.saturating_sub(32).min(s.len());
+            let mut end = keep;
+            while !s.is_char_boundary(end) {
+                end -= 1;
+            }
+            json!(format!("{}… ({} chars in all)", &s[..end], s.chars().count()))
+        }
+        other => json!(shape(other)),
+    }
+}
+
+fn preview_array(items: &[Value], budget: usize) -> Value {
+    let mut kept = Vec::new();
+    let mut used = 64;
+    for item in items {
+        let len = serialized_len(item) + 1;
+        if used + len > budget {
+            break;
+        }
+        used += len;
+        kept.push(item.clone());
+    }
+    if kept.is_empty()
+        && let Some(first) = items.first()
+    {
+        kept.push(preview(first, budget.saturating_sub(64)));
+    }
+    let shown = kept.len();
+    json!({"items": kept, "shown": shown, "total": items.len()})
+}
+
+/// What a value is, in a few words.
+pub fn shape(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "<boolean>".into(),
+        Value::Number(_) => "<number>".into(),
+        Value::String(s) => format!("<string: {} chars>", s.chars().count()),
+        Value::Array(items) => format!("<array: {} items>", items.len()),
+        Value::Object(map) => format!("<object: {} keys>", map.len()),
+    }
+}
+
+fn serialized_len(value: &Value) -> usize {
+    struct Counter(usize);
+    impl std::io::Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    let _ = serde_json::to_writer(&mut counter, value);
+    counter.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> ResultStore {
+        ResultStore::new(StoreLimits {
+            max_bytes: 1000,
+            max_entries: 3,
+            ttl: Duration::from_secs(60),
+        })
+    }
+
+    #[test]
+    fn a_held_result_reads_back_in_pages_that_fit_only_for_its_owner() {
+        let store = store();
+        let text = "é".repeat(100); // 200 bytes, 2-byte chars
+        let link = store.put("alice", "application/json", text.clone(), 33).unwrap();
+        assert_eq!((link.size, link.pages), (200, 7));
+        let mut joined = String::new();
+        let mut uri = link.uri.clone();
+        loop {
+            let page = store.read("alice", &uri).unwrap();
+            assert!(page.text.len() <= 33 && !page.text.is_empty());
+            joined.push_str(&page.text);
+            match page.next {
+                Some(next) => uri = next,
+                None => break,
+            }
+        }
+        assert_eq!(joined, text);
+        assert_eq!(store.read("bob", &link.uri), Err(Missing::Gone));
+        assert_eq!(
+            store.read("alice", &format!("{}/pages/9", link.uri)),
+            Err(Missing::NoSuchPage { pages: 7 })
+        );
+        assert_eq!(store.read("alice", "https://example.com/x"), Err(Missing::NotOurs));
+    }
+
+    #[test]
+    fn the_store_stays_within_its_bounds_evicting_the_oldest() {
+        let store = store();
+        let links: Vec<Link> = (0..4)
+            .map(|i| store.put("a", "text/plain", format!("{i}").repeat(300), 100).unwrap())
+            .collect();
+        // 4 × 300 bytes > 1000 and > 3 entries: the first is gone, the rest readable.
+        assert_eq!(store.read("a", &links[0].uri), Err(Missing::Gone));
+        for link in &links[1..] {
+            assert!(store.read("a", &link.uri).is_ok());
+        }
+        assert!(store.put("a", "text/plain", "x".repeat(1001), 100).is_none());
+    }
+
+    #[test]
+    fn expired_results_are_gone() {
+        let store = ResultStore::new(StoreLimits {
+            ttl: Duration::from_millis(1),
+            ..StoreLimits::default()
+        });
+        let link = store.put("a", "text/plain", "x".into(), 10).unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        assert_eq!(store.read("a", &link.uri), Err(Missing::Gone));
+    }
+
+    #[test]
+    fn a_preview_keeps_the_first_items_of_the_largest_array_and_says_how_many() {
+        let items: Vec<Value> = (0..1000).map(|i| json!({"id": i, "name": format!("item {i}")})).collect();
+        let value = json!({"total_count": 1000, "incomplete": false, "items": items});
+        let shown = preview(&value, 2000);
+        assert!(serialized_len(&shown) <= 2000, "{}", serialized_len(&shown));
+        assert_eq!(shown["total_count"], 1000);
+        assert_eq!(shown["items"]["total"], 1000);
+        let kept = shown["items"]["shown"].as_u64().unwrap();
+        assert!(kept > 10 && kept < 1000, "{kept}");
+        assert_eq!(shown["items"]["items"][0], json!({"id": 0, "name": "item 0"}));
+        // Small values pass whole.
+        assert_eq!(preview(&json!({"a": 1}), 100), json!({"a": 1}));
+        assert_eq!(shape(&json!("abc")), "<string: 3 chars>");
+    }
+}
