@@ -198,23 +198,30 @@ fn page_uri(id: &str, number: usize) -> String {
     format!("{RESULT_URI_PREFIX}{id}/pages/{number}")
 }
 
-/// Byte offsets of pages of at most `page_bytes`, each starting on a char
-/// boundary (a page is never empty: a char longer than the page is kept whole).
+/// Byte offsets of pages whose text, as a JSON string, takes at most
+/// `page_bytes` (a quote or backslash costs 2 bytes there, a control
+/// character up to 6), each starting on a char boundary; a page is never empty.
 fn page_starts(text: &str, page_bytes: usize) -> Vec<usize> {
     let mut starts = vec![0];
-    let mut start = 0;
-    while text.len() - start > page_bytes {
-        let mut end = start + page_bytes;
-        while !text.is_char_boundary(end) {
-            end -= 1;
+    let mut used = 0;
+    for (at, c) in text.char_indices() {
+        let cost = escaped_len(c);
+        if used + cost > page_bytes && used > 0 {
+            starts.push(at);
+            used = 0;
         }
-        if end == start {
-            end = start + text[start..].chars().next().map_or(1, char::len_utf8);
-        }
-        starts.push(end);
-        start = end;
+        used += cost;
     }
     starts
+}
+
+/// A char's bytes in a JSON string, as serde_json writes it.
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
 }
 
 fn random_id() -> Option<String> {
@@ -223,68 +230,95 @@ fn random_id() -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// A JSON value cut to about `budget` bytes for a preview: the largest array
-/// (anywhere within a few levels) keeps its first items that fit and says how
-/// many there were; other values are kept while they fit and replaced by their
-/// shape (`"<object: 12 keys>"`, `"<string: 4,210 chars>"`) when they don't.
-pub fn preview(value: &Value, budget: usize) -> Value {
-    let size = serialized_len(value);
-    if size <= budget {
+/// Where a preview left something out: the array at `path` shows its first
+/// `kept` of `total` items, or the string there its first `kept` of `total` chars.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    pub path: String,
+    pub kept: usize,
+    pub total: usize,
+    pub what: &'static str,
+}
+
+/// A JSON value cut to about `budget` bytes, keeping its shape (so it still
+/// conforms to the tool's loosened output schema): arrays keep their first
+/// items, the largest getting the room the rest leave; long strings keep
+/// their start. Returns the preview and what was cut: lists, then strings.
+pub fn preview(value: &Value, budget: usize) -> (Value, Vec<Cut>) {
+    let mut cuts = Vec::new();
+    let shown = cut_to(value, budget, "$", &mut cuts);
+    // Cut lists first (what the model most needs to know about), each largest first.
+    cuts.sort_by_key(|c| (c.what != "items", std::cmp::Reverse(c.total - c.kept)));
+    (shown, cuts)
+}
+
+fn cut_to(value: &Value, budget: usize, path: &str, cuts: &mut Vec<Cut>) -> Value {
+    if serialized_len(value) <= budget {
         return value.clone();
     }
     match value {
-        Value::Array(items) => preview_array(items, budget),
-        Value::Object(map) => {
-            // The largest member gets what the others leave; the rest are kept
-            // whole while small, else described.
-            let largest = map.iter().max_by_key(|(_, v)| serialized_len(v)).map(|(k, _)| k.clone());
-            let mut out = Map::new();
+        Value::Array(items) => {
+            let mut kept = Vec::new();
             let mut used = 2;
-            for (key, member) in map {
-                if Some(key) == largest.as_ref() {
-                    continue;
+            for (i, item) in items.iter().enumerate() {
+                let len = serialized_len(item) + 1;
+                if used + len > budget {
+                    // An item too big alone is itself cut, so something shows.
+                    if kept.is_empty() && budget > used + 16 {
+                        kept.push(cut_to(item, budget - used, &format!("{path}[{i}]"), cuts));
+                    }
+                    break;
                 }
-                let len = serialized_len(member) + key.len() + 4;
-                let kept = if len <= budget / 8 { member.clone() } else { json!(shape(member)) };
-                used += serialized_len(&kept) + key.len() + 4;
+                used += len;
+                kept.push(item.clone());
+            }
+            cuts.push(Cut {
+                path: path.to_string(),
+                kept: kept.len(),
+                total: items.len(),
+                what: "items",
+            });
+            Value::Array(kept)
+        }
+        Value::Object(map) => {
+            // Members in order of size: the small ones whole, the largest with what is left.
+            let mut members: Vec<(&String, &Value, usize)> =
+                map.iter().map(|(k, v)| (k, v, serialized_len(v) + k.len() + 4)).collect();
+            members.sort_by_key(|(_, _, len)| *len);
+            let mut left = budget.saturating_sub(2);
+            let mut out = Map::new();
+            let count = members.len();
+            for (i, (key, member, len)) in members.into_iter().enumerate() {
+                // Each remaining member may take an equal share of what is left.
+                let share = left / (count - i);
+                let kept = if len <= share {
+                    member.clone()
+                } else {
+                    cut_to(member, share.saturating_sub(key.len() + 4), &format!("{path}.{key}"), cuts)
+                };
+                left = left.saturating_sub(serialized_len(&kept) + key.len() + 4);
                 out.insert(key.clone(), kept);
             }
-            if let Some(key) = largest {
-                let room = budget.saturating_sub(used + key.len() + 4);
-                out.insert(key.clone(), preview(&map[&key], room));
-            }
-            Value::Object(out)
+            // Back in the API's order.
+            let ordered = map.keys().filter_map(|k| out.remove_entry(k)).collect();
+            Value::Object(ordered)
         }
         Value::String(s) => {
-            let keep = budget.saturating_sub(32).min(s.len());
-            let mut end = keep;
+            let mut end = budget.saturating_sub(2).min(s.len());
             while !s.is_char_boundary(end) {
                 end -= 1;
             }
-            json!(format!("{}… ({} chars in all)", &s[..end], s.chars().count()))
+            let kept = &s[..end];
+            cuts.push(Cut {
+                path: path.to_string(),
+                kept: kept.chars().count(),
+                total: s.chars().count(),
+                what: "chars",
+            });
+            json!(kept)
         }
-        other => json!(shape(other)),
+        other => other.clone(),
     }
-}
-
-fn preview_array(items: &[Value], budget: usize) -> Value {
-    let mut kept = Vec::new();
-    let mut used = 64;
-    for item in items {
-        let len = serialized_len(item) + 1;
-        if used + len > budget {
-            break;
-        }
-        used += len;
-        kept.push(item.clone());
-    }
-    if kept.is_empty()
-        && let Some(first) = items.first()
-    {
-        kept.push(preview(first, budget.saturating_sub(64)));
-    }
-    let shown = kept.len();
-    json!({"items": kept, "shown": shown, "total": items.len()})
 }
 
 /// What a value is, in a few words.
@@ -354,6 +388,21 @@ mod tests {
     }
 
     #[test]
+    fn pages_fit_as_json_strings_whatever_they_hold() {
+        let store = store();
+        let text = "a\"b\\c\u{1}d\né".repeat(20);
+        let link = store.put("a", "text/plain", text.clone(), 16).unwrap();
+        let mut joined = String::new();
+        for n in 1..=link.pages {
+            let page = store.read("a", &format!("{}/pages/{n}", link.uri)).unwrap();
+            let escaped = serde_json::to_string(&page.text).unwrap().len() - 2;
+            assert!(escaped <= 16 && !page.text.is_empty(), "{escaped}: {:?}", page.text);
+            joined.push_str(&page.text);
+        }
+        assert_eq!(joined, text);
+    }
+
+    #[test]
     fn the_store_stays_within_its_bounds_evicting_the_oldest() {
         let store = store();
         let links: Vec<Link> = (0..4)
@@ -379,18 +428,25 @@ mod tests {
     }
 
     #[test]
-    fn a_preview_keeps_the_first_items_of_the_largest_array_and_says_how_many() {
+    fn a_preview_keeps_the_shape_and_the_first_items_and_says_what_was_cut() {
         let items: Vec<Value> = (0..1000).map(|i| json!({"id": i, "name": format!("item {i}")})).collect();
-        let value = json!({"total_count": 1000, "incomplete": false, "items": items});
-        let shown = preview(&value, 2000);
+        let value = json!({"total_count": 1000, "incomplete": false, "items": items, "note": "n".repeat(5000)});
+        let (shown, cuts) = preview(&value, 2000);
         assert!(serialized_len(&shown) <= 2000, "{}", serialized_len(&shown));
         assert_eq!(shown["total_count"], 1000);
-        assert_eq!(shown["items"]["total"], 1000);
-        let kept = shown["items"]["shown"].as_u64().unwrap();
-        assert!(kept > 10 && kept < 1000, "{kept}");
-        assert_eq!(shown["items"]["items"][0], json!({"id": 0, "name": "item 0"}));
-        // Small values pass whole.
-        assert_eq!(preview(&json!({"a": 1}), 100), json!({"a": 1}));
+        assert_eq!(shown["incomplete"], false);
+        let kept = shown["items"].as_array().unwrap().len();
+        assert!(kept > 5 && kept < 1000, "{kept}");
+        assert_eq!(shown["items"][0], json!({"id": 0, "name": "item 0"}));
+        assert_eq!(
+            cuts[0],
+            Cut { path: "$.items".into(), kept, total: 1000, what: "items" }
+        );
+        assert!(cuts.iter().any(|c| c.path == "$.note" && c.total == 5000 && c.what == "chars"));
+        // The API's key order is kept; small values pass whole.
+        let keys: Vec<&String> = shown.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["total_count", "incomplete", "items", "note"]);
+        assert_eq!(preview(&json!({"a": 1}), 100), (json!({"a": 1}), vec![]));
         assert_eq!(shape(&json!("abc")), "<string: 3 chars>");
     }
 }
