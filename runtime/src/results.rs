@@ -15,6 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use rmcp::model::{CallToolResult, ContentBlock, Resource};
 use serde_json::{Map, Value, json};
 
 /// The URI scheme and prefix of held results.
@@ -230,6 +231,85 @@ fn random_id() -> Option<String> {
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
+/// What a JSON-RPC frame adds around a result (id, envelope), with room to spare.
+const FRAME_OVERHEAD: usize = 256;
+/// What a `resources/read` answer adds around a page's text.
+const READ_OVERHEAD: usize = 1024;
+
+/// `result` as it may go out in a frame of at most `budget` bytes: itself
+/// when it fits; else a preview of it (the same shape, cut), a note saying
+/// what was cut and where the rest is, and a `resource_link` to the whole
+/// result held in `store` for `owner`. Error results and results without
+/// text (images, blobs) pass as they are.
+pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &str, tool: &str) -> CallToolResult {
+    let size = serde_json::to_vec(&result).map_or(usize::MAX, |v| v.len());
+    if size.saturating_add(FRAME_OVERHEAD) <= budget || result.is_error == Some(true) {
+        return result;
+    }
+    let texts: Vec<&str> = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
+        .collect();
+    let (whole, media_type) = match (&result.structured_content, texts.as_slice()) {
+        (Some(value), _) => (value.to_string(), "application/json"),
+        (None, []) => return result,
+        (None, texts) => (texts.join("\n"), "text/plain"),
+    };
+    // The preview goes out twice (as text and as structuredContent), the text escaped.
+    let room = budget.saturating_sub(FRAME_OVERHEAD + 2048) / 3;
+    let parsed = result
+        .structured_content
+        .clone()
+        .or_else(|| serde_json::from_str::<Value>(&whole).ok());
+    let (shown, cuts) = match &parsed {
+        Some(value) => preview(value, room),
+        None => {
+            let (text, cuts) = preview(&Value::String(whole.clone()), room);
+            (text, cuts)
+        }
+    };
+    // Each page, quoted as a JSON string, with the answer around it, fits the budget.
+    let link = store.put(owner, media_type, whole.clone(), budget.saturating_sub(READ_OVERHEAD + 2));
+    let cut = match cuts.first() {
+        Some(c) if c.what == "items" => format!("the first {} of {} items of `{}` are shown", c.kept, c.total, c.path),
+        Some(c) => format!("the first {} of {} characters of `{}` are shown", c.kept, c.total, c.path),
+        None => "a part of it is shown".to_string(),
+    };
+    let note = match &link {
+        Some(link) => format!(
+            "This result is {} bytes, more than this connection passes in one message ({budget}); {cut}. \
+             The whole result is held for this session as {} ({} page{}): read it with resources/read, \
+             page n at {}/pages/n.",
+            whole.len(),
+            link.uri,
+            link.pages,
+            if link.pages == 1 { "" } else { "s" },
+            link.uri
+        ),
+        None => format!(
+            "This result is {} bytes, more than this connection passes in one message ({budget}) and more \
+             than this server holds; {cut}. Narrow the request (filters, smaller pages) for the rest.",
+            whole.len()
+        ),
+    };
+    let mut content = vec![ContentBlock::text(note)];
+    content.push(ContentBlock::text(match &shown {
+        Value::String(text) if parsed.is_none() => text.clone(),
+        other => other.to_string(),
+    }));
+    if let Some(link) = link {
+        let resource = Resource::new(link.uri, format!("{tool} result"))
+            .with_description(format!("The whole result of {tool}, {} bytes in {} pages", link.size, link.pages))
+            .with_mime_type(link.media_type)
+            .with_size(link.size as u64);
+        content.push(ContentBlock::resource_link(resource));
+    }
+    let mut fitted = CallToolResult::success(content);
+    fitted.structured_content = result.structured_content.as_ref().map(|_| shown);
+    fitted
+}
+
 /// Where a preview left something out: the array at `path` shows its first
 /// `kept` of `total` items, or the string there its first `kept` of `total` chars.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -400,6 +480,49 @@ mod tests {
             joined.push_str(&page.text);
         }
         assert_eq!(joined, text);
+    }
+
+    #[test]
+    fn a_result_over_the_budget_becomes_a_preview_and_a_link_to_all_of_it() {
+        let store = ResultStore::new(StoreLimits::default());
+        let items: Vec<Value> = (0..5000).map(|i| json!({"id": i, "title": format!("issue \"{i}\"")})).collect();
+        let whole = json!({"total_count": 5000, "items": items});
+        let mut result = CallToolResult::success(vec![ContentBlock::text(whole.to_string())]);
+        result.structured_content = Some(whole.clone());
+        let budget = 60_000;
+        let fitted = fit(result.clone(), budget, &store, "alice", "search_issues");
+        let frame = serde_json::to_vec(&fitted).unwrap().len() + FRAME_OVERHEAD;
+        assert!(frame <= budget, "{frame}");
+        let note = fitted.content[0].as_text().unwrap().text.clone();
+        assert!(note.contains("items of `$.items` are shown"), "{note}");
+        let structured = fitted.structured_content.clone().unwrap();
+        assert_eq!(structured["total_count"], 5000);
+        assert_eq!(structured["items"][0], whole["items"][0]);
+        let link = fitted
+            .content
+            .iter()
+            .find_map(|c| match c {
+                ContentBlock::ResourceLink(link) => Some(link.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(link.mime_type.as_deref(), Some("application/json"));
+        // Every page fits a resources/read answer; together they are the whole result.
+        let mut joined = String::new();
+        let mut uri = Some(link.uri.clone());
+        while let Some(at) = uri {
+            let page = store.read("alice", &at).unwrap();
+            assert!(serde_json::to_string(&page.text).unwrap().len() + READ_OVERHEAD <= budget);
+            joined.push_str(&page.text);
+            uri = page.next;
+        }
+        assert_eq!(serde_json::from_str::<Value>(&joined).unwrap(), whole);
+        assert_eq!(store.read("bob", &link.uri), Err(Missing::Gone));
+        // What fits passes as it is; so do errors.
+        assert_eq!(fit(result.clone(), usize::MAX, &store, "alice", "t"), result);
+        let mut error = result;
+        error.is_error = Some(true);
+        assert_eq!(fit(error.clone(), 100, &store, "alice", "t"), error);
     }
 
     #[test]
