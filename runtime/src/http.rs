@@ -89,7 +89,7 @@ struct Guard {
 /// Who is calling, for the rate limits: the OAuth subject, a static token's
 /// index, or (without auth) the address.
 #[derive(Clone)]
-struct Caller(String);
+pub(crate) struct Caller(pub(crate) String);
 
 impl Guard {
     /// The index of the presented token, compared in constant time against
@@ -230,6 +230,12 @@ impl Direct {
             .get::<Arc<Access>>()
             .map(|access| server.for_access(access));
         let server = scoped.as_ref().unwrap_or(server);
+        // Results too big for a frame are held for this caller only.
+        let owned = parts
+            .extensions
+            .get::<Caller>()
+            .map(|caller| server.for_owner(&caller.0));
+        let server = owned.as_ref().unwrap_or(server);
         let answer = match server.call_direct(&request.name, request.arguments).await {
             Ok(result) => {
                 // Only 2026-07-28 results carry `resultType`; this path serves older versions.

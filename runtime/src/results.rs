@@ -242,8 +242,7 @@ const READ_OVERHEAD: usize = 1024;
 /// result held in `store` for `owner`. Error results and results without
 /// text (images, blobs) pass as they are.
 pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &str, tool: &str) -> CallToolResult {
-    let size = serde_json::to_vec(&result).map_or(usize::MAX, |v| v.len());
-    if size.saturating_add(FRAME_OVERHEAD) <= budget || result.is_error == Some(true) {
+    if fits(&result, budget) {
         return result;
     }
     let texts: Vec<&str> = result
@@ -270,10 +269,18 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
         }
     };
     // Each page, quoted as a JSON string, with the answer around it, fits the budget.
-    let link = store.put(owner, media_type, whole.clone(), budget.saturating_sub(READ_OVERHEAD + 2));
+    let link = store.put(
+        owner,
+        media_type,
+        whole.clone(),
+        budget.saturating_sub(READ_OVERHEAD + 2),
+    );
     let cut = match cuts.first() {
         Some(c) if c.what == "items" => format!("the first {} of {} items of `{}` are shown", c.kept, c.total, c.path),
-        Some(c) => format!("the first {} of {} characters of `{}` are shown", c.kept, c.total, c.path),
+        Some(c) => format!(
+            "the first {} of {} characters of `{}` are shown",
+            c.kept, c.total, c.path
+        ),
         None => "a part of it is shown".to_string(),
     };
     let note = match &link {
@@ -300,7 +307,10 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     }));
     if let Some(link) = link {
         let resource = Resource::new(link.uri, format!("{tool} result"))
-            .with_description(format!("The whole result of {tool}, {} bytes in {} pages", link.size, link.pages))
+            .with_description(format!(
+                "The whole result of {tool}, {} bytes in {} pages",
+                link.size, link.pages
+            ))
             .with_mime_type(link.media_type)
             .with_size(link.size as u64);
         content.push(ContentBlock::resource_link(resource));
@@ -308,6 +318,15 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     let mut fitted = CallToolResult::success(content);
     fitted.structured_content = result.structured_content.as_ref().map(|_| shown);
     fitted
+}
+
+/// Whether `result` goes out as it is: it fits a frame of `budget` bytes, or it is an error.
+pub fn fits(result: &CallToolResult, budget: usize) -> bool {
+    result.is_error == Some(true)
+        || serde_json::to_vec(result)
+            .map_or(usize::MAX, |v| v.len())
+            .saturating_add(FRAME_OVERHEAD)
+            <= budget
 }
 
 /// Where a preview left something out: the array at `path` shows its first
@@ -362,8 +381,10 @@ fn cut_to(value: &Value, budget: usize, path: &str, cuts: &mut Vec<Cut>) -> Valu
         }
         Value::Object(map) => {
             // Members in order of size: the small ones whole, the largest with what is left.
-            let mut members: Vec<(&String, &Value, usize)> =
-                map.iter().map(|(k, v)| (k, v, serialized_len(v) + k.len() + 4)).collect();
+            let mut members: Vec<(&String, &Value, usize)> = map
+                .iter()
+                .map(|(k, v)| (k, v, serialized_len(v) + k.len() + 4))
+                .collect();
             members.sort_by_key(|(_, _, len)| *len);
             let mut left = budget.saturating_sub(2);
             let mut out = Map::new();
@@ -374,7 +395,12 @@ fn cut_to(value: &Value, budget: usize, path: &str, cuts: &mut Vec<Cut>) -> Valu
                 let kept = if len <= share {
                     member.clone()
                 } else {
-                    cut_to(member, share.saturating_sub(key.len() + 4), &format!("{path}.{key}"), cuts)
+                    cut_to(
+                        member,
+                        share.saturating_sub(key.len() + 4),
+                        &format!("{path}.{key}"),
+                        cuts,
+                    )
                 };
                 left = left.saturating_sub(serialized_len(&kept) + key.len() + 4);
                 out.insert(key.clone(), kept);
@@ -485,7 +511,9 @@ mod tests {
     #[test]
     fn a_result_over_the_budget_becomes_a_preview_and_a_link_to_all_of_it() {
         let store = ResultStore::new(StoreLimits::default());
-        let items: Vec<Value> = (0..5000).map(|i| json!({"id": i, "title": format!("issue \"{i}\"")})).collect();
+        let items: Vec<Value> = (0..5000)
+            .map(|i| json!({"id": i, "title": format!("issue \"{i}\"")}))
+            .collect();
         let whole = json!({"total_count": 5000, "items": items});
         let mut result = CallToolResult::success(vec![ContentBlock::text(whole.to_string())]);
         result.structured_content = Some(whole.clone());
@@ -552,7 +580,9 @@ mod tests {
 
     #[test]
     fn a_preview_keeps_the_shape_and_the_first_items_and_says_what_was_cut() {
-        let items: Vec<Value> = (0..1000).map(|i| json!({"id": i, "name": format!("item {i}")})).collect();
+        let items: Vec<Value> = (0..1000)
+            .map(|i| json!({"id": i, "name": format!("item {i}")}))
+            .collect();
         let value = json!({"total_count": 1000, "incomplete": false, "items": items, "note": "n".repeat(5000)});
         let (shown, cuts) = preview(&value, 2000);
         assert!(serialized_len(&shown) <= 2000, "{}", serialized_len(&shown));
@@ -563,9 +593,17 @@ mod tests {
         assert_eq!(shown["items"][0], json!({"id": 0, "name": "item 0"}));
         assert_eq!(
             cuts[0],
-            Cut { path: "$.items".into(), kept, total: 1000, what: "items" }
+            Cut {
+                path: "$.items".into(),
+                kept,
+                total: 1000,
+                what: "items"
+            }
         );
-        assert!(cuts.iter().any(|c| c.path == "$.note" && c.total == 5000 && c.what == "chars"));
+        assert!(
+            cuts.iter()
+                .any(|c| c.path == "$.note" && c.total == 5000 && c.what == "chars")
+        );
         // The API's key order is kept; small values pass whole.
         let keys: Vec<&String> = shown.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["total_count", "incomplete", "items", "note"]);

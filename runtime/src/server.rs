@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult, PaginatedRequestParams,
-    ServerCapabilities, ServerConfig, Tool as McpTool, ToolAnnotations,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities,
+    ServerConfig, Tool as McpTool, ToolAnnotations,
 };
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet what 2025-11-25 hosts use.
 #[allow(deprecated)]
@@ -29,6 +30,7 @@ use crate::extend::CustomTool;
 use crate::notify::{LogLevel, Reporter};
 use crate::oauth::{self, Access};
 use crate::observe::{Caller, Metrics};
+use crate::results::{self, Missing, ResultStore, StoreLimits};
 use crate::spec::{Policy, ServerSpec, Surface};
 use crate::surface::{Presentation, View};
 use crate::tools::{self, Outcome, Tool};
@@ -49,6 +51,12 @@ pub struct Server {
     /// This endpoint's view per set of scopes held (at most 2^n for a policy
     /// of n scopes, and bounded), shared by every handle of the endpoint.
     scoped: Arc<std::sync::Mutex<HashMap<String, Arc<View>>>>,
+    /// The most a result may take in one frame of this transport (`None`:
+    /// no limit); bigger ones are held in `results` and linked.
+    budget: Option<usize>,
+    /// Whose held results this handle reads and makes: the HTTP caller's
+    /// key (OAuth subject, token, or address), or the stdio session.
+    owner: Arc<str>,
 }
 
 /// Views kept per endpoint for the scope sets callers hold; a policy with
@@ -69,6 +77,8 @@ pub struct Inner {
     /// The surface and page size every view of this server has.
     surface: Surface,
     page_size: usize,
+    /// Results too big for a frame, held for `resources/read`.
+    results: ResultStore,
 }
 
 /// Command-line limits that win over mcpgen.yaml's.
@@ -108,12 +118,28 @@ impl Server {
                 tools: spec.tools.iter().map(|_| OnceLock::new()).collect(),
                 surface,
                 page_size: presentation.page_size,
+                results: ResultStore::new(StoreLimits::default()),
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
             access: None,
             scoped: Arc::default(),
+            budget: None,
+            owner: Arc::from("local"),
         })
+    }
+
+    /// The same server with a frame budget for results (the transport's).
+    pub fn with_budget(self, budget: Option<usize>) -> Server {
+        Server { budget, ..self }
+    }
+
+    /// The same server for the HTTP caller whose key is `owner`.
+    pub fn for_owner(&self, owner: &str) -> Server {
+        Server {
+            owner: Arc::from(owner),
+            ..self.clone()
+        }
     }
 
     /// The same server for a new session: shares everything but the log level.
@@ -151,16 +177,53 @@ impl Server {
         }
     }
 
+    /// A hand-written tool's call, bounded by the server's call deadline.
+    async fn call_custom(
+        &self,
+        tool: &CustomTool,
+        arguments: Option<rmcp::model::JsonObject>,
+        cancelled: &CancellationToken,
+        caller: Option<Caller<'_>>,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let deadline = self
+            .overrides
+            .deadline
+            .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
+        let call = async {
+            let (result, outcome) = tools::call_custom(tool, arguments, self.upstream.redactor()).await;
+            (self.fitted(result, &tool.name, None), outcome)
+        };
+        self.envelope(&tool.name, deadline, deadline, cancelled, caller, call)
+            .await
+    }
+
     /// The handle for an rmcp request: its OAuth caller's, when the HTTP
     /// guard found one (rmcp hands handlers the request's HTTP parts).
     fn for_request(&self, context: &RequestContext<RoleServer>) -> Server {
-        let access = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Arc<Access>>());
-        match access {
+        let parts = context.extensions.get::<axum::http::request::Parts>();
+        let access = parts.and_then(|parts| parts.extensions.get::<Arc<Access>>());
+        let server = match access {
             Some(access) if self.access.is_none() => self.for_access(access),
             _ => self.clone(),
+        };
+        match parts.and_then(|parts| parts.extensions.get::<crate::http::Caller>()) {
+            Some(caller) => server.for_owner(&caller.0),
+            None => server,
+        }
+    }
+
+    /// `result` as this transport may send it (see `results::fit`); a
+    /// generated tool's preview is conformed to its output schema again.
+    fn fitted(&self, result: CallToolResult, name: &str, tool: Option<&Tool>) -> CallToolResult {
+        match self.budget {
+            Some(budget) if !results::fits(&result, budget) => {
+                let mut fitted = results::fit(result, budget, &self.results, &self.owner, name);
+                if let Some(tool) = tool {
+                    tool.conform(&mut fitted);
+                }
+                fitted
+            }
+            _ => result,
         }
     }
 
@@ -214,6 +277,8 @@ impl Server {
                     log_level: Arc::default(),
                     access: None,
                     scoped: Arc::default(),
+                    budget: self.budget,
+                    owner: self.owner.clone(),
                 };
                 (name, server)
             })
@@ -241,23 +306,6 @@ impl Inner {
             policy.deadline_ms = deadline.as_millis() as u64;
         }
         policy
-    }
-
-    /// A hand-written tool's call, bounded by the server's call deadline.
-    async fn call_custom(
-        &self,
-        tool: &CustomTool,
-        arguments: Option<rmcp::model::JsonObject>,
-        cancelled: &CancellationToken,
-        caller: Option<Caller<'_>>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let deadline = self
-            .overrides
-            .deadline
-            .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
-        let call = tools::call_custom(tool, arguments, self.upstream.redactor());
-        self.envelope(&tool.name, deadline, deadline, cancelled, caller, call)
-            .await
     }
 
     /// What every call runs in: the `backstop` timeout, a panic net (a bug
@@ -359,7 +407,11 @@ impl ServerHandler for Server {
         if let Some(title) = self.spec.title {
             implementation = implementation.with_title(title);
         }
-        let capabilities = ServerCapabilities::builder().enable_tools().enable_logging().build();
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_logging()
+            .enable_resources()
+            .build();
         let mut info = ServerConfig::new(capabilities).with_server_info(implementation);
         if let Some(instructions) = self.spec.instructions {
             info = info.with_instructions(instructions);
@@ -400,6 +452,51 @@ impl ServerHandler for Server {
     ) -> Result<(), ErrorData> {
         self.log_level.set(request.level);
         Ok(())
+    }
+
+    /// Pages of results too big for a frame, for the caller they were made for.
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, ErrorData> {
+        let server = self.for_request(&context);
+        match server.results.read(&server.owner, &request.uri) {
+            Ok(page) => {
+                let mut meta = rmcp::model::MetaObject::new();
+                meta.insert("page".into(), page.number.into());
+                meta.insert("pages".into(), page.pages.into());
+                if let Some(next) = &page.next {
+                    meta.insert("next".into(), next.clone().into());
+                }
+                let contents = ResourceContents::TextResourceContents {
+                    uri: page.uri,
+                    mime_type: Some(page.media_type),
+                    text: page.text,
+                    meta: Some(meta),
+                };
+                Ok(ReadResourceResult::new(vec![contents]).into())
+            }
+            Err(Missing::Gone) => Err(ErrorData::resource_not_found(
+                format!(
+                    "{} is not held: results are kept in memory for 15 minutes, for the caller they were made \
+                     for, and not across restarts; call the tool again",
+                    request.uri
+                ),
+                None,
+            )),
+            Err(Missing::NoSuchPage { pages }) => Err(ErrorData::invalid_params(
+                format!("{} has no such page: it has pages 1 to {pages}", request.uri),
+                None,
+            )),
+            Err(Missing::NotOurs) => Err(ErrorData::resource_not_found(
+                format!(
+                    "no resource {}: this server serves only the results it links to",
+                    request.uri
+                ),
+                None,
+            )),
+        }
     }
 
     async fn call_tool(
@@ -444,6 +541,7 @@ impl Server {
         if discovery::NAMES.contains(&name) && self.view.lists(name) {
             let started = Instant::now();
             let answered = |result: CallToolResult| {
+                let result = self.fitted(result, name, None);
                 let kind = if result.is_error == Some(true) {
                     "invalid_arguments"
                 } else {
@@ -510,10 +608,11 @@ impl Server {
         };
         // Its upstream credentials may be the caller's own (token exchange).
         let call = async {
-            match &self.access {
+            let (result, outcome) = match &self.access {
                 Some(access) => oauth::CALLER.scope(access.clone(), call).await,
                 None => call.await,
-            }
+            };
+            (self.fitted(result, tool.spec.name, Some(tool)), outcome)
         };
         // The call keeps its own deadline; the backstop (with a grace period for
         // the call's own, more precise error) stops anything that doesn't.
