@@ -233,6 +233,8 @@ fn random_id() -> Option<String> {
 
 /// What a JSON-RPC frame adds around a result (id, envelope), with room to spare.
 const FRAME_OVERHEAD: usize = 256;
+/// Texts up to this size are notes, kept whole next to a preview.
+const NOTE_BYTES: usize = 1024;
 /// What a `resources/read` answer adds around a page's text.
 const READ_OVERHEAD: usize = 1024;
 
@@ -245,18 +247,21 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     if fits(&result, budget) {
         return result;
     }
-    let texts: Vec<&str> = result
+    // Short texts are notes about the result (a cut upstream body, how to
+    // continue a list): they go out as they are, after the preview.
+    let (notes, texts): (Vec<&str>, Vec<&str>) = result
         .content
         .iter()
         .filter_map(|c| c.as_text().map(|t| t.text.as_str()))
-        .collect();
+        .partition(|text| text.len() <= NOTE_BYTES);
     let (whole, media_type) = match (&result.structured_content, texts.as_slice()) {
         (Some(value), _) => (value.to_string(), "application/json"),
         (None, []) => return result,
         (None, texts) => (texts.join("\n"), "text/plain"),
     };
     // The preview goes out twice (as text and as structuredContent), the text escaped.
-    let room = budget.saturating_sub(FRAME_OVERHEAD + 2048) / 3;
+    let noted: usize = notes.iter().map(|n| n.len() * 2).sum();
+    let room = budget.saturating_sub(FRAME_OVERHEAD + 2048 + noted) / 3;
     let parsed = result
         .structured_content
         .clone()
@@ -305,6 +310,7 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
         Value::String(text) if parsed.is_none() => text.clone(),
         other => other.to_string(),
     }));
+    content.extend(notes.iter().map(|note| ContentBlock::text(*note)));
     if let Some(link) = link {
         let resource = Resource::new(link.uri, format!("{tool} result"))
             .with_description(format!(
