@@ -803,3 +803,65 @@ async fn extension_module_signs_requests_edits_responses_and_adds_tools() -> any
     assert!(!stderr.contains(CANARY), "a credential reached the log: {stderr}");
     Ok(())
 }
+
+/// A result over the frame budget (`--result-budget 20000` here; 60000 by
+/// default over stdio) comes as a note, a preview of the same shape and a
+/// `resource_link`; no line the server writes is longer than the budget;
+/// `resources/read` returns the whole result in pages, each within it, that
+/// rejoin to exactly what the API sent. A page past the end and a URI the
+/// server never made are errors the model can act on.
+#[tokio::test]
+async fn results_over_the_budget_come_as_a_preview_and_pages_that_fit() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let budget = 20_000;
+    let mut lab = Lab::start(
+        &env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT),
+        &["--result-budget", &budget.to_string()],
+    )
+    .await?;
+    let (r, _) = lab.call("get_fault", json!({"kind": "many"})).await?;
+    assert!(!is_error(&r), "{r}");
+    let note = r["content"][0]["text"].as_str().unwrap();
+    assert!(note.contains("items of `$.items` are shown"), "{note}");
+    let shown = r["structuredContent"]["items"].as_array().unwrap().len();
+    assert!(shown > 10 && shown < 400, "{shown}");
+    assert_eq!(r["structuredContent"]["total_count"], 400);
+    let link = r["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "resource_link")
+        .expect("a resource_link")
+        .clone();
+    assert_eq!(link["mimeType"], "application/json");
+    let mut joined = String::new();
+    let mut uri = link["uri"].as_str().unwrap().to_string();
+    let mut pages = 0;
+    loop {
+        let read = lab.request("resources/read", json!({"uri": uri})).await?;
+        let page = &read["contents"][0];
+        joined.push_str(page["text"].as_str().unwrap());
+        pages += 1;
+        match page["_meta"]["next"].as_str() {
+            Some(next) => uri = next.to_string(),
+            None => break,
+        }
+    }
+    assert!(pages >= 2, "{pages}");
+    let whole: Value = serde_json::from_str(&joined)?;
+    assert_eq!(whole, mcpgen_tests::faults::many());
+    // Errors: a page past the end, a URI this server never made.
+    let past = format!("{}/pages/{}", link["uri"].as_str().unwrap(), pages + 1);
+    let error = lab.request("resources/read", json!({"uri": past})).await.unwrap_err();
+    assert!(error.to_string().contains(&format!("it has pages 1 to {pages}")), "{error}");
+    let error = lab
+        .request("resources/read", json!({"uri": "mcpgen://results/0123456789abcdef0123456789abcdef"}))
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("call the tool again"), "{error}");
+    let (transcript, _) = lab.finish().await?;
+    for line in transcript.lines() {
+        assert!(line.len() <= budget, "a {}-byte line", line.len());
+    }
+    Ok(())
+}

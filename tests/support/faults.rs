@@ -19,6 +19,15 @@ pub const OAUTH_CLIENT: (&str, &str) = ("lab-client", "lab-client-secret");
 /// Items in every paginated list.
 pub const PAGED_ITEMS: usize = 10;
 
+/// A list of 400 issues (about 40 KB of JSON, quotes and non-ASCII included):
+/// more than a small result budget, less than the lab's response cap.
+pub fn many() -> Value {
+    let items: Vec<Value> = (0..400)
+        .map(|i| json!({"id": i, "title": format!("Issue \"{i}\": naïve café"), "labels": ["bug"]}))
+        .collect();
+    json!({"total_count": 400, "incomplete_results": false, "items": items})
+}
+
 pub fn json_response(status: StatusCode, value: Value) -> Response {
     (status, [("content-type", "application/json")], value.to_string()).into_response()
 }
@@ -171,6 +180,7 @@ async fn fault_response(fault: &str, uri: &Uri, headers: &HeaderMap, seen: usize
             )
                 .into_response()
         }
+        "many" => json_response(StatusCode::OK, many()),
         "huge" => (StatusCode::OK, [("content-type", "text/plain")], streamed(HUGE_BYTES)).into_response(),
         "gzip-bomb" => (
             StatusCode::OK,
