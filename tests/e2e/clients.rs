@@ -792,3 +792,45 @@ async fn openai_agents_converts_every_tool_and_calls_through_it() -> anyhow::Res
     }
     Ok(())
 }
+
+/// Results over the frame budget through the TypeScript SDKs, both
+/// generations, over stdio (`--result-budget`) and HTTP
+/// (`MCP_RESULT_BUDGET`): the preview passes the SDK's output-schema check,
+/// the `resource_link` is read with the SDK's `readResource`, page after page,
+/// and the pages rejoin to exactly what the API sent.
+#[tokio::test]
+async fn typescript_sdks_read_results_over_the_budget_through_their_links() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut subject = upstream_lab(&upstream);
+    subject.env.push(("MCP_RESULT_BUDGET".into(), "20000".into()));
+    let server = over_http(&subject)?;
+    let calls = json!([{"name": "get_fault", "arguments": {"kind": "many"}, "readLinks": true}]);
+    for (client, sdk, connection) in [
+        ("1.32.2, stdio", "v1", stdio_connection(&subject)),
+        ("1.32.2, HTTP", "v1", http_connection(&server)),
+        ("2.3.1, stdio", "v2", stdio_connection(&subject)),
+        ("2.3.1, HTTP", "v2", http_connection(&server)),
+    ] {
+        let mut plan = json!({"sdk": sdk, "calls": calls});
+        plan.as_object_mut()
+            .unwrap()
+            .extend(connection.as_object().unwrap().clone());
+        let mut command = tokio::process::Command::new("node");
+        command
+            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
+            .arg(plan.to_string());
+        let lines = json_lines(command, &format!("the TypeScript SDK {client}")).await?;
+        let answer = &lines[1];
+        assert!(answer.get("threw").is_none(), "{client}: {answer}");
+        assert_eq!(answer["isError"], false, "{client}");
+        assert!(answer["text"].as_str().unwrap().contains("items of `$.items` are shown"), "{client}");
+        let shown = answer["structuredContent"]["items"].as_array().unwrap().len();
+        assert!(shown < 400, "{client}: {shown}");
+        let link = &answer["links"][0];
+        assert!(link["pages"].as_u64().unwrap() >= 2, "{client}: {link}");
+        let whole: Value = serde_json::from_str(link["text"].as_str().unwrap())?;
+        assert_eq!(whole, mcpgen_tests::faults::many(), "{client}");
+        assert_eq!(link["size"].as_u64().unwrap() as usize, link["text"].as_str().unwrap().len(), "{client}");
+    }
+    Ok(())
+}

@@ -9,11 +9,14 @@
 //        stdio?: {command, args, env}, http?: {url, headers},
 //        oauth?: {clientId, clientSecret, scope} (over HTTP: the SDK's own
 //        OAuth client, client credentials, discovering the issuer from the 401),
-//        calls: [{name, arguments}]}
+//        calls: [{name, arguments, readLinks?}]}
 //
 // Prints one JSON line {protocolVersion, tools: [names]}, then one per call:
-// {isError, text, structuredContent}, or {threw} when the SDK throws (as it
-// does for a result that contradicts the tool's output schema).
+// {isError, text, structuredContent, links?}, or {threw} when the SDK throws
+// (as it does for a result that contradicts the tool's output schema). With
+// `readLinks`, each `resource_link` of the result is read with
+// resources/read, page after page (`_meta.next`): links: [{uri, mimeType,
+// size, pages, text}].
 
 const plan = JSON.parse(process.argv[2]);
 
@@ -62,11 +65,30 @@ async function connect() {
 const { client, protocolVersion } = await connect();
 const { tools } = await client.listTools();
 console.log(JSON.stringify({ protocolVersion: protocolVersion(), tools: tools.map((t) => t.name) }));
-for (const call of plan.calls) {
+async function readAll(link) {
+  let text = '';
+  let pages = 0;
+  for (let uri = link.uri; uri; ) {
+    const { contents } = await client.readResource({ uri });
+    text += contents[0].text;
+    pages += 1;
+    uri = contents[0]._meta?.next;
+  }
+  return { uri: link.uri, mimeType: link.mimeType, size: link.size, pages, text };
+}
+
+for (const { readLinks, ...call } of plan.calls) {
   try {
     const result = await client.callTool(call);
     const text = result.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
-    console.log(JSON.stringify({ isError: result.isError === true, text, structuredContent: result.structuredContent }));
+    const answer = { isError: result.isError === true, text, structuredContent: result.structuredContent };
+    if (readLinks) {
+      answer.links = [];
+      for (const link of result.content.filter((c) => c.type === 'resource_link')) {
+        answer.links.push(await readAll(link));
+      }
+    }
+    console.log(JSON.stringify(answer));
   } catch (error) {
     console.log(JSON.stringify({ threw: String(error && error.message ? error.message : error) }));
   }
