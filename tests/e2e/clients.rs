@@ -797,9 +797,10 @@ async fn openai_agents_converts_every_tool_and_calls_through_it() -> anyhow::Res
 /// generations, over stdio (`--result-budget`) and HTTP
 /// (`MCP_RESULT_BUDGET`): the preview passes the SDK's output-schema check,
 /// the `resource_link` is read with the SDK's `readResource`, page after page,
-/// and the pages rejoin to exactly what the API sent.
+/// and the pages rejoin to exactly what the API sent; the Python SDK the same
+/// over HTTP.
 #[tokio::test]
-async fn typescript_sdks_read_results_over_the_budget_through_their_links() -> anyhow::Result<()> {
+async fn sdks_read_results_over_the_budget_through_their_links() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;
     let mut subject = upstream_lab(&upstream);
     subject.env.push(("MCP_RESULT_BUDGET".into(), "20000".into()));
@@ -832,5 +833,20 @@ async fn typescript_sdks_read_results_over_the_budget_through_their_links() -> a
         assert_eq!(whole, mcpgen_tests::faults::many(), "{client}");
         assert_eq!(link["size"].as_u64().unwrap() as usize, link["text"].as_str().unwrap().len(), "{client}");
     }
+    // The Python SDK, over HTTP.
+    let expected = tempfile::NamedTempFile::new()?;
+    std::fs::write(expected.path(), mcpgen_tests::faults::many().to_string())?;
+    let out = tokio::process::Command::new("python3")
+        .arg(workspace_root().join("tests/python/mcp_client.py"))
+        .args(["results", &server.url, TOKEN])
+        .arg(expected.path())
+        .output()
+        .await?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(())
 }

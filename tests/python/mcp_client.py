@@ -18,6 +18,9 @@ Usage:
       the discovery surface over stdio: search, describe, call
   mcp_client.py github SERVER_BINARY BASE_URL
       GitHub's whole API through the discovery surface, against a recording upstream
+  mcp_client.py results MCP_URL TOKEN EXPECTED_JSON
+      the upstream lab's `get_fault many` over a small result budget: a
+      preview, and its resource_link read page by page to EXPECTED_JSON (a file)
 
 The upstream is a Prism mock of examples/petstore/openapi.yaml. Exits non-zero
 with a message on the first failed expectation; prints one line per check.
@@ -199,6 +202,27 @@ async def refused(url, headers):
         return statuses[0] if statuses else None
 
 
+async def results(url, token, expected_file):
+    with open(expected_file) as f:
+        expected = json.load(f)
+    async with Client(http_transport(url, {"Authorization": f"Bearer {token}"}), read_timeout_seconds=30) as client:
+        result = await client.call_tool("get_fault", {"kind": "many"})
+        check(not result.is_error, "the call succeeds", text_of(result))
+        check("items of `$.items` are shown" in text_of(result), "the note says what is shown", text_of(result))
+        check(len(result.structured_content["items"]) < 400, "a preview, not all 400 items")
+        links = [block for block in result.content if getattr(block, "type", None) == "resource_link"]
+        check(len(links) == 1 and links[0].mime_type == "application/json", "one resource_link to JSON", links)
+        text, pages, uri = "", 0, links[0].uri
+        while uri:
+            read = await client.read_resource(uri)
+            text += read.contents[0].text
+            pages += 1
+            uri = (read.contents[0].meta or {}).get("next")
+        check(pages >= 2, f"read in pages ({pages})")
+        check(len(text.encode()) == links[0].size, "the link's size is the result's, in bytes")
+        check(json.loads(text) == expected, "the pages rejoin to what the API sent")
+
+
 async def main(mode, target, secret, api_key=None):
     if mode == "stdio":
         env = {"PETSTORE_BASE_URL": secret, "PETSTORE_API_KEY": api_key, "RUST_LOG": "info"}
@@ -217,6 +241,8 @@ async def main(mode, target, secret, api_key=None):
         await discovery(target, secret, api_key)
     elif mode == "github":
         await github(target, secret)
+    elif mode == "results":
+        await results(target, secret, api_key)
     elif mode == "calls":
         async with Client(http_transport(target, {"Authorization": f"Bearer {secret}"})) as client:
             for i in range(int(api_key)):
