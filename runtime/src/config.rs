@@ -243,6 +243,7 @@ mod tests {
             policy: crate::spec::Policy::DEFAULT,
             redaction: crate::spec::RedactionSpec::DEFAULT,
             inbound_token_env: "PET_TOKENS",
+            results: mcpgen_spec::ResultsSpec::DEFAULT,
             oauth: None,
             security_schemes: SCHEMES,
             tools: &[],

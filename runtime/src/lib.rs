@@ -153,8 +153,9 @@ struct Args {
 
     /// The most a tool result may take in one message, in bytes: a bigger one
     /// is answered with a preview and a link to all of it, read in pages with
-    /// resources/read (default: 60000 over stdio, where hosts read 64 KiB
-    /// lines; 800000 over HTTP, under proxies' 1 MiB lines; 0: no limit).
+    /// resources/read (default: from mcpgen.yaml, else 60000 over stdio, where
+    /// hosts read 64 KiB lines, and 800000 over HTTP, under proxies' 1 MiB
+    /// lines; 0: no limit).
     #[arg(long, value_name = "BYTES", env = "MCP_RESULT_BUDGET")]
     result_budget: Option<usize>,
 
@@ -505,17 +506,12 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             bytes => Some(bytes),
         };
         match http_options {
-            Some(options) => http::serve_http(server.with_budget(budget(HTTP_RESULT_BUDGET)), options).await,
-            None => serve_stdio(server.with_budget(budget(STDIO_RESULT_BUDGET))).await,
+            Some(options) => http::serve_http(server.with_budget(budget(spec.results.http_budget)), options).await,
+            None => serve_stdio(server.with_budget(budget(spec.results.stdio_budget))).await,
         }
     })?;
     Ok(())
 }
-
-/// Result budgets by default: stdio hosts commonly read lines of at most
-/// 64 KiB; proxies in front of HTTP servers commonly cut SSE lines at 1 MiB.
-pub const STDIO_RESULT_BUDGET: usize = 60_000;
-pub const HTTP_RESULT_BUDGET: usize = 800_000;
 
 /// Validate the HTTP flags: tokens from their env var, and no
 /// unauthenticated listening beyond loopback unless asked for explicitly.

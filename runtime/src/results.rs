@@ -34,10 +34,11 @@ pub struct StoreLimits {
 
 impl Default for StoreLimits {
     fn default() -> StoreLimits {
+        let defaults = mcpgen_spec::ResultsSpec::DEFAULT;
         StoreLimits {
-            max_bytes: 64 << 20,
+            max_bytes: defaults.keep_bytes,
             max_entries: 1024,
-            ttl: Duration::from_secs(15 * 60),
+            ttl: Duration::from_secs(defaults.keep_seconds),
         }
     }
 }
@@ -103,6 +104,11 @@ impl ResultStore {
             limits,
             inner: Mutex::new(Inner::default()),
         }
+    }
+
+    /// How long a result stays readable.
+    pub fn ttl(&self) -> Duration {
+        self.limits.ttl
     }
 
     /// Holds `text` for `owner`, split into pages of at most `page_bytes`.
@@ -291,9 +297,10 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     let note = match &link {
         Some(link) => format!(
             "This result is {} bytes, more than this connection passes in one message ({budget}); {cut}. \
-             The whole result is held for this session as {} ({} page{}): read it with resources/read, \
+             The whole result is held for {} minutes as {} ({} page{}): read it with resources/read, \
              page n at {}/pages/n.",
             whole.len(),
+            store.ttl().as_secs().div_ceil(60),
             link.uri,
             link.pages,
             if link.pages == 1 { "" } else { "s" },

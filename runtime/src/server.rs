@@ -118,7 +118,11 @@ impl Server {
                 tools: spec.tools.iter().map(|_| OnceLock::new()).collect(),
                 surface,
                 page_size: presentation.page_size,
-                results: ResultStore::new(StoreLimits::default()),
+                results: ResultStore::new(StoreLimits {
+                    max_bytes: spec.results.keep_bytes,
+                    max_entries: 1024,
+                    ttl: Duration::from_secs(spec.results.keep_seconds),
+                }),
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
@@ -479,9 +483,10 @@ impl ServerHandler for Server {
             }
             Err(Missing::Gone) => Err(ErrorData::resource_not_found(
                 format!(
-                    "{} is not held: results are kept in memory for 15 minutes, for the caller they were made \
+                    "{} is not held: results are kept in memory for {} minutes, for the caller they were made \
                      for, and not across restarts; call the tool again",
-                    request.uri
+                    request.uri,
+                    server.results.ttl().as_secs().div_ceil(60)
                 ),
                 None,
             )),

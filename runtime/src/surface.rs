@@ -371,6 +371,7 @@ pub(crate) mod tests {
         policy: Policy::DEFAULT,
         redaction: RedactionSpec::DEFAULT,
         inbound_token_env: "T_TOKENS",
+        results: mcpgen_spec::ResultsSpec::DEFAULT,
         oauth: None,
         security_schemes: &[],
         tools: &[

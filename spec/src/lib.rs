@@ -30,6 +30,8 @@ pub struct ServerSpec {
     pub redaction: RedactionSpec,
     /// The env var holding the bearer tokens accepted over HTTP (comma-separated).
     pub inbound_token_env: &'static str,
+    /// Results too big for one message: the budgets and how they are held.
+    pub results: ResultsSpec,
     /// OAuth access tokens instead over HTTP (mcpgen.yaml's `http.oauth`).
     pub oauth: Option<OAuthSpec>,
     pub security_schemes: &'static [SecuritySchemeSpec],
@@ -235,6 +237,32 @@ pub struct ToolSpec {
     pub policy: Option<Policy>,
     /// How to follow the operation's pages; `None`: one request per call.
     pub pagination: Option<PaginationSpec>,
+}
+
+/// Results too big for one message of their transport (mcpgen.yaml's
+/// `results`): answered with a preview and a link, the whole held for
+/// `resources/read` in pages within the budget.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResultsSpec {
+    /// The most a result may take in one message over stdio, in bytes (0: no limit).
+    pub stdio_budget: usize,
+    /// The same over HTTP.
+    pub http_budget: usize,
+    /// How long a held result stays readable, in seconds.
+    pub keep_seconds: u64,
+    /// All held results together, at most, in bytes.
+    pub keep_bytes: usize,
+}
+
+impl ResultsSpec {
+    /// Stdio hosts commonly read lines of at most 64 KiB; proxies in front of
+    /// HTTP servers commonly cut SSE lines at 1 MiB.
+    pub const DEFAULT: ResultsSpec = ResultsSpec {
+        stdio_budget: 60_000,
+        http_budget: 800_000,
+        keep_seconds: 15 * 60,
+        keep_bytes: 64 << 20,
+    };
 }
 
 /// Timeouts, retries and the response cap of upstream calls.

@@ -824,14 +824,24 @@ async fn sdks_read_results_over_the_budget_through_their_links() -> anyhow::Resu
         let answer = &lines[1];
         assert!(answer.get("threw").is_none(), "{client}: {answer}");
         assert_eq!(answer["isError"], false, "{client}");
-        assert!(answer["text"].as_str().unwrap().contains("items of `$.items` are shown"), "{client}");
+        assert!(
+            answer["text"]
+                .as_str()
+                .unwrap()
+                .contains("items of `$.items` are shown"),
+            "{client}"
+        );
         let shown = answer["structuredContent"]["items"].as_array().unwrap().len();
         assert!(shown < 400, "{client}: {shown}");
         let link = &answer["links"][0];
         assert!(link["pages"].as_u64().unwrap() >= 2, "{client}: {link}");
         let whole: Value = serde_json::from_str(link["text"].as_str().unwrap())?;
         assert_eq!(whole, mcpgen_tests::faults::many(), "{client}");
-        assert_eq!(link["size"].as_u64().unwrap() as usize, link["text"].as_str().unwrap().len(), "{client}");
+        assert_eq!(
+            link["size"].as_u64().unwrap() as usize,
+            link["text"].as_str().unwrap().len(),
+            "{client}"
+        );
     }
     // The Python SDK, over HTTP.
     let expected = tempfile::NamedTempFile::new()?;

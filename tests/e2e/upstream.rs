@@ -853,9 +853,15 @@ async fn results_over_the_budget_come_as_a_preview_and_pages_that_fit() -> anyho
     // Errors: a page past the end, a URI this server never made.
     let past = format!("{}/pages/{}", link["uri"].as_str().unwrap(), pages + 1);
     let error = lab.request("resources/read", json!({"uri": past})).await.unwrap_err();
-    assert!(error.to_string().contains(&format!("it has pages 1 to {pages}")), "{error}");
+    assert!(
+        error.to_string().contains(&format!("it has pages 1 to {pages}")),
+        "{error}"
+    );
     let error = lab
-        .request("resources/read", json!({"uri": "mcpgen://results/0123456789abcdef0123456789abcdef"}))
+        .request(
+            "resources/read",
+            json!({"uri": "mcpgen://results/0123456789abcdef0123456789abcdef"}),
+        )
         .await
         .unwrap_err();
     assert!(error.to_string().contains("call the tool again"), "{error}");

@@ -70,6 +70,9 @@ pub struct Plan {
     pub inbound_token_env: String,
     /// `http.oauth`, with `tool_scopes` checked against the tools' names.
     pub oauth: Option<OAuthPlan>,
+    /// `results:` (budgets and how results over them are held).
+    #[serde(serialize_with = "results_fields")]
+    pub results: mcpgen_spec::ResultsSpec,
     pub schemes: Vec<SchemePlan>,
     /// File-level templates see each tool's summary only; each tool's entry is
     /// rendered from the whole `ToolPlan` on its own (see `render`).
@@ -102,6 +105,17 @@ pub struct Plan {
     pub distribution: Vec<distribution::DistributionFile>,
     /// Cargo.toml's publishing settings (`publish = false` unless server.json names the crate).
     pub publishing: distribution::Publishing,
+}
+
+/// The template's view of `results:`.
+fn results_fields<S: serde::Serializer>(results: &mcpgen_spec::ResultsSpec, serializer: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut fields = serializer.serialize_struct("ResultsSpec", 4)?;
+    fields.serialize_field("stdio_budget", &results.stdio_budget)?;
+    fields.serialize_field("http_budget", &results.http_budget)?;
+    fields.serialize_field("keep_seconds", &results.keep_seconds)?;
+    fields.serialize_field("keep_bytes", &results.keep_bytes)?;
+    fields.end()
 }
 
 /// What the README's table and the tool list in src/tools.rs read of a tool.
@@ -378,6 +392,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             policy: selection.policy,
             redaction: selection.redaction.clone(),
             inbound_token_env: selection.inbound_token_env.clone(),
+            results: selection.results,
             oauth,
             schemes,
             tools_by_name: {

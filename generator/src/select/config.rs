@@ -74,6 +74,9 @@ pub struct SelectionFile {
     /// Manifests for where users find and install the server (opt-in).
     #[serde(default)]
     pub distribution: DistributionSection,
+    /// Results too big for one message of their transport.
+    #[serde(default)]
+    pub results: ResultsSection,
     /// The release lint (`mcpgen lint`, also run by `generate`).
     #[serde(default)]
     pub lint: LintSection,
@@ -253,6 +256,25 @@ pub struct ParamOverride {
     pub default: Option<serde_json::Value>,
     /// Whether the model must give the argument, when the spec has it wrong.
     pub required: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsSection {
+    /// The most a result may take in one message over stdio, in bytes
+    /// (default 60000, under hosts' 64 KiB lines; 0: no limit). A bigger
+    /// result is answered with a preview and a link to all of it.
+    #[schemars(with = "Option<usize>")]
+    pub stdio_budget: Option<Spanned<usize>>,
+    /// The same over HTTP (default 800000, under proxies' 1 MiB lines).
+    #[schemars(with = "Option<usize>")]
+    pub http_budget: Option<Spanned<usize>>,
+    /// How long a held result stays readable (default 15).
+    #[schemars(with = "Option<u64>")]
+    pub keep_minutes: Option<Spanned<u64>>,
+    /// All held results together, at most (default 64).
+    #[schemars(with = "Option<usize>")]
+    pub keep_megabytes: Option<Spanned<usize>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod config;
 pub mod env;
 pub mod oauth;
+pub mod results;
 pub mod rules;
 pub mod runtime;
 
@@ -45,6 +46,8 @@ pub struct Selection<'a> {
     pub inbound_token_env: String,
     /// `http.oauth`: OAuth access tokens instead of static ones.
     pub oauth: Option<oauth::OAuth>,
+    /// `results:`, checked.
+    pub results: mcpgen_spec::ResultsSpec,
     /// `tools:` settings of selected operations, by operationId.
     pub overrides: IndexMap<String, ToolOverride>,
     /// Server variables left as `{name}` in `base_url_default`: (name, env, default, secret).
@@ -170,6 +173,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         .oauth
         .as_ref()
         .map(|section| oauth::oauth(section, cfg, &mut diags));
+    let results = results::results(&file.results, cfg, &mut diags);
 
     finish(
         Selection {
@@ -187,6 +191,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             output_schemas: file.output_schemas.unwrap_or(true),
             inbound_token_env: env.inbound_token_env,
             oauth,
+            results,
             overrides,
             server_variables: env.server_variables,
             env_descriptions: env.descriptions,

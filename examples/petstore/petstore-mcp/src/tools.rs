@@ -32,6 +32,12 @@ pub static SERVER: ServerSpec = ServerSpec {
         default_patterns: true,
     },
     inbound_token_env: "PETSTORE_MCP_TOKENS",
+    results: ResultsSpec {
+        stdio_budget: 60000,
+        http_budget: 800000,
+        keep_seconds: 900,
+        keep_bytes: 67108864,
+    },
     oauth: None,
     security_schemes: &[
         SecuritySchemeSpec {
