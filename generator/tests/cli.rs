@@ -1189,3 +1189,42 @@ fn distribution_settings_are_checked_and_emitted() {
             .contains("## Where users find and install it")
     );
 }
+
+/// `results:`: each mistake at its line, and the values as the server gets them.
+#[test]
+fn result_budgets_are_checked_and_emitted() {
+    let dir = petstore_copy();
+    let config = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&config).unwrap();
+    let line = text.lines().count() + 2;
+    fs::write(
+        &config,
+        format!("{text}results:\n  stdio_budget: 100\n  http_budget: 0\n  keep_minutes: 0\n  keep_megabytes: 5000\n"),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report = stderr(&out);
+    for expected in [
+        format!("mcpgen.yaml:{line}:17: results.stdio_budget is 100 bytes; a budget is 0 (no limit) or at least 4096"),
+        "results.keep_minutes is 0; give 1 to 1440".to_string(),
+        "results.keep_megabytes is 5000; give 1 to 4096".to_string(),
+    ] {
+        assert!(report.contains(&expected), "{expected}: {report}");
+    }
+    assert!(!report.contains("http_budget"), "{report}");
+    fs::write(
+        &config,
+        format!("{text}results:\n  stdio_budget: 30000\n  http_budget: 0\n  keep_minutes: 5\n  keep_megabytes: 8\n"),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools = fs::read_to_string(dir.path().join("petstore-mcp/src/tools.rs")).unwrap();
+    assert!(
+        tools.contains(
+            "results: ResultsSpec {\n        stdio_budget: 30000,\n        http_budget: 0,\n        keep_seconds: 300,\n        keep_bytes: 8388608,\n    },"
+        ),
+        "{tools}"
+    );
+}
