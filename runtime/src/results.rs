@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rmcp::model::{CallToolResult, ContentBlock, Resource};
+use rmcp::model::{CallToolResult, ContentBlock, Resource, ResourceContents};
 use serde_json::{Map, Value, json};
 
 /// The URI scheme and prefix of held results.
@@ -46,6 +46,8 @@ impl Default for StoreLimits {
 struct Held {
     owner: String,
     media_type: String,
+    /// `text` is base64 of binary content, read back as a blob.
+    blob: bool,
     text: String,
     /// Byte offsets where each page starts (on char boundaries).
     pages: Vec<usize>,
@@ -56,6 +58,7 @@ struct Held {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
     pub uri: String,
+    /// Bytes of the result (decoded, for binary content).
     pub size: usize,
     pub pages: usize,
     pub media_type: String,
@@ -65,7 +68,9 @@ pub struct Link {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     pub uri: String,
+    /// The page's text, or base64 of its bytes when `blob`.
     pub text: String,
+    pub blob: bool,
     pub media_type: String,
     /// 1-based, of `pages`.
     pub number: usize,
@@ -115,15 +120,31 @@ impl ResultStore {
     /// `None` when it is bigger than the whole store may hold (or the OS has
     /// no randomness for its id).
     pub fn put(&self, owner: &str, media_type: &str, text: String, page_bytes: usize) -> Option<Link> {
+        self.hold(owner, media_type, text, page_bytes, false)
+    }
+
+    /// Holds binary content given as base64, in pages of whole base64 quads
+    /// (each decodes on its own) of at most `page_bytes`.
+    pub fn put_blob(&self, owner: &str, media_type: &str, base64: String, page_bytes: usize) -> Option<Link> {
+        self.hold(owner, media_type, base64, page_bytes / 4 * 4, true)
+    }
+
+    fn hold(&self, owner: &str, media_type: &str, text: String, page_bytes: usize, blob: bool) -> Option<Link> {
         if text.len() > self.limits.max_bytes || page_bytes == 0 {
             return None;
         }
         // Without randomness no id can be unguessable: the caller cuts instead.
         let id = random_id()?;
         let pages = page_starts(&text, page_bytes);
+        // Base64 without padding inside: 3 bytes per 4 characters, less the padding.
+        let size = if blob {
+            text.len() / 4 * 3 - text.bytes().rev().take_while(|&b| b == b'=').count()
+        } else {
+            text.len()
+        };
         let link = Link {
             uri: format!("{RESULT_URI_PREFIX}{id}"),
-            size: text.len(),
+            size,
             pages: pages.len(),
             media_type: media_type.to_string(),
         };
@@ -141,6 +162,7 @@ impl ResultStore {
             Held {
                 owner: owner.to_string(),
                 media_type: media_type.to_string(),
+                blob,
                 text,
                 pages,
                 stored: Instant::now(),
@@ -170,6 +192,7 @@ impl ResultStore {
         Ok(Page {
             uri: page_uri(id, number),
             text: held.text[start..end].to_string(),
+            blob: held.blob,
             media_type: held.media_type.clone(),
             number,
             pages,
@@ -262,7 +285,7 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
         .partition(|text| text.len() <= NOTE_BYTES);
     let (whole, media_type) = match (&result.structured_content, texts.as_slice()) {
         (Some(value), _) => (value.to_string(), "application/json"),
-        (None, []) => return result,
+        (None, []) => return fit_binary(result, budget, store, owner, tool),
         (None, texts) => (texts.join("\n"), "text/plain"),
     };
     // The preview goes out twice (as text and as structuredContent), the text escaped.
@@ -331,6 +354,50 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     let mut fitted = CallToolResult::success(content);
     fitted.structured_content = result.structured_content.as_ref().map(|_| shown);
     fitted
+}
+
+/// A binary result (an image, audio, an embedded blob) over the budget: a
+/// note and a `resource_link`; `resources/read` returns it as blobs.
+fn fit_binary(result: CallToolResult, budget: usize, store: &ResultStore, owner: &str, tool: &str) -> CallToolResult {
+    let binary = result.content.iter().find_map(|c| match c {
+        ContentBlock::Image(image) => Some((image.data.clone(), image.mime_type.clone())),
+        ContentBlock::Audio(audio) => Some((audio.data.clone(), audio.mime_type.clone())),
+        ContentBlock::Resource(embedded) => match &embedded.resource {
+            ResourceContents::BlobResourceContents { blob, mime_type, .. } => Some((
+                blob.clone(),
+                mime_type.clone().unwrap_or_else(|| "application/octet-stream".into()),
+            )),
+            _ => None,
+        },
+        _ => None,
+    });
+    let Some((data, media_type)) = binary else {
+        return result;
+    };
+    let note = match store.put_blob(owner, &media_type, data, budget.saturating_sub(READ_OVERHEAD + 2)) {
+        Some(link) => {
+            let note = format!(
+                "This result is {} bytes of {media_type}, more than this connection passes in one message \
+                 ({budget}). It is held for {} minutes as {} ({} page{} of base64): read it with \
+                 resources/read, page n at {}/pages/n.",
+                link.size,
+                store.ttl().as_secs().div_ceil(60),
+                link.uri,
+                link.pages,
+                if link.pages == 1 { "" } else { "s" },
+                link.uri
+            );
+            let resource = Resource::new(link.uri, format!("{tool} result"))
+                .with_mime_type(link.media_type)
+                .with_size(link.size as u64);
+            return CallToolResult::success(vec![ContentBlock::text(note), ContentBlock::resource_link(resource)]);
+        }
+        None => format!(
+            "This result is binary ({media_type}) and more than this connection passes in one message ({budget}) \
+             and than this server holds; ask the API for a smaller one."
+        ),
+    };
+    CallToolResult::success(vec![ContentBlock::text(note)])
 }
 
 /// Whether `result` goes out as it is: it fits a frame of `budget` bytes, or it is an error.
@@ -564,6 +631,31 @@ mod tests {
         let mut error = result;
         error.is_error = Some(true);
         assert_eq!(fit(error.clone(), 100, &store, "alice", "t"), error);
+    }
+
+    #[test]
+    fn binary_results_over_the_budget_are_linked_and_read_back_as_decodable_blobs() {
+        use base64::Engine as _;
+        let store = ResultStore::new(StoreLimits::default());
+        let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let result = CallToolResult::success(vec![ContentBlock::image(data, "image/png")]);
+        let fitted = fit(result, 20_000, &store, "a", "get_chart");
+        assert!(serde_json::to_vec(&fitted).unwrap().len() < 2_000);
+        let link = match &fitted.content[1] {
+            ContentBlock::ResourceLink(link) => link.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!((link.size, link.mime_type.as_deref()), (Some(100_000), Some("image/png")));
+        let mut decoded = Vec::new();
+        let mut uri = Some(link.uri);
+        while let Some(at) = uri {
+            let page = store.read("a", &at).unwrap();
+            assert!(page.blob && page.text.len() + READ_OVERHEAD + 2 <= 20_000);
+            decoded.extend(base64::engine::general_purpose::STANDARD.decode(&page.text).unwrap());
+            uri = page.next;
+        }
+        assert_eq!(decoded, bytes);
     }
 
     #[test]

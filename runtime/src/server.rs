@@ -473,11 +473,20 @@ impl ServerHandler for Server {
                 if let Some(next) = &page.next {
                     meta.insert("next".into(), next.clone().into());
                 }
-                let contents = ResourceContents::TextResourceContents {
-                    uri: page.uri,
-                    mime_type: Some(page.media_type),
-                    text: page.text,
-                    meta: Some(meta),
+                let contents = if page.blob {
+                    ResourceContents::BlobResourceContents {
+                        uri: page.uri,
+                        mime_type: Some(page.media_type),
+                        blob: page.text,
+                        meta: Some(meta),
+                    }
+                } else {
+                    ResourceContents::TextResourceContents {
+                        uri: page.uri,
+                        mime_type: Some(page.media_type),
+                        text: page.text,
+                        meta: Some(meta),
+                    }
                 };
                 Ok(ReadResourceResult::new(vec![contents]).into())
             }
