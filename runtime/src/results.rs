@@ -646,7 +646,10 @@ mod tests {
             ContentBlock::ResourceLink(link) => link.clone(),
             other => panic!("{other:?}"),
         };
-        assert_eq!((link.size, link.mime_type.as_deref()), (Some(100_000), Some("image/png")));
+        assert_eq!(
+            (link.size, link.mime_type.as_deref()),
+            (Some(100_000), Some("image/png"))
+        );
         let mut decoded = Vec::new();
         let mut uri = Some(link.uri);
         while let Some(at) = uri {
