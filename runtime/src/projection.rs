@@ -1,0 +1,262 @@
+//! Response projection (#22, `tools.<id>.response` in mcpgen.yaml): keep only
+//! the fields a tool's answers need, rename some, and cut lists, so the model
+//! reads less. Paths are redaction's (`a.b`, `items[*].id`, `**.name`),
+//! parsed once by `mcpgen_spec::fields`.
+//!
+//! Applied to each page as the API returned it, after redaction; the
+//! generator rewrites the tool's output schema the same way.
+
+use mcpgen_spec::fields::{FieldPath, Segment};
+use serde_json::{Map, Value};
+
+/// What a tool keeps of its responses.
+#[derive(Debug, Clone, Default)]
+pub struct Projection {
+    /// Fields kept, with what leads to them; empty keeps everything.
+    pub keep: Vec<FieldPath>,
+    /// Fields renamed: the path of a field, its new name.
+    pub rename: Vec<(FieldPath, String)>,
+    /// Items kept of every list, at most.
+    pub max_items: Option<usize>,
+}
+
+impl Projection {
+    pub fn apply(&self, value: &Value) -> Value {
+        let mut out = if self.keep.is_empty() {
+            value.clone()
+        } else {
+            let paths: Vec<&[Segment]> = self.keep.iter().map(|p| p.0.as_slice()).collect();
+            kept(value, &paths).unwrap_or_else(|| Value::Object(Map::new()))
+        };
+        for (path, name) in &self.rename {
+            rename(&mut out, &path.0, name);
+        }
+        if let Some(max) = self.max_items {
+            cut_lists(&mut out, max);
+        }
+        out
+    }
+}
+
+/// `value` with only what `paths` reach (a path fully matched keeps the
+/// whole subtree there); `None` when no path reaches into it.
+fn kept(value: &Value, paths: &[&[Segment]]) -> Option<Value> {
+    if paths.iter().any(|p| p.is_empty()) {
+        return Some(value.clone());
+    }
+    // `**` also matches zero levels: its rest applies here too.
+    let mut here: Vec<&[Segment]> = Vec::with_capacity(paths.len());
+    for &path in paths {
+        here.push(path);
+        if path[0] == Segment::Deep {
+            here.push(&path[1..]);
+        }
+    }
+    if here.iter().any(|p| p.is_empty()) {
+        return Some(value.clone());
+    }
+    match value {
+        Value::Object(map) => {
+            let mut out = Map::new();
+            for (key, child) in map {
+                let next: Vec<&[Segment]> = here
+                    .iter()
+                    .filter_map(|path| match &path[0] {
+                        Segment::Key(name) if name == key => Some(&path[1..]),
+                        Segment::AnyKey => Some(&path[1..]),
+                        Segment::Deep => Some(*path),
+                        _ => None,
+                    })
+                    .collect();
+                if let Some(kept) = (!next.is_empty()).then(|| kept(child, &next)).flatten() {
+                    out.insert(key.clone(), kept);
+                }
+            }
+            (!out.is_empty()).then_some(Value::Object(out))
+        }
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let next: Vec<&[Segment]> = here
+                    .iter()
+                    .filter_map(|path| match &path[0] {
+                        Segment::AnyIndex => Some(&path[1..]),
+                        Segment::Index(n) if *n == i => Some(&path[1..]),
+                        // `items.title` reads as `items[*].title`, as in redaction.
+                        Segment::Key(_) | Segment::AnyKey | Segment::Deep => Some(*path),
+                        Segment::Index(_) => None,
+                    })
+                    .collect();
+                match (!next.is_empty()).then(|| kept(item, &next)).flatten() {
+                    Some(kept) => out.push(kept),
+                    // An object item without the fields keeps its place, so
+                    // positions and counts stay what the API said.
+                    None if item.is_object() && !next.is_empty() => out.push(Value::Object(Map::new())),
+                    None => {}
+                }
+            }
+            // A list a path goes into stays, even empty: the model learns it is empty.
+            Some(Value::Array(out))
+        }
+        _ => None,
+    }
+}
+
+fn rename(value: &mut Value, path: &[Segment], name: &str) {
+    let Some((last, parents)) = path.split_last() else {
+        return;
+    };
+    match (parents.first(), value) {
+        (None, Value::Object(map)) => {
+            let Segment::Key(old) = last else {
+                return;
+            };
+            if map.contains_key(old) && !map.contains_key(name) {
+                // Rebuilt so the renamed field keeps its place.
+                let entries = std::mem::take(map);
+                *map = entries
+                    .into_iter()
+                    .map(|(k, v)| if &k == old { (name.to_string(), v) } else { (k, v) })
+                    .collect();
+            }
+        }
+        (None, Value::Array(items)) => items.iter_mut().for_each(|item| rename(item, path, name)),
+        (Some(first), Value::Object(map)) => match first {
+            Segment::Key(key) => {
+                if let Some(child) = map.get_mut(key) {
+                    rename(child, &path[1..], name);
+                }
+            }
+            Segment::AnyKey => map.values_mut().for_each(|child| rename(child, &path[1..], name)),
+            Segment::Deep => {
+                rename_here_and_below(map, path, name);
+            }
+            _ => {}
+        },
+        (Some(first), Value::Array(items)) => match first {
+            Segment::AnyIndex => items.iter_mut().for_each(|item| rename(item, &path[1..], name)),
+            Segment::Index(i) => {
+                if let Some(item) = items.get_mut(*i) {
+                    rename(item, &path[1..], name);
+                }
+            }
+            _ => items.iter_mut().for_each(|item| rename(item, path, name)),
+        },
+        _ => {}
+    }
+}
+
+/// `**.rest`: rename what `rest` names here, then at every level below.
+fn rename_here_and_below(map: &mut Map<String, Value>, path: &[Segment], name: &str) {
+    let mut here = Value::Object(std::mem::take(map));
+    rename(&mut here, &path[1..], name);
+    let Value::Object(renamed) = here else {
+        unreachable!("an object stays one")
+    };
+    *map = renamed;
+    for child in map.values_mut() {
+        rename(child, path, name);
+    }
+}
+
+fn cut_lists(value: &mut Value, max: usize) {
+    match value {
+        Value::Array(items) => {
+            items.truncate(max);
+            items.iter_mut().for_each(|item| cut_lists(item, max));
+        }
+        Value::Object(map) => map.values_mut().for_each(|child| cut_lists(child, max)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn projection(keep: &[&str], rename: &[(&str, &str)], max_items: Option<usize>) -> Projection {
+        Projection {
+            keep: keep.iter().map(|p| FieldPath::parse(p).unwrap()).collect(),
+            rename: rename
+                .iter()
+                .map(|(p, n)| (FieldPath::parse(p).unwrap(), n.to_string()))
+                .collect(),
+            max_items,
+        }
+    }
+
+    fn issues() -> Value {
+        json!({
+            "total_count": 3,
+            "incomplete_results": false,
+            "items": [
+                {"number": 1, "title": "a", "user": {"login": "ann", "id": 7, "avatar_url": "…"}, "body": "long"},
+                {"number": 2, "title": "b", "user": {"login": "bob", "id": 8, "avatar_url": "…"}, "body": "long"},
+                {"number": 3, "title": "c", "user": {"login": "cy", "id": 9, "avatar_url": "…"}, "body": "long"},
+            ]
+        })
+    }
+
+    #[test]
+    fn only_the_named_fields_and_what_leads_to_them_are_kept() {
+        let p = projection(
+            &["total_count", "items[*].number", "items.title", "**.login"],
+            &[],
+            None,
+        );
+        assert_eq!(
+            p.apply(&issues()),
+            json!({"total_count": 3, "items": [
+                {"number": 1, "title": "a", "user": {"login": "ann"}},
+                {"number": 2, "title": "b", "user": {"login": "bob"}},
+                {"number": 3, "title": "c", "user": {"login": "cy"}},
+            ]})
+        );
+        // A whole subtree by its path; one item by index; nothing matched is an empty object.
+        assert_eq!(
+            projection(&["items[1].user"], &[], None).apply(&issues()),
+            json!({"items": [{"user": {"login": "bob", "id": 8, "avatar_url": "…"}}]})
+        );
+        assert_eq!(projection(&["nothing"], &[], None).apply(&issues()), json!({}));
+        // An item without the field keeps its place; an empty list a path goes through stays.
+        assert_eq!(
+            projection(&["items[*].label"], &[], None).apply(&json!({"items": [{"label": "x"}, {"id": 2}]})),
+            json!({"items": [{"label": "x"}, {}]})
+        );
+        assert_eq!(
+            projection(&["items[*].number"], &[], None).apply(&json!({"items": [], "x": 1})),
+            json!({"items": []})
+        );
+    }
+
+    #[test]
+    fn renames_keep_places_and_lists_are_cut() {
+        let p = projection(
+            &["total_count", "items[*].number", "items[*].user.login"],
+            &[
+                ("items[*].number", "id"),
+                ("**.login", "author"),
+                ("total_count", "total"),
+            ],
+            Some(2),
+        );
+        assert_eq!(
+            p.apply(&issues()),
+            json!({"total": 3, "items": [
+                {"id": 1, "user": {"author": "ann"}},
+                {"id": 2, "user": {"author": "bob"}},
+            ]})
+        );
+        let keys: Vec<String> = p.apply(&issues())["items"][0]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(keys, ["id", "user"]);
+        // No projection: the value as it was.
+        assert_eq!(Projection::default().apply(&issues()), issues());
+    }
+}
