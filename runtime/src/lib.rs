@@ -14,7 +14,6 @@ pub mod notify;
 pub mod oauth;
 pub mod observe;
 pub mod pagination;
-pub mod projection;
 pub mod redact;
 pub mod results;
 pub mod server;

@@ -353,6 +353,7 @@ pub(crate) mod tests {
             },
             policy: None,
             pagination: None,
+            response: None,
         }
     }
 

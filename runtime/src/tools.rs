@@ -18,6 +18,7 @@ use crate::pagination::{self, Failure, Fetched, Pages};
 use crate::redact::Redactor;
 use crate::spec::{Policy, ToolSpec};
 use crate::upstream::{self, ErrorKind, Prepared, Upstream, UpstreamError, UpstreamResponse};
+use mcpgen_spec::projection::{Cuts, FIELDS_ARGUMENT, Projection};
 
 /// How much of an error body the model sees.
 const ERROR_BODY_EXCERPT: usize = 2048;
@@ -32,6 +33,8 @@ pub struct Tool {
     pub schema: Arc<Map<String, Value>>,
     /// `outputSchema`, adjusted to the redaction rules.
     pub output: Option<Arc<Map<String, Value>>>,
+    /// `tools.<id>.response` of mcpgen.yaml.
+    projection: Option<Projection>,
     validator: OnceLock<Result<jsonschema::Validator, String>>,
     output_validator: OnceLock<Option<jsonschema::Validator>>,
 }
@@ -53,6 +56,7 @@ impl Tool {
             spec,
             schema: schema("inputSchema").unwrap_or_else(|| panic!("tool `{}` has no input schema", spec.name)),
             output: schema("outputSchema"),
+            projection: spec.response.as_ref().map(Projection::of),
             validator: OnceLock::new(),
             output_validator: OnceLock::new(),
         }
@@ -233,9 +237,13 @@ pub async fn call(
     // Limits are bounded when read (a day at most), so this can't overflow.
     let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms.min(MAX_DEADLINE_MS));
     let redactor = upstream.redactor();
-    let args = match validate(tool, arguments) {
+    let mut args = match validate(tool, arguments) {
         Ok(args) => args,
         Err(problems) => return invalid(tool, problems, redactor),
+    };
+    let shaping = match Shaping::of(tool, &mut args) {
+        Ok(shaping) => shaping,
+        Err(problem) => return invalid(tool, vec![problem], redactor),
     };
     let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url, redactor) {
         Ok(prepared) => prepared,
@@ -244,7 +252,7 @@ pub async fn call(
     // Values sent in headers the redaction rules name are masked in this call's result.
     let redactor = &redactor.with_values(prepared.sensitive.clone());
     let fetched = send(upstream, tool, &args, &prepared, policy, deadline).await;
-    let (mut result, outcome) = shape(tool, &prepared, fetched, redactor);
+    let (mut result, outcome) = shape(tool, &prepared, fetched, &shaping, redactor);
     // Errors too: clients (the TypeScript SDK) check any structured content
     // against the output schema; the text keeps every detail.
     tool.conform(&mut result);
@@ -303,6 +311,7 @@ fn shape(
     tool: &Tool,
     prepared: &Prepared,
     fetched: Result<Fetched, Failure>,
+    shaping: &Shaping,
     redactor: &Redactor,
 ) -> (CallToolResult, Outcome) {
     let label = redactor.redact(&prepared.label);
@@ -316,7 +325,7 @@ fn shape(
             };
             let attempts = response.attempts;
             (
-                shape_response(&label, &prepared.url, response, redactor),
+                shape_response(&label, &prepared.url, response, shaping, redactor),
                 Outcome {
                     kind,
                     status: Some(status),
@@ -327,7 +336,7 @@ fn shape(
         Ok(Fetched::Pages(pages)) => {
             let attempts = pages.attempts;
             (
-                shape_pages(pages, redactor),
+                shape_pages(pages, shaping, redactor),
                 Outcome {
                     kind: "ok",
                     status: Some(200),
@@ -492,11 +501,62 @@ fn is_json(content_type: Option<&str>) -> bool {
         .unwrap_or(false)
 }
 
+/// A successful answer's projections: the tool's own (mcpgen.yaml), then the
+/// fields the model asked for in the result's terms. Applied after redaction,
+/// whose rules name the API's fields.
+struct Shaping<'t> {
+    configured: Option<&'t Projection>,
+    asked: Option<Projection>,
+}
+
+impl<'t> Shaping<'t> {
+    /// Takes the `fields` argument out of `args` (it is not the API's).
+    fn of(tool: &'t Tool, args: &mut Map<String, Value>) -> Result<Shaping<'t>, String> {
+        let takes_fields = tool.spec.response.is_some_and(|r| r.fields_argument);
+        let asked = match takes_fields.then(|| args.remove(FIELDS_ARGUMENT)).flatten() {
+            // The input schema made it an array of strings.
+            Some(Value::Array(fields)) => {
+                let fields: Vec<String> = fields.iter().filter_map(|f| f.as_str().map(str::to_string)).collect();
+                Some(Projection::asked(&fields).map_err(|e| format!("at /{FIELDS_ARGUMENT}: {e}"))?)
+            }
+            _ => None,
+        };
+        Ok(Shaping {
+            configured: tool.projection.as_ref(),
+            asked,
+        })
+    }
+
+    /// `value` projected, and a note on lists cut.
+    fn apply(&self, value: Value, cuts: &mut Cuts) -> Value {
+        let value = match self.configured {
+            Some(p) => p.apply_noting(&value, cuts),
+            None => value,
+        };
+        match &self.asked {
+            Some(p) => p.apply(&value),
+            None => value,
+        }
+    }
+
+    fn note(&self, cuts: &Cuts) -> Option<ContentBlock> {
+        cuts.note(self.configured.and_then(|p| p.max_items))
+            .map(ContentBlock::text)
+    }
+}
+
 /// The collected items of a paginated call, and how to continue.
-fn shape_pages(pages: Pages, redactor: &Redactor) -> CallToolResult {
+fn shape_pages(pages: Pages, shaping: &Shaping, redactor: &Redactor) -> CallToolResult {
     let mut value = pages.to_json();
     redactor.redact_json(&mut value);
+    let mut cuts = Cuts::default();
+    if let Some(Value::Array(items)) = value.get_mut("items") {
+        for item in items.iter_mut() {
+            *item = shaping.apply(std::mem::take(item), &mut cuts);
+        }
+    }
     let mut content = vec![ContentBlock::text(value.to_string())];
+    content.extend(shaping.note(&cuts));
     if let Some(next) = value.get("next") {
         content.push(ContentBlock::text(format!(
             "{} items from {} pages; there are more: call again with {next} added to the arguments to continue.",
@@ -519,12 +579,33 @@ fn redacted_json(body: &[u8], redactor: &Redactor) -> Option<Value> {
 /// 2xx: JSON as `structuredContent` (non-objects wrapped as `{"result": ..}`, since
 /// MCP requires an object) plus the same JSON as text; anything else as text.
 /// Other statuses: an error result with status and a body excerpt.
-fn shape_response(label: &str, url: &url::Url, response: UpstreamResponse, redactor: &Redactor) -> CallToolResult {
+fn shape_response(
+    label: &str,
+    url: &url::Url,
+    response: UpstreamResponse,
+    shaping: &Shaping,
+    redactor: &Redactor,
+) -> CallToolResult {
     let status = response.status;
     let json = is_json(response.content_type.as_deref());
-    let parsed = (json && !response.truncated)
+    let mut parsed = (json && !response.truncated)
         .then(|| redacted_json(&response.body, redactor))
         .flatten();
+    if status.is_success()
+        && let Some(value) = parsed.take()
+    {
+        let mut cuts = Cuts::default();
+        let value = shaping.apply(value, &mut cuts);
+        let mut content = vec![ContentBlock::text(value.to_string())];
+        content.extend(shaping.note(&cuts));
+        let structured = match value {
+            Value::Object(_) => value,
+            other => json!({ "result": other }),
+        };
+        let mut result = CallToolResult::success(content);
+        result.structured_content = Some(structured);
+        return result;
+    }
     let text = match &parsed {
         Some(value) => value.to_string(),
         // Redacted whole first, so a secret the size cap cut in two still goes.
@@ -577,16 +658,6 @@ fn shape_response(label: &str, url: &url::Url, response: UpstreamResponse, redac
             status.as_u16()
         ))]);
         result.structured_content = Some(json!({"status": status.as_u16()}));
-        return result;
-    }
-
-    if let Some(value) = parsed {
-        let structured = match value {
-            Value::Object(_) => value,
-            other => json!({ "result": other }),
-        };
-        let mut result = CallToolResult::success(vec![ContentBlock::text(text)]);
-        result.structured_content = Some(structured);
         return result;
     }
 

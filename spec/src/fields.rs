@@ -18,7 +18,7 @@ pub enum Segment {
 
 impl FieldPath {
     pub fn parse(text: &str) -> Result<FieldPath, String> {
-        let bad = |why: &str| Err(format!("redaction field path `{text}` is invalid: {why}"));
+        let bad = |why: &str| Err(format!("field path `{text}` is invalid: {why}"));
         let body = text.strip_prefix('$').unwrap_or(text);
         let body = body.strip_prefix('.').unwrap_or(body);
         let mut segments = Vec::new();
@@ -59,6 +59,23 @@ impl FieldPath {
     }
 }
 
+/// The path in the grammar `parse` reads (`items[*].user.login`).
+impl std::fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, segment) in self.0.iter().enumerate() {
+            let dot = if i == 0 { "" } else { "." };
+            match segment {
+                Segment::Key(key) => write!(f, "{dot}{key}")?,
+                Segment::AnyKey => write!(f, "{dot}*")?,
+                Segment::Deep => write!(f, "{dot}**")?,
+                Segment::AnyIndex => f.write_str("[*]")?,
+                Segment::Index(n) => write!(f, "[{n}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +83,9 @@ mod tests {
     #[test]
     fn paths_parse_into_segments() {
         use Segment::*;
+        for text in ["users[*].email", "**.password", "a.*[2]", "[*].id", "a[0][1].b"] {
+            assert_eq!(FieldPath::parse(text).unwrap().to_string(), text);
+        }
         let path = FieldPath::parse("$.users[*].email").unwrap();
         assert_eq!(path.0, [Key("users".into()), AnyIndex, Key("email".into())]);
         assert_eq!(

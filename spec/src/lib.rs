@@ -11,6 +11,7 @@
 //! every `ToolSpec::listing` is a JSON object whose `name` is the tool's name.
 
 pub mod fields;
+pub mod projection;
 pub mod search;
 
 /// One generated MCP server: identity, upstream and the tool table.
@@ -237,6 +238,24 @@ pub struct ToolSpec {
     pub policy: Option<Policy>,
     /// How to follow the operation's pages; `None`: one request per call.
     pub pagination: Option<PaginationSpec>,
+    /// How its results are shaped; `None`: as the API answers.
+    pub response: Option<ResponseSpec>,
+}
+
+/// Response projection (mcpgen.yaml's `tools.<id>.response`): field paths
+/// (`fields::FieldPath`) relative to the response body, or to each item for a
+/// paged tool. The generator rewrites `outputSchema` to match.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseSpec {
+    /// Fields kept, with what leads to them; empty keeps every field.
+    pub fields: &'static [&'static str],
+    /// Fields renamed: `(path, new name)`, applied after `fields`.
+    pub rename: &'static [(&'static str, &'static str)],
+    /// Items kept of every list in a result, at most.
+    pub max_items: Option<u32>,
+    /// The tool takes an optional `fields` argument: the model narrows what it
+    /// gets back per call, in the result's own (renamed) terms.
+    pub fields_argument: bool,
 }
 
 /// Results too big for one message of their transport (mcpgen.yaml's

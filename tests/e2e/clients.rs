@@ -793,6 +793,72 @@ async fn openai_agents_converts_every_tool_and_calls_through_it() -> anyhow::Res
     Ok(())
 }
 
+/// Projection (`tools.<id>.response`) as hosts see it: both TypeScript SDKs
+/// check `structuredContent` against the rewritten outputSchema (1.x throws
+/// on a mismatch) and get only the kept fields, renamed, lists cut with a
+/// note; the model's own `fields` narrow it further.
+#[tokio::test]
+async fn sdks_get_projected_results_that_match_the_rewritten_output_schema() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let subject = upstream_lab(&upstream);
+    let calls = json!([
+        {"name": "search_issues", "arguments": {}},
+        {"name": "search_issues", "arguments": {"fields": ["items[*].user"]}},
+        {"name": "search_issues", "arguments": {"fields": ["items[x]"]}},
+        {"name": "pages_stripe", "arguments": {"limit": 5}},
+    ]);
+    let issue = |n: u32| json!({"id": n, "title": format!("Issue {n}"), "labels": [{"name": "bug"}, {"name": "p1"}], "user": {"author": format!("user{n}")}});
+    for (client, sdk) in [("1.32.2", "v1"), ("2.3.1", "v2")] {
+        let mut plan = json!({"sdk": sdk, "calls": calls});
+        plan.as_object_mut()
+            .unwrap()
+            .extend(stdio_connection(&subject).as_object().unwrap().clone());
+        let mut command = tokio::process::Command::new("node");
+        command
+            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
+            .arg(plan.to_string());
+        let lines = json_lines(command, &format!("the TypeScript SDK {client}")).await?;
+        for answer in &lines[1..] {
+            assert!(answer.get("threw").is_none(), "{client}: {answer}");
+        }
+        let all = &lines[1];
+        assert_eq!(all["isError"], false, "{client}: {all}");
+        assert_eq!(
+            all["structuredContent"],
+            json!({"total_count": 30, "items": [issue(1), issue(2)]}),
+            "{client}"
+        );
+        let text = all["text"].as_str().unwrap();
+        assert!(
+            text.contains(
+                "3 list(s) cut to their first 2 items by this tool's settings: `/items` had 30, `/items/0/labels` had 3"
+            ),
+            "{client}: {text}"
+        );
+        assert!(
+            !text.contains("avatar") && !text.contains("Steps to reproduce"),
+            "{client}: {text}"
+        );
+        let asked = &lines[2];
+        assert_eq!(
+            asked["structuredContent"],
+            json!({"items": [{"user": {"author": "user1"}}, {"user": {"author": "user2"}}]}),
+            "{client}"
+        );
+        let wrong = &lines[3];
+        assert_eq!(wrong["isError"], true, "{client}: {wrong}");
+        assert!(
+            wrong["text"].as_str().unwrap().contains("`items[x]`"),
+            "{client}: {wrong}"
+        );
+        let paged = &lines[4];
+        let ids: Vec<Value> = (1..=10).map(|n| json!({"id": format!("obj_{n}")})).collect();
+        assert_eq!(paged["structuredContent"]["items"], json!(ids), "{client}: {paged}");
+        assert_eq!(paged["structuredContent"]["complete"], true, "{client}");
+    }
+    Ok(())
+}
+
 /// Results over the frame budget through the TypeScript SDKs, both
 /// generations, over stdio (`--result-budget`) and HTTP
 /// (`MCP_RESULT_BUDGET`): the preview passes the SDK's output-schema check,

@@ -28,6 +28,23 @@ pub fn many() -> Value {
     json!({"total_count": 400, "incomplete_results": false, "items": items})
 }
 
+/// 30 issues with everything an issue tracker sends (bodies, label colors,
+/// avatars): what projection (`tools.searchIssues.response`) trims.
+pub fn issues() -> Value {
+    let items: Vec<Value> = (1..=30)
+        .map(|i| {
+            json!({
+                "id": i,
+                "title": format!("Issue {i}"),
+                "body": "Steps to reproduce: start the app without a config file. ".repeat(4),
+                "labels": [{"name": "bug", "color": "d73a4a"}, {"name": "p1", "color": "b60205"}, {"name": "ui", "color": "0e8a16"}],
+                "user": {"login": format!("user{i}"), "avatar_url": format!("https://avatars.example.com/u/{i}?v=4")},
+            })
+        })
+        .collect();
+    json!({"total_count": 30, "incomplete_results": false, "items": items})
+}
+
 pub fn json_response(status: StatusCode, value: Value) -> Response {
     (status, [("content-type", "application/json")], value.to_string()).into_response()
 }
@@ -97,6 +114,7 @@ pub async fn answer(method: &Method, uri: &Uri, headers: &HeaderMap, seen: usize
     }
     match (method, path) {
         (&Method::POST, "/oauth/token") => Some(token(headers, seen)),
+        (&Method::GET, "/issues") => Some(json_response(StatusCode::OK, issues())),
         (_, "/auth/oauth") => {
             let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
             // The first token is "revoked": the server must fetch a new one once.

@@ -12,6 +12,7 @@ pub mod deploy;
 pub mod distribution;
 pub mod names;
 pub mod paginate;
+mod projection;
 mod redact;
 pub mod rust;
 pub mod search;
@@ -34,6 +35,7 @@ use args::{Arguments, plan_params};
 use body::plan_body;
 pub use body::{BodyPlan, FieldPlan};
 use names::unique;
+use projection::ResponsePlan;
 
 /// The shared `Policy`'s fields, for the README (the spec crate has no serde).
 #[derive(Serialize)]
@@ -234,6 +236,9 @@ pub struct ToolPlan {
     #[serde(serialize_with = "rust::expr")]
     pub policy: Option<Policy>,
     pub pagination: Option<PaginationPlan>,
+    /// `tools.<id>.response`: what the model gets back.
+    #[serde(serialize_with = "rust::expr")]
+    pub response: Option<ResponsePlan>,
 }
 
 /// What every tool inherits: the top of mcpgen.yaml, and the spec (for schemas).
@@ -732,6 +737,26 @@ pub fn plan_tool(
             p.max_items
         );
     }
+    let response = match custom.and_then(|(c, file)| c.response.as_ref().map(|r| (r, file))) {
+        None => None,
+        Some((response, config_file)) => {
+            let body = response_schema(op, &defaults, spec_file, None);
+            let target = projection::Target {
+                tool: op.operation_id.as_deref().unwrap_or(&name),
+                config_file,
+                items: pagination.as_ref().map(|p| p.items.as_str()),
+                body: body.as_ref(),
+            };
+            let plan = projection::plan(response, &target, &mut args)?;
+            if let Some(max) = plan.max_items {
+                description = format!(
+                    "{}\n\nLists in results hold at most {max} items (longer ones are cut, with a note).",
+                    description.trim_end()
+                );
+            }
+            Some(plan)
+        }
+    };
     let policy = match custom.and_then(|(c, file)| c.upstream.as_ref().map(|u| (u, file))) {
         None => None,
         Some((section, file)) => {
@@ -757,7 +782,14 @@ pub fn plan_tool(
         Method::Patch => (false, true, false),
     };
     let mut findings = Vec::new();
-    let output_schema = output_schema(op, pagination.as_ref(), &defaults, spec_file, &mut findings);
+    let output_schema = output_schema(
+        op,
+        pagination.as_ref(),
+        response.as_ref(),
+        &defaults,
+        spec_file,
+        &mut findings,
+    );
 
     let summary = title.clone().unwrap_or_else(|| first_sentence(&description));
     Ok(ToolPlan {
@@ -784,6 +816,7 @@ pub fn plan_tool(
         security: op.security.clone(),
         policy,
         pagination,
+        response,
     })
 }
 
@@ -869,6 +902,7 @@ const MAX_OUTPUT_SCHEMA_BYTES: usize = 8 * 1024;
 fn output_schema(
     op: &Operation,
     pages: Option<&PaginationPlan>,
+    projection: Option<&ResponsePlan>,
     defaults: &ToolDefaults,
     spec_file: &str,
     findings: &mut Vec<Diagnostic>,
@@ -876,19 +910,13 @@ fn output_schema(
     if !defaults.output_schemas {
         return None;
     }
-    let (raw, at) = op.response.as_ref()?.schema.as_ref()?;
-    let normalizer = crate::resolve::schema::Normalizer {
-        doc: defaults.document,
-        file: spec_file,
-        for_input: false,
-    };
-    // A broken response schema costs the tool its outputSchema, nothing more.
-    // Results paged from a field keep only that field's items: those can't stop early.
+    // Results paged from a field keep only that field's items: those can't
+    // stop early. A projection may leave little of a big schema: it is
+    // measured after.
+    let limit = (pages.is_none_or(|p| p.items.is_empty()) && projection.is_none()).then_some(MAX_OUTPUT_SCHEMA_BYTES);
     let mut problems = Vec::new();
-    let limit = pages
-        .is_none_or(|p| p.items.is_empty())
-        .then_some(MAX_OUTPUT_SCHEMA_BYTES);
-    let mut schema = normalizer.normalize_within(raw, at, limit, &mut problems)?;
+    let mut schema = response_schema(op, defaults, spec_file, Some((limit, &mut problems)))?;
+    // A broken response schema costs the tool its outputSchema, nothing more.
     if !problems.is_empty() {
         findings.extend(problems.into_iter().map(|d| {
             let message = format!("{}; the tool is generated without an output schema", d.message);
@@ -896,11 +924,16 @@ fn output_schema(
         }));
         return None;
     }
-    loosen(&mut schema);
     let kind = |s: &Value| s.get("type").and_then(Value::as_str).map(str::to_string);
+    if let (None, Some(projection)) = (pages, projection) {
+        projection::project_schema(&mut schema, projection);
+    }
     let wrapped = match (pages, kind(&schema).as_deref()) {
         (Some(pages), _) => {
-            let items = crate::plan::paginate::items_schema(&schema, &pages.items)?;
+            let mut items = crate::plan::paginate::items_schema(&schema, &pages.items)?;
+            if let Some(projection) = projection {
+                projection::project_schema(&mut items, projection);
+            }
             json!({"type": "object", "properties": {
                 "items": {"type": "array", "items": items},
                 "item_count": {"type": "integer"},
@@ -916,6 +949,32 @@ fn output_schema(
     };
     let text = serde_json::to_string_pretty(&wrapped).expect("JSON values always serialize");
     (text.len() <= MAX_OUTPUT_SCHEMA_BYTES).then_some(text)
+}
+
+/// The 2xx JSON response's schema, normalized and loosened; `within`: a size
+/// limit and where problems go (otherwise a schema with problems is `None`).
+fn response_schema(
+    op: &Operation,
+    defaults: &ToolDefaults,
+    spec_file: &str,
+    within: Option<(Option<usize>, &mut Vec<Diagnostic>)>,
+) -> Option<Value> {
+    let (raw, at) = op.response.as_ref()?.schema.as_ref()?;
+    let normalizer = crate::resolve::schema::Normalizer {
+        doc: defaults.document,
+        file: spec_file,
+        for_input: false,
+    };
+    let mut schema = match within {
+        Some((limit, problems)) => normalizer.normalize_within(raw, at, limit, problems)?,
+        None => {
+            let mut problems = Vec::new();
+            let schema = normalizer.normalize_within(raw, at, None, &mut problems)?;
+            problems.is_empty().then_some(schema)?
+        }
+    };
+    loosen(&mut schema);
+    Some(schema)
 }
 
 /// Drop what would reject a real response for a small mismatch.

@@ -154,6 +154,33 @@ pub struct ToolOverride {
     /// How this tool follows pages, instead of what mcpgen detects.
     #[schemars(with = "Option<PaginationOverride>")]
     pub pagination: Option<Spanned<PaginationOverride>>,
+    /// What the model gets back of a successful answer; the tool's
+    /// outputSchema is rewritten to match.
+    #[schemars(with = "Option<ResponseOverride>")]
+    pub response: Option<Spanned<ResponseOverride>>,
+}
+
+/// Response projection. Paths are redaction's (`a.b`, `items[*].id`,
+/// `**.name`), in the API's terms: of the response body, as the spec
+/// describes it (for a paged tool, within its items).
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseOverride {
+    /// Fields kept, with what leads to them; unset keeps every field.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub fields: Vec<Spanned<String>>,
+    /// Fields renamed: path → new name (after `fields`).
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, String>")]
+    pub rename: IndexMap<String, Spanned<String>>,
+    /// Items kept of every list in a result, at most; the rest are cut with a note.
+    #[schemars(with = "Option<u32>")]
+    pub max_items: Option<Spanned<u32>>,
+    /// Give the tool an optional `fields` argument, so the model can ask for
+    /// fewer fields per call (default false).
+    #[serde(default)]
+    pub fields_argument: bool,
 }
 
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]

@@ -113,6 +113,7 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `GET /items` (operationId `updateItem`)
@@ -136,6 +137,7 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `POST /items`
@@ -163,6 +165,7 @@ const POST_ITEMS: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `POST /forms/{form_id}/submissions` (operationId `submitTheFormWithAVeryLongOperationIdThatGoesOnAndOnPastTheLimitOfSixtyFourCharacters`)
@@ -214,4 +217,5 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
     },
     policy: None,
     pagination: None,
+    response: None,
 };

@@ -132,6 +132,7 @@ const LIST_PETS: ToolSpec = ToolSpec {
         max_pages: 5,
         max_items: 200,
     }),
+    response: None,
 };
 
 /// `POST /pets` (operationId `createPet`)
@@ -166,6 +167,7 @@ const CREATE_PET: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `GET /pets/findByTags` (operationId `findPetsByTags`)
@@ -199,6 +201,7 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `GET /pets/{petId}` (operationId `getPetById`)
@@ -222,6 +225,7 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `PUT /pets/{petId}` (operationId `updatePet`)
@@ -256,6 +260,7 @@ const UPDATE_PET: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `DELETE /pets/{petId}` (operationId `deletePet`)
@@ -279,6 +284,7 @@ const DELETE_PET: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `POST /pets/{petId}/notes` (operationId `addPetNote`)
@@ -308,6 +314,7 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `GET /store/inventory` (operationId `getInventory`)
@@ -331,6 +338,7 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `GET /store/orders` (operationId `listOrders`)
@@ -358,6 +366,7 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `POST /store/orders` (operationId `placeOrder`)
@@ -396,6 +405,7 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
         max_response_bytes: 1048576,
     }),
     pagination: None,
+    response: None,
 };
 
 /// `GET /store/orders/{orderId}` (operationId `getOrderById`)
@@ -419,6 +429,7 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `DELETE /store/orders/{orderId}` (operationId `cancelOrder`)
@@ -442,6 +453,7 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `GET /users` (operationId `listUsers`)
@@ -485,6 +497,7 @@ const LIST_USERS: ToolSpec = ToolSpec {
         max_pages: 5,
         max_items: 200,
     }),
+    response: None,
 };
 
 /// `POST /users` (operationId `createUser`)
@@ -520,6 +533,7 @@ const CREATE_USER: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `GET /users/{username}` (operationId `getUserByName`)
@@ -543,6 +557,7 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };
 
 /// `PUT /users/{username}` (operationId `updateUser`)
@@ -586,4 +601,5 @@ const UPDATE_USER: ToolSpec = ToolSpec {
     },
     policy: None,
     pagination: None,
+    response: None,
 };

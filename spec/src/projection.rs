@@ -1,13 +1,21 @@
 //! Response projection (#22, `tools.<id>.response` in mcpgen.yaml): keep only
 //! the fields a tool's answers need, rename some, and cut lists, so the model
 //! reads less. Paths are redaction's (`a.b`, `items[*].id`, `**.name`),
-//! parsed once by `mcpgen_spec::fields`.
+//! parsed once by `fields`.
 //!
-//! Applied to each page as the API returned it, after redaction; the
-//! generator rewrites the tool's output schema the same way.
+//! Here, beside the tables, because both sides run it: the runtime on each
+//! answer (after redaction), the generator on the spec's examples for
+//! `mcpgen list`'s bytes saved.
 
-use mcpgen_spec::fields::{FieldPath, Segment};
+use crate::ResponseSpec;
+use crate::fields::{FieldPath, Segment};
 use serde_json::{Map, Value};
+
+/// The optional argument of tools with `ResponseSpec::fields_argument`.
+pub const FIELDS_ARGUMENT: &str = "fields";
+
+/// How many cut lists a note names (it counts them all).
+const NAMED_CUTS: usize = 3;
 
 /// What a tool keeps of its responses.
 #[derive(Debug, Clone, Default)]
@@ -21,7 +29,35 @@ pub struct Projection {
 }
 
 impl Projection {
+    /// The generator checked the paths; one it didn't write is a bug there.
+    pub fn of(spec: &ResponseSpec) -> Projection {
+        let path = |text: &str| FieldPath::parse(text).unwrap_or_else(|e| panic!("generated projection: {e}"));
+        Projection {
+            keep: spec.fields.iter().map(|p| path(p)).collect(),
+            rename: spec
+                .rename
+                .iter()
+                .map(|(p, name)| (path(p), name.to_string()))
+                .collect(),
+            max_items: spec.max_items.map(|n| n as usize),
+        }
+    }
+
+    /// Only `keep`, as a model asked for it with the `fields` argument.
+    pub fn asked(fields: &[String]) -> Result<Projection, String> {
+        let keep = fields.iter().map(|f| FieldPath::parse(f)).collect::<Result<_, _>>()?;
+        Ok(Projection {
+            keep,
+            ..Projection::default()
+        })
+    }
+
     pub fn apply(&self, value: &Value) -> Value {
+        self.apply_noting(value, &mut Cuts::default())
+    }
+
+    /// `apply`, noting the lists `max_items` cut.
+    pub fn apply_noting(&self, value: &Value, cuts: &mut Cuts) -> Value {
         let mut out = if self.keep.is_empty() {
             value.clone()
         } else {
@@ -32,9 +68,42 @@ impl Projection {
             rename(&mut out, &path.0, name);
         }
         if let Some(max) = self.max_items {
-            cut_lists(&mut out, max);
+            cut_lists(&mut out, max, &mut String::new(), cuts);
         }
         out
+    }
+}
+
+/// Lists `max_items` cut: how many, and the first few with their lengths.
+#[derive(Debug, Default)]
+pub struct Cuts {
+    pub count: usize,
+    pub named: Vec<(String, usize)>,
+}
+
+impl Cuts {
+    /// For the model: what it doesn't see, and that it can't get it from this tool.
+    pub fn note(&self, max: Option<usize>) -> Option<String> {
+        if self.count == 0 {
+            return None;
+        }
+        let named: Vec<String> = self
+            .named
+            .iter()
+            .map(|(at, total)| format!("`{}` had {total}", if at.is_empty() { "/" } else { at }))
+            .collect();
+        let more = self.count.saturating_sub(self.named.len());
+        Some(format!(
+            "{} list(s) cut to their first {} items by this tool's settings: {}{}. Narrow the request (filters, a specific id) to see others.",
+            self.count,
+            max.unwrap_or_default(),
+            named.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ))
     }
 }
 
@@ -159,13 +228,33 @@ fn rename_here_and_below(map: &mut Map<String, Value>, path: &[Segment], name: &
     }
 }
 
-fn cut_lists(value: &mut Value, max: usize) {
+/// Every list to `max` items; `at` is the JSON pointer of `value`.
+fn cut_lists(value: &mut Value, max: usize, at: &mut String, cuts: &mut Cuts) {
+    let len = at.len();
     match value {
         Value::Array(items) => {
-            items.truncate(max);
-            items.iter_mut().for_each(|item| cut_lists(item, max));
+            if items.len() > max {
+                cuts.count += 1;
+                if cuts.named.len() < NAMED_CUTS {
+                    cuts.named.push((at.clone(), items.len()));
+                }
+                items.truncate(max);
+            }
+            for (i, item) in items.iter_mut().enumerate() {
+                at.push('/');
+                at.push_str(&i.to_string());
+                cut_lists(item, max, at, cuts);
+                at.truncate(len);
+            }
         }
-        Value::Object(map) => map.values_mut().for_each(|child| cut_lists(child, max)),
+        Value::Object(map) => {
+            for (key, child) in map.iter_mut() {
+                at.push('/');
+                at.push_str(&key.replace('~', "~0").replace('/', "~1"));
+                cut_lists(child, max, at, cuts);
+                at.truncate(len);
+            }
+        }
         _ => {}
     }
 }
@@ -258,5 +347,35 @@ mod tests {
         assert_eq!(keys, ["id", "user"]);
         // No projection: the value as it was.
         assert_eq!(Projection::default().apply(&issues()), issues());
+    }
+
+    #[test]
+    fn cut_lists_are_noted_by_pointer_and_length() {
+        let p = projection(&[], &[], Some(1));
+        let mut cuts = Cuts::default();
+        let value = json!({"items": [{"tags": ["a", "b", "c"]}, {"tags": []}], "x/y": [1, 2]});
+        assert_eq!(
+            p.apply_noting(&value, &mut cuts),
+            json!({"items": [{"tags": ["a"]}], "x/y": [1]})
+        );
+        assert_eq!(cuts.count, 3);
+        assert_eq!(
+            cuts.named,
+            [
+                ("/items".to_string(), 2),
+                ("/items/0/tags".to_string(), 3),
+                ("/x~1y".to_string(), 2)
+            ]
+        );
+        let note = cuts.note(Some(1)).unwrap();
+        assert!(note.starts_with("3 list(s) cut to their first 1 items"), "{note}");
+        assert!(Cuts::default().note(Some(1)).is_none());
+        // A model's own choice of fields: paths checked like the generator's.
+        assert_eq!(
+            Projection::asked(&["items[*].tags".into()]).unwrap().apply(&value),
+            json!({"items": [{"tags": ["a", "b", "c"]}, {"tags": []}]})
+        );
+        let bad = Projection::asked(&["items[x]".into()]).unwrap_err();
+        assert!(bad.contains("`items[x]`"), "{bad}");
     }
 }
