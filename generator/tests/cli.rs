@@ -1228,3 +1228,116 @@ fn result_budgets_are_checked_and_emitted() {
         "{tools}"
     );
 }
+
+/// `tools.<id>.response`: each mistake at its line:col with what to do; a
+/// valid projection rewrites the outputSchema, is emitted for the runtime,
+/// adds the `fields` argument, and `mcpgen list` shows the bytes it saves on
+/// the spec's example.
+#[test]
+fn response_projections_are_checked_rewritten_and_measured() {
+    let dir = petstore_copy();
+    let config = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&config).unwrap();
+    let with = |extra: &str, under_list_users: &str| {
+        let text = text.replacen("tools:\n", &format!("tools:\n{extra}"), 1);
+        text.replacen("  listUsers:\n", &format!("  listUsers:\n{under_list_users}"), 1)
+    };
+    // The first line added: `getPetById:` right under `tools:`; its `response` the next.
+    let line = text.lines().position(|l| l == "tools:").unwrap() + 3;
+    fs::write(
+        &config,
+        with(
+            "  getPetById:\n    response: {fields: [id, nmae]}\n  findPetsByTags:\n    response: {rename: {name: \"a.b\"}}\n  getOrderById:\n    response: {max_items: 0}\n",
+            "    response: {fields: [\"[0].username\"]}\n",
+        ),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report = stderr(&out);
+    for expected in [
+        format!(
+            "mcpgen.yaml:{line}:29: tools.getPetById.response: `nmae`: the response schema has no field `nmae` there"
+        ),
+        "there it has `id`, `name`, `category`, `tags`, `status`; a field the spec leaves out can be named with `**.nmae`"
+            .to_string(),
+        format!("mcpgen.yaml:{}:31: tools.findPetsByTags.response.rename: `a.b` can't be a field name", line + 2),
+        format!("mcpgen.yaml:{}:27: tools.getOrderById.response.max_items must be at least 1", line + 4),
+        "tools.listUsers.response: `[0].username` is not part of this paged tool's results".to_string(),
+        "its results hold only the response's items; name their fields (`[*].id`)".to_string(),
+    ] {
+        assert!(report.contains(&expected), "{expected}: {report}");
+    }
+    fs::write(
+        &config,
+        with(
+            "  getPetById:\n    response:\n      fields: [id, name]\n      rename: {name: pet_name}\n      fields_argument: true\n",
+            "    response: {fields: [\"[*].username\"], max_items: 3}\n",
+        ),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools = fs::read_to_string(dir.path().join("petstore-mcp/src/tools.rs")).unwrap();
+    let listing = |name: &str| -> serde_json::Value {
+        let start = tools.find(&format!("listing: r#\"{{\"name\":\"{name}\"")).unwrap() + "listing: r#\"".len();
+        let end = start + tools[start..].find("\"#").unwrap();
+        serde_json::from_str(&tools[start..end]).unwrap()
+    };
+    let pet = listing("get_pet_by_id");
+    assert_eq!(
+        pet["outputSchema"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["id", "pet_name"]
+    );
+    assert_eq!(pet["inputSchema"]["properties"]["fields"]["type"], "array");
+    assert!(
+        tools.contains("response: Some(ResponseSpec {\n        fields: &[\"id\", \"name\"],\n        rename: &[(\"name\", \"pet_name\")],\n        max_items: None,\n        fields_argument: true,\n    }),"),
+        "{tools}"
+    );
+    let users = listing("list_users");
+    assert_eq!(
+        users["outputSchema"]["properties"]["items"]["items"]["properties"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["username"]
+    );
+    assert!(
+        users["description"]
+            .as_str()
+            .unwrap()
+            .contains("Lists in results hold at most 3 items"),
+        "{users}"
+    );
+    assert!(tools.contains("fields: &[\"username\"],"), "{tools}");
+    let out = mcpgen(&["list", "--json"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = |tool: &str| {
+        listed["operations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["tool"] == tool)
+            .unwrap()
+            .clone()
+    };
+    let pet = row("get_pet_by_id");
+    let (example, projected) = (
+        pet["example_bytes"]["example"].as_u64().unwrap(),
+        pet["example_bytes"]["projected"].as_u64().unwrap(),
+    );
+    // The example, {"id":1,"name":"Rex",…}, to {"id":1,"pet_name":"Rex"}.
+    assert_eq!((example, projected), (79, 25), "{pet}");
+    assert!(row("list_pets").get("example_bytes").is_none());
+    let table = String::from_utf8_lossy(&mcpgen(&["list"], dir.path()).stdout).to_string();
+    assert!(
+        table.contains("response: the spec's example 79 → 25 bytes (69% saved)"),
+        "{table}"
+    );
+}

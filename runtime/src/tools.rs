@@ -794,6 +794,7 @@ mod tests {
         },
         policy: None,
         pagination: None,
+        response: None,
     };
 
     #[test]

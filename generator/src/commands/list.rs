@@ -32,6 +32,12 @@ pub struct Listing {
 }
 
 #[derive(Debug, Serialize)]
+pub struct ExampleBytes {
+    pub example: usize,
+    pub projected: usize,
+}
+
+#[derive(Debug, Serialize)]
 pub struct Row {
     pub tool: String,
     pub operation_id: Option<String>,
@@ -43,6 +49,10 @@ pub struct Row {
     /// How the tool follows pages, when it does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pagination: Option<String>,
+    /// `tools.<id>.response` on the spec's example: bytes of the example
+    /// (its items, for a paged tool), and what the model gets of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub example_bytes: Option<ExampleBytes>,
     /// `None` when the operation can't become a tool (the reason says why).
     pub bytes: Option<usize>,
     pub tokens: Option<usize>,
@@ -168,16 +178,24 @@ fn listing(
             warnings.extend(op.problems.iter().chain(&tool.findings).map(|d| d.message.clone()));
             Ok(tool)
         });
-        let (bytes, reason, pagination) = match planned {
+        let (bytes, reason, pagination, example_bytes) = match planned {
             Ok(tool) => (
                 Some(tool.listed_bytes()),
                 decision.reason,
                 tool.pagination
+                    .as_ref()
                     .map(|p| format!("{}{}", if p.detected { "detected: " } else { "" }, p.summary)),
+                tool.response.as_ref().and_then(|response| {
+                    let items = tool.pagination.as_ref().map(|p| p.items.as_str());
+                    let (example, projected) =
+                        crate::plan::projection::example_sizes(response, items, &document.raw, &tool.pointer)?;
+                    Some(ExampleBytes { example, projected })
+                }),
             ),
             Err(problem) => (
                 None,
                 format!("{}; can't be a tool: {}", decision.reason, problem.message),
+                None,
                 None,
             ),
         };
@@ -190,6 +208,7 @@ fn listing(
             selected: decision.selected,
             reason,
             pagination,
+            example_bytes,
             tokens: bytes.map(estimate_tokens),
             bytes,
             warnings,
@@ -241,10 +260,22 @@ pub fn render_table(listing: &Listing) -> String {
                 Some(pages) => format!("{}; pages: {pages}", row.reason),
                 None => row.reason.clone(),
             } + &row
-                .warnings
-                .iter()
-                .map(|w| format!("; warning: {w}"))
-                .collect::<String>()
+                .example_bytes
+                .as_ref()
+                .map(|e| {
+                    // Signed: renames to longer names can make it bigger.
+                    let saved = 100 - (e.projected as i64 * 100) / (e.example.max(1) as i64);
+                    format!(
+                        "; response: the spec's example {} → {} bytes ({saved}% saved)",
+                        e.example, e.projected
+                    )
+                })
+                .unwrap_or_default()
+                + &row
+                    .warnings
+                    .iter()
+                    .map(|w| format!("; warning: {w}"))
+                    .collect::<String>()
         ));
     }
     out.push_str(&format!(

@@ -12,7 +12,7 @@ pub mod deploy;
 pub mod distribution;
 pub mod names;
 pub mod paginate;
-mod projection;
+pub mod projection;
 mod redact;
 pub mod rust;
 pub mod search;

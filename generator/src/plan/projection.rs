@@ -409,6 +409,69 @@ fn rename(schema: &mut Value, path: &[Segment], name: &str) {
     }
 }
 
+/// What the projection leaves of the spec's example 2xx response, in bytes
+/// of compact JSON: (example, projected); for a paged tool, of its items.
+/// `None` when the operation (at `pointer` in `document`) has no example.
+pub fn example_sizes(
+    plan: &ResponsePlan,
+    items: Option<&str>,
+    document: &Value,
+    pointer: &str,
+) -> Option<(usize, usize)> {
+    let example = example(document, pointer)?;
+    let projection = mcpgen_spec::projection::Projection {
+        keep: plan.fields.iter().filter_map(|f| FieldPath::parse(f).ok()).collect(),
+        rename: plan
+            .rename
+            .iter()
+            .filter_map(|(p, n)| Some((FieldPath::parse(p).ok()?, n.clone())))
+            .collect(),
+        max_items: plan.max_items.map(|n| n as usize),
+    };
+    let size = |v: &Value| v.to_string().len();
+    match items {
+        None => Some((size(&example), size(&projection.apply(&example)))),
+        Some(items) => {
+            let list = items
+                .split('.')
+                .filter(|k| !k.is_empty())
+                .try_fold(&example, |v, k| v.get(k))?
+                .as_array()?;
+            let projected: Vec<Value> = list.iter().map(|item| projection.apply(item)).collect();
+            Some((size(&Value::Array(list.clone())), size(&Value::Array(projected))))
+        }
+    }
+}
+
+/// The first JSON 2xx example of the operation: the media type's `example`,
+/// else its first `examples` entry (`$ref`s within the document followed).
+fn example(document: &Value, pointer: &str) -> Option<Value> {
+    let local = |v: &'_ Value| -> Option<Value> {
+        let mut v = v.clone();
+        // A few hops at most: `$ref` chains are short, and cycles end here.
+        for _ in 0..8 {
+            match v.get("$ref").and_then(Value::as_str) {
+                Some(r) => v = document.pointer(r.strip_prefix('#')?)?.clone(),
+                None => return Some(v),
+            }
+        }
+        None
+    };
+    let responses = local(document.pointer(pointer)?.get("responses")?)?;
+    let (_, response) = responses.as_object()?.iter().find(|(code, _)| code.starts_with('2'))?;
+    let response = local(response)?;
+    let (_, media) = response
+        .get("content")?
+        .as_object()?
+        .iter()
+        .find(|(mt, _)| mt.contains("json"))?;
+    if let Some(example) = media.get("example") {
+        return Some(example.clone());
+    }
+    let (_, first) = media.get("examples")?.as_object()?.iter().next()?;
+    local(first)?.get("value").cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
