@@ -137,6 +137,8 @@ fn tool_summaries<S: serde::Serializer>(tools: &[ToolPlan], serializer: S) -> Re
         path: &'a str,
         read_only: bool,
         pagination: Option<Pages<'a>>,
+        /// The projection in words.
+        response: Option<String>,
     }
     serializer.collect_seq(tools.iter().map(|t| Summary {
         name: &t.name,
@@ -147,6 +149,7 @@ fn tool_summaries<S: serde::Serializer>(tools: &[ToolPlan], serializer: S) -> Re
         path: &t.path,
         read_only: t.read_only,
         pagination: t.pagination.as_ref().map(|p| Pages { summary: &p.summary }),
+        response: t.response.as_ref().map(ResponsePlan::summary),
     }))
 }
 

@@ -22,6 +22,33 @@ pub struct ResponsePlan {
     pub fields_argument: bool,
 }
 
+impl ResponsePlan {
+    /// One line for the generated README.
+    pub fn summary(&self) -> String {
+        let quoted = |items: &mut dyn Iterator<Item = String>| items.collect::<Vec<_>>().join(", ");
+        let mut parts = Vec::new();
+        if !self.fields.is_empty() {
+            parts.push(format!(
+                "only {}",
+                quoted(&mut self.fields.iter().map(|f| format!("`{f}`")))
+            ));
+        }
+        if !self.rename.is_empty() {
+            parts.push(format!(
+                "renamed {}",
+                quoted(&mut self.rename.iter().map(|(p, n)| format!("`{p}` → `{n}`")))
+            ));
+        }
+        if let Some(max) = self.max_items {
+            parts.push(format!("lists of at most {max} items"));
+        }
+        if self.fields_argument {
+            parts.push("a `fields` argument".to_string());
+        }
+        parts.join("; ")
+    }
+}
+
 impl Expr for ResponsePlan {
     fn write(&self, out: &mut String) {
         out.push_str("ResponseSpec { fields: ");
