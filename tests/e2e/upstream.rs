@@ -320,7 +320,12 @@ async fn pagination_follows_every_scheme_within_bounds() -> anyhow::Result<()> {
             .as_array()
             .into_iter()
             .flatten()
-            .filter_map(|i| i["n"].as_u64())
+            // pages_stripe keeps only `id` (`tools.pagesStripe.response`): `obj_<n>`.
+            .filter_map(|i| {
+                i["n"]
+                    .as_u64()
+                    .or_else(|| i["id"].as_str()?.strip_prefix("obj_")?.parse().ok())
+            })
             .collect()
     };
     let all: Vec<u64> = (1..=10).collect();
