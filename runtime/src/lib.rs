@@ -8,6 +8,7 @@
 pub mod config;
 mod discovery;
 pub mod extend;
+pub mod files;
 pub mod http;
 mod listen;
 pub mod notify;
@@ -158,6 +159,12 @@ struct Args {
     /// lines; 0: no limit).
     #[arg(long, value_name = "BYTES", env = "MCP_RESULT_BUDGET")]
     result_budget: Option<usize>,
+
+    /// File arguments may name local files in this directory (and below; a
+    /// path relative to it, or file://): off by default, as a server must not
+    /// read its host's files for whoever calls it.
+    #[arg(long, value_name = "DIR", env = "MCP_FILES_DIR")]
+    files_dir: Option<std::path::PathBuf>,
 
     /// Tools per tools/list page; clients follow `nextCursor` (0: one page).
     #[arg(long, value_name = "N", env = "MCP_TOOLS_PAGE_SIZE", default_value_t = 0)]
@@ -501,6 +508,8 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             extensions.tools,
             &presentation,
         )?;
+        let files_dir = args.files_dir.as_deref().map(files::allowed_dir).transpose()?;
+        let server = server.with_files_dir(files_dir);
         let budget = |default: usize| match args.result_budget.unwrap_or(default) {
             0 => None,
             bytes => Some(bytes),

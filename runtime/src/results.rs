@@ -15,6 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use rmcp::model::{CallToolResult, ContentBlock, Resource, ResourceContents};
 use serde_json::{Map, Value, json};
 
@@ -198,6 +199,30 @@ impl ResultStore {
             pages,
             next: (number < pages).then(|| page_uri(id, number + 1)),
         })
+    }
+}
+
+impl ResultStore {
+    /// All of the result at `uri` (its link or one of its pages) for `owner`,
+    /// as bytes (decoded when binary), with its media type: a download sent
+    /// on as a file (`files`).
+    pub fn whole(&self, owner: &str, uri: &str) -> Result<(Vec<u8>, String), Missing> {
+        let rest = uri.strip_prefix(RESULT_URI_PREFIX).ok_or(Missing::NotOurs)?;
+        let id = rest.split_once("/pages/").map_or(rest, |(id, _)| id);
+        let (text, blob, media_type) = {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            inner.expire(self.limits.ttl);
+            let held = inner.held.get(id).filter(|h| h.owner == owner).ok_or(Missing::Gone)?;
+            (held.text.clone(), held.blob, held.media_type.clone())
+        };
+        let bytes = if blob {
+            base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .map_err(|_| Missing::NotOurs)?
+        } else {
+            text.into_bytes()
+        };
+        Ok((bytes, media_type))
     }
 }
 

@@ -8,6 +8,7 @@
 //! protocol error (`invalid_params`), everything else is a tool result.
 
 use std::collections::HashMap;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -27,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::discovery;
 use crate::extend::CustomTool;
+use crate::files::FileSources;
 use crate::notify::{LogLevel, Reporter};
 use crate::oauth::{self, Access};
 use crate::observe::{Caller, Metrics};
@@ -57,6 +59,9 @@ pub struct Server {
     /// Whose held results this handle reads and makes: the HTTP caller's
     /// key (OAuth subject, token, or address), or the stdio session.
     owner: Arc<str>,
+    /// The directory file arguments may name local files in (`--files-dir`,
+    /// canonical); `None`: no local file is read.
+    files_dir: Option<Arc<Path>>,
 }
 
 /// Views kept per endpoint for the scope sets callers hold; a policy with
@@ -130,7 +135,17 @@ impl Server {
             scoped: Arc::default(),
             budget: None,
             owner: Arc::from("local"),
+            files_dir: None,
         })
+    }
+
+    /// The same server reading file arguments' local files from `dir`
+    /// (`files::allowed_dir` made it canonical).
+    pub fn with_files_dir(self, dir: Option<PathBuf>) -> Server {
+        Server {
+            files_dir: dir.map(Arc::from),
+            ..self
+        }
     }
 
     /// The same server with a frame budget for results (the transport's).
@@ -283,6 +298,7 @@ impl Server {
                     scoped: Arc::default(),
                     budget: self.budget,
                     owner: self.owner.clone(),
+                    files_dir: self.files_dir.clone(),
                 };
                 (name, server)
             })
@@ -604,7 +620,12 @@ impl Server {
         let tool = self.tool(index);
         let policy = self.policy(tool);
         let deadline = Duration::from_millis(policy.deadline_ms);
-        let call = tools::call(&self.upstream, tool, arguments, &policy);
+        let files = FileSources {
+            held: &self.results,
+            owner: &self.owner,
+            dir: self.files_dir.as_deref(),
+        };
+        let call = tools::call(&self.upstream, tool, arguments, &policy, files);
         let reporter = context.and_then(|context| {
             Reporter::new(
                 context.peer.clone(),

@@ -14,6 +14,7 @@ use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde_json::{Map, Value, json};
 
 use crate::extend::CustomTool;
+use crate::files::FileSources;
 use crate::pagination::{self, Failure, Fetched, Pages};
 use crate::redact::Redactor;
 use crate::spec::{Policy, ToolSpec};
@@ -233,6 +234,7 @@ pub async fn call(
     tool: &Tool,
     arguments: Option<Map<String, Value>>,
     policy: &Policy,
+    files: FileSources<'_>,
 ) -> (CallToolResult, Outcome) {
     // Limits are bounded when read (a day at most), so this can't overflow.
     let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms.min(MAX_DEADLINE_MS));
@@ -245,6 +247,9 @@ pub async fn call(
         Ok(shaping) => shaping,
         Err(problem) => return invalid(tool, vec![problem], redactor),
     };
+    if let Err(e) = crate::files::resolve(&tool.spec.request, &mut args, files).await {
+        return invalid(tool, vec![e.0], redactor);
+    }
     let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url, redactor) {
         Ok(prepared) => prepared,
         Err(e) => return invalid(tool, vec![e.0], redactor),
@@ -679,11 +684,14 @@ fn shape_response(
             } else {
                 media_type
             };
+            // Its size, so a model knows what it has without decoding it.
+            let mut meta = rmcp::model::MetaObject::new();
+            meta.insert("size".into(), response.body.len().into());
             vec![ContentBlock::resource(ResourceContents::BlobResourceContents {
                 uri: resource_uri(url, redactor),
                 mime_type: Some(mime_type),
                 blob: encoded(),
-                meta: None,
+                meta: Some(meta),
             })]
         }
         BodyKind::Text => {

@@ -876,3 +876,103 @@ async fn results_over_the_budget_come_as_a_preview_and_pages_that_fit() -> anyho
     }
     Ok(())
 }
+
+/// Files by reference: a download over the budget comes as a link with its
+/// media type and size, and the link is sent on as an upload's file; with
+/// `--files-dir`, a file in that directory is sent as a body; a path outside
+/// it (`..`, a symlink out, an absolute one) is refused, and the refusal
+/// says what to do. A small download is an embedded resource with its size.
+#[tokio::test]
+async fn files_go_from_download_links_and_an_allowed_directory_to_uploads() -> anyhow::Result<()> {
+    use base64::Engine;
+    let upstream = Recorder::start().await?;
+    let outer = tempfile::tempdir()?;
+    let shared = outer.path().join("shared");
+    std::fs::create_dir(&shared)?;
+    std::fs::write(shared.join("scan.png"), [0x89, b'P', b'N', b'G', 0, 1, 2])?;
+    std::fs::write(outer.path().join("secret.txt"), "s3cret")?;
+    std::os::unix::fs::symlink(outer.path().join("secret.txt"), shared.join("out.txt"))?;
+    let dir = shared.to_str().unwrap();
+    let mut lab = Lab::start(
+        &env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT),
+        &["--result-budget", "8192", "--files-dir", dir],
+    )
+    .await?;
+
+    let (small, _) = lab.call("get_file", json!({"name": "small.pdf"})).await?;
+    let embedded = &small["content"][0]["resource"];
+    assert_eq!(embedded["mimeType"], "application/pdf", "{small}");
+    assert_eq!(embedded["_meta"]["size"], 64, "{small}");
+    assert_eq!(
+        base64::engine::general_purpose::STANDARD.decode(embedded["blob"].as_str().unwrap())?,
+        mcpgen_tests::faults::file_bytes("small.pdf")
+    );
+
+    let (big, _) = lab.call("get_file", json!({"name": "big.pdf"})).await?;
+    assert!(!is_error(&big), "{big}");
+    let link = big["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "resource_link")
+        .unwrap_or_else(|| panic!("a link: {big}"))
+        .clone();
+    assert_eq!(
+        (link["mimeType"].as_str(), link["size"].as_u64()),
+        (Some("application/pdf"), Some(20_000))
+    );
+    let (sent, _) = lab
+        .call(
+            "upload_file",
+            json!({"caption": "scan", "file": {"uri": link["uri"], "filename": "big.pdf"}}),
+        )
+        .await?;
+    assert!(!is_error(&sent), "{}", text(&sent));
+
+    let (blob, _) = lab
+        .call(
+            "put_blob",
+            json!({"body": {"uri": "scan.png", "media_type": "image/png"}}),
+        )
+        .await?;
+    assert!(!is_error(&blob), "{}", text(&blob));
+
+    for uri in ["../secret.txt", "out.txt", "/etc/hostname"] {
+        let (refused, _) = lab.call("put_blob", json!({"body": {"uri": uri}})).await?;
+        assert!(is_error(&refused), "{uri}: {refused}");
+        let why = text(&refused);
+        assert!(
+            why.contains("is not a file inside the directory this server may read"),
+            "{why}"
+        );
+        assert!(!why.contains("s3cret"), "{why}");
+    }
+    let (gone, _) = lab
+        .call(
+            "put_blob",
+            json!({"body": {"uri": "mcpgen://results/0123456789abcdef"}}),
+        )
+        .await?;
+    assert!(text(&gone).contains("is not held"), "{gone}");
+    lab.finish().await?;
+
+    let seen = upstream.requests();
+    let upload = seen.iter().find(|r| r.uri == "/bodies/upload").expect("the upload");
+    let pdf = mcpgen_tests::faults::file_bytes("big.pdf");
+    let head = b"name=\"file\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n";
+    let at = upload
+        .body
+        .windows(head.len())
+        .position(|w| w == head)
+        .expect("the file part");
+    assert_eq!(
+        &upload.body[at + head.len()..at + head.len() + pdf.len()],
+        pdf.as_slice()
+    );
+    let blob = seen.iter().find(|r| r.uri == "/bodies/blob").expect("the blob");
+    assert_eq!(blob.body, [0x89, b'P', b'N', b'G', 0, 1, 2]);
+    assert_eq!(blob.headers["content-type"], "image/png");
+    // Refused references never reached the API.
+    assert_eq!(seen.iter().filter(|r| r.uri == "/bodies/blob").count(), 1);
+    Ok(())
+}

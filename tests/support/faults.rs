@@ -45,6 +45,13 @@ pub fn issues() -> Value {
     json!({"total_count": 30, "incomplete_results": false, "items": items})
 }
 
+/// The bytes of `/uploads/files/<name>`: `big.pdf` is 20,000 bytes (over a
+/// small result budget), any other name 64; never valid UTF-8.
+pub fn file_bytes(name: &str) -> Vec<u8> {
+    let len = if name == "big.pdf" { 20_000 } else { 64 };
+    (0..len).map(|i| (i * 7 % 251) as u8 | 0x80).collect()
+}
+
 pub fn json_response(status: StatusCode, value: Value) -> Response {
     (status, [("content-type", "application/json")], value.to_string()).into_response()
 }
@@ -115,6 +122,14 @@ pub async fn answer(method: &Method, uri: &Uri, headers: &HeaderMap, seen: usize
     match (method, path) {
         (&Method::POST, "/oauth/token") => Some(token(headers, seen)),
         (&Method::GET, "/issues") => Some(json_response(StatusCode::OK, issues())),
+        (&Method::GET, file) if file.starts_with("/uploads/files/") => Some(
+            (
+                StatusCode::OK,
+                [("content-type", "application/pdf")],
+                file_bytes(&file["/uploads/files/".len()..]),
+            )
+                .into_response(),
+        ),
         (_, "/auth/oauth") => {
             let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
             // The first token is "revoked": the server must fetch a new one once.

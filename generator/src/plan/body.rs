@@ -241,21 +241,20 @@ fn is_binary(schema: &Value) -> bool {
         || schema.get("contentMediaType").is_some()
 }
 
-/// The argument schema of a file: its content as text or base64, with optional name and type.
+/// The argument schema of a file: its content as text or base64, or a
+/// reference (`runtime::files`), with optional name and type.
 fn file_schema(description: Option<&str>) -> Value {
+    const HOW: &str = "A file: its content as text, base64 with `encoding: base64`, or `uri` instead of `content`.";
     json!({
         "type": "object",
-        "description": description.map_or_else(
-            || "A file: its content as text, or base64 with `encoding: base64`.".to_string(),
-            |d| format!("{d} A file: its content as text, or base64 with `encoding: base64`."),
-        ),
+        "description": description.map_or_else(|| HOW.to_string(), |d| format!("{d} {HOW}")),
         "properties": {
             "content": {"type": "string", "description": "The file's content: text, or base64 when `encoding` is `base64`."},
             "encoding": {"type": "string", "enum": ["text", "base64"], "default": "text"},
+            "uri": {"type": "string", "description": "Instead of `content`: a link an earlier result of this server gave (`mcpgen://results/…`), or a local file's path where the server allows a directory."},
             "filename": {"type": "string", "description": "The file name sent to the API."},
             "media_type": {"type": "string", "description": "The file's media type, e.g. `image/png`."}
         },
-        "required": ["content"],
         "additionalProperties": false
     })
 }

@@ -51,7 +51,8 @@ pub struct Part {
 pub struct ArgError(pub String);
 
 /// A file in an argument: a string (text content), or an object
-/// `{content, encoding: "text"|"base64", filename, media_type}`.
+/// `{content, encoding: "text"|"base64", filename, media_type}` (a `uri`
+/// instead of `content` was resolved by `files::resolve`).
 pub struct FileArg {
     pub bytes: Vec<u8>,
     pub filename: Option<String>,
@@ -69,7 +70,11 @@ impl FileArg {
             }),
             Value::Object(map) => {
                 let content = text_field(map, "content")
-                    .ok_or_else(|| ArgError(format!("`{arg}` needs `content`: the file's text, or base64")))?;
+                    .ok_or_else(|| {
+                        ArgError(format!(
+                            "`{arg}` needs `content` (the file's text, or base64) or `uri` (a result link or an allowed local file)"
+                        ))
+                    })?;
                 let bytes = match map.get("encoding").and_then(Value::as_str).unwrap_or("text") {
                     "text" => content.into_bytes(),
                     "base64" => base64::engine::general_purpose::STANDARD
