@@ -131,6 +131,10 @@ pub struct Body {
 /// What a successful response looks like, as far as later stages need it.
 #[derive(Debug, Clone, Default)]
 pub struct Response {
+    /// Its status code (`200`, `202`, `default`).
+    pub code: String,
+    /// The operation also declares `202 Accepted`: it may finish later.
+    pub accepted: bool,
     /// The JSON body's fields to a small depth: (dotted path, JSON type);
     /// `""` is the body itself. `$ref`s and `allOf` are followed.
     pub fields: Vec<(String, String)>,

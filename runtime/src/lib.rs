@@ -10,6 +10,7 @@ mod discovery;
 pub mod extend;
 pub mod files;
 pub mod http;
+pub mod jobs;
 mod listen;
 pub mod notify;
 pub mod oauth;

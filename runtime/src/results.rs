@@ -279,7 +279,7 @@ fn escaped_len(c: char) -> usize {
     }
 }
 
-fn random_id() -> Option<String> {
+pub(crate) fn random_id() -> Option<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).ok()?;
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())

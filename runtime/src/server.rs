@@ -13,9 +13,10 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, Implementation, ListToolsResult, PaginatedRequestParams,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
+    DetailedTask, GetTaskParams, GetTaskResult, Implementation, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities,
-    ServerConfig, Tool as McpTool, ToolAnnotations,
+    ServerConfig, Task, TaskPayload, TaskStatus, Tool as McpTool, ToolAnnotations,
 };
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet what 2025-11-25 hosts use.
 #[allow(deprecated)]
@@ -29,13 +30,14 @@ use tokio_util::sync::CancellationToken;
 use crate::discovery;
 use crate::extend::CustomTool;
 use crate::files::FileSources;
+use crate::jobs::{self, Entry, JobStore};
 use crate::notify::{LogLevel, Reporter};
 use crate::oauth::{self, Access};
 use crate::observe::{Caller, Metrics};
 use crate::results::{self, Missing, ResultStore, StoreLimits};
 use crate::spec::{Policy, ServerSpec, Surface};
 use crate::surface::{Presentation, View};
-use crate::tools::{self, Outcome, Tool};
+use crate::tools::{self, Answer, Follow, Outcome, Tool};
 use crate::upstream::Upstream;
 
 /// A cheap handle: the HTTP transport makes one per session or request
@@ -84,6 +86,10 @@ pub struct Inner {
     page_size: usize,
     /// Results too big for a frame, held for `resources/read`.
     results: ResultStore,
+    /// Long-running operations still running, for `wait_for_operation` and tasks.
+    jobs: JobStore,
+    /// Some tool may answer 202 and finish later: the tasks extension is offered.
+    long_running: bool,
 }
 
 /// Command-line limits that win over mcpgen.yaml's.
@@ -128,6 +134,8 @@ impl Server {
                     max_entries: 1024,
                     ttl: Duration::from_secs(spec.results.keep_seconds),
                 }),
+                jobs: JobStore::new(Duration::from_secs(spec.results.keep_seconds)),
+                long_running: spec.tools.iter().any(|t| t.long_running.is_some()),
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
@@ -210,7 +218,7 @@ impl Server {
             .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
         let call = async {
             let (result, outcome) = tools::call_custom(tool, arguments, self.upstream.redactor()).await;
-            (self.fitted(result, &tool.name, None), outcome)
+            (self.fitted(result, &tool.name, None).into(), outcome)
         };
         self.envelope(&tool.name, deadline, deadline, cancelled, caller, call)
             .await
@@ -244,6 +252,83 @@ impl Server {
             }
             _ => result,
         }
+    }
+
+    /// A call's answer as this transport sends it: a result fitted to the
+    /// budget, or a job still running held for the caller, as an MCP task
+    /// (`Follow::Hand`) or as a result saying how to wait for it again.
+    fn answered(&self, answer: Answer, tool: &Tool, follow: Follow) -> CallToolResponse {
+        let job = match answer {
+            Answer::Done(result) => return self.fitted(result, tool.spec.name, Some(tool)).into(),
+            Answer::Running(job) => *job,
+        };
+        let wait = job.wait;
+        let Some(id) = self.jobs.hold(&self.owner, job.clone()) else {
+            return tools::internal_failure(tool.spec.name).0.into();
+        };
+        match follow {
+            Follow::Hand => {
+                let now = jobs::timestamp(std::time::SystemTime::now());
+                let task = Task::new(id, TaskStatus::Working, now.clone(), now)
+                    .with_status_message(format!("{} was accepted and is running", job.label))
+                    .with_ttl_ms(self.jobs.ttl().as_millis() as u64)
+                    .with_poll_interval_ms(wait.as_millis() as u64);
+                CallToolResponse::Task(CreateTaskResult::new(task))
+            }
+            Follow::Wait => {
+                let mut result = jobs::still_running(&job, &id, None);
+                tool.conform(&mut result);
+                result.into()
+            }
+        }
+    }
+
+    /// `wait_for_operation`: polls a held job within the deadline of the tool that started it.
+    async fn call_wait(&self, arguments: Option<rmcp::model::JsonObject>) -> (CallToolResponse, Outcome) {
+        let refused = |message: String| {
+            let outcome = Outcome {
+                kind: "invalid_arguments",
+                status: None,
+                attempts: 0,
+            };
+            (
+                tools::invalid_arguments(jobs::WAIT_TOOL, vec![message], self.upstream.redactor()).into(),
+                outcome,
+            )
+        };
+        let Some(id) = arguments
+            .as_ref()
+            .and_then(|a| a.get("operation"))
+            .and_then(|v| v.as_str())
+        else {
+            return refused("at /operation: give the `operation` id a tool's answer gave".to_string());
+        };
+        let job = match self.jobs.take(&self.owner, id) {
+            None => {
+                return refused(format!(
+                    "no operation `{id}` is held for this caller: operations are kept for {} minutes, and not \
+                     across restarts; check the API for the outcome, or start it again",
+                    self.jobs.ttl().as_secs().div_ceil(60)
+                ));
+            }
+            Some(Err(ended)) => {
+                let outcome = Outcome {
+                    kind: "ok",
+                    status: None,
+                    attempts: 0,
+                };
+                return (self.fitted(ended, jobs::WAIT_TOOL, None).into(), outcome);
+            }
+            Some(Ok(job)) => job,
+        };
+        let Some(index) = self.spec.tool_index(job.tool.name) else {
+            return refused(format!("operation `{id}` belongs to no tool of this server"));
+        };
+        let tool = self.tool(index);
+        let policy = self.policy(tool);
+        let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms);
+        let (answer, outcome) = tools::follow(&self.upstream, tool, job, &policy, deadline, u32::MAX).await;
+        (self.answered(answer, tool, Follow::Wait), outcome)
     }
 
     /// The OAuth caller, for audit events.
@@ -341,7 +426,7 @@ impl Inner {
         backstop: Duration,
         cancelled: &CancellationToken,
         caller: Option<Caller<'_>>,
-        call: impl Future<Output = (CallToolResult, Outcome)>,
+        call: impl Future<Output = (CallToolResponse, Outcome)>,
     ) -> Result<CallToolResponse, ErrorData> {
         let _in_flight = self.metrics.in_flight();
         let mut audit = Audit {
@@ -361,9 +446,12 @@ impl Inner {
         };
         let (result, outcome) = match finished {
             Ok(Ok(done)) => done,
-            Err(_panic) => tools::internal_failure(tool),
+            Err(_panic) => {
+                let (result, outcome) = tools::internal_failure(tool);
+                (result.into(), outcome)
+            }
             Ok(Err(_)) => (
-                tools::deadline_exceeded(tool, deadline),
+                tools::deadline_exceeded(tool, deadline).into(),
                 Outcome {
                     kind: "deadline",
                     status: None,
@@ -372,8 +460,17 @@ impl Inner {
             ),
         };
         audit.outcome = Some(outcome);
-        Ok(result.into())
+        Ok(result)
     }
+}
+
+/// A finished call's result as a completed task carries it.
+fn completed(result: &CallToolResult) -> TaskPayload {
+    let result = match serde_json::to_value(result) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => Default::default(),
+    };
+    TaskPayload::Completed { result }
 }
 
 /// A call's audit event, written when it is dropped: with the call's outcome,
@@ -427,11 +524,17 @@ impl ServerHandler for Server {
         if let Some(title) = self.spec.title {
             implementation = implementation.with_title(title);
         }
-        let capabilities = ServerCapabilities::builder()
+        let mut capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_logging()
             .enable_resources()
             .build();
+        if self.long_running {
+            capabilities
+                .extensions
+                .get_or_insert_with(Default::default)
+                .insert(rmcp::model::TASKS_EXTENSION_ID.to_string(), Default::default());
+        }
         let mut info = ServerConfig::new(capabilities).with_server_info(implementation);
         if let Some(instructions) = self.spec.instructions {
             info = info.with_instructions(instructions);
@@ -475,6 +578,119 @@ impl ServerHandler for Server {
     }
 
     /// Pages of results too big for a frame, for the caller they were made for.
+    /// A task's state; a running job due for a poll gets one (within one
+    /// request's timeout), so each `tasks/get` costs the API one request at most.
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let server = self.for_request(&context);
+        let id = request.task_id;
+        let unknown = || {
+            ErrorData::invalid_params(
+                format!(
+                    "no task {id} is held for this caller (tasks are kept for {} minutes, and not across restarts)",
+                    server.jobs.ttl().as_secs().div_ceil(60)
+                ),
+                None,
+            )
+        };
+        let snapshot = server.jobs.snapshot(&server.owner, &id).ok_or_else(unknown)?;
+        let (status, message, payload, wait) = match (snapshot.ended, snapshot.due) {
+            (Some((_, true)), _) => (TaskStatus::Cancelled, None, TaskPayload::Cancelled, Duration::ZERO),
+            (Some((result, false)), _) => (TaskStatus::Completed, None, completed(&result), Duration::ZERO),
+            (None, None) => (
+                TaskStatus::Working,
+                snapshot.status,
+                TaskPayload::Working,
+                snapshot.wait,
+            ),
+            (None, Some(job)) => {
+                let index = server.spec.tool_index(job.tool.name).ok_or_else(unknown)?;
+                let tool = server.tool(index);
+                let policy = server.policy(tool);
+                let deadline = Instant::now() + Duration::from_millis(policy.timeout_ms) + Duration::from_secs(1);
+                let (answer, _) = tools::follow(&server.upstream, tool, job, &policy, deadline, 1).await;
+                match answer {
+                    Answer::Done(result) => {
+                        let result = server.fitted(result, tool.spec.name, Some(tool));
+                        let payload = completed(&result);
+                        server.jobs.update(
+                            &server.owner,
+                            &id,
+                            Entry::Ended {
+                                result: Box::new(result),
+                                cancelled: false,
+                            },
+                        );
+                        (TaskStatus::Completed, None, payload, Duration::ZERO)
+                    }
+                    Answer::Running(job) => {
+                        let (status, wait) = (job.status.clone(), job.wait);
+                        let next_poll = Instant::now() + wait;
+                        server
+                            .jobs
+                            .update(&server.owner, &id, Entry::Waiting { job, next_poll });
+                        (TaskStatus::Working, status, TaskPayload::Working, wait)
+                    }
+                }
+            }
+        };
+        let mut task = Task::new(
+            id,
+            status,
+            jobs::timestamp(snapshot.created),
+            jobs::timestamp(std::time::SystemTime::now()),
+        )
+        .with_ttl_ms(server.jobs.ttl().as_millis() as u64);
+        if status == TaskStatus::Working {
+            task = task.with_poll_interval_ms(wait.as_millis().max(1) as u64);
+        }
+        if let Some(message) = message {
+            task = task.with_status_message(format!("status: {message}"));
+        }
+        Ok(GetTaskResult::new(DetailedTask::new(task, payload)))
+    }
+
+    /// Stops a task: the API's job too, where it offers a way (mcpgen.yaml's
+    /// `long_running.cancel`); otherwise only the watching ends.
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        let server = self.for_request(&context);
+        let id = request.task_id;
+        let Some(job) = server.jobs.take(&server.owner, &id) else {
+            return Err(ErrorData::invalid_params(
+                format!("no task {id} is held for this caller"),
+                None,
+            ));
+        };
+        let text = match job {
+            Err(_ended) => format!("task {id} had already ended"),
+            Ok(job) => {
+                let index = server.spec.tool_index(job.tool.name);
+                let policy = index
+                    .map(|i| server.policy(server.tool(i)))
+                    .unwrap_or(server.spec.policy);
+                let deadline = Instant::now() + Duration::from_millis(policy.timeout_ms);
+                match jobs::cancel(&server.upstream, server.spec, &job, &policy, deadline).await {
+                    Ok(true) => format!("{} was cancelled at the API", job.label),
+                    Ok(false) => format!("{} is no longer watched; the API offers no way to stop it", job.label),
+                    Err(err) => format!(
+                        "{} is no longer watched; stopping it at the API failed: {err}",
+                        job.label
+                    ),
+                }
+            }
+        };
+        let ended = CallToolResult::success(vec![ContentBlock::text(server.upstream.redactor().redact(&text))]);
+        server.jobs.restore_ended(&server.owner, &id, ended, true);
+        Ok(())
+    }
+
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
@@ -568,6 +784,20 @@ impl Server {
         {
             return self.call_generated(index, arguments, context, cancelled).await;
         }
+        if name == jobs::WAIT_TOOL && self.view.lists(name) {
+            // The job's own tool bounds the wait; this only backstops it.
+            let backstop = Duration::from_millis(tools::MAX_DEADLINE_MS);
+            return self
+                .envelope(
+                    name,
+                    backstop,
+                    backstop,
+                    cancelled,
+                    self.caller(),
+                    self.call_wait(arguments),
+                )
+                .await;
+        }
         if discovery::NAMES.contains(&name) && self.view.lists(name) {
             let started = Instant::now();
             let answered = |result: CallToolResult| {
@@ -625,7 +855,13 @@ impl Server {
             owner: &self.owner,
             dir: self.files_dir.as_deref(),
         };
-        let call = tools::call(&self.upstream, tool, arguments, &policy, files);
+        // A client with the tasks extension gets a task for a job still
+        // running after its 202; others wait for it within the deadline.
+        let follow = match context.and_then(|c| c.client_capabilities()) {
+            Some(capabilities) if capabilities.supports_tasks() => Follow::Hand,
+            _ => Follow::Wait,
+        };
+        let call = tools::call(&self.upstream, tool, arguments, &policy, files, follow);
         let reporter = context.and_then(|context| {
             Reporter::new(
                 context.peer.clone(),
@@ -643,11 +879,11 @@ impl Server {
         };
         // Its upstream credentials may be the caller's own (token exchange).
         let call = async {
-            let (result, outcome) = match &self.access {
+            let (answer, outcome) = match &self.access {
                 Some(access) => oauth::CALLER.scope(access.clone(), call).await,
                 None => call.await,
             };
-            (self.fitted(result, tool.spec.name, Some(tool)), outcome)
+            (self.answered(answer, tool, follow), outcome)
         };
         // The call keeps its own deadline; the backstop (with a grace period for
         // the call's own, more precise error) stops anything that doesn't.

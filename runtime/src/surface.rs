@@ -76,9 +76,7 @@ impl View {
             after: custom.iter().map(|t| (t.name.clone(), custom_entry(t))).collect(),
             pages: OnceLock::new(),
         };
-        if surface.lists_meta_tools() {
-            view.before = discovery::entries(spec, &view);
-        }
+        view.before = view.meta_tools();
         Ok(view)
     }
 
@@ -101,10 +99,22 @@ impl View {
                 .collect(),
             pages: OnceLock::new(),
         };
-        if self.surface.lists_meta_tools() {
-            view.before = discovery::entries(self.spec, &view);
-        }
+        view.before = view.meta_tools();
         view
+    }
+
+    /// The tools listed before the generated ones: the discovery meta-tools
+    /// (in their surfaces), and `wait_for_operation` when a tool of the view
+    /// may leave an operation running.
+    fn meta_tools(&self) -> Vec<(&'static str, String)> {
+        let mut tools = Vec::new();
+        if self.surface.lists_meta_tools() {
+            tools = discovery::entries(self.spec, self);
+        }
+        if self.tools().any(|i| self.spec.tools[i].long_running.is_some()) {
+            tools.push((crate::jobs::WAIT_TOOL, crate::jobs::wait_tool_entry()));
+        }
+        tools
     }
 
     /// Whether the tool at this index of `spec.tools` is in the view.
@@ -354,6 +364,7 @@ pub(crate) mod tests {
             policy: None,
             pagination: None,
             response: None,
+            long_running: None,
         }
     }
 

@@ -15,6 +15,7 @@ use serde_json::{Map, Value, json};
 
 use crate::extend::CustomTool;
 use crate::files::FileSources;
+use crate::jobs::{self, Job};
 use crate::pagination::{self, Failure, Fetched, Pages};
 use crate::redact::Redactor;
 use crate::spec::{Policy, ToolSpec};
@@ -235,33 +236,151 @@ pub async fn call(
     arguments: Option<Map<String, Value>>,
     policy: &Policy,
     files: FileSources<'_>,
-) -> (CallToolResult, Outcome) {
+    follow: Follow,
+) -> (Answer, Outcome) {
     // Limits are bounded when read (a day at most), so this can't overflow.
     let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms.min(MAX_DEADLINE_MS));
     let redactor = upstream.redactor();
+    let done = |(result, outcome)| (Answer::Done(result), outcome);
     let mut args = match validate(tool, arguments) {
         Ok(args) => args,
-        Err(problems) => return invalid(tool, problems, redactor),
+        Err(problems) => return done(invalid(tool, problems, redactor)),
     };
     let shaping = match Shaping::of(tool, &mut args) {
         Ok(shaping) => shaping,
-        Err(problem) => return invalid(tool, vec![problem], redactor),
+        Err(problem) => return done(invalid(tool, vec![problem], redactor)),
     };
     if let Err(e) = crate::files::resolve(&tool.spec.request, &mut args, files).await {
-        return invalid(tool, vec![e.0], redactor);
+        return done(invalid(tool, vec![e.0], redactor));
     }
     let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url, redactor) {
         Ok(prepared) => prepared,
-        Err(e) => return invalid(tool, vec![e.0], redactor),
+        Err(e) => return done(invalid(tool, vec![e.0], redactor)),
     };
     // Values sent in headers the redaction rules name are masked in this call's result.
     let redactor = &redactor.with_values(prepared.sensitive.clone());
     let fetched = send(upstream, tool, &args, &prepared, policy, deadline).await;
+    // A long-running operation's 202: followed to its end.
+    if let (Some(long_running), Ok(Fetched::Single(accepted))) = (&tool.spec.long_running, &fetched)
+        && accepted.status == reqwest::StatusCode::ACCEPTED
+        && let Some(target) = jobs::watch_target(upstream.spec(), long_running, &prepared.url, accepted)
+    {
+        let status = serde_json::from_slice::<Value>(&accepted.body)
+            .ok()
+            .and_then(|body| jobs::body_status(&body))
+            .map(|(_, status)| status);
+        let job = Job {
+            target,
+            tool: tool.spec,
+            label: redactor.redact(&prepared.label),
+            status,
+            wait: jobs::next_wait(Duration::ZERO, upstream::retry_after_now(&accepted.headers)),
+            asked: shaping.asked,
+            sensitive: prepared.sensitive,
+            started: Instant::now(),
+            polls: 0,
+        };
+        let accepted = Outcome {
+            kind: "accepted",
+            status: Some(202),
+            attempts: accepted.attempts,
+        };
+        return match follow {
+            Follow::Hand => (Answer::Running(Box::new(job)), accepted),
+            // Boxed: the request's future is big already; this would double it on the stack.
+            Follow::Wait => Box::pin(self::follow(upstream, tool, job, policy, deadline, u32::MAX)).await,
+        };
+    }
     let (mut result, outcome) = shape(tool, &prepared, fetched, &shaping, redactor);
     // Errors too: clients (the TypeScript SDK) check any structured content
     // against the output schema; the text keeps every detail.
     tool.conform(&mut result);
-    (result, outcome)
+    (Answer::Done(result), outcome)
+}
+
+/// What a call of a long-running operation does after its 202.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Follow {
+    /// Polls within the call's deadline.
+    Wait,
+    /// Hands the job back at once (to become an MCP task).
+    Hand,
+}
+
+/// A call's answer: a result, or a job that still runs.
+pub enum Answer {
+    Done(CallToolResult),
+    Running(Box<Job>),
+}
+
+/// Polls `job` until it ends, the next wait would pass `deadline`, or
+/// `max_polls` polls were made; a failed poll leaves it running, with why.
+pub async fn follow(
+    upstream: &Upstream,
+    tool: &Tool,
+    mut job: Job,
+    policy: &Policy,
+    deadline: Instant,
+    max_polls: u32,
+) -> (Answer, Outcome) {
+    let running = |job: Job, attempts| {
+        let outcome = Outcome {
+            kind: "accepted",
+            status: Some(202),
+            attempts,
+        };
+        (Answer::Running(Box::new(job)), outcome)
+    };
+    for made in 0..max_polls {
+        // The first poll of a job goes at once; a poll the deadline cuts
+        // short leaves the job running, so only a second is kept for it.
+        let wait = if made == 0 && job.polls == 0 {
+            Duration::ZERO
+        } else {
+            job.wait
+        };
+        let margin = Duration::from_millis(policy.timeout_ms).min(Duration::from_secs(1));
+        if Instant::now() + wait + margin > deadline {
+            return running(job, 0);
+        }
+        tokio::time::sleep(wait).await;
+        job.polls += 1;
+        match Box::pin(jobs::poll(upstream, &job, policy, deadline)).await {
+            Ok(jobs::Polled::Finished(response, url)) => {
+                let shaping = Shaping {
+                    configured: tool.projection.as_ref(),
+                    asked: job.asked.clone(),
+                };
+                let redactor = upstream.redactor().with_values(job.sensitive.clone());
+                let status = response.status;
+                let attempts = response.attempts;
+                let mut result = shape_response(&job.label, &url, response, &shaping, &redactor);
+                result.content.push(ContentBlock::text(format!(
+                    "{} was accepted, then ended after {} s and {} status check(s).",
+                    job.label,
+                    job.started.elapsed().as_secs(),
+                    job.polls
+                )));
+                tool.conform(&mut result);
+                let outcome = Outcome {
+                    kind: if status.is_success() { "ok" } else { "upstream_error" },
+                    status: Some(status.as_u16()),
+                    attempts,
+                };
+                return (Answer::Done(result), outcome);
+            }
+            Ok(jobs::Polled::Running { status, retry_after }) => {
+                job.status = status.or(job.status);
+                job.wait = jobs::next_wait(job.wait, retry_after);
+            }
+            Err(err) => {
+                tracing::warn!(tool = tool.spec.name, "a status check of {} failed: {err}", job.label);
+                job.wait = jobs::next_wait(job.wait, None);
+                return running(job, err.attempts);
+            }
+        }
+    }
+    running(job, 0)
 }
 
 /// The arguments as the schema accepts them, or what is wrong with them.
@@ -803,6 +922,7 @@ mod tests {
         policy: None,
         pagination: None,
         response: None,
+        long_running: None,
     };
 
     #[test]

@@ -240,6 +240,42 @@ pub struct ToolSpec {
     pub pagination: Option<PaginationSpec>,
     /// How its results are shaped; `None`: as the API answers.
     pub response: Option<ResponseSpec>,
+    /// The operation may answer 202 Accepted and finish later; `None`: a 202
+    /// is its answer.
+    pub long_running: Option<LongRunningSpec>,
+}
+
+/// A long-running operation (mcpgen.yaml's `tools.<id>.long_running`, or
+/// detected from a declared 202 response): followed to its end after a 202.
+#[derive(Debug, Clone, Copy)]
+pub struct LongRunningSpec {
+    pub status: JobStatus,
+    /// How to stop the job; `None`: the API offers no way (cancelling only
+    /// stops watching it).
+    pub cancel: Option<JobCancel>,
+}
+
+/// Where a job's status is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobStatus {
+    /// The 202's `Operation-Location`, `Azure-AsyncOperation` or `Location`
+    /// header (on the API's own host).
+    Header,
+    /// A call of another tool (by name), its arguments taken from the 202's
+    /// JSON body: `(argument, field path)`.
+    Tool {
+        tool: &'static str,
+        args: &'static [(&'static str, &'static str)],
+    },
+}
+
+/// How a job is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobCancel {
+    /// `DELETE` on the status URL.
+    DeleteStatus,
+    /// A call of another tool, with the status tool's arguments.
+    Tool { tool: &'static str },
 }
 
 /// Response projection (mcpgen.yaml's `tools.<id>.response`): field paths

@@ -34,6 +34,11 @@ struct Lab {
 
 impl Lab {
     async fn start(env: &[(String, String)], args: &[&str]) -> anyhow::Result<Lab> {
+        Lab::start_declaring(env, args, json!({})).await
+    }
+
+    /// A session whose client declares `capabilities` at initialize.
+    async fn start_declaring(env: &[(String, String)], args: &[&str], capabilities: Value) -> anyhow::Result<Lab> {
         let mut child = tokio::process::Command::new(built_binary("upstream-lab-mcp"))
             .args(args)
             .env_clear()
@@ -59,7 +64,7 @@ impl Lab {
         };
         lab.request(
             "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "lab-test", "version": "0"}}),
+            json!({"protocolVersion": "2025-11-25", "capabilities": capabilities, "clientInfo": {"name": "lab-test", "version": "0"}}),
         )
         .await?;
         lab.send(json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
@@ -974,5 +979,129 @@ async fn files_go_from_download_links_and_an_allowed_directory_to_uploads() -> a
     assert_eq!(blob.headers["content-type"], "image/png");
     // Refused references never reached the API.
     assert_eq!(seen.iter().filter(|r| r.uri == "/bodies/blob").count(), 1);
+    Ok(())
+}
+
+/// Long-running operations, without the tasks extension: a job that ends
+/// within the call's deadline is waited for (its `Retry-After` honoured), and
+/// the call answers with the job's result; one that doesn't gives an
+/// `operation` id that `wait_for_operation` waits on until it ends. A status
+/// read through another tool (`startReport` → `getJob`) works the same.
+#[tokio::test]
+async fn long_running_operations_are_followed_within_the_deadline_and_after() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    let tools = lab.request("tools/list", json!({})).await?;
+    let names: Vec<&str> = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["name"].as_str())
+        .collect();
+    assert!(names.contains(&"wait_for_operation"), "{names:?}");
+
+    // Two checks, a second apart (Retry-After: 1), then the result.
+    let (done, took) = lab.call("start_job", json!({"steps": 2})).await?;
+    assert!(!is_error(&done), "{done}");
+    assert_eq!(done["structuredContent"]["status"], "succeeded", "{done}");
+    assert_eq!(done["structuredContent"]["result"]["rows"], 3, "{done}");
+    assert!(
+        text(&done).contains("POST /jobs was accepted, then ended after"),
+        "{done}"
+    );
+    assert!(took >= Duration::from_secs(2), "Retry-After was not honoured: {took:?}");
+    let id = done["structuredContent"]["id"].as_str().unwrap().to_string();
+    assert_eq!(upstream.count("GET", &format!("/jobs/{id}")), 3);
+
+    // Longer than the lab's 6 s deadline: an id to wait on, then the result.
+    let (running, took) = lab.call("start_job", json!({"steps": 7})).await?;
+    assert!(!is_error(&running), "{running}");
+    assert!(took < Duration::from_secs(7), "{took:?}");
+    let operation = running["structuredContent"]["operation"]["id"]
+        .as_str()
+        .expect("an operation id")
+        .to_string();
+    assert!(operation.starts_with("op_"), "{running}");
+    assert!(
+        text(&running).contains("call `wait_for_operation` with {\"operation\": \"op_"),
+        "{running}"
+    );
+    let (waited, _) = lab.call("wait_for_operation", json!({"operation": operation})).await?;
+    assert!(!is_error(&waited), "{waited}");
+    assert_eq!(waited["structuredContent"]["status"], "succeeded", "{waited}");
+    // Used up: the id is gone, and the error says what to do.
+    let (again, _) = lab.call("wait_for_operation", json!({"operation": operation})).await?;
+    assert!(
+        is_error(&again) && text(&again).contains("is held for this caller"),
+        "{again}"
+    );
+
+    // The status through getJob, with the id from the 202's body.
+    let (report, _) = lab.call("start_report", json!({"steps": 1})).await?;
+    assert!(!is_error(&report), "{report}");
+    assert_eq!(report["structuredContent"]["status"], "succeeded", "{report}");
+    lab.finish().await?;
+    Ok(())
+}
+
+/// With the tasks extension (declared at initialize), a job still running
+/// after its 202 becomes an MCP task: `tasks/get` reports it working (with
+/// the API's status and a poll interval) until it completes with the result;
+/// `tasks/cancel` stops it at the API (DELETE on the status URL) and the
+/// task reads cancelled. A quick answer stays a plain result.
+#[tokio::test]
+async fn long_running_operations_become_tasks_for_clients_that_take_them() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start_declaring(
+        &env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT),
+        &[],
+        json!({"extensions": {"io.modelcontextprotocol/tasks": {}}}),
+    )
+    .await?;
+    let created = lab
+        .request("tools/call", json!({"name": "start_job", "arguments": {"steps": 2}}))
+        .await?;
+    assert_eq!(created["resultType"], "task", "{created}");
+    assert_eq!(created["status"], "working", "{created}");
+    assert_eq!(created["pollIntervalMs"], 1000, "{created}");
+    let task = created["taskId"].as_str().unwrap().to_string();
+    let mut states = Vec::new();
+    let completed = loop {
+        anyhow::ensure!(states.len() < 20, "the task never completed: {states:?}");
+        let got = lab.request("tasks/get", json!({"taskId": task})).await?;
+        states.push(got["status"].as_str().unwrap_or("?").to_string());
+        if got["status"] != "working" {
+            break got;
+        }
+        assert!(got["pollIntervalMs"].as_u64().unwrap() >= 1000, "{got}");
+        tokio::time::sleep(Duration::from_millis(got["pollIntervalMs"].as_u64().unwrap())).await;
+    };
+    assert_eq!(completed["status"], "completed", "{states:?} {completed}");
+    assert_eq!(
+        completed["result"]["structuredContent"]["status"], "succeeded",
+        "{completed}"
+    );
+    assert!(states.len() >= 2, "{states:?}");
+
+    let created = lab
+        .request("tools/call", json!({"name": "start_job", "arguments": {"steps": 50}}))
+        .await?;
+    let task = created["taskId"].as_str().unwrap().to_string();
+    lab.request("tasks/cancel", json!({"taskId": task})).await?;
+    let got = lab.request("tasks/get", json!({"taskId": task})).await?;
+    assert_eq!(got["status"], "cancelled", "{got}");
+    let deleted = upstream.requests().into_iter().filter(|r| r.method == "DELETE").count();
+    assert_eq!(deleted, 1);
+
+    // Another caller's or an unknown task: an error, not an oracle.
+    let unknown = lab
+        .request("tasks/get", json!({"taskId": "op_0000"}))
+        .await
+        .expect_err("unknown task");
+    assert!(unknown.to_string().contains("no task op_0000 is held"), "{unknown}");
+    // A tool without a 202 answers as ever.
+    let (plain, _) = lab.call("get_job", json!({"jobId": "job-0-1"})).await?;
+    assert_eq!(plain["structuredContent"]["status"], "succeeded", "{plain}");
+    lab.finish().await?;
     Ok(())
 }

@@ -122,6 +122,8 @@ pub async fn answer(method: &Method, uri: &Uri, headers: &HeaderMap, seen: usize
     match (method, path) {
         (&Method::POST, "/oauth/token") => Some(token(headers, seen)),
         (&Method::GET, "/issues") => Some(json_response(StatusCode::OK, issues())),
+        (&Method::POST, "/jobs" | "/reports") => Some(start_job(path, uri)),
+        (_, job) if job.starts_with("/jobs/") => Some(job_status(method, &job["/jobs/".len()..], seen)),
         (&Method::GET, file) if file.starts_with("/uploads/files/") => Some(
             (
                 StatusCode::OK,
@@ -140,6 +142,54 @@ pub async fn answer(method: &Method, uri: &Uri, headers: &HeaderMap, seen: usize
         }
         _ => None,
     }
+}
+
+/// Jobs cancelled with `DELETE /jobs/<id>`.
+fn cancelled_jobs() -> &'static std::sync::Mutex<std::collections::HashSet<String>> {
+    static CANCELLED: OnceLock<std::sync::Mutex<std::collections::HashSet<String>>> = OnceLock::new();
+    CANCELLED.get_or_init(Default::default)
+}
+
+/// A job that ends after `steps` status checks (`?steps=`, default 2): 202
+/// with `Location` and `Retry-After: 1` for `/jobs`, 202 naming the job in
+/// its body for `/reports`.
+fn start_job(path: &str, uri: &Uri) -> Response {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let id = format!("job-{}-{n}", number(uri, "steps", 2));
+    if path == "/reports" {
+        return json_response(StatusCode::ACCEPTED, json!({"job": {"id": id}}));
+    }
+    let mut response = json_response(StatusCode::ACCEPTED, json!({"id": id, "status": "queued"}));
+    let headers = response.headers_mut();
+    headers.insert("location", format!("/jobs/{id}").parse().expect("ASCII"));
+    headers.insert("retry-after", "1".parse().expect("ASCII"));
+    response
+}
+
+/// `GET /jobs/<id>`: running until its `seen`-th check passes its steps;
+/// `DELETE` cancels it.
+fn job_status(method: &Method, id: &str, seen: usize) -> Response {
+    let steps: usize = id.split('-').nth(1).and_then(|s| s.parse().ok()).unwrap_or(2);
+    let mut cancelled = cancelled_jobs().lock().unwrap_or_else(|p| p.into_inner());
+    if *method == Method::DELETE {
+        cancelled.insert(id.to_string());
+        return StatusCode::NO_CONTENT.into_response();
+    }
+    if cancelled.contains(id) {
+        return json_response(StatusCode::OK, json!({"id": id, "status": "cancelled"}));
+    }
+    if seen <= steps {
+        let mut response = json_response(StatusCode::OK, json!({"id": id, "status": "running"}));
+        response
+            .headers_mut()
+            .insert("retry-after", "1".parse().expect("ASCII"));
+        return response;
+    }
+    json_response(
+        StatusCode::OK,
+        json!({"id": id, "status": "succeeded", "result": {"rows": 3}}),
+    )
 }
 
 fn token(headers: &HeaderMap, seen: usize) -> Response {

@@ -10,6 +10,7 @@ mod body;
 pub mod check;
 pub mod deploy;
 pub mod distribution;
+mod jobs;
 pub mod names;
 pub mod paginate;
 pub mod projection;
@@ -34,6 +35,7 @@ pub use args::ParamPlan;
 use args::{Arguments, plan_params};
 use body::plan_body;
 pub use body::{BodyPlan, FieldPlan};
+use jobs::LongRunningPlan;
 use names::unique;
 use projection::ResponsePlan;
 
@@ -242,6 +244,9 @@ pub struct ToolPlan {
     /// `tools.<id>.response`: what the model gets back.
     #[serde(serialize_with = "rust::expr")]
     pub response: Option<ResponsePlan>,
+    /// Follows a 202 Accepted to the job's end.
+    #[serde(serialize_with = "rust::expr")]
+    pub long_running: Option<LongRunningPlan>,
 }
 
 /// What every tool inherits: the top of mcpgen.yaml, and the spec (for schemas).
@@ -318,6 +323,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             Err(d) => diags.push(*d),
         }
     }
+    jobs::resolve(&mut tools, &mut diags);
     let oauth = selection.oauth.as_ref().map(|oauth| {
         let names: Vec<&str> = tools.iter().map(|t| t.name.as_str()).collect();
         let mut tool_scopes = Vec::new();
@@ -760,6 +766,11 @@ pub fn plan_tool(
             Some(plan)
         }
     };
+    let long_running = jobs::plan(
+        op,
+        op.operation_id.as_deref().unwrap_or(&name),
+        custom.and_then(|(c, file)| c.long_running.as_ref().map(|l| (l, file))),
+    )?;
     let policy = match custom.and_then(|(c, file)| c.upstream.as_ref().map(|u| (u, file))) {
         None => None,
         Some((section, file)) => {
@@ -785,6 +796,8 @@ pub fn plan_tool(
         Method::Patch => (false, true, false),
     };
     let mut findings = Vec::new();
+    // A job's 202 body is not what the call ends with: no schema promises it.
+    let accepted_only = long_running.is_some() && op.response.as_ref().is_some_and(|r| r.code == "202");
     let output_schema = output_schema(
         op,
         pagination.as_ref(),
@@ -792,7 +805,16 @@ pub fn plan_tool(
         &defaults,
         spec_file,
         &mut findings,
-    );
+    )
+    .filter(|_| !accepted_only);
+    if long_running.is_some() {
+        let deadline = policy.as_ref().unwrap_or(&defaults.policy).deadline_ms / 1000;
+        description = format!(
+            "{}\n\nMay take long: when the API accepts the request for later (202), the call waits up to {deadline} s \
+             for the result; if it is still running then, the answer gives an `operation` id for `wait_for_operation`.",
+            description.trim_end()
+        );
+    }
 
     let summary = title.clone().unwrap_or_else(|| first_sentence(&description));
     Ok(ToolPlan {
@@ -820,6 +842,7 @@ pub fn plan_tool(
         policy,
         pagination,
         response,
+        long_running,
     })
 }
 

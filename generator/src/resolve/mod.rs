@@ -567,6 +567,8 @@ fn success_response(doc: &SpecDocument, pointer: &str) -> Option<Response> {
         schema_at = Some((schema.clone(), at));
     }
     Some(Response {
+        code: code.clone(),
+        accepted: responses.contains_key("202"),
         fields,
         headers,
         schema: schema_at,

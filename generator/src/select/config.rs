@@ -158,6 +158,28 @@ pub struct ToolOverride {
     /// outputSchema is rewritten to match.
     #[schemars(with = "Option<ResponseOverride>")]
     pub response: Option<Spanned<ResponseOverride>>,
+    /// How a 202 Accepted answer is followed to its end (operations that
+    /// declare a 202 are followed through its `Location` header without this).
+    #[schemars(with = "Option<LongRunningOverride>")]
+    pub long_running: Option<Spanned<LongRunningOverride>>,
+}
+
+/// A long-running operation's status and cancellation.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LongRunningOverride {
+    /// The operationId of a GET operation that reads the job's status;
+    /// default: the 202's `Operation-Location` / `Location` header.
+    #[schemars(with = "Option<String>")]
+    pub status: Option<Spanned<String>>,
+    /// The status operation's arguments (by parameter name) from fields of
+    /// the 202's JSON body (dotted paths).
+    #[serde(default)]
+    pub arguments: IndexMap<String, String>,
+    /// How to stop the job: `DELETE` (on the status URL) or the operationId
+    /// of an operation called with the status operation's arguments.
+    #[schemars(with = "Option<String>")]
+    pub cancel: Option<Spanned<String>>,
 }
 
 /// Response projection. Paths are redaction's (`a.b`, `items[*].id`,

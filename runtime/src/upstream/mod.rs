@@ -108,12 +108,18 @@ impl std::fmt::Display for UpstreamError {
 /// Makes ring the process's TLS crypto (reqwest is built without a provider
 /// of its own); any reqwest client in the process needs it before it is
 /// built. Idempotent: a provider already installed stays.
+/// `Retry-After` of a response (seconds or an HTTP date), unbounded: the caller bounds it.
+pub fn retry_after_now(headers: &HeaderMap) -> Option<Duration> {
+    retry::retry_after(headers, std::time::SystemTime::now)
+}
+
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The pooled HTTP client and what it needs to authenticate.
 pub struct Upstream {
+    spec: &'static ServerSpec,
     /// Built on first use: it loads the system's CA certificates (hundreds of
     /// files), which would otherwise dominate start-up and idle memory.
     client: std::sync::OnceLock<Result<reqwest::Client, String>>,
@@ -149,6 +155,7 @@ impl Upstream {
             .map(|s| (s.name, tokio::sync::Mutex::new(None)))
             .collect();
         Ok(Upstream {
+            spec,
             client: std::sync::OnceLock::new(),
             user_agent: format!("{}/{} (mcpgen)", spec.name, spec.version),
             schemes: spec.security_schemes,
@@ -182,6 +189,11 @@ impl Upstream {
                     .schemes
                     .iter()
                     .any(|s| s.name == name && s.token_exchange.is_some()))
+    }
+
+    /// The server this upstream serves (a job's status tool is one of its tools).
+    pub fn spec(&self) -> &'static ServerSpec {
+        self.spec
     }
 
     pub fn config(&self) -> &Config {

@@ -77,7 +77,7 @@ pub fn jitter() -> f64 {
 }
 
 /// `Retry-After` as seconds or an HTTP date.
-fn retry_after(headers: &HeaderMap, now: fn() -> SystemTime) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &HeaderMap, now: fn() -> SystemTime) -> Option<Duration> {
     let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = text.parse::<u64>() {
         return Some(Duration::from_secs(seconds));

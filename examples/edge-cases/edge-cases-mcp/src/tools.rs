@@ -114,6 +114,7 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /items` (operationId `updateItem`)
@@ -138,6 +139,7 @@ const UPDATE_ITEM: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `POST /items`
@@ -166,6 +168,7 @@ const POST_ITEMS: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `POST /forms/{form_id}/submissions` (operationId `submitTheFormWithAVeryLongOperationIdThatGoesOnAndOnPastTheLimitOfSixtyFourCharacters`)
@@ -218,4 +221,5 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };

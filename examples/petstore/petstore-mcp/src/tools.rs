@@ -133,6 +133,7 @@ const LIST_PETS: ToolSpec = ToolSpec {
         max_items: 200,
     }),
     response: None,
+    long_running: None,
 };
 
 /// `POST /pets` (operationId `createPet`)
@@ -168,6 +169,7 @@ const CREATE_PET: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /pets/findByTags` (operationId `findPetsByTags`)
@@ -202,6 +204,7 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /pets/{petId}` (operationId `getPetById`)
@@ -226,6 +229,7 @@ const GET_PET_BY_ID: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `PUT /pets/{petId}` (operationId `updatePet`)
@@ -261,6 +265,7 @@ const UPDATE_PET: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `DELETE /pets/{petId}` (operationId `deletePet`)
@@ -285,6 +290,7 @@ const DELETE_PET: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `POST /pets/{petId}/notes` (operationId `addPetNote`)
@@ -315,6 +321,7 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /store/inventory` (operationId `getInventory`)
@@ -339,6 +346,7 @@ const GET_INVENTORY: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /store/orders` (operationId `listOrders`)
@@ -367,6 +375,7 @@ const LIST_ORDERS: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `POST /store/orders` (operationId `placeOrder`)
@@ -406,6 +415,7 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
     }),
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /store/orders/{orderId}` (operationId `getOrderById`)
@@ -430,6 +440,7 @@ const GET_ORDER_BY_ID: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `DELETE /store/orders/{orderId}` (operationId `cancelOrder`)
@@ -454,6 +465,7 @@ const CANCEL_ORDER: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /users` (operationId `listUsers`)
@@ -498,6 +510,7 @@ const LIST_USERS: ToolSpec = ToolSpec {
         max_items: 200,
     }),
     response: None,
+    long_running: None,
 };
 
 /// `POST /users` (operationId `createUser`)
@@ -534,6 +547,7 @@ const CREATE_USER: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `GET /users/{username}` (operationId `getUserByName`)
@@ -558,6 +572,7 @@ const GET_USER_BY_NAME: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };
 
 /// `PUT /users/{username}` (operationId `updateUser`)
@@ -602,4 +617,5 @@ const UPDATE_USER: ToolSpec = ToolSpec {
     policy: None,
     pagination: None,
     response: None,
+    long_running: None,
 };

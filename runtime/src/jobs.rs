@@ -1,0 +1,548 @@
+//! Long-running operations: an operation that answers 202 Accepted is
+//! followed to its end. Where to watch it: the 202's `Operation-Location`,
+//! `Azure-AsyncOperation` or `Location` header (on the host the request went
+//! to: the server's credentials go nowhere else), or a status tool that
+//! mcpgen.yaml names, called with arguments from the 202's body. Each poll
+//! waits what the API's `Retry-After` asks (1 to 30 s), else 1 s growing to 10 s.
+//!
+//! A job has ended when a poll answers other than 202 and its body has no
+//! status saying it still runs (`status`, `state`, `phase`,
+//! `provisioningState`, or `done: false`). What a caller gets meanwhile is
+//! the server's choice (`server.rs`): an MCP task for clients with the tasks
+//! extension, each `tasks/get` advancing it by at most one poll; otherwise a
+//! wait within the call's deadline, then a handle for `wait_for_operation`.
+//! Jobs are held in memory per caller, bounded, like results.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime};
+
+use mcpgen_spec::projection::Projection;
+use reqwest::StatusCode;
+use rmcp::model::CallToolResult;
+use serde_json::{Map, Value, json};
+use url::Url;
+
+use crate::redact::Redactor;
+use crate::spec::{JobCancel, JobStatus, LongRunningSpec, Method, Policy, RequestSpec, ServerSpec, ToolSpec};
+use crate::upstream::{ErrorKind, Prepared, Upstream, UpstreamError, UpstreamResponse};
+
+/// The meta-tool that waits for a job again.
+pub const WAIT_TOOL: &str = "wait_for_operation";
+/// Bounds of the wait between polls.
+const MIN_WAIT: Duration = Duration::from_secs(1);
+const MAX_WAIT: Duration = Duration::from_secs(30);
+const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
+/// Jobs held at once (the oldest go first).
+const MAX_JOBS: usize = 1024;
+
+/// Where a job's status is read.
+#[derive(Debug, Clone)]
+pub enum Target {
+    Url(Url),
+    Tool {
+        spec: &'static ToolSpec,
+        args: Map<String, Value>,
+    },
+}
+
+/// A job in progress: what the next poll and the final answer need.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub target: Target,
+    /// The tool that started it.
+    pub tool: &'static ToolSpec,
+    /// The request that started it, as messages name it (`POST /exports`).
+    pub label: String,
+    /// The job's last status as the API said it.
+    pub status: Option<String>,
+    /// How long to wait before the next poll.
+    pub wait: Duration,
+    /// The model's `fields`, for the final answer.
+    pub asked: Option<Projection>,
+    /// Values sent in headers the redaction rules name: masked in the answer too.
+    pub sensitive: Vec<String>,
+    pub started: Instant,
+    pub polls: u32,
+}
+
+/// What one poll found.
+pub enum Polled {
+    Running {
+        status: Option<String>,
+        retry_after: Option<Duration>,
+    },
+    /// The job ended: the answer to pass on, and where it came from.
+    Finished(UpstreamResponse, Url),
+}
+
+/// Where a 202 says to watch its job; `None` when it says nothing usable
+/// (no header, another host, a body without the status tool's arguments).
+pub fn watch_target(
+    server: &'static ServerSpec,
+    long_running: &LongRunningSpec,
+    request_url: &Url,
+    response: &UpstreamResponse,
+) -> Option<Target> {
+    match long_running.status {
+        JobStatus::Header => ["operation-location", "azure-asyncoperation", "location"]
+            .iter()
+            .find_map(|name| response.headers.get(*name)?.to_str().ok())
+            .and_then(|value| same_origin(request_url, value))
+            .map(Target::Url),
+        JobStatus::Tool { tool, args } => {
+            let spec = &server.tools[server.tool_index(tool)?];
+            let body: Value = serde_json::from_slice(&response.body).ok()?;
+            let mut values = Map::new();
+            for (arg, path) in args {
+                let value = path.split('.').try_fold(&body, |v, key| v.get(key))?;
+                values.insert(arg.to_string(), value.clone());
+            }
+            Some(Target::Tool { spec, args: values })
+        }
+    }
+}
+
+/// `reference` resolved against `base`, when it stays on its scheme, host and port.
+fn same_origin(base: &Url, reference: &str) -> Option<Url> {
+    let url = base.join(reference.trim()).ok()?;
+    (url.origin() == base.origin()).then_some(url)
+}
+
+/// The wait before the next poll: what the API asked (bounded), else the
+/// last wait grown by half, up to 10 s.
+pub fn next_wait(last: Duration, asked: Option<Duration>) -> Duration {
+    match asked {
+        Some(asked) => asked.clamp(MIN_WAIT, MAX_WAIT),
+        None => last.mul_f64(1.5).clamp(MIN_WAIT, DEFAULT_MAX_WAIT),
+    }
+}
+
+/// Whether a job's body says it still runs, and its status in words.
+pub fn body_status(body: &Value) -> Option<(bool, String)> {
+    const RUNNING: &[&str] = &[
+        "running",
+        "pending",
+        "queued",
+        "in_progress",
+        "inprogress",
+        "in-progress",
+        "notstarted",
+        "not_started",
+        "started",
+        "accepted",
+        "processing",
+        "waiting",
+        "created",
+        "submitted",
+        "scheduled",
+        "provisioning",
+        "updating",
+        "creating",
+        "deleting",
+    ];
+    let map = body.as_object()?;
+    if let Some(done) = map.get("done").and_then(Value::as_bool) {
+        return Some((!done, if done { "done" } else { "running" }.to_string()));
+    }
+    ["status", "state", "phase", "provisioningState"]
+        .iter()
+        .find_map(|key| map.get(*key)?.as_str())
+        .map(|status| {
+            (
+                RUNNING.contains(&status.to_ascii_lowercase().as_str()),
+                status.to_string(),
+            )
+        })
+}
+
+/// One look at the job, within `deadline`.
+pub async fn poll(upstream: &Upstream, job: &Job, policy: &Policy, deadline: Instant) -> Result<Polled, UpstreamError> {
+    let (response, url) = get(upstream, job, &job.target, Method::Get, policy, deadline).await?;
+    // 303 See Other: the job is done, its result is there.
+    if response.status == StatusCode::SEE_OTHER
+        && let Some(result) = response
+            .headers
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|location| same_origin(&url, location))
+    {
+        let (response, url) = get(upstream, job, &Target::Url(result), Method::Get, policy, deadline).await?;
+        return Ok(Polled::Finished(response, url));
+    }
+    let retry_after = crate::upstream::retry_after_now(&response.headers);
+    let status = serde_json::from_slice::<Value>(&response.body)
+        .ok()
+        .and_then(|body| body_status(&body));
+    let running = match &status {
+        _ if response.status == StatusCode::ACCEPTED => true,
+        Some((running, _)) => response.status.is_success() && *running,
+        None => false,
+    };
+    Ok(if running {
+        Polled::Running {
+            status: status.map(|(_, s)| s),
+            retry_after,
+        }
+    } else {
+        Polled::Finished(response, url)
+    })
+}
+
+/// Stops the job where the API allows it; `Ok(false)` when it offers no way.
+pub async fn cancel(
+    upstream: &Upstream,
+    server: &'static ServerSpec,
+    job: &Job,
+    policy: &Policy,
+    deadline: Instant,
+) -> Result<bool, UpstreamError> {
+    let Some(how) = job.tool.long_running.and_then(|l| l.cancel) else {
+        return Ok(false);
+    };
+    let (target, method) = match (how, &job.target) {
+        (JobCancel::DeleteStatus, Target::Url(url)) => (Target::Url(url.clone()), Method::Delete),
+        (JobCancel::Tool { tool }, Target::Tool { args, .. }) => {
+            let Some(index) = server.tool_index(tool) else {
+                return Ok(false);
+            };
+            let spec = &server.tools[index];
+            let target = Target::Tool {
+                spec,
+                args: args.clone(),
+            };
+            (target, spec.request.method)
+        }
+        _ => return Ok(false),
+    };
+    let (response, _) = get(upstream, job, &target, method, policy, deadline).await?;
+    Ok(response.status.is_success())
+}
+
+/// A request to `target` with the credentials of the tool that started the job.
+async fn get(
+    upstream: &Upstream,
+    job: &Job,
+    target: &Target,
+    method: Method,
+    policy: &Policy,
+    deadline: Instant,
+) -> Result<(UpstreamResponse, Url), UpstreamError> {
+    let invalid = |detail: String| UpstreamError {
+        kind: ErrorKind::Invalid,
+        detail,
+        attempts: 0,
+    };
+    match target {
+        Target::Url(url) => {
+            let recipe = RequestSpec {
+                method,
+                path: "",
+                server: None,
+                params: &[],
+                body: None,
+                security: job.tool.request.security,
+            };
+            let prepared = Prepared {
+                method: method.as_str().parse().map_err(|_| invalid("bad method".into()))?,
+                url: url.clone(),
+                headers: Vec::new(),
+                cookies: Vec::new(),
+                body: None,
+                label: format!("{} {}", method.as_str(), url.path()),
+                sensitive: Vec::new(),
+            };
+            let response = upstream
+                .send(job.tool.name, &recipe, &prepared, policy, deadline)
+                .await?;
+            Ok((response, url.clone()))
+        }
+        Target::Tool { spec, args } => {
+            let prepared =
+                crate::upstream::prepare(&spec.request, args, &upstream.config().base_url, &Redactor::default())
+                    .map_err(|e| invalid(format!("the status request can't be made: {}", e.0)))?;
+            let response = upstream
+                .send(spec.name, &spec.request, &prepared, policy, deadline)
+                .await?;
+            Ok((response, prepared.url))
+        }
+    }
+}
+
+/// RFC 3339 in UTC, as task timestamps are written.
+pub fn timestamp(at: SystemTime) -> String {
+    chrono::DateTime::<chrono::Utc>::from(at).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// What the caller gets while the job runs: what it is, how long it ran,
+/// and how to wait for it again.
+pub fn still_running(job: &Job, handle: &str, note: Option<&str>) -> CallToolResult {
+    let status = job.status.as_deref().unwrap_or("running");
+    let seconds = job.started.elapsed().as_secs();
+    let text = format!(
+        "{} was accepted and is still running after {seconds} s (status: `{status}`; {} status check(s)).{} \
+         To wait for it again, call `{WAIT_TOOL}` with {{\"operation\": \"{handle}\"}}; it is kept for this caller only.",
+        job.label,
+        job.polls,
+        note.map(|n| format!(" {n}")).unwrap_or_default(),
+    );
+    let mut result = CallToolResult::success(vec![rmcp::model::ContentBlock::text(text)]);
+    result.structured_content = Some(json!({
+        "operation": {"id": handle, "status": status, "running_seconds": seconds, "next_check_seconds": job.wait.as_secs()}
+    }));
+    result
+}
+
+/// The `tools/list` entry of `wait_for_operation`.
+pub fn wait_tool_entry() -> String {
+    json!({
+        "name": WAIT_TOOL,
+        "title": "Wait for a long-running operation",
+        "description": "Waits for an operation a tool started and that was still running when the tool answered: \
+            give the `operation` id from that answer. Answers with the operation's result when it has ended, \
+            else with its status and the same id to wait again.",
+        "inputSchema": {
+            "type": "object",
+            "properties": {"operation": {"type": "string", "description": "The id a tool's answer gave (`op_…`)."}},
+            "required": ["operation"],
+            "additionalProperties": false
+        },
+        "annotations": {"readOnlyHint": true, "openWorldHint": true}
+    })
+    .to_string()
+}
+
+/// A held job: waiting for its next poll, being polled, or ended.
+pub enum Entry {
+    Waiting {
+        job: Box<Job>,
+        next_poll: Instant,
+    },
+    Ended {
+        result: Box<CallToolResult>,
+        cancelled: bool,
+    },
+}
+
+struct Held {
+    owner: String,
+    entry: Entry,
+    created: SystemTime,
+    updated: SystemTime,
+    stored: Instant,
+}
+
+/// Jobs by id, each readable only by the caller that started it.
+pub struct JobStore {
+    ttl: Duration,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    held: HashMap<String, Held>,
+    order: VecDeque<String>,
+}
+
+/// A held job as `tasks/get` reports it.
+pub struct Snapshot {
+    pub created: SystemTime,
+    pub updated: SystemTime,
+    /// The job, when it still runs and its next poll is due.
+    pub due: Option<Job>,
+    pub status: Option<String>,
+    pub wait: Duration,
+    pub ended: Option<(CallToolResult, bool)>,
+}
+
+impl JobStore {
+    pub fn new(ttl: Duration) -> JobStore {
+        JobStore {
+            ttl,
+            inner: Mutex::new(Inner::default()),
+        }
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Holds `job` for `owner`; its id (`op_` and 128 random bits), or
+    /// `None` without randomness for an unguessable id.
+    pub fn hold(&self, owner: &str, job: Job) -> Option<String> {
+        let id = format!("op_{}", crate::results::random_id()?);
+        let next_poll = Instant::now() + job.wait;
+        let now = SystemTime::now();
+        let mut inner = self.lock();
+        inner.expire(self.ttl);
+        while inner.held.len() >= MAX_JOBS {
+            let Some(oldest) = inner.order.pop_front() else { break };
+            inner.held.remove(&oldest);
+        }
+        inner.order.push_back(id.clone());
+        inner.held.insert(
+            id.clone(),
+            Held {
+                owner: owner.to_string(),
+                entry: Entry::Waiting {
+                    job: Box::new(job),
+                    next_poll,
+                },
+                created: now,
+                updated: now,
+                stored: Instant::now(),
+            },
+        );
+        Some(id)
+    }
+
+    /// The job `id` of `owner`: `None` when not held (expired, another
+    /// caller's, or never made).
+    pub fn snapshot(&self, owner: &str, id: &str) -> Option<Snapshot> {
+        let mut inner = self.lock();
+        inner.expire(self.ttl);
+        let held = inner.held.get(id).filter(|h| h.owner == owner)?;
+        Some(match &held.entry {
+            Entry::Waiting { job, next_poll } => Snapshot {
+                created: held.created,
+                updated: held.updated,
+                due: (Instant::now() >= *next_poll).then(|| (**job).clone()),
+                status: job.status.clone(),
+                wait: job.wait,
+                ended: None,
+            },
+            Entry::Ended { result, cancelled } => Snapshot {
+                created: held.created,
+                updated: held.updated,
+                due: None,
+                status: None,
+                wait: Duration::ZERO,
+                ended: Some(((**result).clone(), *cancelled)),
+            },
+        })
+    }
+
+    /// Records what a poll found: the job still running (polled again after
+    /// its wait) or its end. A job cancelled meanwhile stays cancelled.
+    pub fn update(&self, owner: &str, id: &str, entry: Entry) {
+        let mut inner = self.lock();
+        if let Some(held) = inner.held.get_mut(id).filter(|h| h.owner == owner)
+            && !matches!(held.entry, Entry::Ended { cancelled: true, .. })
+        {
+            held.entry = entry;
+            held.updated = SystemTime::now();
+        }
+    }
+
+    /// Holds an ended job again under its id (a cancelled task, say), so
+    /// `tasks/get` can still report it.
+    pub fn restore_ended(&self, owner: &str, id: &str, result: CallToolResult, cancelled: bool) {
+        let now = SystemTime::now();
+        let mut inner = self.lock();
+        inner.order.push_back(id.to_string());
+        inner.held.insert(
+            id.to_string(),
+            Held {
+                owner: owner.to_string(),
+                entry: Entry::Ended {
+                    result: Box::new(result),
+                    cancelled,
+                },
+                created: now,
+                updated: now,
+                stored: Instant::now(),
+            },
+        );
+    }
+
+    /// Takes the job out for a caller that waits for it (`wait_for_operation`).
+    pub fn take(&self, owner: &str, id: &str) -> Option<Result<Job, CallToolResult>> {
+        let mut inner = self.lock();
+        inner.expire(self.ttl);
+        if !inner.held.get(id).is_some_and(|h| h.owner == owner) {
+            return None;
+        }
+        inner.order.retain(|held| held != id);
+        let held = inner.held.remove(id)?;
+        Some(match held.entry {
+            Entry::Waiting { job, .. } => Ok(*job),
+            Entry::Ended { result, .. } => Err(*result),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Inner {
+    fn expire(&mut self, ttl: Duration) {
+        while let Some(oldest) = self.order.front() {
+            match self.held.get(oldest) {
+                Some(held) if held.stored.elapsed() < ttl => break,
+                _ => {
+                    let oldest = self.order.pop_front().expect("checked");
+                    self.held.remove(&oldest);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_say_whether_a_job_still_runs() {
+        assert_eq!(
+            body_status(&json!({"status": "Running"})),
+            Some((true, "Running".into()))
+        );
+        assert_eq!(
+            body_status(&json!({"state": "succeeded"})),
+            Some((false, "succeeded".into()))
+        );
+        assert_eq!(
+            body_status(&json!({"provisioningState": "Updating"})),
+            Some((true, "Updating".into()))
+        );
+        assert_eq!(
+            body_status(&json!({"done": false, "name": "op"})),
+            Some((true, "running".into()))
+        );
+        assert_eq!(
+            body_status(&json!({"done": true, "status": "x"})),
+            Some((false, "done".into()))
+        );
+        assert_eq!(body_status(&json!({"id": 7})), None);
+        assert_eq!(body_status(&json!([1])), None);
+    }
+
+    #[test]
+    fn waits_follow_retry_after_within_bounds_else_grow() {
+        let s = Duration::from_secs;
+        assert_eq!(next_wait(s(1), Some(s(5))), s(5));
+        assert_eq!(next_wait(s(1), Some(s(0))), MIN_WAIT);
+        assert_eq!(next_wait(s(1), Some(s(u64::MAX / 2))), MAX_WAIT);
+        assert_eq!(next_wait(s(2), None), s(3));
+        assert_eq!(next_wait(s(9), None), DEFAULT_MAX_WAIT);
+        assert_eq!(next_wait(Duration::ZERO, None), MIN_WAIT);
+    }
+
+    #[test]
+    fn status_urls_stay_on_the_requests_host() {
+        let base = Url::parse("https://api.example.com/v1/exports").unwrap();
+        assert_eq!(
+            same_origin(&base, "/v1/jobs/7").unwrap().as_str(),
+            "https://api.example.com/v1/jobs/7"
+        );
+        assert_eq!(
+            same_origin(&base, "jobs/7").unwrap().as_str(),
+            "https://api.example.com/v1/jobs/7"
+        );
+        assert!(same_origin(&base, "https://evil.example.net/jobs/7").is_none());
+        assert!(same_origin(&base, "http://api.example.com/jobs/7").is_none());
+        assert!(same_origin(&base, "https://api.example.com:8443/jobs/7").is_none());
+    }
+}
