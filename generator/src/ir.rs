@@ -133,7 +133,8 @@ pub struct Body {
 pub struct Response {
     /// Its status code (`200`, `202`, `default`).
     pub code: String,
-    /// The operation also declares `202 Accepted`: it may finish later.
+    /// The operation declares a `202 Accepted` with where to watch it (a
+    /// `Location`, `Operation-Location` or `Azure-AsyncOperation` header).
     pub accepted: bool,
     /// The JSON body's fields to a small depth: (dotted path, JSON type);
     /// `""` is the body itself. `$ref`s and `allOf` are followed.

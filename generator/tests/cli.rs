@@ -1341,3 +1341,50 @@ fn response_projections_are_checked_rewritten_and_measured() {
         "{table}"
     );
 }
+
+/// `tools.<id>.long_running`: each mistake at its line:col with what to do;
+/// a status operation and a cancel operation are resolved to their tools.
+#[test]
+fn long_running_settings_are_checked_and_resolved() {
+    let dir = petstore_copy();
+    let config = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&config).unwrap();
+    let with = |extra: &str| text.replacen("tools:\n", &format!("tools:\n{extra}"), 1);
+    fs::write(
+        &config,
+        with(concat!(
+            "  getPetById:\n    long_running: {arguments: {a: b}}\n",
+            "  createPet:\n    long_running: {status: nope}\n",
+            "  updatePet:\n    long_running: {status: createUser}\n",
+            "  addPetNote:\n    long_running: {status: getOrderById, arguments: {id: x}}\n",
+            "  cancelOrder:\n    long_running: {status: getOrderById, arguments: {orderId: id}, cancel: DELETE}\n",
+        )),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report = stderr(&out);
+    for expected in [
+        "tools.getPetById.long_running.arguments: they are for a status operation, and none is named",
+        "the status operation `nope` is not a tool of this server",
+        "the status operation `createUser` is a POST; reading a status must be a GET",
+        "the status operation `getOrderById` has no parameter `id`",
+        "its parameters: `orderId`",
+        "tools.cancelOrder.long_running.cancel: `DELETE` cancels at the status URL of the 202's header",
+    ] {
+        assert!(report.contains(expected), "{expected}: {report}");
+    }
+    fs::write(
+        &config,
+        with("  createPet:\n    long_running: {status: getPetById, arguments: {petId: id}, cancel: deletePet}\n"),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools = fs::read_to_string(dir.path().join("petstore-mcp/src/tools.rs")).unwrap();
+    assert!(
+        tools.contains("JobStatus::Tool {\n            tool: \"get_pet_by_id\",\n            args: &[(\"petId\", \"id\")],\n        },\n        cancel: Some(JobCancel::Tool {\n            tool: \"delete_pet\",\n        }),"),
+        "{tools}"
+    );
+    assert!(tools.contains("the answer gives an `operation` id for `wait_for_operation`"));
+}

@@ -1,6 +1,6 @@
 //! Long-running operations: which tools follow a 202 Accepted to its end,
-//! and how (the runtime's `jobs`). Detected from a declared 202 (status from
-//! its `Location` header); `tools.<id>.long_running` names a status
+//! and how (the runtime's `jobs`). Detected from a declared 202 with a
+//! `Location`-like header (the status is read there); `tools.<id>.long_running` names a status
 //! operation and a way to cancel instead. Status and cancel operations are
 //! other selected tools, resolved once every tool is planned.
 

@@ -141,6 +141,8 @@ fn tool_summaries<S: serde::Serializer>(tools: &[ToolPlan], serializer: S) -> Re
         pagination: Option<Pages<'a>>,
         /// The projection in words.
         response: Option<String>,
+        /// `Some(true)` when it is (absent otherwise, for the templates' `filter`).
+        long_running: Option<bool>,
     }
     serializer.collect_seq(tools.iter().map(|t| Summary {
         name: &t.name,
@@ -152,6 +154,7 @@ fn tool_summaries<S: serde::Serializer>(tools: &[ToolPlan], serializer: S) -> Re
         read_only: t.read_only,
         pagination: t.pagination.as_ref().map(|p| Pages { summary: &p.summary }),
         response: t.response.as_ref().map(ResponsePlan::summary),
+        long_running: t.long_running.is_some().then_some(true),
     }))
 }
 

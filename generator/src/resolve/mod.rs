@@ -568,7 +568,16 @@ fn success_response(doc: &SpecDocument, pointer: &str) -> Option<Response> {
     }
     Some(Response {
         code: code.clone(),
-        accepted: responses.contains_key("202"),
+        accepted: responses
+            .get("202")
+            .and_then(|accepted| follow(doc, accepted, 0))
+            .and_then(|accepted| accepted.get("headers")?.as_object())
+            .is_some_and(|headers| {
+                headers.keys().any(|h| {
+                    ["location", "operation-location", "azure-asyncoperation"]
+                        .contains(&h.to_ascii_lowercase().as_str())
+                })
+            }),
         fields,
         headers,
         schema: schema_at,
