@@ -133,6 +133,8 @@ pub struct Body {
 pub struct Response {
     /// Its status code (`200`, `202`, `default`).
     pub code: String,
+    /// Its first media type (`application/json`, `image/png`).
+    pub media_type: Option<String>,
     /// The operation declares a `202 Accepted` with where to watch it (a
     /// `Location`, `Operation-Location` or `Azure-AsyncOperation` header).
     pub accepted: bool,

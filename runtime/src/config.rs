@@ -251,6 +251,8 @@ mod tests {
             surface: crate::spec::Surface::Tools,
             toolsets: &[],
             search: crate::spec::search::SearchIndex::EMPTY,
+            resources: &[],
+            prompts: &[],
         }
     }
 

@@ -17,6 +17,7 @@ pub mod oauth;
 pub mod observe;
 pub mod pagination;
 pub mod redact;
+pub mod resources;
 pub mod results;
 pub mod server;
 mod stdio;

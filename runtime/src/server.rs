@@ -14,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
-    DetailedTask, GetTaskParams, GetTaskResult, Implementation, ListToolsResult, PaginatedRequestParams,
+    DetailedTask, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation,
+    ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities,
     ServerConfig, Task, TaskPayload, TaskStatus, Tool as McpTool, ToolAnnotations,
 };
@@ -25,6 +26,7 @@ use rmcp::service::RequestContext;
 use rmcp::{ErrorData, RoleServer, ServerHandler};
 
 use futures_util::FutureExt;
+use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
 use crate::discovery;
@@ -34,6 +36,7 @@ use crate::jobs::{self, Entry, JobStore};
 use crate::notify::{LogLevel, Reporter};
 use crate::oauth::{self, Access};
 use crate::observe::{Caller, Metrics};
+use crate::resources;
 use crate::results::{self, Missing, ResultStore, StoreLimits};
 use crate::spec::{Policy, ServerSpec, Surface};
 use crate::surface::{Presentation, View};
@@ -331,6 +334,47 @@ impl Server {
         (self.answered(answer, tool, Follow::Wait), outcome)
     }
 
+    /// The declared resources (`templates`: those with variables) whose
+    /// tools this handle's view has, as list entries.
+    fn declared(&self, templates: bool) -> Vec<serde_json::Value> {
+        self.spec
+            .resources
+            .iter()
+            .filter(|r| resources::is_template(r) == templates)
+            .filter(|r| self.spec.tool_index(r.tool).is_some_and(|i| self.view.contains(i)))
+            .map(resources::entry)
+            .collect()
+    }
+
+    /// A declared resource, read by calling its tool.
+    async fn read_declared(
+        &self,
+        uri: &str,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResult, ErrorData> {
+        let not_found = || {
+            ErrorData::resource_not_found(
+                format!("no resource {uri}: this server serves its declared resources and the results it links to"),
+                None,
+            )
+        };
+        let (resource, values) = resources::find(self.spec, uri).ok_or_else(not_found)?;
+        let index = self
+            .spec
+            .tool_index(resource.tool)
+            .filter(|&i| self.view.contains(i))
+            .ok_or_else(not_found)?;
+        let arguments = resources::arguments(values, &self.tool(index).schema);
+        let response = self
+            .call_generated(index, Some(arguments), Some(context), &context.ct)
+            .await?;
+        match response {
+            CallToolResponse::Complete(result) => resources::contents(resource, uri, result),
+            // A resource read never becomes a task: only tools/call declares them.
+            _ => Err(ErrorData::internal_error(format!("{uri} can't be read now"), None)),
+        }
+    }
+
     /// The OAuth caller, for audit events.
     fn caller(&self) -> Option<Caller<'_>> {
         self.access.as_ref().map(|access| Caller {
@@ -464,6 +508,11 @@ impl Inner {
     }
 }
 
+/// A list result from its JSON (the rmcp types are non-exhaustive).
+fn list_result<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ErrorData> {
+    serde_json::from_value(value).map_err(|e| ErrorData::internal_error(format!("a list: {e}"), None))
+}
+
 /// A finished call's result as a completed task carries it.
 fn completed(result: &CallToolResult) -> TaskPayload {
     let result = match serde_json::to_value(result) {
@@ -529,6 +578,9 @@ impl ServerHandler for Server {
             .enable_logging()
             .enable_resources()
             .build();
+        if !self.spec.prompts.is_empty() {
+            capabilities.prompts = Some(Default::default());
+        }
         if self.long_running {
             capabilities
                 .extensions
@@ -735,14 +787,50 @@ impl ServerHandler for Server {
                 format!("{} has no such page: it has pages 1 to {pages}", request.uri),
                 None,
             )),
-            Err(Missing::NotOurs) => Err(ErrorData::resource_not_found(
-                format!(
-                    "no resource {}: this server serves only the results it links to",
-                    request.uri
-                ),
-                None,
-            )),
+            Err(Missing::NotOurs) => server.read_declared(&request.uri, &context).await.map(Into::into),
         }
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, ErrorData> {
+        let resources = self.for_request(&context).declared(false);
+        list_result(json!({"resources": resources}))
+    }
+
+    async fn list_resource_templates(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListResourceTemplatesResult, ErrorData> {
+        let templates = self.for_request(&context).declared(true);
+        list_result(json!({"resourceTemplates": templates}))
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, ErrorData> {
+        let prompts: Vec<serde_json::Value> = self.spec.prompts.iter().map(resources::prompt_entry).collect();
+        list_result(json!({"prompts": prompts}))
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, ErrorData> {
+        let Some(prompt) = self.spec.prompts.iter().find(|p| p.name == request.name) else {
+            let names: Vec<&str> = self.spec.prompts.iter().map(|p| p.name).collect();
+            return Err(ErrorData::invalid_params(
+                format!("no prompt `{}`; this server has: {}", request.name, names.join(", ")),
+                None,
+            ));
+        };
+        resources::fill(prompt, request.arguments.as_ref()).map(Into::into)
     }
 
     async fn call_tool(

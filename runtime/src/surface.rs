@@ -429,6 +429,8 @@ pub(crate) mod tests {
             ],
             lengths: &[12, 12, 12],
         },
+        resources: &[],
+        prompts: &[],
     };
 
     fn names(page: &Bytes) -> Vec<String> {

@@ -170,6 +170,8 @@ mod tests {
         surface: crate::spec::Surface::Tools,
         toolsets: &[],
         search: crate::spec::search::SearchIndex::EMPTY,
+        resources: &[],
+        prompts: &[],
     };
 
     fn tool(name: &str, description: &str, schema: Value) -> CustomTool {

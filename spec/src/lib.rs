@@ -47,6 +47,44 @@ pub struct ServerSpec {
     pub toolsets: &'static [ToolsetSpec],
     /// Ranks `tools` for the discovery surface's search.
     pub search: search::SearchIndex<'static>,
+    /// GET operations also read as MCP resources (mcpgen.yaml's `resources`).
+    pub resources: &'static [ResourceSpec],
+    /// Prompts the user can pick (mcpgen.yaml's `prompts`).
+    pub prompts: &'static [PromptSpec],
+}
+
+/// A resource, or a resource template when `uri` has `{variables}`: read
+/// by calling `tool` with each variable as the argument of the same name.
+#[derive(Debug)]
+pub struct ResourceSpec {
+    /// A URI, or an RFC 6570 level-1 template (`pets://pets/{petId}`).
+    pub uri: &'static str,
+    pub name: &'static str,
+    pub title: Option<&'static str>,
+    pub description: Option<&'static str>,
+    /// The media type of its content (the operation's 2xx response).
+    pub mime_type: Option<&'static str>,
+    /// The tool that reads it.
+    pub tool: &'static str,
+}
+
+/// A prompt: its arguments fill `{name}` placeholders of its text.
+#[derive(Debug)]
+pub struct PromptSpec {
+    pub name: &'static str,
+    pub title: Option<&'static str>,
+    pub description: &'static str,
+    pub arguments: &'static [PromptArgument],
+    /// The user message, with `{argument}` placeholders (tool references
+    /// already resolved to tool names by the generator).
+    pub text: &'static str,
+}
+
+#[derive(Debug)]
+pub struct PromptArgument {
+    pub name: &'static str,
+    pub description: Option<&'static str>,
+    pub required: bool,
 }
 
 impl ServerSpec {

@@ -334,6 +334,12 @@ async fn conformance_suite() -> anyhow::Result<()> {
             "dns-rebinding-protection",
             "logging-set-level",
             "tools-call-with-progress",
+            "resources-read-text",
+            "resources-read-binary",
+            "resources-templates-read",
+            "prompts-list",
+            "prompts-get-simple",
+            "prompts-get-with-args",
         ];
         if !stateless {
             passing.extend(["tools-call-with-logging", "server-sse-multiple-streams"]);

@@ -355,6 +355,9 @@ mod tests {
             params: vec![],
             body: None,
             response: Some(Response {
+                code: "200".to_string(),
+                media_type: None,
+                accepted: false,
                 fields: fields.iter().map(|(p, k)| (p.to_string(), k.to_string())).collect(),
                 headers: headers.iter().map(|h| h.to_string()).collect(),
                 schema: None,

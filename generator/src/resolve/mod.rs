@@ -566,8 +566,13 @@ fn success_response(doc: &SpecDocument, pointer: &str) -> Option<Response> {
         );
         schema_at = Some((schema.clone(), at));
     }
+    let first_media_type = response
+        .get("content")
+        .and_then(Value::as_object)
+        .and_then(|content| content.keys().next().cloned());
     Some(Response {
         code: code.clone(),
+        media_type: first_media_type,
         accepted: responses
             .get("202")
             .and_then(|accepted| follow(doc, accepted, 0))

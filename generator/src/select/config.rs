@@ -84,6 +84,15 @@ pub struct SelectionFile {
     #[serde(default)]
     #[schemars(with = "IndexMap<String, ToolOverride>")]
     pub tools: IndexMap<String, Spanned<ToolOverride>>,
+    /// Opt-in: selected GET operations also read as MCP resources (a
+    /// template when the URI has `{parameters}`), keyed by operationId.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, ResourceSection>")]
+    pub resources: IndexMap<String, Spanned<ResourceSection>>,
+    /// Opt-in: prompts the user can pick in the host, keyed by name.
+    #[serde(default)]
+    #[schemars(with = "IndexMap<String, PromptSection>")]
+    pub prompts: IndexMap<String, Spanned<PromptSection>>,
     /// Environment variables by name: the spec's server variables, and
     /// descriptions of the variables named elsewhere in this file.
     #[serde(default)]
@@ -162,6 +171,44 @@ pub struct ToolOverride {
     /// declare a 202 are followed through its `Location` header without this).
     #[schemars(with = "Option<LongRunningOverride>")]
     pub long_running: Option<Spanned<LongRunningOverride>>,
+}
+
+/// A GET operation read as a resource.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSection {
+    /// Its URI, or a template whose `{variables}` are the operation's
+    /// parameters (default: `<server name>://<path>`, its path parameters as variables).
+    #[schemars(with = "Option<String>")]
+    pub uri: Option<Spanned<String>>,
+    /// Default: the tool's name.
+    pub name: Option<String>,
+    pub title: Option<String>,
+    /// Default: the operation's summary.
+    pub description: Option<String>,
+}
+
+/// A prompt: one user message with `{argument}` placeholders and
+/// `{tool:operationId}` references, which become the tool's name.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSection {
+    pub title: Option<String>,
+    /// What the prompt does, as hosts show it.
+    pub description: String,
+    #[serde(default)]
+    pub arguments: Vec<PromptArgumentSection>,
+    #[schemars(with = "String")]
+    pub text: Spanned<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptArgumentSection {
+    pub name: String,
+    pub description: Option<String>,
+    #[serde(default)]
+    pub required: bool,
 }
 
 /// A long-running operation's status and cancellation.

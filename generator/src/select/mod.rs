@@ -54,6 +54,9 @@ pub struct Selection<'a> {
     pub server_variables: Vec<(String, String, Option<String>, bool)>,
     /// Descriptions from `env:`, by variable name.
     pub env_descriptions: IndexMap<String, String>,
+    /// `resources:` and `prompts:`, checked against the tools when planned.
+    pub resources: IndexMap<String, Spanned<config::ResourceSection>>,
+    pub prompts: IndexMap<String, Spanned<config::PromptSection>>,
     pub toolsets: Vec<Toolset>,
 }
 
@@ -196,6 +199,8 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             server_variables: env.server_variables,
             env_descriptions: env.descriptions,
             toolsets,
+            resources: file.resources.clone(),
+            prompts: file.prompts.clone(),
         },
         diags,
     )

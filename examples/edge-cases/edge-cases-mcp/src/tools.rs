@@ -64,6 +64,8 @@ pub static SERVER: ServerSpec = ServerSpec {
     surface: Surface::Tools,
     toolsets: &[],
     search: search::INDEX,
+    resources: &[],
+    prompts: &[],
 };
 
 /// `PUT /items/{id}` (operationId `update-item`)

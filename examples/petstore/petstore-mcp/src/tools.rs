@@ -88,6 +88,8 @@ pub static SERVER: ServerSpec = ServerSpec {
         },
     ],
     search: search::INDEX,
+    resources: &[],
+    prompts: &[],
 };
 
 /// `GET /pets` (operationId `listPets`)
