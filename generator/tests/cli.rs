@@ -1388,3 +1388,59 @@ fn long_running_settings_are_checked_and_resolved() {
     );
     assert!(tools.contains("the answer gives an `operation` id for `wait_for_operation`"));
 }
+
+/// `resources:` and `prompts:`: each mistake at its line:col with what to
+/// do; valid ones are emitted with default URIs from the path, and tool
+/// references in prompts resolved to the tools' names.
+#[test]
+fn resources_and_prompts_are_checked_and_emitted() {
+    let dir = petstore_copy();
+    let config = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&config).unwrap();
+    let line = text.lines().count() + 2;
+    fs::write(
+        &config,
+        format!(
+            "{text}resources:\n  getPetByID: {{}}\n  createPet: {{}}\n  listOrders: {{uri: \"orders\"}}\n  getOrderById: {{uri: \"shop://orders/{{id}}\"}}\n  getUserByName: {{uri: \"mcpgen://users/{{username}}\"}}\n\
+             prompts:\n  bad name: {{description: x, text: y}}\n  no_description: {{description: \"\", text: y}}\n  unknown_placeholder: {{description: d, text: \"see {{pet}}\"}}\n  unknown_tool: {{description: d, text: \"use {{tool:getPets}}\"}}\n"
+        ),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let report = stderr(&out);
+    for expected in [
+        format!("mcpgen.yaml:{line}:15: resources: `getPetByID` is not a tool of this server"),
+        "did you mean `getPetById`?".to_string(),
+        "resources.createPet: `createPet` is a POST; only GET operations read resources".to_string(),
+        "resources.listOrders.uri: `orders` does not start with a URI scheme".to_string(),
+        "resources.getOrderById.uri: `{id}` is not an argument of `get_order_by_id`".to_string(),
+        "resources.getUserByName.uri: the `mcpgen` scheme is the server's own".to_string(),
+        "prompts: `bad name` is not a valid prompt name".to_string(),
+        "prompts.no_description.description is empty".to_string(),
+        "prompts.unknown_placeholder.text: `{pet}` is not one of its arguments".to_string(),
+        "prompts.unknown_tool.text: `getPets` is not a tool of this server".to_string(),
+    ] {
+        assert!(report.contains(&expected), "{expected}: {report}");
+    }
+    fs::write(
+        &config,
+        format!(
+            "{text}resources:\n  getPetById: {{}}\n  getInventory: {{uri: \"petstore://inventory\", description: Stock by status.}}\n\
+             prompts:\n  adopt:\n    description: Find a pet to adopt\n    arguments: [{{name: kind, required: true}}]\n    text: \"Find an available {{kind}} with {{tool:listPets}}, then show it with {{tool:getPetById}}.\"\n"
+        ),
+    )
+    .unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools = fs::read_to_string(dir.path().join("petstore-mcp/src/tools.rs")).unwrap();
+    for expected in [
+        "uri: \"petstore-mcp://pets/{petId}\"",
+        "mime_type: Some(\"application/json\")",
+        "uri: \"petstore://inventory\"",
+        "description: Some(\"Stock by status.\")",
+        "text: \"Find an available {kind} with list_pets, then show it with get_pet_by_id.\"",
+    ] {
+        assert!(tools.contains(expected), "{expected}: {tools}");
+    }
+}

@@ -209,6 +209,7 @@ pub fn fill(prompt: &PromptSpec, arguments: Option<&Map<String, Value>>) -> Resu
     }
     text.push_str(rest);
     let result = json!({
+        "resultType": "complete",
         "description": prompt.description,
         "messages": [{"role": "user", "content": {"type": "text", "text": text}}],
     });

@@ -508,8 +508,10 @@ impl Inner {
     }
 }
 
-/// A list result from its JSON (the rmcp types are non-exhaustive).
-fn list_result<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, ErrorData> {
+/// A list result from its JSON (the rmcp types are non-exhaustive), marked
+/// complete as 2026-07-28 clients require (rmcp drops the mark for older ones).
+fn list_result<T: serde::de::DeserializeOwned>(mut value: serde_json::Value) -> Result<T, ErrorData> {
+    value["resultType"] = json!("complete");
     serde_json::from_value(value).map_err(|e| ErrorData::internal_error(format!("a list: {e}"), None))
 }
 

@@ -793,6 +793,84 @@ async fn openai_agents_converts_every_tool_and_calls_through_it() -> anyhow::Res
     Ok(())
 }
 
+/// Resources and prompts (mcpgen.yaml's `resources` and `prompts`) through
+/// both TypeScript SDKs: the fixed resource and the template are listed, a
+/// read goes to the API through the tool (with its credential) and comes
+/// back as JSON, an unknown URI is an error; the prompt fills its argument
+/// and names the tools, and refuses to go without it.
+#[tokio::test]
+async fn sdks_read_resources_and_get_prompts() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let subject = petstore(&upstream);
+    let plan_for = |sdk: &str| {
+        let mut plan = json!({
+            "sdk": sdk,
+            "calls": [],
+            "read": ["petstore-mcp://pets/7", "petstore-mcp://store/inventory", "petstore-mcp://owners/1"],
+            "prompts": [{"name": "find_a_pet", "arguments": {"kind": "cat"}}, {"name": "find_a_pet", "arguments": {}}],
+        });
+        plan.as_object_mut()
+            .unwrap()
+            .extend(stdio_connection(&subject).as_object().unwrap().clone());
+        plan
+    };
+    for (client, sdk) in [("1.32.2", "v1"), ("2.3.1", "v2")] {
+        let before = upstream.count("GET", "/pets/7");
+        let mut command = tokio::process::Command::new("node");
+        command
+            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
+            .arg(plan_for(sdk).to_string());
+        let lines = json_lines(command, &format!("the TypeScript SDK {client}")).await?;
+        let seen = lines.last().unwrap();
+        assert_eq!(
+            seen["resources"],
+            json!(["petstore-mcp://store/inventory"]),
+            "{client}: {seen}"
+        );
+        assert_eq!(
+            seen["templates"],
+            json!(["petstore-mcp://pets/{petId}"]),
+            "{client}: {seen}"
+        );
+        let pet = &seen["reads"][0];
+        assert_eq!(pet["uri"], "petstore-mcp://pets/7", "{client}: {pet}");
+        assert_eq!(pet["mimeType"], "application/json", "{client}: {pet}");
+        let body: Value = serde_json::from_str(pet["text"].as_str().unwrap())?;
+        assert!(body.is_object(), "{client}: {pet}");
+        assert_eq!(upstream.count("GET", "/pets/7"), before + 1, "{client}");
+        assert!(seen["reads"][1].get("threw").is_none(), "{client}: {seen}");
+        assert!(
+            seen["reads"][2]["threw"]
+                .as_str()
+                .unwrap()
+                .contains("no resource petstore-mcp://owners/1"),
+            "{client}: {seen}"
+        );
+        assert_eq!(
+            seen["prompts"][0]["messages"][0]["content"]["text"],
+            "Find an available cat with list_pets, then show the first one with get_pet_by_id.",
+            "{client}: {seen}"
+        );
+        assert!(
+            seen["prompts"][1]["threw"]
+                .as_str()
+                .unwrap()
+                .contains("prompt `find_a_pet` needs kind"),
+            "{client}: {seen}"
+        );
+    }
+    let pets = upstream
+        .requests()
+        .into_iter()
+        .filter(|r| r.uri == "/pets/7")
+        .collect::<Vec<_>>();
+    assert!(
+        pets.iter().all(|r| r.headers["x-api-key"] == API_KEY),
+        "the tool's credential went with each read"
+    );
+    Ok(())
+}
+
 /// Projection (`tools.<id>.response`) as hosts see it: both TypeScript SDKs
 /// check `structuredContent` against the rewritten outputSchema (1.x throws
 /// on a mismatch) and get only the kept fields, renamed, lists cut with a

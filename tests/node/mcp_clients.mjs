@@ -9,14 +9,17 @@
 //        stdio?: {command, args, env}, http?: {url, headers},
 //        oauth?: {clientId, clientSecret, scope} (over HTTP: the SDK's own
 //        OAuth client, client credentials, discovering the issuer from the 401),
-//        calls: [{name, arguments, readLinks?}]}
+//        calls: [{name, arguments, readLinks?}],
+//        read?: [uri], prompts?: [{name, arguments}]}
 //
 // Prints one JSON line {protocolVersion, tools: [names]}, then one per call:
 // {isError, text, structuredContent, links?}, or {threw} when the SDK throws
 // (as it does for a result that contradicts the tool's output schema). With
 // `readLinks`, each `resource_link` of the result is read with
 // resources/read, page after page (`_meta.next`): links: [{uri, mimeType,
-// size, pages, text}].
+// size, pages, text}]. With `read` or `prompts`, a last line:
+// {resources: [uri], templates: [uriTemplate], reads: [{uri, mimeType, text,
+// blob} | {threw}], prompts: [{description, messages} | {threw}]}.
 
 const plan = JSON.parse(process.argv[2]);
 
@@ -92,5 +95,32 @@ for (const { readLinks, ...call } of plan.calls) {
   } catch (error) {
     console.log(JSON.stringify({ threw: String(error && error.message ? error.message : error) }));
   }
+}
+if (plan.read || plan.prompts) {
+  const attempt = async (f) => {
+    try {
+      return await f();
+    } catch (error) {
+      return { threw: String(error && error.message ? error.message : error) };
+    }
+  };
+  const { resources } = await client.listResources();
+  const { resourceTemplates } = await client.listResourceTemplates();
+  const reads = [];
+  for (const uri of plan.read ?? []) {
+    reads.push(await attempt(async () => (await client.readResource({ uri })).contents[0]));
+  }
+  const prompts = [];
+  for (const prompt of plan.prompts ?? []) {
+    prompts.push(await attempt(() => client.getPrompt(prompt)));
+  }
+  console.log(
+    JSON.stringify({
+      resources: resources.map((r) => r.uri),
+      templates: resourceTemplates.map((t) => t.uriTemplate),
+      reads,
+      prompts,
+    }),
+  );
 }
 await client.close();

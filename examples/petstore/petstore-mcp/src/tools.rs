@@ -88,8 +88,39 @@ pub static SERVER: ServerSpec = ServerSpec {
         },
     ],
     search: search::INDEX,
-    resources: &[],
-    prompts: &[],
+    resources: &[
+        ResourceSpec {
+            uri: "petstore-mcp://pets/{petId}",
+            name: "get_pet_by_id",
+            title: Some("Get a pet"),
+            description: Some("Get a pet"),
+            mime_type: Some("application/json"),
+            tool: "get_pet_by_id",
+        },
+        ResourceSpec {
+            uri: "petstore-mcp://store/inventory",
+            name: "get_inventory",
+            title: Some("Stock by status"),
+            description: Some("Stock by status"),
+            mime_type: Some("application/json"),
+            tool: "get_inventory",
+        },
+    ],
+    prompts: &[
+        PromptSpec {
+            name: "find_a_pet",
+            title: Some("Find a pet"),
+            description: "Find an available pet of a kind and show its details.",
+            arguments: &[
+                PromptArgument {
+                    name: "kind",
+                    description: Some("The kind of animal, e.g. dog"),
+                    required: true,
+                },
+            ],
+            text: "Find an available {kind} with list_pets, then show the first one with get_pet_by_id.",
+        },
+    ],
 };
 
 /// `GET /pets` (operationId `listPets`)
