@@ -951,7 +951,9 @@ impl Server {
             Some(capabilities) if capabilities.supports_tasks() => Follow::Hand,
             _ => Follow::Wait,
         };
-        let call = tools::call(&self.upstream, tool, arguments, &policy, files, follow);
+        // Boxed: a call's future (request, pages, jobs) is large, and rmcp
+        // moves handler futures on the stack (a debug build overflows it).
+        let call = Box::pin(tools::call(&self.upstream, tool, arguments, &policy, files, follow));
         let reporter = context.and_then(|context| {
             Reporter::new(
                 context.peer.clone(),

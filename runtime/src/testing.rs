@@ -66,7 +66,9 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
     };
     let reads = spec.tools.iter().any(|t| t.annotations.read_only);
     let writes = spec.tools.iter().any(|t| !t.annotations.read_only);
-    let expected = 2 + usize::from(reads) + usize::from(writes) + spec.tools.len() + extensions.tools.len();
+    let waits = spec.tools.iter().any(|t| t.long_running.is_some());
+    let expected =
+        2 + usize::from(reads) + usize::from(writes) + usize::from(waits) + spec.tools.len() + extensions.tools.len();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
