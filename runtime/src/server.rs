@@ -347,11 +347,7 @@ impl Server {
     }
 
     /// A declared resource, read by calling its tool.
-    async fn read_declared(
-        &self,
-        uri: &str,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<ReadResourceResult, ErrorData> {
+    async fn read_declared(&self, uri: &str, cancelled: &CancellationToken) -> Result<ReadResourceResult, ErrorData> {
         let not_found = || {
             ErrorData::resource_not_found(
                 format!("no resource {uri}: this server serves its declared resources and the results it links to"),
@@ -365,12 +361,11 @@ impl Server {
             .filter(|&i| self.view.contains(i))
             .ok_or_else(not_found)?;
         let arguments = resources::arguments(values, &self.tool(index).schema);
-        let response = self
-            .call_generated(index, Some(arguments), Some(context), &context.ct)
-            .await?;
+        // Without the request's context: a read reports no progress and never
+        // becomes a task (a job still running is answered as such).
+        let response = self.call_generated(index, Some(arguments), None, cancelled).await?;
         match response {
             CallToolResponse::Complete(result) => resources::contents(resource, uri, result),
-            // A resource read never becomes a task: only tools/call declares them.
             _ => Err(ErrorData::internal_error(format!("{uri} can't be read now"), None)),
         }
     }
@@ -789,7 +784,7 @@ impl ServerHandler for Server {
                 format!("{} has no such page: it has pages 1 to {pages}", request.uri),
                 None,
             )),
-            Err(Missing::NotOurs) => server.read_declared(&request.uri, &context).await.map(Into::into),
+            Err(Missing::NotOurs) => server.read_declared(&request.uri, &context.ct).await.map(Into::into),
         }
     }
 

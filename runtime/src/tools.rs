@@ -332,13 +332,11 @@ pub async fn follow(
         (Answer::Running(Box::new(job)), outcome)
     };
     for made in 0..max_polls {
-        // The first poll of a job goes at once; a poll the deadline cuts
-        // short leaves the job running, so only a second is kept for it.
-        let wait = if made == 0 && job.polls == 0 {
-            Duration::ZERO
-        } else {
-            job.wait
-        };
+        // The first poll goes at once: the job is new, or the caller comes
+        // back for it (`wait_for_operation`, a due `tasks/get`) after its
+        // wait. A poll the deadline cuts short leaves the job running, so
+        // only a second is kept for it.
+        let wait = if made == 0 { Duration::ZERO } else { job.wait };
         let margin = Duration::from_millis(policy.timeout_ms).min(Duration::from_secs(1));
         if Instant::now() + wait + margin > deadline {
             return running(job, 0);

@@ -107,20 +107,53 @@ impl Cuts {
     }
 }
 
-/// `value` with only what `paths` reach (a path fully matched keeps the
-/// whole subtree there); `None` when no path reaches into it.
-fn kept(value: &Value, paths: &[&[Segment]]) -> Option<Value> {
-    if paths.iter().any(|p| p.is_empty()) {
-        return Some(value.clone());
-    }
-    // `**` also matches zero levels: its rest applies here too.
-    let mut here: Vec<&[Segment]> = Vec::with_capacity(paths.len());
+/// Paths to keep, as they stand at one level of a value or its schema: a
+/// path with nothing left keeps the whole subtree there. Shared with the
+/// generator, which walks output schemas the way `kept` walks values.
+pub type Here<'p> = Vec<&'p [Segment]>;
+
+/// `paths` at this level: `**` also matches zero levels, so its rest applies here too.
+pub fn here<'p>(paths: &[&'p [Segment]]) -> Here<'p> {
+    let mut here = Vec::with_capacity(paths.len());
     for &path in paths {
         here.push(path);
-        if path[0] == Segment::Deep {
+        if path.first() == Some(&Segment::Deep) {
             here.push(&path[1..]);
         }
     }
+    here
+}
+
+/// What of `here` continues under the object key `key`.
+pub fn under_key<'p>(here: &[&'p [Segment]], key: &str) -> Here<'p> {
+    here.iter()
+        .filter_map(|path| match &path[0] {
+            Segment::Key(name) if name == key => Some(&path[1..]),
+            Segment::AnyKey => Some(&path[1..]),
+            Segment::Deep => Some(*path),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What of `here` continues into a list's item at `index` (`None`: any
+/// item). A key goes into every item: `items.title` reads as
+/// `items[*].title`, as in redaction.
+pub fn under_item<'p>(here: &[&'p [Segment]], index: Option<usize>) -> Here<'p> {
+    here.iter()
+        .filter_map(|path| match &path[0] {
+            Segment::AnyIndex => Some(&path[1..]),
+            Segment::Index(n) if index.is_none_or(|i| i == *n) => Some(&path[1..]),
+            Segment::Index(_) => None,
+            Segment::Key(_) | Segment::AnyKey | Segment::Deep => Some(*path),
+        })
+        .collect()
+}
+
+/// `value` with only what `paths` reach (a path fully matched keeps the
+/// whole subtree there); `None` when no path reaches into it.
+fn kept(value: &Value, paths: &[&[Segment]]) -> Option<Value> {
+    let here = here(paths);
     if here.iter().any(|p| p.is_empty()) {
         return Some(value.clone());
     }
@@ -128,15 +161,7 @@ fn kept(value: &Value, paths: &[&[Segment]]) -> Option<Value> {
         Value::Object(map) => {
             let mut out = Map::new();
             for (key, child) in map {
-                let next: Vec<&[Segment]> = here
-                    .iter()
-                    .filter_map(|path| match &path[0] {
-                        Segment::Key(name) if name == key => Some(&path[1..]),
-                        Segment::AnyKey => Some(&path[1..]),
-                        Segment::Deep => Some(*path),
-                        _ => None,
-                    })
-                    .collect();
+                let next = under_key(&here, key);
                 if let Some(kept) = (!next.is_empty()).then(|| kept(child, &next)).flatten() {
                     out.insert(key.clone(), kept);
                 }
@@ -146,16 +171,7 @@ fn kept(value: &Value, paths: &[&[Segment]]) -> Option<Value> {
         Value::Array(items) => {
             let mut out = Vec::new();
             for (i, item) in items.iter().enumerate() {
-                let next: Vec<&[Segment]> = here
-                    .iter()
-                    .filter_map(|path| match &path[0] {
-                        Segment::AnyIndex => Some(&path[1..]),
-                        Segment::Index(n) if *n == i => Some(&path[1..]),
-                        // `items.title` reads as `items[*].title`, as in redaction.
-                        Segment::Key(_) | Segment::AnyKey | Segment::Deep => Some(*path),
-                        Segment::Index(_) => None,
-                    })
-                    .collect();
+                let next = under_item(&here, Some(i));
                 match (!next.is_empty()).then(|| kept(item, &next)).flatten() {
                     Some(kept) => out.push(kept),
                     // An object item without the fields keeps its place, so

@@ -254,13 +254,9 @@ async fn json_lines(mut command: tokio::process::Command, what: &str) -> anyhow:
 /// `tests/node/mcp_clients.mjs`: the TypeScript SDK (`sdk`: v1 or v2)
 /// connecting as `connection` says; returns the negotiated protocol version,
 /// the tool names and the answers.
-async fn typescript(
-    sdk: &str,
-    negotiation: &str,
-    connection: Value,
-    subject: &Subject,
-) -> anyhow::Result<(String, Vec<String>, Vec<Answer>)> {
-    let mut plan = json!({"sdk": sdk, "negotiation": negotiation, "calls": calls_json(subject)});
+/// `tests/node/mcp_clients.mjs` run with `plan`, connecting as `connection`
+/// says: its JSON lines.
+async fn typescript_lines(mut plan: Value, connection: &Value, client: &str) -> anyhow::Result<Vec<Value>> {
     plan.as_object_mut()
         .unwrap()
         .extend(connection.as_object().unwrap().clone());
@@ -268,7 +264,17 @@ async fn typescript(
     command
         .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
         .arg(plan.to_string());
-    let lines = json_lines(command, &format!("the TypeScript SDK {sdk}")).await?;
+    json_lines(command, &format!("the TypeScript SDK {client}")).await
+}
+
+async fn typescript(
+    sdk: &str,
+    negotiation: &str,
+    connection: Value,
+    subject: &Subject,
+) -> anyhow::Result<(String, Vec<String>, Vec<Answer>)> {
+    let plan = json!({"sdk": sdk, "negotiation": negotiation, "calls": calls_json(subject)});
+    let lines = typescript_lines(plan, &connection, sdk).await?;
     let (first, rest) = lines.split_first().expect("a listing line");
     let tools = first["tools"]
         .as_array()
@@ -802,25 +808,15 @@ async fn openai_agents_converts_every_tool_and_calls_through_it() -> anyhow::Res
 async fn sdks_read_resources_and_get_prompts() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;
     let subject = petstore(&upstream);
-    let plan_for = |sdk: &str| {
-        let mut plan = json!({
+    for (client, sdk) in [("1.32.2", "v1"), ("2.3.1", "v2")] {
+        let before = upstream.count("GET", "/pets/7");
+        let plan = json!({
             "sdk": sdk,
             "calls": [],
             "read": ["petstore-mcp://pets/7", "petstore-mcp://store/inventory", "petstore-mcp://owners/1"],
             "prompts": [{"name": "find_a_pet", "arguments": {"kind": "cat"}}, {"name": "find_a_pet", "arguments": {}}],
         });
-        plan.as_object_mut()
-            .unwrap()
-            .extend(stdio_connection(&subject).as_object().unwrap().clone());
-        plan
-    };
-    for (client, sdk) in [("1.32.2", "v1"), ("2.3.1", "v2")] {
-        let before = upstream.count("GET", "/pets/7");
-        let mut command = tokio::process::Command::new("node");
-        command
-            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
-            .arg(plan_for(sdk).to_string());
-        let lines = json_lines(command, &format!("the TypeScript SDK {client}")).await?;
+        let lines = typescript_lines(plan, &stdio_connection(&subject), client).await?;
         let seen = lines.last().unwrap();
         assert_eq!(
             seen["resources"],
@@ -887,15 +883,8 @@ async fn sdks_get_projected_results_that_match_the_rewritten_output_schema() -> 
     ]);
     let issue = |n: u32| json!({"id": n, "title": format!("Issue {n}"), "labels": [{"name": "bug"}, {"name": "p1"}], "user": {"author": format!("user{n}")}});
     for (client, sdk) in [("1.32.2", "v1"), ("2.3.1", "v2")] {
-        let mut plan = json!({"sdk": sdk, "calls": calls});
-        plan.as_object_mut()
-            .unwrap()
-            .extend(stdio_connection(&subject).as_object().unwrap().clone());
-        let mut command = tokio::process::Command::new("node");
-        command
-            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
-            .arg(plan.to_string());
-        let lines = json_lines(command, &format!("the TypeScript SDK {client}")).await?;
+        let plan = json!({"sdk": sdk, "calls": calls});
+        let lines = typescript_lines(plan, &stdio_connection(&subject), client).await?;
         for answer in &lines[1..] {
             assert!(answer.get("threw").is_none(), "{client}: {answer}");
         }
@@ -956,15 +945,8 @@ async fn sdks_read_results_over_the_budget_through_their_links() -> anyhow::Resu
         ("2.3.1, stdio", "v2", stdio_connection(&subject)),
         ("2.3.1, HTTP", "v2", http_connection(&server)),
     ] {
-        let mut plan = json!({"sdk": sdk, "calls": calls});
-        plan.as_object_mut()
-            .unwrap()
-            .extend(connection.as_object().unwrap().clone());
-        let mut command = tokio::process::Command::new("node");
-        command
-            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
-            .arg(plan.to_string());
-        let lines = json_lines(command, &format!("the TypeScript SDK {client}")).await?;
+        let plan = json!({"sdk": sdk, "calls": calls});
+        let lines = typescript_lines(plan, &connection, client).await?;
         let answer = &lines[1];
         assert!(answer.get("threw").is_none(), "{client}: {answer}");
         assert_eq!(answer["isError"], false, "{client}");

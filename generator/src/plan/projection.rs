@@ -4,6 +4,7 @@
 //! `mcpgen_spec::projection` leaves of each answer.
 
 use mcpgen_spec::fields::{FieldPath, Segment};
+use mcpgen_spec::projection;
 use serde_json::{Map, Value, json};
 use serde_saphyr::Spanned;
 
@@ -147,7 +148,7 @@ pub(super) fn plan(
         ));
     }
     if custom.value.fields_argument {
-        if args.taken.contains(mcpgen_spec::projection::FIELDS_ARGUMENT) {
+        if args.taken.contains(projection::FIELDS_ARGUMENT) {
             return Err(Box::new(
                 at(
                     custom.referenced.line(),
@@ -157,9 +158,9 @@ pub(super) fn plan(
                 .help("leave `fields_argument` off for this tool; its own `fields` may already narrow the answer"),
             ));
         }
-        args.taken.insert(mcpgen_spec::projection::FIELDS_ARGUMENT.to_string());
+        args.taken.insert(projection::FIELDS_ARGUMENT.to_string());
         args.properties.insert(
-            mcpgen_spec::projection::FIELDS_ARGUMENT.to_string(),
+            projection::FIELDS_ARGUMENT.to_string(),
             json!({"type": "array", "items": {"type": "string"}, "description": FIELDS_ARGUMENT_DESCRIPTION}),
         );
     }
@@ -308,13 +309,7 @@ pub(super) fn project_schema(schema: &mut Value, plan: &ResponsePlan) {
 /// The schema of what the runtime's `kept` leaves; `None` when no path
 /// reaches into it.
 fn kept(schema: &Value, paths: &[&[Segment]]) -> Option<Value> {
-    let mut here: Vec<&[Segment]> = Vec::with_capacity(paths.len());
-    for &path in paths {
-        here.push(path);
-        if path.first() == Some(&Segment::Deep) {
-            here.push(&path[1..]);
-        }
-    }
+    let here = projection::here(paths);
     if here.iter().any(|p| p.is_empty()) {
         return Some(schema.clone());
     }
@@ -334,15 +329,7 @@ fn kept(schema: &Value, paths: &[&[Segment]]) -> Option<Value> {
     if let Some(Value::Object(props)) = map.get("properties") {
         let mut kept_props = Map::new();
         for (key, child) in props {
-            let next: Vec<&[Segment]> = here
-                .iter()
-                .filter_map(|path| match &path[0] {
-                    Segment::Key(name) if name == key => Some(&path[1..]),
-                    Segment::AnyKey => Some(&path[1..]),
-                    Segment::Deep => Some(*path),
-                    _ => None,
-                })
-                .collect();
+            let next = projection::under_key(&here, key);
             if let Some(child) = (!next.is_empty()).then(|| kept(child, &next)).flatten() {
                 kept_props.insert(key.clone(), child);
             }
@@ -356,13 +343,7 @@ fn kept(schema: &Value, paths: &[&[Segment]]) -> Option<Value> {
         return Some(Value::Object(out));
     }
     if let Some(items) = map.get("items") {
-        let next: Vec<&[Segment]> = here
-            .iter()
-            .map(|path| match &path[0] {
-                Segment::AnyIndex | Segment::Index(_) => &path[1..],
-                _ => *path,
-            })
-            .collect();
+        let next = projection::under_item(&here, None);
         out.insert("items".into(), kept(items, &next).unwrap_or_else(|| json!({})));
         return Some(Value::Object(out));
     }
@@ -446,7 +427,7 @@ pub fn example_sizes(
     pointer: &str,
 ) -> Option<(usize, usize)> {
     let example = example(document, pointer)?;
-    let projection = mcpgen_spec::projection::Projection {
+    let projection = projection::Projection {
         keep: plan.fields.iter().filter_map(|f| FieldPath::parse(f).ok()).collect(),
         rename: plan
             .rename
@@ -544,7 +525,7 @@ mod tests {
         );
         // What the runtime leaves of an answer matches it.
         let value = json!({"total_count": 1, "items": [{"number": 1, "title": "t", "user": {"login": "ann", "id": 3}, "labels": []}]});
-        let spec = mcpgen_spec::projection::Projection {
+        let spec = projection::Projection {
             keep: plan.fields.iter().map(|f| FieldPath::parse(f).unwrap()).collect(),
             rename: plan
                 .rename
