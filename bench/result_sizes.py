@@ -117,7 +117,7 @@ class Server:
     def __init__(self, binary, base_url, budget):
         env = {"PATH": os.environ["PATH"], "GITHUB_MCP_BASE_URL": base_url, "BENCH_BASE_URL": base_url}
         self.proc = subprocess.Popen(
-            [binary, "--result-budget", str(budget)],
+            [binary, "--surface", "tools", "--result-budget", str(budget)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, text=True,
         )
         self.next = 0

@@ -336,6 +336,7 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     );
     let cut = match cuts.first() {
         Some(c) if c.what == "items" => format!("the first {} of {} items of `{}` are shown", c.kept, c.total, c.path),
+        Some(c) if c.what == "keys" => format!("the first {} of {} keys of `{}` are shown", c.kept, c.total, c.path),
         Some(c) => format!(
             "the first {} of {} characters of `{}` are shown",
             c.kept, c.total, c.path
@@ -378,6 +379,16 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     }
     let mut fitted = CallToolResult::success(content);
     fitted.structured_content = result.structured_content.as_ref().map(|_| shown);
+    if !fits(&fitted, budget) {
+        // A preview that still doesn't fit (deep nesting, long notes): its
+        // shape in words instead, so no message ever passes the budget.
+        let summary = parsed.as_ref().map(shape).unwrap_or_else(|| "text".to_string());
+        fitted.content[1] = ContentBlock::text(format!("(too large to preview: {summary})"));
+        fitted
+            .content
+            .retain(|c| c.as_text().is_none_or(|t| t.text.len() <= NOTE_BYTES * 4));
+        fitted.structured_content = fitted.structured_content.map(|_| json!({}));
+    }
     fitted
 }
 
@@ -451,8 +462,8 @@ pub struct Cut {
 pub fn preview(value: &Value, budget: usize) -> (Value, Vec<Cut>) {
     let mut cuts = Vec::new();
     let shown = cut_to(value, budget, "$", &mut cuts);
-    // Cut lists first (what the model most needs to know about), each largest first.
-    cuts.sort_by_key(|c| (c.what != "items", std::cmp::Reverse(c.total - c.kept)));
+    // Cut lists and maps first (what the model most needs to know about), each largest first.
+    cuts.sort_by_key(|c| (c.what == "chars", std::cmp::Reverse(c.total - c.kept)));
     (shown, cuts)
 }
 
@@ -485,34 +496,35 @@ fn cut_to(value: &Value, budget: usize, path: &str, cuts: &mut Vec<Cut>) -> Valu
             Value::Array(kept)
         }
         Value::Object(map) => {
-            // Members in order of size: the small ones whole, the largest with what is left.
-            let mut members: Vec<(&String, &Value, usize)> = map
-                .iter()
-                .map(|(k, v)| (k, v, serialized_len(v) + k.len() + 4))
-                .collect();
-            members.sort_by_key(|(_, _, len)| *len);
-            let mut left = budget.saturating_sub(2);
-            let mut out = Map::new();
-            let count = members.len();
-            for (i, (key, member, len)) in members.into_iter().enumerate() {
-                // Each remaining member may take an equal share of what is left.
-                let share = left / (count - i);
-                let kept = if len <= share {
-                    member.clone()
-                } else {
-                    cut_to(
-                        member,
-                        share.saturating_sub(key.len() + 4),
-                        &format!("{path}.{key}"),
-                        cuts,
-                    )
-                };
-                left = left.saturating_sub(serialized_len(&kept) + key.len() + 4);
-                out.insert(key.clone(), kept);
+            let mut shared = Vec::new();
+            let kept = cut_members(map, budget, path, &mut shared);
+            if serialized_len(&kept) <= budget {
+                cuts.extend(shared);
+                return kept;
             }
-            // Back in the API's order.
-            let ordered = map.keys().filter_map(|k| out.remove_entry(k)).collect();
-            Value::Object(ordered)
+            // Too many members to show a part of each (a map of 1,900
+            // emojis): the first ones whole, in the API's order.
+            let mut out = Map::new();
+            let mut used = 2;
+            for (key, member) in map {
+                let len = serialized_len(member) + key.len() + 4;
+                if used + len > budget {
+                    if out.is_empty() && budget > used + key.len() + 20 {
+                        let room = budget - used - key.len() - 4;
+                        out.insert(key.clone(), cut_to(member, room, &format!("{path}.{key}"), cuts));
+                    }
+                    break;
+                }
+                used += len;
+                out.insert(key.clone(), member.clone());
+            }
+            cuts.push(Cut {
+                path: path.to_string(),
+                kept: out.len(),
+                total: map.len(),
+                what: "keys",
+            });
+            Value::Object(out)
         }
         Value::String(s) => {
             let mut end = budget.saturating_sub(2).min(s.len());
@@ -530,6 +542,39 @@ fn cut_to(value: &Value, budget: usize, path: &str, cuts: &mut Vec<Cut>) -> Valu
         }
         other => other.clone(),
     }
+}
+
+/// `map` with each member cut to a share of `budget`: the small ones whole,
+/// the largest with what is left.
+fn cut_members(map: &Map<String, Value>, budget: usize, path: &str, cuts: &mut Vec<Cut>) -> Value {
+    // Members in order of size: the small ones whole, the largest with what is left.
+    let mut members: Vec<(&String, &Value, usize)> = map
+        .iter()
+        .map(|(k, v)| (k, v, serialized_len(v) + k.len() + 4))
+        .collect();
+    members.sort_by_key(|(_, _, len)| *len);
+    let mut left = budget.saturating_sub(2);
+    let mut out = Map::new();
+    let count = members.len();
+    for (i, (key, member, len)) in members.into_iter().enumerate() {
+        // Each remaining member may take an equal share of what is left.
+        let share = left / (count - i);
+        let kept = if len <= share {
+            member.clone()
+        } else {
+            cut_to(
+                member,
+                share.saturating_sub(key.len() + 4),
+                &format!("{path}.{key}"),
+                cuts,
+            )
+        };
+        left = left.saturating_sub(serialized_len(&kept) + key.len() + 4);
+        out.insert(key.clone(), kept);
+    }
+    // Back in the API's order.
+    let ordered = map.keys().filter_map(|k| out.remove_entry(k)).collect();
+    Value::Object(ordered)
 }
 
 /// What a value is, in a few words.
@@ -656,6 +701,36 @@ mod tests {
         let mut error = result;
         error.is_error = Some(true);
         assert_eq!(fit(error.clone(), 100, &store, "alice", "t"), error);
+    }
+
+    #[test]
+    fn a_map_too_wide_to_cut_member_by_member_shows_its_first_keys() {
+        // GitHub's GET /emojis: 1,900 names, each with a long URL.
+        let store = ResultStore::new(StoreLimits::default());
+        let map: Map<String, Value> = (0..1900)
+            .map(|i| {
+                (
+                    format!("emoji_{i}"),
+                    json!(format!(
+                        "https://github.githubassets.com/images/icons/emoji/unicode/{i:x}.png?v8"
+                    )),
+                )
+            })
+            .collect();
+        let whole = Value::Object(map);
+        let mut result = CallToolResult::success(vec![ContentBlock::text(whole.to_string())]);
+        result.structured_content = Some(whole.clone());
+        let fitted = fit(result, 60_000, &store, "a", "emojis_get");
+        let frame = serde_json::to_vec(&fitted).unwrap().len() + FRAME_OVERHEAD;
+        assert!(frame <= 60_000, "{frame}");
+        let note = fitted.content[0].as_text().unwrap().text.clone();
+        assert!(note.contains("keys of `$` are shown"), "{note}");
+        let shown = fitted.structured_content.unwrap();
+        let shown = shown.as_object().unwrap();
+        assert!(shown.len() > 50 && shown.len() < 1900, "{}", shown.len());
+        // The first keys, whole, in the API's order.
+        assert_eq!(shown.keys().next().unwrap(), "emoji_0");
+        assert_eq!(shown["emoji_1"], whole["emoji_1"]);
     }
 
     #[test]
