@@ -1105,3 +1105,63 @@ async fn long_running_operations_become_tasks_for_clients_that_take_them() -> an
     lab.finish().await?;
     Ok(())
 }
+
+/// The same through rmcp's client, which declares the tasks extension at
+/// initialize: `call_tool_once` answers with a task, `get_task` follows it to
+/// its result, `cancel_task` stops another at the API.
+#[tokio::test]
+async fn rmcps_client_follows_a_task_to_its_result() -> anyhow::Result<()> {
+    use rmcp::ServiceExt;
+    use rmcp::model::{
+        CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities, ClientInfo, GetTaskParams,
+        Implementation, TaskPayload, TaskStatus,
+    };
+    let upstream = Recorder::start().await?;
+    let mut command = tokio::process::Command::new(built_binary("upstream-lab-mcp"));
+    command
+        .env_clear()
+        .envs(env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT));
+    let (transport, _) = rmcp::transport::TokioChildProcess::builder(command)
+        .stderr(Stdio::null())
+        .spawn()?;
+    let info = ClientInfo::new(
+        ClientCapabilities::builder().enable_tasks().build(),
+        Implementation::new("mcpgen-tests", "0"),
+    );
+    let client = tokio::time::timeout(Duration::from_secs(20), info.serve(transport)).await??;
+    let start = |steps: u32| {
+        CallToolRequestParams::new("start_job").with_arguments(json!({"steps": steps}).as_object().cloned().unwrap())
+    };
+    let CallToolResponse::Task(created) = client.call_tool_once(start(1)).await? else {
+        anyhow::bail!("no task");
+    };
+    let id = created.task.task_id.clone();
+    assert_eq!(created.task.status, TaskStatus::Working);
+    let mut polls = 0;
+    let result = loop {
+        anyhow::ensure!(polls < 20, "the task never completed");
+        polls += 1;
+        let got = client.get_task(GetTaskParams::new(id.clone())).await?;
+        match got.task.payload {
+            TaskPayload::Completed { result } => break Value::Object(result),
+            TaskPayload::Working => {
+                let wait = got.task.task.poll_interval_ms.unwrap_or(1000);
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
+            other => anyhow::bail!("unexpected {other:?}"),
+        }
+    };
+    assert_eq!(result["structuredContent"]["status"], "succeeded", "{result}");
+
+    let CallToolResponse::Task(created) = client.call_tool_once(start(50)).await? else {
+        anyhow::bail!("no task");
+    };
+    client
+        .cancel_task(CancelTaskParams::new(created.task.task_id.clone()))
+        .await?;
+    let got = client.get_task(GetTaskParams::new(created.task.task_id)).await?;
+    assert_eq!(got.task.status(), TaskStatus::Cancelled);
+    assert_eq!(upstream.requests().iter().filter(|r| r.method == "DELETE").count(), 1);
+    client.cancel().await?;
+    Ok(())
+}
