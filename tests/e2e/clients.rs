@@ -799,6 +799,48 @@ async fn openai_agents_converts_every_tool_and_calls_through_it() -> anyhow::Res
     Ok(())
 }
 
+/// Files by reference through both TypeScript SDKs: a download over the
+/// budget comes as a `resource_link`, and the link is passed back as an
+/// upload's file; the API receives the very bytes it sent.
+#[tokio::test]
+async fn sdks_send_a_downloaded_file_on_by_its_link() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut subject = upstream_lab(&upstream);
+    subject.env.push(("MCP_RESULT_BUDGET".into(), "8192".into()));
+    let calls = json!([
+        {"name": "get_file", "arguments": {"name": "big.pdf"}},
+        {"name": "upload_file", "arguments": {"caption": "scan", "file": {"uri": "$link:0", "filename": "big.pdf"}}},
+    ]);
+    let pdf = mcpgen_tests::faults::file_bytes("big.pdf");
+    let head = b"name=\"file\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n";
+    for (client, sdk) in [("1.32.2", "v1"), ("2.3.1", "v2")] {
+        let lines = typescript_lines(json!({"sdk": sdk, "calls": calls}), &stdio_connection(&subject), client).await?;
+        for answer in &lines[1..] {
+            assert!(
+                answer.get("threw").is_none() && answer["isError"] == false,
+                "{client}: {answer}"
+            );
+        }
+        let upload = upstream
+            .requests()
+            .into_iter()
+            .filter(|r| r.uri == "/bodies/upload")
+            .last()
+            .expect("the upload");
+        let at = upload
+            .body
+            .windows(head.len())
+            .position(|w| w == head)
+            .expect("the file part");
+        assert_eq!(
+            &upload.body[at + head.len()..at + head.len() + pdf.len()],
+            pdf.as_slice(),
+            "{client}"
+        );
+    }
+    Ok(())
+}
+
 /// Resources and prompts (mcpgen.yaml's `resources` and `prompts`) through
 /// both TypeScript SDKs: the fixed resource and the template are listed, a
 /// read goes to the API through the tool (with its credential) and comes

@@ -9,7 +9,8 @@
 //        stdio?: {command, args, env}, http?: {url, headers},
 //        oauth?: {clientId, clientSecret, scope} (over HTTP: the SDK's own
 //        OAuth client, client credentials, discovering the issuer from the 401),
-//        calls: [{name, arguments, readLinks?}],
+//        calls: [{name, arguments, readLinks?}] (a string argument "$link:N":
+//        the first resource_link of answer N),
 //        read?: [uri], prompts?: [{name, arguments}]}
 //
 // Prints one JSON line {protocolVersion, tools: [names]}, then one per call:
@@ -80,9 +81,21 @@ async function readAll(link) {
   return { uri: link.uri, mimeType: link.mimeType, size: link.size, pages, text };
 }
 
+// A string argument "$link:N" stands for the first resource_link of answer N
+// (a download sent on as an upload, say).
+const links = [];
+const withLinks = (value) =>
+  typeof value === 'string' && value.startsWith('$link:')
+    ? links[Number(value.slice(6))]
+    : Array.isArray(value)
+      ? value.map(withLinks)
+      : value && typeof value === 'object'
+        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withLinks(v)]))
+        : value;
 for (const { readLinks, ...call } of plan.calls) {
   try {
-    const result = await client.callTool(call);
+    const result = await client.callTool({ ...call, arguments: withLinks(call.arguments) });
+    links.push(result.content.find((c) => c.type === 'resource_link')?.uri);
     const text = result.content.filter((c) => c.type === 'text').map((c) => c.text).join('\n');
     const answer = { isError: result.isError === true, text, structuredContent: result.structuredContent };
     if (readLinks) {
@@ -93,6 +106,7 @@ for (const { readLinks, ...call } of plan.calls) {
     }
     console.log(JSON.stringify(answer));
   } catch (error) {
+    links.push(undefined);
     console.log(JSON.stringify({ threw: String(error && error.message ? error.message : error) }));
   }
 }
