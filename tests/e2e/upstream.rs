@@ -1113,7 +1113,7 @@ async fn long_running_operations_become_tasks_for_clients_that_take_them() -> an
 async fn rmcps_client_follows_a_task_to_its_result() -> anyhow::Result<()> {
     use rmcp::ServiceExt;
     use rmcp::model::{
-        CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities, ClientInfo, GetTaskParams,
+        CallToolRequestParams, CallToolResponse, CancelTaskParams, ClientCapabilities, ClientConfig, GetTaskParams,
         Implementation, TaskPayload, TaskStatus,
     };
     let upstream = Recorder::start().await?;
@@ -1124,7 +1124,7 @@ async fn rmcps_client_follows_a_task_to_its_result() -> anyhow::Result<()> {
     let (transport, _) = rmcp::transport::TokioChildProcess::builder(command)
         .stderr(Stdio::null())
         .spawn()?;
-    let info = ClientInfo::new(
+    let info = ClientConfig::new(
         ClientCapabilities::builder().enable_tasks().build(),
         Implementation::new("mcpgen-tests", "0"),
     );
