@@ -6,6 +6,12 @@
 //! dispatches by name to `tools::call`, or to a discovery meta-tool, which
 //! runs operations through the same path. A tool the view doesn't list is a
 //! protocol error (`invalid_params`), everything else is a tool result.
+//!
+//! Beside tools: results over the transport's budget are held per caller and
+//! read with `resources/read` (`results`), as are the declared resources
+//! (`resources`, read through their tools); prompts are filled from the
+//! table; a long-running operation's job is held per caller (`jobs`) for
+//! `wait_for_operation`, or as an MCP task for clients with the extension.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
