@@ -211,6 +211,8 @@ fn selection_file(spec: &Path, runtime: &Path, output: &Path, name: &str) -> Res
 /// A crate kept for the compile check: its name, directory and what its server must list.
 struct Kept {
     name: String,
+    /// Tools listed on the tools surface: one per operation, and
+    /// `wait_for_operation` when one of them is long-running.
     tools: usize,
     env: Vec<String>,
 }
@@ -233,7 +235,8 @@ fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Pat
                 }
                 kept = Some(Kept {
                     name: name.to_string(),
-                    tools: generated.plan.tools.len(),
+                    tools: generated.plan.tools.len()
+                        + usize::from(generated.plan.tools.iter().any(|t| t.long_running.is_some())),
                     env: generated
                         .plan
                         .env_vars
@@ -330,7 +333,8 @@ fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
             ));
         }
         let meta = list_tools(&binary, &k.env, "discovery")?;
-        if !(3..=4).contains(&meta) {
+        // Search, describe, one or two call tools, and maybe `wait_for_operation`.
+        if !(3..=5).contains(&meta) {
             return Err(format!("{}: the discovery surface lists {meta} tools", k.name));
         }
         println!(
