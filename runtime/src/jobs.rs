@@ -76,31 +76,35 @@ pub enum Polled {
     Finished(UpstreamResponse, Url),
 }
 
-/// Where a 202 says to watch its job; `None` when it says nothing usable
-/// (no header, another host, a body without the status tool's arguments).
-pub fn watch_target(
+/// Where a 202 says to watch its job, and the job's status as its body
+/// says (read once); `None` when it says nothing usable (no header, another
+/// host, a body without the status tool's arguments).
+pub fn accepted(
     server: &'static ServerSpec,
     long_running: &LongRunningSpec,
     request_url: &Url,
     response: &UpstreamResponse,
-) -> Option<Target> {
-    match long_running.status {
+) -> Option<(Target, Option<String>)> {
+    let body: Option<Value> = serde_json::from_slice(&response.body).ok();
+    let target = match long_running.status {
         JobStatus::Header => ["operation-location", "azure-asyncoperation", "location"]
             .iter()
             .find_map(|name| response.headers.get(*name)?.to_str().ok())
             .and_then(|value| same_origin(request_url, value))
-            .map(Target::Url),
+            .map(Target::Url)?,
         JobStatus::Tool { tool, args } => {
             let spec = &server.tools[server.tool_index(tool)?];
-            let body: Value = serde_json::from_slice(&response.body).ok()?;
+            let body = body.as_ref()?;
             let mut values = Map::new();
             for (arg, path) in args {
-                let value = path.split('.').try_fold(&body, |v, key| v.get(key))?;
+                let value = path.split('.').try_fold(body, |v, key| v.get(key))?;
                 values.insert(arg.to_string(), value.clone());
             }
-            Some(Target::Tool { spec, args: values })
+            Target::Tool { spec, args: values }
         }
-    }
+    };
+    let status = body.as_ref().and_then(body_status).map(|(_, status)| status);
+    Some((target, status))
 }
 
 /// `reference` resolved against `base`, when it stays on its scheme, host and port.
@@ -372,27 +376,8 @@ impl JobStore {
     pub fn hold(&self, owner: &str, job: Job) -> Option<String> {
         let id = format!("op_{}", crate::results::random_id()?);
         let next_poll = Instant::now() + job.wait;
-        let now = SystemTime::now();
-        let mut inner = self.lock();
-        inner.expire(self.ttl);
-        while inner.held.len() >= MAX_JOBS {
-            let Some(oldest) = inner.order.pop_front() else { break };
-            inner.held.remove(&oldest);
-        }
-        inner.order.push_back(id.clone());
-        inner.held.insert(
-            id.clone(),
-            Held {
-                owner: owner.to_string(),
-                entry: Entry::Waiting {
-                    job: Box::new(job),
-                    next_poll,
-                },
-                created: now,
-                updated: now,
-                stored: Instant::now(),
-            },
-        );
+        let job = Box::new(job);
+        self.insert(owner, &id, Entry::Waiting { job, next_poll });
         Some(id)
     }
 
@@ -437,17 +422,25 @@ impl JobStore {
     /// Holds an ended job again under its id (a cancelled task, say), so
     /// `tasks/get` can still report it.
     pub fn restore_ended(&self, owner: &str, id: &str, result: CallToolResult, cancelled: bool) {
+        let result = Box::new(result);
+        self.insert(owner, id, Entry::Ended { result, cancelled });
+    }
+
+    /// Holds `entry` as `id` for `owner`, the oldest going first at the bound.
+    fn insert(&self, owner: &str, id: &str, entry: Entry) {
         let now = SystemTime::now();
         let mut inner = self.lock();
+        inner.expire(self.ttl);
+        while inner.held.len() >= MAX_JOBS {
+            let Some(oldest) = inner.order.pop_front() else { break };
+            inner.held.remove(&oldest);
+        }
         inner.order.push_back(id.to_string());
         inner.held.insert(
             id.to_string(),
             Held {
                 owner: owner.to_string(),
-                entry: Entry::Ended {
-                    result: Box::new(result),
-                    cancelled,
-                },
+                entry,
                 created: now,
                 updated: now,
                 stored: Instant::now(),
@@ -528,6 +521,52 @@ mod tests {
         assert_eq!(next_wait(s(2), None), s(3));
         assert_eq!(next_wait(s(9), None), DEFAULT_MAX_WAIT);
         assert_eq!(next_wait(Duration::ZERO, None), MIN_WAIT);
+    }
+
+    #[test]
+    fn a_202_is_watched_where_its_headers_say_on_the_requests_host() {
+        use crate::spec::{JobStatus, LongRunningSpec};
+        let spec = LongRunningSpec {
+            status: JobStatus::Header,
+            cancel: None,
+        };
+        let url = Url::parse("https://api.example.com/v1/exports").unwrap();
+        let answer = |headers: &[(&str, &str)], body: &str| UpstreamResponse {
+            status: StatusCode::ACCEPTED,
+            content_type: Some("application/json".into()),
+            headers: headers
+                .iter()
+                .map(|(k, v)| (k.parse().unwrap(), v.parse().unwrap()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+            truncated: false,
+            elapsed: Duration::ZERO,
+            attempts: 1,
+        };
+        let watched = |response: UpstreamResponse| match accepted(&crate::surface::tests::SPEC, &spec, &url, &response)
+        {
+            Some((Target::Url(url), status)) => Some((url.to_string(), status)),
+            _ => None,
+        };
+        // Operation-Location over Azure-AsyncOperation over Location; the body's status read too.
+        let all = [
+            ("location", "/v1/exports/1"),
+            ("azure-asyncoperation", "/v1/ops/2"),
+            ("operation-location", "/v1/ops/3"),
+        ];
+        assert_eq!(
+            watched(answer(&all, r#"{"status": "NotStarted"}"#)),
+            Some(("https://api.example.com/v1/ops/3".into(), Some("NotStarted".into())))
+        );
+        assert_eq!(
+            watched(answer(&all[..2], "")),
+            Some(("https://api.example.com/v1/ops/2".into(), None))
+        );
+        assert_eq!(
+            watched(answer(&[("location", "https://evil.example.net/x")], "")).map(|(u, _)| u),
+            None
+        );
+        assert_eq!(watched(answer(&[], "{}")), None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! arguments; a prompt fills the `{argument}` placeholders of its text.
 
 use rmcp::ErrorData;
-use rmcp::model::{CallToolResult, ContentBlock, GetPromptResult, ReadResourceResult, ResourceContents};
+use rmcp::model::{CallToolResult, GetPromptResult, ReadResourceResult, ResourceContents};
 use serde_json::{Map, Value, json};
 
 use crate::spec::{PromptSpec, ResourceSpec, ServerSpec};
@@ -115,17 +115,7 @@ pub fn contents(resource: &ResourceSpec, uri: &str, result: CallToolResult) -> R
             _ => ErrorData::internal_error(message, None),
         });
     }
-    let binary = result.content.iter().find_map(|c| match c {
-        ContentBlock::Image(image) => Some((image.data.clone(), image.mime_type.clone())),
-        ContentBlock::Audio(audio) => Some((audio.data.clone(), audio.mime_type.clone())),
-        ContentBlock::Resource(embedded) => match &embedded.resource {
-            ResourceContents::BlobResourceContents { blob, mime_type, .. } => {
-                Some((blob.clone(), mime_type.clone().unwrap_or_default()))
-            }
-            _ => None,
-        },
-        _ => None,
-    });
+    let binary = crate::results::binary_content(&result);
     let contents = match binary {
         Some((blob, mime_type)) => ResourceContents::BlobResourceContents {
             uri: uri.to_string(),

@@ -392,10 +392,10 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
     fitted
 }
 
-/// A binary result (an image, audio, an embedded blob) over the budget: a
-/// note and a `resource_link`; `resources/read` returns it as blobs.
-fn fit_binary(result: CallToolResult, budget: usize, store: &ResultStore, owner: &str, tool: &str) -> CallToolResult {
-    let binary = result.content.iter().find_map(|c| match c {
+/// A result's binary content (an image, audio, an embedded blob) as base64
+/// and its media type: what is linked over the budget, or read as a resource.
+pub(crate) fn binary_content(result: &CallToolResult) -> Option<(String, String)> {
+    result.content.iter().find_map(|c| match c {
         ContentBlock::Image(image) => Some((image.data.clone(), image.mime_type.clone())),
         ContentBlock::Audio(audio) => Some((audio.data.clone(), audio.mime_type.clone())),
         ContentBlock::Resource(embedded) => match &embedded.resource {
@@ -406,7 +406,13 @@ fn fit_binary(result: CallToolResult, budget: usize, store: &ResultStore, owner:
             _ => None,
         },
         _ => None,
-    });
+    })
+}
+
+/// A binary result (an image, audio, an embedded blob) over the budget: a
+/// note and a `resource_link`; `resources/read` returns it as blobs.
+fn fit_binary(result: CallToolResult, budget: usize, store: &ResultStore, owner: &str, tool: &str) -> CallToolResult {
+    let binary = binary_content(&result);
     let Some((data, media_type)) = binary else {
         return result;
     };

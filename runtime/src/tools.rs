@@ -263,12 +263,8 @@ pub async fn call(
     // A long-running operation's 202: followed to its end.
     if let (Some(long_running), Ok(Fetched::Single(accepted))) = (&tool.spec.long_running, &fetched)
         && accepted.status == reqwest::StatusCode::ACCEPTED
-        && let Some(target) = jobs::watch_target(upstream.spec(), long_running, &prepared.url, accepted)
+        && let Some((target, status)) = jobs::accepted(upstream.spec(), long_running, &prepared.url, accepted)
     {
-        let status = serde_json::from_slice::<Value>(&accepted.body)
-            .ok()
-            .and_then(|body| jobs::body_status(&body))
-            .map(|(_, status)| status);
         let job = Job {
             target,
             tool: tool.spec,

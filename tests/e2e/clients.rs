@@ -812,7 +812,6 @@ async fn sdks_send_a_downloaded_file_on_by_its_link() -> anyhow::Result<()> {
         {"name": "upload_file", "arguments": {"caption": "scan", "file": {"uri": "$link:0", "filename": "big.pdf"}}},
     ]);
     let pdf = mcpgen_tests::faults::file_bytes("big.pdf");
-    let head = b"name=\"file\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n";
     for (client, sdk) in [("1.32.2", "v1"), ("2.3.1", "v2")] {
         let lines = typescript_lines(json!({"sdk": sdk, "calls": calls}), &stdio_connection(&subject), client).await?;
         for answer in &lines[1..] {
@@ -827,16 +826,8 @@ async fn sdks_send_a_downloaded_file_on_by_its_link() -> anyhow::Result<()> {
             .filter(|r| r.uri == "/bodies/upload")
             .last()
             .expect("the upload");
-        let at = upload
-            .body
-            .windows(head.len())
-            .position(|w| w == head)
-            .expect("the file part");
-        assert_eq!(
-            &upload.body[at + head.len()..at + head.len() + pdf.len()],
-            pdf.as_slice(),
-            "{client}"
-        );
+        let sent = mcpgen_tests::faults::file_part(&upload.body, "big.pdf", "application/pdf", pdf.len());
+        assert_eq!(sent, Some(pdf.as_slice()), "{client}");
     }
     Ok(())
 }
@@ -844,7 +835,7 @@ async fn sdks_send_a_downloaded_file_on_by_its_link() -> anyhow::Result<()> {
 /// Resources and prompts (mcpgen.yaml's `resources` and `prompts`) through
 /// both TypeScript SDKs: the fixed resource and the template are listed, a
 /// read goes to the API through the tool (with its credential) and comes
-/// back as JSON, an unknown URI is an error; the prompt fills its argument
+/// back as JSON, an unknown URI and the API's 404 are errors; the prompt fills its argument
 /// and names the tools, and refuses to go without it.
 #[tokio::test]
 async fn sdks_read_resources_and_get_prompts() -> anyhow::Result<()> {
@@ -855,7 +846,7 @@ async fn sdks_read_resources_and_get_prompts() -> anyhow::Result<()> {
         let plan = json!({
             "sdk": sdk,
             "calls": [],
-            "read": ["petstore-mcp://pets/7", "petstore-mcp://store/inventory", "petstore-mcp://owners/1"],
+            "read": ["petstore-mcp://pets/7", "petstore-mcp://store/inventory", "petstore-mcp://owners/1", "petstore-mcp://pets/404"],
             "prompts": [{"name": "find_a_pet", "arguments": {"kind": "cat"}}, {"name": "find_a_pet", "arguments": {}}],
         });
         let lines = typescript_lines(plan, &stdio_connection(&subject), client).await?;
@@ -883,6 +874,12 @@ async fn sdks_read_resources_and_get_prompts() -> anyhow::Result<()> {
                 .unwrap()
                 .contains("no resource petstore-mcp://owners/1"),
             "{client}: {seen}"
+        );
+        // The API's 404 for a pet: a resource error naming the URI and what the API said.
+        let missing = seen["reads"][3]["threw"].as_str().unwrap();
+        assert!(
+            missing.contains("petstore-mcp://pets/404") && missing.contains("404"),
+            "{client}: {missing}"
         );
         assert_eq!(
             seen["prompts"][0]["messages"][0]["content"]["text"],

@@ -964,16 +964,8 @@ async fn files_go_from_download_links_and_an_allowed_directory_to_uploads() -> a
     let seen = upstream.requests();
     let upload = seen.iter().find(|r| r.uri == "/bodies/upload").expect("the upload");
     let pdf = mcpgen_tests::faults::file_bytes("big.pdf");
-    let head = b"name=\"file\"; filename=\"big.pdf\"\r\nContent-Type: application/pdf\r\n\r\n";
-    let at = upload
-        .body
-        .windows(head.len())
-        .position(|w| w == head)
-        .expect("the file part");
-    assert_eq!(
-        &upload.body[at + head.len()..at + head.len() + pdf.len()],
-        pdf.as_slice()
-    );
+    let sent = mcpgen_tests::faults::file_part(&upload.body, "big.pdf", "application/pdf", pdf.len());
+    assert_eq!(sent, Some(pdf.as_slice()));
     let blob = seen.iter().find(|r| r.uri == "/bodies/blob").expect("the blob");
     assert_eq!(blob.body, [0x89, b'P', b'N', b'G', 0, 1, 2]);
     assert_eq!(blob.headers["content-type"], "image/png");
@@ -1047,8 +1039,9 @@ async fn long_running_operations_are_followed_within_the_deadline_and_after() ->
 /// With the tasks extension (declared at initialize), a job still running
 /// after its 202 becomes an MCP task: `tasks/get` reports it working (with
 /// the API's status and a poll interval) until it completes with the result;
-/// `tasks/cancel` stops it at the API (DELETE on the status URL) and the
-/// task reads cancelled. A quick answer stays a plain result.
+/// `tasks/cancel` stops it at the API (DELETE on the status URL, or the
+/// declared cancel operation) and the task reads cancelled. A quick answer
+/// stays a plain result.
 #[tokio::test]
 async fn long_running_operations_become_tasks_for_clients_that_take_them() -> anyhow::Result<()> {
     let upstream = Recorder::start().await?;
@@ -1092,6 +1085,25 @@ async fn long_running_operations_become_tasks_for_clients_that_take_them() -> an
     assert_eq!(got["status"], "cancelled", "{got}");
     let deleted = upstream.requests().into_iter().filter(|r| r.method == "DELETE").count();
     assert_eq!(deleted, 1);
+    // A job whose status comes from getJob is stopped with its cancel operation (cancelJob).
+    let created = lab
+        .request(
+            "tools/call",
+            json!({"name": "start_report", "arguments": {"steps": 50}}),
+        )
+        .await?;
+    let task = created["taskId"].as_str().unwrap().to_string();
+    lab.request("tasks/cancel", json!({"taskId": task})).await?;
+    let got = lab.request("tasks/get", json!({"taskId": task})).await?;
+    assert_eq!(got["status"], "cancelled", "{got}");
+    let deleted: Vec<String> = upstream
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.uri)
+        .collect();
+    assert_eq!(deleted.len(), 2, "{deleted:?}");
+    assert!(deleted[1].starts_with("/jobs/job-50-"), "{deleted:?}");
 
     // Another caller's or an unknown task: an error, not an oracle.
     let unknown = lab

@@ -52,6 +52,14 @@ pub fn file_bytes(name: &str) -> Vec<u8> {
     (0..len).map(|i| (i * 7 % 251) as u8 | 0x80).collect()
 }
 
+/// The bytes of the multipart file part named `filename` of type
+/// `media_type` in `body`, `len` long; `None` when there is no such part.
+pub fn file_part<'a>(body: &'a [u8], filename: &str, media_type: &str, len: usize) -> Option<&'a [u8]> {
+    let head = format!("name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {media_type}\r\n\r\n");
+    let at = body.windows(head.len()).position(|w| w == head.as_bytes())? + head.len();
+    body.get(at..at + len)
+}
+
 pub fn json_response(status: StatusCode, value: Value) -> Response {
     (status, [("content-type", "application/json")], value.to_string()).into_response()
 }
