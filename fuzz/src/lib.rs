@@ -36,9 +36,23 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_frames", http_frames),
 ];
 
+/// The input every target crashes on when `MCPGEN_FUZZ_PLANT` is set: CI
+/// plants it (`MCPGEN_FUZZ_PLANT=1 fuzz/run.sh`) to show that a crash fails
+/// the fuzzing stage. Without the variable it is an input like any other.
+pub const PLANTED_CRASH: &[u8] = b"mcpgen: a planted crash";
+
+/// Panics on [`PLANTED_CRASH`] when `MCPGEN_FUZZ_PLANT` is set; called first
+/// by each libFuzzer target (not by the replay, which never sets it).
+pub fn planted_crash(data: &[u8]) {
+    static PLANTED: OnceLock<bool> = OnceLock::new();
+    if data == PLANTED_CRASH && *PLANTED.get_or_init(|| std::env::var_os("MCPGEN_FUZZ_PLANT").is_some()) {
+        panic!("the planted crash (MCPGEN_FUZZ_PLANT is set)");
+    }
+}
+
 /// A spec document as JSON through every stage of `mcpgen generate --check`
 /// (load, resolve, select, plan, self-check, render, format): a result or
-/// diagnostics, never a panic.
+/// diagnostics, never a panic nor an `Error::Bug`.
 pub fn spec_json(data: &[u8]) {
     generate(data, "openapi.json");
 }
@@ -80,7 +94,11 @@ fn generate(spec: &[u8], name: &str) {
     let config = dir.path().join("mcpgen.yaml");
     let selection = format!("spec: {name}\noutput: out\nserver:\n  name: fuzz-mcp\nmax_tools: 100000\n");
     std::fs::write(&config, selection).expect("the selection file written");
-    let _ = mcpgen::generate(&config, true, false);
+    // Diagnostics and a stale `--check` are answers; a bug (invalid Rust
+    // emitted, a template failure) is a finding like a panic.
+    if let Err(mcpgen::diag::Error::Bug(bug)) = mcpgen::generate(&config, true, false) {
+        panic!("mcpgen reported a bug on this spec: {bug}");
+    }
 }
 
 /// A selection file: parsed or refused with diagnostics, never a panic.

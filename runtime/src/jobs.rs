@@ -72,8 +72,9 @@ pub enum Polled {
         status: Option<String>,
         retry_after: Option<Duration>,
     },
-    /// The job ended: the answer to pass on, and where it came from.
-    Finished(UpstreamResponse, Url),
+    /// The job ended: the answer to pass on (boxed: a response is far larger
+    /// than the running case), and where it came from.
+    Finished(Box<UpstreamResponse>, Url),
 }
 
 /// Where a 202 says to watch its job, and the job's status as its body
@@ -172,7 +173,7 @@ pub async fn poll(upstream: &Upstream, job: &Job, policy: &Policy, deadline: Ins
             .and_then(|location| same_origin(&url, location))
     {
         let (response, url) = get(upstream, job, &Target::Url(result), Method::Get, policy, deadline).await?;
-        return Ok(Polled::Finished(response, url));
+        return Ok(Polled::Finished(Box::new(response), url));
     }
     let retry_after = crate::upstream::retry_after_now(&response.headers);
     let status = serde_json::from_slice::<Value>(&response.body)
@@ -189,7 +190,7 @@ pub async fn poll(upstream: &Upstream, job: &Job, policy: &Policy, deadline: Ins
             retry_after,
         }
     } else {
-        Polled::Finished(response, url)
+        Polled::Finished(Box::new(response), url)
     })
 }
 
@@ -452,7 +453,7 @@ impl JobStore {
     pub fn take(&self, owner: &str, id: &str) -> Option<Result<Job, CallToolResult>> {
         let mut inner = self.lock();
         inner.expire(self.ttl);
-        if !inner.held.get(id).is_some_and(|h| h.owner == owner) {
+        if inner.held.get(id).is_none_or(|h| h.owner != owner) {
             return None;
         }
         inner.order.retain(|held| held != id);

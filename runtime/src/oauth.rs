@@ -1087,6 +1087,77 @@ mod tests {
         ));
     }
 
+    /// `exp` and `nbf` are checked with the configured leeway, both ways: a
+    /// token expired (or not yet valid) by less than the leeway passes, by
+    /// more it is refused with the reason; with no leeway both are refused.
+    #[tokio::test]
+    async fn exp_and_nbf_are_checked_with_the_leeway() {
+        use base64::Engine as _;
+        use ring::signature::KeyPair as _;
+        let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = ring::signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
+        let pair = ring::signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+        let jwks = serde_json::json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "kid": "k", "x": b64(pair.public_key().as_ref())}]});
+        let (issuer, audience) = ("https://login.example.com", "https://mcp.example.com/mcp");
+        let token = |exp: i64, nbf: i64| {
+            let now = now_seconds() as i64;
+            let header = b64(br#"{"alg":"EdDSA","typ":"JWT","kid":"k"}"#);
+            let claims = serde_json::json!({"iss": issuer, "aud": audience, "sub": "alice",
+                "exp": now + exp, "nbf": now + nbf, "scope": "read"});
+            let signed = format!("{header}.{}", b64(claims.to_string().as_bytes()));
+            format!("{signed}.{}", b64(pair.sign(signed.as_bytes()).as_ref()))
+        };
+        let verifier = |leeway: u64| {
+            let verifier = Verifier::new(OAuthOptions {
+                issuer: issuer.into(),
+                audience: audience.into(),
+                required_scopes: Vec::new(),
+                scopes: policy(),
+                jwks_uri: None,
+                introspection_uri: None,
+                client: None,
+                leeway: Duration::from_secs(leeway),
+                jwks_min_refresh: Duration::ZERO,
+            })
+            .unwrap();
+            let set: JwkSet = serde_json::from_value(jwks.clone()).unwrap();
+            verifier.keys.try_write().unwrap().replace(Keys {
+                set,
+                fetched: Instant::now(),
+            });
+            verifier
+        };
+        let refused = |outcome: Result<Grant, Refusal>| match outcome {
+            Err(Refusal::Invalid(why)) => why,
+            Ok(grant) => panic!("accepted for {}", grant.subject),
+            Err(Refusal::Unavailable(why)) => panic!("unavailable: {why}"),
+        };
+        let lenient = verifier(60);
+        for (what, exp, nbf) in [
+            ("valid", 600, -600),
+            ("expired 20 s ago", -20, -600),
+            ("valid in 20 s", 600, 20),
+        ] {
+            let grant = lenient.verify(&token(exp, nbf)).await;
+            assert_eq!(
+                grant.map(|g| g.subject).ok().as_deref(),
+                Some("alice"),
+                "{what}, 60 s leeway"
+            );
+        }
+        let why = refused(lenient.verify(&token(-120, -600)).await);
+        assert_eq!(why, "the token has expired");
+        let why = refused(lenient.verify(&token(600, 120)).await);
+        assert_eq!(why, "the token is not valid yet (nbf)");
+        let strict = verifier(0);
+        assert_eq!(refused(strict.verify(&token(-20, -600)).await), "the token has expired");
+        assert_eq!(
+            refused(strict.verify(&token(600, 20)).await),
+            "the token is not valid yet (nbf)"
+        );
+    }
+
     #[test]
     fn metadata_lives_under_the_audiences_origin_at_the_requests_path() {
         let options = OAuthOptions {

@@ -348,7 +348,7 @@ pub async fn follow(
                 let redactor = upstream.redactor().with_values(job.sensitive.clone());
                 let status = response.status;
                 let attempts = response.attempts;
-                let mut result = shape_response(&job.label, &url, response, &shaping, &redactor);
+                let mut result = shape_response(&job.label, &url, *response, &shaping, &redactor);
                 result.content.push(ContentBlock::text(format!(
                     "{} was accepted, then ended after {} s and {} status check(s).",
                     job.label,

@@ -1,8 +1,10 @@
-//! The CI script itself: `.ci/run` calls the README's test command word for
-//! word, and a failure of any step of that command (`tests/install.sh`'s included) fails CI
-//! instead of skipping the tests. Each step is replaced by a stub on PATH that
-//! fails on demand and records that it ran, so nothing is installed or built
-//! here; nginx and cargo-nextest count as installed.
+//! The CI script itself: `.ci/run` calls the README's two commands word for
+//! word, a failure of any step of the test command (`tests/install.sh`'s
+//! included) fails CI instead of skipping the tests, every stage stops CI when
+//! it fails, and each stage's planted failure is checked to fail it. Each
+//! step is replaced by a stub on PATH that fails on demand and records that
+//! it ran, so nothing is installed or built here; nginx and cargo-nextest
+//! count as installed.
 
 use std::path::Path;
 use std::process::Command;
@@ -88,5 +90,171 @@ fn a_failed_install_or_test_step_fails_ci() {
         assert_ne!(code, Some(0), "a failing {failing} must fail CI");
         assert!(!reached, "a failing {failing} must stop .ci/run before the next stage");
         assert_eq!(steps, ran, "{failing} failing");
+    }
+}
+
+/// The README's first command: the fenced line after "The two commands".
+fn readme_demo_command() -> String {
+    let readme = std::fs::read_to_string(workspace_root().join("README.md")).unwrap();
+    let block = &readme[readme.find("## The two commands").expect("the README's two commands")..];
+    let start = block.find("```sh\n").expect("a sh block") + "```sh\n".len();
+    block[start..].lines().next().unwrap().trim().to_string()
+}
+
+/// Every stage of `.ci/run` in order, with the command that fails it.
+const STAGES: &[(&str, &str)] = &[
+    (
+        "format",
+        "cargo fmt --check -p mcpgen-spec -p mcpgen -p mcpgen-runtime -p mcpgen-tests -p mcpgen-fuzz",
+    ),
+    (
+        "clippy",
+        "cargo clippy --quiet --workspace --all-targets -- -D warnings",
+    ),
+    ("tests", "cargo nextest run --workspace --no-fail-fast"),
+    ("demo", "cargo run -p mcpgen-tests --example demo"),
+    ("fuzz", "bash fuzz/run.sh 20"),
+    ("soak", "cargo run -q -p mcpgen-tests --example soak -- 120"),
+    ("corpus", "bash tests/corpus.sh"),
+    ("bench", "bash bench/run.sh --smoke"),
+];
+
+/// Each stage's planted failure, as the stub sees it (the variables that plant it appended).
+const PLANTED: &[(&str, &str)] = &[
+    ("fuzz", "bash fuzz/run.sh 2 selection MCPGEN_FUZZ_PLANT"),
+    (
+        "soak",
+        "cargo run -q -p mcpgen-tests --example soak -- 5 --plant unanswered",
+    ),
+    ("corpus", "bash tests/corpus.sh --plant-rejection"),
+    ("bench", "bash bench/run.sh --smoke BENCH_PLANT_BROKEN_BUILD"),
+];
+
+/// A stub of every program `.ci/run` starts: it records its command line
+/// (with the planting variables), exits 1 when that line is `STUB_FAIL`, fails
+/// a planted run unless it is `STUB_PLANT_PASSES`, and prints what the demo
+/// prints.
+const STUB: &str = r#"#!/bin/sh
+line="$(basename "$0") $*"
+[ -z "${MCPGEN_FUZZ_PLANT:-}" ] || line="$line MCPGEN_FUZZ_PLANT"
+[ -z "${BENCH_PLANT_BROKEN_BUILD:-}" ] || line="$line BENCH_PLANT_BROKEN_BUILD"
+echo "$line" >> "$STUB_LOG"
+[ "$line" != "${STUB_FAIL:-}" ] || exit 1
+case "$line" in
+  *plant*|*PLANT*) [ "$line" = "${STUB_PLANT_PASSES:-}" ] && exit 0; exit 1 ;;
+  "cargo run -p mcpgen-tests --example demo")
+    echo 'petstore-mcp over stdio: 1 tools: get_pet_by_id'
+    echo '<- {"id":1}'
+    echo 'the API saw: GET /pets/1 with the right X-API-Key' ;;
+  "rustc -vV") echo "rustc 1.0.0 (stub)" ;;
+esac
+exit 0
+"#;
+
+struct CiRun {
+    code: Option<i32>,
+    /// The stubbed commands, in the order they ran.
+    commands: Vec<String>,
+    output: String,
+}
+
+/// `.ci/run` itself with every program it starts stubbed (the cache in a temporary directory).
+fn run_ci(fail: Option<&str>, plant_passes: Option<&str>) -> CiRun {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["bash", "cargo", "rustc", "git", "npm", "python3"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, STUB).unwrap();
+        let mut permissions = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+        std::fs::set_permissions(&path, permissions).unwrap();
+    }
+    let log = dir.path().join("log");
+    let out = Command::new("/bin/bash")
+        .arg(workspace_root().join(".ci/run"))
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .env("HOME", dir.path())
+        .env("MCPGEN_CI_CACHE", dir.path().join("cache"))
+        .env("STUB_LOG", &log)
+        .env("STUB_FAIL", fail.unwrap_or(""))
+        .env("STUB_PLANT_PASSES", plant_passes.unwrap_or(""))
+        .output()
+        .unwrap();
+    CiRun {
+        code: out.status.code(),
+        commands: std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect(),
+        output: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+#[test]
+fn ci_runs_the_readme_demo_word_for_word_and_checks_what_it_prints() {
+    let demo = readme_demo_command();
+    assert!(demo.starts_with("cargo run -p mcpgen -- generate "), "{demo}");
+    ci_test_line(&demo);
+}
+
+#[test]
+fn every_stage_runs_in_order_and_the_table_names_each() {
+    let run = run_ci(None, None);
+    assert_eq!(run.code, Some(0), "{}", run.output);
+    let mut at = 0;
+    for (stage, command) in STAGES.iter().chain(PLANTED) {
+        let found = run.commands[at..].iter().position(|c| c == command);
+        let found = found.unwrap_or_else(|| panic!("{stage}: `{command}` did not run in order: {:?}", run.commands));
+        at += found;
+        assert!(
+            run.output.lines().any(|l| l.split_whitespace().next() == Some(stage)),
+            "the stage table lacks {stage}:\n{}",
+            run.output
+        );
+    }
+    let stages: Vec<&str> = run
+        .output
+        .lines()
+        .filter_map(|l| l.strip_prefix("=== stage: "))
+        .collect();
+    assert_eq!(stages, STAGES.iter().map(|(s, _)| *s).collect::<Vec<_>>());
+    assert!(run.output.contains("\nCI passed\n"), "{}", run.output);
+}
+
+#[test]
+fn a_failing_stage_stops_ci() {
+    for (stage, command) in STAGES {
+        let run = run_ci(Some(command), None);
+        assert_ne!(run.code, Some(0), "{stage} failing must fail CI");
+        assert_eq!(
+            run.commands.last().map(String::as_str),
+            Some(*command),
+            "{stage}: nothing runs after it"
+        );
+        assert!(
+            run.output.contains(&format!("CI failed in stage {stage} ")),
+            "{stage}: {}",
+            run.output
+        );
+    }
+}
+
+#[test]
+fn a_planted_failure_that_passes_stops_ci() {
+    for (stage, planted) in PLANTED {
+        let run = run_ci(None, Some(planted));
+        assert_ne!(run.code, Some(0), "{stage}: a stage that can't fail must fail CI");
+        assert_eq!(run.commands.last().map(String::as_str), Some(*planted));
+        assert!(run.output.contains("self-check failed"), "{stage}: {}", run.output);
+        assert!(
+            run.output.contains(&format!("CI failed in stage {stage} ")),
+            "{}",
+            run.output
+        );
     }
 }

@@ -568,8 +568,10 @@ async fn sdks_discover_and_call_githubs_whole_api() -> anyhow::Result<()> {
 }
 
 /// `github-mcp`: GitHub's spec (npm `@octokit/openapi`) generated with no
-/// selection into a temporary directory and built into this target directory
-/// with the workspace's lock file (so its dependencies are the ones built already).
+/// selection into `<target>/generated/github-mcp` and built into this target
+/// directory with the workspace's lock file (so its dependencies are the ones
+/// built already). A fixed place, written only where the output changed, so an
+/// unchanged crate is not compiled again by a later run sharing the target.
 fn github_binary() -> anyhow::Result<std::path::PathBuf> {
     let root = workspace_root();
     let spec = root.join("tests/node_modules/@octokit/openapi/generated/api.github.com.json");
@@ -578,38 +580,37 @@ fn github_binary() -> anyhow::Result<std::path::PathBuf> {
         "{} is missing: run `npm ci --prefix tests`",
         spec.display()
     );
-    let dir = tempfile::tempdir()?;
+    let target = mcpgen_tests::target_dir();
+    let dir = target.join("generated");
+    std::fs::create_dir_all(&dir)?;
     let config = format!(
         "spec: {}\noutput: github-mcp\nserver:\n  name: github-mcp\nruntime:\n  path: {}\n",
         serde_json::to_string(&spec)?,
         serde_json::to_string(&root.join("runtime"))?
     );
-    std::fs::write(dir.path().join("mcpgen.yaml"), config)?;
+    std::fs::write(dir.join("mcpgen.yaml"), config)?;
     let generate = std::process::Command::new(built_binary("mcpgen"))
         .args(["generate", "--config"])
-        .arg(dir.path().join("mcpgen.yaml"))
+        .arg(dir.join("mcpgen.yaml"))
         .output()?;
     anyhow::ensure!(
         generate.status.success(),
         "{}",
         String::from_utf8_lossy(&generate.stderr)
     );
-    let krate = dir.path().join("github-mcp");
-    std::fs::copy(root.join("Cargo.lock"), krate.join("Cargo.lock"))?;
-    let exe = std::env::current_exe()?;
-    let profile = exe
-        .parent()
-        .and_then(std::path::Path::parent)
-        .expect("target/<profile>/deps");
-    let target = profile.parent().expect("target/<profile>");
+    let krate = dir.join("github-mcp");
+    let lock = std::fs::read(root.join("Cargo.lock"))?;
+    if std::fs::read(krate.join("Cargo.lock")).ok().as_ref() != Some(&lock) {
+        std::fs::write(krate.join("Cargo.lock"), lock)?;
+    }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
     let build = std::process::Command::new(cargo)
         .args(["build", "--quiet", "--manifest-path"])
         .arg(krate.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", target)
+        .env("CARGO_TARGET_DIR", &target)
         .status()?;
     anyhow::ensure!(build.success(), "building the GitHub crate failed");
-    let binary = profile.join(format!("github-mcp{}", std::env::consts::EXE_SUFFIX));
+    let binary = target.join(format!("debug/github-mcp{}", std::env::consts::EXE_SUFFIX));
     anyhow::ensure!(binary.is_file(), "{} was not built", binary.display());
     Ok(binary)
 }

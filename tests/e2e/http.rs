@@ -998,3 +998,20 @@ async fn allowed_origins_and_hosts_are_configurable() -> anyhow::Result<()> {
     assert_eq!(upstream.requests().len(), 3, "one call per request answered 200");
     Ok(())
 }
+
+/// Results, jobs and tasks are readable only by their caller: with two
+/// static tokens on one server, each is the other's stranger
+/// (`mcpgen_tests::isolation`).
+#[tokio::test]
+async fn a_token_cannot_reach_another_tokens_results_jobs_or_tasks() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut env = mcpgen_tests::lab_env(&upstream.base_url, "isolated", mcpgen_tests::faults::OAUTH_CLIENT);
+    env.push((
+        "UPSTREAM_LAB_MCP_TOKENS".into(),
+        "tok_alice_0123456789,tok_bob_9876543210".into(),
+    ));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = HttpServer::start_package("upstream-lab-mcp", &["--result-budget", "20000"], &env)?;
+    mcpgen_tests::isolation::check(&server.url, &upstream, "tok_alice_0123456789", "tok_bob_9876543210").await;
+    Ok(())
+}

@@ -610,3 +610,39 @@ async fn token_exchange_gives_each_caller_its_own_upstream_token() -> anyhow::Re
     );
     Ok(())
 }
+
+/// Results, jobs and tasks are readable only by their caller: two OAuth
+/// subjects of one issuer, on the upstream lab's server, are each other's
+/// strangers (`mcpgen_tests::isolation`).
+#[tokio::test]
+async fn a_subject_cannot_reach_another_subjects_results_jobs_or_tasks() -> anyhow::Result<()> {
+    let keys = tempfile::tempdir()?;
+    let upstream = Recorder::start().await?;
+    let port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let clients = [
+        Client::new("alice", "alice-secret-1", "mcp"),
+        Client::new("bob", "bob-secret-22", "mcp"),
+        // The server's own client (the lab's `bearer` scheme exchanges tokens; unused here).
+        Client::new("lab-server", "lab-server-secret-3", "mcp"),
+    ];
+    let resources = [(audience.as_str(), "mcp")];
+    let auth = AuthServer::start(&Setup::new(keys.path(), &clients, &resources))?;
+    let mut env = mcpgen_tests::lab_env(&upstream.base_url, "isolated", mcpgen_tests::faults::OAUTH_CLIENT);
+    env.extend(
+        [
+            ("MCP_OAUTH_ISSUER", auth.issuer.as_str()),
+            ("MCP_OAUTH_AUDIENCE", audience.as_str()),
+            ("MCP_OAUTH_REQUIRED_SCOPES", "mcp"),
+            ("MCP_OAUTH_CLIENT_ID", "lab-server"),
+            ("MCP_OAUTH_CLIENT_SECRET", "lab-server-secret-3"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = HttpServer::start_on("upstream-lab-mcp", port, &["--result-budget", "20000"], &env)?;
+    let alice = auth.token(&clients[0], &audience, "mcp").await?;
+    let bob = auth.token(&clients[1], &audience, "mcp").await?;
+    mcpgen_tests::isolation::check(&server.url, &upstream, &alice, &bob).await;
+    Ok(())
+}

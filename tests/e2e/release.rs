@@ -2,13 +2,18 @@
 //! crates (packaged and served from a local registry standing in for
 //! crates.io) carry the README's "Using it on your API" path from nothing to a
 //! server answering a call; a runtime from a git repository builds; the
-//! release workflow is valid and its dry run publishes every crate in order.
+//! release workflow is valid and its dry run publishes every crate in order;
+//! a generated crate's CI workflow runs as written.
+//!
+//! The tests that build from the local registry live here, and only here
+//! (`LocalRegistry::new` checks): this binary runs alone (`.config/nextest.toml`),
+//! so the timing bounds of the other tests never share the machine with a compiler.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use mcpgen_tests::registry::{LocalRegistry, PUBLISHED, VERSION, report};
+use mcpgen_tests::registry::{LocalRegistry, PUBLISHED, VERSION, copy_dir, report};
 use mcpgen_tests::{
     API_KEY, Recorder, built_binary, fenced_after, node_path, node_tool, python_tool, workspace_root, yaml_documents,
 };
@@ -289,7 +294,7 @@ fn the_release_workflow_is_valid_and_its_dry_run_publishes_every_crate_in_order(
             }
         }
     }
-    mcpgen_tests::registry::forget_registry_builds(&root.join("target/debug"), "/registry/src/-");
+    mcpgen_tests::registry::forget_registry_builds(&mcpgen_tests::target_dir().join("debug"), "/registry/src/-");
     let out = run(&dry_run, &format!("v{VERSION}"));
     let text = report(&out);
     assert!(out.status.success(), "{text}");
@@ -452,5 +457,89 @@ async fn the_registry_entry_and_the_bundle_are_valid_and_the_bundle_runs() -> an
     std::fs::write(&manifest_path, broken.to_string())?;
     let out = node(&["validate".as_ref(), manifest_path.as_os_str()]);
     assert!(!out.status.success(), "{}", report(&out));
+    Ok(())
+}
+
+/// The generated workflow passes action-validator, and its steps run as
+/// written in a copy of the example's directory: the install step really
+/// installs mcpgen (from a local crates.io holding the packaged crate; nothing
+/// is on PATH before it), the check step passes on the committed crate and
+/// fails naming the stale file once the spec changes, and the test step runs
+/// the crate's own tests.
+#[test]
+fn the_workflow_is_valid_and_its_steps_run_as_written() -> anyhow::Result<()> {
+    let example = workspace_root().join("examples/petstore");
+    let workflow = example.join(".github/workflows/petstore-mcp.yml");
+    let out = Command::new(node_tool(".bin/action-validator")?)
+        .arg(&workflow)
+        .output()?;
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let parsed = &yaml_documents(&workflow)[0];
+    let steps = parsed["jobs"]["regenerated"]["steps"].as_array().unwrap();
+    let step = |needle: &str| -> String {
+        steps
+            .iter()
+            .filter_map(|s| s["run"].as_str())
+            .find(|run| run.contains(needle))
+            .unwrap_or_else(|| panic!("no step runs {needle:?}"))
+            .to_string()
+    };
+    let (install, check, test) = (
+        step("cargo install mcpgen"),
+        step("mcpgen generate --check"),
+        step("cargo test"),
+    );
+
+    // The example's directory as the repository root, with the packaged
+    // runtime where mcpgen.yaml says (`../../runtime`).
+    let root = tempfile::tempdir()?;
+    let repo = root.path().join("examples/petstore");
+    copy_dir(&example, &repo)?;
+    let registry = LocalRegistry::new(root.path());
+    registry.unpack("mcpgen-runtime", &root.path().join("runtime"));
+    let run = |script: &str| registry.shell(&repo, script);
+    assert!(
+        !run("command -v mcpgen").status.success(),
+        "mcpgen is on PATH before the install step"
+    );
+    let out = run(&install);
+    assert!(out.status.success(), "{}", report(&out));
+    assert!(registry.home.join("bin/mcpgen").is_file(), "{}", report(&out));
+    let out = run("mcpgen --version");
+    assert_eq!(
+        report(&out).trim(),
+        format!("mcpgen {VERSION} (generates crates for mcpgen-runtime {VERSION})")
+    );
+    let out = run(&check);
+    assert!(out.status.success(), "{}", report(&out));
+    let out = run(&test);
+    assert!(out.status.success(), "{}", report(&out));
+    assert!(
+        report(&out).contains("serves_a_sound_tools_list ... ok"),
+        "{}",
+        report(&out)
+    );
+
+    let spec = repo.join("openapi.yaml");
+    std::fs::write(
+        &spec,
+        std::fs::read_to_string(&spec)?.replace("summary: Get a pet\n", "summary: Fetch a pet\n"),
+    )?;
+    let out = run(&check);
+    let text = report(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("the generated crate is out of date") && text.contains("stale: src/tools.rs"),
+        "{text}"
+    );
+    assert!(
+        text.contains("run `mcpgen generate --config mcpgen.yaml` and commit the result"),
+        "{text}"
+    );
     Ok(())
 }

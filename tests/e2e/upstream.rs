@@ -1177,3 +1177,53 @@ async fn rmcps_client_follows_a_task_to_its_result() -> anyhow::Result<()> {
     client.cancel().await?;
     Ok(())
 }
+
+/// Over stdio a result link or an operation id belongs to its session: a
+/// second session (another process, as each stdio client gets) holding
+/// them is refused exactly as for ids nobody made.
+#[tokio::test]
+async fn another_stdio_session_cannot_reach_a_sessions_results_or_jobs() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let env = env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT);
+    let mut a = Lab::start(&env, &["--result-budget", "20000"]).await?;
+    let mut b = Lab::start(&env, &["--result-budget", "20000"]).await?;
+    let (r, _) = a.call("get_fault", json!({"kind": "many"})).await?;
+    let link = r["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "resource_link")
+        .expect("a resource_link")["uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    a.request("resources/read", json!({"uri": link})).await?;
+    let theirs = b.request("resources/read", json!({"uri": link})).await.unwrap_err();
+    let nobodys_link = "mcpgen://results/0123456789abcdef0123456789abcdef";
+    let nobodys = b
+        .request("resources/read", json!({"uri": nobodys_link}))
+        .await
+        .unwrap_err();
+    // The JSON-RPC errors, apart from the request ids.
+    let error = |e: anyhow::Error, id: &str| e.to_string().split_once("\"error\":").unwrap().1.replace(id, "<id>");
+    assert_eq!(error(theirs, &link), error(nobodys, nobodys_link));
+    let (running, _) = a.call("start_job", json!({"steps": 7})).await?;
+    let operation = running["structuredContent"]["operation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (theirs, _) = b.call("wait_for_operation", json!({"operation": operation})).await?;
+    let (nobodys, _) = b
+        .call("wait_for_operation", json!({"operation": "op_0123456789abcdef"}))
+        .await?;
+    assert!(is_error(&theirs), "{theirs}");
+    assert_eq!(
+        text(&theirs).replace(&operation, "<id>"),
+        text(&nobodys).replace("op_0123456789abcdef", "<id>")
+    );
+    let (waited, _) = a.call("wait_for_operation", json!({"operation": operation})).await?;
+    assert_eq!(waited["structuredContent"]["status"], "succeeded", "{waited}");
+    a.finish().await?;
+    b.finish().await?;
+    Ok(())
+}

@@ -13,6 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
 pub mod faults;
+pub mod isolation;
 pub mod oauth;
 pub mod registry;
 
@@ -25,27 +26,49 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Build a generated server of this workspace (once per package and test
-/// process) and return its path. The test binary lives in
-/// `<target>/debug/deps`, so the server lands two levels up.
+/// The target directory this binary was built into (`CARGO_TARGET_DIR`, as
+/// CI's cache sets it, or the workspace's `target/`): test binaries live in
+/// `<target>/<profile>/deps`, examples in `<target>/<profile>/examples`.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("this binary's path");
+    exe.ancestors()
+        .nth(3)
+        .expect("<target>/<profile>/<kind>/<binary>")
+        .to_path_buf()
+}
+
+/// A binary of this workspace (a generated server, or `mcpgen`), built once
+/// per process, and its path. In a test, one `cargo build --workspace
+/// --all-targets` builds them all: it resolves features as the test build did,
+/// so it reuses every artifact of that build and compiles only the binaries
+/// (building one package alone, `-p`, would resolve other features and compile
+/// the runtime and its dependencies again, per package). An example (the demo,
+/// the soak) builds just its package, which is quicker on a fresh machine.
 pub fn built_binary(package: &'static str) -> PathBuf {
-    static BUILT: Mutex<Vec<(&'static str, PathBuf)>> = Mutex::new(Vec::new());
+    static BUILT: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
+    let exe = std::env::current_exe().expect("this binary's path");
+    let kind_dir = exe.parent().expect("target/<profile>/<deps or examples>");
+    let in_test = kind_dir.file_name().is_some_and(|name| name == "deps");
     let mut built = BUILT.lock().expect("not poisoned");
-    if let Some((_, path)) = built.iter().find(|(p, _)| *p == package) {
-        return path.clone();
+    if !(built.contains(&package) || in_test && !built.is_empty()) {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let what: &[&str] = if in_test {
+            &["--workspace", "--all-targets"]
+        } else {
+            &["-p", package]
+        };
+        let status = Command::new(cargo)
+            .args(["build", "--quiet"])
+            .args(what)
+            .current_dir(workspace_root())
+            .status()
+            .expect("cargo runs");
+        assert!(status.success(), "building {package} failed");
+        built.push(package);
     }
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
-    let status = Command::new(cargo)
-        .args(["build", "--quiet", "-p", package])
-        .current_dir(workspace_root())
-        .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building {package} failed");
-    let exe = std::env::current_exe().expect("test binary path");
-    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps");
+    let profile_dir = kind_dir.parent().expect("target/<profile>");
     let binary = profile_dir.join(format!("{package}{}", std::env::consts::EXE_SUFFIX));
     assert!(binary.is_file(), "{} was not built", binary.display());
-    built.push((package, binary.clone()));
     binary
 }
 

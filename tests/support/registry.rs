@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use serde_json::json;
 
-use crate::workspace_root;
+use crate::{target_dir, workspace_root};
 
 /// What the release publishes: the spec crate, then the two that depend on it
 /// (`tests/e2e/release.rs` checks the release workflow names exactly these).
@@ -47,12 +47,19 @@ pub struct LocalRegistry {
 impl LocalRegistry {
     /// Vendors this workspace's dependencies (every platform's) and adds the
     /// published crates as `cargo package` makes them; the cargo home is in
-    /// `scratch`. The registry itself is always at `target/local-registry`:
+    /// `scratch`. The registry itself is always at `<target>/local-registry`:
     /// cargo fingerprints a dependency by its source path, so a fixed path lets
-    /// every test building from it reuse what the others compiled in
-    /// `target/workflow`. (The tests using it run alone: `.config/nextest.toml`.)
+    /// every test building from it reuse what the others (and, with CI's
+    /// cached target directory, earlier runs) compiled in `<target>/workflow`. (The tests using it run alone: `.config/nextest.toml`.)
     pub fn new(scratch: &Path) -> LocalRegistry {
-        let vendor = workspace_root().join("target/local-registry");
+        // Builds from it compile whole crates: only the binary that runs alone may.
+        let exe = std::env::current_exe().expect("this binary's path");
+        let name = exe.file_name().expect("a file name").to_string_lossy();
+        assert!(
+            name.starts_with("e2e_release-"),
+            "{name}: tests that build from the local registry belong in tests/e2e/release.rs, which runs alone"
+        );
+        let vendor = target_dir().join("local-registry");
         for name in PUBLISHED {
             // No file of an earlier package of ours survives into this one.
             let _ = std::fs::remove_dir_all(vendor.join(format!("{name}-{VERSION}")));
@@ -80,10 +87,7 @@ impl LocalRegistry {
         let stamp = vendor.join(".mcpgen-crates");
         if std::fs::read_to_string(&stamp).ok().as_deref() != Some(digests.as_str()) {
             for profile in ["debug", "release"] {
-                forget_registry_builds(
-                    &workspace_root().join("target/workflow").join(profile),
-                    "local-registry",
-                );
+                forget_registry_builds(&target_dir().join("workflow").join(profile), "local-registry");
             }
         }
         for name in PUBLISHED {
@@ -149,7 +153,7 @@ impl LocalRegistry {
             .env_remove("RUSTC_WRAPPER")
             // Kept between local runs, shared by every test building from a
             // registry like this one; a fresh checkout builds once.
-            .env("CARGO_TARGET_DIR", workspace_root().join("target/workflow"));
+            .env("CARGO_TARGET_DIR", target_dir().join("workflow"));
         command
     }
 }

@@ -220,11 +220,16 @@ pub fn selection_text(api: &Api, spec_path: &str, choices: &Choices) -> String {
     let _ = writeln!(out, "  tags:");
     for tag in &api.tags {
         let count = api.operations.iter().filter(|op| op.tags.contains(tag)).count();
+        // A tag the spec declares but no operation carries would select nothing.
+        if count == 0 {
+            continue;
+        }
         let _ = writeln!(
             out,
-            "    {}- {}  # {count} operations",
+            "    {}- {}  # {count} operation{}",
             active(choices.tags.contains(tag)),
-            yaml_scalar(tag)
+            yaml_scalar(tag),
+            if count == 1 { "" } else { "s" }
         );
     }
     let _ = writeln!(
@@ -268,7 +273,8 @@ pub fn selection_text(api: &Api, spec_path: &str, choices: &Choices) -> String {
     if unnamed > 0 {
         let _ = writeln!(
             out,
-            "    # ({unnamed} operations have no operationId and can only be selected by tag)"
+            "    # ({unnamed} operation{} no operationId and can only be selected by tag)",
+            if unnamed == 1 { " has" } else { "s have" }
         );
     }
     let _ = writeln!(out, "exclude:\n  operations: []\n  tags: []");

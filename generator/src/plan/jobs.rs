@@ -172,7 +172,9 @@ pub(super) fn plan(
 /// are planned: each must be selected, the status one a GET, its arguments
 /// its parameters (by their names in the spec, emitted as argument names).
 pub(super) fn resolve(tools: &mut [ToolPlan], diags: &mut Vec<Diagnostic>) {
-    let found: Vec<(Option<String>, String, Method, Vec<(String, String)>)> = tools
+    // Each tool's operationId, name, method and (parameter, argument) names.
+    type Found = (Option<String>, String, Method, Vec<(String, String)>);
+    let found: Vec<Found> = tools
         .iter()
         .map(|t| {
             let params = t.params.iter().map(|p| (p.name.clone(), p.arg.clone())).collect();

@@ -397,11 +397,14 @@ fn broken_operations(path: &str, item_pointer: &str, raw_item: &Value, problems:
 /// of Redocly and others: `get: {$ref: 'resources/x.yml'}`, bundled into a
 /// local reference by `load`) replaced by its target; with, for each, the
 /// method and the target's pointer. A reference to nothing is an error at it.
+/// A path item with its operations' references followed, and (method, target pointer) for each.
+type FollowedItem<'v> = (std::borrow::Cow<'v, Value>, Vec<(String, String)>);
+
 fn follow_operation_refs<'v>(
     doc: &'v SpecDocument,
     raw_item: &'v Value,
     item_pointer: &str,
-) -> Result<(std::borrow::Cow<'v, Value>, Vec<(String, String)>), Vec<Diagnostic>> {
+) -> Result<FollowedItem<'v>, Vec<Diagnostic>> {
     const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
     let mut item = std::borrow::Cow::Borrowed(raw_item);
     let mut followed = Vec::new();

@@ -391,9 +391,10 @@ impl Normalizer<'_> {
 /// name), as the dynamic scope rules say; else, for `$recursiveRef`, the
 /// schema it sits in. None when neither applies: the keyword is dropped.
 fn dynamic_target(map: &Map<String, Value>, stack: &Stack) -> Option<String> {
-    let outermost = |matches: &dyn Fn(&(bool, Option<String>)) -> bool| {
-        stack.anchors.iter().position(matches).map(|i| stack.refs[i].clone())
-    };
+    // An anchor on the stack: (`$recursiveAnchor: true`, its `$dynamicAnchor`).
+    type Anchor = (bool, Option<String>);
+    let outermost =
+        |matches: &dyn Fn(&Anchor) -> bool| stack.anchors.iter().position(matches).map(|i| stack.refs[i].clone());
     if map.get("$recursiveRef").and_then(Value::as_str) == Some("#") {
         return outermost(&|(recursive, _)| *recursive).or_else(|| stack.refs.last().cloned());
     }

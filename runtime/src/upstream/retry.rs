@@ -150,11 +150,21 @@ mod tests {
 
     #[test]
     fn backoff_is_full_jitter_under_a_growing_ceiling() {
-        for attempt in 1..=40 {
-            let ceiling = BASE_BACKOFF
-                .saturating_mul(2u32.saturating_pow(attempt - 1))
-                .min(MAX_BACKOFF);
+        // The figures the README states: 0.2 s, 0.4 s, … 5 s.
+        let ceilings_ms = [
+            (1, 200),
+            (2, 400),
+            (3, 800),
+            (4, 1600),
+            (5, 3200),
+            (6, 5000),
+            (7, 5000),
+            (40, 5000),
+        ];
+        for (attempt, ms) in ceilings_ms {
+            let ceiling = Duration::from_millis(ms);
             assert_eq!(backoff(attempt, 0.0), Duration::ZERO);
+            assert_eq!(backoff(attempt, 0.5), ceiling / 2, "attempt {attempt}");
             assert_eq!(backoff(attempt, 1.0), ceiling, "attempt {attempt}");
             // Out-of-range jitter can't stretch a wait.
             assert_eq!(backoff(attempt, f64::INFINITY), ceiling);
