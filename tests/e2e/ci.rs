@@ -38,16 +38,23 @@ fn ci_test_line(command: &str) -> String {
         .to_string()
 }
 
+/// A script at `path` that can be run.
+fn executable(path: &Path, script: &str) {
+    std::fs::write(path, script).unwrap();
+    let mut permissions = std::fs::metadata(path).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
+    std::fs::set_permissions(path, permissions).unwrap();
+}
+
 /// Stubs of npm, python3 and cargo (and of nginx and cargo-nextest, so they
 /// count as installed): each records its name; the one named in `failing` exits 1.
 fn stubs(dir: &Path, failing: Option<&str>) {
     for name in ["npm", "python3", "cargo", "nginx", "cargo-nextest"] {
         let code = if failing == Some(name) { 1 } else { 0 };
-        let path = dir.join(name);
-        std::fs::write(&path, format!("#!/bin/sh\necho {name} >> \"$STUB_LOG\"\nexit {code}\n")).unwrap();
-        let mut permissions = std::fs::metadata(&path).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-        std::fs::set_permissions(&path, permissions).unwrap();
+        executable(
+            &dir.join(name),
+            &format!("#!/bin/sh\necho {name} >> \"$STUB_LOG\"\nexit {code}\n"),
+        );
     }
 }
 
@@ -162,11 +169,7 @@ struct CiRun {
 fn run_ci(fail: Option<&str>, plant_passes: Option<&str>) -> CiRun {
     let dir = tempfile::tempdir().unwrap();
     for name in ["bash", "cargo", "rustc", "git", "npm", "python3"] {
-        let path = dir.path().join(name);
-        std::fs::write(&path, STUB).unwrap();
-        let mut permissions = std::fs::metadata(&path).unwrap().permissions();
-        std::os::unix::fs::PermissionsExt::set_mode(&mut permissions, 0o755);
-        std::fs::set_permissions(&path, permissions).unwrap();
+        executable(&dir.path().join(name), STUB);
     }
     let log = dir.path().join("log");
     let out = Command::new("/bin/bash")
@@ -206,11 +209,16 @@ fn ci_runs_the_readme_demo_word_for_word_and_checks_what_it_prints() {
 fn every_stage_runs_in_order_and_the_table_names_each() {
     let run = run_ci(None, None);
     assert_eq!(run.code, Some(0), "{}", run.output);
+    // Each stage's command, then its planted failure.
+    let expected = STAGES.iter().flat_map(|stage| {
+        let planted = PLANTED.iter().filter(|(s, _)| *s == stage.0);
+        std::iter::once(stage).chain(planted)
+    });
     let mut at = 0;
-    for (stage, command) in STAGES.iter().chain(PLANTED) {
+    for (stage, command) in expected {
         let found = run.commands[at..].iter().position(|c| c == command);
         let found = found.unwrap_or_else(|| panic!("{stage}: `{command}` did not run in order: {:?}", run.commands));
-        at += found;
+        at += found + 1;
         assert!(
             run.output.lines().any(|l| l.split_whitespace().next() == Some(stage)),
             "the stage table lacks {stage}:\n{}",
