@@ -23,21 +23,12 @@ async fn rpc_with_tasks(url: &str, token: &str, method: &str, mut params: Value)
         .unwrap_or_default()
         .to_string();
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    let response = crate::http_client()
-        .timeout(std::time::Duration::from_secs(20))
-        .build()
-        .expect("a client")
-        .post(url)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2026-07-28")
-        .header("mcp-method", method)
-        .header("mcp-name", name)
-        .body(body.to_string())
-        .send()
-        .await
-        .expect("the server answers");
+    let headers = [
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", method),
+        ("mcp-name", name.as_str()),
+    ];
+    let response = rpc(url, Some(token), body, &headers).await;
     answer(response).await
 }
 

@@ -222,8 +222,12 @@ pub fn http_client() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
 }
 
-/// A stateless (no initialize) JSON-RPC POST, as a 2025-11-25 client sends it.
+/// A stateless (no initialize) JSON-RPC POST, as a 2025-11-25 client sends it
+/// (or another version, given as an `extra` `mcp-protocol-version`).
 pub async fn rpc(url: &str, token: Option<&str>, body: serde_json::Value, extra: &[(&str, &str)]) -> reqwest::Response {
+    let version = extra
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("mcp-protocol-version"));
     let mut request = http_client()
         .timeout(Duration::from_secs(20))
         .build()
@@ -231,8 +235,10 @@ pub async fn rpc(url: &str, token: Option<&str>, body: serde_json::Value, extra:
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25")
         .body(body.to_string());
+    if !version {
+        request = request.header("mcp-protocol-version", "2025-11-25");
+    }
     if let Some(token) = token {
         request = request.bearer_auth(token);
     }
