@@ -16,9 +16,9 @@ use crate::config::Config;
 use crate::extend::Extensions;
 use crate::observe::Metrics;
 use crate::redact::Redactor;
-use crate::server::{Overrides, Server};
+use crate::serve::surface::Presentation;
+use crate::serve::{Overrides, Server};
 use crate::spec::{ServerSpec, Surface};
-use crate::surface::Presentation;
 use crate::upstream::Upstream;
 
 /// A server for `spec` as a generated crate builds it, with `extensions`,
@@ -78,7 +78,7 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
         let (server_end, client_end) = tokio::io::duplex(1 << 16);
         let serving = tokio::spawn(async move {
             let (read, write) = tokio::io::split(server_end);
-            crate::stdio::serve(server, read, write)
+            crate::transport::stdio::serve(server, read, write)
                 .await
                 .expect("the server serves");
         });
@@ -146,7 +146,7 @@ fn check_schema(schema: &Value, which: &str, problem: &mut impl FnMut(String)) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::extend::CustomTool;
+    use crate::call::custom::CustomTool;
     use crate::spec::{BaseUrlSpec, Policy, RedactionSpec};
     use serde_json::json;
 

@@ -484,7 +484,7 @@ mod lab;
 /// audited, and leaves the server serving: the next calls are answered.
 #[tokio::test]
 async fn a_call_that_panics_is_answered_and_the_server_serves_on() -> anyhow::Result<()> {
-    use mcpgen_runtime::extend::{CustomTool, Extensions};
+    use mcpgen_runtime::{CustomTool, Extensions};
     let buggy = CustomTool::new(
         "buggy",
         "Panics: a bug in hand-written code.",

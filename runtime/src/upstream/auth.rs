@@ -14,7 +14,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::{ErrorKind, Upstream, UpstreamError, classify};
-use crate::oauth::{Grant, ResourceServer};
+use crate::context::CallContext;
+use crate::identity::oauth::{Grant, ResourceServer};
 use crate::spec::{ApiKeyLocation, SchemeKind, SecuritySchemeSpec, TokenExchangeSpec};
 use crate::style;
 
@@ -54,9 +55,9 @@ impl Upstream {
     /// Every value is marked sensitive, so it never shows in a `Debug`.
     pub(super) async fn add_credentials(
         &self,
+        cx: &CallContext,
         alternative: &[&str],
         timeout: Duration,
-        deadline: Instant,
         url: &mut Url,
         headers: &mut Vec<(HeaderName, HeaderValue)>,
         cookies: &mut Vec<String>,
@@ -67,7 +68,7 @@ impl Upstream {
             attempts: 0,
         };
         let mut authorization: Option<HeaderValue> = None;
-        let caller = crate::oauth::current_caller();
+        let (caller, deadline) = (cx.caller.access(), cx.deadline);
         for name in alternative {
             let Some(scheme) = self.schemes.iter().find(|s| s.name == *name) else {
                 continue;
@@ -79,7 +80,7 @@ impl Upstream {
                 Ok::<_, UpstreamError>(value)
             };
             // Per-user: the caller's own token, exchanged for one for the API.
-            if let (Some(exchange), Some(caller), Some(oauth)) = (scheme.token_exchange, &caller, &self.exchanger) {
+            if let (Some(exchange), Some(caller), Some(oauth)) = (scheme.token_exchange, caller, &self.exchanger) {
                 let token = self
                     .exchanged_token(scheme.name, exchange, &caller.grant, oauth)
                     .await?;

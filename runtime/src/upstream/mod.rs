@@ -10,6 +10,7 @@
 //! an API key, and are redacted here, once, before they leave.
 
 mod auth;
+pub mod hooks;
 mod request;
 mod retry;
 
@@ -24,10 +25,11 @@ use auth::Token;
 use request::part_filename;
 pub use request::{ArgError, Body, FileArg, Part, Prepared, prepare};
 
+use self::hooks::{Call, Hooks};
 use crate::config::Config;
-use crate::extend::{Call, Hooks};
-use crate::notify;
-use crate::oauth::ResourceServer;
+use crate::context::CallContext;
+use crate::identity::oauth::ResourceServer;
+use crate::observe::Ended;
 use crate::redact::Redactor;
 use crate::spec::{Policy, RequestSpec, SchemeKind, SecuritySchemeSpec, ServerSpec};
 
@@ -64,6 +66,18 @@ impl ErrorKind {
             ErrorKind::Auth => "auth",
             ErrorKind::Invalid => "invalid_request",
             ErrorKind::Other => "request_failed",
+        }
+    }
+}
+
+impl From<ErrorKind> for Ended {
+    fn from(kind: ErrorKind) -> Ended {
+        match kind {
+            ErrorKind::Timeout => Ended::Timeout,
+            ErrorKind::Connect => Ended::Connect,
+            ErrorKind::Auth => Ended::Auth,
+            ErrorKind::Invalid => Ended::InvalidRequest,
+            ErrorKind::Other => Ended::RequestFailed,
         }
     }
 }
@@ -105,16 +119,9 @@ impl std::fmt::Display for UpstreamError {
     }
 }
 
-/// Makes ring the process's TLS crypto (reqwest is built without a provider
-/// of its own); any reqwest client in the process needs it before it is
-/// built. Idempotent: a provider already installed stays.
 /// `Retry-After` of a response (seconds or an HTTP date), unbounded: the caller bounds it.
 pub fn retry_after_now(headers: &HeaderMap) -> Option<Duration> {
     retry::retry_after(headers, std::time::SystemTime::now)
-}
-
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The pooled HTTP client and what it needs to authenticate.
@@ -203,7 +210,7 @@ impl Upstream {
     /// The pooled client, built on the first request.
     fn client(&self) -> Result<&reqwest::Client, UpstreamError> {
         let built = self.client.get_or_init(|| {
-            install_crypto_provider();
+            crate::tls::install_crypto_provider();
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(Duration::from_secs(10))
@@ -223,16 +230,26 @@ impl Upstream {
     }
 
     /// Send with the credentials of the first security alternative we hold
-    /// credentials for, retrying by `policy` until `deadline`.
+    /// credentials for, retrying by the call's policy until its deadline.
     pub async fn send(
         &self,
-        tool: &str,
+        cx: &CallContext,
         recipe: &RequestSpec,
         prepared: &Prepared,
-        policy: &Policy,
-        deadline: Instant,
     ) -> Result<UpstreamResponse, UpstreamError> {
-        let caller = crate::oauth::current_caller().is_some();
+        self.send_as(cx.tool, cx, recipe, prepared).await
+    }
+
+    /// `send` for another tool of the same call (a job's status tool): hooks see its name.
+    pub async fn send_as(
+        &self,
+        tool: &str,
+        cx: &CallContext,
+        recipe: &RequestSpec,
+        prepared: &Prepared,
+    ) -> Result<UpstreamResponse, UpstreamError> {
+        let (policy, deadline) = (&cx.policy, cx.deadline);
+        let caller = cx.caller.access().is_some();
         let alternative: &[&str] = recipe
             .security
             .iter()
@@ -259,7 +276,7 @@ impl Upstream {
                 tool,
                 attempt: attempts,
             };
-            let attempt = match self.build(prepared, alternative, timeout, deadline).await {
+            let attempt = match self.build(cx, prepared, alternative, timeout).await {
                 Ok(request) => self.attempt(&call, request, policy, timeout).await?,
                 Err(e) => return Err(UpstreamError { attempts, ..e }),
             };
@@ -268,7 +285,7 @@ impl Upstream {
                 Attempt::Answered(r) => format!("answered {}", r.status),
                 Attempt::Failed(kind, detail) => format!("failed ({}): {detail}", kind.as_str()),
             };
-            notify::attempt(|| {
+            cx.attempt(|| {
                 format!(
                     "{} {} in {} ms (attempt {attempts})",
                     prepared.label,
@@ -312,7 +329,7 @@ impl Upstream {
             match wait {
                 // `wait` may come from the network (Retry-After): compared, never added to an Instant.
                 Some(wait) if wait < deadline.saturating_duration_since(Instant::now()) => {
-                    notify::retry(|| {
+                    cx.retry(|| {
                         format!(
                             "{} {}; retrying in {:.1} s (attempt {} of {})",
                             prepared.label,
@@ -342,10 +359,10 @@ impl Upstream {
     /// The request for one attempt, credentials added.
     async fn build(
         &self,
+        cx: &CallContext,
         prepared: &Prepared,
         alternative: &[&str],
         timeout: Duration,
-        deadline: Instant,
     ) -> Result<reqwest::RequestBuilder, UpstreamError> {
         let fail = |detail: String| UpstreamError {
             kind: ErrorKind::Other,
@@ -356,7 +373,7 @@ impl Upstream {
         let mut headers = prepared.headers.clone();
         let mut cookies = prepared.cookies.clone();
         let authorization = self
-            .add_credentials(alternative, timeout, deadline, &mut url, &mut headers, &mut cookies)
+            .add_credentials(cx, alternative, timeout, &mut url, &mut headers, &mut cookies)
             .await?;
 
         let mut request = self.client()?.request(prepared.method.clone(), url).timeout(timeout);

@@ -8,6 +8,8 @@
 //! once the configuration is loaded. Metrics are rendered in the Prometheus
 //! text format for `/metrics`.
 
+pub mod notify;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -20,8 +22,81 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+use crate::identity::Caller;
 use crate::redact::Redactor;
-use crate::tools::Outcome;
+
+/// How a call ended: the audit event's `outcome` and the metrics' label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The API answered 2xx (or a hand-written tool returned).
+    Ok,
+    /// The API answered with an error status, passed on to the model.
+    UpstreamError,
+    InvalidArguments,
+    /// A hand-written tool returned an error.
+    ToolFailed,
+    /// A long-running operation was accepted and is still running.
+    Accepted,
+    /// The client cancelled the call or went away.
+    Cancelled,
+    /// The call's deadline passed.
+    Deadline,
+    /// A bug: the call panicked.
+    InternalError,
+    /// No answer from the API: it timed out, was unreachable, its token
+    /// endpoint failed, the request could not be made, or it failed otherwise.
+    Timeout,
+    Connect,
+    Auth,
+    InvalidRequest,
+    RequestFailed,
+}
+
+impl Ended {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Ended::Ok => "ok",
+            Ended::UpstreamError => "upstream_error",
+            Ended::InvalidArguments => "invalid_arguments",
+            Ended::ToolFailed => "tool_failed",
+            Ended::Accepted => "accepted",
+            Ended::Cancelled => "cancelled",
+            Ended::Deadline => "deadline",
+            Ended::InternalError => "internal_error",
+            Ended::Timeout => "timeout",
+            Ended::Connect => "connect",
+            Ended::Auth => "auth",
+            Ended::InvalidRequest => "invalid_request",
+            Ended::RequestFailed => "request_failed",
+        }
+    }
+
+    /// What the model or the API caused, as opposed to what an operator should look at.
+    fn is_expected(self) -> bool {
+        matches!(self, Ended::Ok | Ended::InvalidArguments | Ended::UpstreamError)
+    }
+}
+
+/// A call's outcome, for the audit log and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub kind: Ended,
+    /// The upstream's HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// Requests sent upstream, retries and pages included.
+    pub attempts: u32,
+}
+
+impl Outcome {
+    /// An outcome without an upstream answer.
+    pub fn of(kind: Ended) -> Outcome {
+        Outcome {
+            kind,
+            status: None,
+            attempts: 0,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -146,16 +221,12 @@ impl Metrics {
 
     /// Count one finished call and write its audit event, with the OAuth
     /// caller's subject and client when there is one.
-    pub fn finish(
-        &self,
-        request_id: &str,
-        tool: &str,
-        outcome: Outcome,
-        elapsed: Duration,
-        caller: Option<Caller<'_>>,
-    ) {
+    pub fn finish(&self, request_id: &str, tool: &str, outcome: Outcome, elapsed: Duration, caller: &Caller) {
         self.calls
-            .get_or_create(&vec![("tool", tool.to_string()), ("outcome", outcome.kind.to_string())])
+            .get_or_create(&vec![
+                ("tool", tool.to_string()),
+                ("outcome", outcome.kind.as_str().to_string()),
+            ])
             .inc();
         self.durations
             .get_or_create(&vec![("tool", tool.to_string())])
@@ -168,12 +239,11 @@ impl Metrics {
         let duration_ms = elapsed.as_secs_f64() * 1000.0;
         let status = outcome.status.unwrap_or(0);
         let attempts = outcome.attempts;
-        let subject = caller.map(|c| c.subject);
-        let client_id = caller.and_then(|c| c.client_id);
-        if matches!(outcome.kind, "ok" | "invalid_arguments" | "upstream_error") {
-            tracing::info!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, subject, client_id, "tool call");
+        let (subject, client_id) = (caller.subject(), caller.client_id());
+        if outcome.kind.is_expected() {
+            tracing::info!(target: "audit", request_id, tool, outcome = outcome.kind.as_str(), status, attempts, duration_ms, subject, client_id, "tool call");
         } else {
-            tracing::warn!(target: "audit", request_id, tool, outcome = outcome.kind, status, attempts, duration_ms, subject, client_id, "tool call");
+            tracing::warn!(target: "audit", request_id, tool, outcome = outcome.kind.as_str(), status, attempts, duration_ms, subject, client_id, "tool call");
         }
     }
 
@@ -183,13 +253,6 @@ impl Metrics {
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
-}
-
-/// Who made a call, as a verified OAuth token says.
-#[derive(Debug, Clone, Copy)]
-pub struct Caller<'a> {
-    pub subject: &'a str,
-    pub client_id: Option<&'a str>,
 }
 
 /// Decrements the in-flight gauge when the call ends, however it ends.
@@ -216,12 +279,12 @@ mod tests {
             "r-1",
             "get_pet",
             Outcome {
-                kind: "ok",
+                kind: Ended::Ok,
                 status: Some(200),
                 attempts: 1,
             },
             Duration::from_millis(12),
-            None,
+            &Caller::local(),
         );
         let text = m.render();
         assert!(

@@ -6,6 +6,10 @@
 //! timeout) is an `isError` result with a structured body and a text copy.
 //! All text leaves through the `Redactor`.
 
+pub mod custom;
+pub mod files;
+pub mod pagination;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -13,12 +17,13 @@ use base64::Engine;
 use rmcp::model::{CallToolResult, ContentBlock, ResourceContents};
 use serde_json::{Map, Value, json};
 
-use crate::extend::CustomTool;
-use crate::files::FileSources;
-use crate::jobs::{self, Job};
-use crate::pagination::{self, Failure, Fetched, Pages};
+use crate::call::files::FileSources;
+use crate::call::pagination::{Failure, Fetched, Pages};
+use crate::context::CallContext;
+use crate::observe::{Ended, Outcome};
 use crate::redact::Redactor;
-use crate::spec::{Policy, ToolSpec};
+use crate::spec::ToolSpec;
+use crate::tasks::{self, Job};
 use crate::upstream::{self, ErrorKind, Prepared, Upstream, UpstreamError, UpstreamResponse};
 use mcpgen_spec::projection::{Cuts, FIELDS_ARGUMENT, Projection};
 
@@ -211,20 +216,6 @@ fn remove_pointer(value: &mut Value, pointer: &str) {
     }
 }
 
-/// The longest a call may take, whatever the settings say: one day.
-pub const MAX_DEADLINE_MS: u64 = 24 * 3600 * 1000;
-
-/// How a call ended, for the audit log and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Outcome {
-    /// `ok`, `invalid_arguments`, `upstream_error`, `timeout`, `connect`, `auth`, `request_failed`, `deadline`.
-    pub kind: &'static str,
-    /// The upstream's HTTP status, when it answered.
-    pub status: Option<u16>,
-    /// Requests sent upstream, retries and pages included.
-    pub attempts: u32,
-}
-
 /// Run one call, stage by stage: validate the arguments → prepare the request
 /// → send it (auth, hooks, retries; following pages when the tool paginates)
 /// → shape the answer (the only place results are redacted, apart from each
@@ -232,14 +223,12 @@ pub struct Outcome {
 /// whole call.
 pub async fn call(
     upstream: &Upstream,
+    cx: &CallContext,
     tool: &Tool,
     arguments: Option<Map<String, Value>>,
-    policy: &Policy,
     files: FileSources<'_>,
     follow: Follow,
 ) -> (Answer, Outcome) {
-    // Limits are bounded when read (a day at most), so this can't overflow.
-    let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms.min(MAX_DEADLINE_MS));
     let redactor = upstream.redactor();
     let done = |(result, outcome)| (Answer::Done(result), outcome);
     let mut args = match validate(tool, arguments) {
@@ -250,7 +239,7 @@ pub async fn call(
         Ok(shaping) => shaping,
         Err(problem) => return done(invalid(tool, vec![problem], redactor)),
     };
-    if let Err(e) = crate::files::resolve(&tool.spec.request, &mut args, files).await {
+    if let Err(e) = crate::call::files::resolve(&tool.spec.request, &mut args, files).await {
         return done(invalid(tool, vec![e.0], redactor));
     }
     let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url, redactor) {
@@ -259,32 +248,32 @@ pub async fn call(
     };
     // Values sent in headers the redaction rules name are masked in this call's result.
     let redactor = &redactor.with_values(prepared.sensitive.clone());
-    let fetched = send(upstream, tool, &args, &prepared, policy, deadline).await;
+    let fetched = send(upstream, cx, tool, &args, &prepared).await;
     // A long-running operation's 202: followed to its end.
     if let (Some(long_running), Ok(Fetched::Single(accepted))) = (&tool.spec.long_running, &fetched)
         && accepted.status == reqwest::StatusCode::ACCEPTED
-        && let Some((target, status)) = jobs::accepted(upstream.spec(), long_running, &prepared.url, accepted)
+        && let Some((target, status)) = tasks::accepted(upstream.spec(), long_running, &prepared.url, accepted)
     {
         let job = Job {
             target,
             tool: tool.spec,
             label: redactor.redact(&prepared.label),
             status,
-            wait: jobs::next_wait(Duration::ZERO, upstream::retry_after_now(&accepted.headers)),
+            wait: tasks::next_wait(Duration::ZERO, upstream::retry_after_now(&accepted.headers)),
             asked: shaping.asked,
             sensitive: prepared.sensitive,
             started: Instant::now(),
             polls: 0,
         };
         let accepted = Outcome {
-            kind: "accepted",
+            kind: Ended::Accepted,
             status: Some(202),
             attempts: accepted.attempts,
         };
         return match follow {
             Follow::Hand => (Answer::Running(Box::new(job)), accepted),
             // Boxed: the request's future is big already; this would double it on the stack.
-            Follow::Wait => Box::pin(self::follow(upstream, tool, job, policy, deadline, u32::MAX)).await,
+            Follow::Wait => Box::pin(self::follow(upstream, cx, tool, job, u32::MAX)).await,
         };
     }
     let (mut result, outcome) = shape(tool, &prepared, fetched, &shaping, redactor);
@@ -309,19 +298,18 @@ pub enum Answer {
     Running(Box<Job>),
 }
 
-/// Polls `job` until it ends, the next wait would pass `deadline`, or
-/// `max_polls` polls were made; a failed poll leaves it running, with why.
+/// Polls `job` until it ends, the next wait would pass the call's deadline,
+/// or `max_polls` polls were made; a failed poll leaves it running, with why.
 pub async fn follow(
     upstream: &Upstream,
+    cx: &CallContext,
     tool: &Tool,
     mut job: Job,
-    policy: &Policy,
-    deadline: Instant,
     max_polls: u32,
 ) -> (Answer, Outcome) {
     let running = |job: Job, attempts| {
         let outcome = Outcome {
-            kind: "accepted",
+            kind: Ended::Accepted,
             status: Some(202),
             attempts,
         };
@@ -333,14 +321,14 @@ pub async fn follow(
         // wait. A poll the deadline cuts short leaves the job running, so
         // only a second is kept for it.
         let wait = if made == 0 { Duration::ZERO } else { job.wait };
-        let margin = Duration::from_millis(policy.timeout_ms).min(Duration::from_secs(1));
-        if Instant::now() + wait + margin > deadline {
+        let margin = Duration::from_millis(cx.policy.timeout_ms).min(Duration::from_secs(1));
+        if Instant::now() + wait + margin > cx.deadline {
             return running(job, 0);
         }
         tokio::time::sleep(wait).await;
         job.polls += 1;
-        match Box::pin(jobs::poll(upstream, &job, policy, deadline)).await {
-            Ok(jobs::Polled::Finished(response, url)) => {
+        match Box::pin(tasks::poll(upstream, cx, &job)).await {
+            Ok(tasks::Polled::Finished(response, url)) => {
                 let shaping = Shaping {
                     configured: tool.projection.as_ref(),
                     asked: job.asked.clone(),
@@ -357,19 +345,23 @@ pub async fn follow(
                 )));
                 tool.conform(&mut result);
                 let outcome = Outcome {
-                    kind: if status.is_success() { "ok" } else { "upstream_error" },
+                    kind: if status.is_success() {
+                        Ended::Ok
+                    } else {
+                        Ended::UpstreamError
+                    },
                     status: Some(status.as_u16()),
                     attempts,
                 };
                 return (Answer::Done(result), outcome);
             }
-            Ok(jobs::Polled::Running { status, retry_after }) => {
+            Ok(tasks::Polled::Running { status, retry_after }) => {
                 job.status = status.or(job.status);
-                job.wait = jobs::next_wait(job.wait, retry_after);
+                job.wait = tasks::next_wait(job.wait, retry_after);
             }
             Err(err) => {
                 tracing::warn!(tool = tool.spec.name, "a status check of {} failed: {err}", job.label);
-                job.wait = jobs::next_wait(job.wait, None);
+                job.wait = tasks::next_wait(job.wait, None);
                 return running(job, err.attempts);
             }
         }
@@ -390,22 +382,17 @@ fn validate(tool: &Tool, arguments: Option<Map<String, Value>>) -> Result<Map<St
 }
 
 fn invalid(tool: &Tool, problems: Vec<String>, redactor: &Redactor) -> (CallToolResult, Outcome) {
-    let outcome = Outcome {
-        kind: "invalid_arguments",
-        status: None,
-        attempts: 0,
-    };
+    let outcome = Outcome::of(Ended::InvalidArguments);
     (invalid_arguments(tool.spec.name, problems, redactor), outcome)
 }
 
 /// One request, or the tool's pages.
 async fn send(
     upstream: &Upstream,
+    cx: &CallContext,
     tool: &Tool,
     args: &Map<String, Value>,
     prepared: &Prepared,
-    policy: &Policy,
-    deadline: Instant,
 ) -> Result<Fetched, Failure> {
     match &tool.spec.pagination {
         Some(pages) => {
@@ -414,10 +401,10 @@ async fn send(
                 pages,
                 schema: &tool.schema,
             };
-            pagination::fetch(upstream, paged, args, prepared, policy, deadline).await
+            pagination::fetch(upstream, cx, paged, args, prepared).await
         }
         None => upstream
-            .send(tool.spec.name, &tool.spec.request, prepared, policy, deadline)
+            .send(cx, &tool.spec.request, prepared)
             .await
             .map(Fetched::Single)
             .map_err(Failure::Upstream),
@@ -437,9 +424,9 @@ fn shape(
         Ok(Fetched::Single(response)) => {
             let status = response.status.as_u16();
             let kind = if response.status.is_success() {
-                "ok"
+                Ended::Ok
             } else {
-                "upstream_error"
+                Ended::UpstreamError
             };
             let attempts = response.attempts;
             (
@@ -456,7 +443,7 @@ fn shape(
             (
                 shape_pages(pages, shaping, redactor),
                 Outcome {
-                    kind: "ok",
+                    kind: Ended::Ok,
                     status: Some(200),
                     attempts,
                 },
@@ -497,58 +484,11 @@ fn upstream_failure(tool: &Tool, label: &str, err: &UpstreamError, redactor: &Re
     (
         result,
         Outcome {
-            kind,
+            kind: err.kind.into(),
             status: None,
             attempts: err.attempts,
         },
     )
-}
-
-/// Run a hand-written tool (`src/extend.rs`): validate, call its handler,
-/// shape and redact its answer like a generated tool's.
-pub async fn call_custom(
-    tool: &CustomTool,
-    arguments: Option<Map<String, Value>>,
-    redactor: &Redactor,
-) -> (CallToolResult, Outcome) {
-    let mut args = arguments.unwrap_or_default();
-    if let Value::Object(schema) = &tool.input_schema {
-        drop_null_optionals(schema, &mut args);
-    }
-    let violations = tool.violations(&Value::Object(args.clone()));
-    let outcome = |kind| Outcome {
-        kind,
-        status: None,
-        attempts: 0,
-    };
-    if !violations.is_empty() {
-        return (
-            invalid_arguments(&tool.name, violations, redactor),
-            outcome("invalid_arguments"),
-        );
-    }
-    match (tool.handler)(args).await {
-        Ok(mut value) => {
-            redactor.redact_json(&mut value);
-            let structured = match value {
-                Value::Object(_) => value,
-                other => json!({ "result": other }),
-            };
-            let mut result = CallToolResult::success(vec![ContentBlock::text(structured.to_string())]);
-            result.structured_content = Some(structured);
-            (result, outcome("ok"))
-        }
-        Err(error) => {
-            let message = redactor.redact(&error.to_string());
-            (
-                error_result(
-                    json!({"error": "tool_failed", "tool": tool.name, "message": message}),
-                    format!("Tool `{}` failed: {message}", tool.name),
-                ),
-                outcome("tool_failed"),
-            )
-        }
-    }
 }
 
 /// A call that failed inside the server (a panic: a bug in the runtime or
@@ -561,11 +501,7 @@ pub fn internal_failure(tool: &str) -> (CallToolResult, Outcome) {
              The API may or may not have received the request."
         ),
     );
-    let outcome = Outcome {
-        kind: "internal_error",
-        status: None,
-        attempts: 0,
-    };
+    let outcome = Outcome::of(Ended::InternalError);
     (result, outcome)
 }
 

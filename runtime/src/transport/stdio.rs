@@ -12,8 +12,8 @@ use rmcp::ServiceExt;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::Mutex;
 
-use crate::server::Server;
-use crate::surface::{self, ListRequest, View};
+use crate::serve::Server;
+use crate::serve::surface::{self, ListRequest, View};
 
 /// The longest message accepted, as rmcp's stdio transport: longer lines are dropped.
 const MAX_LINE: usize = 16 * 1024 * 1024;

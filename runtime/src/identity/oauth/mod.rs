@@ -155,18 +155,6 @@ impl Access {
     }
 }
 
-tokio::task_local! {
-    /// The OAuth caller of the tool call this task runs (set by the server
-    /// around the call): whose token the upstream credentials are exchanged
-    /// from. Per task, so a call can only ever see its own caller.
-    pub static CALLER: Arc<Access>;
-}
-
-/// The current call's OAuth caller, if it has one.
-pub fn current_caller() -> Option<Arc<Access>> {
-    CALLER.try_with(Arc::clone).ok()
-}
-
 /// Why a token was refused.
 #[derive(Debug, PartialEq)]
 pub enum Refusal {
@@ -231,7 +219,7 @@ fn scopes_of(scope: Option<&str>, scp: Option<&Value>) -> BTreeSet<String> {
 
 impl Verifier {
     pub fn new(options: OAuthOptions) -> Result<Verifier, String> {
-        crate::upstream::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         // Ok, or another provider is installed (jsonwebtoken allows one per process).
         let _ = ring_crypto::PROVIDER.install_default();
         let http = reqwest::Client::builder()

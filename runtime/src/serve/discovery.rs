@@ -11,9 +11,9 @@
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
 
+use crate::call::error_result;
+use crate::serve::surface::View;
 use crate::spec::{ServerSpec, ToolSpec};
-use crate::surface::View;
-use crate::tools::error_result;
 
 pub const SEARCH: &str = "search_operations";
 pub const DESCRIBE: &str = "describe_operation";
@@ -312,8 +312,8 @@ fn bad_arguments(meta: &str, problem: &str) -> CallToolResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fixtures::SPEC;
     use crate::spec::Surface;
-    use crate::surface::tests::SPEC;
 
     fn args(value: Value) -> Option<Map<String, Value>> {
         value.as_object().cloned()

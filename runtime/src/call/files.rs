@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use serde_json::{Map, Value, json};
 
-use crate::results::{Missing, RESULT_URI_PREFIX, ResultStore};
 use crate::spec::{BodyEncoding, BodyShape, RequestSpec};
+use crate::state::results::{Missing, RESULT_URI_PREFIX, ResultStore};
 use crate::upstream::ArgError;
 
 /// The most a referenced file may take: it is read into memory and sent.
@@ -170,8 +170,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::results::StoreLimits;
     use crate::spec::{BodyField, BodySpec};
+    use crate::state::results::StoreLimits;
 
     static FIELDS: [BodyField; 2] = [
         BodyField::named("caption"),

@@ -11,7 +11,8 @@ use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
-use crate::spec::{Location, PageKind, PaginationSpec, Policy, ToolSpec};
+use crate::context::CallContext;
+use crate::spec::{Location, PageKind, PaginationSpec, ToolSpec};
 use crate::upstream::{ArgError, Prepared, Upstream, UpstreamError, UpstreamResponse, prepare};
 
 pub enum Fetched {
@@ -64,11 +65,10 @@ pub struct PagedTool<'a> {
 
 pub async fn fetch(
     upstream: &Upstream,
+    cx: &CallContext,
     tool: PagedTool<'_>,
     args: &Map<String, Value>,
     first: &Prepared,
-    policy: &Policy,
-    deadline: Instant,
 ) -> Result<Fetched, Failure> {
     let (recipe, spec) = (&tool.spec.request, tool.pages);
     let base = &upstream.config().base_url;
@@ -86,7 +86,7 @@ pub async fn fetch(
             next = prepare(recipe, &args, base, upstream.redactor()).map_err(Failure::Args)?;
             &next
         };
-        let sent = upstream.send(tool.spec.name, recipe, prepared, policy, deadline).await;
+        let sent = upstream.send(cx, recipe, prepared).await;
         let continuation = || Some(page_args(spec.kind, &args));
         let response = match sent {
             Err(e) if pages == 0 => return Err(Failure::Upstream(e)),
@@ -136,7 +136,7 @@ pub async fn fetch(
                 attempts,
             }));
         };
-        crate::notify::page(|| {
+        cx.page(|| {
             format!(
                 "{}: page {pages} of at most {}, {} items so far",
                 prepared.label,
@@ -153,12 +153,12 @@ pub async fn fetch(
             Some(format!("reached max_pages ({})", spec.max_pages))
         } else if items.len() >= spec.max_items as usize {
             Some(format!("reached max_items ({})", spec.max_items))
-        } else if bytes >= policy.max_response_bytes {
+        } else if bytes >= cx.policy.max_response_bytes {
             Some(format!(
                 "reached the response size cap ({} bytes)",
-                policy.max_response_bytes
+                cx.policy.max_response_bytes
             ))
-        } else if Instant::now() >= deadline {
+        } else if Instant::now() >= cx.deadline {
             Some("reached the call's deadline".to_string())
         } else {
             None

@@ -39,9 +39,10 @@ use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Secret;
-use crate::oauth::{Access, ResourceServer};
-use crate::server::Server;
-use crate::surface::{self, ListRequest};
+use crate::identity::Caller;
+use crate::identity::oauth::ResourceServer;
+use crate::serve::Server;
+use crate::serve::surface::{self, ListRequest};
 
 /// How long shutdown waits for in-flight tool calls before closing anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -86,11 +87,6 @@ struct Guard {
     oauth: Option<Arc<ResourceServer>>,
 }
 
-/// Who is calling, for the rate limits: the OAuth subject, a static token's
-/// index, or (without auth) the address.
-#[derive(Clone)]
-pub(crate) struct Caller(pub(crate) String);
-
 impl Guard {
     /// The index of the presented token, compared in constant time against
     /// every configured token so timing doesn't reveal which one nearly matched.
@@ -119,25 +115,21 @@ async fn guard(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
-    let key = if let Some(oauth) = &guard.oauth {
+    let caller = if let Some(oauth) = &guard.oauth {
         match oauth.authenticate(presented, request.uri().path()).await {
-            Ok(access) => {
-                let key = format!("sub:{}", access.grant.subject);
-                request.extensions_mut().insert(Arc::new(access));
-                key
-            }
+            Ok(access) => Caller::oauth(access),
             Err(refused) => return refused,
         }
     } else if guard.tokens.is_empty() {
-        format!("addr:{}", peer.ip())
+        Caller::address(peer.ip())
     } else {
         match presented.and_then(|t| guard.token_index(t)) {
-            Some(i) => format!("token:{i}"),
+            Some(i) => Caller::token(i),
             None => return unauthorized(),
         }
     };
     request.headers_mut().remove(header::AUTHORIZATION);
-    request.extensions_mut().insert(Caller(key));
+    request.extensions_mut().insert(caller);
     next.run(request).await
 }
 
@@ -204,9 +196,11 @@ impl Direct {
             Ok(server) => server?,
             Err(Forbidden) => return Some(forbidden()),
         };
-        let answer = match parts.extensions.get::<Arc<Access>>() {
-            Some(access) => surface::answer(server.for_access(access).view(), &request, version),
-            None => surface::answer(server.view(), &request, version),
+        let answer = match parts.extensions.get::<Caller>() {
+            Some(caller) if caller.access().is_some() => {
+                surface::answer(server.for_caller(caller).view(), &request, version)
+            }
+            _ => surface::answer(server.view(), &request, version),
         };
         Some(json_response(answer))
     }
@@ -225,16 +219,8 @@ impl Direct {
             Err(Forbidden) => return Some(forbidden()),
         };
         let id = request.id.to_string();
-        let scoped = parts
-            .extensions
-            .get::<Arc<Access>>()
-            .map(|access| server.for_access(access));
-        let server = scoped.as_ref().unwrap_or(server);
-        // Results too big for a frame are held for this caller only.
-        let owned = parts
-            .extensions
-            .get::<Caller>()
-            .map(|caller| server.for_owner(&caller.0));
+        // Its scopes choose what it may call; its results and jobs are its own.
+        let owned = parts.extensions.get::<Caller>().map(|caller| server.for_caller(caller));
         let server = owned.as_ref().unwrap_or(server);
         let answer = match server.call_direct(&request.name, request.arguments).await {
             Ok(result) => {
@@ -507,11 +493,11 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
     {
         return answer;
     }
-    let caller = parts.extensions.get::<Caller>().map_or("", |Caller(c)| c.as_str());
+    let caller = parts.extensions.get::<Caller>().map_or("", Caller::key);
     let mut slot = None;
     if method == Some("tools/call")
         && let Some((oauth, server)) = &check.oauth
-        && let Some(access) = parts.extensions.get::<Arc<Access>>()
+        && let Some(access) = parts.extensions.get::<Caller>().and_then(Caller::access)
         && let Some(name) = tool_name(&bytes)
         && let Some(read_only) = server.read_only(&name)
         && !access.allows(&name, read_only)
@@ -726,7 +712,7 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
             });
         }
     };
-    crate::listen::serve(
+    crate::transport::listen::serve(
         listener,
         app,
         options.max_connections,
@@ -834,7 +820,9 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             get(
                 move |axum::extract::Path(rest): axum::extract::Path<String>| async move {
                     match &oauth {
-                        Some(oauth) if format!("/.well-known/{rest}").starts_with(crate::oauth::METADATA_PATH) => {
+                        Some(oauth)
+                            if format!("/.well-known/{rest}").starts_with(crate::identity::oauth::METADATA_PATH) =>
+                        {
                             oauth.metadata_response()
                         }
                         Some(_) => (StatusCode::NOT_FOUND, "not found\n").into_response(),

@@ -23,8 +23,9 @@ use rmcp::model::CallToolResult;
 use serde_json::{Map, Value, json};
 use url::Url;
 
+use crate::context::CallContext;
 use crate::redact::Redactor;
-use crate::spec::{JobCancel, JobStatus, LongRunningSpec, Method, Policy, RequestSpec, ServerSpec, ToolSpec};
+use crate::spec::{JobCancel, JobStatus, LongRunningSpec, Method, RequestSpec, ServerSpec, ToolSpec};
 use crate::upstream::{ErrorKind, Prepared, Upstream, UpstreamError, UpstreamResponse};
 
 /// The meta-tool that waits for a job again.
@@ -161,9 +162,9 @@ pub fn body_status(body: &Value) -> Option<(bool, String)> {
         })
 }
 
-/// One look at the job, within `deadline`.
-pub async fn poll(upstream: &Upstream, job: &Job, policy: &Policy, deadline: Instant) -> Result<Polled, UpstreamError> {
-    let (response, url) = get(upstream, job, &job.target, Method::Get, policy, deadline).await?;
+/// One look at the job, within the call's deadline.
+pub async fn poll(upstream: &Upstream, cx: &CallContext, job: &Job) -> Result<Polled, UpstreamError> {
+    let (response, url) = get(upstream, cx, job, &job.target, Method::Get).await?;
     // 303 See Other: the job is done, its result is there.
     if response.status == StatusCode::SEE_OTHER
         && let Some(result) = response
@@ -172,7 +173,7 @@ pub async fn poll(upstream: &Upstream, job: &Job, policy: &Policy, deadline: Ins
             .and_then(|v| v.to_str().ok())
             .and_then(|location| same_origin(&url, location))
     {
-        let (response, url) = get(upstream, job, &Target::Url(result), Method::Get, policy, deadline).await?;
+        let (response, url) = get(upstream, cx, job, &Target::Url(result), Method::Get).await?;
         return Ok(Polled::Finished(Box::new(response), url));
     }
     let retry_after = crate::upstream::retry_after_now(&response.headers);
@@ -197,10 +198,9 @@ pub async fn poll(upstream: &Upstream, job: &Job, policy: &Policy, deadline: Ins
 /// Stops the job where the API allows it; `Ok(false)` when it offers no way.
 pub async fn cancel(
     upstream: &Upstream,
+    cx: &CallContext,
     server: &'static ServerSpec,
     job: &Job,
-    policy: &Policy,
-    deadline: Instant,
 ) -> Result<bool, UpstreamError> {
     let Some(how) = job.tool.long_running.and_then(|l| l.cancel) else {
         return Ok(false);
@@ -220,18 +220,17 @@ pub async fn cancel(
         }
         _ => return Ok(false),
     };
-    let (response, _) = get(upstream, job, &target, method, policy, deadline).await?;
+    let (response, _) = get(upstream, cx, job, &target, method).await?;
     Ok(response.status.is_success())
 }
 
 /// A request to `target` with the credentials of the tool that started the job.
 async fn get(
     upstream: &Upstream,
+    cx: &CallContext,
     job: &Job,
     target: &Target,
     method: Method,
-    policy: &Policy,
-    deadline: Instant,
 ) -> Result<(UpstreamResponse, Url), UpstreamError> {
     let invalid = |detail: String| UpstreamError {
         kind: ErrorKind::Invalid,
@@ -257,18 +256,14 @@ async fn get(
                 label: format!("{} {}", method.as_str(), url.path()),
                 sensitive: Vec::new(),
             };
-            let response = upstream
-                .send(job.tool.name, &recipe, &prepared, policy, deadline)
-                .await?;
+            let response = upstream.send_as(job.tool.name, cx, &recipe, &prepared).await?;
             Ok((response, url.clone()))
         }
         Target::Tool { spec, args } => {
             let prepared =
                 crate::upstream::prepare(&spec.request, args, &upstream.config().base_url, &Redactor::default())
                     .map_err(|e| invalid(format!("the status request can't be made: {}", e.0)))?;
-            let response = upstream
-                .send(spec.name, &spec.request, &prepared, policy, deadline)
-                .await?;
+            let response = upstream.send_as(spec.name, cx, &spec.request, &prepared).await?;
             Ok((response, prepared.url))
         }
     }
@@ -375,7 +370,7 @@ impl JobStore {
     /// Holds `job` for `owner`; its id (`op_` and 128 random bits), or
     /// `None` without randomness for an unguessable id.
     pub fn hold(&self, owner: &str, job: Job) -> Option<String> {
-        let id = format!("op_{}", crate::results::random_id()?);
+        let id = format!("op_{}", crate::state::results::random_id()?);
         let next_poll = Instant::now() + job.wait;
         let job = Box::new(job);
         self.insert(owner, &id, Entry::Waiting { job, next_poll });
@@ -544,8 +539,7 @@ mod tests {
             elapsed: Duration::ZERO,
             attempts: 1,
         };
-        let watched = |response: UpstreamResponse| match accepted(&crate::surface::tests::SPEC, &spec, &url, &response)
-        {
+        let watched = |response: UpstreamResponse| match accepted(&crate::fixtures::SPEC, &spec, &url, &response) {
             Some((Target::Url(url), status)) => Some((url.to_string(), status)),
             _ => None,
         };

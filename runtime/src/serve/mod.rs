@@ -3,7 +3,7 @@
 //! Input: the `ServerSpec`, a ready `Upstream` and a `View` (what this
 //! endpoint shows: `surface`). `tools/list` is the view's pre-rendered list
 //! (the transports usually answer it before it gets here); `tools/call`
-//! dispatches by name to `tools::call`, or to a discovery meta-tool, which
+//! dispatches by name to `call::call`, or to a discovery meta-tool, which
 //! runs operations through the same path. A tool the view doesn't list is a
 //! protocol error (`invalid_params`), everything else is a tool result.
 //!
@@ -12,6 +12,10 @@
 //! (`resources`, read through their tools); prompts are filled from the
 //! table; a long-running operation's job is held per caller (`jobs`) for
 //! `wait_for_operation`, or as an MCP task for clients with the extension.
+
+pub mod discovery;
+pub mod resources;
+pub mod surface;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -35,18 +39,17 @@ use futures_util::FutureExt;
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
-use crate::discovery;
-use crate::extend::CustomTool;
-use crate::files::FileSources;
-use crate::jobs::{self, Entry, JobStore};
-use crate::notify::{LogLevel, Reporter};
-use crate::oauth::{self, Access};
-use crate::observe::{Caller, Metrics};
-use crate::resources;
-use crate::results::{self, Missing, ResultStore, StoreLimits};
+use crate::call::custom::CustomTool;
+use crate::call::files::FileSources;
+use crate::call::{self, Answer, Follow, Tool};
+use crate::context::CallContext;
+use crate::identity::Caller;
+use crate::observe::notify::{LogLevel, Reporter};
+use crate::observe::{Ended, Metrics, Outcome};
+use crate::serve::surface::{Presentation, View};
 use crate::spec::{Policy, ServerSpec, Surface};
-use crate::surface::{Presentation, View};
-use crate::tools::{self, Answer, Follow, Outcome, Tool};
+use crate::state::results::{self, Missing, ResultStore, StoreLimits};
+use crate::tasks::{self, Entry, JobStore};
 use crate::upstream::Upstream;
 
 /// A cheap handle: the HTTP transport makes one per session or request
@@ -58,18 +61,16 @@ pub struct Server {
     view: Arc<View>,
     /// What the client of this session asked for with `logging/setLevel`.
     log_level: Arc<LogLevel>,
-    /// The OAuth caller this handle serves (HTTP with OAuth), whose scopes
-    /// chose `view` and whose identity goes into audit events.
-    access: Option<Arc<Access>>,
+    /// Who this handle serves: the key its held results and jobs are stored
+    /// under (an HTTP caller, or the stdio session), and with OAuth the grant
+    /// whose scopes chose `view` and whose identity goes into audit events.
+    caller: Caller,
     /// This endpoint's view per set of scopes held (at most 2^n for a policy
     /// of n scopes, and bounded), shared by every handle of the endpoint.
     scoped: Arc<std::sync::Mutex<HashMap<String, Arc<View>>>>,
     /// The most a result may take in one frame of this transport (`None`:
     /// no limit); bigger ones are held in `results` and linked.
     budget: Option<usize>,
-    /// Whose held results this handle reads and makes: the HTTP caller's
-    /// key (OAuth subject, token, or address), or the stdio session.
-    owner: Arc<str>,
     /// The directory file arguments may name local files in (`--files-dir`,
     /// canonical); `None`: no local file is read.
     files_dir: Option<Arc<Path>>,
@@ -148,10 +149,9 @@ impl Server {
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
-            access: None,
+            caller: Caller::local(),
             scoped: Arc::default(),
             budget: None,
-            owner: Arc::from("local"),
             files_dir: None,
         })
     }
@@ -170,14 +170,6 @@ impl Server {
         Server { budget, ..self }
     }
 
-    /// The same server for the HTTP caller whose key is `owner`.
-    pub fn for_owner(&self, owner: &str) -> Server {
-        Server {
-            owner: Arc::from(owner),
-            ..self.clone()
-        }
-    }
-
     /// The same server for a new session: shares everything but the log level.
     pub fn for_session(&self) -> Server {
         Server {
@@ -186,9 +178,15 @@ impl Server {
         }
     }
 
-    /// The same server for an OAuth caller: its view holds only the tools
-    /// the caller's scopes allow, and its calls are audited with its identity.
-    pub fn for_access(&self, access: &Arc<Access>) -> Server {
+    /// The same server for `caller`: its results and jobs, and with OAuth a
+    /// view of only the tools the caller's scopes allow.
+    pub fn for_caller(&self, caller: &Caller) -> Server {
+        let Some(access) = caller.access() else {
+            return Server {
+                caller: caller.clone(),
+                ..self.clone()
+            };
+        };
         let key = access.key();
         let cached = self.lock_scoped().get(&key).cloned();
         let view = cached.unwrap_or_else(|| {
@@ -208,7 +206,7 @@ impl Server {
         });
         Server {
             view,
-            access: Some(access.clone()),
+            caller: caller.clone(),
             ..self.clone()
         }
     }
@@ -219,33 +217,31 @@ impl Server {
         tool: &CustomTool,
         arguments: Option<rmcp::model::JsonObject>,
         cancelled: &CancellationToken,
-        caller: Option<Caller<'_>>,
     ) -> Result<CallToolResponse, ErrorData> {
         let deadline = self
             .overrides
             .deadline
             .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
         let call = async {
-            let (result, outcome) = tools::call_custom(tool, arguments, self.upstream.redactor()).await;
+            let (result, outcome) = call::custom::call_custom(tool, arguments, self.upstream.redactor()).await;
             (self.fitted(result, &tool.name, None).into(), outcome)
         };
-        self.envelope(&tool.name, deadline, deadline, cancelled, caller, call)
-            .await
+        self.envelope(&tool.name, deadline, deadline, cancelled, call).await
     }
 
-    /// The handle for an rmcp request: its OAuth caller's, when the HTTP
-    /// guard found one (rmcp hands handlers the request's HTTP parts).
+    /// The handle for an rmcp request: its caller's, when the HTTP guard
+    /// verified one (rmcp hands handlers the request's HTTP parts).
     fn for_request(&self, context: &RequestContext<RoleServer>) -> Server {
         let parts = context.extensions.get::<axum::http::request::Parts>();
-        let access = parts.and_then(|parts| parts.extensions.get::<Arc<Access>>());
-        let server = match access {
-            Some(access) if self.access.is_none() => self.for_access(access),
-            _ => self.clone(),
-        };
-        match parts.and_then(|parts| parts.extensions.get::<crate::http::Caller>()) {
-            Some(caller) => server.for_owner(&caller.0),
-            None => server,
+        match parts.and_then(|parts| parts.extensions.get::<Caller>()) {
+            Some(caller) => self.for_caller(caller),
+            None => self.clone(),
         }
+    }
+
+    /// A call of `tool` by this handle's caller, starting now.
+    fn context(&self, tool: &Tool) -> CallContext {
+        CallContext::new(tool.spec.name, self.caller.clone(), self.policy(tool))
     }
 
     /// `result` as this transport may send it (see `results::fit`); a
@@ -253,7 +249,7 @@ impl Server {
     fn fitted(&self, result: CallToolResult, name: &str, tool: Option<&Tool>) -> CallToolResult {
         match self.budget {
             Some(budget) if !results::fits(&result, budget) => {
-                let mut fitted = results::fit(result, budget, &self.results, &self.owner, name);
+                let mut fitted = results::fit(result, budget, &self.results, self.caller.key(), name);
                 if let Some(tool) = tool {
                     tool.conform(&mut fitted);
                 }
@@ -272,12 +268,12 @@ impl Server {
             Answer::Running(job) => *job,
         };
         let wait = job.wait;
-        let Some(id) = self.jobs.hold(&self.owner, job.clone()) else {
-            return tools::internal_failure(tool.spec.name).0.into();
+        let Some(id) = self.jobs.hold(self.caller.key(), job.clone()) else {
+            return call::internal_failure(tool.spec.name).0.into();
         };
         match follow {
             Follow::Hand => {
-                let now = jobs::timestamp(std::time::SystemTime::now());
+                let now = tasks::timestamp(std::time::SystemTime::now());
                 let task = Task::new(id, TaskStatus::Working, now.clone(), now)
                     .with_status_message(format!("{} was accepted and is running", job.label))
                     .with_ttl_ms(self.jobs.ttl().as_millis() as u64)
@@ -285,7 +281,7 @@ impl Server {
                 CallToolResponse::Task(CreateTaskResult::new(task))
             }
             Follow::Wait => {
-                let mut result = jobs::still_running(&job, &id, None);
+                let mut result = tasks::still_running(&job, &id, None);
                 tool.conform(&mut result);
                 result.into()
             }
@@ -295,13 +291,9 @@ impl Server {
     /// `wait_for_operation`: polls a held job within the deadline of the tool that started it.
     async fn call_wait(&self, arguments: Option<rmcp::model::JsonObject>) -> (CallToolResponse, Outcome) {
         let refused = |message: String| {
-            let outcome = Outcome {
-                kind: "invalid_arguments",
-                status: None,
-                attempts: 0,
-            };
+            let outcome = Outcome::of(Ended::InvalidArguments);
             (
-                tools::invalid_arguments(jobs::WAIT_TOOL, vec![message], self.upstream.redactor()).into(),
+                call::invalid_arguments(tasks::WAIT_TOOL, vec![message], self.upstream.redactor()).into(),
                 outcome,
             )
         };
@@ -312,7 +304,7 @@ impl Server {
         else {
             return refused("at /operation: give the `operation` id a tool's answer gave".to_string());
         };
-        let job = match self.jobs.take(&self.owner, id) {
+        let job = match self.jobs.take(self.caller.key(), id) {
             None => {
                 return refused(format!(
                     "no operation `{id}` is held for this caller: operations are kept for {} minutes, and not \
@@ -321,12 +313,8 @@ impl Server {
                 ));
             }
             Some(Err(ended)) => {
-                let outcome = Outcome {
-                    kind: "ok",
-                    status: None,
-                    attempts: 0,
-                };
-                return (self.fitted(ended, jobs::WAIT_TOOL, None).into(), outcome);
+                let outcome = Outcome::of(Ended::Ok);
+                return (self.fitted(ended, tasks::WAIT_TOOL, None).into(), outcome);
             }
             Some(Ok(job)) => job,
         };
@@ -334,9 +322,8 @@ impl Server {
             return refused(format!("operation `{id}` belongs to no tool of this server"));
         };
         let tool = self.tool(index);
-        let policy = self.policy(tool);
-        let deadline = Instant::now() + Duration::from_millis(policy.deadline_ms);
-        let (answer, outcome) = tools::follow(&self.upstream, tool, job, &policy, deadline, u32::MAX).await;
+        let cx = self.context(tool);
+        let (answer, outcome) = call::follow(&self.upstream, &cx, tool, job, u32::MAX).await;
         (self.answered(answer, tool, Follow::Wait), outcome)
     }
 
@@ -374,14 +361,6 @@ impl Server {
             CallToolResponse::Complete(result) => resources::contents(resource, uri, result),
             _ => Err(ErrorData::internal_error(format!("{uri} can't be read now"), None)),
         }
-    }
-
-    /// The OAuth caller, for audit events.
-    fn caller(&self) -> Option<Caller<'_>> {
-        self.access.as_ref().map(|access| Caller {
-            subject: &access.grant.subject,
-            client_id: access.grant.client_id.as_deref(),
-        })
     }
 
     fn lock_scoped(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<View>>> {
@@ -424,10 +403,9 @@ impl Server {
                     inner: self.inner.clone(),
                     view: Arc::new(view),
                     log_level: Arc::default(),
-                    access: None,
+                    caller: self.caller.clone(),
                     scoped: Arc::default(),
                     budget: self.budget,
-                    owner: self.owner.clone(),
                     files_dir: self.files_dir.clone(),
                 };
                 (name, server)
@@ -436,7 +414,7 @@ impl Server {
     }
 }
 
-impl Inner {
+impl Server {
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
     }
@@ -470,13 +448,12 @@ impl Inner {
         deadline: Duration,
         backstop: Duration,
         cancelled: &CancellationToken,
-        caller: Option<Caller<'_>>,
         call: impl Future<Output = (CallToolResponse, Outcome)>,
     ) -> Result<CallToolResponse, ErrorData> {
         let _in_flight = self.metrics.in_flight();
         let mut audit = Audit {
             metrics: &self.metrics,
-            caller,
+            caller: &self.caller,
             request_id: self.metrics.request_id(),
             tool,
             started: Instant::now(),
@@ -492,16 +469,12 @@ impl Inner {
         let (result, outcome) = match finished {
             Ok(Ok(done)) => done,
             Err(_panic) => {
-                let (result, outcome) = tools::internal_failure(tool);
+                let (result, outcome) = call::internal_failure(tool);
                 (result.into(), outcome)
             }
             Ok(Err(_)) => (
-                tools::deadline_exceeded(tool, deadline).into(),
-                Outcome {
-                    kind: "deadline",
-                    status: None,
-                    attempts: 0,
-                },
+                call::deadline_exceeded(tool, deadline).into(),
+                Outcome::of(Ended::Deadline),
             ),
         };
         audit.outcome = Some(outcome);
@@ -529,7 +502,7 @@ fn completed(result: &CallToolResult) -> TaskPayload {
 /// or as cancelled when the call never got one.
 struct Audit<'a> {
     metrics: &'a Metrics,
-    caller: Option<Caller<'a>>,
+    caller: &'a Caller,
     request_id: String,
     tool: &'a str,
     started: Instant,
@@ -538,11 +511,7 @@ struct Audit<'a> {
 
 impl Drop for Audit<'_> {
     fn drop(&mut self) {
-        let outcome = self.outcome.take().unwrap_or(Outcome {
-            kind: "cancelled",
-            status: None,
-            attempts: 0,
-        });
+        let outcome = self.outcome.take().unwrap_or(Outcome::of(Ended::Cancelled));
         self.metrics.finish(
             &self.request_id,
             self.tool,
@@ -651,7 +620,7 @@ impl ServerHandler for Server {
                 None,
             )
         };
-        let snapshot = server.jobs.snapshot(&server.owner, &id).ok_or_else(unknown)?;
+        let snapshot = server.jobs.snapshot(server.caller.key(), &id).ok_or_else(unknown)?;
         let (status, message, payload, wait) = match (snapshot.ended, snapshot.due) {
             (Some((_, true)), _) => (TaskStatus::Cancelled, None, TaskPayload::Cancelled, Duration::ZERO),
             (Some((result, false)), _) => (TaskStatus::Completed, None, completed(&result), Duration::ZERO),
@@ -664,15 +633,15 @@ impl ServerHandler for Server {
             (None, Some(job)) => {
                 let index = server.spec.tool_index(job.tool.name).ok_or_else(unknown)?;
                 let tool = server.tool(index);
-                let policy = server.policy(tool);
-                let deadline = Instant::now() + Duration::from_millis(policy.timeout_ms) + Duration::from_secs(1);
-                let (answer, _) = tools::follow(&server.upstream, tool, job, &policy, deadline, 1).await;
+                let mut cx = server.context(tool);
+                cx.deadline = Instant::now() + Duration::from_millis(cx.policy.timeout_ms) + Duration::from_secs(1);
+                let (answer, _) = call::follow(&server.upstream, &cx, tool, job, 1).await;
                 match answer {
                     Answer::Done(result) => {
                         let result = server.fitted(result, tool.spec.name, Some(tool));
                         let payload = completed(&result);
                         server.jobs.update(
-                            &server.owner,
+                            server.caller.key(),
                             &id,
                             Entry::Ended {
                                 result: Box::new(result),
@@ -686,7 +655,7 @@ impl ServerHandler for Server {
                         let next_poll = Instant::now() + wait;
                         server
                             .jobs
-                            .update(&server.owner, &id, Entry::Waiting { job, next_poll });
+                            .update(server.caller.key(), &id, Entry::Waiting { job, next_poll });
                         (TaskStatus::Working, status, TaskPayload::Working, wait)
                     }
                 }
@@ -695,8 +664,8 @@ impl ServerHandler for Server {
         let mut task = Task::new(
             id,
             status,
-            jobs::timestamp(snapshot.created),
-            jobs::timestamp(std::time::SystemTime::now()),
+            tasks::timestamp(snapshot.created),
+            tasks::timestamp(std::time::SystemTime::now()),
         )
         .with_ttl_ms(server.jobs.ttl().as_millis() as u64);
         if status == TaskStatus::Working {
@@ -717,7 +686,7 @@ impl ServerHandler for Server {
     ) -> Result<(), ErrorData> {
         let server = self.for_request(&context);
         let id = request.task_id;
-        let Some(job) = server.jobs.take(&server.owner, &id) else {
+        let Some(job) = server.jobs.take(server.caller.key(), &id) else {
             return Err(ErrorData::invalid_params(
                 format!("no task {id} is held for this caller"),
                 None,
@@ -730,8 +699,9 @@ impl ServerHandler for Server {
                 let policy = index
                     .map(|i| server.policy(server.tool(i)))
                     .unwrap_or(server.spec.policy);
-                let deadline = Instant::now() + Duration::from_millis(policy.timeout_ms);
-                match jobs::cancel(&server.upstream, server.spec, &job, &policy, deadline).await {
+                let mut cx = CallContext::new(job.tool.name, server.caller.clone(), policy);
+                cx.deadline = Instant::now() + Duration::from_millis(policy.timeout_ms);
+                match tasks::cancel(&server.upstream, &cx, server.spec, &job).await {
                     Ok(true) => format!("{} was cancelled at the API", job.label),
                     Ok(false) => format!("{} is no longer watched; the API offers no way to stop it", job.label),
                     Err(err) => format!(
@@ -742,7 +712,7 @@ impl ServerHandler for Server {
             }
         };
         let ended = CallToolResult::success(vec![ContentBlock::text(server.upstream.redactor().redact(&text))]);
-        server.jobs.restore_ended(&server.owner, &id, ended, true);
+        server.jobs.restore_ended(server.caller.key(), &id, ended, true);
         Ok(())
     }
 
@@ -752,7 +722,7 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let server = self.for_request(&context);
-        match server.results.read(&server.owner, &request.uri) {
+        match server.results.read(server.caller.key(), &request.uri) {
             Ok(page) => {
                 let mut meta = rmcp::model::MetaObject::new();
                 meta.insert("page".into(), page.number.into());
@@ -875,18 +845,11 @@ impl Server {
         {
             return self.call_generated(index, arguments, context, cancelled).await;
         }
-        if name == jobs::WAIT_TOOL && self.view.lists(name) {
+        if name == tasks::WAIT_TOOL && self.view.lists(name) {
             // The job's own tool bounds the wait; this only backstops it.
-            let backstop = Duration::from_millis(tools::MAX_DEADLINE_MS);
+            let backstop = crate::context::MAX_DEADLINE;
             return self
-                .envelope(
-                    name,
-                    backstop,
-                    backstop,
-                    cancelled,
-                    self.caller(),
-                    self.call_wait(arguments),
-                )
+                .envelope(name, backstop, backstop, cancelled, self.call_wait(arguments))
                 .await;
         }
         if discovery::NAMES.contains(&name) && self.view.lists(name) {
@@ -894,9 +857,9 @@ impl Server {
             let answered = |result: CallToolResult| {
                 let result = self.fitted(result, name, None);
                 let kind = if result.is_error == Some(true) {
-                    "invalid_arguments"
+                    Ended::InvalidArguments
                 } else {
-                    "ok"
+                    Ended::Ok
                 };
                 let outcome = Outcome {
                     kind,
@@ -908,7 +871,7 @@ impl Server {
                     name,
                     outcome,
                     started.elapsed(),
-                    self.caller(),
+                    &self.caller,
                 );
                 Ok(result.into())
             };
@@ -922,7 +885,7 @@ impl Server {
             };
         }
         if let Some(tool) = self.custom.iter().find(|t| t.name == name) {
-            return self.call_custom(tool, arguments, cancelled, self.caller()).await;
+            return self.call_custom(tool, arguments, cancelled).await;
         }
         Err(ErrorData::invalid_params(
             format!("unknown tool `{name}`; call tools/list for the available tools"),
@@ -939,22 +902,6 @@ impl Server {
         cancelled: &CancellationToken,
     ) -> Result<CallToolResponse, ErrorData> {
         let tool = self.tool(index);
-        let policy = self.policy(tool);
-        let deadline = Duration::from_millis(policy.deadline_ms);
-        let files = FileSources {
-            held: &self.results,
-            owner: &self.owner,
-            dir: self.files_dir.as_deref(),
-        };
-        // A client with the tasks extension gets a task for a job still
-        // running after its 202; others wait for it within the deadline.
-        let follow = match context.and_then(|c| c.client_capabilities()) {
-            Some(capabilities) if capabilities.supports_tasks() => Follow::Hand,
-            _ => Follow::Wait,
-        };
-        // Boxed: a call's future (request, pages, jobs) is large, and rmcp
-        // moves handler futures on the stack (a debug build overflows it).
-        let call = Box::pin(tools::call(&self.upstream, tool, arguments, &policy, files, follow));
         let reporter = context.and_then(|context| {
             Reporter::new(
                 context.peer.clone(),
@@ -964,25 +911,32 @@ impl Server {
                 self.upstream.redactor().clone(),
             )
         });
-        let call = async {
-            match reporter {
-                Some(reporter) => reporter.scope(call).await,
-                None => call.await,
-            }
+        let cx = self
+            .context(tool)
+            .with_reporter(reporter)
+            .with_cancellation(cancelled.clone());
+        let deadline = Duration::from_millis(cx.policy.deadline_ms).min(crate::context::MAX_DEADLINE);
+        let files = FileSources {
+            held: &self.results,
+            owner: self.caller.key(),
+            dir: self.files_dir.as_deref(),
         };
-        // Its upstream credentials may be the caller's own (token exchange).
+        // A client with the tasks extension gets a task for a job still
+        // running after its 202; others wait for it within the deadline.
+        let follow = match context.and_then(|c| c.client_capabilities()) {
+            Some(capabilities) if capabilities.supports_tasks() => Follow::Hand,
+            _ => Follow::Wait,
+        };
         let call = async {
-            let (answer, outcome) = match &self.access {
-                Some(access) => oauth::CALLER.scope(access.clone(), call).await,
-                None => call.await,
-            };
+            // Boxed: a call's future (request, pages, jobs) is large, and rmcp
+            // moves handler futures on the stack (a debug build overflows it).
+            let (answer, outcome) = Box::pin(call::call(&self.upstream, &cx, tool, arguments, files, follow)).await;
             (self.answered(answer, tool, follow), outcome)
         };
         // The call keeps its own deadline; the backstop (with a grace period for
         // the call's own, more precise error) stops anything that doesn't.
         let backstop = deadline.saturating_add(Duration::from_millis(250));
-        self.envelope(tool.spec.name, deadline, backstop, cancelled, self.caller(), call)
-            .await
+        self.envelope(tool.spec.name, deadline, backstop, cancelled, call).await
     }
 }
 

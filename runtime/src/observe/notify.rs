@@ -4,11 +4,10 @@
 //! `logging/setLevel` (none before it asks). A REST call has things to
 //! report: each answer, each retry and its wait, each page.
 //!
-//! The server sets a `Reporter` for the duration of a call (a task-local), so
-//! the stages that know what happens (`upstream` retries, `pagination` pages)
-//! report without a handle threaded through every signature; outside a call,
-//! or when the client listens to nothing, reporting costs one lookup and no
-//! formatting. Every message is redacted before it leaves.
+//! A call's `Reporter` travels in its `CallContext`, so the stages that know
+//! what happens (`upstream` retries, `pagination` pages) report through it;
+//! when the client listens to nothing there is no reporter, and reporting
+//! costs no formatting. Every message is redacted before it leaves.
 
 #![allow(deprecated)] // MCP logging is deprecated by SEP-2577 (2026-07-28) yet what 2025-11-25 hosts use.
 
@@ -18,10 +17,6 @@ use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, ProgressNotific
 use rmcp::{Peer, RoleServer};
 
 use crate::redact::Redactor;
-
-tokio::task_local! {
-    static CALL: Reporter;
-}
 
 /// The client's chosen log level for one session: unset until `logging/setLevel`.
 #[derive(Debug, Default)]
@@ -87,57 +82,43 @@ impl Reporter {
         })
     }
 
-    /// Run `call` with this reporter in reach of every stage.
-    pub async fn scope<F: Future>(self, call: F) -> F::Output {
-        CALL.scope(self, call).await
+    /// How one request went (debug: a log entry only).
+    pub async fn attempt(&self, message: impl FnOnce() -> String) {
+        self.send(LoggingLevel::Debug, false, message).await
     }
-}
 
-/// How one request went (debug: a log entry only).
-pub async fn attempt(message: impl FnOnce() -> String) {
-    send(LoggingLevel::Debug, false, message).await
-}
+    /// A retry and its wait: a progress step, logged as a warning.
+    pub async fn retry(&self, message: impl FnOnce() -> String) {
+        self.send(LoggingLevel::Warning, true, message).await
+    }
 
-/// A retry and its wait: a progress step, logged as a warning.
-pub async fn retry(message: impl FnOnce() -> String) {
-    send(LoggingLevel::Warning, true, message).await
-}
+    /// A page collected: a progress step, logged as info.
+    pub async fn page(&self, message: impl FnOnce() -> String) {
+        self.send(LoggingLevel::Info, true, message).await
+    }
 
-/// A page collected: a progress step, logged as info.
-pub async fn page(message: impl FnOnce() -> String) {
-    send(LoggingLevel::Info, true, message).await
-}
-
-async fn send(level: LoggingLevel, is_step: bool, message: impl FnOnce() -> String) {
-    let Ok(Some((peer, logger, text, progress, logged))) = CALL.try_with(|r| {
-        let progress = r
+    async fn send(&self, level: LoggingLevel, is_step: bool, message: impl FnOnce() -> String) {
+        let progress = self
             .progress_token
             .clone()
             .filter(|_| is_step)
-            .map(|token| (token, r.steps.fetch_add(1, Ordering::Relaxed) + 1));
-        let logged = r.min_level.is_some_and(|min| rank(level) >= rank(min));
-        (progress.is_some() || logged).then(|| {
-            (
-                r.peer.clone(),
-                r.logger,
-                r.redactor.redact(&message()),
-                progress,
-                logged,
-            )
-        })
-    }) else {
-        return;
-    };
-    // A client that went away can't be told anything: the call goes on regardless.
-    if let Some((token, n)) = progress {
-        let mut param = ProgressNotificationParam::new(token, f64::from(n));
-        param.message = Some(text.clone());
-        let _ = peer.notify_progress(param).await;
-    }
-    if logged {
-        let mut param = LoggingMessageNotificationParam::new(level, serde_json::Value::String(text));
-        param.logger = Some(logger.to_string());
-        let _ = peer.notify_logging_message(param).await;
+            .map(|token| (token, self.steps.fetch_add(1, Ordering::Relaxed) + 1));
+        let logged = self.min_level.is_some_and(|min| rank(level) >= rank(min));
+        if progress.is_none() && !logged {
+            return;
+        }
+        let text = self.redactor.redact(&message());
+        // A client that went away can't be told anything: the call goes on regardless.
+        if let Some((token, n)) = progress {
+            let mut param = ProgressNotificationParam::new(token, f64::from(n));
+            param.message = Some(text.clone());
+            let _ = self.peer.notify_progress(param).await;
+        }
+        if logged {
+            let mut param = LoggingMessageNotificationParam::new(level, serde_json::Value::String(text));
+            param.logger = Some(self.logger.to_string());
+            let _ = self.peer.notify_logging_message(param).await;
+        }
     }
 }
 

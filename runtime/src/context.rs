@@ -1,0 +1,74 @@
+//! What one tool call carries from dispatch down to each upstream request:
+//! the tool, who is calling, the limits it runs under, its deadline, where
+//! its progress goes, and its cancellation. Built once per call by `serve`;
+//! every stage below takes it by reference, so nothing about a call travels
+//! in task-locals or loose parameters.
+
+use std::time::{Duration, Instant};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::identity::Caller;
+use crate::observe::notify::Reporter;
+use crate::spec::Policy;
+
+/// The longest a call may take, whatever the settings say: one day.
+pub const MAX_DEADLINE: Duration = Duration::from_secs(24 * 3600);
+
+pub struct CallContext {
+    /// The tool's name (as in tools/list): hooks see it, logs name it.
+    pub tool: &'static str,
+    pub caller: Caller,
+    /// The tool's limits: per-attempt timeout, retries, the call's deadline.
+    pub policy: Policy,
+    /// When the whole call must have ended (from `policy`, bounded by a day).
+    pub deadline: Instant,
+    /// The client's progress and log channel, when it listens.
+    pub reporter: Option<Reporter>,
+    /// Cancelled when the client cancels the call or goes away.
+    pub cancelled: CancellationToken,
+}
+
+impl CallContext {
+    /// A call starting now, its deadline from `policy`.
+    pub fn new(tool: &'static str, caller: Caller, policy: Policy) -> CallContext {
+        let deadline = Duration::from_millis(policy.deadline_ms).min(MAX_DEADLINE);
+        CallContext {
+            tool,
+            caller,
+            policy,
+            deadline: Instant::now() + deadline,
+            reporter: None,
+            cancelled: CancellationToken::new(),
+        }
+    }
+
+    pub fn with_reporter(self, reporter: Option<Reporter>) -> CallContext {
+        CallContext { reporter, ..self }
+    }
+
+    pub fn with_cancellation(self, cancelled: CancellationToken) -> CallContext {
+        CallContext { cancelled, ..self }
+    }
+
+    /// How one request went (debug: a log entry only).
+    pub async fn attempt(&self, message: impl FnOnce() -> String) {
+        if let Some(reporter) = &self.reporter {
+            reporter.attempt(message).await;
+        }
+    }
+
+    /// A retry and its wait: a progress step, logged as a warning.
+    pub async fn retry(&self, message: impl FnOnce() -> String) {
+        if let Some(reporter) = &self.reporter {
+            reporter.retry(message).await;
+        }
+    }
+
+    /// A page collected: a progress step, logged as info.
+    pub async fn page(&self, message: impl FnOnce() -> String) {
+        if let Some(reporter) = &self.reporter {
+            reporter.page(message).await;
+        }
+    }
+}

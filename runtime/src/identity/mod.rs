@@ -1,0 +1,71 @@
+//! Who is calling: an inbound request's credential (a static token or an
+//! OAuth 2.1 access token) becomes a verified [`Caller`] once, at the edge,
+//! and that one value travels with the call. Imports only the foundation
+//! (config, style, tls, spec).
+
+pub mod oauth;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use self::oauth::Access;
+
+/// A verified caller: the key its results, jobs and rate limits are bound
+/// to, and its OAuth grant when it presented a token.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    key: Arc<str>,
+    access: Option<Arc<Access>>,
+}
+
+impl Caller {
+    /// The one client of a stdio server.
+    pub fn local() -> Caller {
+        Caller::keyed("local".to_string())
+    }
+
+    /// An HTTP client without inbound auth, known by its address.
+    pub fn address(ip: IpAddr) -> Caller {
+        Caller::keyed(format!("addr:{ip}"))
+    }
+
+    /// An HTTP client that presented the configured static token at `index`.
+    pub fn token(index: usize) -> Caller {
+        Caller::keyed(format!("token:{index}"))
+    }
+
+    /// An HTTP client with a verified OAuth access token.
+    pub fn oauth(access: Access) -> Caller {
+        Caller {
+            key: Arc::from(format!("sub:{}", access.grant.subject)),
+            access: Some(Arc::new(access)),
+        }
+    }
+
+    fn keyed(key: String) -> Caller {
+        Caller {
+            key: Arc::from(key),
+            access: None,
+        }
+    }
+
+    /// What this caller's held results and jobs are stored under, and what
+    /// its rate limit counts.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The verified OAuth grant, when the caller presented one.
+    pub fn access(&self) -> Option<&Arc<Access>> {
+        self.access.as_ref()
+    }
+
+    /// The OAuth subject and client, for audit events.
+    pub fn subject(&self) -> Option<&str> {
+        self.access.as_ref().map(|a| a.grant.subject.as_str())
+    }
+
+    pub fn client_id(&self) -> Option<&str> {
+        self.access.as_ref().and_then(|a| a.grant.client_id.as_deref())
+    }
+}
