@@ -14,6 +14,7 @@
 //! `wait_for_operation`, or as an MCP task for clients with the extension.
 
 pub mod discovery;
+mod jobs;
 pub mod resources;
 pub mod surface;
 
@@ -41,6 +42,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::call::custom::CustomTool;
 use crate::call::files::FileSources;
+use crate::call::fit;
 use crate::call::{self, Answer, Follow, Tool};
 use crate::context::CallContext;
 use crate::identity::Caller;
@@ -48,7 +50,7 @@ use crate::observe::notify::{LogLevel, Reporter};
 use crate::observe::{Ended, Metrics, Outcome};
 use crate::serve::surface::{Presentation, View};
 use crate::spec::{Policy, ServerSpec, Surface};
-use crate::state::results::{self, Missing, ResultStore, StoreLimits};
+use crate::state::results::{Missing, ResultStore, StoreLimits};
 use crate::tasks::{self, Entry, JobStore};
 use crate::upstream::Upstream;
 
@@ -248,8 +250,8 @@ impl Server {
     /// generated tool's preview is conformed to its output schema again.
     fn fitted(&self, result: CallToolResult, name: &str, tool: Option<&Tool>) -> CallToolResult {
         match self.budget {
-            Some(budget) if !results::fits(&result, budget) => {
-                let mut fitted = results::fit(result, budget, &self.results, self.caller.key(), name);
+            Some(budget) if !fit::fits(&result, budget) => {
+                let mut fitted = fit::fit(result, budget, &self.results, self.caller.key(), name);
                 if let Some(tool) = tool {
                     tool.conform(&mut fitted);
                 }
@@ -257,74 +259,6 @@ impl Server {
             }
             _ => result,
         }
-    }
-
-    /// A call's answer as this transport sends it: a result fitted to the
-    /// budget, or a job still running held for the caller, as an MCP task
-    /// (`Follow::Hand`) or as a result saying how to wait for it again.
-    fn answered(&self, answer: Answer, tool: &Tool, follow: Follow) -> CallToolResponse {
-        let job = match answer {
-            Answer::Done(result) => return self.fitted(result, tool.spec.name, Some(tool)).into(),
-            Answer::Running(job) => *job,
-        };
-        let wait = job.wait;
-        let Some(id) = self.jobs.hold(self.caller.key(), job.clone()) else {
-            return call::internal_failure(tool.spec.name).0.into();
-        };
-        match follow {
-            Follow::Hand => {
-                let now = tasks::timestamp(std::time::SystemTime::now());
-                let task = Task::new(id, TaskStatus::Working, now.clone(), now)
-                    .with_status_message(format!("{} was accepted and is running", job.label))
-                    .with_ttl_ms(self.jobs.ttl().as_millis() as u64)
-                    .with_poll_interval_ms(wait.as_millis() as u64);
-                CallToolResponse::Task(CreateTaskResult::new(task))
-            }
-            Follow::Wait => {
-                let mut result = tasks::still_running(&job, &id, None);
-                tool.conform(&mut result);
-                result.into()
-            }
-        }
-    }
-
-    /// `wait_for_operation`: polls a held job within the deadline of the tool that started it.
-    async fn call_wait(&self, arguments: Option<rmcp::model::JsonObject>) -> (CallToolResponse, Outcome) {
-        let refused = |message: String| {
-            let outcome = Outcome::of(Ended::InvalidArguments);
-            (
-                call::invalid_arguments(tasks::WAIT_TOOL, vec![message], self.upstream.redactor()).into(),
-                outcome,
-            )
-        };
-        let Some(id) = arguments
-            .as_ref()
-            .and_then(|a| a.get("operation"))
-            .and_then(|v| v.as_str())
-        else {
-            return refused("at /operation: give the `operation` id a tool's answer gave".to_string());
-        };
-        let job = match self.jobs.take(self.caller.key(), id) {
-            None => {
-                return refused(format!(
-                    "no operation `{id}` is held for this caller: operations are kept for {} minutes, and not \
-                     across restarts; check the API for the outcome, or start it again",
-                    self.jobs.ttl().as_secs().div_ceil(60)
-                ));
-            }
-            Some(Err(ended)) => {
-                let outcome = Outcome::of(Ended::Ok);
-                return (self.fitted(ended, tasks::WAIT_TOOL, None).into(), outcome);
-            }
-            Some(Ok(job)) => job,
-        };
-        let Some(index) = self.spec.tool_index(job.tool.name) else {
-            return refused(format!("operation `{id}` belongs to no tool of this server"));
-        };
-        let tool = self.tool(index);
-        let cx = self.context(tool);
-        let (answer, outcome) = call::follow(&self.upstream, &cx, tool, job, u32::MAX).await;
-        (self.answered(answer, tool, Follow::Wait), outcome)
     }
 
     /// The declared resources (`templates`: those with variables) whose
@@ -602,118 +536,20 @@ impl ServerHandler for Server {
     }
 
     /// Pages of results too big for a frame, for the caller they were made for.
-    /// A task's state; a running job due for a poll gets one (within one
-    /// request's timeout), so each `tasks/get` costs the API one request at most.
     async fn get_task(
         &self,
         request: GetTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
-        let server = self.for_request(&context);
-        let id = request.task_id;
-        let unknown = || {
-            ErrorData::invalid_params(
-                format!(
-                    "no task {id} is held for this caller (tasks are kept for {} minutes, and not across restarts)",
-                    server.jobs.ttl().as_secs().div_ceil(60)
-                ),
-                None,
-            )
-        };
-        let snapshot = server.jobs.snapshot(server.caller.key(), &id).ok_or_else(unknown)?;
-        let (status, message, payload, wait) = match (snapshot.ended, snapshot.due) {
-            (Some((_, true)), _) => (TaskStatus::Cancelled, None, TaskPayload::Cancelled, Duration::ZERO),
-            (Some((result, false)), _) => (TaskStatus::Completed, None, completed(&result), Duration::ZERO),
-            (None, None) => (
-                TaskStatus::Working,
-                snapshot.status,
-                TaskPayload::Working,
-                snapshot.wait,
-            ),
-            (None, Some(job)) => {
-                let index = server.spec.tool_index(job.tool.name).ok_or_else(unknown)?;
-                let tool = server.tool(index);
-                let mut cx = server.context(tool);
-                cx.deadline = Instant::now() + Duration::from_millis(cx.policy.timeout_ms) + Duration::from_secs(1);
-                let (answer, _) = call::follow(&server.upstream, &cx, tool, job, 1).await;
-                match answer {
-                    Answer::Done(result) => {
-                        let result = server.fitted(result, tool.spec.name, Some(tool));
-                        let payload = completed(&result);
-                        server.jobs.update(
-                            server.caller.key(),
-                            &id,
-                            Entry::Ended {
-                                result: Box::new(result),
-                                cancelled: false,
-                            },
-                        );
-                        (TaskStatus::Completed, None, payload, Duration::ZERO)
-                    }
-                    Answer::Running(job) => {
-                        let (status, wait) = (job.status.clone(), job.wait);
-                        let next_poll = Instant::now() + wait;
-                        server
-                            .jobs
-                            .update(server.caller.key(), &id, Entry::Waiting { job, next_poll });
-                        (TaskStatus::Working, status, TaskPayload::Working, wait)
-                    }
-                }
-            }
-        };
-        let mut task = Task::new(
-            id,
-            status,
-            tasks::timestamp(snapshot.created),
-            tasks::timestamp(std::time::SystemTime::now()),
-        )
-        .with_ttl_ms(server.jobs.ttl().as_millis() as u64);
-        if status == TaskStatus::Working {
-            task = task.with_poll_interval_ms(wait.as_millis().max(1) as u64);
-        }
-        if let Some(message) = message {
-            task = task.with_status_message(format!("status: {message}"));
-        }
-        Ok(GetTaskResult::new(DetailedTask::new(task, payload)))
+        self.task_state(request, &context).await
     }
 
-    /// Stops a task: the API's job too, where it offers a way (mcpgen.yaml's
-    /// `long_running.cancel`); otherwise only the watching ends.
     async fn cancel_task(
         &self,
         request: CancelTaskParams,
         context: RequestContext<RoleServer>,
     ) -> Result<(), ErrorData> {
-        let server = self.for_request(&context);
-        let id = request.task_id;
-        let Some(job) = server.jobs.take(server.caller.key(), &id) else {
-            return Err(ErrorData::invalid_params(
-                format!("no task {id} is held for this caller"),
-                None,
-            ));
-        };
-        let text = match job {
-            Err(_ended) => format!("task {id} had already ended"),
-            Ok(job) => {
-                let index = server.spec.tool_index(job.tool.name);
-                let policy = index
-                    .map(|i| server.policy(server.tool(i)))
-                    .unwrap_or(server.spec.policy);
-                let mut cx = CallContext::new(job.tool.name, server.caller.clone(), policy);
-                cx.deadline = Instant::now() + Duration::from_millis(policy.timeout_ms);
-                match tasks::cancel(&server.upstream, &cx, server.spec, &job).await {
-                    Ok(true) => format!("{} was cancelled at the API", job.label),
-                    Ok(false) => format!("{} is no longer watched; the API offers no way to stop it", job.label),
-                    Err(err) => format!(
-                        "{} is no longer watched; stopping it at the API failed: {err}",
-                        job.label
-                    ),
-                }
-            }
-        };
-        let ended = CallToolResult::success(vec![ContentBlock::text(server.upstream.redactor().redact(&text))]);
-        server.jobs.restore_ended(server.caller.key(), &id, ended, true);
-        Ok(())
+        self.end_task(request, &context).await
     }
 
     async fn read_resource(

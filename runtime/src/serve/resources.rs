@@ -115,7 +115,7 @@ pub fn contents(resource: &ResourceSpec, uri: &str, result: CallToolResult) -> R
             _ => ErrorData::internal_error(message, None),
         });
     }
-    let binary = crate::state::results::binary_content(&result);
+    let binary = crate::call::fit::binary_content(&result);
     let contents = match binary {
         Some((blob, mime_type)) => ResourceContents::BlobResourceContents {
             uri: uri.to_string(),
