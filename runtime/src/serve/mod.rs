@@ -1,4 +1,6 @@
-//! The MCP `ServerHandler` over a generated tool table.
+//! The MCP `ServerHandler` over a generated tool table: views, dispatch,
+//! discovery, resources and prompts, tasks. Imports every lower layer, never
+//! `transport` (which hands it requests).
 //!
 //! Input: the `ServerSpec`, a ready `Upstream` and a `View` (what this
 //! endpoint shows: `surface`). `tools/list` is the view's pre-rendered list
@@ -8,9 +10,9 @@
 //! protocol error (`invalid_params`), everything else is a tool result.
 //!
 //! Beside tools: results over the transport's budget are held per caller and
-//! read with `resources/read` (`results`), as are the declared resources
+//! read with `resources/read` (`state::results`), as are the declared resources
 //! (`resources`, read through their tools); prompts are filled from the
-//! table; a long-running operation's job is held per caller (`jobs`) for
+//! table; a long-running operation's job is held per caller (`tasks`, handled in `jobs`) for
 //! `wait_for_operation`, or as an MCP task for clients with the extension.
 
 pub mod discovery;

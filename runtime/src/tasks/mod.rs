@@ -8,7 +8,7 @@
 //! A job has ended when a poll answers other than 202 and its body has no
 //! status saying it still runs (`status`, `state`, `phase`,
 //! `provisioningState`, or `done: false`). What a caller gets meanwhile is
-//! the server's choice (`server.rs`): an MCP task for clients with the tasks
+//! the server's choice (`serve/jobs.rs`): an MCP task for clients with the tasks
 //! extension, each `tasks/get` advancing it by at most one poll; otherwise a
 //! wait within the call's deadline, then a handle for `wait_for_operation`.
 //! Jobs are held in memory per caller, bounded, like results.
