@@ -7,10 +7,10 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use mcpgen_runtime::call::Tool;
-use mcpgen_runtime::config::{Config, Secret};
-use mcpgen_runtime::redact::Redactor;
-use mcpgen_runtime::upstream::prepare;
+use mcpgen_runtime::testing::harness::Redactor;
+use mcpgen_runtime::testing::harness::Tool;
+use mcpgen_runtime::testing::harness::prepare;
+use mcpgen_runtime::testing::harness::{Config, Secret};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -239,7 +239,7 @@ pub fn http_frames(data: &[u8]) {
     static ROUTER: OnceLock<axum::Router> = OnceLock::new();
     runtime().block_on(async {
         let router = ROUTER.get_or_init(|| {
-            let options = mcpgen_runtime::transport::http::HttpOptions {
+            let options = mcpgen_runtime::testing::harness::HttpOptions {
                 bind: ([127, 0, 0, 1], 8000).into(),
                 allowed_origins: Vec::new(),
                 allowed_hosts: Vec::new(),
@@ -254,7 +254,7 @@ pub fn http_frames(data: &[u8]) {
                 max_calls: 64,
                 max_calls_per_caller: 64,
             };
-            mcpgen_runtime::transport::http::router(&lab_server(), &options)
+            mcpgen_runtime::testing::harness::router(&lab_server(), &options)
         });
         let request = Request::post("/mcp")
             .header(header::HOST, "127.0.0.1:8000")
@@ -290,8 +290,8 @@ fn runtime() -> &'static tokio::runtime::Runtime {
 
 /// The lab's server, offline (its API a discard port), each call given
 /// 50 ms: a call is not what these targets are about.
-fn lab_server() -> mcpgen_runtime::serve::Server {
-    let overrides = mcpgen_runtime::serve::Overrides {
+fn lab_server() -> mcpgen_runtime::testing::harness::Server {
+    let overrides = mcpgen_runtime::testing::harness::Overrides {
         timeout: Some(std::time::Duration::from_millis(50)),
         deadline: Some(std::time::Duration::from_millis(50)),
     };

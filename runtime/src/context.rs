@@ -1,12 +1,11 @@
 //! What one tool call carries from dispatch down to each upstream request:
-//! the tool, who is calling, the limits it runs under, its deadline, where
-//! its progress goes, and its cancellation. Built once per call by `serve`;
-//! every stage below takes it by reference, so nothing about a call travels
-//! in task-locals or loose parameters.
+//! the tool, who is calling, the limits it runs under, its deadline and
+//! where its progress goes. Built once per call by `serve`; every stage below
+//! takes it by reference, so nothing about a call travels in task-locals or
+//! loose parameters. Cancellation needs no field: `serve`'s envelope drops a
+//! cancelled call's future, which drops its request and any retry or page.
 
 use std::time::{Duration, Instant};
-
-use tokio_util::sync::CancellationToken;
 
 use crate::identity::Caller;
 use crate::observe::notify::Reporter;
@@ -25,8 +24,6 @@ pub struct CallContext {
     pub deadline: Instant,
     /// The client's progress and log channel, when it listens.
     pub reporter: Option<Reporter>,
-    /// Cancelled when the client cancels the call or goes away.
-    pub cancelled: CancellationToken,
 }
 
 impl CallContext {
@@ -39,16 +36,11 @@ impl CallContext {
             policy,
             deadline: Instant::now() + deadline,
             reporter: None,
-            cancelled: CancellationToken::new(),
         }
     }
 
     pub fn with_reporter(self, reporter: Option<Reporter>) -> CallContext {
         CallContext { reporter, ..self }
-    }
-
-    pub fn with_cancellation(self, cancelled: CancellationToken) -> CallContext {
-        CallContext { cancelled, ..self }
     }
 
     /// How one request went (debug: a log entry only).

@@ -65,6 +65,7 @@ struct Rules {
 
 impl Redactor {
     /// The credentials only; no patterns or field rules.
+    #[cfg(any(test, feature = "testing"))]
     pub fn from_config(config: &Config) -> Redactor {
         Redactor::new(
             config,

@@ -9,6 +9,19 @@
 
 use std::time::Duration;
 
+/// What this repository's fuzz targets and end-to-end tests drive directly.
+/// Not a stable API: generated crates use only the crate root.
+pub mod harness {
+    pub use crate::call::Tool;
+    pub use crate::config::{Config, Secret};
+    pub use crate::redact::Redactor;
+    pub use crate::serve::surface::Presentation;
+    pub use crate::serve::{Overrides, Server};
+    pub use crate::tls::install_crypto_provider;
+    pub use crate::transport::http::{HttpOptions, router};
+    pub use crate::upstream::prepare;
+}
+
 use rmcp::ServiceExt;
 use serde_json::Value;
 

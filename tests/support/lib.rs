@@ -218,7 +218,7 @@ impl Drop for HttpServer {
 /// A reqwest client's builder for tests, with the TLS crypto the runtime uses
 /// installed (reqwest is built without one).
 pub fn http_client() -> reqwest::ClientBuilder {
-    mcpgen_runtime::tls::install_crypto_provider();
+    mcpgen_runtime::testing::harness::install_crypto_provider();
     reqwest::Client::builder()
 }
 

@@ -93,6 +93,13 @@ impl Server {
             )
         };
         let snapshot = server.jobs.snapshot(server.caller.key(), &id).ok_or_else(unknown)?;
+        // A poll made now updates the task now; otherwise it last changed when held.
+        let polled = snapshot.ended.is_none() && snapshot.due.is_some();
+        let updated = if polled {
+            std::time::SystemTime::now()
+        } else {
+            snapshot.updated
+        };
         let (status, message, payload, wait) = match (snapshot.ended, snapshot.due) {
             (Some((_, true)), _) => (TaskStatus::Cancelled, None, TaskPayload::Cancelled, Duration::ZERO),
             (Some((result, false)), _) => (TaskStatus::Completed, None, completed(&result), Duration::ZERO),
@@ -137,7 +144,7 @@ impl Server {
             id,
             status,
             tasks::timestamp(snapshot.created),
-            tasks::timestamp(std::time::SystemTime::now()),
+            tasks::timestamp(updated),
         )
         .with_ttl_ms(server.jobs.ttl().as_millis() as u64);
         if status == TaskStatus::Working {

@@ -749,10 +749,7 @@ impl Server {
                 self.upstream.redactor().clone(),
             )
         });
-        let cx = self
-            .context(tool)
-            .with_reporter(reporter)
-            .with_cancellation(cancelled.clone());
+        let cx = self.context(tool).with_reporter(reporter);
         let deadline = Duration::from_millis(cx.policy.deadline_ms).min(crate::context::MAX_DEADLINE);
         let files = FileSources {
             held: &self.results,

@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use auth::Token;
 use request::part_filename;
-pub use request::{ArgError, Body, FileArg, Part, Prepared, prepare};
+pub use request::{ArgError, Body, Prepared, prepare};
 
 use self::hooks::{Call, Hooks};
 use crate::config::Config;

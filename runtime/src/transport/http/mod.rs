@@ -388,8 +388,9 @@ pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), Stri
 }
 
 /// `/mcp` and the operations routes with their guards, as `serve_http` serves
-/// them (also for serving from an axum app of one's own, or in-process):
-/// the caller inserts `ConnectInfo<SocketAddr>` into each request.
+/// them, for serving in-process (the fuzz targets): the caller inserts
+/// `ConnectInfo<SocketAddr>` into each request.
+#[cfg(feature = "testing")]
 pub fn router(server: &Server, options: &HttpOptions) -> Router {
     routes(
         server,
