@@ -14,7 +14,7 @@
 //!   [`UpstreamResponse`]: hand-written tools and request/response hooks;
 //! - [`MiMalloc`], and `reqwest`, `schemars`, `serde`, `serde_json` re-exported
 //!   so `src/extend.rs` needs no dependencies of its own;
-//! - with feature `testing` (a dev-dependency), [`testing`]: the smoke test.
+//! - with feature `testing` (a dev-dependency), the `testing` module: the smoke test.
 //!
 //! No rmcp type appears in any of them.
 
