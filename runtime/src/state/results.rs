@@ -11,9 +11,9 @@
 //! Input: a result's text (already redacted) and its media type. Output: a
 //! link (`mcpgen://results/<id>`, 128 random bits), and pages by number.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use super::{Limits, OwnedStore, random_id};
 
 use base64::Engine;
 
@@ -43,14 +43,12 @@ impl Default for StoreLimits {
 }
 
 struct Held {
-    owner: String,
     media_type: String,
     /// `text` is base64 of binary content, read back as a blob.
     blob: bool,
     text: String,
     /// Byte offsets where each page starts (on char boundaries).
     pages: Vec<usize>,
-    stored: Instant,
 }
 
 /// A held result, as the tool's answer describes it.
@@ -89,30 +87,25 @@ pub enum Missing {
     NotOurs,
 }
 
+/// Results held for their callers, bounded in bytes and entries.
 pub struct ResultStore {
-    limits: StoreLimits,
-    inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    held: HashMap<String, Held>,
-    /// Ids, oldest first: evicted first when a bound is reached.
-    order: VecDeque<String>,
-    bytes: usize,
+    held: OwnedStore<Held>,
 }
 
 impl ResultStore {
     pub fn new(limits: StoreLimits) -> ResultStore {
         ResultStore {
-            limits,
-            inner: Mutex::new(Inner::default()),
+            held: OwnedStore::new(Limits {
+                max_entries: limits.max_entries,
+                max_bytes: limits.max_bytes,
+                ttl: limits.ttl,
+            }),
         }
     }
 
     /// How long a result stays readable.
     pub fn ttl(&self) -> Duration {
-        self.limits.ttl
+        self.held.ttl()
     }
 
     /// Holds `text` for `owner`, split into pages of at most `page_bytes`.
@@ -129,7 +122,7 @@ impl ResultStore {
     }
 
     fn hold(&self, owner: &str, media_type: &str, text: String, page_bytes: usize, blob: bool) -> Option<Link> {
-        if text.len() > self.limits.max_bytes || page_bytes == 0 {
+        if page_bytes == 0 {
             return None;
         }
         // Without randomness no id can be unguessable: the caller cuts instead.
@@ -147,27 +140,14 @@ impl ResultStore {
             pages: pages.len(),
             media_type: media_type.to_string(),
         };
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.expire(self.limits.ttl);
-        while inner.bytes + text.len() > self.limits.max_bytes || inner.held.len() >= self.limits.max_entries {
-            if !inner.evict_oldest() {
-                break;
-            }
-        }
-        inner.bytes += text.len();
-        inner.order.push_back(id.clone());
-        inner.held.insert(
-            id,
-            Held {
-                owner: owner.to_string(),
-                media_type: media_type.to_string(),
-                blob,
-                text,
-                pages,
-                stored: Instant::now(),
-            },
-        );
-        Some(link)
+        let bytes = text.len();
+        let held = Held {
+            media_type: media_type.to_string(),
+            blob,
+            text,
+            pages,
+        };
+        self.held.insert(owner, &id, held, bytes).then_some(link)
     }
 
     /// Page `number` (1-based) of the result at `uri` (`…/<id>` is page 1,
@@ -178,25 +158,25 @@ impl ResultStore {
             Some((id, n)) => (id, n.parse::<usize>().map_err(|_| Missing::NotOurs)?),
             None => (rest, 1),
         };
-        let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-        inner.expire(self.limits.ttl);
         // Another caller's result is as absent as an expired one: no oracle.
-        let held = inner.held.get(id).filter(|h| h.owner == owner).ok_or(Missing::Gone)?;
-        let pages = held.pages.len();
-        if number == 0 || number > pages {
-            return Err(Missing::NoSuchPage { pages });
-        }
-        let start = held.pages[number - 1];
-        let end = held.pages.get(number).copied().unwrap_or(held.text.len());
-        Ok(Page {
-            uri: page_uri(id, number),
-            text: held.text[start..end].to_string(),
-            blob: held.blob,
-            media_type: held.media_type.clone(),
-            number,
-            pages,
-            next: (number < pages).then(|| page_uri(id, number + 1)),
-        })
+        let page = self.held.with(owner, id, |held| {
+            let pages = held.pages.len();
+            if number == 0 || number > pages {
+                return Err(Missing::NoSuchPage { pages });
+            }
+            let start = held.pages[number - 1];
+            let end = held.pages.get(number).copied().unwrap_or(held.text.len());
+            Ok(Page {
+                uri: page_uri(id, number),
+                text: held.text[start..end].to_string(),
+                blob: held.blob,
+                media_type: held.media_type.clone(),
+                number,
+                pages,
+                next: (number < pages).then(|| page_uri(id, number + 1)),
+            })
+        });
+        page.ok_or(Missing::Gone)?
     }
 }
 
@@ -207,12 +187,12 @@ impl ResultStore {
     pub fn whole(&self, owner: &str, uri: &str) -> Result<(Vec<u8>, String), Missing> {
         let rest = uri.strip_prefix(RESULT_URI_PREFIX).ok_or(Missing::NotOurs)?;
         let id = rest.split_once("/pages/").map_or(rest, |(id, _)| id);
-        let (text, blob, media_type) = {
-            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            inner.expire(self.limits.ttl);
-            let held = inner.held.get(id).filter(|h| h.owner == owner).ok_or(Missing::Gone)?;
-            (held.text.clone(), held.blob, held.media_type.clone())
-        };
+        let (text, blob, media_type) = self
+            .held
+            .with(owner, id, |held| {
+                (held.text.clone(), held.blob, held.media_type.clone())
+            })
+            .ok_or(Missing::Gone)?;
         let bytes = if blob {
             base64::engine::general_purpose::STANDARD
                 .decode(text)
@@ -221,29 +201,6 @@ impl ResultStore {
             text.into_bytes()
         };
         Ok((bytes, media_type))
-    }
-}
-
-impl Inner {
-    fn expire(&mut self, ttl: Duration) {
-        while let Some(id) = self.order.front() {
-            match self.held.get(id) {
-                Some(held) if held.stored.elapsed() < ttl => break,
-                _ => {
-                    self.evict_oldest();
-                }
-            }
-        }
-    }
-
-    fn evict_oldest(&mut self) -> bool {
-        let Some(id) = self.order.pop_front() else {
-            return false;
-        };
-        if let Some(held) = self.held.remove(&id) {
-            self.bytes -= held.text.len();
-        }
-        true
     }
 }
 
@@ -275,12 +232,6 @@ fn escaped_len(c: char) -> usize {
         c if (c as u32) < 0x20 => 6,
         c => c.len_utf8(),
     }
-}
-
-pub(crate) fn random_id() -> Option<String> {
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 #[cfg(test)]

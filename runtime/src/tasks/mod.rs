@@ -13,8 +13,6 @@
 //! wait within the call's deadline, then a handle for `wait_for_operation`.
 //! Jobs are held in memory per caller, bounded, like results.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use mcpgen_spec::projection::Projection;
@@ -26,6 +24,7 @@ use url::Url;
 use crate::context::CallContext;
 use crate::redact::Redactor;
 use crate::spec::{JobCancel, JobStatus, LongRunningSpec, Method, RequestSpec, ServerSpec, ToolSpec};
+use crate::state::{Limits, OwnedStore};
 use crate::upstream::{ErrorKind, Prepared, Upstream, UpstreamError, UpstreamResponse};
 
 /// The meta-tool that waits for a job again.
@@ -325,23 +324,14 @@ pub enum Entry {
 }
 
 struct Held {
-    owner: String,
     entry: Entry,
     created: SystemTime,
     updated: SystemTime,
-    stored: Instant,
 }
 
 /// Jobs by id, each readable only by the caller that started it.
 pub struct JobStore {
-    ttl: Duration,
-    inner: Mutex<Inner>,
-}
-
-#[derive(Default)]
-struct Inner {
-    held: HashMap<String, Held>,
-    order: VecDeque<String>,
+    held: OwnedStore<Held>,
 }
 
 /// A held job as `tasks/get` reports it.
@@ -357,20 +347,25 @@ pub struct Snapshot {
 
 impl JobStore {
     pub fn new(ttl: Duration) -> JobStore {
-        JobStore {
+        let limits = Limits {
+            max_entries: MAX_JOBS,
+            // Jobs are small: bounded by their number.
+            max_bytes: usize::MAX,
             ttl,
-            inner: Mutex::new(Inner::default()),
+        };
+        JobStore {
+            held: OwnedStore::new(limits),
         }
     }
 
     pub fn ttl(&self) -> Duration {
-        self.ttl
+        self.held.ttl()
     }
 
     /// Holds `job` for `owner`; its id (`op_` and 128 random bits), or
     /// `None` without randomness for an unguessable id.
     pub fn hold(&self, owner: &str, job: Job) -> Option<String> {
-        let id = format!("op_{}", crate::state::results::random_id()?);
+        let id = format!("op_{}", crate::state::random_id()?);
         let next_poll = Instant::now() + job.wait;
         let job = Box::new(job);
         self.insert(owner, &id, Entry::Waiting { job, next_poll });
@@ -380,10 +375,7 @@ impl JobStore {
     /// The job `id` of `owner`: `None` when not held (expired, another
     /// caller's, or never made).
     pub fn snapshot(&self, owner: &str, id: &str) -> Option<Snapshot> {
-        let mut inner = self.lock();
-        inner.expire(self.ttl);
-        let held = inner.held.get(id).filter(|h| h.owner == owner)?;
-        Some(match &held.entry {
+        self.held.with(owner, id, |held| match &held.entry {
             Entry::Waiting { job, next_poll } => Snapshot {
                 created: held.created,
                 updated: held.updated,
@@ -406,13 +398,12 @@ impl JobStore {
     /// Records what a poll found: the job still running (polled again after
     /// its wait) or its end. A job cancelled meanwhile stays cancelled.
     pub fn update(&self, owner: &str, id: &str, entry: Entry) {
-        let mut inner = self.lock();
-        if let Some(held) = inner.held.get_mut(id).filter(|h| h.owner == owner)
-            && !matches!(held.entry, Entry::Ended { cancelled: true, .. })
-        {
-            held.entry = entry;
-            held.updated = SystemTime::now();
-        }
+        self.held.with(owner, id, |held| {
+            if !matches!(held.entry, Entry::Ended { cancelled: true, .. }) {
+                held.entry = entry;
+                held.updated = SystemTime::now();
+            }
+        });
     }
 
     /// Holds an ended job again under its id (a cancelled task, say), so
@@ -425,56 +416,21 @@ impl JobStore {
     /// Holds `entry` as `id` for `owner`, the oldest going first at the bound.
     fn insert(&self, owner: &str, id: &str, entry: Entry) {
         let now = SystemTime::now();
-        let mut inner = self.lock();
-        inner.expire(self.ttl);
-        while inner.held.len() >= MAX_JOBS {
-            let Some(oldest) = inner.order.pop_front() else { break };
-            inner.held.remove(&oldest);
-        }
-        inner.order.push_back(id.to_string());
-        inner.held.insert(
-            id.to_string(),
-            Held {
-                owner: owner.to_string(),
-                entry,
-                created: now,
-                updated: now,
-                stored: Instant::now(),
-            },
-        );
+        let held = Held {
+            entry,
+            created: now,
+            updated: now,
+        };
+        self.held.insert(owner, id, held, 0);
     }
 
     /// Takes the job out for a caller that waits for it (`wait_for_operation`).
     pub fn take(&self, owner: &str, id: &str) -> Option<Result<Job, CallToolResult>> {
-        let mut inner = self.lock();
-        inner.expire(self.ttl);
-        if inner.held.get(id).is_none_or(|h| h.owner != owner) {
-            return None;
-        }
-        inner.order.retain(|held| held != id);
-        let held = inner.held.remove(id)?;
+        let held = self.held.take(owner, id)?;
         Some(match held.entry {
             Entry::Waiting { job, .. } => Ok(*job),
             Entry::Ended { result, .. } => Err(*result),
         })
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-}
-
-impl Inner {
-    fn expire(&mut self, ttl: Duration) {
-        while let Some(oldest) = self.order.front() {
-            match self.held.get(oldest) {
-                Some(held) if held.stored.elapsed() < ttl => break,
-                _ => {
-                    let oldest = self.order.pop_front().expect("checked");
-                    self.held.remove(&oldest);
-                }
-            }
-        }
     }
 }
 
