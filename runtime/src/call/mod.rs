@@ -117,73 +117,43 @@ pub enum Answer {
 
 /// Polls `job` until it ends, the next wait would pass the call's deadline,
 /// or `max_polls` polls were made; a failed poll leaves it running, with why.
-pub async fn follow(
-    upstream: &Upstream,
-    cx: &CallContext,
-    tool: &Tool,
-    mut job: Job,
-    max_polls: u32,
-) -> (Answer, Outcome) {
-    let running = |job: Job, attempts| {
-        let outcome = Outcome {
-            kind: Ended::Accepted,
-            status: Some(202),
-            attempts,
-        };
-        (Answer::Running(Box::new(job)), outcome)
+pub async fn follow(upstream: &Upstream, cx: &CallContext, tool: &Tool, job: Job, max_polls: u32) -> (Answer, Outcome) {
+    let (job, response, url) = match tasks::follow(upstream, cx, job, max_polls).await {
+        tasks::Followed::Ended { job, response, url } => (job, response, url),
+        tasks::Followed::Running { job, attempts } => {
+            let outcome = Outcome {
+                kind: Ended::Accepted,
+                status: Some(202),
+                attempts,
+            };
+            return (Answer::Running(Box::new(job)), outcome);
+        }
     };
-    for made in 0..max_polls {
-        // The first poll goes at once: the job is new, or the caller comes
-        // back for it (`wait_for_operation`, a due `tasks/get`) after its
-        // wait. A poll the deadline cuts short leaves the job running, so
-        // only a second is kept for it.
-        let wait = if made == 0 { Duration::ZERO } else { job.wait };
-        let margin = Duration::from_millis(cx.policy.timeout_ms).min(Duration::from_secs(1));
-        if Instant::now() + wait + margin > cx.deadline {
-            return running(job, 0);
-        }
-        tokio::time::sleep(wait).await;
-        job.polls += 1;
-        match Box::pin(tasks::poll(upstream, cx, &job)).await {
-            Ok(tasks::Polled::Finished(response, url)) => {
-                let shaping = Shaping {
-                    configured: tool.projection.as_ref(),
-                    asked: job.asked.clone(),
-                };
-                let redactor = upstream.redactor().with_values(job.sensitive.clone());
-                let status = response.status;
-                let attempts = response.attempts;
-                let mut result = shape_response(&job.label, &url, *response, &shaping, &redactor);
-                result.content.push(ContentBlock::text(format!(
-                    "{} was accepted, then ended after {} s and {} status check(s).",
-                    job.label,
-                    job.started.elapsed().as_secs(),
-                    job.polls
-                )));
-                tool.conform(&mut result);
-                let outcome = Outcome {
-                    kind: if status.is_success() {
-                        Ended::Ok
-                    } else {
-                        Ended::UpstreamError
-                    },
-                    status: Some(status.as_u16()),
-                    attempts,
-                };
-                return (Answer::Done(result), outcome);
-            }
-            Ok(tasks::Polled::Running { status, retry_after }) => {
-                job.status = status.or(job.status);
-                job.wait = tasks::next_wait(job.wait, retry_after);
-            }
-            Err(err) => {
-                tracing::warn!(tool = tool.spec.name, "a status check of {} failed: {err}", job.label);
-                job.wait = tasks::next_wait(job.wait, None);
-                return running(job, err.attempts);
-            }
-        }
-    }
-    running(job, 0)
+    let shaping = Shaping {
+        configured: tool.projection.as_ref(),
+        asked: job.asked.clone(),
+    };
+    let redactor = upstream.redactor().with_values(job.sensitive.clone());
+    let status = response.status;
+    let attempts = response.attempts;
+    let mut result = shape_response(&job.label, &url, *response, &shaping, &redactor);
+    result.content.push(ContentBlock::text(format!(
+        "{} was accepted, then ended after {} s and {} status check(s).",
+        job.label,
+        job.started.elapsed().as_secs(),
+        job.polls
+    )));
+    tool.conform(&mut result);
+    let outcome = Outcome {
+        kind: if status.is_success() {
+            Ended::Ok
+        } else {
+            Ended::UpstreamError
+        },
+        status: Some(status.as_u16()),
+        attempts,
+    };
+    (Answer::Done(result), outcome)
 }
 
 /// The arguments as the schema accepts them, or what is wrong with them.
