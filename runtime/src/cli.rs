@@ -9,16 +9,22 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::call::files;
+use crate::call::files::FilesDirError;
 use crate::config::{self, Config, Secret};
+use crate::extend::ExtensionError;
 use crate::extend::Extensions;
 use crate::identity::oauth;
+use crate::identity::oauth::OAuthError;
 use crate::observe;
 use crate::observe::{LogFormat, Metrics};
+use crate::redact::BadRule;
 use crate::redact::Redactor;
 use crate::serve::surface;
 use crate::serve::surface::Presentation;
+use crate::serve::surface::UnknownToolset;
 use crate::serve::{Overrides, Server};
 use crate::spec::{ServerSpec, Surface};
+use crate::transport::TransportError;
 use crate::transport::http;
 use crate::transport::http::HttpOptions;
 use crate::transport::stdio::serve_stdio;
@@ -209,27 +215,31 @@ struct OAuthArgs {
 
 /// The OAuth settings: mcpgen.yaml's, each overridden by its flag or env var;
 /// `None` without an issuer.
-fn oauth_options(spec: &ServerSpec, args: &OAuthArgs) -> Result<Option<oauth::OAuthOptions>, String> {
+fn oauth_options(spec: &ServerSpec, args: &OAuthArgs) -> Result<Option<oauth::OAuthOptions>, StartError> {
     let yaml = spec.oauth.as_ref();
     let Some(issuer) = args.oauth_issuer.clone().or(yaml.map(|o| o.issuer.to_string())) else {
         return Ok(None);
     };
-    let issuer_url = url::Url::parse(&issuer).map_err(|e| format!("--oauth-issuer `{issuer}` is not a URL ({e})"))?;
+    let issuer_url = url::Url::parse(&issuer)
+        .map_err(|e| StartError::Usage(format!("--oauth-issuer `{issuer}` is not a URL ({e})")))?;
     let loopback = matches!(issuer_url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     if issuer_url.scheme() != "https" && !(issuer_url.scheme() == "http" && loopback) {
-        return Err(format!(
+        return Err(StartError::Usage(format!(
             "--oauth-issuer `{issuer}` must be an https URL (http only for an issuer on loopback)"
-        ));
+        )));
     }
     let audience = args
         .oauth_audience
         .clone()
         .or(yaml.map(|o| o.audience.to_string()))
         .filter(|a| !a.is_empty())
-        .ok_or(
-            "--oauth-audience (MCP_OAUTH_AUDIENCE) is required with an issuer: this server's public MCP URL, \
-                e.g. https://mcp.example.com/mcp",
-        )?;
+        .ok_or_else(|| {
+            StartError::Usage(
+                "--oauth-audience (MCP_OAUTH_AUDIENCE) is required with an issuer: this server's public MCP URL, \
+                 e.g. https://mcp.example.com/mcp"
+                    .to_string(),
+            )
+        })?;
     let owned = |v: Option<&'static str>| v.map(String::from);
     let mut tools: std::collections::BTreeMap<String, String> = yaml
         .map(|o| {
@@ -241,13 +251,15 @@ fn oauth_options(spec: &ServerSpec, args: &OAuthArgs) -> Result<Option<oauth::OA
         .unwrap_or_default();
     for pair in args.oauth_tool_scope.iter().map(|p| p.trim()).filter(|p| !p.is_empty()) {
         let Some((tool, scope)) = pair.split_once('=') else {
-            return Err(format!("--oauth-tool-scope `{pair}`: write TOOL=SCOPE"));
+            return Err(StartError::Usage(format!(
+                "--oauth-tool-scope `{pair}`: write TOOL=SCOPE"
+            )));
         };
         if spec.tool_index(tool.trim()).is_none() {
-            return Err(format!(
+            return Err(StartError::Usage(format!(
                 "--oauth-tool-scope `{pair}`: this server has no tool `{}`",
                 tool.trim()
-            ));
+            )));
         }
         tools.insert(tool.trim().to_string(), scope.trim().to_string());
     }
@@ -259,8 +271,11 @@ fn oauth_options(spec: &ServerSpec, args: &OAuthArgs) -> Result<Option<oauth::OA
     {
         None => None,
         Some(id) => {
-            let secret = std::env::var("MCP_OAUTH_CLIENT_SECRET")
-                .map_err(|_| format!("--oauth-client-id {id} needs its secret in MCP_OAUTH_CLIENT_SECRET"))?;
+            let secret = std::env::var("MCP_OAUTH_CLIENT_SECRET").map_err(|_| {
+                StartError::Usage(format!(
+                    "--oauth-client-id {id} needs its secret in MCP_OAUTH_CLIENT_SECRET"
+                ))
+            })?;
             Some((id.to_string(), Secret::new(secret)))
         }
     };
@@ -322,6 +337,7 @@ fn check_token_exchange(
     Ok(())
 }
 
+/// A `value_parser`: clap shows the `String` as the flag's error.
 fn parse_surface(text: &str) -> Result<Surface, String> {
     Surface::parse(text).ok_or_else(|| "use tools, discovery or both".to_string())
 }
@@ -375,10 +391,29 @@ impl From<config::ConfigError> for StartError {
     }
 }
 
-/// Most start-up steps fail on the environment: exit 1.
-impl From<String> for StartError {
-    fn from(message: String) -> StartError {
-        StartError::Failed(message)
+/// The environment, the extensions or the transport: exit 1.
+macro_rules! failed_from {
+    ($($error:ty),*) => {$(
+        impl From<$error> for StartError {
+            fn from(e: $error) -> StartError {
+                StartError::Failed(e.to_string())
+            }
+        }
+    )*};
+}
+failed_from!(
+    ExtensionError,
+    BadRule,
+    FilesDirError,
+    TransportError,
+    OAuthError,
+    std::io::Error
+);
+
+/// A toolset asked for on the command line that the server doesn't have: exit 2.
+impl From<UnknownToolset> for StartError {
+    fn from(e: UnknownToolset) -> StartError {
+        StartError::Usage(e.to_string())
     }
 }
 
@@ -428,7 +463,7 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             .collect(),
         page_size: args.tools_page_size,
     };
-    surface::check_toolsets(spec, &presentation.toolsets).map_err(StartError::Usage)?;
+    surface::check_toolsets(spec, &presentation.toolsets)?;
     observe::init_logging(args.log_format);
 
     let config = Config::from_env(spec)?;
@@ -452,19 +487,16 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             None
         }
         Some(bind) => {
-            let oauth = oauth_options(spec, &args.oauth).map_err(StartError::Usage)?;
+            let oauth = oauth_options(spec, &args.oauth)?;
             check_token_exchange(spec, &config, oauth.as_ref())?;
-            Some(http_options(spec, &args, bind, oauth).map_err(StartError::Usage)?)
+            Some(http_options(spec, &args, bind, oauth)?)
         }
     };
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("can't start the async runtime: {e}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async {
         let oauth = http_options.as_ref().and_then(|options| options.oauth.clone());
-        let upstream = Upstream::new(spec, config, redactor)?
+        let upstream = Upstream::new(spec, config, redactor)
             .with_hooks(extensions.hooks)
             .with_token_exchange(oauth);
         let server = Server::new(
@@ -482,9 +514,10 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             bytes => Some(bytes),
         };
         match http_options {
-            Some(options) => http::serve_http(server.with_budget(budget(spec.results.http_budget)), options).await,
-            None => serve_stdio(server.with_budget(budget(spec.results.stdio_budget))).await,
+            Some(options) => http::serve_http(server.with_budget(budget(spec.results.http_budget)), options).await?,
+            None => serve_stdio(server.with_budget(budget(spec.results.stdio_budget))).await?,
         }
+        Ok::<_, StartError>(())
     })?;
     Ok(())
 }
@@ -496,7 +529,7 @@ fn http_options(
     args: &Args,
     bind: SocketAddr,
     oauth: Option<oauth::OAuthOptions>,
-) -> Result<HttpOptions, String> {
+) -> Result<HttpOptions, StartError> {
     let token_env = args.token_env.as_deref().unwrap_or(spec.inbound_token_env);
     let tokens: Vec<Secret> = std::env::var(token_env)
         .unwrap_or_default()
@@ -506,7 +539,9 @@ fn http_options(
         .map(|t| Secret::new(t.to_string()))
         .collect();
     let oauth = match oauth {
-        Some(options) => Some(std::sync::Arc::new(oauth::ResourceServer::new(options, spec.name)?)),
+        Some(options) => Some(std::sync::Arc::new(
+            oauth::ResourceServer::new(options, spec.name).map_err(|e| StartError::Usage(e.to_string()))?,
+        )),
         None => None,
     };
     if let Some(oauth) = &oauth {
@@ -515,11 +550,11 @@ fn http_options(
         }
         tracing::info!(resource = ?oauth, "accepting OAuth access tokens");
     } else if tokens.is_empty() && !bind.ip().is_loopback() && !args.insecure_no_auth {
-        return Err(format!(
+        return Err(StartError::Usage(format!(
             "refusing to serve {bind} without inbound auth: set {token_env} to one or more tokens \
              (make one with `{} gen-token`), or pass --insecure-no-auth",
             spec.name
-        ));
+        )));
     }
     if tokens.is_empty() && oauth.is_none() {
         tracing::warn!("no inbound tokens in {token_env}: any local process can call this server");

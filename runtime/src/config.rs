@@ -85,13 +85,12 @@ impl Config {
                 .map_err(|why| {
                     format!("{base_env}: {why} (expected an absolute http(s) URL such as https://api.example.com/v1)")
                 }),
-            (None, Some(template)) => {
-                fill_variables(spec, template, &non_empty, &mut other_secrets).and_then(|default| {
-                    parse_base_url(&default).map_err(|why| {
-                        format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")
-                    })
-                })
-            }
+            (None, Some(template)) => match fill_variables(spec, template, &non_empty, &mut other_secrets) {
+                Err(missing) => Err(missing.to_string()),
+                Ok(default) => parse_base_url(&default).map_err(|why| {
+                    format!("{base_env} is not set and the spec's server URL `{default}` can't be used: {why}")
+                }),
+            },
             (None, None) => Err(format!(
                 "{base_env} is not set: the base URL of the API (the spec declares no usable server URL)"
             )),
@@ -146,7 +145,7 @@ fn fill_variables(
     template: &str,
     lookup: &dyn Fn(&str) -> Option<String>,
     secrets: &mut Vec<Secret>,
-) -> Result<String, String> {
+) -> Result<String, MissingVariables> {
     let mut url = template.to_string();
     let mut missing = Vec::new();
     for variable in spec.base_url.variables {
@@ -163,12 +162,35 @@ fn fill_variables(
     if missing.is_empty() {
         Ok(url)
     } else {
-        Err(format!(
-            "{} is not set, so the spec's server URL `{template}` is used, and it needs {}",
-            spec.base_url.env,
-            missing.join(", ")
-        ))
+        Err(MissingVariables {
+            base_env: spec.base_url.env,
+            template: template.to_string(),
+            missing,
+        })
     }
+}
+
+/// The spec's server URL needs variables nobody set.
+#[derive(Debug, thiserror::Error)]
+#[error("{base_env} is not set, so the spec's server URL `{template}` is used, and it needs {}", missing.join(", "))]
+pub struct MissingVariables {
+    base_env: &'static str,
+    template: String,
+    /// Each as `ENV (server variable `name`)`.
+    missing: Vec<String>,
+}
+
+/// Why a base URL can't be used.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlError {
+    #[error("`{value}` is not a valid URL ({source})")]
+    Invalid { value: String, source: url::ParseError },
+    #[error("`{0}` must use http or https")]
+    NotHttp(String),
+    #[error("`{0}` must not contain a query or fragment")]
+    QueryOrFragment(String),
+    #[error("the spec's relative server URL `{relative}` can't be resolved against it ({source})")]
+    Unresolvable { relative: String, source: url::ParseError },
 }
 
 fn describe_scheme(kind: SchemeKind) -> String {
@@ -189,24 +211,28 @@ fn describe_scheme(kind: SchemeKind) -> String {
 
 /// `relative` (the spec's server URL) resolved against `base`, whose path is
 /// taken as a directory; absolute paths (`/api/v3`) replace it.
-pub fn resolve_relative(base: &Url, relative: &str) -> Result<Url, String> {
+pub fn resolve_relative(base: &Url, relative: &str) -> Result<Url, UrlError> {
     let mut directory = base.clone();
     if !directory.path().ends_with('/') {
         directory.set_path(&format!("{}/", directory.path()));
     }
-    let joined = directory
-        .join(relative)
-        .map_err(|e| format!("the spec's relative server URL `{relative}` can't be resolved against it ({e})"))?;
+    let joined = directory.join(relative).map_err(|source| UrlError::Unresolvable {
+        relative: relative.to_string(),
+        source,
+    })?;
     parse_base_url(joined.as_str())
 }
 
-fn parse_base_url(value: &str) -> Result<Url, String> {
-    let mut url = Url::parse(value.trim()).map_err(|e| format!("`{value}` is not a valid URL ({e})"))?;
+fn parse_base_url(value: &str) -> Result<Url, UrlError> {
+    let mut url = Url::parse(value.trim()).map_err(|source| UrlError::Invalid {
+        value: value.to_string(),
+        source,
+    })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("`{value}` must use http or https"));
+        return Err(UrlError::NotHttp(value.to_string()));
     }
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(format!("`{value}` must not contain a query or fragment"));
+        return Err(UrlError::QueryOrFragment(value.to_string()));
     }
     let trimmed = url.path().trim_end_matches('/').to_string();
     url.set_path(&trimmed);

@@ -59,33 +59,55 @@ impl Extensions {
 
     /// Start-up check: valid, unique names that don't shadow generated tools,
     /// and input schemas that compile.
-    pub fn check(&self, generated: &[&str]) -> Result<(), String> {
+    pub fn check(&self, generated: &[&str]) -> Result<(), ExtensionError> {
         let mut seen: Vec<&str> = generated.to_vec();
         for tool in &self.tools {
             let name = tool.name.as_str();
+            let refused = |problem| {
+                Err(ExtensionError {
+                    tool: name.to_string(),
+                    problem,
+                })
+            };
             if !crate::spec::is_valid_tool_name(name) {
-                return Err(format!("extension tool `{name}`: names are 1 to 64 of A-Z a-z 0-9 _ -"));
+                return refused(Problem::Name);
             }
             if crate::serve::discovery::NAMES.contains(&name) {
-                return Err(format!(
-                    "extension tool `{name}`: the discovery surface has a tool of that name; rename it in src/extend.rs"
-                ));
+                return refused(Problem::DiscoveryName);
             }
             if seen.contains(&name) {
-                return Err(format!(
-                    "extension tool `{name}`: a tool of that name already exists; rename it in src/extend.rs"
-                ));
+                return refused(Problem::Taken);
             }
             seen.push(name);
             if !tool.input_schema.is_object() {
-                return Err(format!(
-                    "extension tool `{name}`: its input schema must be a JSON object"
-                ));
+                return refused(Problem::NotAnObject);
             }
             if let Err(e) = jsonschema::validator_for(&tool.input_schema) {
-                return Err(format!("extension tool `{name}`: its input schema is invalid: {e}"));
+                return refused(Problem::InvalidSchema(e.to_string()));
             }
         }
         Ok(())
     }
+}
+
+/// A hand-written tool `src/extend.rs` must change before the server starts.
+#[derive(Debug, thiserror::Error)]
+#[error("extension tool `{tool}`: {problem}")]
+pub struct ExtensionError {
+    tool: String,
+    problem: Problem,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum Problem {
+    #[error("names are 1 to 64 of A-Z a-z 0-9 _ -")]
+    Name,
+    #[error("the discovery surface has a tool of that name; rename it in src/extend.rs")]
+    DiscoveryName,
+    #[error("a tool of that name already exists; rename it in src/extend.rs")]
+    Taken,
+    #[error("its input schema must be a JSON object")]
+    NotAnObject,
+    #[error("its input schema is invalid: {0}")]
+    InvalidSchema(String),
 }

@@ -63,6 +63,16 @@ struct Rules {
     numeric: Vec<String>,
 }
 
+/// A redaction rule (mcpgen.yaml's `redact`) that can't be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BadRule {
+    #[error("redaction pattern `{pattern}` is invalid: {source}")]
+    Pattern { pattern: String, source: regex::Error },
+    /// A field path of `remove` or `mask` (the generator checked them: a table edited by hand).
+    #[error("redaction field path: {0}")]
+    Path(String),
+}
+
 impl Redactor {
     /// The credentials only; no patterns or field rules.
     #[cfg(any(test, feature = "testing"))]
@@ -78,7 +88,7 @@ impl Redactor {
     }
 
     /// Fails on an invalid pattern or field path, naming it.
-    pub fn new(config: &Config, spec: &RedactionSpec) -> Result<Redactor, String> {
+    pub fn new(config: &Config, spec: &RedactionSpec) -> Result<Redactor, BadRule> {
         let mut needles = Vec::new();
         for secret in config
             .credentials
@@ -110,7 +120,10 @@ impl Redactor {
         let defaults = if spec.default_patterns { DEFAULT_PATTERNS } else { &[] };
         let mut sources = Vec::new();
         for pattern in defaults.iter().chain(spec.patterns) {
-            Regex::new(pattern).map_err(|e| format!("redaction pattern `{pattern}` is invalid: {e}"))?;
+            Regex::new(pattern).map_err(|source| BadRule::Pattern {
+                pattern: pattern.to_string(),
+                source,
+            })?;
             sources.push(format!("(?:{pattern})"));
         }
         let patterns = (!sources.is_empty())
@@ -120,8 +133,8 @@ impl Redactor {
             rules: Arc::new(Rules {
                 learned: RwLock::default(),
                 patterns,
-                remove: paths(spec.remove)?,
-                mask: paths(spec.mask)?,
+                remove: paths(spec.remove).map_err(BadRule::Path)?,
+                mask: paths(spec.mask).map_err(BadRule::Path)?,
                 headers: spec.headers.iter().map(|h| h.to_ascii_lowercase()).collect(),
                 numeric: needles.iter().filter(|n| n.parse::<f64>().is_ok()).cloned().collect(),
                 needles,
@@ -490,7 +503,12 @@ mod tests {
             patterns: &["(unclosed"],
             ..RedactionSpec::DEFAULT
         };
-        assert!(Redactor::new(&config(), &spec).unwrap_err().contains("(unclosed"));
+        assert!(
+            Redactor::new(&config(), &spec)
+                .unwrap_err()
+                .to_string()
+                .contains("(unclosed")
+        );
     }
 
     mod property {

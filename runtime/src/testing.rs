@@ -52,9 +52,7 @@ pub fn offline_server(
     })
     .unwrap_or_else(|e| panic!("the server's configuration does not load: {e}"));
     let redactor = Redactor::new(&config, &spec.redaction).unwrap_or_else(|e| panic!("{e}"));
-    let upstream = Upstream::new(spec, config, redactor)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .with_hooks(extensions.hooks.clone());
+    let upstream = Upstream::new(spec, config, redactor).with_hooks(extensions.hooks.clone());
     Server::new(
         spec,
         upstream,

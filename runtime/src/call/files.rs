@@ -32,14 +32,24 @@ pub struct FileSources<'a> {
 
 /// The operator's `--files-dir`, made canonical so that every file read can
 /// be checked to be inside it after symlinks are followed.
-pub fn allowed_dir(dir: &Path) -> Result<PathBuf, String> {
-    let canonical = dir
-        .canonicalize()
-        .map_err(|e| format!("--files-dir {}: {e}", dir.display()))?;
+pub fn allowed_dir(dir: &Path) -> Result<PathBuf, FilesDirError> {
+    let canonical = dir.canonicalize().map_err(|source| FilesDirError::Unreadable {
+        dir: dir.to_path_buf(),
+        source,
+    })?;
     if !canonical.is_dir() {
-        return Err(format!("--files-dir {}: not a directory", dir.display()));
+        return Err(FilesDirError::NotADirectory(dir.to_path_buf()));
     }
     Ok(canonical)
+}
+
+/// A `--files-dir` that can't be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FilesDirError {
+    #[error("--files-dir {}: {source}", dir.display())]
+    Unreadable { dir: PathBuf, source: std::io::Error },
+    #[error("--files-dir {}: not a directory", .0.display())]
+    NotADirectory(PathBuf),
 }
 
 /// The arguments of `request` that are files.

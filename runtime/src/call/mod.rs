@@ -54,7 +54,7 @@ pub async fn call(
     };
     let shaping = match Shaping::of(tool, &mut args) {
         Ok(shaping) => shaping,
-        Err(problem) => return done(invalid(tool, vec![problem], redactor)),
+        Err(problem) => return done(invalid(tool, vec![problem.0], redactor)),
     };
     if let Err(e) = crate::call::files::resolve(&tool.spec.request, &mut args, files).await {
         return done(invalid(tool, vec![e.0], redactor));

@@ -10,7 +10,7 @@ use super::pagination::{Failure, Fetched, Pages};
 use super::{Tool, error_result, invalid};
 use crate::observe::{Ended, Outcome};
 use crate::redact::Redactor;
-use crate::upstream::{ErrorKind, Prepared, UpstreamError, UpstreamResponse};
+use crate::upstream::{ArgError, ErrorKind, Prepared, UpstreamError, UpstreamResponse};
 use mcpgen_spec::projection::{Cuts, FIELDS_ARGUMENT, Projection};
 
 /// How much of an error body the model sees.
@@ -115,13 +115,13 @@ pub(super) struct Shaping<'t> {
 
 impl<'t> Shaping<'t> {
     /// Takes the `fields` argument out of `args` (it is not the API's).
-    pub(super) fn of(tool: &'t Tool, args: &mut Map<String, Value>) -> Result<Shaping<'t>, String> {
+    pub(super) fn of(tool: &'t Tool, args: &mut Map<String, Value>) -> Result<Shaping<'t>, ArgError> {
         let takes_fields = tool.spec.response.is_some_and(|r| r.fields_argument);
         let asked = match takes_fields.then(|| args.remove(FIELDS_ARGUMENT)).flatten() {
             // The input schema made it an array of strings.
             Some(Value::Array(fields)) => {
                 let fields: Vec<String> = fields.iter().filter_map(|f| f.as_str().map(str::to_string)).collect();
-                Some(Projection::asked(&fields).map_err(|e| format!("at /{FIELDS_ARGUMENT}: {e}"))?)
+                Some(Projection::asked(&fields).map_err(|e| ArgError(format!("at /{FIELDS_ARGUMENT}: {e}")))?)
             }
             _ => None,
         };

@@ -19,6 +19,9 @@ pub struct Tool {
     pub output: Option<Arc<Map<String, Value>>>,
     /// `tools.<id>.response` of mcpgen.yaml.
     pub(super) projection: Option<Projection>,
+    /// The compile error's text when the schema doesn't compile: every call
+    /// is answered with it (jsonschema's error borrows the schema, so the
+    /// text is what can be kept).
     validator: OnceLock<Result<jsonschema::Validator, String>>,
     output_validator: OnceLock<Option<jsonschema::Validator>>,
 }

@@ -50,7 +50,7 @@ use crate::context::CallContext;
 use crate::identity::Caller;
 use crate::observe::notify::{LogLevel, Reporter};
 use crate::observe::{Ended, Metrics, Outcome};
-use crate::serve::surface::{Presentation, View};
+use crate::serve::surface::{Presentation, UnknownToolset, View};
 use crate::spec::{Policy, ServerSpec, Surface};
 use crate::state::results::{Missing, ResultStore, StoreLimits};
 use crate::tasks::{self, Entry, JobStore};
@@ -130,7 +130,7 @@ impl Server {
         overrides: Overrides,
         custom: Vec<Arc<CustomTool>>,
         presentation: &Presentation,
-    ) -> Result<Server, String> {
+    ) -> Result<Server, UnknownToolset> {
         let surface = presentation.surface.unwrap_or(spec.surface);
         let view = View::new(spec, &custom, surface, &presentation.toolsets, presentation.page_size)?;
         Ok(Server {
@@ -514,7 +514,7 @@ impl ServerHandler for Server {
             .for_request(&context)
             .view
             .page(cursor.as_deref())
-            .map_err(|message| ErrorData::invalid_params(message, None))?;
+            .map_err(|refused| ErrorData::invalid_params(refused.to_string(), None))?;
         serde_json::from_slice(&page).map_err(|e| ErrorData::internal_error(format!("tools/list: {e}"), None))
     }
 

@@ -51,7 +51,7 @@ impl View {
         surface: Surface,
         toolsets: &[String],
         page_size: usize,
-    ) -> Result<View, String> {
+    ) -> Result<View, UnknownToolset> {
         check_toolsets(spec, toolsets)?;
         let mut names = Vec::new();
         let mut members: Option<Vec<u32>> = None;
@@ -148,7 +148,7 @@ impl View {
     }
 
     /// The `result` of `tools/list` for a cursor (`None`: the first page).
-    pub fn page(&self, cursor: Option<&str>) -> Result<Bytes, String> {
+    pub fn page(&self, cursor: Option<&str>) -> Result<Bytes, BadCursor> {
         let pages = self.pages.get_or_init(|| self.render_pages());
         let index = match cursor {
             None => 0,
@@ -156,7 +156,7 @@ impl View {
                 .parse::<usize>()
                 .ok()
                 .filter(|&i| i < pages.len())
-                .ok_or_else(|| format!("invalid cursor `{text}`: use the `nextCursor` of the previous page"))?,
+                .ok_or_else(|| BadCursor(text.to_string()))?,
         };
         Ok(pages[index].clone())
     }
@@ -209,23 +209,44 @@ impl View {
 }
 
 /// Every name is one of the spec's toolsets; the error names those it has.
-pub fn check_toolsets(spec: &ServerSpec, toolsets: &[String]) -> Result<(), String> {
-    let Some(wanted) = toolsets
+pub fn check_toolsets(spec: &ServerSpec, toolsets: &[String]) -> Result<(), UnknownToolset> {
+    match toolsets
         .iter()
         .find(|w| !spec.toolsets.iter().any(|t| t.name == w.as_str()))
-    else {
-        return Ok(());
-    };
-    let known: Vec<&str> = spec.toolsets.iter().map(|t| t.name).collect();
-    Err(if known.is_empty() {
-        format!("unknown toolset `{wanted}`: this server has no toolsets")
-    } else {
-        format!(
-            "unknown toolset `{wanted}`; this server's toolsets: {}",
-            known.join(", ")
-        )
-    })
+    {
+        None => Ok(()),
+        Some(wanted) => Err(UnknownToolset {
+            wanted: wanted.clone(),
+            known: spec.toolsets.iter().map(|t| t.name).collect(),
+        }),
+    }
 }
+
+/// A toolset (`--toolsets`, a `/mcp/<toolset>` path) the spec doesn't have.
+#[derive(Debug, thiserror::Error)]
+pub struct UnknownToolset {
+    wanted: String,
+    known: Vec<&'static str>,
+}
+
+impl std::fmt::Display for UnknownToolset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.known.as_slice() {
+            [] => write!(f, "unknown toolset `{}`: this server has no toolsets", self.wanted),
+            known => write!(
+                f,
+                "unknown toolset `{}`; this server's toolsets: {}",
+                self.wanted,
+                known.join(", ")
+            ),
+        }
+    }
+}
+
+/// A `tools/list` cursor this server never gave.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid cursor `{0}`: use the `nextCursor` of the previous page")]
+pub struct BadCursor(String);
 
 /// A JSON-RPC message that is a `tools/list` request: its id and cursor.
 pub struct ListRequest {
@@ -316,7 +337,8 @@ pub fn answer(view: &View, request: &ListRequest, version: Option<&str>) -> [Byt
             page,
             Bytes::from_static(b"}"),
         ],
-        Err(message) => {
+        Err(refused) => {
+            let message = refused.to_string();
             let error = json!({"jsonrpc": "2.0", "id": request.id, "error": {"code": -32602, "message": message}});
             [Bytes::from(error.to_string()), Bytes::new(), Bytes::new()]
         }
@@ -369,7 +391,10 @@ mod tests {
         let unknown = View::new(&SPEC, &[], Surface::Tools, &["users".into()], 0)
             .err()
             .unwrap();
-        assert_eq!(unknown, "unknown toolset `users`; this server's toolsets: pets, store");
+        assert_eq!(
+            unknown.to_string(),
+            "unknown toolset `users`; this server's toolsets: pets, store"
+        );
     }
 
     #[test]
@@ -382,7 +407,12 @@ mod tests {
             (last["tools"].as_array().unwrap().len(), last.get("nextCursor")),
             (1, None)
         );
-        assert!(view.page(Some("2")).unwrap_err().contains("invalid cursor `2`"));
+        assert!(
+            view.page(Some("2"))
+                .unwrap_err()
+                .to_string()
+                .contains("invalid cursor `2`")
+        );
         assert!(view.page(Some("x")).is_err());
     }
 

@@ -2,6 +2,9 @@
 //! connection limits, Host/Origin checks and operations routes). Hands every
 //! request to `serve`; nothing below imports this layer.
 
+mod error;
 pub mod http;
 pub mod listen;
 pub mod stdio;
+
+pub use self::error::TransportError;

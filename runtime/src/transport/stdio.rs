@@ -12,6 +12,7 @@ use rmcp::ServiceExt;
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader, DuplexStream};
 use tokio::sync::Mutex;
 
+use super::TransportError;
 use crate::serve::Server;
 use crate::serve::surface::{self, ListRequest, View};
 
@@ -21,12 +22,12 @@ const MAX_LINE: usize = 16 * 1024 * 1024;
 const PIPE: usize = 256 * 1024;
 
 /// Serve MCP on stdin/stdout until the client closes the connection.
-pub async fn serve_stdio(server: Server) -> Result<(), String> {
+pub async fn serve_stdio(server: Server) -> Result<(), TransportError> {
     serve(server, tokio::io::stdin(), tokio::io::stdout()).await
 }
 
 /// Serve MCP over any byte streams (stdin/stdout, or in-process pipes in tests).
-pub async fn serve<R, W>(server: Server, input: R, output: W) -> Result<(), String>
+pub async fn serve<R, W>(server: Server, input: R, output: W) -> Result<(), TransportError>
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -47,13 +48,13 @@ where
     let running = server
         .serve((rmcp_in, rmcp_out))
         .await
-        .map_err(|e| format!("MCP session failed to start: {e}"))?;
+        .map_err(|e| TransportError::SessionStart(e.to_string()))?;
     tracing::info!("serving MCP over stdio");
     let ended = running.waiting().await;
     front.abort();
     // rmcp's side of the pipe is closed: the rest of its output is written, then `back` ends.
     let _ = back.await;
-    ended.map_err(|e| format!("MCP session ended with an error: {e}"))?;
+    ended.map_err(|e| TransportError::SessionEnded(e.to_string()))?;
     Ok(())
 }
 

@@ -170,9 +170,9 @@ impl Upstream {
             .verifier
             .exchange(grant, exchange.audience, exchange.scopes)
             .await
-            .map_err(|detail| UpstreamError {
+            .map_err(|refused| UpstreamError {
                 kind: ErrorKind::Auth,
-                detail: self.redactor.redact(&detail),
+                detail: self.redactor.redact(&refused.to_string()),
                 attempts: 0,
             })?;
         self.redactor.learn(&value);

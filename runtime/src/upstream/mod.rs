@@ -128,7 +128,9 @@ pub fn retry_after_now(headers: &HeaderMap) -> Option<Duration> {
 pub struct Upstream {
     spec: &'static ServerSpec,
     /// Built on first use: it loads the system's CA certificates (hundreds of
-    /// files), which would otherwise dominate start-up and idle memory.
+    /// files), which would otherwise dominate start-up and idle memory. A
+    /// failed build is kept as its text, the detail of every call's error
+    /// (reqwest's error is not `Clone`).
     client: std::sync::OnceLock<Result<reqwest::Client, String>>,
     user_agent: String,
     schemes: &'static [SecuritySchemeSpec],
@@ -154,14 +156,14 @@ enum Attempt {
 }
 
 impl Upstream {
-    pub fn new(spec: &'static ServerSpec, config: Config, redactor: Redactor) -> Result<Upstream, String> {
+    pub fn new(spec: &'static ServerSpec, config: Config, redactor: Redactor) -> Upstream {
         let tokens = spec
             .security_schemes
             .iter()
             .filter(|s| matches!(s.kind, SchemeKind::OAuth2ClientCredentials { .. }))
             .map(|s| (s.name, tokio::sync::Mutex::new(None)))
             .collect();
-        Ok(Upstream {
+        Upstream {
             spec,
             client: std::sync::OnceLock::new(),
             user_agent: format!("{}/{} (mcpgen)", spec.name, spec.version),
@@ -172,7 +174,7 @@ impl Upstream {
             hooks: Hooks::default(),
             exchanger: None,
             exchanged: Default::default(),
-        })
+        }
     }
 
     pub fn with_hooks(mut self, hooks: Hooks) -> Upstream {

@@ -155,6 +155,36 @@ impl Access {
     }
 }
 
+/// Why OAuth could not be set up, or a token not exchanged (never holds a token).
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("could not set up the HTTP client for the issuer: {0}")]
+    Client(reqwest::Error),
+    #[error(
+        "the OAuth audience `{0}` is not an http(s) URL without a fragment: set it to this server's public MCP URL, \
+         e.g. https://mcp.example.com/mcp"
+    )]
+    Audience(String),
+    #[error("the OAuth issuer `{0}` is not a URL")]
+    IssuerUrl(String),
+    #[error(
+        "token exchange needs this server's own client at the issuer: set MCP_OAUTH_CLIENT_ID and \
+         MCP_OAUTH_CLIENT_SECRET"
+    )]
+    NoClient,
+    /// The issuer's metadata could not be read, or lacks what is needed.
+    #[error("{0}")]
+    Issuer(String),
+    #[error("the token endpoint could not be reached: {0}")]
+    Unreachable(reqwest::Error),
+    #[error("the issuer refused to exchange the caller's token for one for {audience} (status {status}{reason})")]
+    Refused {
+        audience: String,
+        status: u16,
+        reason: String,
+    },
+}
+
 /// Why a token was refused.
 #[derive(Debug, PartialEq)]
 pub enum Refusal {
@@ -218,7 +248,7 @@ fn scopes_of(scope: Option<&str>, scp: Option<&Value>) -> BTreeSet<String> {
 }
 
 impl Verifier {
-    pub fn new(options: OAuthOptions) -> Result<Verifier, String> {
+    pub fn new(options: OAuthOptions) -> Result<Verifier, OAuthError> {
         crate::tls::install_crypto_provider();
         // Ok, or another provider is installed (jsonwebtoken allows one per process).
         let _ = ring_crypto::PROVIDER.install_default();
@@ -226,7 +256,7 @@ impl Verifier {
             .redirect(reqwest::redirect::Policy::none())
             .timeout(ISSUER_TIMEOUT)
             .build()
-            .map_err(|e| format!("could not set up the HTTP client for the issuer: {e}"))?;
+            .map_err(|e| OAuthError::Client(e.without_url()))?;
         Ok(Verifier {
             options,
             http,
@@ -575,21 +605,27 @@ impl Verifier {
     /// RFC 8693: the caller's token exchanged at the issuer for one for
     /// `audience` (the upstream API), with this server's own client. Returns
     /// the token and its lifetime in seconds; errors never hold a token.
-    pub async fn exchange(&self, grant: &Grant, audience: &str, scopes: &str) -> Result<(String, Option<u64>), String> {
+    pub async fn exchange(
+        &self,
+        grant: &Grant,
+        audience: &str,
+        scopes: &str,
+    ) -> Result<(String, Option<u64>), OAuthError> {
         let Some((client_id, secret)) = &self.options.client else {
-            return Err(
-                "token exchange needs this server's own client at the issuer: set MCP_OAUTH_CLIENT_ID \
-                        and MCP_OAUTH_CLIENT_SECRET"
-                    .to_string(),
-            );
+            return Err(OAuthError::NoClient);
         };
         let endpoint = self
             .metadata()
             .await
-            .map_err(|(Refusal::Invalid(why) | Refusal::Unavailable(why))| why)?
+            .map_err(|(Refusal::Invalid(why) | Refusal::Unavailable(why))| OAuthError::Issuer(why))?
             .token_endpoint
             .clone()
-            .ok_or_else(|| format!("the metadata of {} names no token_endpoint", self.options.issuer))?;
+            .ok_or_else(|| {
+                OAuthError::Issuer(format!(
+                    "the metadata of {} names no token_endpoint",
+                    self.options.issuer
+                ))
+            })?;
         let mut pairs = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
             ("subject_token", grant.token.expose()),
@@ -609,7 +645,7 @@ impl Verifier {
             .body(crate::style::form(&pairs))
             .send()
             .await
-            .map_err(|e| format!("the token endpoint could not be reached: {}", e.without_url()))?;
+            .map_err(|e| OAuthError::Unreachable(e.without_url()))?;
         let status = response.status();
         let bytes = response.bytes().await.unwrap_or_default();
         let answer: Value =
@@ -629,9 +665,11 @@ impl Verifier {
                 } else {
                     format!(": {}", reason.join(": "))
                 };
-                Err(format!(
-                    "the issuer refused to exchange the caller's token for one for {audience} (status {status}{reason})"
-                ))
+                Err(OAuthError::Refused {
+                    audience: audience.to_string(),
+                    status: status.as_u16(),
+                    reason,
+                })
             }
         }
     }

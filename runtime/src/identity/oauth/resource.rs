@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use url::Url;
 
-use super::{Access, OAuthOptions, Refusal, ScopePolicy, Verifier};
+use super::{Access, OAuthError, OAuthOptions, Refusal, ScopePolicy, Verifier};
 
 /// The resource server as the HTTP transport uses it: the verifier, the
 /// scope policy, and the answers that point clients to the issuer.
@@ -35,20 +35,12 @@ impl std::fmt::Debug for ResourceServer {
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
 
 impl ResourceServer {
-    pub fn new(options: OAuthOptions, server_name: &str) -> Result<ResourceServer, String> {
-        let audience = Url::parse(&options.audience).map_err(|e| {
-            format!(
-                "the OAuth audience `{}` is not a URL ({e}): set it to this server's public MCP URL, e.g. https://mcp.example.com/mcp",
-                options.audience
-            )
-        })?;
+    pub fn new(options: OAuthOptions, server_name: &str) -> Result<ResourceServer, OAuthError> {
+        let audience = Url::parse(&options.audience).map_err(|_| OAuthError::Audience(options.audience.clone()))?;
         if !matches!(audience.scheme(), "https" | "http") || audience.fragment().is_some() {
-            return Err(format!(
-                "the OAuth audience `{}` must be an http(s) URL without a fragment",
-                options.audience
-            ));
+            return Err(OAuthError::Audience(options.audience.clone()));
         }
-        Url::parse(&options.issuer).map_err(|e| format!("the OAuth issuer `{}` is not a URL ({e})", options.issuer))?;
+        Url::parse(&options.issuer).map_err(|_| OAuthError::IssuerUrl(options.issuer.clone()))?;
         let origin = audience.origin().ascii_serialization();
         let policy = Arc::new(options.scopes.clone());
         let mut scopes: BTreeSet<&str> = policy.all();

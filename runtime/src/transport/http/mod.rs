@@ -46,6 +46,7 @@ use rmcp::transport::{StreamableHttpServerConfig, StreamableHttpService};
 use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
+use super::TransportError;
 use crate::config::Secret;
 use crate::identity::Caller;
 use crate::identity::oauth::ResourceServer;
@@ -347,14 +348,20 @@ async fn session_deleted(request: Request, next: Next) -> Response {
 }
 
 /// Serve until SIGTERM/SIGINT; returns once in-flight calls are done.
-pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), String> {
+pub async fn serve_http(server: Server, options: HttpOptions) -> Result<(), TransportError> {
     let cancel = CancellationToken::new();
     let ready = Arc::new(AtomicBool::new(true));
     let app = routes(&server, &options, cancel.clone(), ready.clone());
     let listener = tokio::net::TcpListener::bind(options.bind)
         .await
-        .map_err(|e| format!("can't listen on {}: {e}", options.bind))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| TransportError::Listen {
+            addr: options.bind,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(|source| TransportError::Listen {
+        addr: options.bind,
+        source,
+    })?;
     tracing::info!(address = %local, "serving MCP over streamable HTTP at /mcp");
     if let Some(oauth) = options.oauth.clone() {
         tokio::spawn(async move { oauth.verifier.warm_up().await });
@@ -623,16 +630,16 @@ async fn wait_for_signal() {
 }
 
 /// A fresh inbound token: 32 random bytes, hex-encoded.
-pub fn generate_token() -> Result<String, String> {
+pub fn generate_token() -> Result<String, TransportError> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness available: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(TransportError::NoRandomness)?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// `GET /healthz` on this machine's server bound at `bind` (an unspecified
 /// address means loopback); Ok when it answers 200. A few lines of HTTP/1.1
 /// by hand: the check runs in a container image with no curl.
-pub fn healthcheck(bind: SocketAddr, timeout: Duration) -> Result<(), String> {
+pub fn healthcheck(bind: SocketAddr, timeout: Duration) -> Result<(), TransportError> {
     use std::io::{Read, Write};
     let mut target = bind;
     if target.ip().is_unspecified() {
@@ -641,7 +648,7 @@ pub fn healthcheck(bind: SocketAddr, timeout: Duration) -> Result<(), String> {
             SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
         });
     }
-    let unhealthy = |e: std::io::Error| format!("unhealthy: http://{target}/healthz: {e}");
+    let unhealthy = |source| TransportError::Unreachable { target, source };
     let mut stream = std::net::TcpStream::connect_timeout(&target, timeout).map_err(unhealthy)?;
     stream.set_read_timeout(Some(timeout)).map_err(unhealthy)?;
     stream.set_write_timeout(Some(timeout)).map_err(unhealthy)?;
@@ -657,7 +664,10 @@ pub fn healthcheck(bind: SocketAddr, timeout: Duration) -> Result<(), String> {
     if status == "200" {
         Ok(())
     } else {
-        Err(format!("unhealthy: http://{target}/healthz answered status {status}"))
+        Err(TransportError::Unhealthy {
+            target,
+            status: status.to_string(),
+        })
     }
 }
 
@@ -717,9 +727,9 @@ mod tests {
         });
         let a1 = slots.take("a").unwrap();
         let _a2 = slots.take("a").unwrap();
-        assert!(slots.take("a").unwrap_err().contains("this client has 2"));
+        assert!(slots.take("a").unwrap_err().to_string().contains("this client has 2"));
         let b1 = slots.take("b").unwrap();
-        assert!(slots.take("c").unwrap_err().contains("this server has 3"));
+        assert!(slots.take("c").unwrap_err().to_string().contains("this server has 3"));
         drop(a1);
         let _a3 = slots.take("a").unwrap();
         drop(b1);

@@ -30,16 +30,14 @@ impl CallSlots {
     }
 
     /// A slot for `caller`'s call, or who is at their bound.
-    pub(super) fn take(self: &Arc<Self>, caller: &str) -> Result<CallSlot, String> {
+    pub(super) fn take(self: &Arc<Self>, caller: &str) -> Result<CallSlot, Busy> {
         let mut in_flight = self.lock();
         if in_flight.total >= self.max {
-            return Err(format!("this server has {} tool calls in flight, its limit", self.max));
+            return Err(Busy::Server { max: self.max });
         }
         let mine = in_flight.by_caller.get(caller).copied().unwrap_or(0);
         if mine >= self.per_caller {
-            return Err(format!(
-                "this client has {mine} tool calls in flight, the most it may have at once"
-            ));
+            return Err(Busy::Caller { held: mine });
         }
         in_flight.total += 1;
         in_flight.by_caller.insert(caller.to_string(), mine + 1);
@@ -88,4 +86,13 @@ impl http_body::Body for Holding {
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
     }
+}
+
+/// Who is at their bound of calls in flight (the text is the tool error's).
+#[derive(Debug, thiserror::Error)]
+pub(super) enum Busy {
+    #[error("this server has {max} tool calls in flight, its limit")]
+    Server { max: usize },
+    #[error("this client has {held} tool calls in flight, the most it may have at once")]
+    Caller { held: usize },
 }
