@@ -119,7 +119,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         .map_err(config_snippets)?;
     let lock_path = base.join(names::LOCK_FILE);
     let old_lock = read_lock(&lock_path)?;
-    let tool_names = names::assign(&selection.operations, &selection.overrides, &old_lock);
+    let tool_names = names::assign(&selection.operations, &selection.custom_names(), &old_lock);
     let mut plan = plan::plan_tools(
         &selection,
         PlanInputs {

@@ -124,9 +124,13 @@ fn listing(
         .collect();
     let tool_names = match (&file, config) {
         (Some(file), Some(config_path)) => {
-            let overrides = file.tools.iter().map(|(id, c)| (id.clone(), c.value.clone())).collect();
+            let custom_names = file
+                .tools
+                .iter()
+                .filter_map(|(id, c)| Some((id.clone(), c.value.name.as_ref()?.value.clone())))
+                .collect();
             let lock = crate::read_lock(&config_path.parent().unwrap_or(Path::new("")).join(names::LOCK_FILE))?;
-            names::assign(&selected, &overrides, &lock)
+            names::assign(&selected, &custom_names, &lock)
         }
         _ => names::assign(&selected, &Default::default(), &Default::default()),
     };
@@ -142,20 +146,18 @@ fn listing(
     };
     let mut rows = Vec::new();
     for (op, decision) in api.operations.iter().zip(decisions) {
-        let custom = file.as_ref().and_then(|f| f.tools.get(&op.key)).map(|c| &c.value);
+        let mut setting_problems = Vec::new();
+        let custom = file
+            .as_ref()
+            .and_then(|f| f.tools.get(&op.key))
+            .map(|c| crate::select::tools::settings(&c.value, Policy::DEFAULT, &config_display, &mut setting_problems));
         let name = match tool_names.get(&names::op_key(op)) {
             Some(name) if decision.selected => name.clone(),
             _ => tool_name(op),
         };
-        let planned = match op.problems.iter().find(|d| !d.warning) {
+        let planned = match op.problems.iter().chain(&setting_problems).find(|d| !d.warning) {
             Some(problem) => Err(Box::new(problem.clone())),
-            None => plan_tool(
-                op,
-                name.clone(),
-                spec_file,
-                custom.map(|c| (c, config_display.as_str())),
-                defaults,
-            ),
+            None => plan_tool(op, name.clone(), spec_file, custom.as_ref(), &config_display, defaults),
         };
         // The self-check `generate` runs, per tool.
         let mut warnings = Vec::new();

@@ -291,19 +291,13 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
         page_bounds: selection.page_bounds,
     };
     let plan_one = |op: &Operation| {
-        let custom = selection.overrides.get(&op.key);
+        let custom = selection.tools.get(&op.key);
         let name = inputs
             .tool_names
             .get(&crate::plan::names::op_key(op))
             .cloned()
             .expect("every selected operation is named");
-        plan_tool(
-            op,
-            name,
-            inputs.diagnostics_file,
-            custom.map(|c| (c, inputs.config_file)),
-            defaults,
-        )
+        plan_tool(op, name, inputs.diagnostics_file, custom, inputs.config_file, defaults)
     };
     // Tools are planned independently: on every core, results kept in spec order.
     let planned = crate::parallel::map_ordered(&selection.operations, |op| plan_one(op));

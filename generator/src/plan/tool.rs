@@ -5,7 +5,7 @@
 use super::args::{Arguments, plan_params};
 use super::body::plan_body;
 use super::*;
-use crate::select::config::ToolOverride;
+use crate::select::{ParamSetting, Sent, ToolSettings};
 
 /// Up to the first sentence's end (or line's), at most 160 characters.
 pub(super) fn first_sentence(text: &str) -> String {
@@ -28,12 +28,14 @@ pub(super) fn const_name(tool: &str) -> String {
     }
 }
 
-/// Plan one tool; `custom` is its entry under `tools:` in mcpgen.yaml (`config_file` names that file).
+/// Plan one tool; `custom` is its settings under `tools:` in mcpgen.yaml
+/// (`config_file` names that file).
 pub fn plan_tool(
     op: &Operation,
     name: String,
     spec_file: &str,
-    custom: Option<(&ToolOverride, &str)>,
+    custom: Option<&ToolSettings>,
+    config_file: &str,
     defaults: ToolDefaults,
 ) -> Result<ToolPlan, Box<Diagnostic>> {
     let mut args = Arguments::default();
@@ -45,16 +47,16 @@ pub fn plan_tool(
         .as_ref()
         .map(|s| crate::text::clean(s))
         .filter(|s| !s.is_empty());
-    if let Some((custom, config_file)) = custom {
+    if let Some(custom) = custom {
         description = custom.description.clone().unwrap_or(description);
         title = custom.title.clone().or(title);
         let tool = op.operation_id.as_deref().unwrap_or(&name);
-        apply_overrides(tool, custom, config_file, &mut params, body.as_mut(), &mut args)?;
+        apply_params(tool, &custom.params, config_file, &mut params, body.as_mut(), &mut args)?;
     }
-    let custom_pages = custom.and_then(|(c, file)| {
+    let custom_pages = custom.and_then(|c| {
         c.pagination
             .as_ref()
-            .map(|p| (&p.value, (file, p.referenced.line(), p.referenced.column())))
+            .map(|p| (&p.value, (config_file, p.referenced.line(), p.referenced.column())))
     });
     let pagination = crate::plan::paginate::plan(op, &params, custom_pages, defaults.page_bounds)?;
     if let Some(p) = &pagination {
@@ -65,9 +67,9 @@ pub fn plan_tool(
             p.max_items
         );
     }
-    let response = match custom.and_then(|(c, file)| c.response.as_ref().map(|r| (r, file))) {
+    let response = match custom.and_then(|c| c.response.as_ref()) {
         None => None,
-        Some((response, config_file)) => {
+        Some(response) => {
             let body = response_schema(op, &defaults, spec_file, None);
             let target = projection::Target {
                 tool: op.operation_id.as_deref().unwrap_or(&name),
@@ -88,19 +90,9 @@ pub fn plan_tool(
     let long_running = jobs::plan(
         op,
         op.operation_id.as_deref().unwrap_or(&name),
-        custom.and_then(|(c, file)| c.long_running.as_ref().map(|l| (l, file))),
+        custom.and_then(|c| c.long_running.as_ref().map(|l| (l, config_file))),
     )?;
-    let policy = match custom.and_then(|(c, file)| c.upstream.as_ref().map(|u| (u, file))) {
-        None => None,
-        Some((section, file)) => {
-            let mut problems = Vec::new();
-            let policy = crate::select::policy(section, defaults.policy, file, &mut problems);
-            if let Some(first) = problems.into_iter().next() {
-                return Err(Box::new(first));
-            }
-            Some(policy)
-        }
-    };
+    let policy = custom.and_then(|c| c.policy);
 
     let mut input = json!({ "type": "object", "properties": args.properties });
     if !args.required.is_empty() {
@@ -167,9 +159,9 @@ pub fn plan_tool(
 
 /// `tools.<id>.params` of mcpgen.yaml: descriptions, `required`, fixed
 /// values (the argument hidden) and defaults.
-fn apply_overrides(
+fn apply_params(
     tool: &str,
-    custom: &ToolOverride,
+    settings: &[ParamSetting],
     config_file: &str,
     params: &mut [ParamPlan],
     mut body: Option<&mut BodyPlan>,
@@ -178,10 +170,8 @@ fn apply_overrides(
     let Arguments {
         properties, required, ..
     } = args;
-    for (wire, change) in &custom.params {
-        let at = &change.referenced;
-        let problem =
-            |message: String| Box::new(Diagnostic::new(config_file, message).line_col(at.line(), at.column()));
+    for change in settings {
+        let wire = &change.wire;
         let (arg, fixed, default) = match (
             params.iter_mut().find(|p| p.name == *wire),
             body.as_mut()
@@ -198,12 +188,13 @@ fn apply_overrides(
                 let hint = crate::diag::did_you_mean(wire, known.iter().copied())
                     .map(|c| format!("did you mean `{c}`?"))
                     .unwrap_or_else(|| format!("its parameters and body fields: {}", known.join(", ")));
-                let mut diagnostic = problem(format!("`{}` has no parameter or body field `{wire}`", tool));
-                diagnostic.help = Some(hint);
-                return Err(diagnostic);
+                let diagnostic =
+                    Diagnostic::new(config_file, format!("`{tool}` has no parameter or body field `{wire}`"))
+                        .line_col(change.at.0, change.at.1)
+                        .help(hint);
+                return Err(Box::new(diagnostic));
             }
         };
-        let change = &change.value;
         let schema = properties.get_mut(&arg).expect("every planned argument has a property");
         if let Some(text) = &change.description {
             schema["description"] = json!(text);
@@ -213,23 +204,18 @@ fn apply_overrides(
             Some(false) => required.retain(|r| *r != arg),
             _ => {}
         }
-        match (&change.value, &change.default) {
-            (Some(_), Some(_)) => {
-                return Err(problem(format!(
-                    "`{wire}`: give either `value` (always sent, hidden) or `default`, not both"
-                )));
-            }
-            (Some(value), None) => {
+        match &change.sent {
+            Some(Sent::Always(value)) => {
                 *fixed = Some(value.to_string());
                 properties.shift_remove(&arg);
                 required.retain(|r| *r != arg);
             }
-            (None, Some(value)) => {
+            Some(Sent::ByDefault(value)) => {
                 *default = Some(value.to_string());
                 schema["default"] = value.clone();
                 required.retain(|r| *r != arg);
             }
-            (None, None) => {}
+            None => {}
         }
     }
     Ok(())

@@ -12,6 +12,7 @@ pub mod oauth;
 pub mod results;
 pub mod rules;
 pub mod runtime;
+pub mod tools;
 
 pub use auth::Binding;
 
@@ -22,6 +23,7 @@ use crate::diag::{Diagnostic, Error, did_you_mean, finish};
 use crate::ir::{Api, Operation};
 use crate::select::config::{PaginationDefaults, RedactSection, SelectionFile, ToolOverride, UpstreamSection};
 use crate::select::rules::Matcher;
+pub use crate::select::tools::{ParamSetting, Sent, ToolSettings};
 
 #[derive(Debug)]
 pub struct Selection<'a> {
@@ -48,8 +50,8 @@ pub struct Selection<'a> {
     pub oauth: Option<oauth::OAuth>,
     /// `results:`, checked.
     pub results: mcpgen_spec::ResultsSpec,
-    /// `tools:` settings of selected operations, by operationId.
-    pub overrides: IndexMap<String, ToolOverride>,
+    /// `tools:` settings of selected operations, resolved, by operation key.
+    pub tools: IndexMap<String, ToolSettings>,
     /// Server variables left as `{name}` in `base_url_default`: (name, env, default, secret).
     pub server_variables: Vec<(String, String, Option<String>, bool)>,
     /// Descriptions from `env:`, by variable name.
@@ -58,6 +60,16 @@ pub struct Selection<'a> {
     pub resources: IndexMap<String, Spanned<config::ResourceSection>>,
     pub prompts: IndexMap<String, Spanned<config::PromptSection>>,
     pub toolsets: Vec<Toolset>,
+}
+
+impl Selection<'_> {
+    /// Custom tool names (`tools.<id>.name`), by operation key.
+    pub fn custom_names(&self) -> IndexMap<String, String> {
+        self.tools
+            .iter()
+            .filter_map(|(key, tool)| Some((key.clone(), tool.name.clone()?)))
+            .collect()
+    }
 }
 
 /// The default `max_tools_list_tokens`: about an eighth of a 200k-token
@@ -177,6 +189,10 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
         .as_ref()
         .map(|section| oauth::oauth(section, cfg, &mut diags));
     let results = results::results(&file.results, cfg, &mut diags);
+    let tools = overrides
+        .iter()
+        .map(|(key, custom)| (key.clone(), tools::settings(custom, policy, cfg, &mut diags)))
+        .collect();
 
     finish(
         Selection {
@@ -195,7 +211,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             inbound_token_env: env.inbound_token_env,
             oauth,
             results,
-            overrides,
+            tools,
             server_variables: env.server_variables,
             env_descriptions: env.descriptions,
             toolsets,
