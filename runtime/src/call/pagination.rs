@@ -63,6 +63,8 @@ pub struct PagedTool<'a> {
     pub schema: &'a Map<String, Value>,
 }
 
+// Long by design: the page loop: request, redact, collect, and every way a page sequence stops, with the
+// loop's counters shared by all of them.
 pub async fn fetch(
     upstream: &Upstream,
     cx: &CallContext,

@@ -183,6 +183,8 @@ fn redacted_json(body: &[u8], redactor: &Redactor) -> Option<Value> {
 /// 2xx: JSON as `structuredContent` (non-objects wrapped as `{"result": ..}`, since
 /// MCP requires an object) plus the same JSON as text; anything else as text.
 /// Other statuses: an error result with status and a body excerpt.
+// Long by design: one decision table from status and media type to result (JSON, text, binary, error); kept
+// whole so every branch is seen against the others.
 pub(super) fn shape_response(
     label: &str,
     url: &url::Url,

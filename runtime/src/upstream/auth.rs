@@ -185,6 +185,8 @@ impl Upstream {
     }
 
     /// A valid access token for an OAuth2 scheme: cached, or fetched now.
+    // Long by design: the OAuth2 client-credentials exchange in order: cached token, request, every refusal
+    // the token endpoint can give, the bounded lifetime.
     async fn token(
         &self,
         scheme: &SecuritySchemeSpec,

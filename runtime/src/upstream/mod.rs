@@ -243,6 +243,8 @@ impl Upstream {
     }
 
     /// `send` for another tool of the same call (a job's status tool): hooks see its name.
+    // Long by design: the retry loop: attempt, report, refresh an expired token once, decide
+    // (retry::next_wait), wait or return; its state (attempts, refreshed) spans every step.
     pub async fn send_as(
         &self,
         tool: &str,

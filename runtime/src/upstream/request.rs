@@ -127,6 +127,8 @@ fn value_for<'a>(
 /// Turn validated arguments into a request. Missing optional arguments are
 /// simply not sent; unknown arguments were already rejected by the schema.
 /// `redactor` names the headers whose values must be masked in results.
+// Long by design: the request in the order it is built (path filled and checked for traversal, then query,
+// headers, cookies, body, base URL), each step using what the ones before made.
 pub fn prepare(
     recipe: &RequestSpec,
     args: &Map<String, Value>,
@@ -251,6 +253,7 @@ pub fn prepare(
 }
 
 /// The body from the arguments; `None` when the model sent none of it.
+// Long by design: one match over the body encodings (JSON, form, multipart, text, binary), each short.
 fn body(spec: &crate::spec::BodySpec, args: &Map<String, Value>) -> Result<Option<Body>, ArgError> {
     let bytes = |bytes: Vec<u8>| {
         Some(Body::Bytes {

@@ -190,6 +190,8 @@ fn tool_name(message: &[u8]) -> Option<String> {
 /// Also enforces the body cap before anything is parsed, and answers 503
 /// with `Retry-After` to a new legacy session when they are all taken (rmcp
 /// would answer 500, which clients don't retry).
+// Long by design: the body check's steps in the order they must run (cap, framing, direct answers, scope, rate
+// limit, call slot, session bound); each returns early.
 async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next) -> Response {
     if request.method() != axum::http::Method::POST {
         return next.run(request).await;
@@ -407,6 +409,8 @@ pub fn router(server: &Server, options: &HttpOptions) -> Router {
     )
 }
 
+// Long by design: the route table and its guard layers in the order requests meet them; split, the order would
+// no longer be readable in one place.
 fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, ready: Arc<AtomicBool>) -> Router {
     // `/mcp`'s Host and Origin checks are rmcp's; `/metrics` gets the same lists.
     let same_site = Arc::new(SameSite {
