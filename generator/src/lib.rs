@@ -56,6 +56,8 @@ pub fn locate_lint(generated: &Generated, findings: &mut [Diagnostic]) {
 }
 
 /// Run every stage up to rendering, for the selection file at `config_path`.
+// Long by design: the pipeline itself, stage after stage with its timing and the positions its diagnostics
+// need; each stage is one call.
 pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let config_file = config_path.display().to_string();
     let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(format!("can't read {config_file}"), e))?;
@@ -144,11 +146,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         load::locate(&spec_path, &spec_file, &mut checked);
     }
     lap("check");
-    let budget = selection_file
-        .max_tools_list_tokens
-        .as_ref()
-        .map_or(select::DEFAULT_TOKEN_BUDGET, |b| b.value);
-    let chosen = selection_file.surface.as_ref().map(|s| s.value.surface());
+    let (budget, chosen) = (selection.token_budget, selection.surface);
     // Each tool's tools/list entry size, once: for the surface and the budget warning.
     let listed: Vec<usize> = parallel::map_ordered(&plan.tools, |tool| tool.listed_bytes());
     plan.surface = plan::choose_surface(chosen, listed.iter().sum(), budget);

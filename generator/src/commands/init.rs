@@ -188,6 +188,7 @@ impl Choices {
 
 /// The selection file's text: every tag and operation listed, the chosen
 /// ones active and the rest commented out, so the file documents the spec.
+// Long by design: the generated mcpgen.yaml written top to bottom in the order the file reads.
 pub fn selection_text(api: &Api, spec_path: &str, choices: &Choices) -> String {
     let mut out = String::new();
     let _ = writeln!(

@@ -63,6 +63,8 @@ fn setting_key(op: &Operation) -> String {
 }
 
 /// Every finding, as warnings, in tool order.
+// Long by design: the release lint rules one after another over each tool, each rule a few lines and switchable
+// by name.
 pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
     let on = |rule: &str| !inputs.skip.iter().any(|s| s == rule);
     let mut findings = Vec::new();

@@ -86,6 +86,7 @@ pub fn list_loaded(document: &SpecDocument, api: &Api, spec_file: &str) -> Resul
     listing(None, None, document, api, spec_file)
 }
 
+// Long by design: the `list` report: decisions, names, planned tools and totals, each row needing all of them.
 fn listing(
     file: Option<&SelectionFile>,
     config: Option<&Path>,

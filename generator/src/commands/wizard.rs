@@ -199,6 +199,7 @@ impl From<Error> for Step {
     }
 }
 
+// Long by design: the wizard's questions in the order a user meets them, each step using the answers before it.
 fn steps(spec: &Path, out: &Path, force: bool) -> Result<Outcome, Step> {
     let (document, api, spec_from_out) = init::load_for(spec, out, force)?;
     let listing = list::list_loaded(&document, &api, &spec.display().to_string())?;

@@ -34,6 +34,8 @@ const SCHEMA_KEYS: [&str; 17] = [
     "x-nullable",
 ];
 
+// Long by design: Swagger 2.0 mapped to OpenAPI 3.0 section by section (paths, definitions, security), in the
+// order the document has them.
 pub fn convert(mut doc: Value) -> Value {
     rewrite_refs(&mut doc);
     let root = doc.as_object().cloned().unwrap_or_default();

@@ -92,6 +92,8 @@ impl Expr for BodyPlan {
 
 /// The request body: its properties flattened into arguments when it is an
 /// object (JSON, form, multipart), else one `body` argument.
+// Long by design: one match over the media types a body may have (JSON, form, multipart, text, binary), each
+// choosing how the body becomes arguments.
 pub(super) fn plan_body(
     op: &Operation,
     name: &str,

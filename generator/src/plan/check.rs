@@ -126,6 +126,8 @@ fn shorten(text: &str) -> String {
 }
 
 /// Check every tool (on every core): repair what can be, drop failing output schemas.
+// Long by design: the self-check: each distinct schema compiled once on every core, then per-tool results and
+// name clashes, sharing the compiled results.
 pub fn check(plan: &mut Plan, spec_file: &str) -> Vec<Diagnostic> {
     // Each distinct schema once (GitHub's 1,844 are 1,058 texts), on every core.
     let (indices, results) = {

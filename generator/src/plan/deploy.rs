@@ -70,6 +70,8 @@ pub struct Workflow {
 /// over HTTP. Secrets are placeholders (VS Code prompts for them). With
 /// OAuth (`oauth_url`: the server's public URL) HTTP hosts get only the URL:
 /// they find the authorization server from the server's 401 and sign in.
+// Long by design: the host configs (Claude Desktop, VS Code, Cursor, HTTP) built from one set of env vars and
+// prompts, side by side so they stay alike.
 pub fn host_configs(
     crate_name: &str,
     token_env: &str,

@@ -42,6 +42,8 @@ pub struct Publishing {
 
 /// Checks the section (each mistake at its line:col) and returns the files and
 /// the Cargo.toml settings; `header` is the generated-file marker line.
+// Long by design: the `distribution` section checked key by key (each mistake at its line:col, all reported at
+// once) and its files and Cargo.toml settings made from the same values; split, each key would be read twice.
 pub fn distribution(
     section: &DistributionSection,
     plan: &Plan,

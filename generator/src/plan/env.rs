@@ -5,6 +5,8 @@ use super::*;
 use crate::ir::{ApiKeyLocation, SecurityScheme};
 use crate::select::Binding;
 
+// Long by design: every env var the server reads, in the order its README lists them (base URL, credentials,
+// server variables, inbound tokens or OAuth), then the descriptions mcpgen.yaml gives.
 pub(super) fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<EnvVarPlan> {
     let base = EnvVarPlan {
         name: selection.base_url_env.clone(),

@@ -283,6 +283,8 @@ pub struct PlanInputs<'s> {
     pub document: &'s Value,
 }
 
+// Long by design: the plan's parts in dependency order (tools, then resources and prompts that name them, then
+// auth, env vars, deploy and packaging that read them); each part is one call.
 pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Error> {
     let defaults = ToolDefaults {
         document: inputs.document,

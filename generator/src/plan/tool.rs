@@ -30,6 +30,8 @@ pub(super) fn const_name(tool: &str) -> String {
 
 /// Plan one tool; `custom` is its settings under `tools:` in mcpgen.yaml
 /// (`config_file` names that file).
+// Long by design: one tool's plan in the order each part needs the last (arguments, overrides, pagination,
+// projection, jobs, schemas, description).
 pub fn plan_tool(
     op: &Operation,
     name: String,

@@ -120,6 +120,8 @@ impl Normalizer<'_> {
         (!stack.over()).then_some(schema)
     }
 
+    // Long by design: one pass over a schema object's keywords: references, nullability, OpenAPI 3.0 forms and
+    // `required` fixed together, as they depend on one another within the object.
     fn walk(&self, schema: &Value, at: At, stack: &mut Stack, problems: &mut Vec<Diagnostic>) -> Value {
         let Value::Object(map) = schema else {
             return schema.clone();

@@ -26,6 +26,8 @@ pub struct Binding {
 }
 
 /// The bindings of the schemes that exist and can be sent, in the spec's order.
+// Long by design: each `auth:` binding checked against its scheme's kind, every mistake located and reported
+// together.
 pub(super) fn bind(
     api: &Api,
     file: &SelectionFile,

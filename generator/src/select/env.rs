@@ -24,6 +24,8 @@ pub(super) struct Environment {
     pub descriptions: IndexMap<String, String>,
 }
 
+// Long by design: the env var names and the default base URL decided together, since no env var may serve two
+// purposes.
 pub(super) fn environment(
     api: &Api,
     file: &SelectionFile,

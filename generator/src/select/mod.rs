@@ -60,6 +60,10 @@ pub struct Selection<'a> {
     pub resources: IndexMap<String, Spanned<config::ResourceSection>>,
     pub prompts: IndexMap<String, Spanned<config::PromptSection>>,
     pub toolsets: Vec<Toolset>,
+    /// `surface:`, when the file chooses one (else the token budget decides).
+    pub surface: Option<Surface>,
+    /// `max_tools_list_tokens`, the default filled in.
+    pub token_budget: usize,
 }
 
 impl Selection<'_> {
@@ -85,7 +89,7 @@ pub struct Toolset {
     pub operations: Vec<usize>,
 }
 
-use mcpgen_spec::Policy;
+use mcpgen_spec::{Policy, Surface};
 
 #[derive(Debug, Clone, Copy)]
 pub struct PageBounds {
@@ -120,6 +124,8 @@ pub struct Files<'f> {
     pub spec: &'f str,
 }
 
+// Long by design: the selection in order (crate name, operations, auth, env vars, limits, redaction, toolsets,
+// OAuth, results, then each tool's settings), each one call that reports its mistakes.
 pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<Selection<'a>, Error> {
     let mut diags = Vec::new();
     let cfg = files.config;
@@ -217,6 +223,11 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             toolsets,
             resources: file.resources.clone(),
             prompts: file.prompts.clone(),
+            surface: file.surface.as_ref().map(|s| s.value.surface()),
+            token_budget: file
+                .max_tools_list_tokens
+                .as_ref()
+                .map_or(DEFAULT_TOKEN_BUDGET, |b| b.value),
         },
         diags,
     )

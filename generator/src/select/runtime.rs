@@ -22,6 +22,8 @@ pub struct RuntimeDependency {
 }
 
 impl RuntimeDependency {
+    // Long by design: the `runtime:` section's three sources (version, path, git) checked together, as only one
+    // may be given, then the dependency lines they make.
     pub fn of(
         section: &config::RuntimeSection,
         base: &Path,
