@@ -15,7 +15,8 @@
 //! baseline shrinks; `--write-baseline` rewrites the file from this run.
 //! `--digest FILE` writes one line per spec: a hash of every generated file
 //! (path and contents) or the rejection, to show a refactor changed no output
-//! (`diff` two runs' files; the hash is stable for one Rust toolchain).
+//! (`diff` the files of two runs made one after the other: runs hours apart
+//! on one machine have differed for the same source, cause not yet found).
 //! `--compile DIR NAME...` also writes the crates of the specs whose paths
 //! end in a NAME into DIR, builds them all as one cargo workspace (sharing
 //! this repo's target dir and lock file), starts each server over stdio and
