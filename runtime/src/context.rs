@@ -14,6 +14,11 @@ use crate::spec::Policy;
 /// The longest a call may take, whatever the settings say: one day.
 pub const MAX_DEADLINE: Duration = Duration::from_secs(24 * 3600);
 
+/// How long a call under `policy` may take (bounded by a day).
+pub fn time_limit(policy: &Policy) -> Duration {
+    Duration::from_millis(policy.deadline_ms).min(MAX_DEADLINE)
+}
+
 pub struct CallContext {
     /// The tool's name (as in tools/list): hooks see it, logs name it.
     pub tool: &'static str,
@@ -29,12 +34,11 @@ pub struct CallContext {
 impl CallContext {
     /// A call starting now, its deadline from `policy`.
     pub fn new(tool: &'static str, caller: Caller, policy: Policy) -> CallContext {
-        let deadline = Duration::from_millis(policy.deadline_ms).min(MAX_DEADLINE);
         CallContext {
             tool,
             caller,
             policy,
-            deadline: Instant::now() + deadline,
+            deadline: Instant::now() + time_limit(&policy),
             reporter: None,
         }
     }

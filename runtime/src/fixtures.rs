@@ -6,7 +6,8 @@ use crate::spec::{
     Annotations, BaseUrlSpec, Method, Policy, RedactionSpec, RequestSpec, ServerSpec, Surface, ToolSpec, ToolsetSpec,
 };
 
-const fn tool(name: &'static str, listing: &'static str, method: Method, path: &'static str) -> ToolSpec {
+/// A tool with no parameters: read-only and idempotent for GET, destructive for DELETE.
+pub(crate) const fn tool(name: &'static str, listing: &'static str, method: Method, path: &'static str) -> ToolSpec {
     let read_only = matches!(method, Method::Get);
     ToolSpec {
         name,

@@ -199,7 +199,7 @@ fn remove_pointer(value: &mut Value, pointer: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::spec::{Annotations, Method, RequestSpec};
+    use crate::spec::Method;
     use rmcp::model::ContentBlock;
 
     /// What a strict-mode model sends for a tool with optional arguments.
@@ -229,29 +229,12 @@ mod tests {
         assert_eq!(kept, ["id", "phone", "note", "owner", "any", "extra"]);
     }
 
-    static PET: ToolSpec = ToolSpec {
-        name: "get_pet",
-        summary: "",
-        listing: r#"{"name": "get_pet", "inputSchema": {"type": "object"}, "outputSchema": {"type": "object", "properties": {"id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}}"#,
-        annotations: Annotations {
-            read_only: true,
-            destructive: false,
-            idempotent: true,
-            open_world: true,
-        },
-        request: RequestSpec {
-            method: Method::Get,
-            path: "/pet",
-            server: None,
-            params: &[],
-            body: None,
-            security: &[],
-        },
-        policy: None,
-        pagination: None,
-        response: None,
-        long_running: None,
-    };
+    static PET: ToolSpec = crate::fixtures::tool(
+        "get_pet",
+        r#"{"name": "get_pet", "inputSchema": {"type": "object"}, "outputSchema": {"type": "object", "properties": {"id": {"type": "integer"}, "tags": {"type": "array", "items": {"type": "string"}}}}}"#,
+        Method::Get,
+        "/pet",
+    );
 
     #[test]
     fn results_that_contradict_the_spec_lose_only_the_contradicting_parts() {

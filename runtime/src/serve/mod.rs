@@ -750,7 +750,7 @@ impl Server {
             )
         });
         let cx = self.context(tool).with_reporter(reporter);
-        let deadline = Duration::from_millis(cx.policy.deadline_ms).min(crate::context::MAX_DEADLINE);
+        let deadline = crate::context::time_limit(&cx.policy);
         let files = FileSources {
             held: &self.results,
             owner: self.caller.key(),
