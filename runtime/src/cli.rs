@@ -23,6 +23,7 @@ use crate::serve::surface;
 use crate::serve::surface::Presentation;
 use crate::serve::surface::UnknownToolset;
 use crate::serve::{Overrides, Server};
+use crate::state::{Sealer, Store};
 use crate::spec::{ServerSpec, Surface};
 use crate::transport::TransportError;
 use crate::transport::http;
@@ -69,6 +70,14 @@ struct Args {
     /// HTTP: tool calls per minute per token (per client address without tokens); 0 disables.
     #[arg(long, value_name = "N", env = "MCP_RATE_LIMIT", default_value_t = 60)]
     rate_limit: u32,
+
+    /// Where held results, jobs and rate-limit counts live: `memory` (this
+    /// process; the default) or a Redis/Valkey URL shared by every replica
+    /// (`redis://[user:password@]host:6379/0`, `rediss://` for TLS, `valkey://`,
+    /// `valkeys://`). With MCP_STATE_KEY set (32 random bytes, base64), stored
+    /// values are encrypted with AES-256-GCM.
+    #[arg(long, value_name = "URL", env = "MCP_STATE", default_value = "memory", hide_env_values = true)]
+    state: String,
 
     /// HTTP: the largest request body accepted, in bytes.
     #[arg(long, value_name = "BYTES", env = "MCP_MAX_BODY", default_value_t = 1024 * 1024)]
@@ -494,6 +503,8 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    // The shared store's client needs the runtime; it connects on first use.
+    let state = runtime.block_on(async { state_store(spec, &args.state, http_options.as_ref()) })?;
     runtime.block_on(async {
         let oauth = http_options.as_ref().and_then(|options| options.oauth.clone());
         let upstream = Upstream::new(spec, config, redactor)
@@ -506,6 +517,7 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             overrides,
             extensions.tools,
             &presentation,
+            state,
         )?;
         let files_dir = args.files_dir.as_deref().map(files::allowed_dir).transpose()?;
         let server = server.with_files_dir(files_dir);
@@ -520,6 +532,45 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
         Ok::<_, StartError>(())
     })?;
     Ok(())
+}
+
+/// The state store `--state` names: in memory, or Redis/Valkey (sealed with
+/// MCP_STATE_KEY when set). In memory behind a non-loopback address is
+/// warned about: replicas would each keep their own.
+fn state_store(spec: &'static ServerSpec, url: &str, http: Option<&HttpOptions>) -> Result<Store, StartError> {
+    let sealer = match std::env::var("MCP_STATE_KEY") {
+        Ok(key) if !key.trim().is_empty() => {
+            Some(Sealer::from_base64(&key).map_err(|e| StartError::Usage(e.to_string()))?)
+        }
+        _ => None,
+    };
+    if url.trim().is_empty() || url == "memory" {
+        if sealer.is_some() {
+            tracing::info!("MCP_STATE_KEY is set but state is in memory: nothing is stored outside this process");
+        }
+        if let Some(http) = http
+            && !http.bind.ip().is_loopback()
+        {
+            tracing::warn!(
+                "state is in memory: with more than one replica, result links, tasks and rate limits are each \
+                 replica's own; set MCP_STATE to a Redis/Valkey URL shared by all of them"
+            );
+        }
+        return Ok(Store::for_spec(spec));
+    }
+    let (results, jobs) = crate::state::limits_for(spec);
+    let namespace = format!("mcpgen:{}", spec.name);
+    let store = Store::redis(url, &namespace, sealer, results, jobs).map_err(|e| {
+        StartError::Usage(format!(
+            "--state / MCP_STATE: {e}; give `memory` or a URL like redis://host:6379/0"
+        ))
+    })?;
+    tracing::info!(
+        encrypted = std::env::var("MCP_STATE_KEY").is_ok_and(|k| !k.trim().is_empty()),
+        "state is {}",
+        store.describe()
+    );
+    Ok(store)
 }
 
 /// Validate the HTTP flags: tokens from their env var, and no

@@ -60,6 +60,7 @@ pub fn offline_server(
         overrides,
         extensions.tools.clone(),
         presentation,
+        crate::state::Store::for_spec(spec),
     )
     .unwrap_or_else(|e| panic!("{e}"))
 }

@@ -83,7 +83,7 @@ pub async fn resolve(
             return Err(ArgError(format!("`{arg}` has both `content` and `uri`; give one")));
         }
         let (bytes, media_type, name) = if uri.starts_with(RESULT_URI_PREFIX) {
-            held(arg, &uri, sources)?
+            held(arg, &uri, sources).await?
         } else {
             local(arg, &uri, sources.dir).await?
         };
@@ -109,13 +109,16 @@ pub async fn resolve(
 
 type Resolved = (Vec<u8>, Option<String>, Option<String>);
 
-fn held(arg: &str, uri: &str, sources: FileSources) -> Result<Resolved, ArgError> {
-    match sources.held.whole(sources.owner, uri) {
+async fn held(arg: &str, uri: &str, sources: FileSources<'_>) -> Result<Resolved, ArgError> {
+    match sources.held.whole(sources.owner, uri).await {
         Ok((bytes, media_type)) => Ok((bytes, Some(media_type), None)),
         Err(Missing::Gone) => Err(ArgError(format!(
             "`{arg}.uri` {uri} is not held: results are kept for {} minutes, for the caller they were made for; \
              call the tool that made it again, then pass its new link",
             sources.held.ttl().as_secs().div_ceil(60)
+        ))),
+        Err(Missing::Unavailable(why)) => Err(ArgError(format!(
+            "`{arg}.uri` {uri} can't be read now: {why}; try again shortly"
         ))),
         Err(Missing::NoSuchPage { .. } | Missing::NotOurs) => Err(ArgError(format!(
             "`{arg}.uri` {uri} is not a result link of this server; pass the link a result gave (`{RESULT_URI_PREFIX}<id>`)"
@@ -181,7 +184,6 @@ mod tests {
 
     use super::*;
     use crate::spec::{BodyField, BodySpec};
-    use crate::state::results::StoreLimits;
 
     static FIELDS: [BodyField; 2] = [
         BodyField::named("caption"),
@@ -207,11 +209,7 @@ mod tests {
     }
 
     fn store() -> ResultStore {
-        ResultStore::new(StoreLimits {
-            max_bytes: 1 << 20,
-            max_entries: 8,
-            ttl: Duration::from_secs(60),
-        })
+        crate::state::results::tests::in_memory(1 << 20, 8, Duration::from_secs(60))
     }
 
     fn args(value: Value) -> Map<String, Value> {
@@ -223,6 +221,8 @@ mod tests {
         let store = store();
         let link = store
             .put_blob("ann", "application/pdf", "JVBERi0=".into(), 4096)
+            .await
+            .unwrap()
             .unwrap();
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("notes.txt"), "hello").unwrap();
@@ -253,7 +253,7 @@ mod tests {
     #[tokio::test]
     async fn references_outside_what_the_caller_may_read_are_refused() {
         let store = store();
-        let link = store.put("bob", "application/json", "{}".into(), 4096).unwrap();
+        let link = store.put("bob", "application/json", "{}".into(), 4096).await.unwrap().unwrap();
         let outer = tempfile::tempdir().unwrap();
         let dir = outer.path().join("shared");
         std::fs::create_dir(&dir).unwrap();

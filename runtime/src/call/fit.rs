@@ -17,8 +17,15 @@ const READ_OVERHEAD: usize = 1024;
 /// when it fits; else a preview of it (the same shape, cut), a note saying
 /// what was cut and where the rest is, and a `resource_link` to the whole
 /// result held in `store` for `owner`. Error results and results without
-/// text (images, blobs) pass as they are.
-pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &str, tool: &str) -> CallToolResult {
+/// text (images, blobs) pass as they are. When the store can't hold it (too
+/// big, or unavailable), the preview and a note say so instead of a link.
+pub async fn fit(
+    result: CallToolResult,
+    budget: usize,
+    store: &ResultStore,
+    owner: &str,
+    tool: &str,
+) -> CallToolResult {
     if fits(&result, budget) {
         return result;
     }
@@ -31,7 +38,7 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
         .partition(|text| text.len() <= NOTE_BYTES);
     let (whole, media_type) = match (&result.structured_content, texts.as_slice()) {
         (Some(value), _) => (value.to_string(), "application/json"),
-        (None, []) => return fit_binary(result, budget, store, owner, tool),
+        (None, []) => return fit_binary(result, budget, store, owner, tool).await,
         (None, texts) => (texts.join("\n"), "text/plain"),
     };
     // The preview goes out twice (as text and as structuredContent), the text escaped.
@@ -49,12 +56,9 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
         }
     };
     // Each page, quoted as a JSON string, with the answer around it, fits the budget.
-    let link = store.put(
-        owner,
-        media_type,
-        whole.clone(),
-        budget.saturating_sub(READ_OVERHEAD + 2),
-    );
+    let link = store
+        .put(owner, media_type, whole.clone(), budget.saturating_sub(READ_OVERHEAD + 2))
+        .await;
     let cut = match cuts.first() {
         Some(c) if c.what == "items" => format!("the first {} of {} items of `{}` are shown", c.kept, c.total, c.path),
         Some(c) if c.what == "keys" => format!("the first {} of {} keys of `{}` are shown", c.kept, c.total, c.path),
@@ -65,7 +69,7 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
         None => "a part of it is shown".to_string(),
     };
     let note = match &link {
-        Some(link) => format!(
+        Ok(Some(link)) => format!(
             "This result is {} bytes, more than this connection passes in one message ({budget}); {cut}. \
              The whole result is held for {} minutes as {} ({} page{}): read it with resources/read, \
              page n at {}/pages/n.",
@@ -76,11 +80,20 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
             if link.pages == 1 { "" } else { "s" },
             link.uri
         ),
-        None => format!(
+        Ok(None) => format!(
             "This result is {} bytes, more than this connection passes in one message ({budget}) and more \
              than this server holds; {cut}. Narrow the request (filters, smaller pages) for the rest.",
             whole.len()
         ),
+        Err(unheld) => {
+            tracing::warn!(tool, "a result over the budget was not held: {unheld}");
+            format!(
+                "This result is {} bytes, more than this connection passes in one message ({budget}); {cut}. \
+                 The rest could not be held for reading now (the server's result store is unavailable): \
+                 narrow the request (filters, smaller pages), or call again shortly.",
+                whole.len()
+            )
+        }
     };
     let mut content = vec![ContentBlock::text(note)];
     content.push(ContentBlock::text(match &shown {
@@ -88,7 +101,7 @@ pub fn fit(result: CallToolResult, budget: usize, store: &ResultStore, owner: &s
         other => other.to_string(),
     }));
     content.extend(notes.iter().map(|note| ContentBlock::text(*note)));
-    if let Some(link) = link {
+    if let Ok(Some(link)) = link {
         let resource = Resource::new(link.uri, format!("{tool} result"))
             .with_description(format!(
                 "The whole result of {tool}, {} bytes in {} pages",
@@ -132,13 +145,22 @@ pub(crate) fn binary_content(result: &CallToolResult) -> Option<(String, String)
 
 /// A binary result (an image, audio, an embedded blob) over the budget: a
 /// note and a `resource_link`; `resources/read` returns it as blobs.
-fn fit_binary(result: CallToolResult, budget: usize, store: &ResultStore, owner: &str, tool: &str) -> CallToolResult {
+async fn fit_binary(
+    result: CallToolResult,
+    budget: usize,
+    store: &ResultStore,
+    owner: &str,
+    tool: &str,
+) -> CallToolResult {
     let binary = binary_content(&result);
     let Some((data, media_type)) = binary else {
         return result;
     };
-    let note = match store.put_blob(owner, &media_type, data, budget.saturating_sub(READ_OVERHEAD + 2)) {
-        Some(link) => {
+    let held = store
+        .put_blob(owner, &media_type, data, budget.saturating_sub(READ_OVERHEAD + 2))
+        .await;
+    let note = match held {
+        Ok(Some(link)) => {
             let note = format!(
                 "This result is {} bytes of {media_type}, more than this connection passes in one message \
                  ({budget}). It is held for {} minutes as {} ({} page{} of base64): read it with \
@@ -155,10 +177,18 @@ fn fit_binary(result: CallToolResult, budget: usize, store: &ResultStore, owner:
                 .with_size(link.size as u64);
             return CallToolResult::success(vec![ContentBlock::text(note), ContentBlock::resource_link(resource)]);
         }
-        None => format!(
+        Ok(None) => format!(
             "This result is binary ({media_type}) and more than this connection passes in one message ({budget}) \
              and than this server holds; ask the API for a smaller one."
         ),
+        Err(unheld) => {
+            tracing::warn!(tool, "a binary result over the budget was not held: {unheld}");
+            format!(
+                "This result is binary ({media_type}) and more than this connection passes in one message \
+                 ({budget}); it could not be held for reading now (the server's result store is unavailable): \
+                 call again shortly, or ask the API for a smaller one."
+            )
+        }
     };
     CallToolResult::success(vec![ContentBlock::text(note)])
 }
@@ -335,11 +365,17 @@ fn serialized_len(value: &Value) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::results::{Missing, StoreLimits};
+    use crate::state::results::Missing;
+    use crate::state::results::tests::in_memory;
+    use std::time::Duration;
 
-    #[test]
-    fn a_result_over_the_budget_becomes_a_preview_and_a_link_to_all_of_it() {
-        let store = ResultStore::new(StoreLimits::default());
+    fn store() -> ResultStore {
+        in_memory(64 << 20, 1024, Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn a_result_over_the_budget_becomes_a_preview_and_a_link_to_all_of_it() {
+        let store = store();
         let items: Vec<Value> = (0..5000)
             .map(|i| json!({"id": i, "title": format!("issue \"{i}\"")}))
             .collect();
@@ -347,7 +383,7 @@ mod tests {
         let mut result = CallToolResult::success(vec![ContentBlock::text(whole.to_string())]);
         result.structured_content = Some(whole.clone());
         let budget = 60_000;
-        let fitted = fit(result.clone(), budget, &store, "alice", "search_issues");
+        let fitted = fit(result.clone(), budget, &store, "alice", "search_issues").await;
         let frame = serde_json::to_vec(&fitted).unwrap().len() + FRAME_OVERHEAD;
         assert!(frame <= budget, "{frame}");
         let note = fitted.content[0].as_text().unwrap().text.clone();
@@ -368,24 +404,24 @@ mod tests {
         let mut joined = String::new();
         let mut uri = Some(link.uri.clone());
         while let Some(at) = uri {
-            let page = store.read("alice", &at).unwrap();
+            let page = store.read("alice", &at).await.unwrap();
             assert!(serde_json::to_string(&page.text).unwrap().len() + READ_OVERHEAD <= budget);
             joined.push_str(&page.text);
             uri = page.next;
         }
         assert_eq!(serde_json::from_str::<Value>(&joined).unwrap(), whole);
-        assert_eq!(store.read("bob", &link.uri), Err(Missing::Gone));
+        assert_eq!(store.read("bob", &link.uri).await, Err(Missing::Gone));
         // What fits passes as it is; so do errors.
-        assert_eq!(fit(result.clone(), usize::MAX, &store, "alice", "t"), result);
+        assert_eq!(fit(result.clone(), usize::MAX, &store, "alice", "t").await, result);
         let mut error = result;
         error.is_error = Some(true);
-        assert_eq!(fit(error.clone(), 100, &store, "alice", "t"), error);
+        assert_eq!(fit(error.clone(), 100, &store, "alice", "t").await, error);
     }
 
-    #[test]
-    fn a_map_too_wide_to_cut_member_by_member_shows_its_first_keys() {
+    #[tokio::test]
+    async fn a_map_too_wide_to_cut_member_by_member_shows_its_first_keys() {
         // GitHub's GET /emojis: 1,900 names, each with a long URL.
-        let store = ResultStore::new(StoreLimits::default());
+        let store = store();
         let map: Map<String, Value> = (0..1900)
             .map(|i| {
                 (
@@ -399,7 +435,7 @@ mod tests {
         let whole = Value::Object(map);
         let mut result = CallToolResult::success(vec![ContentBlock::text(whole.to_string())]);
         result.structured_content = Some(whole.clone());
-        let fitted = fit(result, 60_000, &store, "a", "emojis_get");
+        let fitted = fit(result, 60_000, &store, "a", "emojis_get").await;
         let frame = serde_json::to_vec(&fitted).unwrap().len() + FRAME_OVERHEAD;
         assert!(frame <= 60_000, "{frame}");
         let note = fitted.content[0].as_text().unwrap().text.clone();
@@ -412,14 +448,14 @@ mod tests {
         assert_eq!(shown["emoji_1"], whole["emoji_1"]);
     }
 
-    #[test]
-    fn binary_results_over_the_budget_are_linked_and_read_back_as_decodable_blobs() {
+    #[tokio::test]
+    async fn binary_results_over_the_budget_are_linked_and_read_back_as_decodable_blobs() {
         use base64::Engine as _;
-        let store = ResultStore::new(StoreLimits::default());
+        let store = store();
         let bytes: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
         let data = base64::engine::general_purpose::STANDARD.encode(&bytes);
         let result = CallToolResult::success(vec![ContentBlock::image(data, "image/png")]);
-        let fitted = fit(result, 20_000, &store, "a", "get_chart");
+        let fitted = fit(result, 20_000, &store, "a", "get_chart").await;
         assert!(serde_json::to_vec(&fitted).unwrap().len() < 2_000);
         let link = match &fitted.content[1] {
             ContentBlock::ResourceLink(link) => link.clone(),
@@ -432,7 +468,7 @@ mod tests {
         let mut decoded = Vec::new();
         let mut uri = Some(link.uri);
         while let Some(at) = uri {
-            let page = store.read("a", &at).unwrap();
+            let page = store.read("a", &at).await.unwrap();
             assert!(page.blob && page.text.len() + READ_OVERHEAD + 2 <= 20_000);
             decoded.extend(base64::engine::general_purpose::STANDARD.decode(&page.text).unwrap());
             uri = page.next;
@@ -440,8 +476,8 @@ mod tests {
         assert_eq!(decoded, bytes);
     }
 
-    #[test]
-    fn a_preview_keeps_the_shape_and_the_first_items_and_says_what_was_cut() {
+    #[tokio::test]
+    async fn a_preview_keeps_the_shape_and_the_first_items_and_says_what_was_cut() {
         let items: Vec<Value> = (0..1000)
             .map(|i| json!({"id": i, "name": format!("item {i}")}))
             .collect();

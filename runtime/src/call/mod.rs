@@ -17,7 +17,7 @@ use self::shape::{Shaping, shape, shape_response};
 pub use self::tool::Tool;
 pub(crate) use self::tool::{drop_null_optionals, schema_violations};
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use rmcp::model::{CallToolResult, ContentBlock};
 use serde_json::{Map, Value, json};
@@ -77,9 +77,9 @@ pub async fn call(
             label: redactor.redact(&prepared.label),
             status,
             wait: tasks::next_wait(Duration::ZERO, upstream::retry_after_now(&accepted.headers)),
-            asked: shaping.asked,
+            fields: shaping.fields,
             sensitive: prepared.sensitive,
-            started: Instant::now(),
+            started: std::time::SystemTime::now(),
             polls: 0,
         };
         let accepted = Outcome {
@@ -131,7 +131,8 @@ pub async fn follow(upstream: &Upstream, cx: &CallContext, tool: &Tool, job: Job
     };
     let shaping = Shaping {
         configured: tool.projection.as_ref(),
-        asked: job.asked.clone(),
+        asked: job.asked(),
+        fields: None,
     };
     let redactor = upstream.redactor().with_values(job.sensitive.clone());
     let status = response.status;
@@ -140,7 +141,7 @@ pub async fn follow(upstream: &Upstream, cx: &CallContext, tool: &Tool, job: Job
     result.content.push(ContentBlock::text(format!(
         "{} was accepted, then ended after {} s and {} status check(s).",
         job.label,
-        job.started.elapsed().as_secs(),
+        job.running().as_secs(),
         job.polls
     )));
     tool.conform(&mut result);

@@ -111,23 +111,33 @@ fn is_json(content_type: Option<&str>) -> bool {
 pub(super) struct Shaping<'t> {
     pub(super) configured: Option<&'t Projection>,
     pub(super) asked: Option<Projection>,
+    /// The model's `fields` as given, for a job's final answer.
+    pub(super) fields: Option<Vec<String>>,
 }
 
 impl<'t> Shaping<'t> {
     /// Takes the `fields` argument out of `args` (it is not the API's).
     pub(super) fn of(tool: &'t Tool, args: &mut Map<String, Value>) -> Result<Shaping<'t>, ArgError> {
         let takes_fields = tool.spec.response.is_some_and(|r| r.fields_argument);
-        let asked = match takes_fields.then(|| args.remove(FIELDS_ARGUMENT)).flatten() {
+        let fields = match takes_fields.then(|| args.remove(FIELDS_ARGUMENT)).flatten() {
             // The input schema made it an array of strings.
-            Some(Value::Array(fields)) => {
-                let fields: Vec<String> = fields.iter().filter_map(|f| f.as_str().map(str::to_string)).collect();
-                Some(Projection::asked(&fields).map_err(|e| ArgError(format!("at /{FIELDS_ARGUMENT}: {e}")))?)
-            }
+            Some(Value::Array(fields)) => Some(
+                fields
+                    .iter()
+                    .filter_map(|f| f.as_str().map(str::to_string))
+                    .collect::<Vec<_>>(),
+            ),
             _ => None,
         };
+        let asked = fields
+            .as_deref()
+            .map(Projection::asked)
+            .transpose()
+            .map_err(|e| ArgError(format!("at /{FIELDS_ARGUMENT}: {e}")))?;
         Ok(Shaping {
             configured: tool.projection.as_ref(),
             asked,
+            fields,
         })
     }
 

@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use self::oauth::Access;
+use crate::config::Secret;
 
 /// A verified caller: the key its results, jobs and rate limits are bound
 /// to, and its OAuth grant when it presented a token.
@@ -19,9 +20,19 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The one client of a stdio server.
+    /// The one client of a stdio server: its own key for this process, so
+    /// stdio servers sharing a state store never read each other's entries.
     pub fn local() -> Caller {
-        Caller::keyed("local".to_string())
+        static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let key = KEY.get_or_init(|| {
+            let mut bytes = [0u8; 16];
+            // Without randomness, the process id: unique among running processes.
+            match getrandom::fill(&mut bytes) {
+                Ok(()) => format!("local:{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+                Err(_) => format!("local:pid{}", std::process::id()),
+            }
+        });
+        Caller::keyed(key.clone())
     }
 
     /// An HTTP client without inbound auth, known by its address.
@@ -29,9 +40,14 @@ impl Caller {
         Caller::keyed(format!("addr:{ip}"))
     }
 
-    /// An HTTP client that presented the configured static token at `index`.
-    pub fn token(index: usize) -> Caller {
-        Caller::keyed(format!("token:{index}"))
+    /// An HTTP client that presented the configured static `token`, known
+    /// by a digest of it: the same key on every replica and whatever the
+    /// token's place in the list (a rotation reorders it), never the token.
+    pub fn token(token: &Secret) -> Caller {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(token.expose().as_bytes());
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        Caller::keyed(format!("token:{hex}"))
     }
 
     /// An HTTP client with a verified OAuth access token.

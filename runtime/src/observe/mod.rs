@@ -50,6 +50,8 @@ pub enum Ended {
     Auth,
     InvalidRequest,
     RequestFailed,
+    /// The state store (results, jobs) could not answer.
+    StateUnavailable,
 }
 
 impl Ended {
@@ -68,6 +70,7 @@ impl Ended {
             Ended::Auth => "auth",
             Ended::InvalidRequest => "invalid_request",
             Ended::RequestFailed => "request_failed",
+            Ended::StateUnavailable => "state_unavailable",
         }
     }
 

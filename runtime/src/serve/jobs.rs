@@ -9,14 +9,26 @@ impl Server {
     /// A call's answer as this transport sends it: a result fitted to the
     /// budget, or a job still running held for the caller, as an MCP task
     /// (`Follow::Hand`) or as a result saying how to wait for it again.
-    pub(super) fn answered(&self, answer: Answer, tool: &Tool, follow: Follow) -> CallToolResponse {
+    pub(super) async fn answered(&self, answer: Answer, tool: &Tool, follow: Follow) -> CallToolResponse {
         let job = match answer {
-            Answer::Done(result) => return self.fitted(result, tool.spec.name, Some(tool)).into(),
+            Answer::Done(result) => return self.fitted(result, tool.spec.name, Some(tool)).await.into(),
             Answer::Running(job) => *job,
         };
         let wait = job.wait;
-        let Some(id) = self.jobs.hold(self.caller.key(), job.clone()) else {
-            return call::internal_failure(tool.spec.name).0.into();
+        let id = match self.jobs.hold(self.caller.key(), job.clone()).await {
+            Ok(id) => id,
+            Err(unheld) => {
+                // Nothing to come back to: say what runs at the API and where to look.
+                tracing::warn!(tool = tool.spec.name, "a running job was not held: {unheld}");
+                let text = format!(
+                    "{} was accepted and is still running at the API, but this server can't follow it now \
+                     ({unheld}). Check the API for its outcome later; starting it again may run it twice.",
+                    job.label
+                );
+                let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+                tool.conform(&mut result);
+                return result.into();
+            }
         };
         match follow {
             Follow::Hand => {
@@ -51,19 +63,24 @@ impl Server {
         else {
             return refused("at /operation: give the `operation` id a tool's answer gave".to_string());
         };
-        let job = match self.jobs.take(self.caller.key(), id) {
-            None => {
+        let job = match self.jobs.take(self.caller.key(), id).await {
+            Ok(None) => {
                 return refused(format!(
-                    "no operation `{id}` is held for this caller: operations are kept for {} minutes, and not \
-                     across restarts; check the API for the outcome, or start it again",
+                    "no operation `{id}` is held for this caller: operations are kept {} for {} minutes; check \
+                     the API for the outcome, or start it again",
+                    self.results.describe(),
                     self.jobs.ttl().as_secs().div_ceil(60)
                 ));
             }
-            Some(Err(ended)) => {
+            Ok(Some(Err(ended))) => {
                 let outcome = Outcome::of(Ended::Ok);
-                return (self.fitted(ended, tasks::WAIT_TOOL, None).into(), outcome);
+                return (self.fitted(ended, tasks::WAIT_TOOL, None).await.into(), outcome);
             }
-            Some(Ok(job)) => job,
+            Ok(Some(Ok(job))) => job,
+            Err(unavailable) => {
+                let text = format!("operation `{id}` can't be looked up now: {unavailable}; call again shortly");
+                return (CallToolResult::error(vec![ContentBlock::text(text)]).into(), Outcome::of(Ended::StateUnavailable));
+            }
         };
         let Some(index) = self.spec.tool_index(job.tool.name) else {
             return refused(format!("operation `{id}` belongs to no tool of this server"));
@@ -71,7 +88,7 @@ impl Server {
         let tool = self.tool(index);
         let cx = self.context(tool);
         let (answer, outcome) = call::follow(&self.upstream, &cx, tool, job, u32::MAX).await;
-        (self.answered(answer, tool, Follow::Wait), outcome)
+        (self.answered(answer, tool, Follow::Wait).await, outcome)
     }
 
     /// A task's state; a running job due for a poll gets one (within one
@@ -86,13 +103,19 @@ impl Server {
         let unknown = || {
             ErrorData::invalid_params(
                 format!(
-                    "no task {id} is held for this caller (tasks are kept for {} minutes, and not across restarts)",
+                    "no task {id} is held for this caller (tasks are kept {} for {} minutes)",
+                    server.results.describe(),
                     server.jobs.ttl().as_secs().div_ceil(60)
                 ),
                 None,
             )
         };
-        let snapshot = server.jobs.snapshot(server.caller.key(), &id).ok_or_else(unknown)?;
+        let snapshot = server
+            .jobs
+            .snapshot(server.caller.key(), &id)
+            .await
+            .map_err(unavailable)?
+            .ok_or_else(unknown)?;
         // A poll made now updates the task now; otherwise it last changed when held.
         let polled = snapshot.ended.is_none() && snapshot.due.is_some();
         let updated = if polled {
@@ -117,24 +140,30 @@ impl Server {
                 let (answer, _) = call::follow(&server.upstream, &cx, tool, job, 1).await;
                 match answer {
                     Answer::Done(result) => {
-                        let result = server.fitted(result, tool.spec.name, Some(tool));
+                        let result = server.fitted(result, tool.spec.name, Some(tool)).await;
                         let payload = completed(&result);
-                        server.jobs.update(
-                            server.caller.key(),
-                            &id,
-                            Entry::Ended {
-                                result: Box::new(result),
-                                cancelled: false,
-                            },
-                        );
+                        let ended = Entry::Ended {
+                            result: Box::new(result),
+                            cancelled: false,
+                        };
+                        server
+                            .jobs
+                            .update(server.caller.key(), &id, ended)
+                            .await
+                            .map_err(unavailable)?;
                         (TaskStatus::Completed, None, payload, Duration::ZERO)
                     }
                     Answer::Running(job) => {
                         let (status, wait) = (job.status.clone(), job.wait);
-                        let next_poll = Instant::now() + wait;
-                        server
+                        let next_poll = std::time::SystemTime::now() + wait;
+                        // Not recorded: the next `tasks/get` polls again, at once.
+                        if let Err(e) = server
                             .jobs
-                            .update(server.caller.key(), &id, Entry::Waiting { job, next_poll });
+                            .update(server.caller.key(), &id, Entry::Waiting { job, next_poll })
+                            .await
+                        {
+                            tracing::warn!("a task's poll was not recorded: {e}");
+                        }
                         (TaskStatus::Working, status, TaskPayload::Working, wait)
                     }
                 }
@@ -165,7 +194,12 @@ impl Server {
     ) -> Result<(), ErrorData> {
         let server = self.for_request(context);
         let id = request.task_id;
-        let Some(job) = server.jobs.take(server.caller.key(), &id) else {
+        let Some(job) = server
+            .jobs
+            .take(server.caller.key(), &id)
+            .await
+            .map_err(unavailable)?
+        else {
             return Err(ErrorData::invalid_params(
                 format!("no task {id} is held for this caller"),
                 None,
@@ -191,7 +225,16 @@ impl Server {
             }
         };
         let ended = CallToolResult::success(vec![ContentBlock::text(server.upstream.redactor().redact(&text))]);
-        server.jobs.restore_ended(server.caller.key(), &id, ended, true);
-        Ok(())
+        server
+            .jobs
+            .restore_ended(server.caller.key(), &id, ended, true)
+            .await
+            .map_err(unavailable)
     }
+}
+
+/// A task request the state store could not answer: an internal error the
+/// client may retry (the task itself is untouched).
+fn unavailable(error: crate::state::StoreError) -> ErrorData {
+    ErrorData::internal_error(format!("the task can't be reached now: {error}; retry shortly"), None)
 }

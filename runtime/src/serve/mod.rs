@@ -52,7 +52,8 @@ use crate::observe::notify::{LogLevel, Reporter};
 use crate::observe::{Ended, Metrics, Outcome};
 use crate::serve::surface::{Presentation, UnknownToolset, View};
 use crate::spec::{Policy, ServerSpec, Surface};
-use crate::state::results::{Missing, ResultStore, StoreLimits};
+use crate::state::Store;
+use crate::state::results::{Missing, ResultStore};
 use crate::tasks::{self, Entry, JobStore};
 use crate::upstream::Upstream;
 
@@ -98,6 +99,8 @@ pub struct Inner {
     /// The surface and page size every view of this server has.
     surface: Surface,
     page_size: usize,
+    /// Where results, jobs and rate-limit counters are kept (in memory, or shared by replicas).
+    state: Store,
     /// Results too big for a frame, held for `resources/read`.
     results: ResultStore,
     /// Long-running operations still running, for `wait_for_operation` and tasks.
@@ -130,6 +133,7 @@ impl Server {
         overrides: Overrides,
         custom: Vec<Arc<CustomTool>>,
         presentation: &Presentation,
+        state: Store,
     ) -> Result<Server, UnknownToolset> {
         let surface = presentation.surface.unwrap_or(spec.surface);
         let view = View::new(spec, &custom, surface, &presentation.toolsets, presentation.page_size)?;
@@ -143,12 +147,9 @@ impl Server {
                 tools: spec.tools.iter().map(|_| OnceLock::new()).collect(),
                 surface,
                 page_size: presentation.page_size,
-                results: ResultStore::new(StoreLimits {
-                    max_bytes: spec.results.keep_bytes,
-                    max_entries: 1024,
-                    ttl: Duration::from_secs(spec.results.keep_seconds),
-                }),
-                jobs: JobStore::new(Duration::from_secs(spec.results.keep_seconds)),
+                results: ResultStore::new(state.clone()),
+                jobs: JobStore::new(state.clone(), spec),
+                state,
                 long_running: spec.tools.iter().any(|t| t.long_running.is_some()),
             }),
             view: Arc::new(view),
@@ -167,6 +168,11 @@ impl Server {
             files_dir: dir.map(Arc::from),
             ..self
         }
+    }
+
+    /// Where results, jobs and rate-limit counters are kept.
+    pub fn state(&self) -> &Store {
+        &self.state
     }
 
     /// The same server with a frame budget for results (the transport's).
@@ -228,7 +234,7 @@ impl Server {
             .unwrap_or(Duration::from_millis(self.spec.policy.deadline_ms));
         let call = async {
             let (result, outcome) = call::custom::call_custom(tool, arguments, self.upstream.redactor()).await;
-            (self.fitted(result, &tool.name, None).into(), outcome)
+            (self.fitted(result, &tool.name, None).await.into(), outcome)
         };
         self.envelope(&tool.name, deadline, deadline, cancelled, call).await
     }
@@ -250,10 +256,10 @@ impl Server {
 
     /// `result` as this transport may send it (see `results::fit`); a
     /// generated tool's preview is conformed to its output schema again.
-    fn fitted(&self, result: CallToolResult, name: &str, tool: Option<&Tool>) -> CallToolResult {
+    async fn fitted(&self, result: CallToolResult, name: &str, tool: Option<&Tool>) -> CallToolResult {
         match self.budget {
             Some(budget) if !fit::fits(&result, budget) => {
-                let mut fitted = fit::fit(result, budget, &self.results, self.caller.key(), name);
+                let mut fitted = fit::fit(result, budget, &self.results, self.caller.key(), name).await;
                 if let Some(tool) = tool {
                     tool.conform(&mut fitted);
                 }
@@ -560,7 +566,7 @@ impl ServerHandler for Server {
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, ErrorData> {
         let server = self.for_request(&context);
-        match server.results.read(server.caller.key(), &request.uri) {
+        match server.results.read(server.caller.key(), &request.uri).await {
             Ok(page) => {
                 let mut meta = rmcp::model::MetaObject::new();
                 meta.insert("page".into(), page.number.into());
@@ -587,11 +593,16 @@ impl ServerHandler for Server {
             }
             Err(Missing::Gone) => Err(ErrorData::resource_not_found(
                 format!(
-                    "{} is not held: results are kept in memory for {} minutes, for the caller they were made \
-                     for, and not across restarts; call the tool again",
+                    "{} is not held: results are kept {} for {} minutes, for the caller they were made for; \
+                     call the tool again",
                     request.uri,
+                    server.results.describe(),
                     server.results.ttl().as_secs().div_ceil(60)
                 ),
+                None,
+            )),
+            Err(Missing::Unavailable(why)) => Err(ErrorData::internal_error(
+                format!("{} can't be read now: {why}; try again shortly", request.uri),
                 None,
             )),
             Err(Missing::NoSuchPage { pages }) => Err(ErrorData::invalid_params(
@@ -692,8 +703,8 @@ impl Server {
         }
         if discovery::NAMES.contains(&name) && self.view.lists(name) {
             let started = Instant::now();
-            let answered = |result: CallToolResult| {
-                let result = self.fitted(result, name, None);
+            let answered = async |result: CallToolResult| {
+                let result = self.fitted(result, name, None).await;
                 let kind = if result.is_error == Some(true) {
                     Ended::InvalidArguments
                 } else {
@@ -714,11 +725,11 @@ impl Server {
                 Ok(result.into())
             };
             return match name {
-                discovery::SEARCH => answered(discovery::search(self.spec, &self.view, arguments)),
-                discovery::DESCRIBE => answered(discovery::describe(self.spec, &self.view, arguments)),
+                discovery::SEARCH => answered(discovery::search(self.spec, &self.view, arguments)).await,
+                discovery::DESCRIBE => answered(discovery::describe(self.spec, &self.view, arguments)).await,
                 _ => match discovery::resolve_call(self.spec, &self.view, name, arguments) {
                     Ok((index, arguments)) => self.call_generated(index, arguments, context, cancelled).await,
-                    Err(refused) => answered(*refused),
+                    Err(refused) => answered(*refused).await,
                 },
             };
         }
@@ -766,7 +777,7 @@ impl Server {
             // Boxed: a call's future (request, pages, jobs) is large, and rmcp
             // moves handler futures on the stack (a debug build overflows it).
             let (answer, outcome) = Box::pin(call::call(&self.upstream, &cx, tool, arguments, files, follow)).await;
-            (self.answered(answer, tool, follow), outcome)
+            (self.answered(answer, tool, follow).await, outcome)
         };
         // The call keeps its own deadline; the backstop (with a grace period for
         // the call's own, more precise error) stops anything that doesn't.

@@ -1,15 +1,39 @@
-//! What outlives one request: results held for their caller (read back by
-//! link, in pages), and long-running jobs (`tasks` keeps them here). Every
-//! entry is bound to its owner, so another caller's id is the same "not
-//! found" as an unknown one. Imports only the foundation.
+//! What outlives one request and what a deployment must share: results held
+//! for their caller (read back by link, in pages), long-running jobs (`tasks`
+//! keeps them here), and the rate limit's counters. One interface, [`Store`],
+//! over two backends: in this process (the default; nothing to run) or
+//! Redis/Valkey (`--state redis://…`), which replicas behind a balancer share.
+//!
+//! An entry is a record of named byte fields, bound to the caller that made
+//! it: another caller's id is the same "not found" as an unknown one. Every
+//! operation is bounded in time and fails as a [`StoreError`], never a
+//! panic or a hang; callers answer without the store where they can.
+//! Imports only the foundation.
 
+mod limit;
+mod memory;
+mod redis;
 pub mod results;
+mod seal;
+#[cfg(test)]
+mod tests;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
 
-/// Bounds of an [`OwnedStore`].
+use sha2::{Digest, Sha256};
+
+use crate::spec::ServerSpec;
+
+pub use self::limit::RateLimit;
+pub use self::seal::Sealer;
+
+/// The record of an entry: field names and their bytes.
+pub type Fields = Vec<(String, Vec<u8>)>;
+
+/// Bounds of an in-memory store of one kind. The shared store is bounded by
+/// its own `maxmemory`; it takes only the TTL.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Entries held at once, at most.
@@ -20,122 +44,262 @@ pub struct Limits {
     pub ttl: Duration,
 }
 
-/// Entries bound to the caller that made them, by id: bounded in entries and
-/// bytes (the oldest go first), each gone a TTL after it was stored. A read
-/// by another owner finds nothing, exactly as for an id never made.
-pub struct OwnedStore<T> {
-    limits: Limits,
-    inner: Mutex<Inner<T>>,
+/// Jobs held at once in memory (the oldest go first).
+const MAX_JOBS: usize = 1024;
+/// Results held at once in memory.
+const MAX_RESULTS: usize = 1024;
+
+/// The bounds `spec` sets for results (`results.keep_bytes`) and jobs (by
+/// number), both kept for `results.keep_seconds`.
+pub fn limits_for(spec: &ServerSpec) -> (Limits, Limits) {
+    let ttl = Duration::from_secs(spec.results.keep_seconds);
+    let results = Limits {
+        max_entries: MAX_RESULTS,
+        max_bytes: spec.results.keep_bytes,
+        ttl,
+    };
+    // Jobs are small: bounded by their number.
+    let jobs = Limits {
+        max_entries: MAX_JOBS,
+        max_bytes: usize::MAX,
+        ttl,
+    };
+    (results, jobs)
 }
 
-struct Held<T> {
-    owner: String,
-    stored: Instant,
-    bytes: usize,
-    value: T,
+/// What an entry is: each kind has its own bounds and key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Result,
+    Job,
 }
 
-struct Inner<T> {
-    held: HashMap<String, Held<T>>,
-    /// Ids, oldest first: evicted first when a bound is reached.
-    order: VecDeque<String>,
-    bytes: usize,
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Result => "result",
+            Kind::Job => "job",
+        }
+    }
 }
 
-impl<T> OwnedStore<T> {
-    pub fn new(limits: Limits) -> OwnedStore<T> {
-        OwnedStore {
-            limits,
-            inner: Mutex::new(Inner {
-                held: HashMap::new(),
-                order: VecDeque::new(),
-                bytes: 0,
-            }),
+/// Why the store could not answer. The message names the store (its
+/// password masked), never an entry's content.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// Down, slow past its timeout, or refusing.
+    #[error("the state store is unavailable ({0})")]
+    Unavailable(String),
+    /// The OS has no randomness for an unguessable id or a nonce.
+    #[error("no randomness for an unguessable id")]
+    NoRandomness,
+}
+
+/// The fields of a job's record that stay readable by the store (its
+/// scripts compare them); every other field is sealed when a key is set.
+const PLAIN_FIELDS: &[&str] = &["state"];
+
+/// The state store of a server: cheap to clone, shared by its handles.
+#[derive(Clone)]
+pub struct Store {
+    backend: Arc<Backend>,
+    sealer: Option<Arc<Sealer>>,
+    limits: [Limits; 2],
+}
+
+enum Backend {
+    Memory(memory::Memory),
+    Redis(redis::Redis),
+}
+
+impl Store {
+    /// A store in this process, with the bounds of results and of jobs.
+    pub fn memory(results: Limits, jobs: Limits) -> Store {
+        Store {
+            backend: Arc::new(Backend::Memory(memory::Memory::new(results, jobs))),
+            sealer: None,
+            limits: [results, jobs],
         }
     }
 
-    pub fn ttl(&self) -> Duration {
-        self.limits.ttl
+    /// The shared store at `url` (Redis or Valkey; see `redis.rs`), its keys
+    /// under `namespace`, values sealed with `sealer` when given; entries
+    /// expire after the TTLs of `results` and `jobs`.
+    pub fn redis(
+        url: &str,
+        namespace: &str,
+        sealer: Option<Sealer>,
+        results: Limits,
+        jobs: Limits,
+    ) -> Result<Store, StoreError> {
+        Ok(Store {
+            backend: Arc::new(Backend::Redis(redis::Redis::open(url, namespace)?)),
+            sealer: sealer.map(Arc::new),
+            limits: [results, jobs],
+        })
     }
 
-    /// Holds `value` (of `bytes`) as `id` for `owner`, replacing what `id`
-    /// held; `false` when it is bigger than the whole store may hold.
-    pub fn insert(&self, owner: &str, id: &str, value: T, bytes: usize) -> bool {
-        if bytes > self.limits.max_bytes {
-            return false;
+    /// The in-memory store with the bounds `spec` sets.
+    pub fn for_spec(spec: &ServerSpec) -> Store {
+        let (results, jobs) = limits_for(spec);
+        Store::memory(results, jobs)
+    }
+
+    /// Where entries are held, in words for messages (`in memory`, or the
+    /// shared store's URL with its password masked).
+    pub fn describe(&self) -> String {
+        match &*self.backend {
+            Backend::Memory(_) => "in memory".to_string(),
+            Backend::Redis(redis) => format!("in the shared store {}", redis.shown()),
         }
-        let mut inner = self.lock();
-        inner.expire(self.limits.ttl);
-        inner.remove(id);
-        while inner.bytes + bytes > self.limits.max_bytes || inner.held.len() >= self.limits.max_entries {
-            if !inner.evict_oldest() {
-                break;
+    }
+
+    /// The bounds entries of `kind` are held within.
+    pub fn limits(&self, kind: Kind) -> Limits {
+        self.limits[kind as usize]
+    }
+
+    /// Holds `fields` as `owner`'s entry `id` of `kind`, replacing what
+    /// `id` held; `Ok(false)` when it is bigger than the store may hold.
+    pub async fn put(&self, kind: Kind, owner: &str, id: &str, fields: Fields) -> Result<bool, StoreError> {
+        let limits = self.limits(kind);
+        if fields.iter().map(|(_, v)| v.len()).sum::<usize>() > limits.max_bytes {
+            return Ok(false);
+        }
+        match &*self.backend {
+            Backend::Memory(memory) => Ok(memory.put(kind, owner, id, fields)),
+            Backend::Redis(redis) => {
+                let key = redis.key(kind, owner, id);
+                let fields = self.seal_all(&key, fields)?;
+                redis.put(&key, fields, limits.ttl).await.map(|()| true)
             }
         }
-        inner.bytes += bytes;
-        inner.order.push_back(id.to_string());
-        let held = Held {
-            owner: owner.to_string(),
-            stored: Instant::now(),
-            bytes,
-            value,
+    }
+
+    /// The values of `names` in `owner`'s entry `id`; `None` when it holds
+    /// no entry there (expired, evicted, another caller's, never made) or
+    /// the first name has no value.
+    pub async fn get(
+        &self,
+        kind: Kind,
+        owner: &str,
+        id: &str,
+        names: &[&str],
+    ) -> Result<Option<Vec<Option<Vec<u8>>>>, StoreError> {
+        let values = match &*self.backend {
+            Backend::Memory(memory) => memory.get(kind, owner, id, names),
+            Backend::Redis(redis) => {
+                let key = redis.key(kind, owner, id);
+                let values = redis.get(&key, names).await?;
+                let opened = names
+                    .iter()
+                    .zip(values)
+                    .map(|(name, value)| value.and_then(|v| self.open(&key, name, v)))
+                    .collect();
+                Some(opened)
+            }
         };
-        inner.held.insert(id.to_string(), held);
-        true
+        Ok(values.filter(|values: &Vec<Option<Vec<u8>>>| values.first().is_some_and(Option::is_some)))
     }
 
-    /// `read` of the entry `id` of `owner`; `None` when not held (expired,
-    /// evicted, another owner's, or never made).
-    pub fn with<R>(&self, owner: &str, id: &str, read: impl FnOnce(&mut T) -> R) -> Option<R> {
-        let mut inner = self.lock();
-        inner.expire(self.limits.ttl);
-        let held = inner.held.get_mut(id).filter(|h| h.owner == owner)?;
-        Some(read(&mut held.value))
-    }
-
-    /// Takes the entry `id` of `owner` out of the store.
-    pub fn take(&self, owner: &str, id: &str) -> Option<T> {
-        let mut inner = self.lock();
-        inner.expire(self.limits.ttl);
-        if inner.held.get(id).is_none_or(|h| h.owner != owner) {
-            return None;
+    /// Takes `owner`'s entry `id` out of the store, all its fields.
+    pub async fn take(&self, kind: Kind, owner: &str, id: &str) -> Result<Option<Fields>, StoreError> {
+        match &*self.backend {
+            Backend::Memory(memory) => Ok(memory.take(kind, owner, id)),
+            Backend::Redis(redis) => {
+                let key = redis.key(kind, owner, id);
+                let Some(fields) = redis.take(&key).await? else {
+                    return Ok(None);
+                };
+                // A field that doesn't open (another key, tampered) is as absent.
+                let opened = fields
+                    .into_iter()
+                    .filter_map(|(name, value)| self.open(&key, &name, value).map(|v| (name, v)))
+                    .collect();
+                Ok(Some(opened))
+            }
         }
-        inner.remove(id)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Inner<T>> {
-        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    /// Sets `fields` of `owner`'s entry `id` when it is held and its field
+    /// `guard.0` is not `guard.1` (one of [`PLAIN_FIELDS`]), in one step.
+    pub async fn set_unless(
+        &self,
+        kind: Kind,
+        owner: &str,
+        id: &str,
+        guard: (&str, &[u8]),
+        fields: Fields,
+    ) -> Result<bool, StoreError> {
+        match &*self.backend {
+            Backend::Memory(memory) => Ok(memory.set_unless(kind, owner, id, guard, fields)),
+            Backend::Redis(redis) => {
+                let key = redis.key(kind, owner, id);
+                let fields = self.seal_all(&key, fields)?;
+                redis.set_unless(&key, guard, fields).await
+            }
+        }
     }
-}
 
-impl<T> Inner<T> {
-    fn expire(&mut self, ttl: Duration) {
-        while let Some(id) = self.order.front() {
-            match self.held.get(id) {
-                Some(held) if held.stored.elapsed() < ttl => break,
-                _ => {
-                    self.evict_oldest();
+    /// One call by `owner` against `per_minute` (a burst of the whole
+    /// minute): for the deployment with the shared store, for this process
+    /// otherwise. `Ok(Err(wait))`: refused, allowed again after `wait`.
+    pub async fn admit(&self, owner: &str, per_minute: NonZeroU32) -> Result<Result<(), Duration>, StoreError> {
+        match &*self.backend {
+            Backend::Memory(memory) => Ok(memory.admit(owner, per_minute)),
+            Backend::Redis(redis) => redis.admit(owner, per_minute).await,
+        }
+    }
+
+    /// Whether the store answers (always, in memory).
+    pub async fn ready(&self) -> Result<(), StoreError> {
+        match &*self.backend {
+            Backend::Memory(_) => Ok(()),
+            Backend::Redis(redis) => redis.ping().await,
+        }
+    }
+
+    fn seal_all(&self, key: &str, fields: Fields) -> Result<Fields, StoreError> {
+        let Some(sealer) = &self.sealer else {
+            return Ok(fields);
+        };
+        fields
+            .into_iter()
+            .map(|(name, value)| {
+                if PLAIN_FIELDS.contains(&name.as_str()) {
+                    return Ok((name, value));
                 }
+                let sealed = sealer
+                    .seal(&format!("{key}/{name}"), &value)
+                    .ok_or(StoreError::NoRandomness)?;
+                Ok((name, sealed))
+            })
+            .collect()
+    }
+
+    /// A stored value as it was put; `None` when it doesn't open (sealed
+    /// for another place or with another key, or changed in the store).
+    fn open(&self, key: &str, name: &str, value: Vec<u8>) -> Option<Vec<u8>> {
+        match &self.sealer {
+            Some(sealer) if !PLAIN_FIELDS.contains(&name) => {
+                let opened = sealer.open(&format!("{key}/{name}"), &value);
+                if opened.is_none() {
+                    tracing::warn!(field = name, "a stored value did not open with MCP_STATE_KEY: treated as absent");
+                }
+                opened
             }
+            _ => Some(value),
         }
     }
+}
 
-    fn evict_oldest(&mut self) -> bool {
-        let Some(id) = self.order.pop_front() else {
-            return false;
-        };
-        if let Some(held) = self.held.remove(&id) {
-            self.bytes -= held.bytes;
-        }
-        true
-    }
-
-    fn remove(&mut self, id: &str) -> Option<T> {
-        let held = self.held.remove(id)?;
-        self.order.retain(|other| other != id);
-        self.bytes -= held.bytes;
-        Some(held.value)
-    }
+/// The owner as the shared store's keys carry it: a digest, so keys have
+/// one length and shape whatever a subject holds.
+fn owner_digest(owner: &str) -> String {
+    Sha256::digest(owner.as_bytes())[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// 128 random bits in hex: an id nobody can guess; `None` when the OS has no
@@ -144,57 +308,4 @@ pub fn random_id() -> Option<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).ok()?;
     Some(bytes.iter().map(|b| format!("{b:02x}")).collect())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn store(max_entries: usize, max_bytes: usize) -> OwnedStore<&'static str> {
-        OwnedStore::new(Limits {
-            max_entries,
-            max_bytes,
-            ttl: Duration::from_secs(60),
-        })
-    }
-
-    #[test]
-    fn an_entry_is_its_owners_only() {
-        let s = store(4, 100);
-        assert!(s.insert("alice", "1", "a", 1));
-        assert_eq!(s.with("bob", "1", |v| *v), None, "another owner's id reads as absent");
-        assert_eq!(s.take("bob", "1"), None);
-        assert_eq!(s.with("alice", "1", |v| *v), Some("a"));
-        assert_eq!(s.take("alice", "1"), Some("a"));
-        assert_eq!(s.with("alice", "1", |v| *v), None);
-    }
-
-    #[test]
-    fn the_oldest_go_first_at_either_bound() {
-        let s = store(2, 10);
-        s.insert("o", "1", "a", 4);
-        s.insert("o", "2", "b", 4);
-        s.insert("o", "3", "c", 4);
-        assert_eq!(s.with("o", "1", |v| *v), None, "past two entries");
-        s.insert("o", "4", "d", 8);
-        assert_eq!(s.with("o", "2", |v| *v), None);
-        assert_eq!(s.with("o", "3", |v| *v), None, "past ten bytes");
-        assert_eq!(s.with("o", "4", |v| *v), Some("d"));
-        assert!(!s.insert("o", "5", "e", 11), "bigger than the store");
-        // Replacing an id keeps one entry for it.
-        s.insert("o", "4", "D", 2);
-        assert_eq!(s.take("o", "4"), Some("D"));
-        assert_eq!(s.take("o", "4"), None);
-    }
-
-    #[test]
-    fn entries_expire_after_the_ttl() {
-        let s = OwnedStore::new(Limits {
-            max_entries: 4,
-            max_bytes: 100,
-            ttl: Duration::ZERO,
-        });
-        s.insert("o", "1", "a", 1);
-        assert_eq!(s.with("o", "1", |v| *v), None);
-    }
 }

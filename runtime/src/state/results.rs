@@ -3,52 +3,33 @@
 //! `resource_link` to it; `resources/read` returns it in pages that each fit
 //! the budget.
 //!
-//! Held in memory, bounded in bytes and entries, each for a TTL; gone on
-//! restart (the link then says so when read). A result is readable only by
-//! the caller it was made for: the owner key is the OAuth subject, the
-//! static token's caller, or the stdio session.
+//! Held in the state store (`state`): in memory by default, or shared by
+//! replicas; bounded, each for a TTL. A result is readable only by the
+//! caller it was made for: the owner key is the OAuth subject, the static
+//! token's caller, or the stdio session. One record per result: `meta`
+//! (media type, size, pages) and one field per page (`p1`, `p2`, …), so a
+//! page read fetches that page only.
 //!
 //! Input: a result's text (already redacted) and its media type. Output: a
 //! link (`mcpgen://results/<id>`, 128 random bits), and pages by number.
 
 use std::time::Duration;
 
-use super::{Limits, OwnedStore, random_id};
+use super::{Kind, Store, StoreError, random_id};
 
 use base64::Engine;
 
 /// The URI scheme and prefix of held results.
 pub const RESULT_URI_PREFIX: &str = "mcpgen://results/";
 
-/// Bounds of the store.
-#[derive(Debug, Clone, Copy)]
-pub struct StoreLimits {
-    /// All held results together, in bytes.
-    pub max_bytes: usize,
-    /// Held results, at most.
-    pub max_entries: usize,
-    /// How long a result stays readable.
-    pub ttl: Duration,
-}
-
-impl Default for StoreLimits {
-    fn default() -> StoreLimits {
-        let defaults = mcpgen_spec::ResultsSpec::DEFAULT;
-        StoreLimits {
-            max_bytes: defaults.keep_bytes,
-            max_entries: 1024,
-            ttl: Duration::from_secs(defaults.keep_seconds),
-        }
-    }
-}
-
-struct Held {
+/// What a result's `meta` field holds.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Meta {
     media_type: String,
-    /// `text` is base64 of binary content, read back as a blob.
+    /// The pages are base64 of binary content, read back as blobs.
     blob: bool,
-    text: String,
-    /// Byte offsets where each page starts (on char boundaries).
-    pages: Vec<usize>,
+    size: usize,
+    pages: usize,
 }
 
 /// A held result, as the tool's answer describes it.
@@ -85,123 +66,176 @@ pub enum Missing {
     NoSuchPage { pages: usize },
     /// Not a URI of this store.
     NotOurs,
+    /// The store did not answer: held or not, it can't be read now.
+    Unavailable(String),
 }
 
-/// Results held for their callers, bounded in bytes and entries.
+impl From<StoreError> for Missing {
+    fn from(error: StoreError) -> Missing {
+        Missing::Unavailable(error.to_string())
+    }
+}
+
+/// Results held for their callers, on the server's state store.
+#[derive(Clone)]
 pub struct ResultStore {
-    held: OwnedStore<Held>,
+    store: Store,
 }
 
 impl ResultStore {
-    pub fn new(limits: StoreLimits) -> ResultStore {
-        ResultStore {
-            held: OwnedStore::new(Limits {
-                max_entries: limits.max_entries,
-                max_bytes: limits.max_bytes,
-                ttl: limits.ttl,
-            }),
-        }
+    pub fn new(store: Store) -> ResultStore {
+        ResultStore { store }
     }
 
     /// How long a result stays readable.
     pub fn ttl(&self) -> Duration {
-        self.held.ttl()
+        self.store.limits(Kind::Result).ttl
+    }
+
+    /// Where results are held, in words (`in memory`, or the shared store).
+    pub fn describe(&self) -> String {
+        self.store.describe()
     }
 
     /// Holds `text` for `owner`, split into pages of at most `page_bytes`.
-    /// `None` when it is bigger than the whole store may hold (or the OS has
-    /// no randomness for its id).
-    pub fn put(&self, owner: &str, media_type: &str, text: String, page_bytes: usize) -> Option<Link> {
-        self.hold(owner, media_type, text, page_bytes, false)
+    /// `Ok(None)` when it is bigger than the store may hold.
+    pub async fn put(
+        &self,
+        owner: &str,
+        media_type: &str,
+        text: String,
+        page_bytes: usize,
+    ) -> Result<Option<Link>, StoreError> {
+        self.hold(owner, media_type, text, page_bytes, false).await
     }
 
     /// Holds binary content given as base64, in pages of whole base64 quads
     /// (each decodes on its own) of at most `page_bytes`.
-    pub fn put_blob(&self, owner: &str, media_type: &str, base64: String, page_bytes: usize) -> Option<Link> {
-        self.hold(owner, media_type, base64, page_bytes / 4 * 4, true)
+    pub async fn put_blob(
+        &self,
+        owner: &str,
+        media_type: &str,
+        base64: String,
+        page_bytes: usize,
+    ) -> Result<Option<Link>, StoreError> {
+        self.hold(owner, media_type, base64, page_bytes / 4 * 4, true).await
     }
 
-    fn hold(&self, owner: &str, media_type: &str, text: String, page_bytes: usize, blob: bool) -> Option<Link> {
+    async fn hold(
+        &self,
+        owner: &str,
+        media_type: &str,
+        text: String,
+        page_bytes: usize,
+        blob: bool,
+    ) -> Result<Option<Link>, StoreError> {
         if page_bytes == 0 {
-            return None;
+            return Ok(None);
         }
         // Without randomness no id can be unguessable: the caller cuts instead.
-        let id = random_id()?;
-        let pages = page_starts(&text, page_bytes);
+        let id = random_id().ok_or(StoreError::NoRandomness)?;
+        let starts = page_starts(&text, page_bytes);
         // Base64 without padding inside: 3 bytes per 4 characters, less the padding.
         let size = if blob {
             text.len() / 4 * 3 - text.bytes().rev().take_while(|&b| b == b'=').count()
         } else {
             text.len()
         };
-        let link = Link {
-            uri: format!("{RESULT_URI_PREFIX}{id}"),
-            size,
-            pages: pages.len(),
-            media_type: media_type.to_string(),
-        };
-        let bytes = text.len();
-        let held = Held {
+        let meta = Meta {
             media_type: media_type.to_string(),
             blob,
-            text,
-            pages,
+            size,
+            pages: starts.len(),
         };
-        self.held.insert(owner, &id, held, bytes).then_some(link)
+        let mut fields = Vec::with_capacity(starts.len() + 1);
+        fields.push(("meta".to_string(), serde_json::to_vec(&meta).unwrap_or_default()));
+        for (n, start) in starts.iter().enumerate() {
+            let end = starts.get(n + 1).copied().unwrap_or(text.len());
+            fields.push((format!("p{}", n + 1), text.as_bytes()[*start..end].to_vec()));
+        }
+        if !self.store.put(Kind::Result, owner, &id, fields).await? {
+            return Ok(None);
+        }
+        Ok(Some(Link {
+            uri: format!("{RESULT_URI_PREFIX}{id}"),
+            size,
+            pages: meta.pages,
+            media_type: meta.media_type,
+        }))
     }
 
     /// Page `number` (1-based) of the result at `uri` (`…/<id>` is page 1,
     /// `…/<id>/pages/<n>` page n), for `owner`.
-    pub fn read(&self, owner: &str, uri: &str) -> Result<Page, Missing> {
+    pub async fn read(&self, owner: &str, uri: &str) -> Result<Page, Missing> {
         let rest = uri.strip_prefix(RESULT_URI_PREFIX).ok_or(Missing::NotOurs)?;
         let (id, number) = match rest.split_once("/pages/") {
             Some((id, n)) => (id, n.parse::<usize>().map_err(|_| Missing::NotOurs)?),
             None => (rest, 1),
         };
+        let page = format!("p{number}");
         // Another caller's result is as absent as an expired one: no oracle.
-        let page = self.held.with(owner, id, |held| {
-            let pages = held.pages.len();
-            if number == 0 || number > pages {
-                return Err(Missing::NoSuchPage { pages });
-            }
-            let start = held.pages[number - 1];
-            let end = held.pages.get(number).copied().unwrap_or(held.text.len());
-            Ok(Page {
-                uri: page_uri(id, number),
-                text: held.text[start..end].to_string(),
-                blob: held.blob,
-                media_type: held.media_type.clone(),
-                number,
-                pages,
-                next: (number < pages).then(|| page_uri(id, number + 1)),
-            })
-        });
-        page.ok_or(Missing::Gone)?
+        let mut values = self
+            .store
+            .get(Kind::Result, owner, id, &["meta", &page])
+            .await?
+            .ok_or(Missing::Gone)?;
+        let meta = meta_of(values[0].as_deref())?;
+        let text = match values[1].take() {
+            Some(text) if number > 0 => String::from_utf8(text).map_err(|_| Missing::Gone)?,
+            _ => return Err(Missing::NoSuchPage { pages: meta.pages }),
+        };
+        Ok(Page {
+            uri: page_uri(id, number),
+            text,
+            blob: meta.blob,
+            media_type: meta.media_type,
+            number,
+            pages: meta.pages,
+            next: (number < meta.pages).then(|| page_uri(id, number + 1)),
+        })
     }
-}
 
-impl ResultStore {
     /// All of the result at `uri` (its link or one of its pages) for `owner`,
     /// as bytes (decoded when binary), with its media type: a download sent
     /// on as a file (`files`).
-    pub fn whole(&self, owner: &str, uri: &str) -> Result<(Vec<u8>, String), Missing> {
+    pub async fn whole(&self, owner: &str, uri: &str) -> Result<(Vec<u8>, String), Missing> {
         let rest = uri.strip_prefix(RESULT_URI_PREFIX).ok_or(Missing::NotOurs)?;
         let id = rest.split_once("/pages/").map_or(rest, |(id, _)| id);
-        let (text, blob, media_type) = self
-            .held
-            .with(owner, id, |held| {
-                (held.text.clone(), held.blob, held.media_type.clone())
-            })
+        let values = self
+            .store
+            .get(Kind::Result, owner, id, &["meta"])
+            .await?
             .ok_or(Missing::Gone)?;
-        let bytes = if blob {
+        let meta = meta_of(values[0].as_deref())?;
+        let names: Vec<String> = std::iter::once("meta".to_string())
+            .chain((1..=meta.pages).map(|n| format!("p{n}")))
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let values = self
+            .store
+            .get(Kind::Result, owner, id, &names)
+            .await?
+            .ok_or(Missing::Gone)?;
+        let mut text = Vec::with_capacity(meta.size);
+        for page in values.into_iter().skip(1) {
+            // A page gone while the rest is held (evicted between reads): all of it is.
+            text.extend(page.ok_or(Missing::Gone)?);
+        }
+        let bytes = if meta.blob {
             base64::engine::general_purpose::STANDARD
                 .decode(text)
                 .map_err(|_| Missing::NotOurs)?
         } else {
-            text.into_bytes()
+            text
         };
-        Ok((bytes, media_type))
+        Ok((bytes, meta.media_type))
     }
+}
+
+fn meta_of(value: Option<&[u8]>) -> Result<Meta, Missing> {
+    value
+        .and_then(|v| serde_json::from_slice(v).ok())
+        .ok_or(Missing::Gone)
 }
 
 fn page_uri(id: &str, number: usize) -> String {
@@ -235,27 +269,32 @@ fn escaped_len(c: char) -> usize {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn store() -> ResultStore {
-        ResultStore::new(StoreLimits {
-            max_bytes: 1000,
-            max_entries: 3,
-            ttl: Duration::from_secs(60),
-        })
+    pub(crate) fn in_memory(max_bytes: usize, max_entries: usize, ttl: Duration) -> ResultStore {
+        let limits = crate::state::Limits {
+            max_entries,
+            max_bytes,
+            ttl,
+        };
+        ResultStore::new(Store::memory(limits, limits))
     }
 
-    #[test]
-    fn a_held_result_reads_back_in_pages_that_fit_only_for_its_owner() {
+    fn store() -> ResultStore {
+        in_memory(1000, 3, Duration::from_secs(60))
+    }
+
+    #[tokio::test]
+    async fn a_held_result_reads_back_in_pages_that_fit_only_for_its_owner() {
         let store = store();
         let text = "é".repeat(100); // 200 bytes, 2-byte chars
-        let link = store.put("alice", "application/json", text.clone(), 33).unwrap();
+        let link = store.put("alice", "application/json", text.clone(), 33).await.unwrap().unwrap();
         assert_eq!((link.size, link.pages), (200, 7));
         let mut joined = String::new();
         let mut uri = link.uri.clone();
         loop {
-            let page = store.read("alice", &uri).unwrap();
+            let page = store.read("alice", &uri).await.unwrap();
             assert!(page.text.len() <= 33 && !page.text.is_empty());
             joined.push_str(&page.text);
             match page.next {
@@ -264,22 +303,22 @@ mod tests {
             }
         }
         assert_eq!(joined, text);
-        assert_eq!(store.read("bob", &link.uri), Err(Missing::Gone));
+        assert_eq!(store.read("bob", &link.uri).await, Err(Missing::Gone));
         assert_eq!(
-            store.read("alice", &format!("{}/pages/9", link.uri)),
+            store.read("alice", &format!("{}/pages/9", link.uri)).await,
             Err(Missing::NoSuchPage { pages: 7 })
         );
-        assert_eq!(store.read("alice", "https://example.com/x"), Err(Missing::NotOurs));
+        assert_eq!(store.read("alice", "https://example.com/x").await, Err(Missing::NotOurs));
     }
 
-    #[test]
-    fn pages_fit_as_json_strings_whatever_they_hold() {
+    #[tokio::test]
+    async fn pages_fit_as_json_strings_whatever_they_hold() {
         let store = store();
         let text = "a\"b\\c\u{1}d\né".repeat(20);
-        let link = store.put("a", "text/plain", text.clone(), 16).unwrap();
+        let link = store.put("a", "text/plain", text.clone(), 16).await.unwrap().unwrap();
         let mut joined = String::new();
         for n in 1..=link.pages {
-            let page = store.read("a", &format!("{}/pages/{n}", link.uri)).unwrap();
+            let page = store.read("a", &format!("{}/pages/{n}", link.uri)).await.unwrap();
             let escaped = serde_json::to_string(&page.text).unwrap().len() - 2;
             assert!(escaped <= 16 && !page.text.is_empty(), "{escaped}: {:?}", page.text);
             joined.push_str(&page.text);
@@ -287,28 +326,26 @@ mod tests {
         assert_eq!(joined, text);
     }
 
-    #[test]
-    fn the_store_stays_within_its_bounds_evicting_the_oldest() {
+    #[tokio::test]
+    async fn the_store_stays_within_its_bounds_evicting_the_oldest() {
         let store = store();
-        let links: Vec<Link> = (0..4)
-            .map(|i| store.put("a", "text/plain", format!("{i}").repeat(300), 100).unwrap())
-            .collect();
-        // 4 × 300 bytes > 1000 and > 3 entries: the first is gone, the rest readable.
-        assert_eq!(store.read("a", &links[0].uri), Err(Missing::Gone));
-        for link in &links[1..] {
-            assert!(store.read("a", &link.uri).is_ok());
+        let mut links = Vec::new();
+        for i in 0..4 {
+            links.push(store.put("a", "text/plain", format!("{i}").repeat(250), 100).await.unwrap().unwrap());
         }
-        assert!(store.put("a", "text/plain", "x".repeat(1001), 100).is_none());
+        // 4 × 250 bytes (and their meta) > 1000 and > 3 entries: the first is gone, the rest readable.
+        assert_eq!(store.read("a", &links[0].uri).await, Err(Missing::Gone));
+        for link in &links[1..] {
+            assert!(store.read("a", &link.uri).await.is_ok());
+        }
+        assert!(store.put("a", "text/plain", "x".repeat(1001), 100).await.unwrap().is_none());
     }
 
-    #[test]
-    fn expired_results_are_gone() {
-        let store = ResultStore::new(StoreLimits {
-            ttl: Duration::from_millis(1),
-            ..StoreLimits::default()
-        });
-        let link = store.put("a", "text/plain", "x".into(), 10).unwrap();
-        std::thread::sleep(Duration::from_millis(5));
-        assert_eq!(store.read("a", &link.uri), Err(Missing::Gone));
+    #[tokio::test]
+    async fn expired_results_are_gone() {
+        let store = in_memory(1000, 3, Duration::from_millis(1));
+        let link = store.put("a", "text/plain", "x".into(), 10).await.unwrap().unwrap();
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(store.read("a", &link.uri).await, Err(Missing::Gone));
     }
 }

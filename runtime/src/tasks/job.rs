@@ -1,7 +1,7 @@
 //! A job: what a 202 says about where to watch it, how long to wait
 //! between polls, and what a caller is told while it runs.
 
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use mcpgen_spec::projection::Projection;
 use rmcp::model::CallToolResult;
@@ -34,12 +34,25 @@ pub struct Job {
     pub status: Option<String>,
     /// How long to wait before the next poll.
     pub wait: Duration,
-    /// The model's `fields`, for the final answer.
-    pub asked: Option<Projection>,
+    /// The model's `fields` (checked when the call was made), for the final answer.
+    pub fields: Option<Vec<String>>,
     /// Values sent in headers the redaction rules name: masked in the answer too.
     pub sensitive: Vec<String>,
-    pub started: Instant,
+    /// Wall-clock time: a job may be read back on another replica.
+    pub started: SystemTime,
     pub polls: u32,
+}
+
+impl Job {
+    /// The projection the model asked for with `fields`.
+    pub fn asked(&self) -> Option<Projection> {
+        self.fields.as_deref().and_then(|fields| Projection::asked(fields).ok())
+    }
+
+    /// How long ago the job started.
+    pub fn running(&self) -> Duration {
+        self.started.elapsed().unwrap_or_default()
+    }
 }
 
 /// Where a 202 says to watch its job, and the job's status as its body
@@ -135,7 +148,7 @@ pub fn timestamp(at: SystemTime) -> String {
 /// and how to wait for it again.
 pub fn still_running(job: &Job, handle: &str, note: Option<&str>) -> CallToolResult {
     let status = job.status.as_deref().unwrap_or("running");
-    let seconds = job.started.elapsed().as_secs();
+    let seconds = job.running().as_secs();
     let text = format!(
         "{} was accepted and is still running after {seconds} s (status: `{status}`; {} status check(s)).{} \
          To wait for it again, call `{WAIT_TOOL}` with {{\"operation\": \"{handle}\"}}; it is kept for this caller only.",

@@ -11,7 +11,8 @@
 //! the server's choice (`serve/jobs.rs`): an MCP task for clients with the tasks
 //! extension, each `tasks/get` advancing it by at most one poll; otherwise a
 //! wait within the call's deadline, then a handle for `wait_for_operation`.
-//! Jobs are held per caller, bounded, on the store results use (`state`).
+//! Jobs are held per caller on the server's state store (`state`): in
+//! memory, or shared by replicas.
 //!
 //! This layer owns the lifecycle (hold, poll, follow, cancel, take); `call`
 //! shapes a finished job's response and `serve/jobs.rs` speaks MCP tasks and
@@ -33,5 +34,3 @@ pub const WAIT_TOOL: &str = "wait_for_operation";
 const MIN_WAIT: Duration = Duration::from_secs(1);
 const MAX_WAIT: Duration = Duration::from_secs(30);
 const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(10);
-/// Jobs held at once (the oldest go first).
-const MAX_JOBS: usize = 1024;

@@ -38,8 +38,6 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_core::Stream;
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use rmcp::ErrorData;
 use rmcp::model::{ClientJsonRpcMessage, ServerJsonRpcMessage};
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, LocalSessionManagerError};
@@ -53,6 +51,7 @@ use crate::config::Secret;
 use crate::identity::Caller;
 use crate::identity::oauth::ResourceServer;
 use crate::serve::Server;
+use crate::state::{RateLimit, Store};
 use crate::serve::surface::{self, ListRequest};
 
 /// How long shutdown waits for in-flight tool calls before closing anyway.
@@ -95,6 +94,8 @@ const CLOSE_GRACE: Duration = Duration::from_secs(5);
 
 struct Guard {
     tokens: Vec<Secret>,
+    /// The caller each token (by index) is.
+    callers: Vec<Caller>,
     oauth: Option<Arc<ResourceServer>>,
 }
 
@@ -135,7 +136,7 @@ async fn guard(
         Caller::address(peer.ip())
     } else {
         match presented.and_then(|t| guard.token_index(t)) {
-            Some(i) => Caller::token(i),
+            Some(i) => guard.callers[i].clone(),
             None => return unauthorized(),
         }
     };
@@ -152,7 +153,7 @@ struct BodyCheck {
     sessions: Option<Arc<BoundedSessions>>,
     /// Tool calls per caller: what costs the API. Other requests (listing,
     /// notifications, probes) are not counted.
-    limiter: Option<Arc<DefaultKeyedRateLimiter<String>>>,
+    limiter: Option<Arc<RateLimit>>,
     calls: Arc<CallSlots>,
     /// With OAuth: a tool call needs its tool's scope (answered 403 otherwise,
     /// before the call is counted or made); `server` says which tools only read.
@@ -261,9 +262,8 @@ async fn check_body(State(check): State<BodyCheck>, request: Request, next: Next
     }
     if method == Some("tools/call") {
         if let Some(limiter) = &check.limiter
-            && let Err(not_until) = limiter.check_key(&caller.to_string())
+            && let Err(wait) = limiter.check(caller).await
         {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
             let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
             let text = format!(
                 "Rate limit: this client has made as many tool calls as this server allows per minute. \
@@ -456,8 +456,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
     let body_check = BodyCheck {
         max_body: options.max_body_bytes,
         sessions: options.legacy_sessions.then(|| sessions.clone()),
-        limiter: NonZeroU32::new(options.rate_limit_per_minute)
-            .map(|n| Arc::new(RateLimiter::keyed(Quota::per_minute(n)))),
+        limiter: NonZeroU32::new(options.rate_limit_per_minute).map(|n| Arc::new(RateLimit::new(n, server.state().clone()))),
         calls: Arc::new(CallSlots {
             max: options.max_calls.max(1),
             per_caller: options.max_calls_per_caller.max(1),
@@ -469,6 +468,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
 
     let guard_state = Arc::new(Guard {
         tokens: options.tokens.clone(),
+        callers: options.tokens.iter().map(Caller::token).collect(),
         oauth: options.oauth.clone(),
     });
     let metrics = server.metrics().clone();
@@ -517,16 +517,41 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             "/readyz",
             get({
                 let ready = ready.clone();
-                move || async move {
-                    if ready.load(Ordering::Relaxed) {
-                        (StatusCode::OK, "ready\n")
-                    } else {
-                        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
-                    }
-                }
+                let state = server.state().clone();
+                move |query: axum::extract::RawQuery| readiness(ready, state, query.0)
             }),
         )
 }
+
+/// `/readyz`: 503 while shutting down. A shared state store that doesn't
+/// answer is said in the body but keeps the replica ready, as every replica
+/// shares the outage and calls that don't need the store still work
+/// (`/readyz?strict` answers 503 then, for operators who'd rather drain).
+async fn readiness(ready: Arc<AtomicBool>, state: Store, query: Option<String>) -> Response {
+    if !ready.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    let strict = query.is_some_and(|q| q.split('&').any(|p| p == "strict"));
+    match tokio::time::timeout(READY_STATE_TIMEOUT, state.ready()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
+        outcome => {
+            let why = match outcome {
+                Ok(Err(e)) => e.to_string(),
+                _ => format!("the state store did not answer within {} ms", READY_STATE_TIMEOUT.as_millis()),
+            };
+            let status = if strict {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::OK
+            };
+            let text = format!("ready, degraded: {why}; result links, tasks and the shared rate limit wait for it\n");
+            (status, text).into_response()
+        }
+    }
+}
+
+/// How long `/readyz` waits for the state store (probes time out at 1 s by default).
+const READY_STATE_TIMEOUT: Duration = Duration::from_millis(700);
 
 /// Accepted `Host` names: the configured ones, else the loopback names when
 /// bound to loopback; empty means no check (bound beyond loopback).
@@ -640,8 +665,10 @@ mod tests {
     use super::*;
 
     fn guard_of(tokens: &[&str]) -> Guard {
+        let tokens: Vec<Secret> = tokens.iter().map(|t| Secret::new(t.to_string())).collect();
         Guard {
-            tokens: tokens.iter().map(|t| Secret::new(t.to_string())).collect(),
+            callers: tokens.iter().map(Caller::token).collect(),
+            tokens,
             oauth: None,
         }
     }
