@@ -2,7 +2,8 @@
 # What the tests drive, installed on a fresh machine (the first half of the
 # README's test command, which `.ci/run` runs word for word), each step only
 # when missing or out of date:
-#   nginx-light    the replica test's load balancer (apt-get; root or sudo)
+#   nginx-light    the replica tests' load balancer (apt-get; root or sudo)
+#   redis-server   the shared state store replicas use (apt-get; started by the tests)
 #   cargo-nextest  the test runner (cargo install)
 #   npm packages   tests/package-lock.json: Prism, the MCP conformance suite and
 #                  its Node 22, both TypeScript MCP SDKs, MCP Inspector,
@@ -11,11 +12,14 @@
 #                  Agents SDK, hadolint, kubernetes-validate, docker-py, skillsaw
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then
+missing=()
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v redis-server >/dev/null || missing+=(redis-server)
+if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" = 0 ] || sudo="sudo"
   $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 command -v cargo-nextest >/dev/null || cargo install cargo-nextest --locked
 npm ci --prefix tests

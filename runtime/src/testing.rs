@@ -17,6 +17,7 @@ pub mod harness {
     pub use crate::redact::Redactor;
     pub use crate::serve::surface::Presentation;
     pub use crate::serve::{Overrides, Server};
+    pub use crate::state::{Fields, Kind, Limits, RateLimit, Sealer, Store};
     pub use crate::tls::install_crypto_provider;
     pub use crate::transport::http::{HttpOptions, router};
     pub use crate::upstream::prepare;

@@ -46,10 +46,10 @@ fn executable(path: &Path, script: &str) {
     std::fs::set_permissions(path, permissions).unwrap();
 }
 
-/// Stubs of npm, python3 and cargo (and of nginx and cargo-nextest, so they
+/// Stubs of npm, python3 and cargo (and of nginx, redis-server and cargo-nextest, so they
 /// count as installed): each records its name; the one named in `failing` exits 1.
 fn stubs(dir: &Path, failing: Option<&str>) {
-    for name in ["npm", "python3", "cargo", "nginx", "cargo-nextest"] {
+    for name in ["npm", "python3", "cargo", "nginx", "redis-server", "cargo-nextest"] {
         let code = if failing == Some(name) { 1 } else { 0 };
         executable(
             &dir.join(name),

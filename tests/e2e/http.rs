@@ -694,45 +694,16 @@ async fn futures_join<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T
 /// one client session of 120 calls lands on all three, and every call succeeds.
 #[tokio::test]
 async fn replicas_behind_nginx() -> anyhow::Result<()> {
-    let nginx =
-        which("nginx").ok_or_else(|| anyhow::anyhow!("nginx is not installed (apt-get install nginx-light)"))?;
     let upstream = Recorder::start().await?;
     let replicas: Vec<HttpServer> = (0..3)
         .map(|_| HttpServer::start(&["--rate-limit", "0"], &env(&upstream.base_url)))
         .collect::<Result<_, _>>()?;
-    let dir = tempfile::tempdir()?;
-    let port = mcpgen_tests::free_port();
-    let servers: String = replicas
+    let backends: Vec<String> = replicas
         .iter()
-        .map(|r| format!("server {};\n", r.base.trim_start_matches("http://")))
+        .map(|r| r.base.trim_start_matches("http://").to_string())
         .collect();
-    let prefix = dir.path().display();
-    let config = format!(
-        "daemon off;\nmaster_process off;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n\
-         events {{ worker_connections 256; }}\n\
-         http {{\n access_log off;\n client_body_temp_path {prefix}/body;\n proxy_temp_path {prefix}/proxy;\n\
-         fastcgi_temp_path {prefix}/fastcgi;\n uwsgi_temp_path {prefix}/uwsgi;\n scgi_temp_path {prefix}/scgi;\n\
-         upstream replicas {{\n{servers}}}\n\
-         server {{\n listen 127.0.0.1:{port};\n location / {{\n proxy_pass http://replicas;\n\
-         proxy_http_version 1.1;\n proxy_set_header Host $http_host;\n proxy_set_header Connection \"\";\n\
-         proxy_buffering off;\n }}\n }}\n}}\n"
-    );
-    std::fs::write(dir.path().join("nginx.conf"), config)?;
-    let mut proxy = tokio::process::Command::new(nginx)
-        .arg("-p")
-        .arg(dir.path())
-        .arg("-c")
-        .arg(dir.path().join("nginx.conf"))
-        .kill_on_drop(true)
-        .spawn()?;
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-
-    let url = format!("http://127.0.0.1:{port}/mcp");
+    let balancer = mcpgen_tests::replicas::Balancer::start(&backends)?;
+    let url = format!("{}/mcp", balancer.base);
     let (stdout, _) = python_client(&["calls", &url, TOKEN, "120"]).await?;
     assert!(stdout.contains("120 passed, 0 failed"), "{stdout}");
 
@@ -759,16 +730,7 @@ async fn replicas_behind_nginx() -> anyhow::Result<()> {
         served.iter().all(|&n| n > 0),
         "not every replica served calls: {served:?}"
     );
-    proxy.kill().await?;
     Ok(())
-}
-
-fn which(program: &str) -> Option<std::path::PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .chain(["/usr/sbin".into(), "/sbin".into()])
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 #[test]
@@ -1012,6 +974,6 @@ async fn a_token_cannot_reach_another_tokens_results_jobs_or_tasks() -> anyhow::
     ));
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let server = HttpServer::start_package("upstream-lab-mcp", &["--result-budget", "20000"], &env)?;
-    mcpgen_tests::isolation::check(&server.url, &upstream, "tok_alice_0123456789", "tok_bob_9876543210").await;
+    mcpgen_tests::isolation::check(&[&server.url], &upstream, "tok_alice_0123456789", "tok_bob_9876543210").await;
     Ok(())
 }

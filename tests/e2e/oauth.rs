@@ -612,12 +612,15 @@ async fn token_exchange_gives_each_caller_its_own_upstream_token() -> anyhow::Re
 }
 
 /// Results, jobs and tasks are readable only by their caller: two OAuth
-/// subjects of one issuer, on the upstream lab's server, are each other's
-/// strangers (`mcpgen_tests::isolation`).
+/// subjects of one issuer, on two replicas of the upstream lab's server
+/// sharing a Redis store (each request to the other replica than the last),
+/// are each other's strangers on both (`mcpgen_tests::isolation`).
 #[tokio::test]
 async fn a_subject_cannot_reach_another_subjects_results_jobs_or_tasks() -> anyhow::Result<()> {
     let keys = tempfile::tempdir()?;
     let upstream = Recorder::start().await?;
+    let store = mcpgen_tests::replicas::RedisServer::start()?;
+    let state = store.url();
     let port = free_port();
     let audience = format!("http://127.0.0.1:{port}/mcp");
     let clients = [
@@ -636,13 +639,15 @@ async fn a_subject_cannot_reach_another_subjects_results_jobs_or_tasks() -> anyh
             ("MCP_OAUTH_REQUIRED_SCOPES", "mcp"),
             ("MCP_OAUTH_CLIENT_ID", "lab-server"),
             ("MCP_OAUTH_CLIENT_SECRET", "lab-server-secret-3"),
+            ("MCP_STATE", state.as_str()),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let server = HttpServer::start_on("upstream-lab-mcp", port, &["--result-budget", "20000"], &env)?;
+    let a = HttpServer::start_on("upstream-lab-mcp", port, &["--result-budget", "20000"], &env)?;
+    let b = HttpServer::start_package("upstream-lab-mcp", &["--result-budget", "20000"], &env)?;
     let alice = auth.token(&clients[0], &audience, "mcp").await?;
     let bob = auth.token(&clients[1], &audience, "mcp").await?;
-    mcpgen_tests::isolation::check(&server.url, &upstream, &alice, &bob).await;
+    mcpgen_tests::isolation::check(&[&a.url, &b.url], &upstream, &alice, &bob).await;
     Ok(())
 }

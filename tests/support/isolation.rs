@@ -3,7 +3,11 @@
 //! `--result-budget 20000`, so a long list becomes a result link): caller B
 //! holding caller A's result link, operation id or task id is refused exactly
 //! as for an id nobody made (no oracle), the API never hears of B's attempts,
-//! and A's items are still there afterwards.
+//! and A's items are still there afterwards. Given several replicas' URLs,
+//! each request goes to the next one, as a round-robin balancer sends them:
+//! every item is made on one replica and read, waited on or refused on others.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
@@ -11,7 +15,7 @@ use crate::{Recorder, rpc};
 
 /// A 2026-07-28 request: stateless, the client's capabilities (here the
 /// tasks extension) carried in its `_meta`.
-async fn rpc_with_tasks(url: &str, token: &str, method: &str, mut params: Value) -> Value {
+async fn rpc_with_tasks(url: &Endpoints<'_>, token: &str, method: &str, mut params: Value) -> Value {
     params["_meta"] = json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {"extensions": {"io.modelcontextprotocol/tasks": {}}},
@@ -28,7 +32,7 @@ async fn rpc_with_tasks(url: &str, token: &str, method: &str, mut params: Value)
         ("mcp-method", method),
         ("mcp-name", name.as_str()),
     ];
-    let response = rpc(url, Some(token), body, &headers).await;
+    let response = rpc(url.url(), Some(token), body, &headers).await;
     answer(response).await
 }
 
@@ -44,12 +48,12 @@ async fn answer(response: reqwest::Response) -> Value {
     serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
 
-async fn request(url: &str, token: &str, method: &str, params: Value) -> Value {
+async fn request(url: &Endpoints<'_>, token: &str, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    answer(rpc(url, Some(token), body, &[]).await).await
+    answer(rpc(url.url(), Some(token), body, &[]).await).await
 }
 
-async fn call(url: &str, token: &str, tool: &str, arguments: Value) -> Value {
+async fn call(url: &Endpoints<'_>, token: &str, tool: &str, arguments: Value) -> Value {
     let answer = request(url, token, "tools/call", json!({"name": tool, "arguments": arguments})).await;
     answer["result"].clone()
 }
@@ -68,8 +72,25 @@ fn said(answer: &Value, id: &str) -> String {
     text.replace(id, "<id>")
 }
 
-/// Caller `b` tries everything caller `a` made; see the module's note.
-pub async fn check(url: &str, upstream: &Recorder, a: &str, b: &str) {
+/// Where requests go: one server, or replicas taken in turn.
+struct Endpoints<'u> {
+    urls: &'u [&'u str],
+    next: AtomicUsize,
+}
+
+impl Endpoints<'_> {
+    fn url(&self) -> &str {
+        self.urls[self.next.fetch_add(1, Ordering::Relaxed) % self.urls.len()]
+    }
+}
+
+/// Caller `b` tries everything caller `a` made, through `urls` in turn; see the module's note.
+pub async fn check(urls: &[&str], upstream: &Recorder, a: &str, b: &str) {
+    let endpoints = Endpoints {
+        urls,
+        next: AtomicUsize::new(0),
+    };
+    let url = &endpoints;
     // A result link: A reads it, B is refused as for a link nobody made.
     let result = call(url, a, "get_fault", json!({"kind": "many"})).await;
     let link = result["content"]

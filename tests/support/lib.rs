@@ -16,6 +16,7 @@ pub mod faults;
 pub mod isolation;
 pub mod oauth;
 pub mod registry;
+pub mod replicas;
 
 pub const API_KEY: &str = "pk_test_7f3a9c1e5b";
 

@@ -15,8 +15,6 @@ mod memory;
 mod redis;
 pub mod results;
 mod seal;
-#[cfg(test)]
-mod tests;
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
