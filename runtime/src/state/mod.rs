@@ -88,6 +88,9 @@ pub enum StoreError {
     /// Down, slow past its timeout, or refusing.
     #[error("the state store is unavailable ({0})")]
     Unavailable(String),
+    /// `--state` is not a URL the client takes.
+    #[error("{0} is not a Redis or Valkey URL ({1})")]
+    BadUrl(String, String),
     /// The OS has no randomness for an unguessable id or a nonce.
     #[error("no randomness for an unguessable id")]
     NoRandomness,

@@ -78,14 +78,14 @@ impl Redis {
     /// Connects on first use, so a server starts while its store is down.
     pub fn open(url: &str, namespace: &str) -> Result<Redis, StoreError> {
         let shown = mask_password(url);
-        let client = Client::open(url).map_err(|e| StoreError::Unavailable(format!("{shown}: {e}")))?;
+        let client = Client::open(url).map_err(|e| StoreError::BadUrl(shown.clone(), e.to_string()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(OP_TIMEOUT))
             .set_response_timeout(Some(OP_TIMEOUT))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
         let manager = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(|e| StoreError::Unavailable(format!("{shown}: {e}")))?;
+            .map_err(|e| StoreError::BadUrl(shown.clone(), e.to_string()))?;
         Ok(Redis {
             manager,
             shown,
@@ -224,7 +224,7 @@ pub fn mask_password(url: &str) -> String {
             parsed.to_string()
         }
         Ok(parsed) => parsed.to_string(),
-        Err(_) => "(a store URL that does not parse)".to_string(),
+        Err(_) => "(an unparsable URL)".to_string(),
     }
 }
 
