@@ -23,8 +23,8 @@ use crate::serve::surface;
 use crate::serve::surface::Presentation;
 use crate::serve::surface::UnknownToolset;
 use crate::serve::{Overrides, Server};
-use crate::state::{Sealer, Store};
 use crate::spec::{ServerSpec, Surface};
+use crate::state::{Sealer, Store};
 use crate::transport::TransportError;
 use crate::transport::http;
 use crate::transport::http::HttpOptions;
@@ -76,7 +76,13 @@ struct Args {
     /// (`redis://[user:password@]host:6379/0`, `rediss://` for TLS, `valkey://`,
     /// `valkeys://`). With MCP_STATE_KEY set (32 random bytes, base64), stored
     /// values are encrypted with AES-256-GCM.
-    #[arg(long, value_name = "URL", env = "MCP_STATE", default_value = "memory", hide_env_values = true)]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "MCP_STATE",
+        default_value = "memory",
+        hide_env_values = true
+    )]
     state: String,
 
     /// HTTP: the largest request body accepted, in bytes.

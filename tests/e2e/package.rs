@@ -415,7 +415,10 @@ fn kubernetes_manifests_are_valid_and_agree_with_the_image() {
     // Replicas share a state store: its URL is required (pods don't start
     // without it, rather than each keeping its own), its key optional.
     let state = secret("MCP_STATE").expect("MCP_STATE from the Secret");
-    assert_eq!((state["key"].as_str(), state["optional"].as_bool()), (Some("MCP_STATE"), None));
+    assert_eq!(
+        (state["key"].as_str(), state["optional"].as_bool()),
+        (Some("MCP_STATE"), None)
+    );
     assert_eq!(secret("MCP_STATE_KEY").unwrap()["optional"], true);
     assert!(config["data"]["PETSTORE_BASE_URL"].is_string());
     assert_eq!(service["spec"]["ports"][0]["targetPort"], "http");

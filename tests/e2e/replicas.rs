@@ -38,11 +38,18 @@ fn shared(url: &str, sealer: Option<Sealer>, ttl: Duration) -> Store {
 }
 
 fn fields(pairs: &[(&str, &str)]) -> Fields {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+        .collect()
 }
 
 fn text(values: Option<Vec<Option<Vec<u8>>>>) -> Option<Vec<Option<String>>> {
-    values.map(|v| v.into_iter().map(|f| f.map(|b| String::from_utf8(b).unwrap())).collect())
+    values.map(|v| {
+        v.into_iter()
+            .map(|f| f.map(|b| String::from_utf8(b).unwrap()))
+            .collect()
+    })
 }
 
 /// What both backends must do alike: entries per owner, read, guarded
@@ -50,27 +57,51 @@ fn text(values: Option<Vec<Option<Vec<u8>>>>) -> Option<Vec<Option<String>>> {
 async fn behaves_as_a_store(store: &Store) {
     let record = fields(&[("state", "waiting"), ("body", "B")]);
     assert!(store.put(Kind::Job, "alice", "1", record).await.unwrap());
-    let read = store.get(Kind::Job, "alice", "1", &["state", "body", "none"]).await.unwrap();
-    assert_eq!(
-        text(read),
-        Some(vec![Some("waiting".into()), Some("B".into()), None])
-    );
+    let read = store
+        .get(Kind::Job, "alice", "1", &["state", "body", "none"])
+        .await
+        .unwrap();
+    assert_eq!(text(read), Some(vec![Some("waiting".into()), Some("B".into()), None]));
     // Another owner's id is the same "not found" as an unknown one.
     assert_eq!(store.get(Kind::Job, "bob", "1", &["state"]).await.unwrap(), None);
     assert_eq!(store.get(Kind::Job, "alice", "2", &["state"]).await.unwrap(), None);
-    assert_eq!(store.get(Kind::Result, "alice", "1", &["state"]).await.unwrap(), None, "kinds apart");
+    assert_eq!(
+        store.get(Kind::Result, "alice", "1", &["state"]).await.unwrap(),
+        None,
+        "kinds apart"
+    );
     assert_eq!(store.take(Kind::Job, "bob", "1").await.unwrap(), None);
     // Updated unless cancelled; never brought back once taken.
     let update = fields(&[("body", "C")]);
-    assert!(store.set_unless(Kind::Job, "alice", "1", ("state", b"cancelled"), update.clone()).await.unwrap());
+    assert!(
+        store
+            .set_unless(Kind::Job, "alice", "1", ("state", b"cancelled"), update.clone())
+            .await
+            .unwrap()
+    );
     let cancel = fields(&[("state", "cancelled")]);
-    assert!(store.set_unless(Kind::Job, "alice", "1", ("state", b"cancelled"), cancel).await.unwrap());
-    assert!(!store.set_unless(Kind::Job, "alice", "1", ("state", b"cancelled"), update.clone()).await.unwrap());
+    assert!(
+        store
+            .set_unless(Kind::Job, "alice", "1", ("state", b"cancelled"), cancel)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .set_unless(Kind::Job, "alice", "1", ("state", b"cancelled"), update.clone())
+            .await
+            .unwrap()
+    );
     let mut taken = store.take(Kind::Job, "alice", "1").await.unwrap().unwrap();
     taken.sort();
     assert_eq!(taken, fields(&[("body", "C"), ("state", "cancelled")]));
     assert_eq!(store.take(Kind::Job, "alice", "1").await.unwrap(), None);
-    assert!(!store.set_unless(Kind::Job, "alice", "1", ("state", b"x"), update).await.unwrap());
+    assert!(
+        !store
+            .set_unless(Kind::Job, "alice", "1", ("state", b"x"), update)
+            .await
+            .unwrap()
+    );
     // Bigger than the store holds: refused, not stored.
     let huge = vec![("p1".to_string(), vec![b'x'; (1 << 20) + 1])];
     assert!(!store.put(Kind::Result, "alice", "big", huge).await.unwrap());
@@ -78,7 +109,11 @@ async fn behaves_as_a_store(store: &Store) {
 
 #[tokio::test]
 async fn both_backends_keep_entries_per_owner_alike() {
-    behaves_as_a_store(&Store::memory(limits(Duration::from_secs(60)), limits(Duration::from_secs(60)))).await;
+    behaves_as_a_store(&Store::memory(
+        limits(Duration::from_secs(60)),
+        limits(Duration::from_secs(60)),
+    ))
+    .await;
     let redis = RedisServer::start().unwrap();
     behaves_as_a_store(&shared(&redis.url(), None, Duration::from_secs(60))).await;
     let sealed = Sealer::from_base64("q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=").unwrap();
@@ -92,10 +127,22 @@ async fn both_backends_keep_entries_per_owner_alike() {
 async fn replicas_share_entries_that_expire_and_are_sealed_at_rest() {
     let redis = RedisServer::start().unwrap();
     let key = "q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80=";
-    let a = shared(&redis.url(), Some(Sealer::from_base64(key).unwrap()), Duration::from_millis(400));
-    let b = shared(&redis.url(), Some(Sealer::from_base64(key).unwrap()), Duration::from_millis(400));
+    let a = shared(
+        &redis.url(),
+        Some(Sealer::from_base64(key).unwrap()),
+        Duration::from_millis(400),
+    );
+    let b = shared(
+        &redis.url(),
+        Some(Sealer::from_base64(key).unwrap()),
+        Duration::from_millis(400),
+    );
     let page = "the secret page text";
-    assert!(a.put(Kind::Result, "alice", "r1", fields(&[("p1", page)])).await.unwrap());
+    assert!(
+        a.put(Kind::Result, "alice", "r1", fields(&[("p1", page)]))
+            .await
+            .unwrap()
+    );
     let read = b.get(Kind::Result, "alice", "r1", &["p1"]).await.unwrap();
     assert_eq!(text(read), Some(vec![Some(page.to_string())]));
 
@@ -103,18 +150,33 @@ async fn replicas_share_entries_that_expire_and_are_sealed_at_rest() {
     let keys = String::from_utf8(redis_cli(redis.port, &["KEYS", "mcpgen:test:*"])).unwrap();
     let keys: Vec<&str> = keys.lines().collect();
     assert_eq!(keys.len(), 1, "{keys:?}");
-    assert!(keys[0].starts_with("mcpgen:test:result:") && !keys[0].contains("alice"), "{keys:?}");
+    assert!(
+        keys[0].starts_with("mcpgen:test:result:") && !keys[0].contains("alice"),
+        "{keys:?}"
+    );
     let stored = redis_cli(redis.port, &["HGET", keys[0], "p1"]);
     assert!(stored.len() > page.len(), "{stored:?}");
     assert!(!stored.windows(6).any(|w| w == b"secret"), "plaintext at rest");
-    let ttl: i64 = String::from_utf8(redis_cli(redis.port, &["PTTL", keys[0]])).unwrap().trim().parse().unwrap();
+    let ttl: i64 = String::from_utf8(redis_cli(redis.port, &["PTTL", keys[0]]))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     assert!(ttl > 0 && ttl <= 400, "{ttl}");
     // A replica with another key reads nothing, rather than garbage.
-    let other = shared(&redis.url(), Some(Sealer::from_base64(&key.replace('q', "r")).unwrap()), Duration::from_secs(1));
+    let other = shared(
+        &redis.url(),
+        Some(Sealer::from_base64(&key.replace('q', "r")).unwrap()),
+        Duration::from_secs(1),
+    );
     assert_eq!(other.get(Kind::Result, "alice", "r1", &["p1"]).await.unwrap(), None);
 
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(b.get(Kind::Result, "alice", "r1", &["p1"]).await.unwrap(), None, "expired");
+    assert_eq!(
+        b.get(Kind::Result, "alice", "r1", &["p1"]).await.unwrap(),
+        None,
+        "expired"
+    );
 }
 
 /// The rate limit is the deployment's: calls through either replica count
@@ -122,14 +184,23 @@ async fn replicas_share_entries_that_expire_and_are_sealed_at_rest() {
 #[tokio::test]
 async fn a_rate_limit_counts_calls_through_every_replica() {
     let redis = RedisServer::start().unwrap();
-    let a = RateLimit::new(NonZeroU32::new(4).unwrap(), shared(&redis.url(), None, Duration::from_secs(60)));
-    let b = RateLimit::new(NonZeroU32::new(4).unwrap(), shared(&redis.url(), None, Duration::from_secs(60)));
+    let a = RateLimit::new(
+        NonZeroU32::new(4).unwrap(),
+        shared(&redis.url(), None, Duration::from_secs(60)),
+    );
+    let b = RateLimit::new(
+        NonZeroU32::new(4).unwrap(),
+        shared(&redis.url(), None, Duration::from_secs(60)),
+    );
     for limit in [&a, &b, &a, &b] {
         assert_eq!(limit.check("token:x").await, Ok(()));
     }
     for limit in [&a, &b] {
         let wait = limit.check("token:x").await.unwrap_err();
-        assert!(wait > Duration::from_secs(10) && wait <= Duration::from_secs(15), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(10) && wait <= Duration::from_secs(15),
+            "{wait:?}"
+        );
     }
     assert_eq!(b.check("token:y").await, Ok(()), "another caller has its own quota");
 }
@@ -155,7 +226,11 @@ async fn a_store_down_fails_fast_and_is_used_again_once_back() {
     let started = Instant::now();
     assert!(store.ready().await.is_err());
     assert!(store.put(Kind::Job, "o", "2", fields(&[("state", "w")])).await.is_err());
-    assert!(started.elapsed() < Duration::from_millis(100), "fails at once while down: {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "fails at once while down: {:?}",
+        started.elapsed()
+    );
     // Counted on this replica meanwhile: the limit still holds.
     assert_eq!(limit.check("c").await, Ok(()));
     assert_eq!(limit.check("c").await, Ok(()));
@@ -167,7 +242,10 @@ async fn a_store_down_fails_fast_and_is_used_again_once_back() {
         if store.put(Kind::Job, "o", "3", fields(&[("state", "w")])).await.is_ok() {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "the store was not used again");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the store was not used again"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(store.ready().await.is_ok());
@@ -205,7 +283,8 @@ fn replica(port: u16, upstream: &Recorder, state: &str) -> anyhow::Result<HttpSe
 }
 
 async fn call(url: &str, token: &str, tool: &str, arguments: Value) -> Value {
-    let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
+    let body =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": tool, "arguments": arguments}});
     let response = rpc(url, Some(token), body, &[]).await;
     assert_eq!(response.status(), 200);
     let answer: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
@@ -311,18 +390,26 @@ async fn three_replicas_on_one_store_behind_a_round_robin_balancer() -> anyhow::
     let big = call(&url, ALICE, "get_fault", json!({"kind": "many"})).await;
     assert_ne!(big["isError"], true, "{big}");
     assert_eq!(link_of(&big), None, "a dead link: {big}");
+    assert!(text_of(&big).contains("could not be held for reading now"), "{big}");
     assert!(
-        text_of(&big).contains("could not be held for reading now"),
-        "{big}"
+        big["structuredContent"]["items"]
+            .as_array()
+            .is_some_and(|i| !i.is_empty()),
+        "no preview: {big}"
     );
-    assert!(big["structuredContent"]["items"].as_array().is_some_and(|i| !i.is_empty()), "no preview: {big}");
     let unreadable = read(&url, ALICE, &link).await;
     let message = unreadable["error"]["message"].as_str().unwrap_or_default();
-    assert!(message.contains("can't be read now") && message.contains("try again"), "{unreadable}");
+    assert!(
+        message.contains("can't be read now") && message.contains("try again"),
+        "{unreadable}"
+    );
     assert!(!message.contains("not held"), "{unreadable}");
     let (status, said) = readyz(&replicas[1].base, "").await;
     assert_eq!(status, 200, "{said}");
-    assert!(said.contains("degraded") && said.contains(&format!("127.0.0.1:{store_port}")), "{said}");
+    assert!(
+        said.contains("degraded") && said.contains(&format!("127.0.0.1:{store_port}")),
+        "{said}"
+    );
     assert_eq!(readyz(&replicas[1].base, "?strict").await.0, 503);
     assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
 

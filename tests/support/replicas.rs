@@ -92,7 +92,8 @@ pub struct Balancer {
 
 impl Balancer {
     pub fn start(backends: &[String]) -> anyhow::Result<Balancer> {
-        let nginx = which("nginx").ok_or_else(|| anyhow::anyhow!("nginx is not installed (apt-get install nginx-light)"))?;
+        let nginx =
+            which("nginx").ok_or_else(|| anyhow::anyhow!("nginx is not installed (apt-get install nginx-light)"))?;
         let dir = tempfile::tempdir()?;
         let port = free_port();
         let servers: String = backends.iter().map(|b| format!("server {b};\n")).collect();

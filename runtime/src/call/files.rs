@@ -253,7 +253,11 @@ mod tests {
     #[tokio::test]
     async fn references_outside_what_the_caller_may_read_are_refused() {
         let store = store();
-        let link = store.put("bob", "application/json", "{}".into(), 4096).await.unwrap().unwrap();
+        let link = store
+            .put("bob", "application/json", "{}".into(), 4096)
+            .await
+            .unwrap()
+            .unwrap();
         let outer = tempfile::tempdir().unwrap();
         let dir = outer.path().join("shared");
         std::fs::create_dir(&dir).unwrap();

@@ -57,7 +57,12 @@ pub async fn fit(
     };
     // Each page, quoted as a JSON string, with the answer around it, fits the budget.
     let link = store
-        .put(owner, media_type, whole.clone(), budget.saturating_sub(READ_OVERHEAD + 2))
+        .put(
+            owner,
+            media_type,
+            whole.clone(),
+            budget.saturating_sub(READ_OVERHEAD + 2),
+        )
         .await;
     let cut = match cuts.first() {
         Some(c) if c.what == "items" => format!("the first {} of {} items of `{}` are shown", c.kept, c.total, c.path),

@@ -79,7 +79,10 @@ impl Server {
             Ok(Some(Ok(job))) => job,
             Err(unavailable) => {
                 let text = format!("operation `{id}` can't be looked up now: {unavailable}; call again shortly");
-                return (CallToolResult::error(vec![ContentBlock::text(text)]).into(), Outcome::of(Ended::StateUnavailable));
+                return (
+                    CallToolResult::error(vec![ContentBlock::text(text)]).into(),
+                    Outcome::of(Ended::StateUnavailable),
+                );
             }
         };
         let Some(index) = self.spec.tool_index(job.tool.name) else {
@@ -194,12 +197,7 @@ impl Server {
     ) -> Result<(), ErrorData> {
         let server = self.for_request(context);
         let id = request.task_id;
-        let Some(job) = server
-            .jobs
-            .take(server.caller.key(), &id)
-            .await
-            .map_err(unavailable)?
-        else {
+        let Some(job) = server.jobs.take(server.caller.key(), &id).await.map_err(unavailable)? else {
             return Err(ErrorData::invalid_params(
                 format!("no task {id} is held for this caller"),
                 None,

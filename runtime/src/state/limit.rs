@@ -50,10 +50,7 @@ impl RateLimit {
                     }
                 }
                 // The memory store always answers.
-                self.fallback
-                    .admit(owner, self.per_minute)
-                    .await
-                    .unwrap_or(Ok(()))
+                self.fallback.admit(owner, self.per_minute).await.unwrap_or(Ok(()))
             }
         }
     }
@@ -75,7 +72,10 @@ mod tests {
             assert_eq!(limit.check("alice").await, Ok(()));
         }
         let wait = limit.check("alice").await.unwrap_err();
-        assert!(wait > Duration::from_secs(15) && wait <= Duration::from_secs(20), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(15) && wait <= Duration::from_secs(20),
+            "{wait:?}"
+        );
         assert_eq!(limit.check("bob").await, Ok(()), "each caller has its own quota");
     }
 }

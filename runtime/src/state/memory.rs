@@ -158,8 +158,9 @@ impl Memory {
     }
 
     pub fn get(&self, kind: Kind, owner: &str, id: &str, names: &[&str]) -> Option<Vec<Option<Vec<u8>>>> {
-        self.of(kind)
-            .with(owner, id, |record| names.iter().map(|n| record.get(*n).cloned()).collect())
+        self.of(kind).with(owner, id, |record| {
+            names.iter().map(|n| record.get(*n).cloned()).collect()
+        })
     }
 
     pub fn take(&self, kind: Kind, owner: &str, id: &str) -> Option<Fields> {

@@ -285,7 +285,10 @@ impl Store {
             Some(sealer) if !PLAIN_FIELDS.contains(&name) => {
                 let opened = sealer.open(&format!("{key}/{name}"), &value);
                 if opened.is_none() {
-                    tracing::warn!(field = name, "a stored value did not open with MCP_STATE_KEY: treated as absent");
+                    tracing::warn!(
+                        field = name,
+                        "a stored value did not open with MCP_STATE_KEY: treated as absent"
+                    );
                 }
                 opened
             }

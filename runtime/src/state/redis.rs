@@ -110,18 +110,27 @@ impl Redis {
     /// `op` on the connection within [`OP_TIMEOUT`], failing at once while
     /// the store was just found down.
     async fn run<T>(&self, op: impl Future<Output = redis::RedisResult<T>>) -> Result<T, StoreError> {
-        let down = *self.down_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let down = *self
+            .down_since
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if down.is_some_and(|at| at.elapsed() < BACKOFF) {
             return Err(StoreError::Unavailable(format!("{} is not answering", self.shown)));
         }
         let outcome = tokio::time::timeout(OP_TIMEOUT, op).await;
         let failed = |why: String| {
-            *self.down_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
+            *self
+                .down_since
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Instant::now());
             StoreError::Unavailable(format!("{}: {why}", self.shown))
         };
         match outcome {
             Ok(Ok(value)) => {
-                *self.down_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+                *self
+                    .down_since
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
                 Ok(value)
             }
             // A refused script or command is the store answering: not down.
@@ -211,7 +220,10 @@ impl Redis {
         let answer: Value = self.run(redis::cmd("PING").query_async(&mut c)).await?;
         match answer {
             Value::SimpleString(s) if s == "PONG" => Ok(()),
-            other => Err(StoreError::Unavailable(format!("{}: PING answered {other:?}", self.shown))),
+            other => Err(StoreError::Unavailable(format!(
+                "{}: PING answered {other:?}",
+                self.shown
+            ))),
         }
     }
 }

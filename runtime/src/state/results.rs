@@ -233,9 +233,7 @@ impl ResultStore {
 }
 
 fn meta_of(value: Option<&[u8]>) -> Result<Meta, Missing> {
-    value
-        .and_then(|v| serde_json::from_slice(v).ok())
-        .ok_or(Missing::Gone)
+    value.and_then(|v| serde_json::from_slice(v).ok()).ok_or(Missing::Gone)
 }
 
 fn page_uri(id: &str, number: usize) -> String {
@@ -289,7 +287,11 @@ pub(crate) mod tests {
     async fn a_held_result_reads_back_in_pages_that_fit_only_for_its_owner() {
         let store = store();
         let text = "é".repeat(100); // 200 bytes, 2-byte chars
-        let link = store.put("alice", "application/json", text.clone(), 33).await.unwrap().unwrap();
+        let link = store
+            .put("alice", "application/json", text.clone(), 33)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((link.size, link.pages), (200, 7));
         let mut joined = String::new();
         let mut uri = link.uri.clone();
@@ -308,7 +310,10 @@ pub(crate) mod tests {
             store.read("alice", &format!("{}/pages/9", link.uri)).await,
             Err(Missing::NoSuchPage { pages: 7 })
         );
-        assert_eq!(store.read("alice", "https://example.com/x").await, Err(Missing::NotOurs));
+        assert_eq!(
+            store.read("alice", "https://example.com/x").await,
+            Err(Missing::NotOurs)
+        );
     }
 
     #[tokio::test]
@@ -331,14 +336,26 @@ pub(crate) mod tests {
         let store = store();
         let mut links = Vec::new();
         for i in 0..4 {
-            links.push(store.put("a", "text/plain", format!("{i}").repeat(250), 100).await.unwrap().unwrap());
+            links.push(
+                store
+                    .put("a", "text/plain", format!("{i}").repeat(250), 100)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            );
         }
         // 4 × 250 bytes (and their meta) > 1000 and > 3 entries: the first is gone, the rest readable.
         assert_eq!(store.read("a", &links[0].uri).await, Err(Missing::Gone));
         for link in &links[1..] {
             assert!(store.read("a", &link.uri).await.is_ok());
         }
-        assert!(store.put("a", "text/plain", "x".repeat(1001), 100).await.unwrap().is_none());
+        assert!(
+            store
+                .put("a", "text/plain", "x".repeat(1001), 100)
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[tokio::test]

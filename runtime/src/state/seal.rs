@@ -100,7 +100,10 @@ mod tests {
     fn a_sealed_value_opens_only_where_it_was_sealed_with_its_key() {
         let sealer = Sealer::from_base64(KEY).unwrap();
         let sealed = sealer.seal("k:alice:1/p1", b"secret page").unwrap();
-        assert!(!sealed.windows(6).any(|w| w == b"secret"), "plaintext in the sealed value");
+        assert!(
+            !sealed.windows(6).any(|w| w == b"secret"),
+            "plaintext in the sealed value"
+        );
         assert_eq!(sealer.open("k:alice:1/p1", &sealed).unwrap(), b"secret page");
         assert_eq!(sealer.open("k:bob:1/p1", &sealed), None, "moved to another owner's key");
         assert_eq!(sealer.open("k:alice:1/p2", &sealed), None, "moved to another field");
@@ -109,12 +112,21 @@ mod tests {
         assert_eq!(sealer.open("k:alice:1/p1", &changed), None);
         let other = Sealer::from_base64(&KEY.replace('q', "r")).unwrap();
         assert_eq!(other.open("k:alice:1/p1", &sealed), None, "another key");
-        assert_ne!(sealer.seal("p", b"x"), sealer.seal("p", b"x"), "a fresh nonce each time");
+        assert_ne!(
+            sealer.seal("p", b"x"),
+            sealer.seal("p", b"x"),
+            "a fresh nonce each time"
+        );
     }
 
     #[test]
     fn a_key_must_be_32_bytes_of_base64() {
-        assert!(Sealer::from_base64("not a key").unwrap_err().to_string().contains("not base64"));
+        assert!(
+            Sealer::from_base64("not a key")
+                .unwrap_err()
+                .to_string()
+                .contains("not base64")
+        );
         assert!(Sealer::from_base64("AAAA").unwrap_err().to_string().contains("3 bytes"));
     }
 }

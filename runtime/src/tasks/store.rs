@@ -259,7 +259,11 @@ fn entry_fields(entry: &Entry) -> Fields {
         Entry::Ended { result, cancelled } => vec![
             (
                 STATE.into(),
-                if *cancelled { CANCELLED.to_vec() } else { b"ended".to_vec() },
+                if *cancelled {
+                    CANCELLED.to_vec()
+                } else {
+                    b"ended".to_vec()
+                },
             ),
             ("result".into(), serde_json::to_vec(result).unwrap_or_default()),
         ],

@@ -51,8 +51,8 @@ use crate::config::Secret;
 use crate::identity::Caller;
 use crate::identity::oauth::ResourceServer;
 use crate::serve::Server;
-use crate::state::{RateLimit, Store};
 use crate::serve::surface::{self, ListRequest};
+use crate::state::{RateLimit, Store};
 
 /// How long shutdown waits for in-flight tool calls before closing anyway.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
@@ -456,7 +456,8 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
     let body_check = BodyCheck {
         max_body: options.max_body_bytes,
         sessions: options.legacy_sessions.then(|| sessions.clone()),
-        limiter: NonZeroU32::new(options.rate_limit_per_minute).map(|n| Arc::new(RateLimit::new(n, server.state().clone()))),
+        limiter: NonZeroU32::new(options.rate_limit_per_minute)
+            .map(|n| Arc::new(RateLimit::new(n, server.state().clone()))),
         calls: Arc::new(CallSlots {
             max: options.max_calls.max(1),
             per_caller: options.max_calls_per_caller.max(1),
@@ -537,7 +538,10 @@ async fn readiness(ready: Arc<AtomicBool>, state: Store, query: Option<String>) 
         outcome => {
             let why = match outcome {
                 Ok(Err(e)) => e.to_string(),
-                _ => format!("the state store did not answer within {} ms", READY_STATE_TIMEOUT.as_millis()),
+                _ => format!(
+                    "the state store did not answer within {} ms",
+                    READY_STATE_TIMEOUT.as_millis()
+                ),
             };
             let status = if strict {
                 StatusCode::SERVICE_UNAVAILABLE
