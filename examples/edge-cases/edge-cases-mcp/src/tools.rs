@@ -9,16 +9,20 @@ pub static SERVER: ServerSpec = ServerSpec {
     name: "edge-cases-mcp",
     version: "0.1.0",
     title: Some("Edge cases"),
-    instructions: Some("Shapes that real specs use and that the generator must turn into valid, unambiguous tools."),
+    instructions: Some(
+        "Shapes that real specs use and that the generator must turn into valid, unambiguous tools.",
+    ),
     base_url: BaseUrlSpec {
         env: "EDGE_CASES_BASE_URL",
         default: Some("https://api.example.test/{version}"),
-        variables: &[ServerVariableSpec {
-            name: "version",
-            env: "EDGE_API_VERSION",
-            default: Some("v2"),
-            secret: false,
-        }],
+        variables: &[
+            ServerVariableSpec {
+                name: "version",
+                env: "EDGE_API_VERSION",
+                default: Some("v2"),
+                secret: false,
+            },
+        ],
         relative: None,
     },
     policy: Policy {
@@ -42,12 +46,14 @@ pub static SERVER: ServerSpec = ServerSpec {
         keep_bytes: 67108864,
     },
     oauth: None,
-    security_schemes: &[SecuritySchemeSpec {
-        name: "bearer",
-        env: "EDGE_TOKEN",
-        kind: SchemeKind::Bearer,
-        token_exchange: None,
-    }],
+    security_schemes: &[
+        SecuritySchemeSpec {
+            name: "bearer",
+            env: "EDGE_TOKEN",
+            kind: SchemeKind::Bearer,
+            token_exchange: None,
+        },
+    ],
     tools: &[
         EDIT_ITEM,
         UPDATE_ITEM,
@@ -101,7 +107,9 @@ const EDIT_ITEM: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[BodyField::named("type"), BodyField::named("self")]),
+            shape: BodyShape::Fields(
+                &[BodyField::named("type"), BodyField::named("self")],
+            ),
         }),
         security: &[&["bearer"], &[]],
     },
@@ -195,18 +203,20 @@ const SUBMIT_THE_FORM_WITH_A_VERY_LONG_OPERATION_ID_THAT_GOES_3DAB58BD: ToolSpec
         body: Some(BodySpec {
             media_type: "application/x-www-form-urlencoded",
             encoding: BodyEncoding::FormUrlEncoded,
-            shape: BodyShape::Fields(&[
-                BodyField::named("email"),
-                BodyField {
-                    arg: "form_id_body",
-                    name: "form_id",
-                    file: false,
-                    style: Style::Form,
-                    explode: true,
-                    fixed: None,
-                    default: None,
-                },
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("email"),
+                    BodyField {
+                        arg: "form_id_body",
+                        name: "form_id",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
+                        fixed: None,
+                        default: None,
+                    },
+                ],
+            ),
         }),
         security: &[&["bearer"], &[]],
     },

@@ -16,6 +16,9 @@ fn main() -> std::process::ExitCode {
 mod smoke {
     #[test]
     fn serves_a_sound_tools_list() {
-        mcpgen_runtime::testing::smoke_test(&super::tools::SERVER, super::extend::extensions());
+        mcpgen_runtime::testing::smoke_test(
+            &super::tools::SERVER,
+            super::extend::extensions(),
+        );
     }
 }

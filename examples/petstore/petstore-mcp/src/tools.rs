@@ -39,15 +39,17 @@ pub static SERVER: ServerSpec = ServerSpec {
         keep_bytes: 67108864,
     },
     oauth: None,
-    security_schemes: &[SecuritySchemeSpec {
-        name: "api_key",
-        env: "PETSTORE_API_KEY",
-        kind: SchemeKind::ApiKey {
-            location: ApiKeyLocation::Header,
-            name: "X-API-Key",
+    security_schemes: &[
+        SecuritySchemeSpec {
+            name: "api_key",
+            env: "PETSTORE_API_KEY",
+            kind: SchemeKind::ApiKey {
+                location: ApiKeyLocation::Header,
+                name: "X-API-Key",
+            },
+            token_exchange: None,
         },
-        token_exchange: None,
-    }],
+    ],
     tools: &[
         LIST_PETS,
         CREATE_PET,
@@ -104,17 +106,21 @@ pub static SERVER: ServerSpec = ServerSpec {
             tool: "get_inventory",
         },
     ],
-    prompts: &[PromptSpec {
-        name: "find_a_pet",
-        title: Some("Find a pet"),
-        description: "Find an available pet of a kind and show its details.",
-        arguments: &[PromptArgument {
-            name: "kind",
-            description: Some("The kind of animal, e.g. dog"),
-            required: true,
-        }],
-        text: "Find an available {kind} with list_pets, then show the first one with get_pet_by_id.",
-    }],
+    prompts: &[
+        PromptSpec {
+            name: "find_a_pet",
+            title: Some("Find a pet"),
+            description: "Find an available pet of a kind and show its details.",
+            arguments: &[
+                PromptArgument {
+                    name: "kind",
+                    description: Some("The kind of animal, e.g. dog"),
+                    required: true,
+                },
+            ],
+            text: "Find an available {kind} with list_pets, then show the first one with get_pet_by_id.",
+        },
+    ],
 };
 
 /// `GET /pets` (operationId `listPets`)
@@ -182,12 +188,14 @@ const CREATE_PET: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("name"),
-                BodyField::named("category"),
-                BodyField::named("tags"),
-                BodyField::named("status"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("name"),
+                    BodyField::named("category"),
+                    BodyField::named("tags"),
+                    BodyField::named("status"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -212,15 +220,17 @@ const FIND_PETS_BY_TAGS: ToolSpec = ToolSpec {
         method: Method::Get,
         path: "/pets/findByTags",
         server: None,
-        params: &[ParamSpec {
-            arg: "tags",
-            name: "tags",
-            location: Location::Query,
-            style: Style::Form,
-            explode: false,
-            fixed: None,
-            default: None,
-        }],
+        params: &[
+            ParamSpec {
+                arg: "tags",
+                name: "tags",
+                location: Location::Query,
+                style: Style::Form,
+                explode: false,
+                fixed: None,
+                default: None,
+            },
+        ],
         body: None,
         security: &[&["api_key"]],
     },
@@ -274,12 +284,14 @@ const UPDATE_PET: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("name"),
-                BodyField::named("category"),
-                BodyField::named("tags"),
-                BodyField::named("status"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("name"),
+                    BodyField::named("category"),
+                    BodyField::named("tags"),
+                    BodyField::named("status"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -333,7 +345,9 @@ const ADD_PET_NOTE: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[BodyField::named("text"), BodyField::named("author")]),
+            shape: BodyShape::Fields(
+                &[BodyField::named("text"), BodyField::named("author")],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -416,11 +430,13 @@ const PLACE_ORDER: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("petId"),
-                BodyField::named("quantity"),
-                BodyField::named("shipDate"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("petId"),
+                    BodyField::named("quantity"),
+                    BodyField::named("shipDate"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -549,13 +565,15 @@ const CREATE_USER: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField::named("username"),
-                BodyField::named("email"),
-                BodyField::named("firstName"),
-                BodyField::named("lastName"),
-                BodyField::named("phone"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField::named("username"),
+                    BodyField::named("email"),
+                    BodyField::named("firstName"),
+                    BodyField::named("lastName"),
+                    BodyField::named("phone"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
@@ -609,21 +627,23 @@ const UPDATE_USER: ToolSpec = ToolSpec {
         body: Some(BodySpec {
             media_type: "application/json",
             encoding: BodyEncoding::Json,
-            shape: BodyShape::Fields(&[
-                BodyField {
-                    arg: "username_body",
-                    name: "username",
-                    file: false,
-                    style: Style::Form,
-                    explode: true,
-                    fixed: None,
-                    default: None,
-                },
-                BodyField::named("email"),
-                BodyField::named("firstName"),
-                BodyField::named("lastName"),
-                BodyField::named("phone"),
-            ]),
+            shape: BodyShape::Fields(
+                &[
+                    BodyField {
+                        arg: "username_body",
+                        name: "username",
+                        file: false,
+                        style: Style::Form,
+                        explode: true,
+                        fixed: None,
+                        default: None,
+                    },
+                    BodyField::named("email"),
+                    BodyField::named("firstName"),
+                    BodyField::named("lastName"),
+                    BodyField::named("phone"),
+                ],
+            ),
         }),
         security: &[&["api_key"]],
     },
