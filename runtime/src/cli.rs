@@ -71,6 +71,16 @@ struct Args {
     #[arg(long, value_name = "N", env = "MCP_RATE_LIMIT", default_value_t = 60)]
     rate_limit: u32,
 
+    /// HTTP: requests per minute per client address without a token verified within the last minute
+    /// (missing, wrong, refused, or with OAuth new); one past it is answered 429 with Retry-After; 0 disables.
+    #[arg(long, value_name = "N", env = "MCP_AUTH_RATE_LIMIT", default_value_t = 60)]
+    auth_rate_limit: u32,
+
+    /// HTTP: the header your proxy puts the client's address in (e.g. X-Forwarded-For; its last value
+    /// counts), for the per-address limit; default: the connection's peer.
+    #[arg(long, value_name = "NAME", env = "MCP_CLIENT_IP_HEADER")]
+    client_ip_header: Option<String>,
+
     /// Where held results, jobs and rate-limit counts live: `memory` (this
     /// process; the default) or a Redis/Valkey URL shared by every replica
     /// (`redis://[user:password@]host:6379/0`, `rediss://` for TLS, `valkey://`,
@@ -495,7 +505,7 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
         deadline: args.call_timeout.map(|s| seconds(s, "--call-timeout")).transpose()?,
     };
     let redactor = Redactor::new(&config, &spec.redaction)?;
-    observe::redact_logs_with(redactor.clone());
+    observe::redact_logs_with(redactor.masking_keys(&sensitive_names(spec, &redactor)));
     let http_options = match args.http {
         None => {
             check_token_exchange(spec, &config, None)?;
@@ -538,6 +548,22 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
         Ok::<_, StartError>(())
     })?;
     Ok(())
+}
+
+/// The headers the redaction rules name, and the arguments sent in them: a
+/// log line masks whatever follows these names.
+fn sensitive_names(spec: &ServerSpec, redactor: &Redactor) -> Vec<&'static str> {
+    let mut names: Vec<&'static str> = spec.redaction.headers.to_vec();
+    for tool in spec.tools {
+        for param in tool.request.params {
+            if param.location == crate::spec::Location::Header && redactor.is_sensitive_header(param.name) {
+                names.push(param.arg);
+            }
+        }
+    }
+    names.sort_unstable();
+    names.dedup();
+    names
 }
 
 /// The state store `--state` names: in memory, or Redis/Valkey (sealed with
@@ -623,6 +649,22 @@ fn http_options(
         tokens,
         oauth,
         rate_limit_per_minute: args.rate_limit,
+        auth_rate_limit_per_minute: args.auth_rate_limit,
+        client_ip_header: match &args.client_ip_header {
+            Some(name) if axum::http::HeaderName::from_bytes(name.trim().as_bytes()).is_err() => {
+                return Err(StartError::Usage(format!(
+                    "--client-ip-header / MCP_CLIENT_IP_HEADER: `{name}` is not a header name"
+                )));
+            }
+            Some(name) => Some(name.trim().to_string()),
+            None => None,
+        },
+        // Prometheus has no OAuth token: its own, for /metrics only.
+        metrics_token: std::env::var("MCP_METRICS_TOKEN")
+            .ok()
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .map(Secret::new),
         max_body_bytes: args.max_body,
         legacy_sessions: args.legacy_sessions,
         max_sessions: args.max_sessions.max(1),

@@ -45,6 +45,9 @@ pub struct Redactor {
     rules: Arc<Rules>,
     /// Values masked for one call only (arguments sent in sensitive headers).
     extra: Vec<String>,
+    /// For logs: the value after any of these names (arguments and headers
+    /// the redaction rules name), however a log line quotes it.
+    keyed: Option<Arc<Regex>>,
 }
 
 #[derive(Debug, Default)]
@@ -140,7 +143,24 @@ impl Redactor {
                 needles,
             }),
             extra: Vec::new(),
+            keyed: None,
         })
+    }
+
+    /// A copy for logs that also masks whatever follows one of `names`
+    /// (`"name": "value"`, `name: String("value")`, `name=value`): values of
+    /// sensitive headers reach debug lines (a request's arguments, the
+    /// headers sent) before any call knows them.
+    pub fn masking_keys(&self, names: &[&str]) -> Redactor {
+        let alternation: Vec<String> = names.iter().map(|n| regex::escape(n)).collect();
+        let keyed = (!alternation.is_empty()).then(|| {
+            let pattern = format!(
+                r#"(?i)((?:{})\\?"?\s*[:=]\s*(?:String\()?\\?"?)[^"\\\s,(){{}}\[\]]+"#,
+                alternation.join("|")
+            );
+            Arc::new(Regex::new(&pattern).expect("escaped names"))
+        });
+        Redactor { keyed, ..self.clone() }
     }
 
     /// Mask `secret` from now on, in every copy of this redactor.
@@ -170,6 +190,7 @@ impl Redactor {
         Redactor {
             rules: self.rules.clone(),
             extra,
+            keyed: self.keyed.clone(),
         }
     }
 
@@ -183,6 +204,11 @@ impl Redactor {
         }
         if let Some(patterns) = &self.rules.patterns
             && let std::borrow::Cow::Owned(masked) = patterns.replace_all(&out, MASK)
+        {
+            out = std::borrow::Cow::Owned(masked);
+        }
+        if let Some(keyed) = &self.keyed
+            && let std::borrow::Cow::Owned(masked) = keyed.replace_all(&out, format!("${{1}}{MASK}").as_str())
         {
             return masked;
         }
@@ -368,6 +394,38 @@ mod tests {
         config.credentials.insert("k", Secret::new("a b+c".into()));
         config.credentials.insert("basic", Secret::new("user:hunter22".into()));
         config
+    }
+
+    #[test]
+    fn a_log_copy_masks_what_follows_the_sensitive_names_however_quoted() {
+        let logs = Redactor::from_config(&config()).masking_keys(&["X-Request-Tag", "tag_arg"]);
+        for (line, value) in [
+            (
+                r#"arguments: {"X-Request-Tag": "tag-secret-1", "id": "q1"}"#,
+                "tag-secret-1",
+            ),
+            (
+                r#"arguments: Some({"tag_arg": String("s3cr3t"), "id": String("q1")})"#,
+                "s3cr3t",
+            ),
+            (r#"headers: {"x-request-tag": "abc-123"}"#, "abc-123"),
+            (r#"{\"X-Request-Tag\":\"esc4ped\"}"#, "esc4ped"),
+            ("x-request-tag=plain9 next", "plain9"),
+        ] {
+            let masked = logs.redact(line);
+            assert!(!masked.contains(value), "{masked}");
+            assert!(masked.contains(MASK), "{masked}");
+        }
+        // Elsewhere, and a schema naming the header, stay as they are.
+        let schema = r#"{"X-Request-Tag":{"type":"string"},"id":"q1"}"#;
+        assert_eq!(logs.redact(schema), schema);
+        // The copies a call makes keep masking.
+        assert!(
+            !logs
+                .with_values(vec![])
+                .redact(r#""tag_arg": "s3cr3t""#)
+                .contains("s3cr3t")
+        );
     }
 
     #[test]

@@ -977,3 +977,39 @@ async fn a_token_cannot_reach_another_tokens_results_jobs_or_tasks() -> anyhow::
     mcpgen_tests::isolation::check(&[&server.url], &upstream, "tok_alice_0123456789", "tok_bob_9876543210").await;
     Ok(())
 }
+
+/// Wrong tokens from one address are limited (`--auth-rate-limit`): past
+/// the budget, 429 with `Retry-After` instead of 401, while the right token
+/// from the same address goes on.
+#[tokio::test]
+async fn wrong_tokens_from_one_address_are_limited_and_the_right_one_goes_on() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let server = HttpServer::start(&["--auth-rate-limit", "3"], &env(&upstream.base_url))?;
+    let ok = call(1, "get_pet_by_id", json!({"petId": 1}));
+    let mut statuses = Vec::new();
+    for n in 0..5 {
+        let response = rpc(&server.url, Some(&format!("wrong-token-{n}")), ok.clone(), &[]).await;
+        if response.status() == 429 {
+            let retry: u64 = response.headers()["retry-after"].to_str()?.parse()?;
+            assert!((1..=60).contains(&retry), "{retry}");
+            assert!(
+                response
+                    .text()
+                    .await?
+                    .contains("too many requests without a valid token")
+            );
+        }
+        statuses.push(rpc_status(&server.url, TOKEN, &ok).await);
+    }
+    assert!(
+        statuses.iter().all(|&s| s == 200),
+        "the right token was limited: {statuses:?}"
+    );
+    let limited = rpc(&server.url, Some("wrong-token-x"), ok.clone(), &[]).await;
+    assert_eq!(limited.status(), 429);
+    Ok(())
+}
+
+async fn rpc_status(url: &str, token: &str, body: &Value) -> u16 {
+    rpc(url, Some(token), body.clone(), &[]).await.status().as_u16()
+}

@@ -5,7 +5,7 @@
 //! per tool in tools/list and tools/call, per-subject limits, the identity
 //! in audit events, and the TypeScript SDK's OAuth client finding its way.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use mcpgen_tests::oauth::{AuthServer, Client, Setup, claims, header, with_header};
 use mcpgen_tests::{API_KEY, HttpServer, Recorder, free_port, workspace_root};
@@ -649,5 +649,235 @@ async fn a_subject_cannot_reach_another_subjects_results_jobs_or_tasks() -> anyh
     let alice = auth.token(&clients[0], &audience, "mcp").await?;
     let bob = auth.token(&clients[1], &audience, "mcp").await?;
     mcpgen_tests::isolation::check(&[&a.url, &b.url], &upstream, &alice, &bob).await;
+    Ok(())
+}
+
+/// The edge under abuse, against the real issuer: a token that can't be a
+/// token, or junk sent again, costs the issuer nothing; a burst of fresh junk
+/// from one address costs it at most MCP_AUTH_RATE_LIMIT introspections and
+/// is answered 429 past that, while callers whose tokens verified go on;
+/// a scope the caller lacks is the same 403 through a discovery call as
+/// through the tool; scrapers read /metrics with their own token, which
+/// opens nothing else.
+#[tokio::test]
+async fn junk_tokens_cost_the_issuer_little_and_callers_that_verified_go_on() -> anyhow::Result<()> {
+    const LIMIT: usize = 12;
+    let keys = tempfile::tempdir()?;
+    let upstream = Recorder::start().await?;
+    let port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let clients = [
+        Client::new("alice", "alice-secret-1", "mcp read write"),
+        Client::new("bob", "bob-secret-22", "mcp read"),
+        Client::new("petstore-mcp", "server-secret-5", "mcp"),
+    ];
+    let [alice, bob, _] = &clients;
+    let resources = [(audience.as_str(), "mcp read write")];
+    let auth = AuthServer::start(&Setup::new(keys.path(), &clients, &resources))?;
+    let limit = LIMIT.to_string();
+    let mut env = server_env(&auth.issuer, &audience, &upstream.base_url);
+    env.extend([
+        ("MCP_OAUTH_CLIENT_ID", "petstore-mcp"),
+        ("MCP_OAUTH_CLIENT_SECRET", "server-secret-5"),
+        ("MCP_AUTH_RATE_LIMIT", limit.as_str()),
+        ("MCP_METRICS_TOKEN", "scrape-token-0123456789"),
+        ("MCP_SURFACE", "both"),
+    ]);
+    let server = HttpServer::start_on("petstore-mcp", port, &[], &env)?;
+    let alice_token = auth.token(alice, &audience, "mcp read write").await?;
+    let bob_token = auth.token(bob, &audience, "mcp read").await?;
+    assert_eq!(rpc(&server.url, Some(&alice_token), list()).await.status(), 200);
+    assert_eq!(rpc(&server.url, Some(&bob_token), list()).await.status(), 200);
+
+    // Step-up from either surface: the same 403 naming the same scope.
+    let direct = rpc(
+        &server.url,
+        Some(&bob_token),
+        call("create_pet", json!({"name": "Rex"})),
+    )
+    .await;
+    let through_discovery = rpc(
+        &server.url,
+        Some(&bob_token),
+        call(
+            "call_write_operation",
+            json!({"operation": "create_pet", "arguments": {"name": "Rex"}}),
+        ),
+    )
+    .await;
+    assert_eq!(
+        (direct.status().as_u16(), through_discovery.status().as_u16()),
+        (403, 403)
+    );
+    assert_eq!(challenge(&direct), challenge(&through_discovery));
+    assert!(
+        challenge(&through_discovery).contains(r#"scope="mcp write""#),
+        "{}",
+        challenge(&through_discovery)
+    );
+
+    // Scrapers' own token: /metrics, and nothing else.
+    let scrape = |token: Option<&'static str>| {
+        let mut request = http().get(format!("http://127.0.0.1:{port}/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    let answer = rpc(
+        &server.url,
+        Some(&alice_token),
+        call("get_pet_by_id", json!({"petId": 1})),
+    )
+    .await;
+    assert_eq!(answer.status(), 200);
+    let metrics = scrape(Some("scrape-token-0123456789")).await?;
+    assert_eq!(metrics.status(), 200);
+    let text = metrics.text().await?;
+    assert!(
+        text.contains(r#"mcp_tool_calls_total{tool="get_pet_by_id",outcome="ok"} 1"#),
+        "{text}"
+    );
+    assert_eq!(scrape(None).await?.status(), 401);
+    assert_eq!(
+        rpc(&server.url, Some("scrape-token-0123456789"), list()).await.status(),
+        401
+    );
+
+    // Not a token at all, and the same junk twice: at most one introspection.
+    let introspections = || auth.requests("/token/introspection");
+    let before = introspections().await?;
+    for junk in ["not a token", "tok\"en", &"x".repeat(9000)] {
+        let response = rpc(&server.url, Some(junk), list()).await;
+        assert_eq!(response.status(), 401, "{junk:.20}");
+        assert!(
+            challenge(&response).contains("not an access token"),
+            "{}",
+            challenge(&response)
+        );
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            rpc(&server.url, Some("same-junk-0123456789"), list()).await.status(),
+            401
+        );
+    }
+    assert_eq!(introspections().await? - before, 1);
+
+    // A burst of fresh junk from one address; alice (verified) goes on throughout.
+    let before = introspections().await?;
+    let (mut refused, mut limited) = (0, 0);
+    for n in 0..60 {
+        let response = rpc(&server.url, Some(&format!("junk-{n}-0123456789abcdef")), list()).await;
+        match response.status().as_u16() {
+            401 => refused += 1,
+            429 => {
+                let retry: u64 = response.headers()["retry-after"].to_str()?.parse()?;
+                assert!((1..=60).contains(&retry), "{retry}");
+                limited += 1;
+            }
+            other => panic!("junk answered {other}"),
+        }
+        if n % 10 == 0 {
+            let answer = rpc(
+                &server.url,
+                Some(&alice_token),
+                call("get_pet_by_id", json!({"petId": 1})),
+            )
+            .await;
+            assert_eq!(answer.status(), 200, "alice was limited by the junk");
+        }
+    }
+    let asked = introspections().await? - before;
+    eprintln!("60 junk tokens from one address: {refused} answered 401, {limited} 429, {asked} introspections");
+    assert!(asked <= LIMIT as u64, "{asked} introspections for 60 junk tokens");
+    assert!(
+        refused <= LIMIT && limited >= 60 - LIMIT,
+        "{refused} refused, {limited} limited"
+    );
+    Ok(())
+}
+
+/// The issuer down when the server starts, and stopped mid-run: every
+/// answer that needs it is a quick 503 with Retry-After (not one wait per
+/// request), /readyz says why, tokens already verifiable go on (JWTs with the
+/// keys fetched), and it recovers by itself once the issuer is back.
+#[tokio::test]
+async fn an_unreachable_issuer_is_answered_fast_and_recovered_from() -> anyhow::Result<()> {
+    let keys = tempfile::tempdir()?;
+    let upstream = Recorder::start().await?;
+    let port = free_port();
+    let auth_port = free_port();
+    let audience = format!("http://127.0.0.1:{port}/mcp");
+    let clients = [
+        Client::new("alice", "alice-secret-1", "mcp read"),
+        Client {
+            opaque: true,
+            ..Client::new("carol", "carol-secret-4", "mcp read")
+        },
+        Client::new("petstore-mcp", "server-secret-5", "mcp"),
+    ];
+    let [alice, carol, _] = &clients;
+    let resources = [(audience.as_str(), "mcp read")];
+    let setup = Setup {
+        port: auth_port,
+        ..Setup::new(keys.path(), &clients, &resources)
+    };
+    let issuer = format!("http://127.0.0.1:{auth_port}");
+    let mut env = server_env(&issuer, &audience, &upstream.base_url);
+    env.extend([
+        ("MCP_OAUTH_CLIENT_ID", "petstore-mcp"),
+        ("MCP_OAUTH_CLIENT_SECRET", "server-secret-5"),
+    ]);
+    let server = HttpServer::start_on("petstore-mcp", port, &[], &env)?;
+    let readyz = || async {
+        http()
+            .get(format!("http://127.0.0.1:{port}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    };
+
+    // Down from the start: quick 503s.
+    let mut slowest = Duration::ZERO;
+    for _ in 0..8 {
+        let started = Instant::now();
+        let response = rpc(&server.url, Some("opaque-token-while-down-0123"), list()).await;
+        slowest = slowest.max(started.elapsed());
+        assert_eq!(response.status(), 503);
+        let retry: u64 = response.headers()["retry-after"].to_str()?.parse()?;
+        assert!((1..=60).contains(&retry), "{retry}");
+    }
+    eprintln!("issuer down from the start: slowest of 8 answers {slowest:?}");
+    assert!(slowest < Duration::from_secs(2), "slowest answer {slowest:?}");
+    let said = readyz().await;
+    assert!(said.contains("OAuth issuer is not answering"), "{said}");
+
+    // Back: recovered without a restart, within the backoff.
+    let auth = AuthServer::start(&setup)?;
+    let token = auth.token(alice, &audience, "mcp read").await?;
+    let started = Instant::now();
+    while rpc(&server.url, Some(&token), list()).await.status() != 200 {
+        assert!(started.elapsed() < Duration::from_secs(30), "not recovered");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!("recovered {:?} after the issuer came back", started.elapsed());
+    assert_eq!(readyz().await, "ready\n");
+
+    // Stopped mid-run: a JWT it hasn't seen still verifies with the keys it
+    // has; an opaque token (which needs the issuer) gets a quick 503.
+    let unseen_jwt = auth.token(alice, &audience, "mcp read").await?;
+    let opaque = auth.token(carol, &audience, "mcp read").await?;
+    auth.stop();
+    assert_eq!(rpc(&server.url, Some(&unseen_jwt), list()).await.status(), 200);
+    for _ in 0..4 {
+        let started = Instant::now();
+        assert_eq!(rpc(&server.url, Some(&opaque), list()).await.status(), 503);
+        assert!(started.elapsed() < Duration::from_secs(4), "{:?}", started.elapsed());
+    }
+    assert!(readyz().await.contains("OAuth issuer is not answering"));
     Ok(())
 }

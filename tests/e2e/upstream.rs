@@ -232,7 +232,14 @@ async fn requests_carry_exact_styles_bodies_and_credentials() -> anyhow::Result<
         let (r, _) = lab.call(tool, args).await?;
         assert!(!is_error(&r), "{tool}: {}", text(&r));
     }
-    lab.finish().await?;
+    // Its debug log (RUST_LOG=debug: rmcp's lines with each request's
+    // arguments, the HTTP client's with the headers sent) masks it too.
+    let (_, stderr) = lab.finish().await?;
+    assert!(
+        stderr.contains("X-Request-Tag"),
+        "no debug line names the header: the check proves nothing"
+    );
+    assert!(!stderr.contains("tag-secret-1"), "a redact.headers value in the log");
 
     let mut seen = upstream.requests();
     let styles = seen.remove(0);

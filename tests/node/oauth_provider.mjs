@@ -13,6 +13,7 @@
 //          ttl?, format?: "jwt" | "opaque", exchangesFor?: [audience]}],
 //          resources: {<audience>: {scope}}}
 //
+// GET /test/requests: the requests it has served, by path.
 // Prints "listening" once it accepts connections; exits when stdin closes
 // (the test that started it is gone) or after 10 minutes.
 
@@ -128,6 +129,18 @@ provider.registerGrantType(
   },
   ['subject_token', 'subject_token_type', 'audience', 'scope', 'resource', 'requested_token_type'],
 );
+
+// Requests seen, by path, for tests that bound what a server costs its
+// issuer: GET /test/requests answers them as JSON.
+const seen = {};
+provider.use(async (ctx, next) => {
+  if (ctx.path === '/test/requests') {
+    ctx.body = seen;
+    return;
+  }
+  seen[ctx.path] = (seen[ctx.path] ?? 0) + 1;
+  await next();
+});
 
 const server = provider.listen(config.port, '127.0.0.1', () => console.log('listening'));
 const stop = () => server.close(() => process.exit(0));

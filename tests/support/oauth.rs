@@ -152,6 +152,20 @@ impl AuthServer {
         Ok(serde_json::from_slice(&response.bytes().await?)?)
     }
 
+    /// How many requests it has served at `path` (`/token/introspection`, …).
+    pub async fn requests(&self, path: &str) -> anyhow::Result<u64> {
+        let body = super::http_client()
+            .timeout(Duration::from_secs(10))
+            .build()?
+            .get(format!("{}/test/requests", self.base))
+            .send()
+            .await?
+            .bytes()
+            .await?;
+        let seen: Value = serde_json::from_slice(&body)?;
+        Ok(seen[path].as_u64().unwrap_or(0))
+    }
+
     /// Stop it now (to restart on the same port, e.g. with rotated keys).
     pub fn stop(mut self) {
         let _ = self.child.kill();

@@ -60,6 +60,15 @@ const VERIFIED_ENTRIES: usize = 10_000;
 /// The issuer's documents (metadata, keys, introspection answers) are small.
 const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 const ISSUER_TIMEOUT: Duration = Duration::from_secs(10);
+/// An issuer that doesn't accept a connection within this is down.
+const ISSUER_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// After the issuer failed to answer, requests that need it are answered 503
+/// at once for this long, doubling with each failure (with jitter) up to the last.
+const ISSUER_BACKOFF: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(60));
+/// How long a refused token is refused again without asking the issuer.
+const REFUSED_FOR: Duration = Duration::from_secs(30);
+/// The longest bearer token considered: issuers' JWTs run to a few KB.
+const MAX_TOKEN_BYTES: usize = 8 * 1024;
 
 /// What the operator configured (mcpgen.yaml's `http.oauth`, then flags and env).
 #[derive(Debug, Clone)]
@@ -231,6 +240,51 @@ pub struct Verifier {
     refreshing: tokio::sync::Mutex<()>,
     /// Grants of tokens verified within `VERIFIED_FOR`, by the token's SHA-256.
     verified: Mutex<HashMap<[u8; 32], (Grant, Instant)>>,
+    /// Why tokens were refused within `REFUSED_FOR`, by the token's SHA-256:
+    /// junk sent again costs the issuer nothing.
+    refused: Mutex<HashMap<[u8; 32], (String, Instant)>>,
+    /// The issuer not answering: until when requests needing it are refused at once.
+    outage: Mutex<Option<Outage>>,
+}
+
+/// The issuer failing to answer, and when it is asked again.
+#[derive(Debug, Clone)]
+struct Outage {
+    why: String,
+    failures: u32,
+    until: Instant,
+}
+
+/// A token that can't be an access token (RFC 6750's b64token, at most
+/// `MAX_TOKEN_BYTES`) is refused without asking anyone.
+fn plausible(token: &str) -> Result<(), Refusal> {
+    let body = token.trim_end_matches('=');
+    let shaped = !body.is_empty()
+        && token.len() <= MAX_TOKEN_BYTES
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'));
+    if shaped {
+        Ok(())
+    } else {
+        Err(Refusal::Invalid(format!(
+            "the token is not an access token (RFC 6750: letters, digits and -._~+/, at most {MAX_TOKEN_BYTES} bytes)"
+        )))
+    }
+}
+
+/// Holds `value` under `key` until `until`, within `VERIFIED_ENTRIES`
+/// (past it, entries past their time go first, then all).
+fn remember<V>(cache: &Mutex<HashMap<[u8; 32], (V, Instant)>>, key: [u8; 32], value: V, until: Instant) {
+    let mut cache = cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if cache.len() >= VERIFIED_ENTRIES {
+        let now = Instant::now();
+        cache.retain(|_, (_, at)| now < *at);
+        if cache.len() >= VERIFIED_ENTRIES {
+            cache.clear();
+        }
+    }
+    cache.insert(key, (value, until));
 }
 
 fn now_seconds() -> u64 {
@@ -254,6 +308,7 @@ impl Verifier {
         let _ = ring_crypto::PROVIDER.install_default();
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .connect_timeout(ISSUER_CONNECT_TIMEOUT)
             .timeout(ISSUER_TIMEOUT)
             .build()
             .map_err(|e| OAuthError::Client(e.without_url()))?;
@@ -265,6 +320,8 @@ impl Verifier {
             keys_max_age: KEYS_MAX_AGE,
             refreshing: tokio::sync::Mutex::new(()),
             verified: Mutex::new(HashMap::new()),
+            refused: Mutex::new(HashMap::new()),
+            outage: Mutex::new(None),
         })
     }
 
@@ -273,8 +330,32 @@ impl Verifier {
     }
 
     /// The caller a bearer token stands for: verified within the last
-    /// minute (and not expired since), or now.
+    /// minute (and not expired since), or now. A token refused within
+    /// `REFUSED_FOR`, or that can't be a token, is refused without asking.
     pub async fn verify(&self, token: &str) -> Result<Grant, Refusal> {
+        if let Some(known) = self.known(token) {
+            return known;
+        }
+        plausible(token)?;
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        // Three dot-separated parts: a JWT, verified here; anything else is
+        // opaque and only its issuer can say what it is.
+        let verified = if token.split('.').count() == 3 {
+            self.verify_jwt(token).await
+        } else {
+            self.introspect(token).await
+        };
+        match &verified {
+            Ok(grant) => remember(&self.verified, key, grant.clone(), Instant::now() + VERIFIED_FOR),
+            Err(Refusal::Invalid(why)) => remember(&self.refused, key, why.clone(), Instant::now() + REFUSED_FOR),
+            Err(Refusal::Unavailable(_)) => {}
+        }
+        verified
+    }
+
+    /// What was found of `token` within the last minute, if anything: the
+    /// answer costs nobody a request.
+    pub fn known(&self, token: &str) -> Option<Result<Grant, Refusal>> {
         let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
         if let Some((grant, until)) = self.lock_verified().get(&key)
             && Instant::now() < *until
@@ -282,29 +363,58 @@ impl Verifier {
                 .expires_at
                 .is_none_or(|at| now_seconds() < at.saturating_add(self.options.leeway.as_secs()))
         {
-            return Ok(grant.clone());
+            return Some(Ok(grant.clone()));
         }
-        // Three dot-separated parts: a JWT, verified here; anything else is
-        // opaque and only its issuer can say what it is.
-        let grant = if token.split('.').count() == 3 {
-            self.verify_jwt(token).await?
-        } else {
-            self.introspect(token).await?
-        };
-        let mut cache = self.lock_verified();
-        if cache.len() >= VERIFIED_ENTRIES {
-            let now = Instant::now();
-            cache.retain(|_, (_, until)| now < *until);
-            if cache.len() >= VERIFIED_ENTRIES {
-                cache.clear();
-            }
+        let refused = self.refused.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match refused.get(&key) {
+            Some((why, until)) if Instant::now() < *until => Some(Err(Refusal::Invalid(why.clone()))),
+            _ => None,
         }
-        cache.insert(key, (grant.clone(), Instant::now() + VERIFIED_FOR));
-        Ok(grant)
     }
 
     fn lock_verified(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Grant, Instant)>> {
         self.verified.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Why the issuer is not being asked now, and for how much longer.
+    pub fn outage(&self) -> Option<(String, Duration)> {
+        let outage = self.outage.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        outage
+            .as_ref()
+            .map(|o| (o.why.clone(), o.until.saturating_duration_since(Instant::now())))
+    }
+
+    /// Notes a failure to reach the issuer: it is not asked again for a
+    /// while, doubling with each failure in a row.
+    fn issuer_failed(&self, why: &str) {
+        let mut outage = self.outage.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let failures = outage.as_ref().map_or(0, |o| o.failures) + 1;
+        let (first, most) = ISSUER_BACKOFF;
+        let wait = first.saturating_mul(1 << (failures - 1).min(16)).min(most);
+        // Up to a quarter more, so replicas that failed together don't retry together.
+        let mut byte = [0u8; 1];
+        let jitter = getrandom::fill(&mut byte).map_or(0.0, |()| f64::from(byte[0]) / 255.0 / 4.0);
+        let wait = wait.mul_f64(1.0 + jitter);
+        if failures == 1 {
+            tracing::warn!(
+                "the OAuth issuer {} is not answering ({why}); requests that need it get 503 until it does, \
+                 asked again in {} s",
+                self.options.issuer,
+                wait.as_secs().max(1)
+            );
+        }
+        *outage = Some(Outage {
+            why: why.to_string(),
+            failures,
+            until: Instant::now() + wait,
+        });
+    }
+
+    fn issuer_answered(&self) {
+        let mut outage = self.outage.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if outage.take().is_some() {
+            tracing::info!("the OAuth issuer {} answers again", self.options.issuer);
+        }
     }
 
     async fn verify_jwt(&self, token: &str) -> Result<Grant, Refusal> {
@@ -505,26 +615,40 @@ impl Verifier {
             .await
     }
 
-    /// A JSON document from the issuer, its size bounded.
+    /// A JSON document from the issuer, its size bounded. While the issuer
+    /// is found down (no connection, a timeout, a 5xx), fails at once.
     async fn fetch(&self, request: reqwest::RequestBuilder, what: &str) -> Result<Value, Refusal> {
+        if let Some((why, left)) = self.outage()
+            && !left.is_zero()
+        {
+            return Err(Refusal::Unavailable(format!(
+                "the OAuth issuer {} is not answering ({why}); asked again in {} s",
+                self.options.issuer,
+                left.as_secs().max(1)
+            )));
+        }
         let unavailable = |detail: String| {
             Refusal::Unavailable(format!("could not get {what} from {}: {detail}", self.options.issuer))
+        };
+        let down = |detail: String| {
+            self.issuer_failed(&detail);
+            unavailable(detail)
         };
         let mut response = request
             .header(header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| unavailable(e.without_url().to_string()))?;
+            .map_err(|e| down(e.without_url().to_string()))?;
         let status = response.status();
+        if status.is_server_error() {
+            return Err(down(format!("status {status}")));
+        }
+        self.issuer_answered();
         if !status.is_success() {
             return Err(unavailable(format!("status {status}")));
         }
         let mut body = Vec::new();
-        while let Some(chunk) = response
-            .chunk()
-            .await
-            .map_err(|e| unavailable(e.without_url().to_string()))?
-        {
+        while let Some(chunk) = response.chunk().await.map_err(|e| down(e.without_url().to_string()))? {
             if body.len() + chunk.len() > MAX_DOCUMENT_BYTES {
                 return Err(unavailable(format!("the answer is over {MAX_DOCUMENT_BYTES} bytes")));
             }

@@ -110,11 +110,16 @@ impl ResourceServer {
                 return Err(self.challenge(StatusCode::UNAUTHORIZED, path, error, starting.as_deref(), &why));
             }
             Err(Refusal::Unavailable(why)) => {
-                tracing::warn!("could not verify an access token: {why}");
+                tracing::debug!("could not verify an access token: {why}");
+                // While the issuer is backed off from, as long as that lasts.
+                let retry = self
+                    .verifier
+                    .outage()
+                    .map_or(5, |(_, left)| left.as_secs().clamp(1, 60));
                 return Err((
                     StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, "5")],
-                    "the authorization server could not be reached to verify the token; retry later\n",
+                    [(header::RETRY_AFTER, retry.to_string())],
+                    format!("the authorization server could not be reached to verify the token; retry in {retry} s\n"),
                 )
                     .into_response());
             }

@@ -24,7 +24,7 @@ use self::sessions::*;
 use self::slots::*;
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,6 +72,14 @@ pub struct HttpOptions {
     pub oauth: Option<Arc<ResourceServer>>,
     /// Tool calls per minute per token (per client address without auth); 0 = off.
     pub rate_limit_per_minute: u32,
+    /// Requests per minute per client address that carry no valid token, or
+    /// (with OAuth) one not verified within the last minute; 0 = off.
+    pub auth_rate_limit_per_minute: u32,
+    /// The header a trusted proxy puts the client's address in (its last
+    /// value); the connection's peer otherwise.
+    pub client_ip_header: Option<String>,
+    /// A token that opens `/metrics` only (for scrapers, which have no OAuth token).
+    pub metrics_token: Option<Secret>,
     pub max_body_bytes: usize,
     /// Serve 2025-11-25 clients with sessions (at most `max_sessions`).
     pub legacy_sessions: bool,
@@ -97,6 +105,10 @@ struct Guard {
     /// The caller each token (by index) is.
     callers: Vec<Caller>,
     oauth: Option<Arc<ResourceServer>>,
+    metrics_token: Option<Secret>,
+    /// Requests that cost a verification or fail it, per client address.
+    unverified: Option<RateLimit>,
+    client_ip_header: Option<axum::http::HeaderName>,
 }
 
 impl Guard {
@@ -110,6 +122,40 @@ impl Guard {
             }
         }
         found
+    }
+
+    /// Where a request comes from: the last address a trusted proxy put in
+    /// `client_ip_header`, else the connection's peer.
+    fn client_address(&self, headers: &axum::http::HeaderMap, peer: SocketAddr) -> IpAddr {
+        self.client_ip_header
+            .as_ref()
+            .and_then(|name| headers.get_all(name).iter().next_back())
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.rsplit(',').next())
+            .and_then(|last| last.trim().parse::<IpAddr>().ok())
+            .unwrap_or(peer.ip())
+    }
+
+    /// 429 when the client address has used its budget of requests without
+    /// a token verified within the last minute: junk can't make the server
+    /// hammer its issuer, and callers whose tokens verified go on.
+    async fn over_budget(&self, headers: &axum::http::HeaderMap, peer: SocketAddr) -> Option<Response> {
+        let limit = self.unverified.as_ref()?;
+        let client = self.client_address(headers, peer);
+        let wait = limit.check(&format!("unverified:{client}")).await.err()?;
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        let text = format!(
+            "too many requests without a valid token from {client}; retry in {seconds} s (requests with a \
+             token this server verified within the last minute are not limited)\n"
+        );
+        Some(
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, seconds.to_string())],
+                text,
+            )
+                .into_response(),
+        )
     }
 }
 
@@ -127,7 +173,23 @@ async fn guard(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
         .map(str::trim);
+    // Scrapers' own credential opens /metrics, and nothing else.
+    if request.uri().path() == "/metrics"
+        && let (Some(metrics), Some(presented)) = (&guard.metrics_token, presented)
+        && bool::from(metrics.expose().as_bytes().ct_eq(presented.as_bytes()))
+    {
+        request.headers_mut().remove(header::AUTHORIZATION);
+        return next.run(request).await;
+    }
     let caller = if let Some(oauth) = &guard.oauth {
+        // A token verified within the last minute costs nobody a request;
+        // anything else counts against its address first.
+        let verified = presented
+            .and_then(|t| oauth.verifier.known(t))
+            .is_some_and(|known| known.is_ok());
+        if !verified && let Some(refused) = guard.over_budget(request.headers(), peer).await {
+            return refused;
+        }
         match oauth.authenticate(presented, request.uri().path()).await {
             Ok(access) => Caller::oauth(access),
             Err(refused) => return refused,
@@ -137,7 +199,12 @@ async fn guard(
     } else {
         match presented.and_then(|t| guard.token_index(t)) {
             Some(i) => guard.callers[i].clone(),
-            None => return unauthorized(),
+            None => {
+                return guard
+                    .over_budget(request.headers(), peer)
+                    .await
+                    .unwrap_or_else(unauthorized);
+            }
         }
     };
     request.headers_mut().remove(header::AUTHORIZATION);
@@ -172,7 +239,9 @@ struct MessageHead<'a> {
     id: Option<serde_json::Value>,
 }
 
-/// The tool a `tools/call` names (read only with OAuth, for its scope).
+/// The tool a `tools/call` runs (read only with OAuth, for its scope): the
+/// one it names, or the operation a discovery call tool is asked to run, so
+/// a scope the caller lacks is answered the same way on either surface.
 fn tool_name(message: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Call {
@@ -181,10 +250,15 @@ fn tool_name(message: &[u8]) -> Option<String> {
     #[derive(serde::Deserialize)]
     struct Params {
         name: String,
+        #[serde(default)]
+        arguments: serde_json::Value,
     }
-    serde_json::from_slice::<Call>(message)
-        .ok()
-        .map(|call| call.params.name)
+    let call = serde_json::from_slice::<Call>(message).ok()?.params;
+    let discovery = [crate::serve::discovery::CALL_READ, crate::serve::discovery::CALL_WRITE];
+    match call.arguments.get("operation").and_then(|o| o.as_str()) {
+        Some(operation) if discovery.contains(&call.name.as_str()) => Some(operation.to_string()),
+        _ => Some(call.name),
+    }
 }
 
 /// JSON-RPC framing errors get 400 with a JSON-RPC error body (rmcp answers
@@ -471,6 +545,13 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
         tokens: options.tokens.clone(),
         callers: options.tokens.iter().map(Caller::token).collect(),
         oauth: options.oauth.clone(),
+        metrics_token: options.metrics_token.clone(),
+        unverified: NonZeroU32::new(options.auth_rate_limit_per_minute)
+            .map(|n| RateLimit::new(n, server.state().clone())),
+        client_ip_header: options
+            .client_ip_header
+            .as_deref()
+            .and_then(|name| axum::http::HeaderName::from_bytes(name.as_bytes()).ok()),
     });
     let metrics = server.metrics().clone();
     let oauth = options.oauth.clone();
@@ -519,39 +600,54 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             get({
                 let ready = ready.clone();
                 let state = server.state().clone();
-                move |query: axum::extract::RawQuery| readiness(ready, state, query.0)
+                let oauth = options.oauth.clone();
+                move |query: axum::extract::RawQuery| readiness(ready, state, oauth, query.0)
             }),
         )
 }
 
 /// `/readyz`: 503 while shutting down. A shared state store that doesn't
-/// answer is said in the body but keeps the replica ready, as every replica
-/// shares the outage and calls that don't need the store still work
-/// (`/readyz?strict` answers 503 then, for operators who'd rather drain).
-async fn readiness(ready: Arc<AtomicBool>, state: Store, query: Option<String>) -> Response {
+/// answer, or an OAuth issuer that doesn't, is said in the body but keeps the
+/// replica ready, as every replica shares the outage and what doesn't need
+/// it still works (`/readyz?strict` answers 503 then, for operators who'd
+/// rather drain).
+async fn readiness(
+    ready: Arc<AtomicBool>,
+    state: Store,
+    oauth: Option<Arc<ResourceServer>>,
+    query: Option<String>,
+) -> Response {
     if !ready.load(Ordering::Relaxed) {
         return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
     }
     let strict = query.is_some_and(|q| q.split('&').any(|p| p == "strict"));
+    let mut degraded = Vec::new();
     match tokio::time::timeout(READY_STATE_TIMEOUT, state.ready()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready\n").into_response(),
-        outcome => {
-            let why = match outcome {
-                Ok(Err(e)) => e.to_string(),
-                _ => format!(
-                    "the state store did not answer within {} ms",
-                    READY_STATE_TIMEOUT.as_millis()
-                ),
-            };
-            let status = if strict {
-                StatusCode::SERVICE_UNAVAILABLE
-            } else {
-                StatusCode::OK
-            };
-            let text = format!("ready, degraded: {why}; result links, tasks and the shared rate limit wait for it\n");
-            (status, text).into_response()
-        }
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => degraded.push(format!(
+            "{e}; result links, tasks and the shared rate limit wait for it"
+        )),
+        Err(_) => degraded.push(format!(
+            "the state store did not answer within {} ms",
+            READY_STATE_TIMEOUT.as_millis()
+        )),
     }
+    if let Some((why, left)) = oauth.and_then(|oauth| oauth.verifier.outage()) {
+        degraded.push(format!(
+            "the OAuth issuer is not answering ({why}); new tokens get 503 until it does (asked again in {} s), \
+             tokens verified within the last minute go on",
+            left.as_secs()
+        ));
+    }
+    if degraded.is_empty() {
+        return (StatusCode::OK, "ready\n").into_response();
+    }
+    let status = if strict {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, format!("ready, degraded: {}\n", degraded.join("; "))).into_response()
 }
 
 /// How long `/readyz` waits for the state store (probes time out at 1 s by default).
@@ -673,6 +769,9 @@ mod tests {
         Guard {
             callers: tokens.iter().map(Caller::token).collect(),
             tokens,
+            metrics_token: None,
+            unverified: None,
+            client_ip_header: None,
             oauth: None,
         }
     }
@@ -703,6 +802,9 @@ mod tests {
             tokens: vec![],
             oauth: None,
             rate_limit_per_minute: 0,
+            auth_rate_limit_per_minute: 0,
+            client_ip_header: None,
+            metrics_token: None,
             max_body_bytes: 1024,
             legacy_sessions: false,
             max_sessions: 1,
