@@ -600,7 +600,7 @@ fn state_store(spec: &'static ServerSpec, url: &str, http: Option<&HttpOptions>)
     tracing::info!(
         encrypted = std::env::var("MCP_STATE_KEY").is_ok_and(|k| !k.trim().is_empty()),
         "state is {}",
-        store.describe()
+        store.location()
     );
     Ok(store)
 }

@@ -91,7 +91,7 @@ pub async fn fit(
             whole.len()
         ),
         Err(unheld) => {
-            tracing::warn!(tool, "a result over the budget was not held: {unheld}");
+            tracing::warn!(tool, "a result over the budget was not held: {}", unheld.detail());
             format!(
                 "This result is {} bytes, more than this connection passes in one message ({budget}); {cut}. \
                  The rest could not be held for reading now (the server's result store is unavailable): \
@@ -187,7 +187,11 @@ async fn fit_binary(
              and than this server holds; ask the API for a smaller one."
         ),
         Err(unheld) => {
-            tracing::warn!(tool, "a binary result over the budget was not held: {unheld}");
+            tracing::warn!(
+                tool,
+                "a binary result over the budget was not held: {}",
+                unheld.detail()
+            );
             format!(
                 "This result is binary ({media_type}) and more than this connection passes in one message \
                  ({budget}); it could not be held for reading now (the server's result store is unavailable): \

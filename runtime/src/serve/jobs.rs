@@ -19,7 +19,7 @@ impl Server {
             Ok(id) => id,
             Err(unheld) => {
                 // Nothing to come back to: say what runs at the API and where to look.
-                tracing::warn!(tool = tool.spec.name, "a running job was not held: {unheld}");
+                tracing::warn!(tool = tool.spec.name, "a running job was not held: {}", unheld.detail());
                 let text = format!(
                     "{} was accepted and is still running at the API, but this server can't follow it now \
                      ({unheld}). Check the API for its outcome later; starting it again may run it twice.",
@@ -78,6 +78,7 @@ impl Server {
             }
             Ok(Some(Ok(job))) => job,
             Err(unavailable) => {
+                tracing::warn!("{WAIT} found {}", unavailable.detail(), WAIT = tasks::WAIT_TOOL);
                 let text = format!("operation `{id}` can't be looked up now: {unavailable}; call again shortly");
                 return (
                     CallToolResult::error(vec![ContentBlock::text(text)]).into(),
@@ -234,5 +235,6 @@ impl Server {
 /// A task request the state store could not answer: an internal error the
 /// client may retry (the task itself is untouched).
 fn unavailable(error: crate::state::StoreError) -> ErrorData {
+    tracing::warn!("a task request found {}", error.detail());
     ErrorData::internal_error(format!("the task can't be reached now: {error}; retry shortly"), None)
 }

@@ -45,7 +45,7 @@ impl RateLimit {
                 {
                     let mut warned = self.warned.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
                     if warned.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
-                        tracing::warn!("rate limits count per replica while {unavailable}");
+                        tracing::warn!("rate limits count per replica while {}", unavailable.detail());
                         *warned = Some(Instant::now());
                     }
                 }

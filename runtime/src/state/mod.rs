@@ -81,12 +81,13 @@ impl Kind {
     }
 }
 
-/// Why the store could not answer. The message names the store (its
-/// password masked), never an entry's content.
+/// Why the store could not answer. What it displays goes to clients and
+/// models: it never names the store; [`StoreError::detail`] does, for logs
+/// (its password masked), never an entry's content.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
-    /// Down, slow past its timeout, or refusing.
-    #[error("the state store is unavailable ({0})")]
+    /// Down, slow past its timeout, or refusing; the detail names the store.
+    #[error("the state store is unavailable")]
     Unavailable(String),
     /// `--state` is not a URL the client takes.
     #[error("{0} is not a Redis or Valkey URL ({1})")]
@@ -94,6 +95,16 @@ pub enum StoreError {
     /// The OS has no randomness for an unguessable id or a nonce.
     #[error("no randomness for an unguessable id")]
     NoRandomness,
+}
+
+impl StoreError {
+    /// The error with where and why, for the log and the operator.
+    pub fn detail(&self) -> String {
+        match self {
+            StoreError::Unavailable(detail) => format!("the state store is unavailable ({detail})"),
+            other => other.to_string(),
+        }
+    }
 }
 
 /// The fields of a job's record that stay readable by the store (its
@@ -146,9 +157,18 @@ impl Store {
         Store::memory(results, jobs)
     }
 
-    /// Where entries are held, in words for messages (`in memory`, or the
-    /// shared store's URL with its password masked).
-    pub fn describe(&self) -> String {
+    /// Where entries are held, in words for clients (`in memory, not across
+    /// restarts`, or `in the shared store`): never the store's address.
+    pub fn describe(&self) -> &'static str {
+        match &*self.backend {
+            Backend::Memory(_) => "in memory, not across restarts,",
+            Backend::Redis(_) => "in the shared store",
+        }
+    }
+
+    /// Where entries are held, for the log: the shared store's URL with its
+    /// password masked.
+    pub fn location(&self) -> String {
         match &*self.backend {
             Backend::Memory(_) => "in memory".to_string(),
             Backend::Redis(redis) => format!("in the shared store {}", redis.shown()),

@@ -72,6 +72,7 @@ pub enum Missing {
 
 impl From<StoreError> for Missing {
     fn from(error: StoreError) -> Missing {
+        tracing::warn!("a held result could not be read: {}", error.detail());
         Missing::Unavailable(error.to_string())
     }
 }
@@ -92,8 +93,8 @@ impl ResultStore {
         self.store.limits(Kind::Result).ttl
     }
 
-    /// Where results are held, in words (`in memory`, or the shared store).
-    pub fn describe(&self) -> String {
+    /// Where results are held, in words for clients.
+    pub fn describe(&self) -> &'static str {
         self.store.describe()
     }
 
