@@ -31,7 +31,8 @@ pub use self::seal::Sealer;
 pub type Fields = Vec<(String, Vec<u8>)>;
 
 /// Bounds of an in-memory store of one kind. The shared store is bounded by
-/// its own `maxmemory`; it takes only the TTL.
+/// its own `maxmemory`: it takes the TTL, and `max_bytes` as the most one
+/// entry may hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Entries held at once, at most.
