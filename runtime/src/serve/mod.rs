@@ -29,8 +29,8 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock, CreateTaskResult,
     DetailedTask, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
-    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ResourceContents, ServerCapabilities,
-    ServerConfig, Task, TaskPayload, TaskStatus, Tool as McpTool, ToolAnnotations,
+    ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, Task,
+    TaskPayload, TaskStatus, Tool as McpTool, ToolAnnotations,
 };
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet what 2025-11-25 hosts use.
 #[allow(deprecated)]
@@ -567,30 +567,7 @@ impl ServerHandler for Server {
     ) -> Result<ReadResourceResponse, ErrorData> {
         let server = self.for_request(&context);
         match server.results.read(server.caller.key(), &request.uri).await {
-            Ok(page) => {
-                let mut meta = rmcp::model::MetaObject::new();
-                meta.insert("page".into(), page.number.into());
-                meta.insert("pages".into(), page.pages.into());
-                if let Some(next) = &page.next {
-                    meta.insert("next".into(), next.clone().into());
-                }
-                let contents = if page.blob {
-                    ResourceContents::BlobResourceContents {
-                        uri: page.uri,
-                        mime_type: Some(page.media_type),
-                        blob: page.text,
-                        meta: Some(meta),
-                    }
-                } else {
-                    ResourceContents::TextResourceContents {
-                        uri: page.uri,
-                        mime_type: Some(page.media_type),
-                        text: page.text,
-                        meta: Some(meta),
-                    }
-                };
-                Ok(ReadResourceResult::new(vec![contents]).into())
-            }
+            Ok(page) => Ok(resources::held_page(page).into()),
             Err(Missing::Gone) => Err(ErrorData::resource_not_found(
                 format!(
                     "{} is not held: results are kept {} for {} minutes, for the caller they were made for; \

@@ -207,6 +207,33 @@ pub fn fill(prompt: &PromptSpec, arguments: Option<&Map<String, Value>>) -> Resu
         .map_err(|e| ErrorData::internal_error(format!("prompt `{}`: {e}", prompt.name), None))
 }
 
+/// A page of a held result as `resources/read` answers it: text or blob,
+/// with its number, the count and the next page's URI in `_meta`.
+pub(super) fn held_page(page: crate::state::results::Page) -> ReadResourceResult {
+    let mut meta = rmcp::model::MetaObject::new();
+    meta.insert("page".into(), page.number.into());
+    meta.insert("pages".into(), page.pages.into());
+    if let Some(next) = &page.next {
+        meta.insert("next".into(), next.clone().into());
+    }
+    let contents = if page.blob {
+        ResourceContents::BlobResourceContents {
+            uri: page.uri,
+            mime_type: Some(page.media_type),
+            blob: page.text,
+            meta: Some(meta),
+        }
+    } else {
+        ResourceContents::TextResourceContents {
+            uri: page.uri,
+            mime_type: Some(page.media_type),
+            text: page.text,
+            meta: Some(meta),
+        }
+    };
+    ReadResourceResult::new(vec![contents])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,11 +14,14 @@
 //! in-flight calls finish (bounded), then close (bounded too).
 
 mod direct;
+mod guard;
 mod probe;
 mod sessions;
 mod slots;
 
 use self::direct::*;
+use self::guard::*;
+use self::probe::readiness;
 pub use self::probe::{generate_token, healthcheck};
 use self::sessions::*;
 use self::slots::*;
@@ -99,118 +102,6 @@ const BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// After the grace period for in-flight calls, how long connections get to
 /// close before the server stops waiting for them.
 const CLOSE_GRACE: Duration = Duration::from_secs(5);
-
-struct Guard {
-    tokens: Vec<Secret>,
-    /// The caller each token (by index) is.
-    callers: Vec<Caller>,
-    oauth: Option<Arc<ResourceServer>>,
-    metrics_token: Option<Secret>,
-    /// Requests that cost a verification or fail it, per client address.
-    unverified: Option<RateLimit>,
-    client_ip_header: Option<axum::http::HeaderName>,
-}
-
-impl Guard {
-    /// The index of the presented token, compared in constant time against
-    /// every configured token so timing doesn't reveal which one nearly matched.
-    fn token_index(&self, presented: &str) -> Option<usize> {
-        let mut found = None;
-        for (i, token) in self.tokens.iter().enumerate() {
-            if bool::from(token.expose().as_bytes().ct_eq(presented.as_bytes())) {
-                found = Some(i);
-            }
-        }
-        found
-    }
-
-    /// Where a request comes from: the last address a trusted proxy put in
-    /// `client_ip_header`, else the connection's peer.
-    fn client_address(&self, headers: &axum::http::HeaderMap, peer: SocketAddr) -> IpAddr {
-        self.client_ip_header
-            .as_ref()
-            .and_then(|name| headers.get_all(name).iter().next_back())
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.rsplit(',').next())
-            .and_then(|last| last.trim().parse::<IpAddr>().ok())
-            .unwrap_or(peer.ip())
-    }
-
-    /// 429 when the client address has used its budget of requests without
-    /// a token verified within the last minute: junk can't make the server
-    /// hammer its issuer, and callers whose tokens verified go on.
-    async fn over_budget(&self, headers: &axum::http::HeaderMap, peer: SocketAddr) -> Option<Response> {
-        let limit = self.unverified.as_ref()?;
-        let client = self.client_address(headers, peer);
-        let wait = limit.check(&format!("unverified:{client}")).await.err()?;
-        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-        let text = format!(
-            "too many requests without a valid token from {client}; retry in {seconds} s (requests with a \
-             token this server verified within the last minute are not limited)\n"
-        );
-        Some(
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, seconds.to_string())],
-                text,
-            )
-                .into_response(),
-        )
-    }
-}
-
-/// Auth, then strip the token (so it can never reach the upstream or a log),
-/// noting the caller for the rate limit; everything else is rmcp's.
-async fn guard(
-    State(guard): State<Arc<Guard>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    mut request: Request,
-    next: Next,
-) -> Response {
-    let presented = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim);
-    // Scrapers' own credential opens /metrics, and nothing else.
-    if request.uri().path() == "/metrics"
-        && let (Some(metrics), Some(presented)) = (&guard.metrics_token, presented)
-        && bool::from(metrics.expose().as_bytes().ct_eq(presented.as_bytes()))
-    {
-        request.headers_mut().remove(header::AUTHORIZATION);
-        return next.run(request).await;
-    }
-    let caller = if let Some(oauth) = &guard.oauth {
-        // A token verified within the last minute costs nobody a request;
-        // anything else counts against its address first.
-        let verified = presented
-            .and_then(|t| oauth.verifier.known(t))
-            .is_some_and(|known| known.is_ok());
-        if !verified && let Some(refused) = guard.over_budget(request.headers(), peer).await {
-            return refused;
-        }
-        match oauth.authenticate(presented, request.uri().path()).await {
-            Ok(access) => Caller::oauth(access),
-            Err(refused) => return refused,
-        }
-    } else if guard.tokens.is_empty() {
-        Caller::address(peer.ip())
-    } else {
-        match presented.and_then(|t| guard.token_index(t)) {
-            Some(i) => guard.callers[i].clone(),
-            None => {
-                return guard
-                    .over_budget(request.headers(), peer)
-                    .await
-                    .unwrap_or_else(unauthorized);
-            }
-        }
-    };
-    request.headers_mut().remove(header::AUTHORIZATION);
-    request.extensions_mut().insert(caller);
-    next.run(request).await
-}
 
 /// What `check_body` needs: the body cap, the legacy sessions (when on) to
 /// refuse an initialize that would pass their bound, and the rate limit.
@@ -393,22 +284,6 @@ fn try_again_later(id: serde_json::Value, text: &str, seconds: u64) -> Response 
             (header::RETRY_AFTER, seconds.to_string()),
         ],
         answer.to_string(),
-    )
-        .into_response()
-}
-
-/// Static tokens: the 401 says what is wrong in words a user reads (clients
-/// show the body), and no OAuth metadata is offered, so clients don't start
-/// an OAuth flow the server can't finish.
-fn unauthorized() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        [(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_static(r#"Bearer realm="mcp", error="invalid_token""#),
-        )],
-        "unauthorized: the bearer token is missing or is not one of this server's tokens \
-         (send `Authorization: Bearer <token>`)\n",
     )
         .into_response()
 }
@@ -605,53 +480,6 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             }),
         )
 }
-
-/// `/readyz`: 503 while shutting down. A shared state store that doesn't
-/// answer, or an OAuth issuer that doesn't, is said in the body but keeps the
-/// replica ready, as every replica shares the outage and what doesn't need
-/// it still works (`/readyz?strict` answers 503 then, for operators who'd
-/// rather drain).
-async fn readiness(
-    ready: Arc<AtomicBool>,
-    state: Store,
-    oauth: Option<Arc<ResourceServer>>,
-    query: Option<String>,
-) -> Response {
-    if !ready.load(Ordering::Relaxed) {
-        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
-    }
-    let strict = query.is_some_and(|q| q.split('&').any(|p| p == "strict"));
-    let mut degraded = Vec::new();
-    match tokio::time::timeout(READY_STATE_TIMEOUT, state.ready()).await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => degraded.push(format!(
-            "{e}; result links, tasks and the shared rate limit wait for it"
-        )),
-        Err(_) => degraded.push(format!(
-            "the state store did not answer within {} ms",
-            READY_STATE_TIMEOUT.as_millis()
-        )),
-    }
-    if let Some((why, left)) = oauth.and_then(|oauth| oauth.verifier.outage()) {
-        degraded.push(format!(
-            "the OAuth issuer is not answering ({why}); new tokens get 503 until it does (asked again in {} s), \
-             tokens verified within the last minute go on",
-            left.as_secs()
-        ));
-    }
-    if degraded.is_empty() {
-        return (StatusCode::OK, "ready\n").into_response();
-    }
-    let status = if strict {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    (status, format!("ready, degraded: {}\n", degraded.join("; "))).into_response()
-}
-
-/// How long `/readyz` waits for the state store (probes time out at 1 s by default).
-const READY_STATE_TIMEOUT: Duration = Duration::from_millis(700);
 
 /// Accepted `Host` names: the configured ones, else the loopback names when
 /// bound to loopback; empty means no check (bound beyond loopback).

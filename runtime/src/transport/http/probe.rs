@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::TransportError;
+use super::*;
 
 /// A fresh inbound token: 32 random bytes, hex-encoded.
 pub fn generate_token() -> Result<String, TransportError> {
@@ -47,3 +48,50 @@ pub fn healthcheck(bind: SocketAddr, timeout: Duration) -> Result<(), TransportE
         })
     }
 }
+
+/// `/readyz`: 503 while shutting down. A shared state store that doesn't
+/// answer, or an OAuth issuer that doesn't, is said in the body but keeps the
+/// replica ready, as every replica shares the outage and what doesn't need
+/// it still works (`/readyz?strict` answers 503 then, for operators who'd
+/// rather drain).
+pub(super) async fn readiness(
+    ready: Arc<AtomicBool>,
+    state: Store,
+    oauth: Option<Arc<ResourceServer>>,
+    query: Option<String>,
+) -> Response {
+    if !ready.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response();
+    }
+    let strict = query.is_some_and(|q| q.split('&').any(|p| p == "strict"));
+    let mut degraded = Vec::new();
+    match tokio::time::timeout(READY_STATE_TIMEOUT, state.ready()).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => degraded.push(format!(
+            "{e}; result links, tasks and the shared rate limit wait for it"
+        )),
+        Err(_) => degraded.push(format!(
+            "the state store did not answer within {} ms",
+            READY_STATE_TIMEOUT.as_millis()
+        )),
+    }
+    if let Some((why, left)) = oauth.and_then(|oauth| oauth.verifier.outage()) {
+        degraded.push(format!(
+            "the OAuth issuer is not answering ({why}); new tokens get 503 until it does (asked again in {} s), \
+             tokens verified within the last minute go on",
+            left.as_secs()
+        ));
+    }
+    if degraded.is_empty() {
+        return (StatusCode::OK, "ready\n").into_response();
+    }
+    let status = if strict {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
+    (status, format!("ready, degraded: {}\n", degraded.join("; "))).into_response()
+}
+
+/// How long `/readyz` waits for the state store (probes time out at 1 s by default).
+pub(super) const READY_STATE_TIMEOUT: Duration = Duration::from_millis(700);
