@@ -11,8 +11,9 @@
 //!   ranking was tuned on; a floor, not a quality figure.
 //!
 //! `cargo nextest run -p mcpgen --test search --no-capture` prints
-//! recall@1/5/10 per set, half and kind. Misses are printed only for the
-//! halves tuning may look at: set `MCPGEN_SEARCH_MISSES=1`.
+//! recall@1/5/10 per set, half and kind. While tuning, set
+//! `MCPGEN_SEARCH_TUNING=1`: then only what tuning may look at is printed
+//! (the tune halves of the tuned sets, with their misses), and nothing is asserted.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -94,7 +95,10 @@ fn read_set(set: &Set) -> Vec<Task> {
         .map(|line| {
             let cols: Vec<&str> = line.split('\t').collect();
             assert_eq!(cols.len(), 4, "{}: half, kind, task, operationIds: {line:?}", set.file);
-            assert!(KINDS.contains(&cols[1]) && ["tune", "test"].contains(&cols[0]), "{line:?}");
+            assert!(
+                KINDS.contains(&cols[1]) && ["tune", "test"].contains(&cols[0]),
+                "{line:?}"
+            );
             Task {
                 half: cols[0].into(),
                 kind: cols[1].into(),
@@ -108,14 +112,25 @@ fn read_set(set: &Set) -> Vec<Task> {
 /// Every operation of `spec` planned as `mcpgen generate` would, on the discovery surface.
 fn generate(spec: &str) -> mcpgen::Generated {
     let spec = repo().join("tests/node_modules").join(spec);
-    assert!(spec.is_file(), "{} is missing: run `npm ci --prefix tests`", spec.display());
+    assert!(
+        spec.is_file(),
+        "{} is missing: run `npm ci --prefix tests`",
+        spec.display()
+    );
     // Every security scheme bound to an env var, as a user selecting everything would.
     let document: serde_json::Value = serde_json::from_slice(&fs::read(&spec).unwrap()).unwrap();
     let mut auth = String::new();
-    if let Some(schemes) = document.pointer("/components/securitySchemes").and_then(|s| s.as_object()) {
+    if let Some(schemes) = document
+        .pointer("/components/securitySchemes")
+        .and_then(|s| s.as_object())
+    {
         auth.push_str("auth:\n");
         for (n, name) in schemes.keys().enumerate() {
-            let _ = write!(auth, "  {}:\n    env: API_KEY_{n}\n", serde_json::to_string(name).unwrap());
+            let _ = write!(
+                auth,
+                "  {}:\n    env: API_KEY_{n}\n",
+                serde_json::to_string(name).unwrap()
+            );
         }
     }
     let dir = tempfile::tempdir().unwrap();
@@ -163,21 +178,24 @@ fn recall(found: &[Option<usize>]) -> [f64; 3] {
 
 fn line(label: &str, found: &[Option<usize>]) -> String {
     let [r1, r5, r10] = recall(found);
-    format!("{label:<28} {:>4} tasks  @1 {r1:.3}  @5 {r5:.3}  @10 {r10:.3}\n", found.len())
+    format!(
+        "{label:<28} {:>4} tasks  @1 {r1:.3}  @5 {r5:.3}  @10 {r10:.3}\n",
+        found.len()
+    )
 }
 
 #[test]
 fn held_out_recall() {
-    let show_misses = std::env::var_os("MCPGEN_SEARCH_MISSES").is_some();
+    let tuning = std::env::var_os("MCPGEN_SEARCH_TUNING").is_some();
     let mut report = String::new();
     let mut test_all = Vec::new();
     let mut test_by_kind: HashMap<&str, Vec<Option<usize>>> = HashMap::new();
-    for set in &HELD_OUT {
+    for set in HELD_OUT.iter().filter(|s| s.tuned || !tuning) {
         let tasks = read_set(set);
         let generated = generate(set.spec);
         let ranked = ranks(&generated, &tasks);
         let _ = writeln!(report, "{} ({} operations)", set.api, generated.plan.tools.len());
-        for half in ["test", "tune"] {
+        for half in ["test", "tune"].into_iter().filter(|h| *h == "tune" || !tuning) {
             let found: Vec<Option<usize>> = ranked.iter().filter(|(t, ..)| t.half == half).map(|r| r.1).collect();
             report.push_str(&line(&format!("  {half} half"), &found));
             for kind in KINDS {
@@ -195,8 +213,11 @@ fn held_out_recall() {
                 test_all.extend(found);
             }
         }
-        if show_misses && set.tuned {
-            for (task, rank, top) in ranked.iter().filter(|(t, r, _)| t.half == "tune" && r.is_none_or(|r| r >= 5)) {
+        if tuning {
+            for (task, rank, top) in ranked
+                .iter()
+                .filter(|(t, r, _)| t.half == "tune" && r.is_none_or(|r| r >= 5))
+            {
                 let _ = writeln!(
                     report,
                     "  miss [{}] {:?}: wanted {:?}, rank {rank:?}; top 3: {top:?}",
@@ -204,6 +225,10 @@ fn held_out_recall() {
                 );
             }
         }
+    }
+    if tuning {
+        println!("{report}");
+        return;
     }
     report.push_str("all test halves\n");
     report.push_str(&line("  all", &test_all));
@@ -213,7 +238,12 @@ fn held_out_recall() {
     println!("{report}");
     let [_, overall, _] = recall(&test_all);
     let [_, paraphrase, _] = recall(&test_by_kind["paraphrase"]);
-    assert!(overall >= 0.0 && paraphrase >= 0.0, "held-out recall@5 {overall:.3}, paraphrases {paraphrase:.3}");
+    // A floor at today's figures (0.545 and 0.377), so a change that loses
+    // ground fails; the goal (0.85 overall, 0.75 on paraphrases) is not met.
+    assert!(
+        overall >= 0.54 && paraphrase >= 0.37,
+        "held-out recall@5 fell to {overall:.3} (floor 0.54), on paraphrases to {paraphrase:.3} (floor 0.37)"
+    );
 }
 
 /// GitHub's tasks: `task<TAB>operationIds`, all of them tuned on.
@@ -242,11 +272,17 @@ fn tuning_set_recall_does_not_regress() {
     let ranked = ranks(&generated, &tasks);
     let found: Vec<Option<usize>> = ranked.iter().map(|r| r.1).collect();
     print!("{}", line("GitHub (tuned on)", &found));
-    if std::env::var_os("MCPGEN_SEARCH_MISSES").is_some() {
+    if std::env::var_os("MCPGEN_SEARCH_TUNING").is_some() {
         for (task, rank, top) in ranked.iter().filter(|(_, r, _)| r.is_none_or(|r| r >= 5)) {
-            println!("  miss {:?}: wanted {:?}, rank {rank:?}; top 3: {top:?}", task.text, task.operations);
+            println!(
+                "  miss {:?}: wanted {:?}, rank {rank:?}; top 3: {top:?}",
+                task.text, task.operations
+            );
         }
     }
     let [_, at5, _] = recall(&found);
-    assert!(at5 >= 0.9, "recall@5 on the tuning set fell to {at5:.3} (under 0.9): a regression");
+    assert!(
+        at5 >= 0.9,
+        "recall@5 on the tuning set fell to {at5:.3} (under 0.9): a regression"
+    );
 }

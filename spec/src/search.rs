@@ -193,7 +193,8 @@ pub struct QueryWord {
 pub fn query_words(query: &str) -> Vec<QueryWord> {
     let stemmer = Stemmer::create(Algorithm::English);
     let mut said: Vec<(String, bool)> = Vec::new();
-    for piece in split_words(query) {
+    let query = without_values(query);
+    for piece in split_words(&query) {
         let mut lower = piece.to_lowercase();
         // "I" is the caller, as "me" and "my" are.
         if lower == "i" {
@@ -238,6 +239,51 @@ pub fn query_words(query: &str) -> Vec<QueryWord> {
     out
 }
 
+/// A query without the values it names, which say which thing, not which
+/// operation: quoted text, identifiers and numbers (`PROJ-12`, `node-3`,
+/// `20Gi`, `1234`), `#channel` and `@mention` names. Values whose kind tells
+/// something become that kind's word: an e-mail address `email`, a URL
+/// `url`, a sum of money `amount`.
+fn without_values(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    let mut quoted = false;
+    for token in query.split_whitespace() {
+        let opens = token.starts_with(['"', '\u{201c}']);
+        let closes = token.ends_with(['"', '\u{201d}']) && (token.chars().count() > 1 || quoted);
+        if opens || quoted {
+            quoted = !closes;
+            continue;
+        }
+        let bare = token.trim_matches(|c: char| !c.is_alphanumeric() && !"#@$€£".contains(c));
+        let kind = if bare.contains("://") || bare.starts_with("www.") {
+            Some("url")
+        } else if bare.contains('@') && bare.rsplit('@').next().is_some_and(|d| d.contains('.')) {
+            Some("email")
+        } else if bare.starts_with(['$', '€', '£']) && bare.chars().nth(1).is_some_and(|c| c.is_ascii_digit()) {
+            Some("amount")
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            out.push_str(kind);
+        } else if bare.starts_with(['#', '@']) || is_identifier(bare) {
+            continue;
+        } else {
+            out.push_str(token);
+        }
+        out.push(' ');
+    }
+    out
+}
+
+/// A number, or a name with a number in it that is not part of a word
+/// (`PROJ-12`, `node-3`, `20Gi`, `2.1`; not `v2` or `oauth2`).
+fn is_identifier(token: &str) -> bool {
+    token
+        .split(['-', '_', '.', '/', ':'])
+        .any(|piece| piece.starts_with(|c: char| c.is_ascii_digit()))
+}
+
 /// Not filler, and not a lone letter (a number is kept: `v2`, `404`).
 fn says_something(lower: &str) -> bool {
     (lower.len() >= 2 || lower.chars().all(|c| c.is_ascii_digit())) && !FILLER.contains(&lower)
@@ -272,18 +318,36 @@ const FILLER: &[&str] = &[
     "a", "an", "and", "any", "are", "as", "at", "be", "been", "by", "can", "could", "do", "does", "for", "from", "how",
     "if", "in", "into", "is", "it", "its", "of", "on", "or", "our", "please", "should", "so", "that", "the", "their",
     "them", "there", "these", "they", "this", "those", "to", "us", "via", "want", "we", "what", "when", "where",
-    "which", "who", "will", "with", "would", "you", "your",
+    "which", "will", "with", "would", "you", "your",
 ];
 
-/// Words REST APIs and the people who call them use for the same thing.
-/// Generic vocabulary only: HTTP verbs' meanings and common abbreviations.
+/// Words REST APIs and the people who call them use for the same thing:
+/// what a request does (verbs and the intents behind them: stop, undo,
+/// mute, keep me posted) and the things common to many APIs (people and
+/// groups, messages, files, money, machines), with everyday words beside
+/// the API's. Generic vocabulary only: nothing here names one API's
+/// resources, and a group must hold across APIs (a word with two common
+/// meanings, like `release`, stays out).
 const SYNONYMS: &[&[&str]] = &[
+    // What a request does.
     &[
         "create", "add", "new", "make", "post", "insert", "register", "open", "store", "save",
     ],
-    &["delete", "remove", "destroy", "erase", "drop", "unregister"],
     &[
-        "update", "edit", "modify", "change", "patch", "rename", "replace", "set",
+        "delete",
+        "remove",
+        "destroy",
+        "erase",
+        "drop",
+        "unregister",
+        "wipe",
+        "purge",
+        "discard",
+        "kick",
+    ],
+    &[
+        "update", "edit", "modify", "change", "patch", "rename", "replace", "set", "fix", "adjust", "alter", "bump",
+        "correct",
     ],
     &[
         "get",
@@ -300,23 +364,122 @@ const SYNONYMS: &[&[&str]] = &[
     ],
     &["list", "all", "every", "enumerate", "browse"],
     &["search", "find", "query", "filter", "lookup", "look"],
-    &["cancel", "abort", "stop", "terminate"],
+    &["cancel", "abort", "stop", "terminate", "halt", "end"],
     &["start", "begin", "launch", "trigger", "run", "dispatch"],
+    &["restart", "reboot", "rerun", "retry"],
+    &[
+        "restore",
+        "undelete",
+        "recover",
+        "unarchive",
+        "reinstate",
+        "revive",
+        "undo",
+        "revert",
+    ],
+    &["reverse", "reversal", "undo", "revert", "rollback"],
+    &[
+        "pause",
+        "suspend",
+        "disable",
+        "deactivate",
+        "freeze",
+        "mute",
+        "snooze",
+        "silence",
+    ],
+    &["resume", "enable", "activate", "unpause", "unmute", "reactivate"],
+    &["approve", "accept", "confirm", "allow", "grant"],
+    &["reject", "deny", "decline", "refuse"],
+    &["send", "deliver", "notify", "ping", "tell", "email"],
+    &[
+        "schedule",
+        "scheduled",
+        "later",
+        "tomorrow",
+        "tonight",
+        "delay",
+        "defer",
+    ],
+    &["watch", "watcher", "follow", "follower", "track"],
+    &["assign", "assignee", "delegate", "hand"],
+    &["link", "relate", "relation", "connect", "associate"],
+    &["invite", "invitation"],
+    &["leave", "exit", "quit"],
+    &["archive", "shelve"],
+    &["upload", "attach", "attachment"],
+    &["download", "export"],
+    &["vote", "upvote", "like"],
+    &["react", "reaction", "emoji", "thumbs"],
+    &["star", "bookmark", "favorite", "favourite"],
+    &["count", "total", "many", "number"],
+    // Who and what.
     &["repo", "repository"],
     &["org", "organization", "organisation"],
     &["pr", "pull"],
-    &["config", "configuration", "setting", "settings"],
+    &[
+        "config",
+        "configuration",
+        "setting",
+        "settings",
+        "preference",
+        "preferences",
+    ],
     &["auth", "authentication", "authorization"],
     &["admin", "administrator"],
     &["env", "environment"],
-    &["msg", "message"],
+    &["msg", "message", "chat", "say", "dm"],
     &["doc", "document", "documentation"],
     &["app", "application"],
     &["stat", "stats", "statistic", "statistics", "metric"],
-    &["user", "account"],
+    &[
+        "user",
+        "account",
+        "member",
+        "person",
+        "people",
+        "who",
+        "someone",
+        "employee",
+        "colleague",
+    ],
+    &["group", "team", "squad"],
     &["me", "my", "mine", "authenticated", "current", "self"],
     &["issue", "ticket", "bug"],
+    &["task", "todo"],
+    &["comment", "remark", "note", "reply"],
+    &["title", "subject", "heading", "summary"],
+    &["topic", "subject", "purpose"],
+    &["file", "attachment"],
+    &["photo", "picture", "avatar", "image", "icon"],
+    &["profile", "bio"],
+    &["presence", "online", "away"],
+    &["permission", "allowed", "allow", "access", "privilege", "right"],
+    &["secret", "password", "credential"],
+    &["history", "audit", "changelog", "activity", "happened", "timeline"],
+    &["error", "failure", "fail", "crash", "wrong", "problem"],
+    &["log", "logs", "output", "printed", "stdout"],
+    &["webhook", "hook", "callback"],
+    &["quota", "limit", "cap"],
+    &["time", "hours", "worklog", "timesheet", "spent"],
     &["id", "identifier"],
+    &["email", "mail"],
+    &["url", "link", "address"],
+    // Money.
+    &["invoice", "bill"],
+    &["balance", "funds", "money", "available"],
+    &["price", "cost", "pricing"],
+    &["refund", "reimburse", "repay"],
+    &["customer", "client", "buyer", "shopper", "payer"],
+    &["coupon", "discount", "promo", "promotion", "voucher"],
+    &["dispute", "chargeback", "contest"],
+    &["subscription", "recurring", "renewal", "renew", "monthly"],
+    &["payout", "withdrawal", "withdraw"],
+    // Machines.
+    &["node", "machine", "host", "server"],
+    &["pod", "container"],
+    &["disk", "storage", "volume"],
+    &["replica", "replicas", "copies", "instances"],
 ];
 
 #[cfg(test)]
@@ -350,6 +513,25 @@ mod tests {
         assert!(query.contains(&word("repositori", SYNONYM_WEIGHT, 1)));
         assert!(!query.iter().any(|w| w.word == "a"));
         assert!(query_words("my repositories").contains(&word("list", PLURAL_WEIGHT, 1)));
+    }
+
+    #[test]
+    fn values_in_a_query_are_not_its_words() {
+        let said = |q: &str| -> Vec<String> {
+            query_words(q)
+                .into_iter()
+                .filter(|w| w.weight == 1.0)
+                .map(|w| w.word)
+                .collect()
+        };
+        assert_eq!(said("who signed up with alice@example.com"), ["sign", "up", "email"]);
+        assert_eq!(said("assign PROJ-7 to Maria"), ["assign", "maria"]);
+        assert_eq!(said("set the topic to \"Q3 launch\" in #eng"), ["set", "topic"]);
+        assert_eq!(
+            said("charge $25 on node-3 with 20Gi, v2 and oauth2"),
+            ["charg", "amount", "v2", "oauth2"]
+        );
+        assert_eq!(said("notify https://example.com/hook"), ["notifi", "url"]);
     }
 
     #[test]
