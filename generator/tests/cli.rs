@@ -373,8 +373,8 @@ fn token_budget_picks_discovery_or_warns_and_strict_fails() {
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(tools_rs().contains("surface: Surface::Tools"));
-    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3639 tokens, over max_tools_list_tokens 1500; \
-                    the biggest tools: list_pets (~405), update_user (~341), list_users (~316), update_pet (~305), create_user (~298)";
+    let expected = "warning: mcpgen.yaml:12:24: the tools list would take ~3648 tokens, over max_tools_list_tokens 1500; \
+                    the biggest tools: list_pets (~415), update_user (~341), list_users (~316), update_pet (~305), create_user (~298)";
     assert!(stderr(&out).starts_with(expected), "{}", stderr(&out));
 
     let spec = dir.path().join("openapi.yaml");
@@ -426,7 +426,7 @@ fn unknown_parameter_in_tool_settings() {
     assert_eq!(out.status.code(), Some(1));
     let text = stderr(&out);
     assert!(
-        text.starts_with("error: mcpgen.yaml:52:9: `listPets` has no parameter or body field `lmit`\n"),
+        text.starts_with("error: mcpgen.yaml:54:9: `listPets` has no parameter or body field `lmit`\n"),
         "{text}"
     );
     assert!(text.contains("\n  help: did you mean `limit`?"), "{text}");

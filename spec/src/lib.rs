@@ -161,6 +161,11 @@ pub struct ToolsetSpec {
     pub tools: &'static [u32],
 }
 
+/// The `_meta` key of a `tools/list` entry that asks hosts which defer tool
+/// schemas until a search finds them (Claude Code, among others) to load
+/// the tool from the start.
+pub const ALWAYS_LOAD: &str = "anthropic/alwaysLoad";
+
 /// Toolset names are URL path segments and command-line list items.
 pub fn is_valid_toolset_name(name: &str) -> bool {
     (1..=64).contains(&name.len())

@@ -51,7 +51,7 @@ async fn python_sdk_over_http_against_prism() -> anyhow::Result<()> {
     let prism = Prism::start(&workspace_root().join("examples/petstore/openapi.yaml"))?;
     let server = HttpServer::start(&[], &env(&prism.base_url))?;
     let (stdout, _) = python_client(&["http", &server.url, TOKEN, API_KEY]).await?;
-    assert!(stdout.contains("24 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("26 passed, 0 failed"), "{stdout}");
     let (_, stderr) = server.terminate()?;
     assert!(
         !stderr.contains(TOKEN) && !stderr.contains(API_KEY),

@@ -167,7 +167,7 @@ async fn python_sdk_client_against_prism() -> anyhow::Result<()> {
     let binary = petstore_binary();
     let args = ["stdio", binary.to_str().expect("UTF-8 path"), &prism.base_url, API_KEY];
     let (stdout, stderr) = python_client(&args).await?;
-    assert!(stdout.contains("21 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("23 passed, 0 failed"), "{stdout}");
     assert!(!stderr.contains(API_KEY), "the server logged the API key");
     Ok(())
 }
@@ -185,7 +185,7 @@ async fn python_sdk_discovery_surface_against_prism() -> anyhow::Result<()> {
         API_KEY,
     ];
     let (stdout, _) = python_client(&args).await?;
-    assert!(stdout.contains("11 passed, 0 failed"), "{stdout}");
+    assert!(stdout.contains("15 passed, 0 failed"), "{stdout}");
     Ok(())
 }
 

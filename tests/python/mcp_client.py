@@ -46,6 +46,11 @@ def check(condition, what, detail=None):
     print(f"ok: {what}")
 
 
+def meta_of(tool):
+    """A listed tool's `_meta`, whichever name this SDK generation gives it."""
+    return tool.model_dump(by_alias=True, exclude_none=True).get("_meta")
+
+
 def text_of(result):
     return "\n".join(block.text for block in result.content if getattr(block, "type", None) == "text")
 
@@ -72,6 +77,10 @@ async def session_checks(server, api_key):
         check(get_pet.input_schema["required"] == ["petId"], "get_pet_by_id requires petId", get_pet.input_schema)
         check(get_pet.annotations.read_only_hint is True, "GET tools are read-only", get_pet.annotations)
         check(tools["cancel_order"].annotations.destructive_hint is True, "DELETE tools are destructive")
+        always = [name for name, tool in tools.items() if (meta_of(tool) or {}).get("anthropic/alwaysLoad") is True]
+        check(always == ["list_pets"], "only the tool mcpgen.yaml keeps loaded carries alwaysLoad", always)
+        check("16 operations, in these toolsets:\n- pets (" in (client.instructions or ""),
+              "the instructions carry the catalog of toolsets", client.instructions)
 
         result = await client.call_tool("get_pet_by_id", {"petId": 1})
         check(not result.is_error, "GET with a path parameter succeeds", text_of(result))
@@ -145,6 +154,16 @@ async def discovery(binary, base_url, api_key):
               "four meta-tools listed", sorted(tools))
         check(tools["call_read_operation"].annotations.read_only_hint is True, "the read call tool is read-only")
         check(tools["call_write_operation"].annotations.destructive_hint is True, "the write call tool may destroy")
+        check(all((meta_of(t) or {}).get("anthropic/alwaysLoad") is True for t in tools.values()),
+              "hosts that defer tools keep the meta-tools loaded", [meta_of(t) for t in tools.values()])
+        check("find it with search_operations" in (client.instructions or ""),
+              "the instructions say how to find operations", client.instructions)
+        found = await client.call_tool("search_operations", {"query": "get a pet by its id", "limit": 3, "describe": 1})
+        best = found.structured_content["operations"][0]
+        check(best["name"] == "get_pet_by_id" and best["required"] == ["petId"], "hits name their required arguments",
+              found.structured_content)
+        check(best["details"]["input_schema"]["required"] == ["petId"] and "details" not in found.structured_content["operations"][1],
+              "`describe: 1` gives the best hit's schema in the same call", found.structured_content)
 
         found = await client.call_tool("search_operations", {"query": "place an order for a pet"})
         names = [op["name"] for op in found.structured_content["operations"]]

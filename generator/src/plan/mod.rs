@@ -255,6 +255,8 @@ pub struct ToolPlan {
     /// Follows a 202 Accepted to the job's end.
     #[serde(serialize_with = "rust::expr")]
     pub long_running: Option<LongRunningPlan>,
+    /// Kept loaded in hosts that defer tool schemas (`tools.<id>.always_load`).
+    pub always_load: bool,
 }
 
 /// What every tool inherits: the top of mcpgen.yaml, and the spec (for schemas).
@@ -502,6 +504,9 @@ impl ToolPlan {
         }
         if let Some(output) = &self.output_schema {
             tool["outputSchema"] = serde_json::from_str(output).expect("planned schemas are JSON");
+        }
+        if self.always_load {
+            tool["_meta"] = json!({ mcpgen_spec::ALWAYS_LOAD: true });
         }
         tool
     }

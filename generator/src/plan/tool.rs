@@ -156,6 +156,7 @@ pub fn plan_tool(
         pagination,
         response,
         long_running,
+        always_load: custom.is_some_and(|c| c.always_load),
     })
 }
 

@@ -171,6 +171,12 @@ pub struct ToolOverride {
     /// declare a 202 are followed through its `Location` header without this).
     #[schemars(with = "Option<LongRunningOverride>")]
     pub long_running: Option<Spanned<LongRunningOverride>>,
+    /// Keep this tool loaded in hosts that defer tool schemas until a
+    /// search finds them (its listing carries `_meta["anthropic/alwaysLoad"]`).
+    /// For the few tools a model needs in most conversations; the discovery
+    /// meta-tools always carry it.
+    #[serde(default)]
+    pub always_load: bool,
 }
 
 /// A GET operation read as a resource.

@@ -24,6 +24,8 @@ pub struct ToolSettings {
     pub pagination: Option<Spanned<PaginationOverride>>,
     pub response: Option<Spanned<ResponseOverride>>,
     pub long_running: Option<Spanned<LongRunningOverride>>,
+    /// `_meta["anthropic/alwaysLoad"]` on its listing.
+    pub always_load: bool,
 }
 
 /// `tools.<id>.params.<name>`.
@@ -91,5 +93,6 @@ pub fn settings(custom: &ToolOverride, base: Policy, cfg: &str, diags: &mut Vec<
         pagination: custom.pagination.clone(),
         response: custom.response.clone(),
         long_running: custom.long_running.clone(),
+        always_load: custom.always_load,
     }
 }

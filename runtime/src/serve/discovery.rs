@@ -27,6 +27,8 @@ pub type Refusal = Box<CallToolResult>;
 
 const DEFAULT_LIMIT: usize = 10;
 const MAX_LIMIT: usize = 50;
+/// How many of the best matches `search_operations` can describe in full.
+const MAX_DESCRIBED: usize = 5;
 
 /// The meta-tools' names and `tools/list` entries for a view: the call
 /// tools only where the view has operations of their kind.
@@ -46,12 +48,15 @@ pub fn entries(spec: &ServerSpec, view: &View) -> Vec<(&'static str, String)> {
             "name": SEARCH,
             "description": format!(
                 "Find operations of the {api} API ({count} in all) by what you want to do. Returns the best \
-                 matches: name, summary, method and path, and whether it only reads. Then get an operation's \
-                 arguments with {DESCRIBE} and run it with {CALL_READ} or {CALL_WRITE}."
+                 matches: name, summary, method and path, required arguments, and whether it only reads \
+                 (`describe` also gives the best ones' full argument schemas). Then run one with {CALL_READ} \
+                 or {CALL_WRITE} ({DESCRIBE} gives any operation's details)."
             ),
             "inputSchema": {"type": "object", "properties": {
                 "query": {"type": "string", "description": "What you want to do, in a few words, e.g. \"list open orders of a customer\"."},
-                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}
+                "limit": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT},
+                "describe": {"type": "integer", "minimum": 0, "maximum": MAX_DESCRIBED, "default": 0,
+                    "description": "Also give the full details (argument and result schemas) of this many of the best matches, as describe_operation would."}
             }, "required": ["query"], "additionalProperties": false},
             "annotations": {"readOnlyHint": true, "openWorldHint": false},
         }),
@@ -85,6 +90,10 @@ pub fn entries(spec: &ServerSpec, view: &View) -> Vec<(&'static str, String)> {
             "annotations": {"destructiveHint": destructive},
         }));
     }
+    // Hosts that defer tool schemas must still load these: they are how the rest is found.
+    for entry in &mut out {
+        entry["_meta"] = json!({ crate::spec::ALWAYS_LOAD: true });
+    }
     out.into_iter()
         .map(|entry| {
             let name = NAMES.into_iter().find(|n| entry["name"] == *n).expect("a meta-tool");
@@ -112,6 +121,13 @@ pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) 
             _ => return bad_arguments(SEARCH, "`limit` must be an integer from 1 to 50"),
         },
     };
+    let described = match args.get("describe") {
+        None | Some(Value::Null) => 0,
+        Some(value) => match value.as_u64() {
+            Some(n @ 0..=5) => n as usize,
+            _ => return bad_arguments(SEARCH, "`describe` must be an integer from 0 to 5"),
+        },
+    };
     let hits = spec
         .search
         .search(query, &|i| view.contains(i), &|i| spec.tools[i].name, limit);
@@ -123,33 +139,44 @@ pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) 
         result.structured_content = Some(json!({ "operations": [] }));
         return result;
     }
-    let found: Vec<Value> = hits
-        .iter()
-        .map(|hit| {
-            let tool = &spec.tools[hit.tool];
-            json!({
-                "name": tool.name,
-                "summary": tool.summary,
-                "method": tool.request.method.as_str(),
-                "path": tool.request.path,
-                "read_only": tool.annotations.read_only,
-            })
-        })
-        .collect();
-    let lines: Vec<String> = hits
-        .iter()
-        .map(|hit| {
-            let tool = &spec.tools[hit.tool];
-            let reads = if tool.annotations.read_only { ", read-only" } else { "" };
-            format!(
-                "{}: {} ({} {}{reads})",
-                tool.name,
-                tool.summary,
-                tool.request.method.as_str(),
-                tool.request.path
-            )
-        })
-        .collect();
+    let mut found = Vec::with_capacity(hits.len());
+    let mut lines = Vec::with_capacity(hits.len());
+    for (rank, hit) in hits.iter().enumerate() {
+        let tool = &spec.tools[hit.tool];
+        let listing = listing(tool);
+        let required: Vec<&str> = listing
+            .get("inputSchema")
+            .and_then(|s| s.get("required"))
+            .and_then(Value::as_array)
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let reads = if tool.annotations.read_only { ", read-only" } else { "" };
+        let needs = match required.as_slice() {
+            [] => String::new(),
+            names => format!("; needs {}", names.join(", ")),
+        };
+        lines.push(format!(
+            "{}: {} ({} {}{reads}{needs})",
+            tool.name,
+            tool.summary,
+            tool.request.method.as_str(),
+            tool.request.path
+        ));
+        let mut entry = json!({
+            "name": tool.name,
+            "summary": tool.summary,
+            "method": tool.request.method.as_str(),
+            "path": tool.request.path,
+            "read_only": tool.annotations.read_only,
+            "required": required,
+        });
+        if rank < described {
+            let detail = details(tool, listing);
+            lines.push(format!("  details: {detail}"));
+            entry["details"] = detail;
+        }
+        found.push(entry);
+    }
     let mut result = CallToolResult::success(vec![ContentBlock::text(lines.join("\n"))]);
     result.structured_content = Some(json!({ "operations": found }));
     result
@@ -164,10 +191,22 @@ pub fn describe(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>
         Err(error) => return *error,
     };
     let tool = &spec.tools[index];
-    let mut entry = match serde_json::from_str::<Value>(tool.listing) {
+    let value = details(tool, listing(tool));
+    let mut result = CallToolResult::success(vec![ContentBlock::text(value.to_string())]);
+    result.structured_content = Some(value);
+    result
+}
+
+/// A tool's `tools/list` entry (made at generation time, so it parses).
+fn listing(tool: &ToolSpec) -> Map<String, Value> {
+    match serde_json::from_str::<Value>(tool.listing) {
         Ok(Value::Object(entry)) => entry,
         _ => Map::new(),
-    };
+    }
+}
+
+/// What `describe_operation` says of a tool, from its listing.
+fn details(tool: &ToolSpec, mut entry: Map<String, Value>) -> Value {
     let mut out = Map::new();
     out.insert("name".into(), json!(tool.name));
     for key in ["title", "description"] {
@@ -190,10 +229,7 @@ pub fn describe(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>
         let bounds = json!({"max_pages": pages.max_pages, "max_items": pages.max_items});
         out.insert("pagination".into(), bounds);
     }
-    let value = Value::Object(out);
-    let mut result = CallToolResult::success(vec![ContentBlock::text(value.to_string())]);
-    result.structured_content = Some(value);
-    result
+    Value::Object(out)
 }
 
 /// The operation a call tool is asked to run and its arguments, or the
@@ -339,6 +375,19 @@ mod tests {
             found.structured_content.unwrap()["operations"],
             json!([]),
             "pets are not in `store`"
+        );
+        let found = search(&SPEC, &all, args(json!({"query": "remove a pet", "describe": 1})));
+        let operations = &found.structured_content.unwrap()["operations"];
+        assert_eq!(operations[0]["required"], json!(["id"]), "{operations}");
+        assert_eq!(operations[0]["details"]["input_schema"]["required"], json!(["id"]));
+        assert_eq!(operations[0]["details"]["call_with"], CALL_WRITE);
+        assert!(
+            operations[1].get("details").is_none(),
+            "only the best one: {operations}"
+        );
+        assert_eq!(
+            search(&SPEC, &all, args(json!({"query": "x", "describe": 6}))).is_error,
+            Some(true)
         );
         let bad = search(&SPEC, &all, args(json!({"query": " "})));
         assert_eq!(bad.is_error, Some(true));

@@ -15,6 +15,7 @@
 //! table; a long-running operation's job is held per caller (`tasks`, handled in `jobs`) for
 //! `wait_for_operation`, or as an MCP task for clients with the extension.
 
+mod catalog;
 pub mod discovery;
 mod jobs;
 pub mod resources;
@@ -501,11 +502,9 @@ impl ServerHandler for Server {
                 .get_or_insert_with(Default::default)
                 .insert(rmcp::model::TASKS_EXTENSION_ID.to_string(), Default::default());
         }
-        let mut info = ServerConfig::new(capabilities).with_server_info(implementation);
-        if let Some(instructions) = self.spec.instructions {
-            info = info.with_instructions(instructions);
-        }
-        info
+        ServerConfig::new(capabilities)
+            .with_server_info(implementation)
+            .with_instructions(catalog::instructions(self.spec, &self.view))
     }
 
     /// The transports answer `tools/list` from the view's bytes before it
