@@ -127,10 +127,24 @@ impl SearchIndex<'_> {
         let by_score = |a: &Hit, b: &Hit| b.score.total_cmp(&a.score).then(a.tool.cmp(&b.tool));
         hits.sort_by(by_score);
         hits.truncate(limit.saturating_mul(5).max(RERANKED));
+        // Each name word counts as much as it tells tools apart (its idf):
+        // words most names share (`get`, `v1`, an API group) explain little.
+        let idf = |word: &str| match self.terms.binary_search_by(|(term, _)| (*term).cmp(word)) {
+            Ok(at) => {
+                let df = self.terms[at].1.len() as f32;
+                (1.0 + (tools as f32 - df + 0.5) / (df + 0.5)).ln()
+            }
+            Err(_) => 0.0,
+        };
         for hit in &mut hits {
             let named = words(name(hit.tool));
-            let explained = named.iter().filter(|w| asked.contains(&w.as_str())).count();
-            hit.score *= 1.0 + explained as f32 / named.len().max(1) as f32;
+            let whole: f32 = named.iter().map(|w| idf(w)).sum();
+            let explained: f32 = named
+                .iter()
+                .filter(|w| asked.contains(&w.as_str()))
+                .map(|w| idf(w))
+                .sum();
+            hit.score *= 1.0 + explained / whole.max(f32::MIN_POSITIVE);
         }
         hits.sort_by(by_score);
         hits.truncate(limit);
@@ -194,16 +208,25 @@ pub fn query_words(query: &str) -> Vec<QueryWord> {
     let stemmer = Stemmer::create(Algorithm::English);
     let mut said: Vec<(String, bool)> = Vec::new();
     let query = without_values(query);
-    for piece in split_words(&query) {
-        let mut lower = piece.to_lowercase();
-        // "I" is the caller, as "me" and "my" are.
-        if lower == "i" {
-            lower = "me".to_string();
-        }
-        if !says_something(&lower) {
+    let pieces: Vec<String> = split_words(&query)
+        .into_iter()
+        .map(|piece| match piece.to_lowercase() {
+            // "I" is the caller, as "me" and "my" are.
+            i if i == "i" => "me".to_string(),
+            lower => lower,
+        })
+        .collect();
+    let meant = phrasal_verbs(&stemmer, &pieces);
+    for (at, piece) in pieces.iter().enumerate() {
+        let lower = match meant[at] {
+            Meant::Word => piece.as_str(),
+            Meant::Phrase(meaning) => meaning,
+            Meant::Particle => continue,
+        };
+        if !says_something(lower) {
             continue;
         }
-        let stem = stemmer.stem(&lower).into_owned();
+        let stem = stemmer.stem(lower).into_owned();
         let plural = lower.len() > 3 && lower.ends_with('s') && !lower.ends_with("ss") && stem.len() < lower.len();
         if !said.iter().any(|(w, _)| *w == stem) {
             said.push((stem, plural));
@@ -238,6 +261,88 @@ pub fn query_words(query: &str) -> Vec<QueryWord> {
     }
     out
 }
+
+/// What a word of a query stands for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Meant {
+    /// Itself.
+    Word,
+    /// With a particle after it, the word a phrasal verb means (`take … back`: `reverse`).
+    Phrase(&'static str),
+    /// The particle of a phrasal verb: said by the verb's meaning.
+    Particle,
+}
+
+/// How far after its verb a phrasal verb's particle may be (`take the card off`).
+const PARTICLE_REACH: usize = 3;
+
+/// Which pieces of a query are phrasal verbs (`keep me posted`, `bring
+/// back`, `set up`): their meaning is one word, not the sum of theirs.
+fn phrasal_verbs(stemmer: &Stemmer, pieces: &[String]) -> Vec<Meant> {
+    let stems: Vec<String> = pieces.iter().map(|p| stemmer.stem(p).into_owned()).collect();
+    let mut meant = vec![Meant::Word; pieces.len()];
+    for at in 0..pieces.len() {
+        if meant[at] != Meant::Word {
+            continue;
+        }
+        let phrase = PHRASAL_VERBS.iter().find_map(|&(verb, particle, meaning)| {
+            if stems[at] != stemmer.stem(verb) {
+                return None;
+            }
+            let reach = (at + 1..pieces.len()).take(PARTICLE_REACH);
+            reach
+                .into_iter()
+                .find(|&p| meant[p] == Meant::Word && stems[p] == stemmer.stem(particle))
+                .map(|p| (p, meaning))
+        });
+        if let Some((particle, meaning)) = phrase {
+            meant[at] = Meant::Phrase(meaning);
+            meant[particle] = Meant::Particle;
+        }
+    }
+    meant
+}
+
+/// English phrasal verbs people use for what API operations do: (verb,
+/// particle, the word it means).
+const PHRASAL_VERBS: &[(&str, &str, &str)] = &[
+    ("take", "back", "reverse"),
+    ("take", "off", "remove"),
+    ("give", "back", "refund"),
+    ("pay", "back", "refund"),
+    ("bring", "back", "restore"),
+    ("set", "up", "create"),
+    ("spin", "up", "create"),
+    ("sign", "up", "register"),
+    ("sign", "in", "login"),
+    ("log", "in", "login"),
+    ("sign", "out", "logout"),
+    ("log", "out", "logout"),
+    ("turn", "on", "enable"),
+    ("switch", "on", "enable"),
+    ("turn", "off", "disable"),
+    ("switch", "off", "disable"),
+    ("cut", "off", "disable"),
+    ("shut", "down", "stop"),
+    ("call", "off", "cancel"),
+    ("hold", "off", "pause"),
+    ("clean", "up", "delete"),
+    ("wipe", "out", "delete"),
+    ("tear", "down", "delete"),
+    ("kick", "out", "remove"),
+    ("look", "up", "get"),
+    ("find", "out", "get"),
+    ("keep", "posted", "watch"),
+    ("keep", "eye", "watch"),
+    ("hand", "over", "assign"),
+    ("put", "away", "archive"),
+    ("roll", "back", "rollback"),
+    ("roll", "out", "deploy"),
+    ("back", "up", "backup"),
+    ("top", "up", "topup"),
+    ("opt", "out", "unsubscribe"),
+    ("opt", "in", "subscribe"),
+];
 
 /// A query without the values it names, which say which thing, not which
 /// operation: quoted text, identifiers and numbers (`PROJ-12`, `node-3`,
@@ -513,6 +618,21 @@ mod tests {
         assert!(query.contains(&word("repositori", SYNONYM_WEIGHT, 1)));
         assert!(!query.iter().any(|w| w.word == "a"));
         assert!(query_words("my repositories").contains(&word("list", PLURAL_WEIGHT, 1)));
+    }
+
+    #[test]
+    fn a_phrasal_verb_is_read_as_what_it_means() {
+        let said = |q: &str| -> Vec<String> {
+            query_words(q)
+                .into_iter()
+                .filter(|w| w.weight == 1.0)
+                .map(|w| w.word)
+                .collect()
+        };
+        assert_eq!(said("bring back the project"), ["restor", "project"]);
+        assert_eq!(said("keep me posted on changes"), ["watch", "me", "chang"]);
+        assert_eq!(said("take the card off the file"), ["remov", "card", "file"]);
+        assert_eq!(said("take a card"), ["take", "card"], "no particle, no phrase");
     }
 
     #[test]
