@@ -3,8 +3,8 @@
 //! Input: the planned tools. Output: `SearchPlan`, the inverted index the
 //! runtime ranks with (`mcpgen_spec::search`), emitted as `src/search.rs`.
 //! Each tool's text is weighted by field: words of its name count most, then
-//! its summary, tags and path, then its method's verb, argument names and the
-//! start of its description.
+//! its summary, tags and path, then its method's verb, argument names, the
+//! start of its description and the values its arguments may take.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -148,6 +148,9 @@ fn count_words(tool: &Entry<'_>) -> (BTreeMap<String, u32>, u32) {
     }
     let start: String = tool.description.chars().take(DESCRIPTION_CHARS).collect();
     add(&start, 1);
+    for value in argument_values(tool.input_schema) {
+        add(&value, 1);
+    }
     (counts, length)
 }
 
@@ -165,6 +168,39 @@ fn verb(method: Method, path: &str) -> &'static str {
         Method::Delete => "delete",
         Method::Head | Method::Options | Method::Trace => "",
     }
+}
+
+/// The values an argument may take (`enum`), two levels deep: an operation
+/// that does several things by a `type` says them there (`reboot`, `snapshot`).
+fn argument_values(input_schema: &str) -> Vec<String> {
+    fn walk(schema: &Value, depth: usize, out: &mut Vec<String>) {
+        if let Some(values) = schema.get("enum").and_then(Value::as_array) {
+            out.extend(values.iter().filter_map(Value::as_str).map(str::to_string));
+        }
+        if depth == 0 {
+            return;
+        }
+        for key in ["items"] {
+            if let Some(inner) = schema.get(key) {
+                walk(inner, depth - 1, out);
+            }
+        }
+        for key in ["anyOf", "oneOf", "allOf"] {
+            for inner in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+                walk(inner, depth - 1, out);
+            }
+        }
+        if let Some(properties) = schema.get("properties").and_then(Value::as_object) {
+            for inner in properties.values() {
+                walk(inner, depth - 1, out);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(schema) = serde_json::from_str::<Value>(input_schema) {
+        walk(&schema, 3, &mut out);
+    }
+    out
 }
 
 fn argument_names(input_schema: &str) -> Vec<String> {
