@@ -7,6 +7,8 @@
 //! BM25 over field-weighted term frequencies (BM25F's simplification: a word in
 //! a tool's name counts more than one in its description).
 
+use std::sync::OnceLock;
+
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// BM25's term-frequency saturation and length normalisation. `K1` is above
@@ -247,12 +249,9 @@ pub fn query_words(query: &str) -> Vec<QueryWord> {
         }
     };
     for (origin, (word, plural)) in said.iter().enumerate() {
-        for group in SYNONYMS
-            .iter()
-            .filter(|g| g.iter().any(|s| stemmer.stem(s) == word.as_str()))
-        {
-            for synonym in group.iter() {
-                add(stemmer.stem(synonym).into_owned(), SYNONYM_WEIGHT, origin, &mut out);
+        for group in stemmed().synonyms.iter().filter(|g| g.contains(word)) {
+            for synonym in group {
+                add(synonym.clone(), SYNONYM_WEIGHT, origin, &mut out);
             }
         }
         if *plural {
@@ -285,15 +284,15 @@ fn phrasal_verbs(stemmer: &Stemmer, pieces: &[String]) -> Vec<Meant> {
         if meant[at] != Meant::Word {
             continue;
         }
-        let phrase = PHRASAL_VERBS.iter().find_map(|&(verb, particle, meaning)| {
-            if stems[at] != stemmer.stem(verb) {
+        let phrase = stemmed().phrasal_verbs.iter().find_map(|(verb, particle, meaning)| {
+            if stems[at] != *verb {
                 return None;
             }
             let reach = (at + 1..pieces.len()).take(PARTICLE_REACH);
             reach
                 .into_iter()
-                .find(|&p| meant[p] == Meant::Word && stems[p] == stemmer.stem(particle))
-                .map(|p| (p, meaning))
+                .find(|&p| meant[p] == Meant::Word && stems[p] == *particle)
+                .map(|p| (p, *meaning))
         });
         if let Some((particle, meaning)) = phrase {
             meant[at] = Meant::Phrase(meaning);
@@ -301,6 +300,27 @@ fn phrasal_verbs(stemmer: &Stemmer, pieces: &[String]) -> Vec<Meant> {
         }
     }
     meant
+}
+
+/// The vocabulary's words as the index has them (stemmed), made once.
+struct Stemmed {
+    synonyms: Vec<Vec<String>>,
+    phrasal_verbs: Vec<(String, String, &'static str)>,
+}
+
+fn stemmed() -> &'static Stemmed {
+    static STEMMED: OnceLock<Stemmed> = OnceLock::new();
+    STEMMED.get_or_init(|| {
+        let stemmer = Stemmer::create(Algorithm::English);
+        let stem = |w: &str| stemmer.stem(w).into_owned();
+        Stemmed {
+            synonyms: SYNONYMS.iter().map(|g| g.iter().map(|w| stem(w)).collect()).collect(),
+            phrasal_verbs: PHRASAL_VERBS
+                .iter()
+                .map(|&(verb, particle, meaning)| (stem(verb), stem(particle), meaning))
+                .collect(),
+        }
+    })
 }
 
 /// English phrasal verbs people use for what API operations do: (verb,
