@@ -12,7 +12,6 @@
 //! halves (GitHub's set has none: all of it was tuned on). Prints figures
 //! and asserts nothing; `generator/tests/search.rs` is the gate.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -131,12 +130,7 @@ fn main() {
     for (api, spec, file) in APIS {
         let generated = generate(spec);
         let plan = &generated.plan;
-        let by_id: HashMap<&str, usize> = plan
-            .tools
-            .iter()
-            .enumerate()
-            .filter_map(|(i, t)| t.operation_id.as_deref().map(|id| (id, i)))
-            .collect();
+        let by_id = plan.tools_by_operation_id();
         let tasks = tasks(file);
         let name = |i: usize| plan.tools[i].name.as_str();
         let postings: usize = plan.search.terms.iter().map(|(_, p)| p.len()).sum();

@@ -164,12 +164,7 @@ fn generate(spec: &str) -> mcpgen::Generated {
 /// Where each task's first wanted operation ranks in the top 10 (None: not there).
 fn ranks<'t>(generated: &mcpgen::Generated, tasks: &'t [Task]) -> Vec<(&'t Task, Option<usize>, Vec<String>)> {
     let plan = &generated.plan;
-    let by_id: HashMap<&str, usize> = plan
-        .tools
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| t.operation_id.as_deref().map(|id| (id, i)))
-        .collect();
+    let by_id = plan.tools_by_operation_id();
     tasks
         .iter()
         .map(|task| {

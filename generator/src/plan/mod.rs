@@ -21,7 +21,7 @@ pub mod rust;
 pub mod search;
 mod tool;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use indexmap::IndexMap;
 use mcpgen_spec::{Policy, SchemeKind, Surface};
@@ -476,6 +476,17 @@ pub fn choose_surface(chosen: Option<Surface>, listed_bytes: usize, budget: usiz
 /// for English text and JSON in current LLM tokenizers.
 pub fn estimate_tokens(bytes: usize) -> usize {
     bytes.div_ceil(4)
+}
+
+impl Plan {
+    /// Each tool's index by its operationId (tools without one are left out).
+    pub fn tools_by_operation_id(&self) -> HashMap<&str, usize> {
+        self.tools
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| t.operation_id.as_deref().map(|id| (id, i)))
+            .collect()
+    }
 }
 
 impl ToolPlan {
