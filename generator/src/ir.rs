@@ -94,6 +94,8 @@ pub struct Operation {
     /// Effective `security`: the operation's, else the document's.
     /// Alternatives (OR) of scheme names (AND); an empty alternative means optional.
     pub security: Vec<Vec<String>>,
+    /// JSON pointer of where `security` is said: the operation's own, else the document's.
+    pub security_pointer: String,
     /// Problems found while resolving; reported only if the operation is selected.
     pub problems: Vec<Diagnostic>,
 }

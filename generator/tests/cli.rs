@@ -206,8 +206,8 @@ paths:
         - name: id
           in: path
           required: true
-          schema:
-            $ref: '#/components/schemas/Missing'
+          schema: {type: string}
+        - $ref: '#/components/parameters/Missing'
       responses:
         '200': {description: ok}
   /upload:

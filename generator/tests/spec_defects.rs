@@ -225,24 +225,17 @@ fn a_flaw_outside_the_selection_is_a_warning() {
             )),
         "{warned:#?}"
     );
-    // `security: [{oauth2: null}]` on one operation: an error naming it while it is selected …
-    let errors = diagnostics(generate("sec-null.yaml", "").err().unwrap());
-    assert_eq!(errors.len(), 1, "{errors:#?}");
-    assert!(
-        errors[0].contains("sec-null.yaml:7:91: paths./revoke.post.security[0].oauth2: not a valid OpenAPI document: invalid type: null, expected a sequence")
-            && errors[0].contains("; or exclude the operation in mcpgen.yaml: `exclude: {operations: [revoke]}`"),
-        "{}",
-        errors[0]
-    );
-    // … and a warning once it is excluded; the rest generates.
-    let generated = generate("sec-null.yaml", "exclude:\n  operations: [revoke]\n").unwrap();
+    // `security: [{oauth2: null}]` (some vendors' "no scopes"): read as `[]`, with a warning at it.
+    let generated = generate("sec-null.yaml", "auth:\n  oauth2:\n    env: SECNULL_TOKEN\n").unwrap();
     assert_eq!(
         generated.plan.tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
-        ["ping"]
+        ["ping", "revoke"]
     );
     let warned = warnings(&generated);
     assert!(
-        warned.iter().any(|w| w.contains("sec-null.yaml:7:19: paths./revoke.post: not a valid OpenAPI operation; it is not selected, so it is left out")),
+        warned.iter().any(|w| w.contains(
+            "sec-null.yaml:7:91: paths./revoke.post.security[0].oauth2: `oauth2: null` read as no scopes (`[]`)"
+        )),
         "{warned:#?}"
     );
 }

@@ -144,6 +144,7 @@ fn listing(
             .as_ref()
             .map(|f| PageBounds::from(&f.pagination))
             .unwrap_or(PageBounds::from(&Default::default())),
+        unsecured: &[],
     };
     let mut rows = Vec::new();
     for (op, decision) in api.operations.iter().zip(decisions) {

@@ -267,6 +267,9 @@ pub struct ToolDefaults<'d> {
     pub output_schemas: bool,
     pub policy: Policy,
     pub page_bounds: PageBounds,
+    /// The security of operations that declare none: the schemes mcpgen.yaml
+    /// declares that the spec never names (all of them together), if any.
+    pub unsecured: &'d [Vec<String>],
 }
 
 pub struct PlanInputs<'s> {
@@ -288,11 +291,23 @@ pub struct PlanInputs<'s> {
 // Long by design: the plan's parts in dependency order (tools, then resources and prompts that name them, then
 // auth, env vars, deploy and packaging that read them); each part is one call.
 pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Error> {
+    let declared: Vec<String> = selection
+        .auth
+        .iter()
+        .filter(|(_, b)| b.unnamed)
+        .map(|(name, _)| name.clone())
+        .collect();
+    let unsecured = if declared.is_empty() {
+        Vec::new()
+    } else {
+        vec![declared]
+    };
     let defaults = ToolDefaults {
         document: inputs.document,
         output_schemas: selection.output_schemas,
         policy: selection.policy,
         page_bounds: selection.page_bounds,
+        unsecured: &unsecured,
     };
     let plan_one = |op: &Operation| {
         let custom = selection.tools.get(&op.key);
@@ -546,6 +561,7 @@ mod tests {
             body: None,
             response: None,
             security: vec![],
+            security_pointer: String::new(),
             problems: vec![],
         }
     }

@@ -209,6 +209,7 @@ mod tests {
             body: None,
             response: None,
             security: vec![],
+            security_pointer: String::new(),
             problems: vec![],
         }
     }

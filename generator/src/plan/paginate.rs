@@ -363,6 +363,7 @@ mod tests {
                 schema: None,
             }),
             security: vec![],
+            security_pointer: String::new(),
             problems: vec![],
         }
     }

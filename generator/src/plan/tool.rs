@@ -151,7 +151,11 @@ pub fn plan_tool(
         idempotent,
         params,
         body,
-        security: op.security.clone(),
+        security: if op.security.is_empty() {
+            defaults.unsecured.to_vec()
+        } else {
+            op.security.clone()
+        },
         policy,
         pagination,
         response,

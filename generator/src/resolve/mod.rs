@@ -106,7 +106,8 @@ fn path_operations(
 ) -> Result<(Vec<Operation>, bool), Vec<Diagnostic>> {
     let spec = &doc.typed;
     let item_pointer = format!("/paths/{}", escape_pointer(path));
-    let (raw_item, referenced_ops) = follow_operation_refs(doc, raw_item, &item_pointer)?;
+    let (mut raw_item, referenced_ops) = follow_operation_refs(doc, raw_item, &item_pointer)?;
+    let null_scopes = null_scope_lists(&doc.file, &mut raw_item, &item_pointer);
     let item = match crate::load::typed_path_item(&doc.file, path, &raw_item) {
         Ok(item) => item,
         // Only the operations of this path item fail, and only if selected.
@@ -135,7 +136,11 @@ fn path_operations(
             .iter()
             .find(|(m, _)| m == method_name)
             .map_or_else(|| format!("{item_pointer}/{method_name}"), |(_, p)| p.clone());
-        let mut problems = Vec::new();
+        let mut problems: Vec<Diagnostic> = null_scopes
+            .iter()
+            .filter(|(method, _)| method == method_name)
+            .map(|(_, warning)| warning.clone())
+            .collect();
 
         // Operation parameters override path-item ones with the same name and location.
         let mut params: IndexMap<(String, Location), Param> = IndexMap::new();
@@ -186,10 +191,57 @@ fn path_operations(
             body,
             response,
             security,
+            security_pointer: match op.security {
+                Some(_) => format!("{op_pointer}/security"),
+                None => "/security".to_string(),
+            },
             problems,
         });
     }
     Ok((operations, true))
+}
+
+/// `security: [{oauth2: null}]`, as some vendors write "no scopes": read as
+/// `[]`, with a warning for the operation (by method) that says it.
+fn null_scope_lists(
+    file: &str,
+    raw_item: &mut std::borrow::Cow<'_, Value>,
+    item_pointer: &str,
+) -> Vec<(String, Diagnostic)> {
+    let mut warnings = Vec::new();
+    let says_null = |op: &Value| {
+        op.get("security").and_then(Value::as_array).is_some_and(|a| {
+            a.iter()
+                .filter_map(Value::as_object)
+                .flatten()
+                .any(|(_, v)| v.is_null())
+        })
+    };
+    if !raw_item.as_object().is_some_and(|item| item.values().any(says_null)) {
+        return warnings;
+    }
+    let Some(item) = raw_item.to_mut().as_object_mut() else {
+        return warnings;
+    };
+    for (method, op) in item.iter_mut() {
+        let Some(alternatives) = op.get_mut("security").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for (i, requirement) in alternatives.iter_mut().enumerate() {
+            for (scheme, scopes) in requirement.as_object_mut().into_iter().flatten() {
+                if scopes.is_null() {
+                    *scopes = json!([]);
+                    let pointer = format!("{item_pointer}/{method}/security/{i}/{}", escape_pointer(scheme));
+                    let warning = Diagnostic::new(file, format!("`{scheme}: null` read as no scopes (`[]`)"))
+                        .at(pointer)
+                        .help("write `[]` in the spec: a security requirement lists its scopes")
+                        .warning();
+                    warnings.push((method.clone(), warning));
+                }
+            }
+        }
+    }
+    warnings
 }
 
 fn server_url(server: &openapiv3::Server) -> String {
@@ -387,6 +439,7 @@ fn broken_operations(path: &str, item_pointer: &str, raw_item: &Value, problems:
             body: None,
             response: None,
             security: Vec::new(),
+            security_pointer: String::new(),
             problems: mine,
         });
     }
@@ -670,6 +723,7 @@ fn unsupported_path_item(doc: &SpecDocument, path: &str, reference: &str) -> Ope
         body: None,
         response: None,
         security: Vec::new(),
+        security_pointer: String::new(),
         problems: vec![
             Diagnostic::new(&doc.file, format!("path item `$ref: {reference}` is not supported yet"))
                 .at(pointer)

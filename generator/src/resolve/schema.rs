@@ -319,11 +319,22 @@ impl Normalizer<'_> {
             return cut;
         }
         stack.budget.set(stack.budget.get() - 1);
+        // A broken reference deep in one schema must not sink the operation:
+        // that position accepts any value (the API alone checks it), with a
+        // warning (an error with `--strict`).
         let Some(target) = self.doc.pointer(&pointer) else {
             problems.push(
-                Diagnostic::new(self.file, format!("`$ref: {reference}` points to nothing"))
-                    .at(at.pointer())
-                    .help("define the referenced component or correct the reference"),
+                Diagnostic::new(
+                    self.file,
+                    if self.for_input {
+                        format!("`$ref: {reference}` points to nothing; the argument takes any value there (the API alone checks it)")
+                    } else {
+                        format!("`$ref: {reference}` points to nothing")
+                    },
+                )
+                .at(at.pointer())
+                .help("define the referenced component or correct the reference in the spec")
+                .warning(),
             );
             return json!({});
         };
@@ -572,7 +583,7 @@ mod tests {
         assert_eq!(out, json!({}));
         assert_eq!(
             problems[0].to_string(),
-            "error: openapi.yaml: x: `$ref: #/components/schemas/Missing` points to nothing\n  help: define the referenced component or correct the reference"
+            "warning: openapi.yaml: x: `$ref: #/components/schemas/Missing` points to nothing\n  help: define the referenced component or correct the reference in the spec"
         );
         let (_, problems) = normalize(&json!({}), json!({"$ref": "other.yaml#/Pet"}), false);
         assert!(problems[0].message.contains("the file can't be read"));

@@ -5,10 +5,13 @@
 
 use indexmap::IndexMap;
 
-use super::config::SelectionFile;
+use super::config::{DeclaredKind, DeclaredScheme, SelectionFile};
 use super::{Files, check_env_name, list_or_none};
 use crate::diag::{Diagnostic, did_you_mean, escape_pointer};
-use crate::ir::{Api, Operation, SecurityScheme};
+use crate::ir::{Api, ApiKeyLocation, Operation, SecurityScheme};
+
+/// How `auth.<name>.scheme` is written, for help texts.
+const SCHEME_FORMS: &str = "bearer, basic, {header: NAME}, {query: NAME} or {cookie: NAME}";
 
 /// A security scheme bound to env vars.
 #[derive(Debug)]
@@ -23,6 +26,9 @@ pub struct Binding {
     pub token_url: Option<String>,
     /// Per-user tokens: (audience, scopes) to exchange callers' tokens for.
     pub token_exchange: Option<(String, Vec<String>)>,
+    /// Declared in mcpgen.yaml for a scheme the spec never names: it applies
+    /// to the selected operations that declare no security.
+    pub unnamed: bool,
 }
 
 /// The bindings of the schemes that exist and can be sent, in the spec's order.
@@ -37,15 +43,53 @@ pub(super) fn bind(
     let cfg = files.config;
     let at = |line: u64, col: u64, message: String| Diagnostic::new(cfg, message).line_col(line, col);
     let mut auth = IndexMap::new();
+    let named = named_schemes(api);
     for (scheme_name, binding) in &file.auth {
         let (line, col) = (binding.referenced.line(), binding.referenced.column());
         check_env_name(&binding.value.env, cfg, diags);
-        match api.security_schemes.get(scheme_name) {
-            None => {
+        let declared = binding.value.scheme.as_ref().and_then(|declared| {
+            let at = &declared.referenced;
+            let kind = declared_scheme(&declared.value);
+            if kind.is_none() {
+                diags.push(
+                    Diagnostic::new(
+                        cfg,
+                        format!("auth: `{scheme_name}`: `scheme` must say one way to send the credential"),
+                    )
+                    .line_col(at.line(), at.column())
+                    .help(format!("write one of {SCHEME_FORMS}")),
+                );
+            }
+            kind
+        });
+        let spec_scheme = api.security_schemes.get(scheme_name);
+        let scheme = match (declared, spec_scheme) {
+            (Some(declared), _) => declared,
+            (None, None) if named.contains(&scheme_name.as_str()) => {
+                diags.push(
+                    at(
+                        line,
+                        col,
+                        format!(
+                            "auth: `{scheme_name}` is named by operations' `security` in {} but never defined (no \
+                             `components.securitySchemes.{scheme_name}`), so mcpgen can't tell how to send it",
+                            files.spec
+                        ),
+                    )
+                    .help(format!(
+                        "say how under `auth.{scheme_name}`, e.g. `scheme: bearer` (one of {SCHEME_FORMS})"
+                    )),
+                );
+                continue;
+            }
+            (None, None) => {
                 let known: Vec<&str> = api.security_schemes.keys().map(String::as_str).collect();
                 let hint = match did_you_mean(scheme_name, known.iter().copied()) {
                     Some(close) => format!("did you mean `{close}`?"),
-                    None => format!("the spec's security schemes are: {}", list_or_none(&known)),
+                    None => format!(
+                        "the spec's security schemes are: {}; to declare one it leaves out, add `scheme:` ({SCHEME_FORMS})",
+                        list_or_none(&known)
+                    ),
                 };
                 diags.push(
                     at(
@@ -55,128 +99,172 @@ pub(super) fn bind(
                     )
                     .help(hint),
                 );
+                continue;
             }
-            Some(SecurityScheme::Unsupported(what)) => diags.push(
-                at(
-                    line,
-                    col,
-                    format!("auth: `{scheme_name}` uses {what}, which mcpgen can't send yet"),
-                )
-                .help("exclude the operations that need it, or bind an API key or bearer scheme instead"),
+            (None, Some(SecurityScheme::Unsupported(what))) => {
+                diags.push(
+                    at(
+                        line,
+                        col,
+                        format!("auth: `{scheme_name}` uses {what}, which mcpgen can't send as the spec says"),
+                    )
+                    .help(format!(
+                        "say how it is sent under `auth.{scheme_name}`, e.g. `scheme: {{header: Authorization}}` with \
+                         the env var holding the header's whole value (one of {SCHEME_FORMS}), or exclude the \
+                         operations that need it"
+                    )),
+                );
+                continue;
+            }
+            (None, Some(scheme)) => scheme.clone(),
+        };
+        let scheme = &scheme;
+        let b = &binding.value;
+        if let Some(env) = &b.client_secret_env {
+            check_env_name(env, cfg, diags);
+        }
+        // OAuth2 with `client_secret_env`: the server fetches tokens (client
+        // credentials); without: the env var holds an access token, sent as bearer.
+        let fetches = b.client_secret_env.is_some();
+        let (scopes, token_url) = match (scheme, fetches) {
+            (
+                SecurityScheme::OAuth2 {
+                    client_credentials: Some(flow),
+                },
+                true,
+            ) => (
+                b.scopes.clone().unwrap_or_else(|| flow.scopes.clone()),
+                Some(b.token_url.clone().unwrap_or_else(|| flow.token_url.clone())),
             ),
-            Some(scheme) => {
-                let b = &binding.value;
-                if let Some(env) = &b.client_secret_env {
-                    check_env_name(env, cfg, diags);
-                }
-                // OAuth2 with `client_secret_env`: the server fetches tokens (client
-                // credentials); without: the env var holds an access token, sent as bearer.
-                let fetches = b.client_secret_env.is_some();
-                let (scopes, token_url) = match (scheme, fetches) {
-                    (
-                        SecurityScheme::OAuth2 {
-                            client_credentials: Some(flow),
-                        },
-                        true,
-                    ) => (
-                        b.scopes.clone().unwrap_or_else(|| flow.scopes.clone()),
-                        Some(b.token_url.clone().unwrap_or_else(|| flow.token_url.clone())),
-                    ),
-                    (
-                        SecurityScheme::OAuth2 {
-                            client_credentials: None,
-                        },
-                        true,
-                    ) if b.token_url.is_some() => (b.scopes.clone().unwrap_or_default(), b.token_url.clone()),
-                    (
-                        SecurityScheme::OAuth2 {
-                            client_credentials: None,
-                        },
-                        true,
-                    ) => {
-                        diags.push(
+            (
+                SecurityScheme::OAuth2 {
+                    client_credentials: None,
+                },
+                true,
+            ) if b.token_url.is_some() => (b.scopes.clone().unwrap_or_default(), b.token_url.clone()),
+            (
+                SecurityScheme::OAuth2 {
+                    client_credentials: None,
+                },
+                true,
+            ) => {
+                diags.push(
                             at(line, col, format!("auth: `{scheme_name}` has no OAuth2 client credentials flow, so the server can't fetch tokens"))
                                 .help("give `token_url` (the authorization server's token endpoint), or drop `client_secret_env` and put an access token in `env`"),
                         );
-                        (Vec::new(), None)
-                    }
-                    (SecurityScheme::OAuth2 { .. }, false) if b.scopes.is_some() || b.token_url.is_some() => {
-                        diags.push(
-                            at(
-                                line,
-                                col,
-                                format!("auth: `{scheme_name}`: `scopes` and `token_url` need `client_secret_env`"),
-                            )
-                            .help("with only `env`, the variable holds an access token and is sent as is"),
-                        );
-                        (Vec::new(), None)
-                    }
-                    (SecurityScheme::OAuth2 { .. }, _) => (Vec::new(), None),
-                    (_, _) if fetches || b.scopes.is_some() || b.token_url.is_some() => {
-                        diags.push(at(
-                            line,
-                            col,
-                            format!("auth: `{scheme_name}` is not OAuth2: only `env` applies"),
-                        ));
-                        (Vec::new(), None)
-                    }
-                    _ => (Vec::new(), None),
-                };
-                let token_exchange = b.token_exchange.as_ref().and_then(|exchange| {
-                    let at = &exchange.audience.referenced;
-                    if !matches!(scheme, SecurityScheme::Bearer | SecurityScheme::OAuth2 { .. }) {
-                        diags.push(
-                            Diagnostic::new(
-                                cfg,
-                                format!("auth: `{scheme_name}`: token_exchange needs a bearer or OAuth2 scheme"),
-                            )
-                            .line_col(at.line(), at.column())
-                            .help(
-                                "an exchanged token is sent as `Authorization: Bearer`, which this scheme doesn't take",
-                            ),
-                        );
-                        return None;
-                    }
-                    if exchange.audience.value.trim().is_empty() {
-                        diags.push(
-                            Diagnostic::new(cfg, format!("auth: `{scheme_name}`: token_exchange.audience is empty"))
-                                .line_col(at.line(), at.column())
-                                .help(
-                                    "name the API as the authorization server knows it, e.g. https://api.example.com",
-                                ),
-                        );
-                        return None;
-                    }
-                    Some((exchange.audience.value.clone(), exchange.scopes.clone()))
-                });
-                auth.insert(
-                    scheme_name.clone(),
-                    Binding {
-                        env: b.env.value.clone(),
-                        scheme: scheme.clone(),
-                        client_secret_env: b.client_secret_env.as_ref().map(|e| e.value.clone()),
-                        scopes,
-                        token_url,
-                        token_exchange,
-                    },
-                );
+                (Vec::new(), None)
             }
-        }
+            (SecurityScheme::OAuth2 { .. }, false) if b.scopes.is_some() || b.token_url.is_some() => {
+                diags.push(
+                    at(
+                        line,
+                        col,
+                        format!("auth: `{scheme_name}`: `scopes` and `token_url` need `client_secret_env`"),
+                    )
+                    .help("with only `env`, the variable holds an access token and is sent as is"),
+                );
+                (Vec::new(), None)
+            }
+            (SecurityScheme::OAuth2 { .. }, _) => (Vec::new(), None),
+            (_, _) if fetches || b.scopes.is_some() || b.token_url.is_some() => {
+                diags.push(at(
+                    line,
+                    col,
+                    format!("auth: `{scheme_name}` is not OAuth2: only `env` applies"),
+                ));
+                (Vec::new(), None)
+            }
+            _ => (Vec::new(), None),
+        };
+        let token_exchange = b.token_exchange.as_ref().and_then(|exchange| {
+            let at = &exchange.audience.referenced;
+            if !matches!(scheme, SecurityScheme::Bearer | SecurityScheme::OAuth2 { .. }) {
+                diags.push(
+                    Diagnostic::new(
+                        cfg,
+                        format!("auth: `{scheme_name}`: token_exchange needs a bearer or OAuth2 scheme"),
+                    )
+                    .line_col(at.line(), at.column())
+                    .help("an exchanged token is sent as `Authorization: Bearer`, which this scheme doesn't take"),
+                );
+                return None;
+            }
+            if exchange.audience.value.trim().is_empty() {
+                diags.push(
+                    Diagnostic::new(cfg, format!("auth: `{scheme_name}`: token_exchange.audience is empty"))
+                        .line_col(at.line(), at.column())
+                        .help("name the API as the authorization server knows it, e.g. https://api.example.com"),
+                );
+                return None;
+            }
+            Some((exchange.audience.value.clone(), exchange.scopes.clone()))
+        });
+        auth.insert(
+            scheme_name.clone(),
+            Binding {
+                env: b.env.value.clone(),
+                scheme: scheme.clone(),
+                client_secret_env: b.client_secret_env.as_ref().map(|e| e.value.clone()),
+                scopes,
+                token_url,
+                token_exchange,
+                unnamed: !named.contains(&scheme_name.as_str()),
+            },
+        );
     }
     // Keep the spec's order of schemes for stable output.
     auth.sort_by_cached_key(|name, _| api.security_schemes.get_index_of(name));
     auth
 }
 
+/// The scheme names operations' `security` uses, defined or not.
+fn named_schemes(api: &Api) -> Vec<&str> {
+    let mut named: Vec<&str> = api
+        .operations
+        .iter()
+        .flat_map(|op| op.security.iter().flatten().map(String::as_str))
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    named
+}
+
+/// The scheme `auth.<name>.scheme` declares, if it says exactly one way.
+fn declared_scheme(declared: &DeclaredScheme) -> Option<SecurityScheme> {
+    match declared {
+        DeclaredScheme::Kind(DeclaredKind::Bearer) => Some(SecurityScheme::Bearer),
+        DeclaredScheme::Kind(DeclaredKind::Basic) => Some(SecurityScheme::Basic),
+        DeclaredScheme::In(place) => {
+            let places = [
+                (ApiKeyLocation::Header, &place.header),
+                (ApiKeyLocation::Query, &place.query),
+                (ApiKeyLocation::Cookie, &place.cookie),
+            ];
+            let mut given = places
+                .into_iter()
+                .filter_map(|(location, name)| Some((location, name.as_ref()?)));
+            match (given.next(), given.next()) {
+                (Some((location, name)), None) if !name.trim().is_empty() => Some(SecurityScheme::ApiKey {
+                    location,
+                    name: name.clone(),
+                }),
+                _ => None,
+            }
+        }
+    }
+}
+
 /// Every selected operation must be callable with the bound credentials.
 /// Grouped by what is missing, so one forgotten binding is one diagnostic.
 pub(super) fn check_callable(
+    api: &Api,
     operations: &[&Operation],
     auth: &IndexMap<String, Binding>,
     spec_file: &str,
     diags: &mut Vec<Diagnostic>,
 ) {
-    let mut unsatisfied: IndexMap<(String, String), Vec<String>> = IndexMap::new();
+    // (what is needed, the first unbound scheme) → (the operations, where the first one says so).
+    let mut unsatisfied: IndexMap<(String, String), (Vec<String>, String)> = IndexMap::new();
     for op in operations {
         let satisfied = op.security.is_empty()
             || op
@@ -194,10 +282,14 @@ pub(super) fn check_callable(
                 .operation_id
                 .clone()
                 .unwrap_or_else(|| format!("{} {}", op.method.as_str(), op.path));
-            unsatisfied.entry((needed.join(" or "), first)).or_default().push(name);
+            unsatisfied
+                .entry((needed.join(" or "), first))
+                .or_insert_with(|| (Vec::new(), op.security_pointer.clone()))
+                .0
+                .push(name);
         }
     }
-    for ((needed, first), ops) in unsatisfied {
+    for ((needed, first), (ops, security_pointer)) in unsatisfied {
         let listed = match ops.len() {
             1 => format!("operation `{}` needs", ops[0]),
             n if n <= 3 => format!(
@@ -206,10 +298,25 @@ pub(super) fn check_callable(
             ),
             n => format!("{n} selected operations (`{}`, `{}`, …) need", ops[0], ops[1]),
         };
+        // A scheme the spec never defines is pointed at where operations name it, and the fix says how it is sent.
+        let (pointer, declare) = if api.security_schemes.contains_key(&first) {
+            (format!("/components/securitySchemes/{}", escape_pointer(&first)), "")
+        } else {
+            (
+                security_pointer,
+                "\n        scheme: bearer       # how it is sent: bearer, basic, {header: NAME}, {query: NAME} or {cookie: NAME}",
+            )
+        };
+        let undefined = if declare.is_empty() {
+            ""
+        } else {
+            "; the spec never defines `{first}`"
+        };
+        let undefined = undefined.replace("{first}", &first);
         diags.push(
-            Diagnostic::new(spec_file, format!("{listed} credentials ({needed}) but mcpgen.yaml binds no env var to them"))
-                .at(format!("/components/securitySchemes/{}", escape_pointer(&first)))
-                .help(format!("add to mcpgen.yaml:\n    auth:\n      {first}:\n        env: MY_API_KEY\n  or exclude the operations that need it")),
+            Diagnostic::new(spec_file, format!("{listed} credentials ({needed}{undefined}) but mcpgen.yaml binds no env var to them"))
+                .at(pointer)
+                .help(format!("add to mcpgen.yaml:\n    auth:\n      {first}:\n        env: MY_API_KEY{declare}\n  or exclude the operations that need it")),
         );
     }
 }

@@ -590,6 +590,40 @@ pub struct AuthBinding {
     /// bearer token; `env` then serves callers without OAuth and may be unset.
     /// Bearer and OAuth2 schemes only.
     pub token_exchange: Option<TokenExchangeBinding>,
+    /// How the credential is sent, for a scheme the spec names but never
+    /// defines, defines in a way mcpgen can't send (an `http` scheme such as
+    /// `DSN`), or leaves out altogether: `bearer`, `basic` (the env var holds
+    /// `user:password`), or `{header: NAME}`, `{query: NAME}`, `{cookie: NAME}`
+    /// (the env var holds the whole value). A scheme the spec never names
+    /// applies to every selected operation that declares no security.
+    #[schemars(with = "Option<DeclaredScheme>")]
+    pub scheme: Option<Spanned<DeclaredScheme>>,
+}
+
+/// `auth.<name>.scheme`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum DeclaredScheme {
+    Kind(DeclaredKind),
+    In(DeclaredPlace),
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DeclaredKind {
+    /// `Authorization: Bearer <value>`.
+    Bearer,
+    /// `Authorization: Basic base64(<value>)`.
+    Basic,
+}
+
+/// Exactly one of the keys: where the value goes, under which name.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeclaredPlace {
+    pub header: Option<String>,
+    pub query: Option<String>,
+    pub cookie: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

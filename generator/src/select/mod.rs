@@ -181,7 +181,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     }
 
     let auth = auth::bind(api, file, files, &mut diags);
-    auth::check_callable(&operations, &auth, files.spec, &mut diags);
+    auth::check_callable(api, &operations, &auth, files.spec, &mut diags);
 
     let env = env::environment(api, file, &crate_name, &auth, cfg, &mut diags);
 

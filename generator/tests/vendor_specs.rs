@@ -1,0 +1,195 @@
+//! Specs as vendors write them (`tests/fixtures/vendor-specs`, see its
+//! README): security schemes the spec names but never defines, schemes it
+//! defines in a way mcpgen can't send, schemes it leaves out altogether,
+//! dangling references deep in an input schema and null scope lists. Each
+//! generated with every operation selected; every diagnostic whose `help:`
+//! carries YAML is applied as written and must then be gone.
+
+use std::path::{Path, PathBuf};
+
+use mcpgen::Generated;
+use mcpgen::diag::{Diagnostic, Error};
+use mcpgen_spec::{ApiKeyLocation, SchemeKind};
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/vendor-specs")
+        .join(name)
+}
+
+/// `mcpgen::build` for the fixture `spec` with `extra` lines of mcpgen.yaml.
+fn generate(spec: &str, extra: &str) -> Result<Generated, Error> {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
+    let config = dir.path().join("mcpgen.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "spec: {:?}\noutput: out\nserver:\n  name: vendor-mcp\nruntime:\n  path: {:?}\n{extra}",
+            fixture(spec).display().to_string(),
+            runtime.display().to_string()
+        ),
+    )
+    .unwrap();
+    mcpgen::build(&config)
+}
+
+fn errors(result: Result<Generated, Error>) -> Vec<Diagnostic> {
+    match result {
+        Err(Error::Diagnostics(d)) => d.into_iter().filter(|d| !d.warning).collect(),
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("generated, but errors were expected"),
+    }
+}
+
+/// The YAML a diagnostic's help says to add to mcpgen.yaml, as written.
+fn help_yaml(diagnostic: &Diagnostic) -> String {
+    let help = diagnostic.help.as_deref().unwrap_or_default();
+    let (_, rest) = help
+        .split_once("add to mcpgen.yaml:\n")
+        .unwrap_or_else(|| panic!("no YAML in the help of {diagnostic}"));
+    let yaml: Vec<&str> = rest.lines().take_while(|l| !l.starts_with("  or ")).collect();
+    // The help indents its YAML by four spaces under its first line.
+    yaml.iter()
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect()
+}
+
+/// The help's YAML applied; the same diagnostic must be gone.
+fn apply(spec: &str, extra: &str, diagnostic: &Diagnostic) -> Result<Generated, Error> {
+    let applied = format!("{extra}{}", help_yaml(diagnostic));
+    let result = generate(spec, &applied);
+    if let Err(Error::Diagnostics(after)) = &result {
+        assert!(
+            !after.iter().any(|d| d.message == diagnostic.message),
+            "applying the help of {diagnostic}\nleft it:\n{applied}"
+        );
+    }
+    result
+}
+
+#[test]
+fn a_scheme_the_spec_never_defines_is_located_and_its_help_declares_it() {
+    let found = errors(generate("undefined-scheme.yaml", ""));
+    let first = found
+        .iter()
+        .find(|d| d.message.contains("`v1-list-all-projects`"))
+        .unwrap();
+    let text = first.to_string();
+    assert!(
+        text.contains("undefined-scheme.yaml:9:17: paths./v1/projects.get.security: operation `v1-list-all-projects` needs credentials (bearer; the spec never defines `bearer`)"),
+        "located where the operation names it, not at a component that doesn't exist: {text}"
+    );
+    let generated = apply("undefined-scheme.yaml", "", first).unwrap();
+    let schemes = &generated.plan.schemes;
+    assert_eq!(schemes.len(), 1, "{schemes:?}");
+    assert_eq!(
+        (schemes[0].name.as_str(), schemes[0].kind.clone()),
+        ("bearer", SchemeKind::Bearer)
+    );
+    for tool in &generated.plan.tools {
+        assert!(
+            tool.security.iter().any(|alt| alt == &["bearer"]),
+            "{}: {:?}",
+            tool.name,
+            tool.security
+        );
+    }
+    // Bound without saying how: the error says so, and its fix works.
+    let bound = "auth:\n  bearer:\n    env: SUPABASE_TOKEN\n";
+    let found = errors(generate("undefined-scheme.yaml", bound));
+    assert!(
+        found[0].message.contains("never defined") && found[0].help.as_deref().unwrap().contains("`scheme: bearer`"),
+        "{}",
+        found[0]
+    );
+    generate("undefined-scheme.yaml", &format!("{bound}    scheme: bearer\n")).unwrap();
+}
+
+#[test]
+fn a_scheme_mcpgen_cannot_send_as_written_is_declared_in_mcpgen_yaml() {
+    let bound = "auth:\n  dsn:\n    env: SENTRY_DSN\n";
+    let found = errors(generate("nonstandard-scheme.yaml", bound));
+    let refused = found.iter().find(|d| d.message.contains("`dsn`")).unwrap();
+    assert!(
+        refused
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("scheme: {header: Authorization}"),
+        "{refused}"
+    );
+    // As the help says: the env var holds the header's whole value (`DSN …`).
+    let generated = generate(
+        "nonstandard-scheme.yaml",
+        &format!("{bound}    scheme: {{header: Authorization}}\n"),
+    )
+    .unwrap();
+    let dsn = generated.plan.schemes.iter().find(|s| s.name == "dsn").unwrap();
+    assert_eq!(
+        dsn.kind,
+        SchemeKind::ApiKey {
+            location: ApiKeyLocation::Header,
+            name: "Authorization".to_string()
+        }
+    );
+    // The spec's own bearer alternative needs nothing declared.
+    generate(
+        "nonstandard-scheme.yaml",
+        "auth:\n  auth_token:\n    env: SENTRY_TOKEN\n",
+    )
+    .unwrap();
+    let two = errors(generate(
+        "nonstandard-scheme.yaml",
+        "auth:\n  dsn:\n    env: SENTRY_DSN\n    scheme: {header: A, query: b}\n",
+    ));
+    assert!(two[0].to_string().contains("`scheme` must say one way"), "{}", two[0]);
+}
+
+#[test]
+fn a_scheme_the_spec_leaves_out_applies_to_operations_without_security() {
+    let generated = generate(
+        "body-credential.json",
+        "auth:\n  key:\n    env: MANDRILL_KEY\n    scheme: {query: key}\n",
+    )
+    .unwrap();
+    let key = &generated.plan.schemes[0];
+    assert_eq!((key.name.as_str(), key.env.as_str()), ("key", "MANDRILL_KEY"));
+    for tool in &generated.plan.tools {
+        assert_eq!(tool.security, [["key"]], "{}", tool.name);
+    }
+    let unknown = errors(generate(
+        "body-credential.json",
+        "auth:\n  key:\n    env: MANDRILL_KEY\n",
+    ));
+    assert!(
+        unknown[0].help.as_deref().unwrap().contains("add `scheme:`"),
+        "an undeclared name says how to declare one: {}",
+        unknown[0]
+    );
+}
+
+#[test]
+fn dangling_references_in_an_input_and_null_scopes_are_warnings() {
+    let found = errors(generate("dangling-in-input.yaml", ""));
+    assert_eq!(found.len(), 1, "only the unbound scheme: {found:#?}");
+    let generated = apply("dangling-in-input.yaml", "", &found[0]).unwrap();
+    let warned: Vec<String> = generated.warnings.iter().map(ToString::to_string).collect();
+    for expected in [
+        "dangling-in-input.yaml:26:27: components.schemas.Item.properties.allow_quantities: `$ref: #/components/schemas/ToggleOverrideType` points to nothing; the argument takes any value there (the API alone checks it)",
+        "dangling-in-input.yaml:15:27: paths./oauth2/revoke.post.security[0].oauth2: `oauth2: null` read as no scopes (`[]`)",
+    ] {
+        assert!(
+            warned.iter().any(|w| w.contains(expected)),
+            "{expected}\nin {warned:#?}"
+        );
+    }
+    let upsert = &generated.plan.tools[0];
+    let input: Value = serde_json::from_str(&upsert.input_schema).unwrap();
+    assert_eq!(input["properties"]["allow_quantities"], serde_json::json!({}));
+    assert_eq!(input["required"], serde_json::json!(["name"]));
+    assert_eq!(mcpgen::plan::check::schema_problem(&upsert.input_schema), None);
+    let revoke = &generated.plan.tools[1];
+    assert_eq!(revoke.security, [["oauth2"]]);
+}
