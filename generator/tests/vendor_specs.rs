@@ -159,6 +159,26 @@ fn a_scheme_the_spec_leaves_out_applies_to_operations_without_security() {
     for tool in &generated.plan.tools {
         assert_eq!(tool.security, [["key"]], "{}", tool.name);
     }
+    // As the API wants it: in the body. The model no longer sees (or gives) the field.
+    let generated = generate(
+        "body-credential.json",
+        "auth:\n  key:\n    env: MANDRILL_KEY\n    scheme: {body: key}\n",
+    )
+    .unwrap();
+    for tool in &generated.plan.tools {
+        let input: Value = serde_json::from_str(&tool.input_schema).unwrap();
+        assert!(input["properties"].get("key").is_none(), "{}: {input}", tool.name);
+        let required = input.get("required").and_then(Value::as_array);
+        assert!(
+            required.is_none_or(|r| !r.contains(&"key".into())),
+            "{}: {input}",
+            tool.name
+        );
+        assert!(
+            tool.body.as_ref().unwrap().fields.iter().any(|f| f.name == "key"),
+            "still sent"
+        );
+    }
     let unknown = errors(generate(
         "body-credential.json",
         "auth:\n  key:\n    env: MANDRILL_KEY\n",

@@ -200,6 +200,7 @@ fn describe_scheme(kind: SchemeKind) -> String {
                 ApiKeyLocation::Header => "header",
                 ApiKeyLocation::Query => "query parameter",
                 ApiKeyLocation::Cookie => "cookie",
+                ApiKeyLocation::Body => "request body field",
             };
             format!("the API key sent in {place} `{name}`")
         }

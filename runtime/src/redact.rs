@@ -293,6 +293,9 @@ fn secret_forms(raw: &str) -> Vec<String> {
     use base64::Engine;
     use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
     let mut forms = vec![raw.to_string(), style::encode(raw)];
+    // As it reads inside JSON text that is itself a string (a request body echoed back, a log line).
+    let escaped = serde_json::to_string(raw).expect("strings serialize");
+    forms.push(escaped[1..escaped.len() - 1].to_string());
     if raw.len() >= 4 {
         // Padded or not, standard or URL-safe alphabet: echoes use all four.
         forms.extend([STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD].map(|engine| engine.encode(raw)));

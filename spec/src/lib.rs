@@ -250,6 +250,10 @@ pub enum ApiKeyLocation {
     Header,
     Query,
     Cookie,
+    /// A field of the request body (declared in mcpgen.yaml: OpenAPI has no
+    /// such scheme, but some APIs take their key there). The field is hidden
+    /// from the model and filled from the env var.
+    Body,
 }
 
 /// The longest tool name MCP allows.

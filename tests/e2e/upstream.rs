@@ -171,6 +171,7 @@ async fn prism_accepts_every_parameter_style_body_type_and_credential() -> anyho
         ("auth_basic", json!({})),
         ("auth_oauth", json!({})),
         ("auth_either", json!({})),
+        ("auth_body", json!({"text": "hi"})),
     ];
     for (tool, args) in calls {
         let (result, _) = lab.call(tool, args).await?;
@@ -181,6 +182,38 @@ async fn prism_accepts_every_parameter_style_body_type_and_credential() -> anyho
         );
     }
     lab.finish().await?;
+    Ok(())
+}
+
+/// A credential the API takes in a body field, under a scheme the spec names
+/// but never defines, declared in mcpgen.yaml: the server fills it in, the
+/// model never sees the field and can't set it, and it never comes back.
+#[tokio::test]
+async fn a_credential_in_the_body_is_filled_by_the_server() -> anyhow::Result<()> {
+    let upstream = Recorder::start().await?;
+    let mut lab = Lab::start(&env(&upstream.base_url, mcpgen_tests::faults::OAUTH_CLIENT), &[]).await?;
+    let listed = lab.request("tools/list", json!({})).await?;
+    let tool = listed["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "auth_body")
+        .cloned()
+        .unwrap();
+    assert_eq!(tool["inputSchema"]["required"], json!(["text"]), "{tool}");
+    assert!(tool["inputSchema"]["properties"].get("key").is_none(), "{tool}");
+    let (r, _) = lab.call("auth_body", json!({"text": "hi"})).await?;
+    assert!(!is_error(&r), "{}", text(&r));
+    assert!(!lab.transcript.contains(CANARY), "the key came back to the client");
+    let (forged, _) = lab.call("auth_body", json!({"text": "x", "key": "forged"})).await?;
+    assert!(is_error(&forged) && text(&forged).contains("key"), "{}", text(&forged));
+    let (_, stderr) = lab.finish().await?;
+    assert!(!stderr.contains(CANARY), "the key reached the log");
+    let seen = upstream.requests();
+    assert_eq!(seen.len(), 1, "the forged call sent nothing");
+    let body: Value = serde_json::from_slice(&seen[0].body)?;
+    assert_eq!(body, json!({"key": format!("bk\"{CANARY}"), "text": "hi"}));
+    assert!(seen[0].headers.get("authorization").is_none());
     Ok(())
 }
 

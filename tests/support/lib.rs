@@ -99,6 +99,7 @@ pub fn lab_env(base_url: &str, canary: &str, oauth_client: (&str, &str)) -> Vec<
         ("LAB_COOKIE_KEY", format!("ck;{canary}")),
         ("LAB_TOKEN", format!("bt-{canary}")),
         ("LAB_BASIC", format!("alice:pw-{canary}")),
+        ("LAB_BODY_KEY", format!("bk\"{canary}")),
         ("LAB_CLIENT_ID", oauth_client.0.to_string()),
         ("LAB_CLIENT_SECRET", oauth_client.1.to_string()),
     ]

@@ -145,6 +145,7 @@ fn listing(
             .map(|f| PageBounds::from(&f.pagination))
             .unwrap_or(PageBounds::from(&Default::default())),
         unsecured: &[],
+        body_credentials: &[],
     };
     let mut rows = Vec::new();
     for (op, decision) in api.operations.iter().zip(decisions) {

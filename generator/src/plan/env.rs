@@ -155,6 +155,7 @@ pub(super) fn scheme_plan(name: &str, binding: &Binding) -> SchemePlan {
                 ApiKeyLocation::Header => "header",
                 ApiKeyLocation::Query => "query parameter",
                 ApiKeyLocation::Cookie => "cookie",
+                ApiKeyLocation::Body => "request body field",
             };
             (
                 SchemeKind::ApiKey {

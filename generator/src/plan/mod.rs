@@ -270,6 +270,9 @@ pub struct ToolDefaults<'d> {
     /// The security of operations that declare none: the schemes mcpgen.yaml
     /// declares that the spec never names (all of them together), if any.
     pub unsecured: &'d [Vec<String>],
+    /// (scheme, body field) of the schemes sent in a body field: a tool that
+    /// may use one doesn't show the model that field.
+    pub body_credentials: &'d [(String, String)],
 }
 
 pub struct PlanInputs<'s> {
@@ -302,12 +305,24 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
     } else {
         vec![declared]
     };
+    let body_credentials: Vec<(String, String)> = selection
+        .auth
+        .iter()
+        .filter_map(|(name, b)| match &b.scheme {
+            crate::ir::SecurityScheme::ApiKey {
+                location: crate::ir::ApiKeyLocation::Body,
+                name: field,
+            } => Some((name.clone(), field.clone())),
+            _ => None,
+        })
+        .collect();
     let defaults = ToolDefaults {
         document: inputs.document,
         output_schemas: selection.output_schemas,
         policy: selection.policy,
         page_bounds: selection.page_bounds,
         unsecured: &unsecured,
+        body_credentials: &body_credentials,
     };
     let plan_one = |op: &Operation| {
         let custom = selection.tools.get(&op.key);

@@ -95,6 +95,23 @@ pub fn plan_tool(
         custom.and_then(|c| c.long_running.as_ref().map(|l| (l, config_file))),
     )?;
     let policy = custom.and_then(|c| c.policy);
+    let security = if op.security.is_empty() {
+        defaults.unsecured.to_vec()
+    } else {
+        op.security.clone()
+    };
+    // A credential sent in a body field: filled by the server, never asked of the model.
+    for (scheme, field) in defaults.body_credentials {
+        let used = security.iter().flatten().any(|s| s == scheme);
+        if let Some(f) = body
+            .as_ref()
+            .and_then(|b| b.fields.iter().find(|f| f.name == *field))
+            .filter(|_| used)
+        {
+            args.properties.shift_remove(&f.arg);
+            args.required.retain(|r| *r != f.arg);
+        }
+    }
 
     let mut input = json!({ "type": "object", "properties": args.properties });
     if !args.required.is_empty() {
@@ -151,11 +168,7 @@ pub fn plan_tool(
         idempotent,
         params,
         body,
-        security: if op.security.is_empty() {
-            defaults.unsecured.to_vec()
-        } else {
-            op.security.clone()
-        },
+        security,
         policy,
         pagination,
         response,

@@ -11,7 +11,7 @@ use crate::diag::{Diagnostic, did_you_mean, escape_pointer};
 use crate::ir::{Api, ApiKeyLocation, Operation, SecurityScheme};
 
 /// How `auth.<name>.scheme` is written, for help texts.
-const SCHEME_FORMS: &str = "bearer, basic, {header: NAME}, {query: NAME} or {cookie: NAME}";
+const SCHEME_FORMS: &str = "bearer, basic, {header: NAME}, {query: NAME}, {cookie: NAME} or {body: FIELD}";
 
 /// A security scheme bound to env vars.
 #[derive(Debug)]
@@ -239,6 +239,7 @@ fn declared_scheme(declared: &DeclaredScheme) -> Option<SecurityScheme> {
                 (ApiKeyLocation::Header, &place.header),
                 (ApiKeyLocation::Query, &place.query),
                 (ApiKeyLocation::Cookie, &place.cookie),
+                (ApiKeyLocation::Body, &place.body),
             ];
             let mut given = places
                 .into_iter()
@@ -304,7 +305,7 @@ pub(super) fn check_callable(
         } else {
             (
                 security_pointer,
-                "\n        scheme: bearer       # how it is sent: bearer, basic, {header: NAME}, {query: NAME} or {cookie: NAME}",
+                "\n        scheme: bearer       # how it is sent: bearer, basic, {header: NAME}, {query: NAME}, {cookie: NAME} or {body: FIELD}",
             )
         };
         let undefined = if declare.is_empty() {

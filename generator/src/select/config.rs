@@ -593,9 +593,10 @@ pub struct AuthBinding {
     /// How the credential is sent, for a scheme the spec names but never
     /// defines, defines in a way mcpgen can't send (an `http` scheme such as
     /// `DSN`), or leaves out altogether: `bearer`, `basic` (the env var holds
-    /// `user:password`), or `{header: NAME}`, `{query: NAME}`, `{cookie: NAME}`
-    /// (the env var holds the whole value). A scheme the spec never names
-    /// applies to every selected operation that declares no security.
+    /// `user:password`), or `{header: NAME}`, `{query: NAME}`, `{cookie: NAME}`,
+    /// `{body: FIELD}` (the env var holds the whole value; a body field is
+    /// hidden from the model). A scheme the spec never names applies to every
+    /// selected operation that declares no security.
     #[schemars(with = "Option<DeclaredScheme>")]
     pub scheme: Option<Spanned<DeclaredScheme>>,
 }
@@ -624,6 +625,8 @@ pub struct DeclaredPlace {
     pub header: Option<String>,
     pub query: Option<String>,
     pub cookie: Option<String>,
+    /// A field of the request body: hidden from the model, filled from the env var.
+    pub body: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

@@ -59,7 +59,9 @@ pub async fn call(
     if let Err(e) = crate::call::files::resolve(&tool.spec.request, &mut args, files).await {
         return done(invalid(tool, vec![e.0], redactor));
     }
-    let prepared = match upstream::prepare(&tool.spec.request, &args, &upstream.config().base_url, redactor) {
+    let credentialed = upstream.body_credentials(cx, &tool.spec.request, &args);
+    let body_args = credentialed.as_ref().unwrap_or(&args);
+    let prepared = match upstream::prepare(&tool.spec.request, body_args, &upstream.config().base_url, redactor) {
         Ok(prepared) => prepared,
         Err(e) => return done(invalid(tool, vec![e.0], redactor)),
     };

@@ -10,13 +10,13 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use url::Url;
 
 use super::{ErrorKind, Upstream, UpstreamError, classify};
 use crate::context::CallContext;
 use crate::identity::oauth::{Grant, ResourceServer};
-use crate::spec::{ApiKeyLocation, SchemeKind, SecuritySchemeSpec, TokenExchangeSpec};
+use crate::spec::{ApiKeyLocation, BodyShape, RequestSpec, SchemeKind, SecuritySchemeSpec, TokenExchangeSpec};
 use crate::style;
 
 /// An OAuth2 token is refreshed this long before it expires.
@@ -114,6 +114,11 @@ impl Upstream {
                     location: ApiKeyLocation::Cookie,
                     name,
                 } => cookies.push(format!("{name}={}", style::encode(secret.expose()))),
+                // Filled into the arguments before the body is made (`body_credentials`).
+                SchemeKind::ApiKey {
+                    location: ApiKeyLocation::Body,
+                    ..
+                } => {}
                 SchemeKind::Bearer => authorization = Some(sensitive(format!("Bearer {}", secret.expose()))?),
                 SchemeKind::Basic => {
                     // `user` alone means an empty password.
@@ -131,6 +136,43 @@ impl Upstream {
             }
         }
         Ok(authorization)
+    }
+
+    /// The arguments with the body fields that carry a credential of the
+    /// alternative `send` will use filled in (`None`: the recipe has none).
+    /// Only for making the body: the arguments a result echoes (a page's
+    /// `next`) never hold the credential.
+    pub fn body_credentials(
+        &self,
+        cx: &CallContext,
+        recipe: &RequestSpec,
+        args: &Map<String, Value>,
+    ) -> Option<Map<String, Value>> {
+        let BodyShape::Fields(fields) = &recipe.body.as_ref()?.shape else {
+            return None;
+        };
+        let mut filled: Option<Map<String, Value>> = None;
+        for name in self.alternative(cx, recipe) {
+            let Some(scheme) = self.schemes.iter().find(|s| s.name == *name) else {
+                continue;
+            };
+            let (
+                SchemeKind::ApiKey {
+                    location: ApiKeyLocation::Body,
+                    name: field,
+                },
+                Some(secret),
+            ) = (scheme.kind, self.config.credentials.get(*name))
+            else {
+                continue;
+            };
+            if let Some(f) = fields.iter().find(|f| f.name == field) {
+                filled
+                    .get_or_insert_with(|| args.clone())
+                    .insert(f.arg.to_string(), Value::String(secret.expose().to_string()));
+            }
+        }
+        filled
     }
 
     /// The caller's token exchanged for one for the API: cached per scheme,

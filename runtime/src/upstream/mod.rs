@@ -231,6 +231,18 @@ impl Upstream {
         &self.redactor
     }
 
+    /// The first security alternative of `recipe` we hold credentials for
+    /// (empty: none, and the request goes without).
+    fn alternative(&self, cx: &CallContext, recipe: &RequestSpec) -> &'static [&'static str] {
+        let caller = cx.caller.access().is_some();
+        recipe
+            .security
+            .iter()
+            .find(|alt| alt.iter().all(|name| self.can_authenticate(name, caller)))
+            .copied()
+            .unwrap_or(&[])
+    }
+
     /// Send with the credentials of the first security alternative we hold
     /// credentials for, retrying by the call's policy until its deadline.
     pub async fn send(
@@ -253,13 +265,7 @@ impl Upstream {
         prepared: &Prepared,
     ) -> Result<UpstreamResponse, UpstreamError> {
         let (policy, deadline) = (&cx.policy, cx.deadline);
-        let caller = cx.caller.access().is_some();
-        let alternative: &[&str] = recipe
-            .security
-            .iter()
-            .find(|alt| alt.iter().all(|name| self.can_authenticate(name, caller)))
-            .copied()
-            .unwrap_or(&[]);
+        let alternative = self.alternative(cx, recipe);
         let uses_oauth = alternative.iter().any(|name| self.tokens.contains_key(name));
         let idempotent = recipe.method.is_idempotent();
         let mut attempts = 0;
