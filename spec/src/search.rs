@@ -5,7 +5,13 @@
 //! The index is built by `mcpgen generate` and emitted as static tables
 //! (`SearchIndex<'static>`), so a server does no work at start-up. Ranking is
 //! BM25 over field-weighted term frequencies (BM25F's simplification: a word in
-//! a tool's name counts more than one in its description).
+//! a tool's name counts more than one in its description), after a query is
+//! read as intent (`query_words`: values left out, phrasal verbs read as one
+//! word, generic synonyms at a lower weight), then the best candidates ranked
+//! again by how much of their name the query explains.
+//!
+//! Quality is measured on frozen query sets never tuned on
+//! (`generator/tests/search.rs`); a change here is judged there.
 
 use std::sync::OnceLock;
 
