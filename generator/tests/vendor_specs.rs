@@ -213,3 +213,113 @@ fn dangling_references_in_an_input_and_null_scopes_are_warnings() {
     let revoke = &generated.plan.tools[1];
     assert_eq!(revoke.security, [["oauth2"]]);
 }
+
+/// Every `help:` that carries mcpgen.yaml (an `add to mcpgen.yaml:` block,
+/// or a top-level setting in backticks such as `exclude: {operations: [x]}`),
+/// applied as written to a selection of every operation of each fixture
+/// spec, makes its diagnostic go; rounds repeat while new ones appear.
+#[test]
+fn every_help_that_carries_yaml_fixes_what_it_says() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let mut specs: Vec<PathBuf> = Vec::new();
+    for set in ["vendor-specs", "spec-defects"] {
+        for entry in std::fs::read_dir(dir.join(set)).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                specs.push(path.join("api.yaml"));
+            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "json")) {
+                specs.push(path);
+            }
+        }
+    }
+    specs.sort();
+    let mut applied = Vec::new();
+    for spec in &specs {
+        let mut extra = serde_json::Map::new();
+        for _round in 0..4 {
+            let Err(Error::Diagnostics(found)) = generate_at(spec, &extra) else {
+                break;
+            };
+            let fixes: Vec<(&Diagnostic, Value)> = found
+                .iter()
+                .filter(|d| !d.warning)
+                .filter_map(|d| Some((d, yaml_in_help(d)?)))
+                .collect();
+            if fixes.is_empty() {
+                break;
+            }
+            for (_, fix) in &fixes {
+                merge(&mut extra, fix);
+            }
+            let after = match generate_at(spec, &extra) {
+                Err(Error::Diagnostics(after)) => after,
+                _ => Vec::new(),
+            };
+            for (diagnostic, fix) in &fixes {
+                assert!(
+                    !after
+                        .iter()
+                        .any(|a| a.message == diagnostic.message && a.pointer == diagnostic.pointer),
+                    "{}: applying {fix} left {diagnostic}",
+                    spec.display()
+                );
+                applied.push(format!("{}: {fix}", spec.file_name().unwrap().to_string_lossy()));
+            }
+        }
+    }
+    println!("helps applied:\n{}", applied.join("\n"));
+    // The sweep proves something only if it met such helps: the unbound schemes, the excludable operations.
+    assert!(applied.len() >= 4, "{applied:#?}");
+    assert!(applied.iter().any(|a| a.contains("\"exclude\"")), "{applied:#?}");
+    assert!(applied.iter().any(|a| a.contains("\"auth\"")), "{applied:#?}");
+}
+
+/// `generate` with mcpgen.yaml's top-level `extra` settings (JSON is YAML).
+fn generate_at(spec: &Path, extra: &serde_json::Map<String, Value>) -> Result<Generated, Error> {
+    let dir = tempfile::tempdir().unwrap();
+    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
+    let mut text = format!(
+        "spec: {:?}\noutput: out\nserver:\n  name: vendor-mcp\nruntime:\n  path: {:?}\n",
+        spec.display().to_string(),
+        runtime.display().to_string()
+    );
+    for (key, value) in extra {
+        text.push_str(&format!("{key}: {value}\n"));
+    }
+    let config = dir.path().join("mcpgen.yaml");
+    std::fs::write(&config, text).unwrap();
+    mcpgen::build(&config)
+}
+
+/// The mcpgen.yaml a help says to add, as top-level settings.
+fn yaml_in_help(diagnostic: &Diagnostic) -> Option<Value> {
+    let help = diagnostic.help.as_deref()?;
+    if help.contains("add to mcpgen.yaml:\n") {
+        return serde_saphyr::from_str::<Value>(&help_yaml(diagnostic)).ok();
+    }
+    const TOP_LEVEL: [&str; 6] = ["exclude:", "include:", "auth:", "tools:", "output_schemas:", "surface:"];
+    help.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|fragment| TOP_LEVEL.iter().any(|key| fragment.starts_with(key)))
+        .find_map(|fragment| serde_saphyr::from_str::<Value>(fragment).ok().filter(Value::is_object))
+}
+
+/// `fix` merged into `into`: maps key by key, lists joined without repeats.
+fn merge(into: &mut serde_json::Map<String, Value>, fix: &Value) {
+    for (key, value) in fix.as_object().into_iter().flatten() {
+        match (into.get_mut(key), value) {
+            (Some(Value::Object(old)), Value::Object(_)) => merge(old, value),
+            (Some(Value::Array(old)), Value::Array(new)) => {
+                for item in new {
+                    if !old.contains(item) {
+                        old.push(item.clone());
+                    }
+                }
+            }
+            _ => {
+                into.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
