@@ -4,33 +4,21 @@
 //! reference resolved, unique tool names, and flaws outside the selection
 //! reported as warnings, never as a rejected document.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use mcpgen::Generated;
 use mcpgen::diag::Error;
 use serde_json::Value;
 
+mod support;
+
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/spec-defects")
-        .join(name)
+    support::fixture("spec-defects", name)
 }
 
 /// `mcpgen::build` for the fixture `spec` with `extra` lines of mcpgen.yaml.
 fn generate(spec: &str, extra: &str) -> Result<Generated, Error> {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
-    let config = dir.path().join("mcpgen.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "spec: {:?}\noutput: out\nserver:\n  name: defect-mcp\nruntime:\n  path: {:?}\n{extra}",
-            fixture(spec).display().to_string(),
-            runtime.display().to_string()
-        ),
-    )
-    .unwrap();
-    mcpgen::build(&config)
+    support::generate(&fixture(spec), extra)
 }
 
 fn diagnostics(error: Error) -> Vec<String> {

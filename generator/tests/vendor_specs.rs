@@ -12,27 +12,11 @@ use mcpgen::diag::{Diagnostic, Error};
 use mcpgen_spec::{ApiKeyLocation, SchemeKind};
 use serde_json::Value;
 
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures/vendor-specs")
-        .join(name)
-}
+mod support;
 
 /// `mcpgen::build` for the fixture `spec` with `extra` lines of mcpgen.yaml.
 fn generate(spec: &str, extra: &str) -> Result<Generated, Error> {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
-    let config = dir.path().join("mcpgen.yaml");
-    std::fs::write(
-        &config,
-        format!(
-            "spec: {:?}\noutput: out\nserver:\n  name: vendor-mcp\nruntime:\n  path: {:?}\n{extra}",
-            fixture(spec).display().to_string(),
-            runtime.display().to_string()
-        ),
-    )
-    .unwrap();
-    mcpgen::build(&config)
+    support::generate(&support::fixture("vendor-specs", spec), extra)
 }
 
 fn errors(result: Result<Generated, Error>) -> Vec<Diagnostic> {
@@ -276,19 +260,8 @@ fn every_help_that_carries_yaml_fixes_what_it_says() {
 
 /// `generate` with mcpgen.yaml's top-level `extra` settings (JSON is YAML).
 fn generate_at(spec: &Path, extra: &serde_json::Map<String, Value>) -> Result<Generated, Error> {
-    let dir = tempfile::tempdir().unwrap();
-    let runtime = Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime");
-    let mut text = format!(
-        "spec: {:?}\noutput: out\nserver:\n  name: vendor-mcp\nruntime:\n  path: {:?}\n",
-        spec.display().to_string(),
-        runtime.display().to_string()
-    );
-    for (key, value) in extra {
-        text.push_str(&format!("{key}: {value}\n"));
-    }
-    let config = dir.path().join("mcpgen.yaml");
-    std::fs::write(&config, text).unwrap();
-    mcpgen::build(&config)
+    let lines: String = extra.iter().map(|(key, value)| format!("{key}: {value}\n")).collect();
+    support::generate(spec, &lines)
 }
 
 /// The mcpgen.yaml a help says to add, as top-level settings.
