@@ -300,20 +300,16 @@ pub(super) fn check_callable(
             n => format!("{n} selected operations (`{}`, `{}`, …) need", ops[0], ops[1]),
         };
         // A scheme the spec never defines is pointed at where operations name it, and the fix says how it is sent.
-        let (pointer, declare) = if api.security_schemes.contains_key(&first) {
-            (format!("/components/securitySchemes/{}", escape_pointer(&first)), "")
+        let (pointer, undefined, declare) = if api.security_schemes.contains_key(&first) {
+            let pointer = format!("/components/securitySchemes/{}", escape_pointer(&first));
+            (pointer, String::new(), String::new())
         } else {
             (
                 security_pointer,
-                "\n        scheme: bearer       # how it is sent: bearer, basic, {header: NAME}, {query: NAME}, {cookie: NAME} or {body: FIELD}",
+                format!("; the spec never defines `{first}`"),
+                format!("\n        scheme: bearer       # how it is sent: {SCHEME_FORMS}"),
             )
         };
-        let undefined = if declare.is_empty() {
-            ""
-        } else {
-            "; the spec never defines `{first}`"
-        };
-        let undefined = undefined.replace("{first}", &first);
         diags.push(
             Diagnostic::new(spec_file, format!("{listed} credentials ({needed}{undefined}) but mcpgen.yaml binds no env var to them"))
                 .at(pointer)

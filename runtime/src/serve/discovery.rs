@@ -117,15 +117,22 @@ pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) 
     let limit = match args.get("limit") {
         None | Some(Value::Null) => DEFAULT_LIMIT,
         Some(value) => match value.as_u64() {
-            Some(n @ 1..=50) => n as usize,
-            _ => return bad_arguments(SEARCH, "`limit` must be an integer from 1 to 50"),
+            Some(n) if (1..=MAX_LIMIT as u64).contains(&n) => n as usize,
+            _ => {
+                return bad_arguments(SEARCH, &format!("`limit` must be an integer from 1 to {MAX_LIMIT}"));
+            }
         },
     };
     let described = match args.get("describe") {
         None | Some(Value::Null) => 0,
         Some(value) => match value.as_u64() {
-            Some(n @ 0..=5) => n as usize,
-            _ => return bad_arguments(SEARCH, "`describe` must be an integer from 0 to 5"),
+            Some(n) if n <= MAX_DESCRIBED as u64 => n as usize,
+            _ => {
+                return bad_arguments(
+                    SEARCH,
+                    &format!("`describe` must be an integer from 0 to {MAX_DESCRIBED}"),
+                );
+            }
         },
     };
     let hits = spec
@@ -143,13 +150,7 @@ pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) 
     let mut lines = Vec::with_capacity(hits.len());
     for (rank, hit) in hits.iter().enumerate() {
         let tool = &spec.tools[hit.tool];
-        let listing = listing(tool);
-        let required: Vec<&str> = listing
-            .get("inputSchema")
-            .and_then(|s| s.get("required"))
-            .and_then(Value::as_array)
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
+        let required = required_arguments(tool);
         let reads = if tool.annotations.read_only { ", read-only" } else { "" };
         let needs = match required.as_slice() {
             [] => String::new(),
@@ -171,7 +172,7 @@ pub fn search(spec: &ServerSpec, view: &View, args: Option<Map<String, Value>>) 
             "required": required,
         });
         if rank < described {
-            let detail = details(tool, listing);
+            let detail = details(tool, listing(tool));
             lines.push(format!("  details: {detail}"));
             entry["details"] = detail;
         }
@@ -203,6 +204,24 @@ fn listing(tool: &ToolSpec) -> Map<String, Value> {
         Ok(Value::Object(entry)) => entry,
         _ => Map::new(),
     }
+}
+
+/// The names of a tool's required arguments, read from its listing without
+/// building the rest of it (a search reads this for every hit).
+fn required_arguments(tool: &ToolSpec) -> Vec<String> {
+    #[derive(serde::Deserialize)]
+    struct Listing {
+        #[serde(rename = "inputSchema")]
+        input_schema: Schema,
+    }
+    #[derive(serde::Deserialize)]
+    struct Schema {
+        #[serde(default)]
+        required: Vec<String>,
+    }
+    serde_json::from_str::<Listing>(tool.listing)
+        .map(|l| l.input_schema.required)
+        .unwrap_or_default()
 }
 
 /// What `describe_operation` says of a tool, from its listing.
