@@ -426,7 +426,18 @@ async fn three_replicas_on_one_store_behind_a_round_robin_balancer() -> anyhow::
 
     // Back: links work again across replicas, no replica restarted.
     let _store = RedisServer::start_on(store_port)?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Each replica reconnects on its own (after its fail-fast pause): wait, bounded,
+    // until every one says it is ready again, rather than for a fixed time.
+    let back = Instant::now();
+    for replica in &replicas {
+        while readyz(&replica.base, "?strict").await.0 != 200 {
+            assert!(
+                back.elapsed() < Duration::from_secs(20),
+                "a replica never saw the store again"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
     let again = call(&url, ALICE, "get_fault", json!({"kind": "many"})).await;
     let link = link_of(&again).unwrap_or_else(|| panic!("no link once the store is back: {again}"));
     for _ in 0..3 {
