@@ -10,7 +10,9 @@
 //! scheme named in `RequestSpec::security` is listed in `ServerSpec::security_schemes`;
 //! every `ToolSpec::listing` is a JSON object whose `name` is the tool's name.
 
+pub mod dialect;
 pub mod fields;
+pub mod portable;
 pub mod projection;
 pub mod search;
 
