@@ -150,6 +150,8 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     // Each tool's tools/list entry size, once: for the surface and the budget warning.
     let listed: Vec<usize> = parallel::map_ordered(&plan.tools, |tool| tool.listed_bytes());
     plan.surface = plan::choose_surface(chosen, listed.iter().sum(), budget);
+    let verdicts = parallel::map_ordered(&plan.tools, |tool| plan::dialects::verdicts(tool, plan.schema_profile));
+    plan.dialects = plan::dialects::count(&plan.tools, &verdicts);
     let entries: Vec<plan::search::Entry> = plan.tools.iter().map(Into::into).collect();
     plan.search = plan::search::SearchPlan::build(&entries);
     lap("index");
@@ -171,6 +173,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
         tools: &plan.tools,
         spec_file: &spec_file,
         skip: &skip,
+        dialects: (plan.schema_profile, &verdicts),
     });
     drop(selection);
     drop(api);

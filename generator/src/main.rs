@@ -251,6 +251,20 @@ fn lint(config: &Path, json: bool) -> Result<ExitCode, Error> {
         for finding in &findings {
             eprintln!("{}", paint(&finding.to_string()));
         }
+        let plan = &generated.plan;
+        eprintln!(
+            "{}",
+            mcpgen::plan::dialects::summary(&plan.dialects, plan.schema_profile)
+        );
+        for line in mcpgen::plan::dialects::refusals(&plan.tools, plan.schema_profile) {
+            eprintln!("{line}");
+        }
+        if plan.dialects.iter().any(|d| d.passing < d.total) {
+            eprintln!(
+                "  (`schema_profile: portable` in mcpgen.yaml, or `--schema-profile portable` at run time, lists a form \
+                 every one of them takes)"
+            );
+        }
         eprintln!(
             "{}: {} tools, {} lint finding(s)",
             config.display(),
@@ -341,6 +355,13 @@ fn generate(config: &Path, check: bool, timings: bool, strict: bool) -> Result<E
             "surface: {} by default: tools/list holds search, describe and call {holds} the {tools} tools \
              (`surface:` in mcpgen.yaml, `--surface` at run time)",
             surface.as_str()
+        );
+    }
+    let plan = &generated.plan;
+    if plan.dialects.iter().any(|d| d.passing < d.total) {
+        eprintln!(
+            "{} (`mcpgen lint` says why; `schema_profile: portable` lists a form every one takes)",
+            mcpgen::plan::dialects::summary(&plan.dialects, plan.schema_profile)
         );
     }
     let written = changes.stale.len() + changes.missing.len();

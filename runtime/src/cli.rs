@@ -23,7 +23,7 @@ use crate::serve::surface;
 use crate::serve::surface::Presentation;
 use crate::serve::surface::UnknownToolset;
 use crate::serve::{Overrides, Server};
-use crate::spec::{ServerSpec, Surface};
+use crate::spec::{SchemaProfile, ServerSpec, Surface};
 use crate::state::{Sealer, Store};
 use crate::transport::TransportError;
 use crate::transport::http;
@@ -144,6 +144,13 @@ struct Args {
     /// and call meta-tools over every operation) or `both` (default: from mcpgen.yaml).
     #[arg(long, value_name = "SURFACE", env = "MCP_SURFACE", value_parser = parse_surface)]
     surface: Option<Surface>,
+
+    /// The form of each tool's input schema in tools/list: `full` (the spec's
+    /// schema) or `portable` (a form every model API takes: OpenAI strict
+    /// function calling, Gemini, Anthropic; arguments are still checked against
+    /// the full schema). Default: from mcpgen.yaml.
+    #[arg(long, value_name = "PROFILE", env = "MCP_SCHEMA_PROFILE", value_parser = parse_schema_profile)]
+    schema_profile: Option<SchemaProfile>,
 
     /// Serve only these toolsets, comma-separated (an unknown name lists the server's).
     /// Over HTTP each served toolset also has its own endpoint, /mcp/<toolset>.
@@ -367,6 +374,10 @@ fn parse_surface(text: &str) -> Result<Surface, String> {
     Surface::parse(text).ok_or_else(|| "use tools, discovery or both".to_string())
 }
 
+fn parse_schema_profile(text: &str) -> Result<SchemaProfile, String> {
+    SchemaProfile::parse(text).ok_or_else(|| "use full or portable".to_string())
+}
+
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Print a fresh random token for inbound HTTP auth, and exit.
@@ -487,6 +498,7 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             .filter(|t| !t.is_empty())
             .collect(),
         page_size: args.tools_page_size,
+        schema_profile: args.schema_profile,
     };
     surface::check_toolsets(spec, &presentation.toolsets)?;
     observe::init_logging(args.log_format);

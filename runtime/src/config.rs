@@ -276,6 +276,7 @@ mod tests {
             tools: &[],
             by_name: &[],
             surface: crate::spec::Surface::Tools,
+            schema_profile: crate::spec::SchemaProfile::Full,
             toolsets: &[],
             search: crate::spec::search::SearchIndex::EMPTY,
             resources: &[],

@@ -3,7 +3,8 @@
 
 use crate::spec::search::SearchIndex;
 use crate::spec::{
-    Annotations, BaseUrlSpec, Method, Policy, RedactionSpec, RequestSpec, ServerSpec, Surface, ToolSpec, ToolsetSpec,
+    Annotations, BaseUrlSpec, Method, Policy, RedactionSpec, RequestSpec, SchemaProfile, ServerSpec, Surface, ToolSpec,
+    ToolsetSpec,
 };
 
 /// A tool with no parameters: read-only and idempotent for GET, destructive for DELETE.
@@ -74,6 +75,7 @@ pub(crate) static SPEC: ServerSpec = ServerSpec {
     ],
     by_name: &[1, 2, 0],
     surface: Surface::Tools,
+    schema_profile: SchemaProfile::Full,
     toolsets: &[
         ToolsetSpec {
             name: "pets",

@@ -32,7 +32,7 @@ use crate::observe::Metrics;
 use crate::redact::Redactor;
 use crate::serve::surface::Presentation;
 use crate::serve::{Overrides, Server};
-use crate::spec::{ServerSpec, Surface};
+use crate::spec::{SchemaProfile, ServerSpec, Surface};
 use crate::upstream::Upstream;
 
 /// A server for `spec` as a generated crate builds it, with `extensions`,
@@ -72,9 +72,11 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
     if let Err(e) = extensions.check(&generated) {
         panic!("{e}");
     }
-    // Both surfaces at once: every operation's entry and the meta-tools are checked.
-    let presentation = Presentation {
+    // Both surfaces at once: every operation's entry and the meta-tools are
+    // checked, as the spec has them and in the portable form.
+    let presentation = |profile| Presentation {
         surface: Some(Surface::Both),
+        schema_profile: Some(profile),
         ..Presentation::default()
     };
     let reads = spec.tools.iter().any(|t| t.annotations.read_only);
@@ -86,27 +88,30 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
-    let listed = runtime.block_on(async {
-        let server = offline_server(spec, &extensions, Overrides::default(), &presentation);
-        let (server_end, client_end) = tokio::io::duplex(1 << 16);
-        let serving = tokio::spawn(async move {
-            let (read, write) = tokio::io::split(server_end);
-            crate::transport::stdio::serve(server, read, write)
+    let list = |profile| {
+        runtime.block_on(async {
+            let server = offline_server(spec, &extensions, Overrides::default(), &presentation(profile));
+            let (server_end, client_end) = tokio::io::duplex(1 << 16);
+            let serving = tokio::spawn(async move {
+                let (read, write) = tokio::io::split(server_end);
+                crate::transport::stdio::serve(server, read, write)
+                    .await
+                    .expect("the server serves");
+            });
+            let client = tokio::time::timeout(Duration::from_secs(30), ().serve(client_end))
                 .await
-                .expect("the server serves");
-        });
-        let client = tokio::time::timeout(Duration::from_secs(30), ().serve(client_end))
-            .await
-            .expect("initialize answered within 30 s")
-            .expect("the MCP handshake succeeds");
-        let tools = tokio::time::timeout(Duration::from_secs(30), client.list_all_tools())
-            .await
-            .expect("tools/list answered within 30 s")
-            .expect("tools/list succeeds");
-        let _ = client.cancel().await;
-        serving.abort();
-        tools
-    });
+                .expect("initialize answered within 30 s")
+                .expect("the MCP handshake succeeds");
+            let tools = tokio::time::timeout(Duration::from_secs(30), client.list_all_tools())
+                .await
+                .expect("tools/list answered within 30 s")
+                .expect("tools/list succeeds");
+            let _ = client.cancel().await;
+            serving.abort();
+            tools
+        })
+    };
+    let listed = list(SchemaProfile::Full);
 
     let mut problems = Vec::new();
     if listed.len() != expected {
@@ -138,6 +143,18 @@ pub fn smoke_test(spec: &'static ServerSpec, extensions: Extensions) {
         }
         if let Some(output) = &tool.output_schema {
             check_schema(&Value::Object((**output).clone()), "output", &mut problem);
+        }
+    }
+    for tool in list(SchemaProfile::Portable) {
+        let input = Value::Object((*tool.input_schema).clone());
+        for (dialect, refusal) in mcpgen_spec::dialect::check_all(&input) {
+            if let Some(refusal) = refusal {
+                problems.push(format!(
+                    "tool `{}`: {} refuses its portable input schema: {refusal}",
+                    tool.name,
+                    dialect.label()
+                ));
+            }
         }
     }
     assert!(
@@ -183,6 +200,7 @@ mod tests {
         tools: &[],
         by_name: &[],
         surface: crate::spec::Surface::Tools,
+        schema_profile: crate::spec::SchemaProfile::Full,
         toolsets: &[],
         search: crate::spec::search::SearchIndex::EMPTY,
         resources: &[],

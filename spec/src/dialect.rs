@@ -163,8 +163,11 @@ pub fn check(dialect: Dialect, schema: &Value) -> Option<Refusal> {
     }
 }
 
-/// Every dialect's verdict on `schema`, in `Dialect::ALL` order.
-pub fn check_all(schema: &Value) -> [(Dialect, Option<Refusal>); 3] {
+/// Each dialect with its refusal (`None`: taken), in `Dialect::ALL` order.
+pub type Verdicts = [(Dialect, Option<Refusal>); 3];
+
+/// Every dialect's verdict on `schema`.
+pub fn check_all(schema: &Value) -> Verdicts {
     Dialect::ALL.map(|d| (d, check(d, schema)))
 }
 
@@ -192,8 +195,16 @@ fn subschemas<'a>(schema: &'a Map<String, Value>, at: &str) -> Vec<(String, &'a 
                 out.extend(list.iter().enumerate().map(|(i, v)| (format!("{at}/{key}/{i}"), v)));
             }
             (
-                "items" | "additionalProperties" | "not" | "if" | "then" | "else" | "contains" | "propertyNames"
-                | "unevaluatedItems" | "unevaluatedProperties",
+                "items"
+                | "additionalProperties"
+                | "not"
+                | "if"
+                | "then"
+                | "else"
+                | "contains"
+                | "propertyNames"
+                | "unevaluatedItems"
+                | "unevaluatedProperties",
                 Value::Object(_),
             ) => out.push((child(at, key), value)),
             _ => {}
@@ -237,12 +248,18 @@ impl OpenAi {
         if let Some(format) = map.get("format").and_then(Value::as_str)
             && !OPENAI_FORMATS.contains(&format)
         {
-            return Some(refusal(at, &format!("the string format `{format}` is not supported in strict mode")));
+            return Some(refusal(
+                at,
+                &format!("the string format `{format}` is not supported in strict mode"),
+            ));
         }
         if let Some(pattern) = map.get("pattern").and_then(Value::as_str)
             && has_lookaround(pattern)
         {
-            return Some(refusal(at, "a `pattern` with lookaround is not supported in strict mode"));
+            return Some(refusal(
+                at,
+                "a `pattern` with lookaround is not supported in strict mode",
+            ));
         }
         if let Some(Value::String(r)) = map.get("$ref")
             && r != "#"
@@ -280,7 +297,10 @@ impl OpenAi {
             }
             self.properties += properties.map_or(0, Map::len);
             if self.properties > OPENAI_MAX_PROPERTIES {
-                return Some(refusal(at, &format!("more than {OPENAI_MAX_PROPERTIES} properties in all")));
+                return Some(refusal(
+                    at,
+                    &format!("more than {OPENAI_MAX_PROPERTIES} properties in all"),
+                ));
             }
         }
         if types_of(map, "array") && !map.contains_key("prefixItems") {
@@ -306,7 +326,10 @@ pub(crate) fn has_lookaround(pattern: &str) -> bool {
             escaped = false;
         } else if c == '\\' {
             escaped = true;
-        } else if ["(?=", "(?!", "(?<=", "(?<!"].iter().any(|t| pattern[i..].starts_with(t)) {
+        } else if ["(?=", "(?!", "(?<=", "(?<!"]
+            .iter()
+            .any(|t| pattern[i..].starts_with(t))
+        {
             return true;
         }
     }
@@ -317,7 +340,10 @@ fn gemini(schema: &Value, at: &str, top: bool) -> Option<Refusal> {
     let Value::Object(map) = schema else {
         return Some(refusal(at, "a schema must be an object"));
     };
-    if let Some(k) = map.keys().find(|k| !GEMINI_KEYWORDS.contains(&k.as_str()) && *k != "const") {
+    if let Some(k) = map
+        .keys()
+        .find(|k| !GEMINI_KEYWORDS.contains(&k.as_str()) && *k != "const")
+    {
         return Some(refusal(at, &format!("Gemini's Schema has no `{k}`")));
     }
     // The SDKs turn a string `const` into a one-value enum; nothing else.
@@ -350,7 +376,10 @@ fn gemini(schema: &Value, at: &str, top: bool) -> Option<Refusal> {
     }
     if !top
         && kind == Some("object")
-        && map.get("properties").and_then(Value::as_object).is_none_or(Map::is_empty)
+        && map
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_none_or(Map::is_empty)
     {
         return Some(refusal(at, "an object must have properties"));
     }
@@ -438,7 +467,11 @@ mod tests {
                 "type": "object", "properties": {"x": schema}, "required": ["x"], "additionalProperties": false
             });
         }
-        assert!(why(Dialect::OpenAiStrict, schema).unwrap().contains("nested more than 10 deep"));
+        assert!(
+            why(Dialect::OpenAiStrict, schema)
+                .unwrap()
+                .contains("nested more than 10 deep")
+        );
     }
 
     #[test]
@@ -454,8 +487,14 @@ mod tests {
         assert_eq!(why(Dialect::Gemini, ok), None);
         let cases = [
             (json!({"type": ["string", "null"]}), "one type per schema"),
-            (json!({"type": "integer", "enum": [1, 2]}), "enum values must be strings"),
-            (json!({"type": "integer", "exclusiveMinimum": 0}), "has no `exclusiveMinimum`"),
+            (
+                json!({"type": "integer", "enum": [1, 2]}),
+                "enum values must be strings",
+            ),
+            (
+                json!({"type": "integer", "exclusiveMinimum": 0}),
+                "has no `exclusiveMinimum`",
+            ),
             (json!({"type": "object", "additionalProperties": true}), "open objects"),
             (json!({"type": "object"}), "an object must have properties"),
             (json!({"type": "array"}), "an array must have `items`"),

@@ -45,6 +45,8 @@ pub struct ServerSpec {
     pub by_name: &'static [u32],
     /// What `tools/list` shows unless the operator chooses otherwise.
     pub surface: Surface,
+    /// The form of input schemas `tools/list` shows unless the operator chooses otherwise.
+    pub schema_profile: SchemaProfile,
     /// Named subsets of `tools`, selectable at start and per HTTP path.
     pub toolsets: &'static [ToolsetSpec],
     /// Ranks `tools` for the discovery surface's search.
@@ -150,6 +152,33 @@ impl Surface {
 
     pub fn lists_meta_tools(self) -> bool {
         self != Surface::Tools
+    }
+}
+
+/// Which form of each tool's input schema `tools/list` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SchemaProfile {
+    /// The schema as the spec says it (JSON Schema 2020-12).
+    #[default]
+    Full,
+    /// A form every model API's dialect takes (`portable::portable`); the
+    /// arguments are turned back (`portable::restore`) and validated against the full schema.
+    Portable,
+}
+
+impl SchemaProfile {
+    pub const ALL: [SchemaProfile; 2] = [SchemaProfile::Full, SchemaProfile::Portable];
+
+    /// Its name in mcpgen.yaml and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SchemaProfile::Full => "full",
+            SchemaProfile::Portable => "portable",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<SchemaProfile> {
+        SchemaProfile::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
 

@@ -61,12 +61,48 @@ enum Shape<'a> {
 /// The keywords that apply to each type, for splitting a list of types.
 const BY_TYPE: &[(&str, &[&str])] = &[
     ("string", &["minLength", "maxLength", "pattern", "format"]),
-    ("number", &["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]),
-    ("integer", &["minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"]),
-    ("array", &["items", "prefixItems", "minItems", "maxItems", "uniqueItems", "contains"]),
+    (
+        "number",
+        &[
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+        ],
+    ),
+    (
+        "integer",
+        &[
+            "minimum",
+            "maximum",
+            "exclusiveMinimum",
+            "exclusiveMaximum",
+            "multipleOf",
+        ],
+    ),
+    (
+        "array",
+        &[
+            "items",
+            "prefixItems",
+            "minItems",
+            "maxItems",
+            "uniqueItems",
+            "contains",
+        ],
+    ),
     (
         "object",
-        &["properties", "required", "additionalProperties", "patternProperties", "propertyNames", "minProperties", "maxProperties"],
+        &[
+            "properties",
+            "required",
+            "additionalProperties",
+            "patternProperties",
+            "propertyNames",
+            "minProperties",
+            "maxProperties",
+        ],
     ),
 ];
 
@@ -78,8 +114,14 @@ fn resolved(schema: &Value) -> Cow<'_, Value> {
     };
     let mut merged = schema.as_object().cloned().unwrap_or_default();
     merged.remove("allOf");
-    let mut properties = merged.remove("properties").and_then(|p| p.as_object().cloned()).unwrap_or_default();
-    let mut required: Vec<Value> = merged.remove("required").and_then(|r| r.as_array().cloned()).unwrap_or_default();
+    let mut properties = merged
+        .remove("properties")
+        .and_then(|p| p.as_object().cloned())
+        .unwrap_or_default();
+    let mut required: Vec<Value> = merged
+        .remove("required")
+        .and_then(|r| r.as_array().cloned())
+        .unwrap_or_default();
     for part in parts {
         let part = resolved(part);
         let Some(map) = part.as_object().filter(|m| m.contains_key("properties")) else {
@@ -105,7 +147,9 @@ fn resolved(schema: &Value) -> Cow<'_, Value> {
 }
 
 fn has_type(schema: &Value) -> bool {
-    schema.as_object().is_some_and(|m| TYPED_BY.iter().any(|k| m.contains_key(*k)))
+    schema
+        .as_object()
+        .is_some_and(|m| TYPED_BY.iter().any(|k| m.contains_key(*k)))
 }
 
 /// `depth`: objects this schema is nested in; `top`: the input schema itself.
@@ -114,10 +158,20 @@ fn shape(schema: &Value, depth: usize, top: bool) -> Shape<'_> {
         return Shape::Text(Text::Any);
     };
     if map.contains_key("$ref") || map.contains_key("prefixItems") && !top {
-        return Shape::Text(if map.contains_key("prefixItems") { Text::Array } else { Text::Any });
+        return Shape::Text(if map.contains_key("prefixItems") {
+            Text::Array
+        } else {
+            Text::Any
+        });
     }
     if let Some(Value::Array(types)) = map.get("type") {
-        return Shape::Union(types.iter().filter_map(Value::as_str).map(|t| Cow::Owned(only(map, t))).collect());
+        return Shape::Union(
+            types
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|t| Cow::Owned(only(map, t)))
+                .collect(),
+        );
     }
     // Branches that are alternatives (each typed); constraint-only ones are left to the runtime.
     let branches = map.get("anyOf").or_else(|| map.get("oneOf")).and_then(Value::as_array);
@@ -126,7 +180,10 @@ fn shape(schema: &Value, depth: usize, top: bool) -> Shape<'_> {
     }
     let kind = map.get("type").and_then(Value::as_str);
     if kind == Some("object") || kind.is_none() && map.contains_key("properties") || top {
-        let has_properties = map.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+        let has_properties = map
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
         return if top || has_properties && depth < OPENAI_MAX_OBJECT_DEPTH {
             Shape::Object(map)
         } else {
@@ -170,10 +227,14 @@ fn enum_type(map: &Map<String, Value>) -> Option<&'static str> {
 fn only(map: &Map<String, Value>, t: &str) -> Value {
     let mut out = Map::new();
     out.insert("type".into(), json!(t));
-    let own = BY_TYPE.iter().find(|(name, _)| *name == t).map_or(&[][..], |(_, keys)| *keys);
+    let own = BY_TYPE
+        .iter()
+        .find(|(name, _)| *name == t)
+        .map_or(&[][..], |(_, keys)| *keys);
     for (key, value) in map {
         let typed_elsewhere = BY_TYPE.iter().any(|(_, keys)| keys.contains(&key.as_str()));
-        if own.contains(&key.as_str()) || !typed_elsewhere && !["type", "description", "title", "enum"].contains(&key.as_str())
+        if own.contains(&key.as_str())
+            || !typed_elsewhere && !["type", "description", "title", "enum"].contains(&key.as_str())
         {
             out.insert(key.clone(), value.clone());
         }
@@ -209,7 +270,12 @@ fn rewrite(schema: &Value, depth: usize, top: bool) -> Value {
         Shape::Object(object) => {
             let required: Vec<&str> = names(object.get("required"));
             let mut properties = Map::new();
-            for (name, property) in object.get("properties").and_then(Value::as_object).into_iter().flatten() {
+            for (name, property) in object
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
                 let listed = rewrite(property, depth + 1, false);
                 let listed = if required.contains(&name.as_str()) {
                     listed
@@ -226,7 +292,10 @@ fn rewrite(schema: &Value, depth: usize, top: bool) -> Value {
             let mut arrays: Vec<Value> = match item.get("anyOf").and_then(Value::as_array) {
                 Some(branches) => {
                     let things: Vec<Value> = branches.iter().filter(|b| !is_null_type(b)).cloned().collect();
-                    things.into_iter().map(|b| json!({"type": "array", "items": b})).collect()
+                    things
+                        .into_iter()
+                        .map(|b| json!({"type": "array", "items": b}))
+                        .collect()
                 }
                 None => vec![json!({"type": "array", "items": item})],
             };
@@ -253,7 +322,11 @@ fn rewrite(schema: &Value, depth: usize, top: bool) -> Value {
                         if let Some(d) = b.remove("description").and_then(|d| d.as_str().map(str::to_string)) {
                             notes.push(d);
                         }
-                        any_of.extend(b.remove("anyOf").and_then(|a| a.as_array().cloned()).unwrap_or_default());
+                        any_of.extend(
+                            b.remove("anyOf")
+                                .and_then(|a| a.as_array().cloned())
+                                .unwrap_or_default(),
+                        );
                     }
                     other => any_of.push(other),
                 }
@@ -267,7 +340,11 @@ fn rewrite(schema: &Value, depth: usize, top: bool) -> Value {
             json!({"type": "string"})
         }
     };
-    let description = map.get("description").and_then(Value::as_str).unwrap_or_default().trim();
+    let description = map
+        .get("description")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .trim();
     let text: Vec<&str> = std::iter::once(description)
         .chain(notes.iter().map(String::as_str))
         .filter(|t| !t.is_empty())
@@ -280,7 +357,11 @@ fn rewrite(schema: &Value, depth: usize, top: bool) -> Value {
 
 /// A scalar's keywords every dialect takes, and the rest in words.
 fn scalar(map: &Map<String, Value>, notes: &mut Vec<String>) -> Value {
-    let t = map.get("type").and_then(Value::as_str).or_else(|| enum_type(map)).unwrap_or("string");
+    let t = map
+        .get("type")
+        .and_then(Value::as_str)
+        .or_else(|| enum_type(map))
+        .unwrap_or("string");
     let mut out = json!({ "type": t });
     let shown = |v: &Value| match v {
         Value::String(s) => format!("\"{s}\""),
@@ -309,23 +390,29 @@ fn scalar(map: &Map<String, Value>, notes: &mut Vec<String>) -> Value {
         Some(p) => out["pattern"] = json!(p),
         None => {}
     }
-    let characters = |n: &str| if n == "1" { "1 character".to_string() } else { format!("{n} characters") };
     if let Some(format) = map.get("format").and_then(Value::as_str) {
         notes.push(format!("Format: {format}."));
     }
-    let said: [(&str, &dyn Fn(&str) -> String); 7] = [
-        ("minLength", &|v| format!("At least {}.", characters(v))),
-        ("maxLength", &|v| format!("At most {}.", characters(v))),
-        ("exclusiveMinimum", &|v| format!("Greater than {v}.")),
-        ("exclusiveMaximum", &|v| format!("Less than {v}.")),
-        ("multipleOf", &|v| format!("A multiple of {v}.")),
-        ("default", &|v| format!("Default: {v}.")),
-        ("example", &|v| format!("E.g. {v}.")),
-    ];
-    for (key, say) in said {
-        if let Some(v) = map.get(key) {
-            notes.push(say(&shown(v)));
+    let characters = |n: String| {
+        if n == "1" {
+            "1 character".to_string()
+        } else {
+            format!("{n} characters")
         }
+    };
+    for (key, value) in map {
+        let v = shown(value);
+        let note = match key.as_str() {
+            "minLength" => format!("At least {}.", characters(v)),
+            "maxLength" => format!("At most {}.", characters(v)),
+            "exclusiveMinimum" => format!("Greater than {v}."),
+            "exclusiveMaximum" => format!("Less than {v}."),
+            "multipleOf" => format!("A multiple of {v}."),
+            "default" => format!("Default: {v}."),
+            "example" => format!("E.g. {v}."),
+            _ => continue,
+        };
+        notes.push(note);
     }
     if let Some(first) = map.get("examples").and_then(Value::as_array).and_then(|e| e.first())
         && !map.contains_key("example")
@@ -370,12 +457,9 @@ fn names(list: Option<&Value>) -> Vec<&str> {
 /// Arguments written for the full schema come through unchanged (but for a
 /// string where any value is taken that reads as JSON). Returns what can't
 /// be turned back, as `at /pointer: why` lines.
-pub fn restore(schema: &Value, args: &mut Map<String, Value>) -> Vec<String> {
+pub fn restore(schema: &Map<String, Value>, args: &mut Map<String, Value>) -> Vec<String> {
     let mut problems = Vec::new();
-    let schema = resolved(schema);
-    if let Shape::Object(object) = shape(&schema, 0, true) {
-        restore_object(object, args, "", 1, &mut problems);
-    }
+    restore_object(schema, args, "", 1, &mut problems);
     problems
 }
 
@@ -411,7 +495,11 @@ fn restore_value(schema: &Value, value: &mut Value, at: &str, depth: usize, prob
                 _ if text == Text::Any => {}
                 _ => problems.push(format!(
                     "at {at}: {} {}",
-                    if text == Text::Object { "expected a JSON object" } else { "expected a JSON array" },
+                    if text == Text::Object {
+                        "expected a JSON object"
+                    } else {
+                        "expected a JSON array"
+                    },
                     "written as JSON text"
                 )),
             }
@@ -457,7 +545,11 @@ fn takes_null(schema: &Value) -> bool {
     let Value::Object(map) = schema else {
         return false;
     };
-    let in_list = |key: &str| map.get(key).and_then(Value::as_array).is_some_and(|l| l.iter().any(Value::is_null));
+    let in_list = |key: &str| {
+        map.get(key)
+            .and_then(Value::as_array)
+            .is_some_and(|l| l.iter().any(Value::is_null))
+    };
     match map.get("type") {
         Some(Value::String(t)) if t == "null" => return true,
         Some(Value::Array(types)) if types.iter().any(|t| t == "null") => return true,
@@ -465,9 +557,11 @@ fn takes_null(schema: &Value) -> bool {
     }
     in_list("enum")
         || map.get("const") == Some(&Value::Null)
-        || ["anyOf", "oneOf"]
-            .iter()
-            .any(|k| map.get(*k).and_then(Value::as_array).is_some_and(|b| b.iter().any(takes_null)))
+        || ["anyOf", "oneOf"].iter().any(|k| {
+            map.get(*k)
+                .and_then(Value::as_array)
+                .is_some_and(|b| b.iter().any(takes_null))
+        })
 }
 
 #[cfg(test)]
@@ -510,10 +604,23 @@ mod tests {
         }
         // Nothing is lost: constraints are said in words, free values are JSON text.
         let p = &listed["properties"];
-        assert_eq!(p["name"]["description"], "The name. At least 1 character. At most 40 characters.");
+        assert_eq!(
+            p["name"]["description"],
+            "The name. At least 1 character. At most 40 characters."
+        );
         assert_eq!(p["labels"]["anyOf"][0]["type"], "string");
-        assert!(p["labels"]["description"].as_str().unwrap().contains("JSON object as text"));
-        assert!(p["size"]["description"].as_str().unwrap().contains("One of: 1, 2, 4. Default: 2."));
+        assert!(
+            p["labels"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("JSON object as text")
+        );
+        assert!(
+            p["size"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("One of: 1, 2, 4. Default: 2.")
+        );
         assert_eq!(p["ids"]["anyOf"][0]["items"]["type"], "string");
         assert_eq!(p["kind"]["anyOf"][0]["enum"], json!(["pet"]));
         assert_eq!(listed["required"].as_array().unwrap().len(), 11);
@@ -536,7 +643,7 @@ mod tests {
         .as_object()
         .cloned()
         .unwrap();
-        assert_eq!(restore(&schema, &mut args), Vec::<String>::new());
+        assert_eq!(restore(schema.as_object().unwrap(), &mut args), Vec::<String>::new());
         assert_eq!(
             Value::Object(args),
             json!({
@@ -545,15 +652,18 @@ mod tests {
             })
         );
         let validator = jsonschema::validator_for(&schema).unwrap();
-        let mut bad = json!({"name": "rex", "labels": "not json"}).as_object().cloned().unwrap();
+        let mut bad = json!({"name": "rex", "labels": "not json"})
+            .as_object()
+            .cloned()
+            .unwrap();
         assert_eq!(
-            restore(&schema, &mut bad),
+            restore(schema.as_object().unwrap(), &mut bad),
             ["at /labels: expected a JSON object written as JSON text"]
         );
         // Arguments written for the full schema pass through as they are.
         let full = json!({"name": "rex", "labels": {"a": "b"}, "point": [1, 2], "owner": {"id": 1}});
         let mut same = full.as_object().cloned().unwrap();
-        assert!(restore(&schema, &mut same).is_empty());
+        assert!(restore(schema.as_object().unwrap(), &mut same).is_empty());
         assert_eq!(Value::Object(same), full);
         assert!(validator.is_valid(&full));
     }
@@ -564,7 +674,10 @@ mod tests {
             (0..levels).fold(inner, |v, _| json!({ "x": v }))
         }
         let leaf = json!({"type": "object", "properties": {"leaf": {"type": "string"}}, "required": ["leaf"]});
-        let schema = (0..12).fold(leaf, |s, _| json!({"type": "object", "properties": {"x": s}, "required": ["x"]}));
+        let schema = (0..12).fold(
+            leaf,
+            |s, _| json!({"type": "object", "properties": {"x": s}, "required": ["x"]}),
+        );
         let listed = portable(&schema);
         assert_eq!(check(Dialect::OpenAiStrict, &listed), None);
         let (mut node, mut steps) = (&listed, 0);
@@ -577,7 +690,7 @@ mod tests {
         let natural = nest(12, json!({"leaf": "deep"}));
         let written = nest(steps, json!(nest(12 - steps, json!({"leaf": "deep"})).to_string()));
         let mut args = written.as_object().cloned().unwrap();
-        assert!(restore(&schema, &mut args).is_empty());
+        assert!(restore(schema.as_object().unwrap(), &mut args).is_empty());
         assert_eq!(Value::Object(args), natural);
     }
 }

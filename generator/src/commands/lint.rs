@@ -9,12 +9,18 @@
 //! - `required`: `required` agrees with defaults and with descriptions saying "required";
 //! - `verb-name`: names say what they do (`list_pets`, `repos_get`), not only what they touch;
 //! - `similar-descriptions`: no two tools read the same, or the model can't choose.
+//! - `model-apis`: with `schema_profile: portable`, every model API behind a host takes
+//!   every input schema as listed (a refusal there is mcpgen's bug). With `full`,
+//!   refusals are reported (`mcpgen lint`, `list`, the README), not warned about: most
+//!   hosts take full schemas, and the fix is a choice of profile.
 
 use std::collections::BTreeSet;
 
 use crate::diag::Diagnostic;
 use crate::ir::{Method, Operation};
 use crate::plan::ToolPlan;
+use mcpgen_spec::SchemaProfile;
+use mcpgen_spec::dialect::{Dialect, Verdicts};
 
 pub const RULES: &[&str] = &[
     "tool-description",
@@ -22,6 +28,7 @@ pub const RULES: &[&str] = &[
     "required",
     "verb-name",
     "similar-descriptions",
+    "model-apis",
 ];
 
 /// Words a tool name can start with (or follow a namespace with: `repos_get`).
@@ -50,6 +57,8 @@ pub struct LintInputs<'a> {
     pub spec_file: &'a str,
     /// Rule ids from `lint.skip`.
     pub skip: &'a [String],
+    /// `schema_profile:` and each tool's verdicts under it (`plan::dialects`).
+    pub dialects: (SchemaProfile, &'a [Verdicts]),
 }
 
 /// The operation's key under `tools:` as a dotted path segment: the
@@ -182,7 +191,53 @@ pub fn lint(inputs: &LintInputs) -> Vec<Diagnostic> {
     if on("similar-descriptions") {
         findings.extend(similar_descriptions(inputs));
     }
+    if on("model-apis") {
+        findings.extend(refused_by_model_apis(inputs));
+    }
     findings
+}
+
+/// One finding for every dialect that refuses some tool's listed input
+/// schema, at the first such tool's operation.
+fn refused_by_model_apis(inputs: &LintInputs) -> Option<Diagnostic> {
+    let (profile, verdicts) = inputs.dialects;
+    if profile == SchemaProfile::Full {
+        return None;
+    }
+    let mut first_op = None;
+    let mut refusals = Vec::new();
+    for (i, dialect) in Dialect::ALL.iter().enumerate() {
+        let mut refused = verdicts
+            .iter()
+            .enumerate()
+            .filter_map(|(t, v)| Some((t, v[i].1.as_ref()?)));
+        let Some((t, why)) = refused.next() else {
+            continue;
+        };
+        first_op = first_op.or(Some(t));
+        refusals.push(format!(
+            "{} refuses {} of {} (first `{}`: {why})",
+            dialect.as_str(),
+            refused.count() + 1,
+            verdicts.len(),
+            inputs.tools[t].name
+        ));
+    }
+    let op = inputs.operations[first_op?];
+    let help = "the portable form should pass every dialect: this is a bug in mcpgen, please report it with the spec";
+    Some(
+        Diagnostic::new(
+            inputs.spec_file,
+            format!(
+                "[model-apis] tool input schemas as listed (`schema_profile: {}`): {}",
+                profile.as_str(),
+                refusals.join("; ")
+            ),
+        )
+        .at(&op.pointer)
+        .help(help)
+        .warning(),
+    )
 }
 
 /// The part of an input schema the rules read.

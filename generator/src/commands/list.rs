@@ -7,6 +7,8 @@
 
 use std::path::Path;
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::diag::{Diagnostic, Error};
@@ -59,6 +61,9 @@ pub struct Row {
     /// What `generate` would warn about this tool (the self-check and planning).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Model APIs that refuse its input schema as listed (`schema_profile:`), and why.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub refused_by: BTreeMap<&'static str, String>,
 }
 
 /// List for a selection file (`config`), or for a bare spec.
@@ -136,6 +141,11 @@ fn listing(
         _ => names::assign(&selected, &Default::default(), &Default::default()),
     };
     let config_display = config.map(|c| c.display().to_string()).unwrap_or_default();
+    let profile = file
+        .as_ref()
+        .and_then(|f| f.schema_profile)
+        .map(|p| p.profile())
+        .unwrap_or_default();
     let defaults = ToolDefaults {
         document: &document.raw,
         output_schemas: file.as_ref().and_then(|f| f.output_schemas).unwrap_or(true),
@@ -183,6 +193,13 @@ fn listing(
             warnings.extend(op.problems.iter().chain(&tool.findings).map(|d| d.message.clone()));
             Ok(tool)
         });
+        let refused_by = match &planned {
+            Ok(tool) => crate::plan::dialects::verdicts(tool, profile)
+                .into_iter()
+                .filter_map(|(dialect, refusal)| Some((dialect.as_str(), refusal?.to_string())))
+                .collect(),
+            Err(_) => BTreeMap::new(),
+        };
         let (bytes, reason, pagination, example_bytes) = match planned {
             Ok(tool) => (
                 Some(tool.listed_bytes()),
@@ -217,6 +234,7 @@ fn listing(
             tokens: bytes.map(estimate_tokens),
             bytes,
             warnings,
+            refused_by,
         });
     }
     let selected: Vec<&Row> = rows.iter().filter(|r| r.selected).collect();
@@ -280,6 +298,11 @@ pub fn render_table(listing: &Listing) -> String {
                     .warnings
                     .iter()
                     .map(|w| format!("; warning: {w}"))
+                    .collect::<String>()
+                + &row
+                    .refused_by
+                    .iter()
+                    .map(|(api, why)| format!("; refused by {api}: {why}"))
                     .collect::<String>()
         ));
     }

@@ -9,6 +9,7 @@ mod args;
 mod body;
 pub mod check;
 pub mod deploy;
+pub mod dialects;
 pub mod distribution;
 mod env;
 mod jobs;
@@ -93,6 +94,11 @@ pub struct Plan {
     /// templates get its name (`tools`, `discovery`, `both`).
     #[serde(serialize_with = "surface_name")]
     pub surface: Surface,
+    /// `schema_profile:` of mcpgen.yaml; templates get its name (`full`, `portable`).
+    #[serde(serialize_with = "profile_name")]
+    pub schema_profile: mcpgen_spec::SchemaProfile,
+    /// How many tools each model API's dialect takes as listed (the README says).
+    pub dialects: Vec<dialects::DialectCount>,
     pub toolsets: Vec<ToolsetPlan>,
     /// Built from the checked tools (`search::SearchPlan::build`); rendered on its own.
     #[serde(skip)]
@@ -461,6 +467,8 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
                 order
             },
             surface: Surface::Tools,
+            schema_profile: selection.schema_profile,
+            dialects: Vec::new(),
             toolsets: selection
                 .toolsets
                 .iter()
@@ -488,6 +496,10 @@ pub struct OAuthPlan {
 
 fn surface_name<S: serde::Serializer>(surface: &Surface, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(surface.as_str())
+}
+
+fn profile_name<S: serde::Serializer>(profile: &mcpgen_spec::SchemaProfile, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(profile.as_str())
 }
 
 /// The surface `surface:` names, else `tools` when its list (`listed_bytes`

@@ -38,6 +38,13 @@ pub struct SelectionFile {
     /// Default: `tools` when the list fits `max_tools_list_tokens`, else `discovery`.
     #[schemars(with = "Option<SurfaceChoice>")]
     pub surface: Option<Spanned<SurfaceChoice>>,
+    /// The form of each tool's input schema in `tools/list`: `full` (the
+    /// spec's schema, JSON Schema 2020-12) or `portable` (a form every model
+    /// API takes: OpenAI strict function calling, Gemini function declarations
+    /// and Anthropic tools). Arguments are checked against the full schema
+    /// either way. Default `full`; `--schema-profile` (`MCP_SCHEMA_PROFILE`)
+    /// chooses at run time.
+    pub schema_profile: Option<SchemaProfileChoice>,
     /// Named subsets of the tools, chosen at start (`--toolsets`) or per HTTP
     /// path (`/mcp/<toolset>`). Default: one per tag of the selected operations.
     #[serde(default)]
@@ -114,6 +121,22 @@ impl SurfaceChoice {
             SurfaceChoice::Tools => mcpgen_spec::Surface::Tools,
             SurfaceChoice::Discovery => mcpgen_spec::Surface::Discovery,
             SurfaceChoice::Both => mcpgen_spec::Surface::Both,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaProfileChoice {
+    Full,
+    Portable,
+}
+
+impl SchemaProfileChoice {
+    pub fn profile(self) -> mcpgen_spec::SchemaProfile {
+        match self {
+            SchemaProfileChoice::Full => mcpgen_spec::SchemaProfile::Full,
+            SchemaProfileChoice::Portable => mcpgen_spec::SchemaProfile::Portable,
         }
     }
 }

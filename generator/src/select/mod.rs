@@ -62,6 +62,8 @@ pub struct Selection<'a> {
     pub toolsets: Vec<Toolset>,
     /// `surface:`, when the file chooses one (else the token budget decides).
     pub surface: Option<Surface>,
+    /// `schema_profile:`, `full` when absent.
+    pub schema_profile: mcpgen_spec::SchemaProfile,
     /// `max_tools_list_tokens`, the default filled in.
     pub token_budget: usize,
 }
@@ -224,6 +226,7 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
             resources: file.resources.clone(),
             prompts: file.prompts.clone(),
             surface: file.surface.as_ref().map(|s| s.value.surface()),
+            schema_profile: file.schema_profile.map(|p| p.profile()).unwrap_or_default(),
             token_budget: file
                 .max_tools_list_tokens
                 .as_ref()

@@ -159,9 +159,27 @@ pub async fn follow(upstream: &Upstream, cx: &CallContext, tool: &Tool, job: Job
     (Answer::Done(result), outcome)
 }
 
+/// Arguments written for the portable form of a listed entry's input schema,
+/// turned back for the full one (`mcpgen_spec::portable::restore`): what can't be.
+pub(crate) fn restore(entry: &str, args: &mut Map<String, Value>) -> Vec<String> {
+    match serde_json::from_str::<Value>(entry) {
+        Ok(Value::Object(mut entry)) => match entry.remove("inputSchema") {
+            Some(Value::Object(schema)) => mcpgen_spec::portable::restore(&schema, args),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
+}
+
 /// The arguments as the schema accepts them, or what is wrong with them.
 fn validate(tool: &Tool, arguments: Option<Map<String, Value>>) -> Result<Map<String, Value>, Vec<String>> {
     let mut args = arguments.unwrap_or_default();
+    if tool.restores {
+        let problems = mcpgen_spec::portable::restore(&tool.schema, &mut args);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+    }
     drop_null_optionals(&tool.schema, &mut args);
     let args = Value::Object(args);
     let violations = tool.violations(&args);

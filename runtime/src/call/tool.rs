@@ -24,6 +24,8 @@ pub struct Tool {
     /// text is what can be kept).
     validator: OnceLock<Result<jsonschema::Validator, String>>,
     output_validator: OnceLock<Option<jsonschema::Validator>>,
+    /// Arguments may be written for the portable form of the schema (`schema_profile: portable`).
+    pub(super) restores: bool,
 }
 
 impl Tool {
@@ -46,7 +48,14 @@ impl Tool {
             projection: spec.response.as_ref().map(Projection::of),
             validator: OnceLock::new(),
             output_validator: OnceLock::new(),
+            restores: false,
         }
+    }
+
+    /// This tool taking arguments written for the portable form of its schema.
+    pub fn restoring(mut self, restores: bool) -> Tool {
+        self.restores = restores;
+        self
     }
 
     /// Make a result's `structuredContent` match the output schema, errors

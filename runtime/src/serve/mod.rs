@@ -52,7 +52,7 @@ use crate::identity::Caller;
 use crate::observe::notify::{LogLevel, Reporter};
 use crate::observe::{Ended, Metrics, Outcome};
 use crate::serve::surface::{Presentation, UnknownToolset, View};
-use crate::spec::{Policy, ServerSpec, Surface};
+use crate::spec::{Policy, SchemaProfile, ServerSpec, Surface};
 use crate::state::Store;
 use crate::state::results::{Missing, ResultStore};
 use crate::tasks::{self, Entry, JobStore};
@@ -108,6 +108,8 @@ pub struct Inner {
     jobs: JobStore,
     /// Some tool may answer 202 and finish later: the tasks extension is offered.
     long_running: bool,
+    /// The form of input schemas every view of this server lists.
+    schema_profile: SchemaProfile,
 }
 
 /// Command-line limits that win over mcpgen.yaml's.
@@ -137,7 +139,9 @@ impl Server {
         state: Store,
     ) -> Result<Server, UnknownToolset> {
         let surface = presentation.surface.unwrap_or(spec.surface);
-        let view = View::new(spec, &custom, surface, &presentation.toolsets, presentation.page_size)?;
+        let profile = presentation.schema_profile.unwrap_or(spec.schema_profile);
+        let view =
+            View::new(spec, &custom, surface, &presentation.toolsets, presentation.page_size)?.with_profile(profile);
         Ok(Server {
             inner: Arc::new(Inner {
                 spec,
@@ -152,6 +156,7 @@ impl Server {
                 jobs: JobStore::new(state.clone(), spec),
                 state,
                 long_running: spec.tools.iter().any(|t| t.long_running.is_some()),
+                schema_profile: profile,
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
@@ -341,7 +346,8 @@ impl Server {
                     &[name.to_string()],
                     self.page_size,
                 )
-                .expect("the spec's own toolsets exist");
+                .expect("the spec's own toolsets exist")
+                .with_profile(self.view.profile);
                 let server = Server {
                     inner: self.inner.clone(),
                     view: Arc::new(view),
@@ -364,7 +370,10 @@ impl Server {
 
     /// The tool at this index of `spec.tools`, its schemas parsed on first use.
     fn tool(&self, index: usize) -> &Tool {
-        self.tools[index].get_or_init(|| Box::new(Tool::new(&self.spec.tools[index])))
+        self.tools[index].get_or_init(|| {
+            let tool = Tool::new(&self.spec.tools[index]);
+            Box::new(tool.restoring(self.schema_profile == SchemaProfile::Portable))
+        })
     }
 
     /// The tool's limits: its own or the server's, then the command line's.
@@ -529,7 +538,7 @@ impl ServerHandler for Server {
             Some(_) => return None,
             None => self.view.entry(name)?,
         };
-        serde_json::from_str(entry).ok()
+        serde_json::from_str(&self.view.listed(entry)).ok()
     }
 
     #[allow(deprecated)]
@@ -669,6 +678,17 @@ impl Server {
             && self.view.contains(index)
         {
             return self.call_generated(index, arguments, context, cancelled).await;
+        }
+        // Arguments written for a portable listing, turned back for the full schema.
+        let mut arguments = arguments;
+        if self.schema_profile == SchemaProfile::Portable
+            && let Some(entry) = self.view.entry(name)
+            && let Some(args) = &mut arguments
+        {
+            let problems = call::restore(entry, args);
+            if !problems.is_empty() {
+                return Ok(call::invalid_arguments(name, problems, self.upstream.redactor()).into());
+            }
         }
         if name == tasks::WAIT_TOOL && self.view.lists(name) {
             // The job's own tool bounds the wait; this only backstops it.

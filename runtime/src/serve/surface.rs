@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::call::custom::CustomTool;
 use crate::serve::discovery;
-use crate::spec::{ServerSpec, Surface};
+use crate::spec::{SchemaProfile, ServerSpec, Surface};
 
 /// How a server was asked to present itself (`--surface`, `--toolsets`, `--tools-page-size`).
 #[derive(Debug, Clone, Default)]
@@ -26,6 +26,8 @@ pub struct Presentation {
     pub toolsets: Vec<String>,
     /// Tools per `tools/list` page; 0: all in one.
     pub page_size: usize,
+    /// `None`: the schema profile chosen in mcpgen.yaml.
+    pub schema_profile: Option<SchemaProfile>,
 }
 
 pub struct View {
@@ -36,6 +38,9 @@ pub struct View {
     /// Indexes into `spec.tools`, ascending; `None`: all of them.
     members: Option<Vec<u32>>,
     page_size: usize,
+    /// The form of input schemas listed; entries are kept in full and
+    /// listed in this form (the full schemas are what arguments are checked against).
+    pub profile: SchemaProfile,
     /// (name, `tools/list` entry) of the tools listed before the generated
     /// ones (the meta-tools) and after them (hand-written tools).
     before: Vec<(&'static str, String)>,
@@ -72,12 +77,19 @@ impl View {
             spec,
             members,
             page_size,
+            profile: SchemaProfile::Full,
             before: Vec::new(),
             after: custom.iter().map(|t| (t.name.clone(), custom_entry(t))).collect(),
             pages: OnceLock::new(),
         };
         view.before = view.meta_tools();
         Ok(view)
+    }
+
+    /// This view listing input schemas in `profile`'s form.
+    pub fn with_profile(mut self, profile: SchemaProfile) -> View {
+        self.profile = profile;
+        self
     }
 
     /// This view without the tools `keep` refuses (by index in `spec.tools`
@@ -90,6 +102,7 @@ impl View {
             spec: self.spec,
             members: Some(self.tools().filter(|&i| keep_generated(i)).map(|i| i as u32).collect()),
             page_size: self.page_size,
+            profile: self.profile,
             before: Vec::new(),
             after: self
                 .after
@@ -140,7 +153,15 @@ impl View {
         self.entry(name).is_some()
     }
 
-    /// The `tools/list` entry of a listed tool that is not a generated one.
+    /// A `tools/list` entry as this view lists it.
+    pub fn listed<'a>(&self, entry: &'a str) -> Cow<'a, str> {
+        match self.profile {
+            SchemaProfile::Full => Cow::Borrowed(entry),
+            SchemaProfile::Portable => Cow::Owned(portable_entry(entry)),
+        }
+    }
+
+    /// The `tools/list` entry of a listed tool that is not a generated one, in full.
     pub fn entry(&self, name: &str) -> Option<&str> {
         let before = self.before.iter().map(|(n, e)| (*n, e.as_str()));
         let after = self.after.iter().map(|(n, e)| (n.as_str(), e.as_str()));
@@ -166,13 +187,15 @@ impl View {
             .tools()
             .filter(|_| self.surface.lists_operations())
             .map(|i| self.spec.tools[i].listing);
-        let entries: Vec<&str> = self
+        let listed: Vec<Cow<str>> = self
             .before
             .iter()
             .map(|(_, e)| e.as_str())
             .chain(generated)
             .chain(self.after.iter().map(|(_, e)| e.as_str()))
+            .map(|e| self.listed(e))
             .collect();
+        let entries: Vec<&str> = listed.iter().map(|e| e.as_ref()).collect();
         let size = if self.page_size == 0 {
             entries.len().max(1)
         } else {
@@ -206,6 +229,17 @@ impl View {
             })
             .collect()
     }
+}
+
+/// An entry with its input schema in the portable form (`mcpgen_spec::portable`).
+fn portable_entry(entry: &str) -> String {
+    let Ok(Value::Object(mut entry)) = serde_json::from_str::<Value>(entry) else {
+        return entry.to_string();
+    };
+    if let Some(schema) = entry.get_mut("inputSchema") {
+        *schema = mcpgen_spec::portable::portable(schema);
+    }
+    Value::Object(entry).to_string()
 }
 
 /// Every name is one of the spec's toolsets; the error names those it has.

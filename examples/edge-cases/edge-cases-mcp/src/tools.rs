@@ -62,6 +62,7 @@ pub static SERVER: ServerSpec = ServerSpec {
     ],
     by_name: &[0, 2, 3, 1],
     surface: Surface::Tools,
+    schema_profile: SchemaProfile::Full,
     toolsets: &[],
     search: search::INDEX,
     resources: &[],

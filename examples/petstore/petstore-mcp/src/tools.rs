@@ -70,6 +70,7 @@ pub static SERVER: ServerSpec = ServerSpec {
     ],
     by_name: &[6, 11, 1, 13, 5, 2, 7, 10, 3, 14, 8, 0, 12, 9, 4, 15],
     surface: Surface::Tools,
+    schema_profile: SchemaProfile::Full,
     toolsets: &[
         ToolsetSpec {
             name: "pets",
