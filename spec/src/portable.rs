@@ -340,6 +340,10 @@ fn rewrite(schema: &Value, depth: usize, top: bool) -> Value {
             json!({"type": "string"})
         }
     };
+    // Exactly this, or the Gemini SDK's null handling can't find the null branch it removes.
+    if is_null_type(&out) {
+        return json!({"type": "null"});
+    }
     let description = map
         .get("description")
         .and_then(Value::as_str)
@@ -589,6 +593,7 @@ mod tests {
                     ]
                 },
                 "kind": {"const": "pet"},
+                "gone": {"type": ["null", "integer"], "default": null, "description": "Cleared."},
                 "when": {"type": "string", "pattern": "^(?!x)", "examples": ["2020-01-01"]}
             },
             "required": ["name"],
@@ -623,7 +628,9 @@ mod tests {
         );
         assert_eq!(p["ids"]["anyOf"][0]["items"]["type"], "string");
         assert_eq!(p["kind"]["anyOf"][0]["enum"], json!(["pet"]));
-        assert_eq!(listed["required"].as_array().unwrap().len(), 11);
+        assert_eq!(listed["required"].as_array().unwrap().len(), 12);
+        // The null branch is `{"type": "null"}` and nothing else (the Gemini SDK removes exactly that).
+        assert_eq!(p["gone"]["anyOf"][0], json!({"type": "null"}));
         // A schema that already passes keeps its meaning.
         let simple = json!({"type": "object", "properties": {"q": {"type": "string"}}, "required": ["q"]});
         assert_eq!(

@@ -4,7 +4,9 @@ Usage:
   agents_client.py PLAN_JSON
 
 PLAN_JSON: {"stdio": {"command", "env"}} or {"http": {"url", "headers"}},
-plus "calls": [{"name", "arguments"}].
+plus "calls": [{"name", "arguments", "fill_nulls"?}] ("fill_nulls": every
+property of the strict schema not in "arguments" is sent as null, as a
+strict model writes a call).
 
 The SDK converts each MCP tool into a function tool for the model, in strict
 JSON-schema mode (what OpenAI's structured outputs need: every property
@@ -63,7 +65,12 @@ async def main(plan):
         print(json.dumps({"tools": listing}), flush=True)
         for n, call in enumerate(plan["calls"]):
             tool = tools[call["name"]]
-            arguments = json.dumps(call["arguments"])
+            given = dict(call["arguments"])
+            if call.get("fill_nulls"):
+                # A strict model fills every property it was given, null where it means "not given".
+                for name in tool.params_json_schema.get("properties", {}):
+                    given.setdefault(name, None)
+            arguments = json.dumps(given)
             context = ToolContext(
                 context=None, tool_name=tool.name, tool_call_id=f"call_{n}", tool_arguments=arguments
             )
