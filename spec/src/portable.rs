@@ -14,8 +14,8 @@
 //!   array whose items are one of several things becomes one of several
 //!   arrays; a nullable item loses `null`;
 //! - keywords some dialect refuses (length bounds, `default`, formats,
-//!   non-string enums, exclusive bounds, examples) become notes in the
-//!   description, in words.
+//!   non-string enums, exclusive bounds, examples, patterns some regex
+//!   engine lacks) become notes in the description, in words.
 
 use std::borrow::Cow;
 
@@ -390,7 +390,10 @@ fn scalar(map: &Map<String, Value>, notes: &mut Vec<String>) -> Value {
         }
     }
     match map.get("pattern").and_then(Value::as_str) {
-        Some(p) if has_lookaround(p) => notes.push(format!("Matches the pattern /{p}/.")),
+        // Lookaround (OpenAI's engine) and Unicode classes (Python's `re`, which hosts validate with) aren't everywhere.
+        Some(p) if has_lookaround(p) || p.contains("\\p") || p.contains("\\P") => {
+            notes.push(format!("Matches the pattern /{p}/."))
+        }
         Some(p) => out["pattern"] = json!(p),
         None => {}
     }
@@ -594,7 +597,8 @@ mod tests {
                 },
                 "kind": {"const": "pet"},
                 "gone": {"type": ["null", "integer"], "default": null, "description": "Cleared."},
-                "when": {"type": "string", "pattern": "^(?!x)", "examples": ["2020-01-01"]}
+                "when": {"type": "string", "pattern": "^(?!x)", "examples": ["2020-01-01"]},
+                "city": {"type": "string", "pattern": "^\\p{L}+$"}
             },
             "required": ["name"],
             "additionalProperties": false
@@ -628,7 +632,8 @@ mod tests {
         );
         assert_eq!(p["ids"]["anyOf"][0]["items"]["type"], "string");
         assert_eq!(p["kind"]["anyOf"][0]["enum"], json!(["pet"]));
-        assert_eq!(listed["required"].as_array().unwrap().len(), 12);
+        assert_eq!(listed["required"].as_array().unwrap().len(), 13);
+        assert_eq!(p["city"]["description"], "Matches the pattern /^\\p{L}+$/.");
         // The null branch is `{"type": "null"}` and nothing else (the Gemini SDK removes exactly that).
         assert_eq!(p["gone"]["anyOf"][0], json!({"type": "null"}));
         // A schema that already passes keeps its meaning.

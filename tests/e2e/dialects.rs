@@ -52,7 +52,10 @@ fn servers(base_url: &str) -> Vec<Server> {
 /// `additionalProperties`, add themselves before sending).
 const BEYOND_THE_SDKS: &[(Dialect, &str)] = &[
     // OpenAI: "additionalProperties: false must always be set in objects"; SDKs add it, raw hosts don't.
-    (Dialect::OpenAiStrict, "every object needs `additionalProperties: false`"),
+    (
+        Dialect::OpenAiStrict,
+        "every object needs `additionalProperties: false`",
+    ),
     // OpenAI lists these among the keywords strict mode does not support.
     (Dialect::OpenAiStrict, "`allOf` is not supported"),
     // Gemini: "properties: should be non-empty for OBJECT type", "items: missing field".
@@ -113,7 +116,11 @@ async fn the_sdks_checkers_take_every_portable_schema_and_refuse_nothing_we_pass
             let lines = python_lines("dialect_oracles.py", plan).await?;
             assert!(lines.len() >= 8, "{}: {} tools listed", server.package, lines.len());
             for line in lines {
-                let at = format!("{} ({profile}) `{}`", server.package, line["name"].as_str().unwrap_or("?"));
+                let at = format!(
+                    "{} ({profile}) `{}`",
+                    server.package,
+                    line["name"].as_str().unwrap_or("?")
+                );
                 let refused = line["refused"].as_object().cloned().unwrap_or_default();
                 if let Some(why) = refused.get("json-schema") {
                     problems.push(format!("{at}: not valid JSON Schema 2020-12: {why}"));
@@ -128,7 +135,9 @@ async fn the_sdks_checkers_take_every_portable_schema_and_refuse_nothing_we_pass
                         }
                         (None, Some(why)) => problems.push(format!("{at}: {checker} refuses what we pass: {why}")),
                         (Some(ours), None)
-                            if !BEYOND_THE_SDKS.iter().any(|(d, w)| *d == dialect && ours.why.contains(w)) =>
+                            if !BEYOND_THE_SDKS
+                                .iter()
+                                .any(|(d, w)| *d == dialect && ours.why.contains(w)) =>
                         {
                             problems.push(format!("{at}: we refuse for {checker} what its SDK takes: {ours}"))
                         }
@@ -172,22 +181,40 @@ async fn openai_agents_calls_a_portable_server_as_a_strict_model_writes() -> any
         let lines = python_lines("agents_client.py", plan).await?;
         let (listing, answers) = lines.split_first().expect("a listing line");
         for tool in listing["tools"].as_array().unwrap() {
-            assert_eq!(tool["strict"], true, "{}: every portable tool is strict: {tool}", server.package);
+            assert_eq!(
+                tool["strict"], true,
+                "{}: every portable tool is strict: {tool}",
+                server.package
+            );
         }
         for answer in answers {
             assert!(answer.get("threw").is_none(), "{}: {answer}", server.package);
             let text = answer["output"].as_str().unwrap_or_default();
-            assert!(!text.contains("\"isError\":true") && !text.contains("Invalid arguments"), "{text}");
+            assert!(
+                !text.contains("\"isError\":true") && !text.contains("Invalid arguments"),
+                "{text}"
+            );
         }
     }
     let requests = upstream.requests.lock().unwrap().clone();
-    let pet = requests.iter().find(|r| r.uri == "/pets").expect("create_pet reached the API");
+    let pet = requests
+        .iter()
+        .find(|r| r.uri == "/pets")
+        .expect("create_pet reached the API");
     let body: Value = serde_json::from_slice(&pet.body)?;
     // Nulls for "not given" are dropped, not sent.
     assert_eq!(body, json!({"name": "Rex", "tags": ["good"]}));
-    let form = requests.iter().find(|r| r.uri.starts_with("/bodies/deep-form")).expect("deep_form_body reached the API");
+    let form = requests
+        .iter()
+        .find(|r| r.uri.starts_with("/bodies/deep-form"))
+        .expect("deep_form_body reached the API");
     let form = String::from_utf8_lossy(&form.body);
     // The map written as JSON text arrives as the deepObject form field it is.
-    assert_eq!(form, "expand[0]=customer&metadata[order]=42".replace('[', "%5B").replace(']', "%5D"));
+    assert_eq!(
+        form,
+        "expand[0]=customer&metadata[order]=42"
+            .replace('[', "%5B")
+            .replace(']', "%5D")
+    );
     Ok(())
 }

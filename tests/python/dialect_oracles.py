@@ -3,8 +3,10 @@
 Usage:
   dialect_oracles.py PLAN_JSON
 
-PLAN_JSON: {"stdio": {"command", "args", "env"}}. The server's tools are
-listed with the Python MCP SDK, and each input schema is put to:
+PLAN_JSON: {"stdio": {"command", "args", "env"}}: the server's tools are
+listed with the Python MCP SDK; or {"file": PATH}: JSON lines {"id", "input",
+"takes"} (the corpus example's `--schemas`; "takes": the dialects mcpgen's
+own checks say take it). Each input schema is put to:
 
 - openai-strict: pydantic-ai's OpenAI transformer, which decides whether a
   schema can be sent in strict mode (`is_strict_compatible`), and the OpenAI
@@ -16,12 +18,16 @@ listed with the Python MCP SDK, and each input schema is put to:
 - json-schema: the `jsonschema` package's 2020-12 meta-schema check.
 
 Prints one JSON line per tool: {"name", "input", "refused": {checker: why}}.
+For a file: one line per checker and form (the id's last `#` part) with how
+many schemas it takes, then each schema of the portable form it refuses and
+each that it refuses where mcpgen says the dialect takes it (and then exits 1).
 """
 
 import asyncio
 import copy
 import json
 import sys
+import warnings
 
 import jsonschema
 from google.genai import _transformers, types
@@ -30,6 +36,10 @@ from mcp import types as types_mcp
 from mcp.client.stdio import stdio_client
 from openai.lib._pydantic import _ensure_strict_json_schema
 from pydantic_ai.profiles.openai import OpenAIJsonSchemaTransformer
+
+
+# Python's `re` warns about sets in some ECMA-262 patterns while checking them.
+warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 class DeveloperApi:
@@ -93,5 +103,32 @@ async def main(plan):
                 break
 
 
+def check_file(path):
+    taken, total, portable_refused, missed = {}, {}, [], []
+    with open(path, encoding="utf-8") as lines:
+        for line in lines:
+            entry = json.loads(line)
+            form = entry["id"].rsplit("#", 1)[-1]
+            refused = verdicts(entry["input"])
+            for checker in CHECKERS:
+                total[(checker, form)] = total.get((checker, form), 0) + 1
+                taken[(checker, form)] = taken.get((checker, form), 0) + (checker not in refused)
+            if refused and form == "portable":
+                portable_refused.append({"id": entry["id"], "refused": refused})
+            ours = set(entry.get("takes", []))
+            for checker in ("openai-strict", "gemini"):
+                if checker in refused and checker in ours:
+                    missed.append({"id": entry["id"], "we pass": checker, "refused": refused[checker]})
+    for (checker, form), n in sorted(total.items()):
+        print(json.dumps({"checker": checker, "form": form, "takes": taken[(checker, form)], "of": n}))
+    for entry in portable_refused + missed:
+        print(json.dumps(entry))
+    return not (portable_refused or missed)
+
+
 if __name__ == "__main__":
-    asyncio.run(main(json.loads(sys.argv[1])))
+    plan = json.loads(sys.argv[1])
+    if "file" in plan:
+        sys.exit(0 if check_file(plan["file"]) else 1)
+    else:
+        asyncio.run(main(plan))

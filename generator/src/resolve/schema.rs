@@ -123,6 +123,16 @@ impl Normalizer<'_> {
     // Long by design: one pass over a schema object's keywords: references, nullability, OpenAPI 3.0 forms and
     // `required` fixed together, as they depend on one another within the object.
     fn walk(&self, schema: &Value, at: At, stack: &mut Stack, problems: &mut Vec<Diagnostic>) -> Value {
+        // `schema: null` (Directus writes it for "any body"): not a schema; read as one that takes anything.
+        if schema.is_null() {
+            problems.push(
+                Diagnostic::new(self.file, "`null` where a schema belongs, read as `{}` (any value)")
+                    .at(at.pointer())
+                    .help("write `{}` in the spec, or leave the key out")
+                    .warning(),
+            );
+            return json!({});
+        }
         let Value::Object(map) = schema else {
             return schema.clone();
         };
