@@ -268,6 +268,10 @@ impl OpenAi {
         {
             return Some(refusal(at, "a `$ref` may only name `#` or a top-level definition"));
         }
+        // The SDKs treat any schema with properties as an object (and add `required` to it).
+        if map.contains_key("properties") && !is_object(map) {
+            return Some(refusal(at, "`properties` on a schema that is not `type: object`"));
+        }
         let mut depth = depth;
         if is_object(map) {
             depth += 1;
@@ -453,6 +457,13 @@ mod tests {
         assert_eq!(
             why(Dialect::OpenAiStrict, bounded).as_deref(),
             Some("at /properties/q: `maxLength` is not supported in strict mode")
+        );
+        let mut string_with_properties = strict.clone();
+        string_with_properties["properties"]["q"]["properties"] = json!({"link": {"type": "string"}});
+        assert!(
+            why(Dialect::OpenAiStrict, string_with_properties)
+                .unwrap()
+                .contains("not `type: object`")
         );
         let mut untyped = strict;
         untyped["properties"]["q"] = json!({"description": "anything"});
