@@ -108,8 +108,6 @@ pub struct Inner {
     jobs: JobStore,
     /// Some tool may answer 202 and finish later: the tasks extension is offered.
     long_running: bool,
-    /// The form of input schemas every view of this server lists.
-    schema_profile: SchemaProfile,
 }
 
 /// Command-line limits that win over mcpgen.yaml's.
@@ -156,7 +154,6 @@ impl Server {
                 jobs: JobStore::new(state.clone(), spec),
                 state,
                 long_running: spec.tools.iter().any(|t| t.long_running.is_some()),
-                schema_profile: profile,
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
@@ -370,10 +367,9 @@ impl Server {
 
     /// The tool at this index of `spec.tools`, its schemas parsed on first use.
     fn tool(&self, index: usize) -> &Tool {
-        self.tools[index].get_or_init(|| {
-            let tool = Tool::new(&self.spec.tools[index]);
-            Box::new(tool.restoring(self.schema_profile == SchemaProfile::Portable))
-        })
+        // Every view of a server lists one form of the schemas.
+        let restores = self.view.profile == SchemaProfile::Portable;
+        self.tools[index].get_or_init(|| Box::new(Tool::new(&self.spec.tools[index]).restoring(restores)))
     }
 
     /// The tool's limits: its own or the server's, then the command line's.
@@ -681,11 +677,10 @@ impl Server {
         }
         // Arguments written for a portable listing, turned back for the full schema.
         let mut arguments = arguments;
-        if self.schema_profile == SchemaProfile::Portable
+        if self.view.profile == SchemaProfile::Portable
             && let Some(entry) = self.view.entry(name)
-            && let Some(args) = &mut arguments
         {
-            let problems = call::restore(entry, args);
+            let problems = call::restore(entry, arguments.get_or_insert_default());
             if !problems.is_empty() {
                 return Ok(call::invalid_arguments(name, problems, self.upstream.redactor()).into());
             }
