@@ -259,6 +259,9 @@ fn lint(config: &Path, json: bool) -> Result<ExitCode, Error> {
         for line in mcpgen::plan::dialects::refusals(&plan.tools, plan.schema_profile) {
             eprintln!("{line}");
         }
+        if let Some(note) = mcpgen::plan::dialects::too_many_for_openai(plan) {
+            eprintln!("  {note}");
+        }
         if plan.dialects.iter().any(|d| d.passing < d.total) {
             eprintln!(
                 "  (`schema_profile: portable` in mcpgen.yaml, or `--schema-profile portable` at run time, lists a form \

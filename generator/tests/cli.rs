@@ -1461,3 +1461,43 @@ fn resources_and_prompts_are_checked_and_emitted() {
         assert!(tools.contains(expected), "{expected}: {tools}");
     }
 }
+
+#[test]
+fn lint_counts_what_each_model_api_takes_and_says_when_openai_would_get_too_many_tools() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths: String = (0..130)
+        .map(|i| {
+            format!(
+                "  /things/{i}:\n    get:\n      operationId: getThing{i}\n      summary: Get thing number {i} of the warehouse\n      parameters: [{{name: q, in: query, description: A filter., schema: {{type: [string, 'null']}}}}]\n      responses: {{'200': {{description: ok}}}}\n"
+            )
+        })
+        .collect();
+    fs::write(
+        dir.path().join("openapi.yaml"),
+        format!("openapi: 3.1.0\ninfo: {{title: T, version: '1'}}\nservers: [{{url: 'https://api.example.com'}}]\npaths:\n{paths}"),
+    )
+    .unwrap();
+    let base = "spec: openapi.yaml\noutput: t-mcp\nserver: {name: t-mcp}\nruntime: {path: ../runtime}\nlint: {skip: [similar-descriptions]}\n";
+    fs::write(dir.path().join("mcpgen.yaml"), format!("{base}surface: tools\n")).unwrap();
+    let report = stderr(&mcpgen(&["lint"], dir.path()));
+    for expected in [
+        "model APIs: as listed (`schema_profile: full`), anthropic takes 130 of 130, openai-strict takes 0 of 130, gemini takes 0 of 130",
+        "  get_thing0: openai-strict: at /properties/q: every property must be required (an optional one takes `null`)",
+        "  get_thing0: gemini: at /properties/q: one type per schema (a list of types is refused)",
+        "OpenAI takes at most 128 tools in one request, and the `tools` surface lists 130",
+    ] {
+        assert!(report.contains(expected), "missing {expected:?} in:\n{report}");
+    }
+    // Applying what it says: the portable profile, and the discovery surface for OpenAI's limit.
+    fs::write(
+        dir.path().join("mcpgen.yaml"),
+        format!("{base}surface: discovery\nschema_profile: portable\n"),
+    )
+    .unwrap();
+    let report = stderr(&mcpgen(&["lint"], dir.path()));
+    assert!(
+        report.contains("anthropic takes 130 of 130, openai-strict takes 130 of 130, gemini takes 130 of 130")
+            && !report.contains("OpenAI takes at most"),
+        "{report}"
+    );
+}

@@ -290,14 +290,14 @@ impl OpenAi {
                 .and_then(Value::as_array)
                 .map(|r| r.iter().filter_map(Value::as_str).collect())
                 .unwrap_or_default();
-            if !map.contains_key("required") {
-                return Some(refusal(at, "every object needs `required`, listing every property"));
-            }
             if let Some(optional) = properties.and_then(|p| p.keys().find(|k| !required.contains(&k.as_str()))) {
                 return Some(refusal(
                     &child(&child(at, "properties"), optional),
                     "every property must be required (an optional one takes `null`)",
                 ));
+            }
+            if !map.contains_key("required") {
+                return Some(refusal(at, "every object needs `required`, listing every property"));
             }
             self.properties += properties.map_or(0, Map::len);
             if self.properties > OPENAI_MAX_PROPERTIES {

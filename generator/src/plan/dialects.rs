@@ -59,6 +59,21 @@ pub fn count(tools: &[ToolPlan], verdicts: &[Verdicts]) -> Vec<DialectCount> {
         .collect()
 }
 
+/// OpenAI takes at most this many tools in one request.
+pub const OPENAI_MAX_TOOLS: usize = 128;
+
+/// When the default surface lists more tools than OpenAI takes in one request, what to do.
+pub fn too_many_for_openai(plan: &super::Plan) -> Option<String> {
+    let listed = plan.tools.len();
+    (plan.surface.lists_operations() && listed > OPENAI_MAX_TOOLS).then(|| {
+        format!(
+            "OpenAI takes at most {OPENAI_MAX_TOOLS} tools in one request, and the `{}` surface lists {listed}: \
+             serve `--surface discovery` or `--toolsets` to such hosts",
+            plan.surface.as_str()
+        )
+    })
+}
+
 /// One line over the crate: each dialect's count, as listed.
 pub fn summary(counts: &[DialectCount], profile: SchemaProfile) -> String {
     let each: Vec<String> = counts
