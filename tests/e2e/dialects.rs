@@ -165,7 +165,13 @@ async fn openai_agents_calls_a_portable_server_as_a_strict_model_writes() -> any
     let calls = [
         (
             &servers[0],
-            json!([{"name": "create_pet", "arguments": {"name": "Rex", "tags": ["good"]}, "fill_nulls": true}]),
+            json!([
+                {"name": "create_pet", "arguments": {"name": "Rex", "tags": ["good"]}, "fill_nulls": true},
+                // Through the discovery surface: the operation's arguments are JSON text there.
+                {"name": "call_write_operation", "arguments": {
+                    "operation": "create_pet", "arguments": "{\"name\": \"Fido\", \"category\": null}"
+                }},
+            ]),
         ),
         (
             &servers[1],
@@ -177,6 +183,7 @@ async fn openai_agents_calls_a_portable_server_as_a_strict_model_writes() -> any
     for (server, calls) in calls {
         let mut env = env_object(server);
         env["MCP_SCHEMA_PROFILE"] = json!("portable");
+        env["MCP_SURFACE"] = json!("both");
         let plan = json!({"stdio": {"command": built_binary(server.package), "env": env}, "calls": calls});
         let lines = python_lines("agents_client.py", plan).await?;
         let (listing, answers) = lines.split_first().expect("a listing line");
@@ -197,13 +204,13 @@ async fn openai_agents_calls_a_portable_server_as_a_strict_model_writes() -> any
         }
     }
     let requests = upstream.requests.lock().unwrap().clone();
-    let pet = requests
+    let pets: Vec<Value> = requests
         .iter()
-        .find(|r| r.uri == "/pets")
-        .expect("create_pet reached the API");
-    let body: Value = serde_json::from_slice(&pet.body)?;
+        .filter(|r| r.uri == "/pets")
+        .map(|r| serde_json::from_slice(&r.body))
+        .collect::<Result<_, _>>()?;
     // Nulls for "not given" are dropped, not sent.
-    assert_eq!(body, json!({"name": "Rex", "tags": ["good"]}));
+    assert_eq!(pets, [json!({"name": "Rex", "tags": ["good"]}), json!({"name": "Fido"})]);
     let form = requests
         .iter()
         .find(|r| r.uri.starts_with("/bodies/deep-form"))
