@@ -15,7 +15,7 @@
 
 use std::time::Duration;
 
-use mcpgen_tests::{API_KEY, HttpServer, Recorder, built_binary, node_tool, workspace_root};
+use mcpgen_tests::{API_KEY, HttpServer, Recorder, built_binary, json_lines, node_tool, workspace_root};
 use serde_json::{Value, json};
 
 const TOKEN: &str = "tok_matrix_5e8d1f2a";
@@ -229,25 +229,6 @@ fn calls_json(subject: &Subject) -> Value {
         .calls
         .iter()
         .map(|c| json!({"name": c.tool, "arguments": c.arguments}))
-        .collect()
-}
-
-/// Run a client program to its end (bounded); stdout as JSON lines.
-async fn json_lines(mut command: tokio::process::Command, what: &str) -> anyhow::Result<Vec<Value>> {
-    let out = tokio::time::timeout(Duration::from_secs(120), command.kill_on_drop(true).output())
-        .await
-        .map_err(|_| anyhow::anyhow!("{what} did not finish in 120 s"))??;
-    let stdout = String::from_utf8(out.stdout)?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{what} failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).map_err(|e| anyhow::anyhow!("{what}: {e}: {l}")))
         .collect()
 }
 

@@ -7,10 +7,8 @@
 //! strict model writes arguments (every property, `null` for "not given",
 //! JSON text where the form asks for it) and the API gets what the full schema means.
 
-use std::time::Duration;
-
 use mcpgen_runtime::spec::dialect::{self, Dialect};
-use mcpgen_tests::{API_KEY, Recorder, built_binary, workspace_root};
+use mcpgen_tests::{API_KEY, Recorder, built_binary, json_lines, workspace_root};
 use serde_json::{Value, json};
 
 const LAB_SECRET: &str = "labsecret9f4e";
@@ -75,31 +73,14 @@ fn env_object(server: &Server) -> Value {
     )
 }
 
-/// Run a Python program under tests/python to its end (bounded); stdout as JSON lines.
+/// Run a Python program under tests/python with `plan` (bounded); stdout as JSON lines.
 async fn python_lines(script: &str, plan: Value) -> anyhow::Result<Vec<Value>> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
-    let out = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new(python)
-            .arg(workspace_root().join("tests/python").join(script))
-            .arg(plan.to_string())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await
-    .map_err(|_| anyhow::anyhow!("{script} did not finish in 120 s"))??;
-    let stdout = String::from_utf8(out.stdout)?;
-    anyhow::ensure!(
-        out.status.success(),
-        "{script} failed: {}\n{stdout}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).map_err(|e| anyhow::anyhow!("{script}: {e}: {l}")))
-        .collect()
+    let mut command = tokio::process::Command::new(python);
+    command
+        .arg(workspace_root().join("tests/python").join(script))
+        .arg(plan.to_string());
+    json_lines(command, script).await
 }
 
 #[tokio::test]
@@ -210,7 +191,10 @@ async fn openai_agents_calls_a_portable_server_as_a_strict_model_writes() -> any
         .map(|r| serde_json::from_slice(&r.body))
         .collect::<Result<_, _>>()?;
     // Nulls for "not given" are dropped, not sent.
-    assert_eq!(pets, [json!({"name": "Rex", "tags": ["good"]}), json!({"name": "Fido"})]);
+    assert_eq!(
+        pets,
+        [json!({"name": "Rex", "tags": ["good"]}), json!({"name": "Fido"})]
+    );
     let form = requests
         .iter()
         .find(|r| r.uri.starts_with("/bodies/deep-form"))

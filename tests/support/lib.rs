@@ -127,6 +127,25 @@ pub async fn python_client(args: &[&str]) -> anyhow::Result<(String, String)> {
     Ok((stdout, stderr))
 }
 
+/// Run a client program to its end (bounded); stdout as JSON lines.
+pub async fn json_lines(mut command: tokio::process::Command, what: &str) -> anyhow::Result<Vec<serde_json::Value>> {
+    let out = tokio::time::timeout(Duration::from_secs(120), command.kill_on_drop(true).output())
+        .await
+        .map_err(|_| anyhow::anyhow!("{what} did not finish in 120 s"))??;
+    let stdout = String::from_utf8(out.stdout)?;
+    anyhow::ensure!(
+        out.status.success(),
+        "{what} failed: {}\n{stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).map_err(|e| anyhow::anyhow!("{what}: {e}: {l}")))
+        .collect()
+}
+
 /// A generated server in HTTP mode on a free loopback port; killed on drop.
 pub struct HttpServer {
     child: Child,
