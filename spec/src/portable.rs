@@ -106,8 +106,10 @@ const BY_TYPE: &[(&str, &[&str])] = &[
     ),
 ];
 
-/// `allOf` merged into one schema when every part is an object schema (the
-/// usual base-plus-extension); otherwise the schema as it is.
+/// `allOf` merged into one schema: properties and `required` joined, other
+/// keywords taken from the first part that has them (the usual
+/// base-plus-extension, or a type and its bounds). Parts that disagree on a
+/// keyword leave a schema without a type (the model writes JSON text there).
 fn resolved(schema: &Value) -> Cow<'_, Value> {
     let Some(parts) = schema.get("allOf").and_then(Value::as_array) else {
         return Cow::Borrowed(schema);
@@ -124,25 +126,38 @@ fn resolved(schema: &Value) -> Cow<'_, Value> {
         .unwrap_or_default();
     for part in parts {
         let part = resolved(part);
-        let Some(map) = part.as_object().filter(|m| m.contains_key("properties")) else {
-            // Not an object's parts: the model gets it as JSON text.
-            return Cow::Owned(json!({"description": schema.get("description").cloned().unwrap_or(Value::Null)}));
-        };
-        for (key, value) in map {
+        for (key, value) in part.as_object().into_iter().flatten() {
             match key.as_str() {
                 "properties" => properties.extend(value.as_object().cloned().unwrap_or_default()),
                 "required" => required.extend(value.as_array().cloned().unwrap_or_default()),
-                "description" if merged.contains_key("description") => {}
-                _ => {
+                "description" | "title" | "examples" | "default" => {
                     merged.entry(key.clone()).or_insert_with(|| value.clone());
                 }
+                _ => match merged.get(key) {
+                    None => {
+                        merged.insert(key.clone(), value.clone());
+                    }
+                    Some(known) if known == value => {}
+                    Some(_) => {
+                        let mut any = Map::new();
+                        if let Some(description) = schema.get("description") {
+                            any.insert("description".into(), description.clone());
+                        }
+                        return Cow::Owned(Value::Object(any));
+                    }
+                },
             }
         }
     }
-    merged.insert("type".into(), json!("object"));
-    merged.insert("properties".into(), Value::Object(properties));
-    required.dedup();
-    merged.insert("required".into(), Value::Array(required));
+    if !properties.is_empty() {
+        merged.entry("type").or_insert_with(|| json!("object"));
+        merged.insert("properties".into(), Value::Object(properties));
+    }
+    let mut seen = std::collections::HashSet::new();
+    required.retain(|name| seen.insert(name.to_string()));
+    if !required.is_empty() {
+        merged.insert("required".into(), Value::Array(required));
+    }
     Cow::Owned(Value::Object(merged))
 }
 
@@ -596,6 +611,8 @@ mod tests {
                     ]
                 },
                 "kind": {"const": "pet"},
+                "code": {"allOf": [{"type": "string"}, {"maxLength": 3}]},
+                "clash": {"allOf": [{"type": "string"}, {"type": "integer"}]},
                 "gone": {"type": ["null", "integer"], "default": null, "description": "Cleared."},
                 "when": {"type": "string", "pattern": "^(?!x)", "examples": ["2020-01-01"]},
                 "city": {"type": "string", "pattern": "^\\p{L}+$"}
@@ -632,7 +649,15 @@ mod tests {
         );
         assert_eq!(p["ids"]["anyOf"][0]["items"]["type"], "string");
         assert_eq!(p["kind"]["anyOf"][0]["enum"], json!(["pet"]));
-        assert_eq!(listed["required"].as_array().unwrap().len(), 13);
+        assert_eq!(listed["required"].as_array().unwrap().len(), 15);
+        assert_eq!(p["code"]["anyOf"][0], json!({"type": "string"}));
+        assert_eq!(p["code"]["description"], "At most 3 characters.");
+        assert!(
+            p["clash"]["description"]
+                .as_str()
+                .unwrap()
+                .contains("JSON value as text")
+        );
         assert_eq!(p["city"]["description"], "Matches the pattern /^\\p{L}+$/.");
         // The null branch is `{"type": "null"}` and nothing else (the Gemini SDK removes exactly that).
         assert_eq!(p["gone"]["anyOf"][0], json!({"type": "null"}));
