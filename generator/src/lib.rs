@@ -59,6 +59,12 @@ pub fn locate_lint(generated: &Generated, findings: &mut [Diagnostic]) {
 // Long by design: the pipeline itself, stage after stage with its timing and the positions its diagnostics
 // need; each stage is one call.
 pub fn build(config_path: &Path) -> Result<Generated, Error> {
+    build_with(config_path, None)
+}
+
+/// `build`, with another spec in place of the one mcpgen.yaml names (the
+/// same selection, overrides and mcpgen.lock): the old side of `mcpgen diff`.
+pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, Error> {
     let config_file = config_path.display().to_string();
     let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(format!("can't read {config_file}"), e))?;
     let config_snippets = |err: Error| match err {
@@ -71,7 +77,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let selection_file = config::parse(&config_file, &text).map_err(config_snippets)?;
     let base = config_path.parent().unwrap_or(Path::new(""));
 
-    let spec_path = base.join(&selection_file.spec.value);
+    let spec_path = spec.map_or_else(|| base.join(&selection_file.spec.value), Path::to_path_buf);
     let spec_file = spec_path.display().to_string();
     if !spec_path.is_file() {
         let at = &selection_file.spec.referenced;
@@ -106,6 +112,7 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
     let files = select::Files {
         config: &config_file,
         spec: &spec_file,
+        earlier: spec.is_some(),
     };
     let selection = select::select(&api, &selection_file, &files).map_err(with_positions)?;
     lap("select");

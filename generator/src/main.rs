@@ -86,6 +86,30 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What a spec change does to the agents that use the server: every tool change, breaking or
+    /// compatible. Compares the tools mcpgen.yaml makes of `--from` (an older spec) with those it
+    /// makes of its own spec (or of `--to`), with the same selection and mcpgen.lock.
+    #[command(after_help = "Exit 1 when a change is breaking (`--fail-on never`: only on errors).")]
+    Diff {
+        /// The selection file.
+        #[arg(long, default_value = "mcpgen.yaml", value_name = "PATH")]
+        config: PathBuf,
+        /// The spec before the change.
+        #[arg(long, value_name = "SPEC")]
+        from: PathBuf,
+        /// The spec after it (default: the one mcpgen.yaml names).
+        #[arg(long, value_name = "SPEC")]
+        to: Option<PathBuf>,
+        /// Print the report as JSON on stdout.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print the report as Markdown sized for a pull-request comment.
+        #[arg(long)]
+        markdown: bool,
+        /// Which changes make the exit status 1.
+        #[arg(long, value_enum, default_value = "breaking")]
+        fail_on: FailOn,
+    },
     /// Print the JSON Schema of mcpgen.yaml (for editors: yaml-language-server and others).
     Schema,
     /// Print a shell completion script.
@@ -161,6 +185,14 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             }
         }
         Command::Lint { config, json } => lint(&config, json),
+        Command::Diff {
+            config,
+            from,
+            to,
+            json,
+            markdown,
+            fail_on,
+        } => diff(&config, &from, to.as_deref(), json, markdown, fail_on),
         Command::List { config, spec, json } => list(config, spec, json),
         Command::Generate {
             config,
@@ -276,6 +308,35 @@ fn lint(config: &Path, json: bool) -> Result<ExitCode, Error> {
         );
     }
     Ok(ExitCode::from(u8::from(!findings.is_empty())))
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum FailOn {
+    Breaking,
+    Never,
+}
+
+fn diff(
+    config: &Path,
+    from: &Path,
+    to: Option<&Path>,
+    json: bool,
+    markdown: bool,
+    fail_on: FailOn,
+) -> Result<ExitCode, Error> {
+    use mcpgen::commands::diff;
+    let old = mcpgen::build_with(config, Some(from))?;
+    let new = mcpgen::build_with(config, to)?;
+    let report = diff::diff(&old.plan.tools, &new.plan.tools);
+    if json {
+        print_json(&report);
+    } else if markdown {
+        print!("{}", diff::render_markdown(&report));
+    } else {
+        print!("{}", diff::render_text(&report));
+    }
+    let failed = matches!(fail_on, FailOn::Breaking) && report.breaking > 0;
+    Ok(ExitCode::from(u8::from(failed)))
 }
 
 fn list(config: Option<PathBuf>, spec: Option<PathBuf>, json: bool) -> Result<ExitCode, Error> {

@@ -1501,3 +1501,107 @@ fn lint_counts_what_each_model_api_takes_and_says_when_openai_would_get_too_many
         "{report}"
     );
 }
+
+/// `mcpgen diff` on a change of the petstore spec with one of each kind the
+/// issue names: an operation removed, a new required parameter, an enum
+/// narrowed, a response field removed, and an operationId renamed (kept
+/// stable by mcpgen.lock, so not a change of the tool); then on a real pair,
+/// GitHub Enterprise Server 3.17 and 3.19 from `@octokit/openapi`.
+#[test]
+fn diff_classifies_spec_changes_for_agents() {
+    let dir = petstore_copy();
+    let spec = dir.path().join("openapi.yaml");
+    let old = fs::read_to_string(&spec).unwrap();
+    fs::write(dir.path().join("old.yaml"), &old).unwrap();
+    let cancel = old.find("    delete:\n      operationId: cancelOrder").unwrap();
+    let users = old.find("  /users:").unwrap();
+    let new = format!("{}{}", &old[..cancel], &old[users..])
+        .replace(
+            "        - name: status\n          in: query\n          description: Only pets with this status.",
+            "        - name: shelter\n          in: query\n          required: true\n          description: The shelter.\n          schema: {type: string}\n        - name: status\n          in: query\n          description: Only pets with this status.",
+        )
+        .replace("      enum: [available, pending, sold]", "      enum: [available, sold]")
+        .replace("operationId: addPetNote", "operationId: notePet")
+        .replace(
+            "        shipDate:\n          type: string\n          format: date-time\n          description: Requested delivery time (RFC 3339).\n    Order:",
+            "    Order:",
+        );
+    fs::write(&spec, new).unwrap();
+    let out = mcpgen(&["diff", "--from", "old.yaml"], dir.path());
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "breaking changes fail:\n{report}{}",
+        stderr(&out)
+    );
+    for expected in [
+        "breaking    cancel_order  tool: removed (DELETE /store/orders/{orderId})",
+        "breaking    list_pets  input /properties/shelter: new required argument",
+        "breaking    list_pets  input /properties/status: enum values removed: \"pending\"",
+        "breaking    create_pet  input /properties/status: enum values removed: \"pending\"",
+        "breaking    place_order  input /properties/shipDate: argument removed",
+    ] {
+        assert!(report.contains(expected), "missing {expected:?} in:\n{report}");
+    }
+    // A renamed operationId renames the tool: said once, with the setting that keeps the name.
+    let rename = "breaking    add_pet_note  tool: renamed to `note_pet` (its operationId changed); `tools.notePet.name: add_pet_note` in mcpgen.yaml keeps the name";
+    assert!(report.contains(rename), "{report}");
+    assert!(!report.contains("removed (POST /pets/{petId}/notes)"), "{report}");
+    // Applying that setting keeps the tool as it was.
+    let config = dir.path().join("mcpgen.yaml");
+    let text = fs::read_to_string(&config).unwrap();
+    fs::write(
+        &config,
+        text.replacen("\ntools:\n", "\ntools:\n  notePet:\n    name: add_pet_note\n", 1),
+    )
+    .unwrap();
+    let kept = String::from_utf8_lossy(&mcpgen(&["diff", "--from", "old.yaml"], dir.path()).stdout).to_string();
+    assert!(!kept.contains("add_pet_note") && !kept.contains("note_pet"), "{kept}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&mcpgen(&["diff", "--from", "old.yaml", "--json"], dir.path()).stdout).unwrap();
+    assert_eq!(json["tools_before"], 16);
+    assert_eq!(json["tools_after"], 15);
+    assert!(json["breaking"].as_u64().unwrap() >= 5, "{json}");
+    let markdown = mcpgen(
+        &["diff", "--from", "old.yaml", "--markdown", "--fail-on", "never"],
+        dir.path(),
+    );
+    assert_eq!(markdown.status.code(), Some(0));
+    let markdown = String::from_utf8_lossy(&markdown.stdout);
+    assert!(
+        markdown.contains("| `cancel_order` | tool | removed (DELETE /store/orders/{orderId}) |"),
+        "{markdown}"
+    );
+    // No change, no report.
+    let same = mcpgen(&["diff", "--from", "openapi.yaml"], dir.path());
+    assert_eq!(same.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&same.stdout).starts_with("0 breaking, 0 compatible; tools 15 → 15"));
+
+    let github = repo().join("tests/node_modules/@octokit/openapi/generated");
+    let dir = tempfile::tempdir().unwrap();
+    fs::write(
+        dir.path().join("mcpgen.yaml"),
+        format!(
+            "spec: {}\noutput: ghes-mcp\nserver: {{name: ghes-mcp}}\nruntime: {{path: {}}}\nsurface: discovery\n",
+            github.join("ghes-3.19.json").display(),
+            repo().join("runtime").display()
+        ),
+    )
+    .unwrap();
+    let older = github.join("ghes-3.17.json");
+    let out = mcpgen(&["diff", "--from", older.to_str().unwrap()], dir.path());
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    for expected in [
+        "tools 966 → 1039",
+        "breaking    code_security_detach_configuration  input /properties/selected_repository_ids: `minItems` tightened: none → 1",
+        "compatible  actions_get_artifact_and_log_retention_settings_organization  tool: added (GET /orgs/{org}/actions/permissions/artifact-and-log-retention)",
+        "compatible  actions_get_github_actions_permissions_organization  output /properties/sha_pinning_required: result field added",
+    ] {
+        assert!(
+            report.contains(expected),
+            "missing {expected:?} in:\n{}",
+            &report[..report.len().min(3000)]
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! `init` (a starter selection file; `wizard` when interactive), `list` (what each operation becomes and
 //! why) and `lint` (release checks of the selected tools).
 
+pub mod diff;
 pub mod init;
 pub mod lint;
 pub mod list;

@@ -124,6 +124,9 @@ pub struct Redaction {
 pub struct Files<'f> {
     pub config: &'f str,
     pub spec: &'f str,
+    /// The spec before a change (`mcpgen diff --from`): operationIds and tags
+    /// mcpgen.yaml names that it lacks are let be (the change added them).
+    pub earlier: bool,
 }
 
 // Long by design: the selection in order (crate name, operations, auth, env vars, limits, redaction, toolsets,
@@ -150,6 +153,17 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     let operations: Vec<&Operation> = api.operations.iter().filter(|op| matcher.decide(op).selected).collect();
 
     let overrides = check_overrides(api, file, &operations, cfg, &mut diags);
+    if files.earlier {
+        diags.retain(|d| {
+            ![
+                "no operation has the operationId",
+                "no operation has the tag",
+                "is not selected, so its settings",
+            ]
+            .iter()
+            .any(|said| d.message.contains(said))
+        });
+    }
 
     if let Some(max) = &file.max_tools
         && operations.len() > max.value
