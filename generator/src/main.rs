@@ -94,7 +94,8 @@ enum Command {
         /// The selection file.
         #[arg(long, default_value = "mcpgen.yaml", value_name = "PATH")]
         config: PathBuf,
-        /// The spec before the change.
+        /// The spec before the change: a file, or `git:REV` for the spec mcpgen.yaml names as it was
+        /// at that git revision (`git:HEAD`, `git:origin/main`).
         #[arg(long, value_name = "SPEC")]
         from: PathBuf,
         /// The spec after it (default: the one mcpgen.yaml names).
@@ -325,6 +326,12 @@ fn diff(
     fail_on: FailOn,
 ) -> Result<ExitCode, Error> {
     use mcpgen::commands::diff;
+    // `git:REV`: the spec mcpgen.yaml names, as it was at that revision.
+    let at_revision = match from.to_str().and_then(|f| f.strip_prefix("git:")) {
+        Some(rev) => Some(diff::spec_at_revision(config, rev)?),
+        None => None,
+    };
+    let from = at_revision.as_ref().map_or(from, |(_, path)| path.as_path());
     let old = mcpgen::build_with(config, Some(from))?;
     let new = mcpgen::build_with(config, to)?;
     let report = diff::diff(&old.plan.tools, &new.plan.tools);

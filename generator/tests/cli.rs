@@ -1513,6 +1513,22 @@ fn diff_classifies_spec_changes_for_agents() {
     let spec = dir.path().join("openapi.yaml");
     let old = fs::read_to_string(&spec).unwrap();
     fs::write(dir.path().join("old.yaml"), &old).unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "before"]);
     let cancel = old.find("    delete:\n      operationId: cancelOrder").unwrap();
     let users = old.find("  /users:").unwrap();
     let new = format!("{}{}", &old[..cancel], &old[users..])
@@ -1544,6 +1560,17 @@ fn diff_classifies_spec_changes_for_agents() {
     ] {
         assert!(report.contains(expected), "missing {expected:?} in:\n{report}");
     }
+    // The same, from the spec as committed.
+    let committed = mcpgen(&["diff", "--from", "git:HEAD"], dir.path());
+    assert_eq!(
+        String::from_utf8_lossy(&committed.stdout),
+        report,
+        "{}",
+        stderr(&committed)
+    );
+    let unknown = mcpgen(&["diff", "--from", "git:no-such-rev"], dir.path());
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("at `no-such-rev`"), "{}", stderr(&unknown));
     // A renamed operationId renames the tool: said once, with the setting that keeps the name.
     let rename = "breaking    add_pet_note  tool: renamed to `note_pet` (its operationId changed); `tools.notePet.name: add_pet_note` in mcpgen.yaml keeps the name";
     assert!(report.contains(rename), "{report}");

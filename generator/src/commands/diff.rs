@@ -18,10 +18,12 @@
 //!   `tools/list` entry size (tokens) changed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::diag::Error;
 use crate::plan::{ToolPlan, estimate_tokens};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -357,6 +359,43 @@ fn output(old: &Value, new: &Value, at: &str, found: &mut Found) {
     if let (Some(o), Some(n)) = (old.get("items"), new.get("items")) {
         output(o, n, &format!("{at}/items"), found);
     }
+}
+
+/// The spec mcpgen.yaml names as it was at a git revision (`--from git:REV`),
+/// written to a temporary directory (kept while it lives). A spec in several
+/// files is read from that one file: its other files come from the working tree.
+pub fn spec_at_revision(config: &Path, rev: &str) -> Result<(tempfile::TempDir, PathBuf), Error> {
+    let display = config.display().to_string();
+    let text = std::fs::read_to_string(config).map_err(|e| Error::io(format!("can't read {display}"), e))?;
+    let file = crate::select::config::parse(&display, &text)?;
+    let spec = config.parent().unwrap_or(Path::new("")).join(&file.spec.value);
+    let (dir, name) = match (spec.parent(), spec.file_name()) {
+        (Some(dir), Some(name)) => (dir, name),
+        _ => return Err(Error::Io(format!("`{}` is not a file path", file.spec.value))),
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let shown = format!("{rev}:./{}", name.to_string_lossy());
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["show", &shown])
+        .output()
+        .map_err(|e| Error::io("can't run git (needed for --from git:REV)", e))?;
+    if !out.status.success() {
+        return Err(Error::Io(format!(
+            "can't read {} at `{rev}`: {}",
+            spec.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )));
+    }
+    let temp = tempfile::tempdir().map_err(|e| Error::io("can't make a temporary directory", e))?;
+    let path = temp.path().join(name);
+    std::fs::write(&path, out.stdout).map_err(|e| Error::io(format!("can't write {}", path.display()), e))?;
+    Ok((temp, path))
 }
 
 /// For people: the counts, then the breaking changes, then the compatible ones.
