@@ -129,6 +129,7 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
     let lock_path = base.join(names::LOCK_FILE);
     let old_lock = read_lock(&lock_path)?;
     let tool_names = names::assign(&selection.operations, &selection.custom_names(), &old_lock);
+    let requests = names::requests(&selection.operations, &tool_names);
     let mut plan = plan::plan_tools(
         &selection,
         PlanInputs {
@@ -202,7 +203,7 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
         relative_path(&output_dir, &lock_path).map_err(|e| Error::io("can't place mcpgen.lock", e))?;
     files.push(GeneratedFile {
         path: lock_from_output,
-        contents: names::render_lock(&tool_names),
+        contents: names::render_lock(&tool_names, &requests),
         user_owned: false,
     });
     let name_changes = names::changes(&old_lock, &tool_names);

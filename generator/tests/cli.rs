@@ -1571,7 +1571,17 @@ fn diff_classifies_spec_changes_for_agents() {
     let unknown = mcpgen(&["diff", "--from", "git:no-such-rev"], dir.path());
     assert_eq!(unknown.status.code(), Some(2));
     assert!(stderr(&unknown).contains("at `no-such-rev`"), "{}", stderr(&unknown));
-    // A renamed operationId renames the tool: said once, with the setting that keeps the name.
+    // A renamed operationId keeps its tool: mcpgen.lock knows the tool by its request too.
+    assert!(
+        !report.contains("add_pet_note") && !report.contains("note_pet"),
+        "{report}"
+    );
+    // With a lock that doesn't (one written before it did), the rename is said once, with the setting that
+    // keeps the name.
+    let lock = dir.path().join("mcpgen.lock");
+    let text = fs::read_to_string(&lock).unwrap();
+    fs::write(&lock, &text[..text.find("requests:\n").unwrap()]).unwrap();
+    let report = String::from_utf8_lossy(&mcpgen(&["diff", "--from", "old.yaml"], dir.path()).stdout).to_string();
     let rename = "breaking    add_pet_note  tool: renamed to `note_pet` (its operationId changed); `tools.notePet.name: add_pet_note` in mcpgen.yaml keeps the name";
     assert!(report.contains(rename), "{report}");
     assert!(!report.contains("removed (POST /pets/{petId}/notes)"), "{report}");
