@@ -156,7 +156,7 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
     lap("check");
     let (budget, chosen) = (selection.token_budget, selection.surface);
     // Each tool's tools/list entry size, once: for the surface and the budget warning.
-    let listed: Vec<usize> = parallel::map_ordered(&plan.tools, |tool| tool.listed_bytes());
+    let listed: Vec<usize> = parallel::map_ordered(&plan.tools, |tool| tool.listed_bytes_in(plan.schema_profile));
     plan.surface = plan::choose_surface(chosen, listed.iter().sum(), budget);
     let verdicts = parallel::map_ordered(&plan.tools, |tool| plan::dialects::verdicts(tool, plan.schema_profile));
     plan.dialects = plan::dialects::count(&plan.tools, &verdicts);

@@ -334,7 +334,7 @@ fn diff(
     let from = at_revision.as_ref().map_or(from, |(_, path)| path.as_path());
     let old = mcpgen::build_with(config, Some(from))?;
     let new = mcpgen::build_with(config, to)?;
-    let report = diff::diff(&old.plan.tools, &new.plan.tools);
+    let report = diff::diff(&old.plan.tools, &new.plan.tools, new.plan.schema_profile);
     if json {
         print_json(&report);
     } else if markdown {

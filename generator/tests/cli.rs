@@ -1479,6 +1479,11 @@ fn lint_counts_what_each_model_api_takes_and_says_when_openai_would_get_too_many
     .unwrap();
     let base = "spec: openapi.yaml\noutput: t-mcp\nserver: {name: t-mcp}\nruntime: {path: ../runtime}\nlint: {skip: [similar-descriptions]}\n";
     fs::write(dir.path().join("mcpgen.yaml"), format!("{base}surface: tools\n")).unwrap();
+    let listed_bytes = |dir: &Path| -> u64 {
+        let listing: serde_json::Value = serde_json::from_slice(&mcpgen(&["list", "--json"], dir).stdout).unwrap();
+        listing["bytes"].as_u64().unwrap()
+    };
+    let full_bytes = listed_bytes(dir.path());
     let report = stderr(&mcpgen(&["lint"], dir.path()));
     for expected in [
         "model APIs: as listed (`schema_profile: full`), anthropic takes 130 of 130, openai-strict takes 0 of 130, gemini takes 0 of 130",
@@ -1494,6 +1499,8 @@ fn lint_counts_what_each_model_api_takes_and_says_when_openai_would_get_too_many
         format!("{base}surface: discovery\nschema_profile: portable\n"),
     )
     .unwrap();
+    // Sizes are of what is listed: the portable form, with its null branches and notes.
+    assert!(listed_bytes(dir.path()) > full_bytes);
     let report = stderr(&mcpgen(&["lint"], dir.path()));
     assert!(
         report.contains("anthropic takes 130 of 130, openai-strict takes 130 of 130, gemini takes 130 of 130")

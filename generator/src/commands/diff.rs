@@ -25,6 +25,7 @@ use serde_json::{Map, Value};
 
 use crate::diag::Error;
 use crate::plan::{ToolPlan, estimate_tokens};
+use mcpgen_spec::SchemaProfile;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -55,8 +56,9 @@ pub struct Report {
     pub changes: Vec<Change>,
 }
 
-/// Every change from the `old` tools to the `new` ones, by tool name.
-pub fn diff(old: &[ToolPlan], new: &[ToolPlan]) -> Report {
+/// Every change from the `old` tools to the `new` ones, by tool name; sizes
+/// as listed under `profile`.
+pub fn diff(old: &[ToolPlan], new: &[ToolPlan], profile: SchemaProfile) -> Report {
     let before: BTreeMap<&str, &ToolPlan> = old.iter().map(|t| (t.name.as_str(), t)).collect();
     let after: BTreeMap<&str, &ToolPlan> = new.iter().map(|t| (t.name.as_str(), t)).collect();
     let mut changes = Vec::new();
@@ -70,7 +72,7 @@ pub fn diff(old: &[ToolPlan], new: &[ToolPlan]) -> Report {
     let mut renamed = BTreeSet::new();
     for (name, tool) in &after {
         match (before.get(name), gone.get(&request(tool))) {
-            (Some(old), _) => changes.extend(tool_changes(old, tool)),
+            (Some(old), _) => changes.extend(tool_changes(old, tool, profile)),
             (None, Some(old)) => {
                 renamed.insert(old.name.as_str());
                 let id = tool.operation_id.as_deref().unwrap_or(name);
@@ -79,7 +81,7 @@ pub fn diff(old: &[ToolPlan], new: &[ToolPlan]) -> Report {
                     old.name
                 );
                 changes.push(change(Class::Breaking, &old.name, "tool", what));
-                changes.extend(tool_changes(old, tool));
+                changes.extend(tool_changes(old, tool, profile));
             }
             (None, None) => {
                 let what = format!("added ({} {})", tool.http_method, tool.path);
@@ -92,7 +94,7 @@ pub fn diff(old: &[ToolPlan], new: &[ToolPlan]) -> Report {
         changes.push(change(Class::Breaking, &tool.name, "tool", what));
     }
     changes.sort_by(|a, b| b.class.cmp(&a.class).then(a.tool.cmp(&b.tool)));
-    let tokens = |tools: &[ToolPlan]| estimate_tokens(tools.iter().map(ToolPlan::listed_bytes).sum());
+    let tokens = |tools: &[ToolPlan]| estimate_tokens(tools.iter().map(|t| t.listed_bytes_in(profile)).sum());
     Report {
         breaking: changes.iter().filter(|c| c.class == Class::Breaking).count(),
         compatible: changes.iter().filter(|c| c.class == Class::Compatible).count(),
@@ -113,7 +115,7 @@ fn change(class: Class, tool: &str, at: &str, what: String) -> Change {
     }
 }
 
-fn tool_changes(old: &ToolPlan, new: &ToolPlan) -> Vec<Change> {
+fn tool_changes(old: &ToolPlan, new: &ToolPlan, profile: SchemaProfile) -> Vec<Change> {
     let mut out = Vec::new();
     let name = &new.name;
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
@@ -174,7 +176,8 @@ fn tool_changes(old: &ToolPlan, new: &ToolPlan) -> Vec<Change> {
     if old.description != new.description {
         out.push(change(Class::Compatible, name, "description", "changed".into()));
     }
-    let (before, after) = (estimate_tokens(old.listed_bytes()), estimate_tokens(new.listed_bytes()));
+    let size = |t: &ToolPlan| estimate_tokens(t.listed_bytes_in(profile));
+    let (before, after) = (size(old), size(new));
     if before != after {
         let what = format!("tools/list entry ~{before} → ~{after} tokens");
         out.push(change(Class::Compatible, name, "size", what));

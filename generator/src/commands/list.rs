@@ -202,7 +202,7 @@ fn listing(
         };
         let (bytes, reason, pagination, example_bytes) = match planned {
             Ok(tool) => (
-                Some(tool.listed_bytes()),
+                Some(tool.listed_bytes_in(profile)),
                 decision.reason,
                 tool.pagination
                     .as_ref()

@@ -532,9 +532,13 @@ impl Plan {
 }
 
 impl ToolPlan {
-    /// Bytes of the tool's `tools/list` entry.
-    pub fn listed_bytes(&self) -> usize {
-        self.listed_json().to_string().len()
+    /// Bytes of the tool's `tools/list` entry as listed under `profile` (its input schema in that form).
+    pub fn listed_bytes_in(&self, profile: mcpgen_spec::SchemaProfile) -> usize {
+        let mut entry = self.listed_json();
+        if profile == mcpgen_spec::SchemaProfile::Portable {
+            entry["inputSchema"] = mcpgen_spec::portable::portable(&entry["inputSchema"]);
+        }
+        entry.to_string().len()
     }
 
     /// The tool's entry in `tools/list` as the runtime serves it (compact JSON), for size budgets.
