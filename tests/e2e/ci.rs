@@ -266,3 +266,82 @@ fn a_planted_failure_that_passes_stops_ci() {
         );
     }
 }
+
+/// `.ci/sweep.py` on a target directory laid out as cargo lays it out.
+#[test]
+fn the_cache_sweep_removes_only_superseded_build_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("target");
+    let stamp = dir.path().join(".last-run");
+    let old = [
+        // Our crate as an earlier clone built it: superseded by the newer build below.
+        "debug/deps/libmcpgen_runtime-0123456789abcdef.rlib",
+        "debug/deps/libmcpgen_runtime-0123456789abcdef.rmeta",
+        "debug/.fingerprint/mcpgen-runtime-0123456789abcdef/lib-mcpgen_runtime",
+        "debug/incremental/mcpgen_runtime-0spldz5qb7db8/s-1/dep-graph.bin",
+        // A dependency in two configurations, neither rebuilt: both still in use.
+        "debug/deps/libsyn-1111111111111111.rlib",
+        "debug/deps/libsyn-2222222222222222.rlib",
+        // Another profile has its own outputs: nothing there was rebuilt.
+        "workflow/release/.fingerprint/petstore-mcp-3333333333333333/bin",
+        "workflow/release/deps/petstore_mcp-3333333333333333",
+    ];
+    let new = [
+        "debug/deps/libmcpgen_runtime-fedcba9876543210.rlib",
+        "debug/.fingerprint/mcpgen-runtime-fedcba9876543210/lib-mcpgen_runtime",
+        "debug/incremental/mcpgen_runtime-1javj7cf485z8/s-2/dep-graph.bin",
+    ];
+    for file in old.iter().chain(&new) {
+        let path = target.join(file);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, "x").unwrap();
+    }
+    // Files written before the previous run's start, then the stamp, then its builds.
+    let touch = |paths: Vec<std::path::PathBuf>, when: &str| {
+        let out = Command::new("touch").arg("-d").arg(when).args(paths).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+    };
+    let walk = |root: &Path| -> Vec<std::path::PathBuf> {
+        let mut all = vec![root.to_path_buf()];
+        let mut at = 0;
+        while at < all.len() {
+            if all[at].is_dir() {
+                all.extend(std::fs::read_dir(&all[at]).unwrap().map(|e| e.unwrap().path()));
+            }
+            at += 1;
+        }
+        all
+    };
+    touch(walk(&target), "-2 hours");
+    touch(vec![stamp.clone()], "-1 hour");
+    let rebuilt: Vec<_> = new
+        .iter()
+        .flat_map(|f| target.join(f).ancestors().take(3).map(Path::to_path_buf).collect::<Vec<_>>())
+        .collect();
+    touch(rebuilt, "now");
+
+    let out = Command::new("python3")
+        .arg(workspace_root().join(".ci/sweep.py"))
+        .arg(&target)
+        .arg(&stamp)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("swept "));
+    let gone = |file: &str| !target.join(file).exists();
+    for file in &old[..4] {
+        assert!(gone(file), "{file} was superseded and must go");
+    }
+    for file in old[4..].iter().chain(&new) {
+        assert!(!gone(file), "{file} must stay");
+    }
+    // Without a previous run nothing is swept.
+    let out = Command::new("python3")
+        .arg(workspace_root().join(".ci/sweep.py"))
+        .arg(&target)
+        .arg(dir.path().join("never"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(target.join(new[0]).exists());
+}
