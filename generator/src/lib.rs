@@ -59,12 +59,22 @@ pub fn locate_lint(generated: &Generated, findings: &mut [Diagnostic]) {
 // Long by design: the pipeline itself, stage after stage with its timing and the positions its diagnostics
 // need; each stage is one call.
 pub fn build(config_path: &Path) -> Result<Generated, Error> {
-    build_with(config_path, None)
+    build_with(config_path, SpecInput::Named)
 }
 
-/// `build`, with another spec in place of the one mcpgen.yaml names (the
-/// same selection, overrides and mcpgen.lock): the old side of `mcpgen diff`.
-pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, Error> {
+/// Which spec `build_with` reads.
+#[derive(Clone, Copy)]
+pub enum SpecInput<'a> {
+    /// The one mcpgen.yaml names (for a URL, the copy mcpgen.lock pins).
+    Named,
+    /// Another file, with the same selection, overrides and mcpgen.lock: the
+    /// old side of `mcpgen diff`, and a download `mcpgen update` checks.
+    File(&'a Path),
+    /// A spec `mcpgen update` just fetched (where it is, and its pin for the lock).
+    Fetched(&'a Path, &'a load::remote::SpecPin),
+}
+
+pub fn build_with(config_path: &Path, spec: SpecInput) -> Result<Generated, Error> {
     let config_file = config_path.display().to_string();
     let text = std::fs::read_to_string(config_path).map_err(|e| Error::io(format!("can't read {config_file}"), e))?;
     let config_snippets = |err: Error| match err {
@@ -77,7 +87,18 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
     let selection_file = config::parse(&config_file, &text).map_err(config_snippets)?;
     let base = config_path.parent().unwrap_or(Path::new(""));
 
-    let spec_path = spec.map_or_else(|| base.join(&selection_file.spec.value), Path::to_path_buf);
+    let lock_path = base.join(names::LOCK_FILE);
+    let old_lock = read_lock(&lock_path)?;
+    let named = &selection_file.spec.value;
+    let (spec_path, pin) = match spec {
+        SpecInput::File(path) => (path.to_path_buf(), old_lock.spec.clone()),
+        SpecInput::Fetched(path, pin) => (path.to_path_buf(), Some(pin.clone())),
+        SpecInput::Named if load::remote::is_url(named) => {
+            let copy = load::remote::pinned_copy(base, named, old_lock.spec.as_ref(), &config_file);
+            (base.join(copy.map_err(config_snippets)?), old_lock.spec.clone())
+        }
+        SpecInput::Named => (base.join(named), None),
+    };
     let spec_file = spec_path.display().to_string();
     if !spec_path.is_file() {
         let at = &selection_file.spec.referenced;
@@ -112,7 +133,7 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
     let files = select::Files {
         config: &config_file,
         spec: &spec_file,
-        earlier: spec.is_some(),
+        earlier: matches!(spec, SpecInput::File(_)),
     };
     let selection = select::select(&api, &selection_file, &files).map_err(with_positions)?;
     lap("select");
@@ -126,8 +147,6 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
     let output_dir = base.join(&selection_file.output.value);
     let runtime = select::runtime::RuntimeDependency::of(&selection_file.runtime, base, &output_dir, &config_file)
         .map_err(config_snippets)?;
-    let lock_path = base.join(names::LOCK_FILE);
-    let old_lock = read_lock(&lock_path)?;
     let tool_names = names::assign(&selection.operations, &selection.custom_names(), &old_lock);
     let requests = names::requests(&selection.operations, &tool_names);
     let mut plan = plan::plan_tools(
@@ -169,6 +188,8 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
         config_path,
         &output_dir,
         runtime.dir.as_deref(),
+        // The spec file the repository holds (for a URL, the copy mcpgen.lock pins).
+        pin.as_ref().map_or(&selection_file.spec.value, |pin| &pin.file),
     )
     .map_err(config_snippets)?;
     let skip = lint_skip(&selection_file, &config_file).map_err(config_snippets)?;
@@ -203,7 +224,7 @@ pub fn build_with(config_path: &Path, spec: Option<&Path>) -> Result<Generated, 
         relative_path(&output_dir, &lock_path).map_err(|e| Error::io("can't place mcpgen.lock", e))?;
     files.push(GeneratedFile {
         path: lock_from_output,
-        contents: names::render_lock(&tool_names, &requests),
+        contents: names::render_lock(&tool_names, &requests, pin.as_ref()),
         user_owned: false,
     });
     let name_changes = names::changes(&old_lock, &tool_names);
@@ -236,6 +257,7 @@ fn package(
     config_path: &Path,
     output_dir: &Path,
     runtime_dir: Option<&str>,
+    spec_copy: &str,
 ) -> Result<(), Error> {
     let base = config_path.parent().unwrap_or(Path::new(""));
     let config_file = config_path.display().to_string();
@@ -245,7 +267,8 @@ fn package(
         plan.deploy.context = context;
         plan.deploy.crate_in_context = crate_in_context;
     }
-    if let Some(setting) = &selection_file.ci.github_actions {
+    let ci = &selection_file.ci;
+    if let Some(setting) = &ci.github_actions {
         let config_name = config_path
             .file_name()
             .map_or("mcpgen.yaml".into(), |n| n.to_string_lossy());
@@ -254,13 +277,35 @@ fn package(
             base,
             &setting.value,
             &config_name,
-            &selection_file.spec.value,
+            spec_copy,
             &selection_file.output.value,
         )
         .map_err(|message| Error::one(deploy::workflow_problem(&config_file, at, message)))?;
+        workflow.diff_comment = ci.diff_comment;
+        if let Some(schedule) = &ci.update_schedule {
+            let at = &schedule.referenced;
+            let problem = if load::remote::is_url(&selection_file.spec.value) {
+                deploy::check_schedule(&schedule.value).err()
+            } else {
+                Some("`mcpgen update` fetches a spec named by URL, and `spec` is a file".to_string())
+            };
+            if let Some(problem) = problem {
+                return Err(Error::one(
+                    Diagnostic::new(&config_file, format!("ci.update_schedule: {problem}"))
+                        .line_col(at.line(), at.column())
+                        .help("e.g. `update_schedule: \"0 6 * * 1\"` (Mondays, 06:00 UTC) with `spec: https://…`"),
+                ));
+            }
+            workflow.update_schedule = Some(schedule.value.clone());
+        }
         workflow.path = relative_path(output_dir, &base.join(&setting.value))
             .map_err(|e| Error::io("can't place the workflow", e))?;
         plan.workflow = Some(workflow);
+    } else if ci.diff_comment || ci.update_schedule.is_some() {
+        return Err(Error::one(
+            Diagnostic::new(&config_file, "`ci.diff_comment` and `ci.update_schedule` are jobs of the workflow `ci.github_actions` writes, and it is not set")
+                .help("add `github_actions: .github/workflows/mcpgen.yml` (relative to mcpgen.yaml) under `ci:`"),
+        ));
     }
     let header = render::header(plan);
     let (files, publishing) = distribution::distribution(&selection_file.distribution, plan, &config_file, &header)
@@ -328,6 +373,11 @@ fn docker_context(output_dir: &Path, runtime_dir: &str) -> std::io::Result<(Stri
 fn release_freed_memory() {
     // SAFETY: mi_collect only walks mimalloc's own heaps; it is safe to call at any time.
     unsafe { libmimalloc_sys::mi_collect(true) };
+}
+
+/// Any reqwest client in the process needs this before it is built.
+pub(crate) fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// The names of the last run; none yet is an empty lock.

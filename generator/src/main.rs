@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use indexmap::IndexMap;
+use mcpgen::SpecInput;
+use mcpgen::commands::diff;
 use mcpgen::diag::{Diagnostic, Error};
 use mcpgen::render::write::Changes;
 use serde::Serialize;
@@ -111,6 +113,26 @@ enum Command {
         #[arg(long, value_enum, default_value = "breaking")]
         fail_on: FailOn,
     },
+    /// Fetch the spec mcpgen.yaml names by URL (`spec: https://…`), check it, pin it in mcpgen.lock,
+    /// regenerate, and print what the change does to the agents (as `mcpgen diff` does). The only
+    /// command that uses the network; `generate` reads the copy it keeps.
+    #[command(
+        after_help = "Exit 0 when updated (`--fail-on breaking`: 1 when a change is breaking);                             on an error nothing is replaced."
+    )]
+    Update {
+        /// The selection file.
+        #[arg(long, default_value = "mcpgen.yaml", value_name = "PATH")]
+        config: PathBuf,
+        /// Print the report as JSON on stdout.
+        #[arg(long, conflicts_with = "markdown")]
+        json: bool,
+        /// Print the report as Markdown sized for a pull request's body.
+        #[arg(long)]
+        markdown: bool,
+        /// Which changes make the exit status 1.
+        #[arg(long, value_enum, default_value = "never")]
+        fail_on: FailOn,
+    },
     /// Print the JSON Schema of mcpgen.yaml (for editors: yaml-language-server and others).
     Schema,
     /// Print a shell completion script.
@@ -194,6 +216,12 @@ fn run(command: Command) -> Result<ExitCode, Error> {
             markdown,
             fail_on,
         } => diff(&config, &from, to.as_deref(), json, markdown, fail_on),
+        Command::Update {
+            config,
+            json,
+            markdown,
+            fail_on,
+        } => update(&config, json, markdown, fail_on),
         Command::List { config, spec, json } => list(config, spec, json),
         Command::Generate {
             config,
@@ -325,25 +353,49 @@ fn diff(
     markdown: bool,
     fail_on: FailOn,
 ) -> Result<ExitCode, Error> {
-    use mcpgen::commands::diff;
     // `git:REV`: the spec mcpgen.yaml names, as it was at that revision.
     let at_revision = match from.to_str().and_then(|f| f.strip_prefix("git:")) {
         Some(rev) => Some(diff::spec_at_revision(config, rev)?),
         None => None,
     };
     let from = at_revision.as_ref().map_or(from, |(_, path)| path.as_path());
-    let old = mcpgen::build_with(config, Some(from))?;
-    let new = mcpgen::build_with(config, to)?;
+    let old = mcpgen::build_with(config, SpecInput::File(from))?;
+    let new = mcpgen::build_with(config, to.map_or(SpecInput::Named, SpecInput::File))?;
     let report = diff::diff(&old.plan.tools, &new.plan.tools, new.plan.schema_profile);
+    print_report(&report, json, markdown, fail_on)
+}
+
+fn print_report(report: &diff::Report, json: bool, markdown: bool, fail_on: FailOn) -> Result<ExitCode, Error> {
     if json {
-        print_json(&report);
+        print_json(report);
     } else if markdown {
-        print!("{}", diff::render_markdown(&report));
+        print!("{}", diff::render_markdown(report));
     } else {
-        print!("{}", diff::render_text(&report));
+        print!("{}", diff::render_text(report));
     }
     let failed = matches!(fail_on, FailOn::Breaking) && report.breaking > 0;
     Ok(ExitCode::from(u8::from(failed)))
+}
+
+fn update(config: &Path, json: bool, markdown: bool, fail_on: FailOn) -> Result<ExitCode, Error> {
+    let updated = mcpgen::commands::update::update(config)?;
+    let pin = &updated.pin;
+    let changes = &updated.changes;
+    if let Some(why) = &updated.old_failed {
+        eprintln!("warning: the copy there was does not generate, so every tool counts as added:\n{why}");
+    }
+    if updated.spec_changed {
+        eprintln!("fetched {} into {} (SHA-256 {})", pin.url, pin.file, pin.sha256);
+    } else {
+        eprintln!("fetched {}: unchanged since the last update", pin.url);
+    }
+    eprintln!(
+        "{} file(s) of the crate written, {} removed, {} unchanged",
+        changes.stale.len() + changes.missing.len(),
+        changes.extra.len(),
+        changes.unchanged
+    );
+    print_report(&updated.report, json, markdown, fail_on)
 }
 
 fn list(config: Option<PathBuf>, spec: Option<PathBuf>, json: bool) -> Result<ExitCode, Error> {

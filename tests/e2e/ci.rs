@@ -316,7 +316,14 @@ fn the_cache_sweep_removes_only_superseded_build_outputs() {
     touch(vec![stamp.clone()], "-1 hour");
     let rebuilt: Vec<_> = new
         .iter()
-        .flat_map(|f| target.join(f).ancestors().take(3).map(Path::to_path_buf).collect::<Vec<_>>())
+        .flat_map(|f| {
+            target
+                .join(f)
+                .ancestors()
+                .take(3)
+                .map(Path::to_path_buf)
+                .collect::<Vec<_>>()
+        })
         .collect();
     touch(rebuilt, "now");
 

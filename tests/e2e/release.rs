@@ -15,7 +15,8 @@ use std::time::Duration;
 
 use mcpgen_tests::registry::{LocalRegistry, PUBLISHED, VERSION, copy_dir, report};
 use mcpgen_tests::{
-    API_KEY, Recorder, built_binary, fenced_after, node_path, node_tool, python_tool, workspace_root, yaml_documents,
+    API_KEY, Recorder, built_binary, fenced_after, free_port, node_path, node_tool, python_tool, workspace_root,
+    yaml_documents,
 };
 use rmcp::ServiceExt;
 use rmcp::model::CallToolRequestParams;
@@ -460,6 +461,18 @@ async fn the_registry_entry_and_the_bundle_are_valid_and_the_bundle_runs() -> an
     Ok(())
 }
 
+/// The `run` of the step of `job` that contains `needle`.
+fn job_step(workflow: &Value, job: &str, needle: &str) -> String {
+    workflow["jobs"][job]["steps"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no job {job}"))
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .find(|run| run.contains(needle))
+        .unwrap_or_else(|| panic!("no step of {job} runs {needle:?}"))
+        .to_string()
+}
+
 /// The generated workflow passes action-validator, and its steps run as
 /// written in a copy of the example's directory: the install step really
 /// installs mcpgen (from a local crates.io holding the packaged crate; nothing
@@ -480,15 +493,7 @@ fn the_workflow_is_valid_and_its_steps_run_as_written() -> anyhow::Result<()> {
         String::from_utf8_lossy(&out.stderr)
     );
     let parsed = &yaml_documents(&workflow)[0];
-    let steps = parsed["jobs"]["regenerated"]["steps"].as_array().unwrap();
-    let step = |needle: &str| -> String {
-        steps
-            .iter()
-            .filter_map(|s| s["run"].as_str())
-            .find(|run| run.contains(needle))
-            .unwrap_or_else(|| panic!("no step runs {needle:?}"))
-            .to_string()
-    };
+    let step = |needle: &str| job_step(parsed, "regenerated", needle);
     let (install, check, test) = (
         step("cargo install mcpgen"),
         step("mcpgen generate --check"),
@@ -525,11 +530,32 @@ fn the_workflow_is_valid_and_its_steps_run_as_written() -> anyhow::Result<()> {
         report(&out)
     );
 
+    // A pull request changing the spec, on a base branch `main` as checked out (`fetch-depth: 0`).
+    let git = "git init -q && git add -A && git -c user.name=t -c user.email=t@example.com commit -qm base \
+               && git update-ref refs/remotes/origin/main HEAD";
+    let out = run(git);
+    assert!(out.status.success(), "{}", report(&out));
     let spec = repo.join("openapi.yaml");
     std::fs::write(
         &spec,
         std::fs::read_to_string(&spec)?.replace("summary: Get a pet\n", "summary: Fetch a pet\n"),
     )?;
+    // The diff job's step as written, with what GitHub sets for it; its comment is that file.
+    let diff = job_step(parsed, "spec-diff", "mcpgen diff");
+    let temp = root.path().join("runner-temp");
+    std::fs::create_dir_all(&temp)?;
+    let out = registry
+        .command(&repo, &diff)
+        .env("GITHUB_BASE_REF", "main")
+        .env("RUNNER_TEMP", &temp)
+        .output()?;
+    assert!(out.status.success(), "{}", report(&out));
+    let comment = std::fs::read_to_string(temp.join("mcpgen-diff.md"))?;
+    assert!(
+        comment.starts_with("### mcpgen diff\n\n0 breaking, 2 compatible")
+            && comment.contains("| `get_pet_by_id` | description | changed |"),
+        "{comment}"
+    );
     let out = run(&check);
     let text = report(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -541,5 +567,113 @@ fn the_workflow_is_valid_and_its_steps_run_as_written() -> anyhow::Result<()> {
         text.contains("run `mcpgen generate --config mcpgen.yaml` and commit the result"),
         "{text}"
     );
+    scheduled_update_runs_as_written(&registry, &example, root.path())
+}
+
+/// A spec named by URL with `ci.update_schedule`: the workflow is valid, and
+/// its update job's step, run as written against a changed spec, leaves the
+/// regenerated crate where the pull request step's `add-paths` look and the
+/// report in the pull request's body.
+fn scheduled_update_runs_as_written(registry: &LocalRegistry, example: &Path, root: &Path) -> anyhow::Result<()> {
+    let served = root.join("served");
+    std::fs::create_dir_all(&served)?;
+    let original = std::fs::read_to_string(example.join("openapi.yaml"))?;
+    std::fs::write(served.join("openapi.yaml"), &original)?;
+    let port = free_port();
+    let server = Command::new("python3")
+        .args([
+            "-m",
+            "http.server",
+            "--bind",
+            "127.0.0.1",
+            &port.to_string(),
+            "--directory",
+        ])
+        .arg(&served)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let _server = KillOnDrop(server);
+    let up = (0..100).any(|_| {
+        std::thread::sleep(Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(up, "the spec server did not start");
+
+    let api = root.join("api");
+    std::fs::create_dir_all(&api)?;
+    let config = std::fs::read_to_string(example.join("mcpgen.yaml"))?
+        .replace(
+            "spec: openapi.yaml\n",
+            &format!("spec: http://127.0.0.1:{port}/openapi.yaml\n"),
+        )
+        .replace("path: ../../runtime", "path: ../runtime")
+        .replace(
+            "github_actions: .github/workflows/petstore-mcp.yml",
+            "github_actions: .github/workflows/api.yml\n  update_schedule: \"0 6 * * 1\"",
+        );
+    std::fs::write(api.join("mcpgen.yaml"), config)?;
+    let shell = |script: &str, temp: &Path| {
+        registry
+            .command(&api, script)
+            .env("RUNNER_TEMP", temp)
+            .env("NO_PROXY", "127.0.0.1")
+            .output()
+    };
+    let out = shell("mcpgen update", root)?;
+    assert!(out.status.success(), "{}", report(&out));
+
+    let workflow = api.join(".github/workflows/api.yml");
+    let out = Command::new(node_tool(".bin/action-validator")?)
+        .arg(&workflow)
+        .output()?;
+    assert!(out.status.success(), "{}", report(&out));
+    let parsed = &yaml_documents(&workflow)[0];
+    // YAML 1.1 reads the key `on` as true.
+    let triggers = parsed.get("on").unwrap_or(&parsed["true"]);
+    assert_eq!(triggers["schedule"][0]["cron"], "0 6 * * 1");
+    let update = job_step(parsed, "update-spec", "mcpgen update");
+    let pull_request = parsed["jobs"]["update-spec"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("peter-evans/create-pull-request@"))
+        })
+        .expect("a step opening the pull request");
+    let add_paths: Vec<&str> = pull_request["with"]["add-paths"].as_str().unwrap().lines().collect();
+    assert_eq!(add_paths, ["openapi.yaml", "mcpgen.lock", "petstore-mcp/**"]);
+
+    // The API changes; the step as written regenerates and writes the pull request's body.
+    std::fs::write(
+        served.join("openapi.yaml"),
+        original.replace(
+            "      enum: [available, pending, sold]",
+            "      enum: [available, sold]",
+        ),
+    )?;
+    let temp = root.join("update-temp");
+    std::fs::create_dir_all(&temp)?;
+    let out = shell(&update, &temp)?;
+    assert!(out.status.success(), "{}", report(&out));
+    let body = std::fs::read_to_string(temp.join("mcpgen-update.md"))?;
+    assert!(body.contains("enum values removed: \"pending\""), "{body}");
+    for path in &add_paths {
+        assert!(api.join(path.trim_end_matches("/**")).exists(), "{path}");
+    }
+    assert!(std::fs::read_to_string(api.join("openapi.yaml"))?.contains("enum: [available, sold]"));
+    let out = shell("mcpgen generate --check", root)?;
+    assert!(out.status.success(), "{}", report(&out));
     Ok(())
+}
+
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }

@@ -62,8 +62,9 @@ pub fn diff(old: &[ToolPlan], new: &[ToolPlan], profile: SchemaProfile) -> Repor
     let before: BTreeMap<&str, &ToolPlan> = old.iter().map(|t| (t.name.as_str(), t)).collect();
     let after: BTreeMap<&str, &ToolPlan> = new.iter().map(|t| (t.name.as_str(), t)).collect();
     let mut changes = Vec::new();
-    // A tool gone and one new for the same request: the operationId changed, and with it the name.
-    let request = |t: &ToolPlan| (t.http_method, t.path.clone());
+    // A tool gone and one new for the same request (parameters' names aside): the operationId changed,
+    // and with it the name.
+    let request = |t: &ToolPlan| (t.http_method, crate::plan::names::path_shape(&t.path));
     let gone: BTreeMap<_, &ToolPlan> = before
         .iter()
         .filter(|(name, _)| !after.contains_key(*name))
@@ -371,10 +372,16 @@ pub fn spec_at_revision(config: &Path, rev: &str) -> Result<(tempfile::TempDir, 
     let display = config.display().to_string();
     let text = std::fs::read_to_string(config).map_err(|e| Error::io(format!("can't read {display}"), e))?;
     let file = crate::select::config::parse(&display, &text)?;
-    let spec = config.parent().unwrap_or(Path::new("")).join(&file.spec.value);
+    let base = config.parent().unwrap_or(Path::new(""));
+    // A spec named by URL: the copy mcpgen.lock pins is what was committed.
+    let named = match crate::read_lock(&base.join(crate::plan::names::LOCK_FILE))?.spec {
+        Some(pin) if crate::load::remote::is_url(&file.spec.value) => pin.file,
+        _ => file.spec.value.clone(),
+    };
+    let spec = base.join(&named);
     let (dir, name) = match (spec.parent(), spec.file_name()) {
         (Some(dir), Some(name)) => (dir, name),
-        _ => return Err(Error::Io(format!("`{}` is not a file path", file.spec.value))),
+        _ => return Err(Error::Io(format!("`{named}` is not a file path"))),
     };
     let dir = if dir.as_os_str().is_empty() {
         Path::new(".")

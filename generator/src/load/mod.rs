@@ -13,6 +13,7 @@
 //! spec's paths never exists whole.
 
 pub mod bundle;
+pub mod remote;
 pub mod swagger2;
 
 use std::path::Path;

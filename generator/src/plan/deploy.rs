@@ -64,6 +64,11 @@ pub struct Workflow {
     pub config: String,
     pub spec: String,
     pub crate_dir: String,
+    pub lock: String,
+    /// `ci.diff_comment`: a job commenting `mcpgen diff` on pull requests.
+    pub diff_comment: bool,
+    /// `ci.update_schedule`: a job running `mcpgen update` on this cron schedule.
+    pub update_schedule: Option<String>,
 }
 
 /// Claude Desktop, VS Code, Cursor and a generic YAML host, over stdio and
@@ -284,6 +289,9 @@ pub fn workflow(
         config: inside(config_file_name),
         spec: inside(spec),
         crate_dir: inside(output),
+        lock: inside(crate::plan::names::LOCK_FILE),
+        diff_comment: false,
+        update_schedule: None,
     })
 }
 
@@ -299,6 +307,27 @@ fn normalize_relative(path: &str) -> Vec<String> {
         }
     }
     parts
+}
+
+/// A cron schedule GitHub takes: five fields of digits, `*`, `,`, `-` and `/`
+/// (GitHub's names of months and days aside). `Err` says what is wrong.
+pub fn check_schedule(cron: &str) -> Result<(), String> {
+    let fields: Vec<&str> = cron.split_whitespace().collect();
+    if fields.len() != 5 {
+        return Err(format!(
+            "`{cron}` has {} fields; a cron schedule has 5 (minute hour day month weekday)",
+            fields.len()
+        ));
+    }
+    if let Some(bad) = fields.iter().find(|f| {
+        !f.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '*' | ',' | '-' | '/'))
+    }) {
+        return Err(format!(
+            "`{bad}` in `{cron}` is not a cron field (digits, `*`, `,`, `-`, `/`)"
+        ));
+    }
+    Ok(())
 }
 
 /// A diagnostic for a bad `ci.github_actions`.

@@ -1,0 +1,247 @@
+//! `mcpgen update` against a spec served over HTTP: it fetches, pins and
+//! regenerates; `generate` then works offline from the pinned copy and
+//! refuses a copy edited since; a changed spec is explained as `mcpgen diff`
+//! explains it; a failed fetch or a broken spec replaces nothing; a proxy
+//! from the environment is used.
+
+use std::fs;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Command, Output};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+fn repo() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+}
+
+/// mcpgen with no proxy from the machine, unless the test sets one.
+fn mcpgen(args: &[&str], cwd: &Path, proxy: Option<&str>) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mcpgen"));
+    for var in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"] {
+        command.env_remove(var).env_remove(var.to_lowercase());
+    }
+    if let Some(proxy) = proxy {
+        command.env("HTTP_PROXY", proxy);
+    }
+    command.args(args).current_dir(cwd).output().expect("mcpgen runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).to_string()
+}
+
+/// What the served spec server answers: a status and a body.
+type Answer = Arc<Mutex<(u16, Vec<u8>)>>;
+
+/// A one-file HTTP server on 127.0.0.1 that records each request line; it
+/// stops by itself after a minute.
+struct SpecServer {
+    port: u16,
+    answer: Answer,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl SpecServer {
+    fn start() -> SpecServer {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let answer: Answer = Arc::new(Mutex::new((200, Vec::new())));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (served, seen) = (answer.clone(), requests.clone());
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while Instant::now() < deadline {
+                let Ok((stream, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(10));
+                    continue;
+                };
+                stream.set_nonblocking(false).unwrap();
+                stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+                let mut reader = BufReader::new(stream);
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                seen.lock().unwrap().push(line.trim_end().to_string());
+                // The rest of the head, up to the blank line.
+                loop {
+                    let mut header = String::new();
+                    if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
+                        break;
+                    }
+                }
+                let (status, body) = served.lock().unwrap().clone();
+                let mut stream = reader.into_inner();
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/yaml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = stream.write_all(head.as_bytes());
+                let _ = stream.write_all(&body);
+                let _ = stream.read(&mut [0; 1]);
+            }
+        });
+        SpecServer { port, answer, requests }
+    }
+
+    fn serve(&self, status: u16, body: &str) {
+        *self.answer.lock().unwrap() = (status, body.as_bytes().to_vec());
+    }
+}
+
+/// The petstore example's selection, its spec named by `url`.
+fn project(url: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let config = fs::read_to_string(repo().join("examples/petstore/mcpgen.yaml")).unwrap();
+    let config = config.replace("spec: openapi.yaml\n", &format!("spec: {url}\n"));
+    assert!(config.contains(url));
+    fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
+    dir
+}
+
+fn lock(dir: &Path) -> String {
+    fs::read_to_string(dir.join("mcpgen.lock")).unwrap_or_default()
+}
+
+#[test]
+fn update_fetches_pins_regenerates_and_explains_the_change() {
+    let server = SpecServer::start();
+    let spec = fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap();
+    server.serve(200, &spec);
+    let url = format!("http://127.0.0.1:{}/v1/openapi.yaml", server.port);
+    let project = project(&url);
+    let dir = project.path();
+
+    // Before any update, generate says what to run, and running it works.
+    let out = mcpgen(&["generate"], dir, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("has not been fetched yet"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("run `mcpgen update`"), "{}", stderr(&out));
+    let out = mcpgen(&["update"], dir, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("fetched {url} into openapi.yaml (SHA-256 ")),
+        "{}",
+        stderr(&out)
+    );
+    let report = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(report.contains("compatible  list_pets  tool: added"), "{report}");
+    assert_eq!(fs::read_to_string(dir.join("openapi.yaml")).unwrap(), spec);
+    let pinned = lock(dir);
+    assert!(
+        pinned.contains(&format!(
+            "spec:\n  url: \"{url}\"\n  file: \"openapi.yaml\"\n  sha256: "
+        )),
+        "{pinned}"
+    );
+    assert!(dir.join("petstore-mcp/src/tools.rs").is_file());
+    let header = fs::read_to_string(dir.join("petstore-mcp/src/tools.rs")).unwrap();
+    assert!(
+        header.lines().next().unwrap().contains(&url),
+        "the crate says where its spec came from"
+    );
+
+    // generate --check needs no network: the server answers 500 from now on and is never asked.
+    server.serve(500, "");
+    let asked = server.requests.lock().unwrap().len();
+    let out = mcpgen(&["generate", "--check"], dir, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
+    assert_eq!(server.requests.lock().unwrap().len(), asked);
+
+    // A failed fetch replaces nothing, and says what the network needs.
+    let out = mcpgen(&["update"], dir, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("the server answered 500"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("HTTPS_PROXY"), "{}", stderr(&out));
+    // A spec that doesn't load replaces nothing either.
+    server.serve(200, "openapi: 3.0.3\ninfo: [not, an, object]\n");
+    let out = mcpgen(&["update"], dir, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(dir.join("openapi.yaml")).unwrap(), spec);
+    assert_eq!(lock(dir), pinned);
+
+    // A copy edited by hand no longer matches its pin; the help's command restores it.
+    fs::write(dir.join("openapi.yaml"), spec.replace("Pets", "Cats")).unwrap();
+    let out = mcpgen(&["generate", "--check"], dir, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("changed since `mcpgen update` fetched it"),
+        "{}",
+        stderr(&out)
+    );
+    server.serve(200, &spec);
+    let out = mcpgen(&["update"], dir, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // That edit broke the selection (an operationId a prompt names): the report can't start from it.
+    assert!(
+        stderr(&out).contains("the copy there was does not generate"),
+        "{}",
+        stderr(&out)
+    );
+    let out = mcpgen(&["generate", "--check"], dir, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(lock(dir), pinned);
+
+    // The API changes: the update explains it as `mcpgen diff` does, and can fail on it.
+    let cancel = spec.find("    delete:\n      operationId: cancelOrder").unwrap();
+    let users = spec.find("  /users:").unwrap();
+    let changed = format!("{}{}", &spec[..cancel], &spec[users..]).replace(
+        "      enum: [available, pending, sold]",
+        "      enum: [available, sold]",
+    );
+    server.serve(200, &changed);
+    let out = mcpgen(&["update", "--markdown", "--fail-on", "breaking"], dir, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let markdown = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(markdown.contains("cancel_order"), "{markdown}");
+    assert!(markdown.contains("enum values removed"), "{markdown}");
+    assert_eq!(fs::read_to_string(dir.join("openapi.yaml")).unwrap(), changed);
+    assert_ne!(lock(dir), pinned);
+    let out = mcpgen(&["generate", "--check"], dir, None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // Fetching the same spec again changes nothing.
+    let unchanged = mcpgen(&["update"], dir, None);
+    assert!(
+        stderr(&unchanged).contains("unchanged since the last update"),
+        "{}",
+        stderr(&unchanged)
+    );
+}
+
+#[test]
+fn update_goes_through_the_proxy_the_environment_names_and_fails_clearly_offline() {
+    let proxy = SpecServer::start();
+    let spec = fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap();
+    proxy.serve(200, &spec);
+    let project = project("http://specs.example.invalid/petstore.yaml");
+    let dir = project.path();
+    let out = mcpgen(&["update"], dir, Some(&format!("http://127.0.0.1:{}", proxy.port)));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        proxy.requests.lock().unwrap().as_slice(),
+        ["GET http://specs.example.invalid/petstore.yaml HTTP/1.1"],
+        "the request went to the proxy"
+    );
+    assert_eq!(fs::read_to_string(dir.join("petstore.yaml")).unwrap(), spec);
+
+    // No proxy and no such host: the error says so and nothing changes.
+    let before = lock(dir);
+    let out = mcpgen(&["update"], dir, None);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("can't fetch the spec http://specs.example.invalid/petstore.yaml: "),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(lock(dir), before);
+    // A spec named by path has nothing to fetch.
+    let local = tempfile::tempdir().unwrap();
+    for file in ["openapi.yaml", "mcpgen.yaml"] {
+        fs::copy(repo().join("examples/petstore").join(file), local.path().join(file)).unwrap();
+    }
+    let out = mcpgen(&["update"], local.path(), None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("there is nothing to fetch"), "{}", stderr(&out));
+}
