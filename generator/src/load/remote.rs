@@ -132,7 +132,7 @@ pub fn pinned_copy(base: &Path, url: &str, pin: Option<&SpecPin>, config_file: &
     if digest != pin.sha256 {
         return Err(Error::one(
             Diagnostic::new(
-                &copy.display().to_string(),
+                copy.display().to_string(),
                 format!(
                     "this copy of {url} changed since `mcpgen update` fetched it (SHA-256 {digest}, mcpgen.lock pins {})",
                     pin.sha256
