@@ -32,6 +32,12 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).to_string()
 }
 
+/// mcpgen exited with `code` and said `needle` on stderr.
+fn says(out: &Output, code: i32, needle: &str) {
+    assert_eq!(out.status.code(), Some(code), "{}", stderr(out));
+    assert!(stderr(out).contains(needle), "{}", stderr(out));
+}
+
 /// What the served spec server answers: a status and a body.
 type Answer = Arc<Mutex<(u16, Vec<u8>)>>;
 
@@ -115,16 +121,10 @@ fn update_fetches_pins_regenerates_and_explains_the_change() {
 
     // Before any update, generate says what to run, and running it works.
     let out = mcpgen(&["generate"], dir, None);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("has not been fetched yet"), "{}", stderr(&out));
+    says(&out, 1, "has not been fetched yet");
     assert!(stderr(&out).contains("run `mcpgen update`"), "{}", stderr(&out));
     let out = mcpgen(&["update"], dir, None);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains(&format!("fetched {url} into openapi.yaml (SHA-256 ")),
-        "{}",
-        stderr(&out)
-    );
+    says(&out, 0, &format!("fetched {url} into openapi.yaml (SHA-256 "));
     let report = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(report.contains("compatible  list_pets  tool: added"), "{report}");
     assert_eq!(fs::read_to_string(dir.join("openapi.yaml")).unwrap(), spec);
@@ -146,14 +146,12 @@ fn update_fetches_pins_regenerates_and_explains_the_change() {
     server.serve(500, "");
     let asked = server.requests.lock().unwrap().len();
     let out = mcpgen(&["generate", "--check"], dir, None);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stderr(&out).contains("up to date"), "{}", stderr(&out));
+    says(&out, 0, "up to date");
     assert_eq!(server.requests.lock().unwrap().len(), asked);
 
     // A failed fetch replaces nothing, and says what the network needs.
     let out = mcpgen(&["update"], dir, None);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("the server answered 500"), "{}", stderr(&out));
+    says(&out, 1, "the server answered 500");
     assert!(stderr(&out).contains("HTTPS_PROXY"), "{}", stderr(&out));
     // A spec that doesn't load replaces nothing either.
     server.serve(200, "openapi: 3.0.3\ninfo: [not, an, object]\n");
@@ -165,21 +163,11 @@ fn update_fetches_pins_regenerates_and_explains_the_change() {
     // A copy edited by hand no longer matches its pin; the help's command restores it.
     fs::write(dir.join("openapi.yaml"), spec.replace("Pets", "Cats")).unwrap();
     let out = mcpgen(&["generate", "--check"], dir, None);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("changed since `mcpgen update` fetched it"),
-        "{}",
-        stderr(&out)
-    );
+    says(&out, 1, "changed since `mcpgen update` fetched it");
     server.serve(200, &spec);
     let out = mcpgen(&["update"], dir, None);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // That edit broke the selection (an operationId a prompt names): the report can't start from it.
-    assert!(
-        stderr(&out).contains("the copy there was does not generate"),
-        "{}",
-        stderr(&out)
-    );
+    says(&out, 0, "the copy there was does not generate");
     let out = mcpgen(&["generate", "--check"], dir, None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(lock(dir), pinned);
@@ -202,12 +190,7 @@ fn update_fetches_pins_regenerates_and_explains_the_change() {
     let out = mcpgen(&["generate", "--check"], dir, None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     // Fetching the same spec again changes nothing.
-    let unchanged = mcpgen(&["update"], dir, None);
-    assert!(
-        stderr(&unchanged).contains("unchanged since the last update"),
-        "{}",
-        stderr(&unchanged)
-    );
+    says(&mcpgen(&["update"], dir, None), 0, "unchanged since the last update");
 }
 
 #[test]
@@ -229,11 +212,10 @@ fn update_goes_through_the_proxy_the_environment_names_and_fails_clearly_offline
     // No proxy and no such host: the error says so and nothing changes.
     let before = lock(dir);
     let out = mcpgen(&["update"], dir, None);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(
-        stderr(&out).contains("can't fetch the spec http://specs.example.invalid/petstore.yaml: "),
-        "{}",
-        stderr(&out)
+    says(
+        &out,
+        1,
+        "can't fetch the spec http://specs.example.invalid/petstore.yaml: ",
     );
     assert_eq!(lock(dir), before);
     // A spec named by path has nothing to fetch.
@@ -241,7 +223,5 @@ fn update_goes_through_the_proxy_the_environment_names_and_fails_clearly_offline
     for file in ["openapi.yaml", "mcpgen.yaml"] {
         fs::copy(repo().join("examples/petstore").join(file), local.path().join(file)).unwrap();
     }
-    let out = mcpgen(&["update"], local.path(), None);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("there is nothing to fetch"), "{}", stderr(&out));
+    says(&mcpgen(&["update"], local.path(), None), 1, "there is nothing to fetch");
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::diag::{Diagnostic, Error};
+use crate::diag::{Diagnostic, Error, error_chain};
 
 /// The largest spec fetched (GitHub's, the largest we know, is ~12 MB).
 const MAX_BYTES: u64 = 256 << 20;
@@ -87,18 +87,6 @@ pub fn fetch(url: &str, config_file: &str) -> Result<Vec<u8>, Error> {
         return Err(failed(format!("it is over {} MB", MAX_BYTES >> 20)));
     }
     Ok(body)
-}
-
-/// reqwest's error with its causes ("error sending request: … Connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The copy `generate` reads for a spec named by `url`, checked against its pin.

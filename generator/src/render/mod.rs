@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 use tera::{Context, Tera};
 
-use crate::diag::Error;
+use crate::diag::{Error, error_chain};
 use crate::plan::Plan;
 use crate::render::format::format_rust;
 
@@ -251,17 +251,6 @@ fn tidy(text: &str) -> String {
     }
     out.push('\n');
     out
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 #[cfg(test)]
