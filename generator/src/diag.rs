@@ -286,6 +286,18 @@ pub fn local_pointer(reference: &str) -> Option<String> {
     )
 }
 
+/// An error with its causes, each after a colon ("error sending request: … Connection refused").
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -337,16 +349,4 @@ mod tests {
         );
         assert_eq!(did_you_mean("completelyDifferent", ["getPetById"]), None);
     }
-}
-
-/// An error with its causes, each after a colon ("error sending request: … Connection refused").
-pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
