@@ -1501,6 +1501,11 @@ fn lint_counts_what_each_model_api_takes_and_says_when_openai_would_get_too_many
     .unwrap();
     // Sizes are of what is listed: the portable form, with its null branches and notes.
     assert!(listed_bytes(dir.path()) > full_bytes);
+    // The crate lists that form unless told otherwise at run time.
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let tools = fs::read_to_string(dir.path().join("t-mcp/src/tools.rs")).unwrap();
+    assert!(tools.contains("schema_profile: SchemaProfile::Portable,"));
     let report = stderr(&mcpgen(&["lint"], dir.path()));
     assert!(
         report.contains("anthropic takes 130 of 130, openai-strict takes 130 of 130, gemini takes 130 of 130")

@@ -85,7 +85,8 @@ struct Args {
     /// process; the default) or a Redis/Valkey URL shared by every replica
     /// (`redis://[user:password@]host:6379/0`, `rediss://` for TLS, `valkey://`,
     /// `valkeys://`). With MCP_STATE_KEY set (32 random bytes, base64), stored
-    /// values are encrypted with AES-256-GCM.
+    /// values are encrypted with AES-256-GCM; to rotate, list the new key
+    /// first and the old one after a comma until its values have expired.
     #[arg(
         long,
         value_name = "URL",

@@ -170,6 +170,25 @@ async fn replicas_share_entries_that_expire_and_are_sealed_at_rest() {
         Duration::from_secs(1),
     );
     assert_eq!(other.get(Kind::Result, "alice", "r1", &["p1"]).await.unwrap(), None);
+    // Rotating the key: a replica with the new key first and the old one after reads what the old
+    // sealed, and what it seals is read by a replica that has retired the old key.
+    let new_key = key.replace('q', "r");
+    let rotated = shared(
+        &redis.url(),
+        Some(Sealer::from_base64(&format!("{new_key},{key}")).unwrap()),
+        Duration::from_secs(1),
+    );
+    let read = rotated.get(Kind::Result, "alice", "r1", &["p1"]).await.unwrap();
+    assert_eq!(text(read), Some(vec![Some(page.to_string())]));
+    assert!(
+        rotated
+            .put(Kind::Result, "alice", "r2", fields(&[("p1", page)]))
+            .await
+            .unwrap()
+    );
+    let read = other.get(Kind::Result, "alice", "r2", &["p1"]).await.unwrap();
+    assert_eq!(text(read), Some(vec![Some(page.to_string())]));
+    assert_eq!(a.get(Kind::Result, "alice", "r2", &["p1"]).await.unwrap(), None);
 
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
