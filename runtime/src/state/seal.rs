@@ -41,7 +41,11 @@ impl Sealer {
             .enumerate()
             .map(|(i, text)| {
                 // Which key is wrong, never what it is.
-                let which = if texts.len() > 1 { format!("key {} is", i + 1) } else { "this value is".into() };
+                let which = if texts.len() > 1 {
+                    format!("key {} is", i + 1)
+                } else {
+                    "this value is".into()
+                };
                 one_key(text).map_err(|why| BadKey(format!("{which} {why}")))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -79,7 +83,10 @@ impl Sealer {
         self.keys.iter().find_map(|key| {
             let nonce = Nonce::try_assume_unique_for_key(nonce).ok()?;
             let mut body = body.to_vec();
-            let len = key.open_in_place(nonce, Aad::from(place.as_bytes()), &mut body).ok()?.len();
+            let len = key
+                .open_in_place(nonce, Aad::from(place.as_bytes()), &mut body)
+                .ok()?
+                .len();
             body.truncate(len);
             Some(body)
         })
@@ -142,14 +149,14 @@ mod tests {
         let rotated = Sealer::from_base64(&format!("{new_key}, {KEY}")).unwrap();
         assert_eq!(rotated.open("k:alice:1/p1", &sealed_before).unwrap(), b"page");
         let sealed_after = rotated.seal("k:alice:1/p1", b"page").unwrap();
-        assert_eq!(
-            old.open("k:alice:1/p1", &sealed_after),
-            None,
-            "sealed with the new key"
-        );
+        assert_eq!(old.open("k:alice:1/p1", &sealed_after), None, "sealed with the new key");
         let retired = Sealer::from_base64(&new_key).unwrap();
         assert_eq!(retired.open("k:alice:1/p1", &sealed_after).unwrap(), b"page");
-        assert_eq!(retired.open("k:alice:1/p1", &sealed_before), None, "the old key retired");
+        assert_eq!(
+            retired.open("k:alice:1/p1", &sealed_before),
+            None,
+            "the old key retired"
+        );
         assert_eq!(format!("{rotated:?}"), "Sealer(AES-256-GCM, 2 key(s))");
     }
 
