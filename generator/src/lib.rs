@@ -67,8 +67,11 @@ pub fn build(config_path: &Path) -> Result<Generated, Error> {
 pub enum SpecInput<'a> {
     /// The one mcpgen.yaml names (for a URL, the copy mcpgen.lock pins).
     Named,
-    /// Another file, with the same selection, overrides and mcpgen.lock: the
-    /// old side of `mcpgen diff`, and a download `mcpgen update` checks.
+    /// An earlier spec, with the same selection, overrides and mcpgen.lock:
+    /// the old side of `mcpgen diff` and of `mcpgen update`. operationIds and
+    /// tags that mcpgen.yaml names but it lacks are let be (the change added them).
+    Earlier(&'a Path),
+    /// Another spec, read as strictly as the named one: `mcpgen diff --to`.
     File(&'a Path),
     /// A spec `mcpgen update` just fetched (where it is, and its pin for the lock).
     Fetched(&'a Path, &'a load::remote::SpecPin),
@@ -91,7 +94,7 @@ pub fn build_with(config_path: &Path, spec: SpecInput) -> Result<Generated, Erro
     let old_lock = read_lock(&lock_path)?;
     let named = &selection_file.spec.value;
     let (spec_path, pin) = match spec {
-        SpecInput::File(path) => (path.to_path_buf(), old_lock.spec.clone()),
+        SpecInput::Earlier(path) | SpecInput::File(path) => (path.to_path_buf(), old_lock.spec.clone()),
         SpecInput::Fetched(path, pin) => (path.to_path_buf(), Some(pin.clone())),
         SpecInput::Named if load::remote::is_url(named) => {
             let copy = load::remote::pinned_copy(base, named, old_lock.spec.as_ref(), &config_file);
@@ -133,7 +136,7 @@ pub fn build_with(config_path: &Path, spec: SpecInput) -> Result<Generated, Erro
     let files = select::Files {
         config: &config_file,
         spec: &spec_file,
-        earlier: matches!(spec, SpecInput::File(_)),
+        earlier: matches!(spec, SpecInput::Earlier(_)),
     };
     let selection = select::select(&api, &selection_file, &files).map_err(with_positions)?;
     lap("select");

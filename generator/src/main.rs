@@ -359,7 +359,7 @@ fn diff(
         None => None,
     };
     let from = at_revision.as_ref().map_or(from, |(_, path)| path.as_path());
-    let old = mcpgen::build_with(config, SpecInput::File(from))?;
+    let old = mcpgen::build_with(config, SpecInput::Earlier(from))?;
     let new = mcpgen::build_with(config, to.map_or(SpecInput::Named, SpecInput::File))?;
     let report = diff::diff(&old.plan.tools, &new.plan.tools, new.plan.schema_profile);
     print_report(&report, json, markdown, fail_on)

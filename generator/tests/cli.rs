@@ -1626,6 +1626,15 @@ fn diff_classifies_spec_changes_for_agents() {
     let same = mcpgen(&["diff", "--from", "openapi.yaml"], dir.path());
     assert_eq!(same.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&same.stdout).starts_with("0 breaking, 0 compatible; tools 15 → 15"));
+    // `--to` is read as strictly as the spec mcpgen.yaml names: the old spec lacks the operationId the
+    // selection now names, which only the `--from` side may.
+    let backwards = mcpgen(&["diff", "--from", "openapi.yaml", "--to", "old.yaml"], dir.path());
+    assert_eq!(backwards.status.code(), Some(1));
+    assert!(
+        stderr(&backwards).contains("no operation has the operationId `notePet`"),
+        "{}",
+        stderr(&backwards)
+    );
 
     let github = repo().join("tests/node_modules/@octokit/openapi/generated");
     let dir = tempfile::tempdir().unwrap();
