@@ -8,7 +8,8 @@
 //! answer `tools/list` from here before rmcp sees it (`answer`).
 
 use std::borrow::Cow;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
@@ -157,7 +158,7 @@ impl View {
     pub fn listed<'a>(&self, entry: &'a str) -> Cow<'a, str> {
         match self.profile {
             SchemaProfile::Full => Cow::Borrowed(entry),
-            SchemaProfile::Portable => Cow::Owned(portable_entry(entry)),
+            SchemaProfile::Portable => Cow::Owned(portable_cached(entry).to_string()),
         }
     }
 
@@ -229,6 +230,26 @@ impl View {
             })
             .collect()
     }
+}
+
+/// Distinct entries whose portable form is kept (every tool of GitHub's API is 1,223).
+const MAX_PORTABLE: usize = 4096;
+
+/// `portable_entry`, made once per process for each entry: rmcp asks for a
+/// tool's entry on every call (`get_tool`), and the form parses and rewrites
+/// the whole schema. Past `MAX_PORTABLE` entries, made each time.
+fn portable_cached(entry: &str) -> Arc<str> {
+    static MADE: OnceLock<Mutex<HashMap<Box<str>, Arc<str>>>> = OnceLock::new();
+    let made = MADE.get_or_init(Default::default);
+    if let Some(found) = made.lock().unwrap_or_else(|e| e.into_inner()).get(entry) {
+        return found.clone();
+    }
+    let portable: Arc<str> = Arc::from(portable_entry(entry));
+    let mut made = made.lock().unwrap_or_else(|e| e.into_inner());
+    if made.len() < MAX_PORTABLE {
+        made.insert(Box::from(entry), portable.clone());
+    }
+    portable
 }
 
 /// An entry with its input schema in the portable form (`mcpgen_spec::portable`).
@@ -395,6 +416,20 @@ fn custom_entry(tool: &CustomTool) -> String {
 mod tests {
     use super::*;
     use crate::fixtures::SPEC;
+
+    #[test]
+    fn a_portable_entry_is_made_once_and_is_what_making_it_gives() {
+        let entry =
+            json!({"name": "t", "inputSchema": {"type": "object", "properties": {"q": {"type": ["string", "null"]}}}})
+                .to_string();
+        let first = portable_cached(&entry);
+        assert_eq!(&*first, portable_entry(&entry));
+        assert!(Arc::ptr_eq(&first, &portable_cached(&entry)), "made once");
+        let view = View::new(&SPEC, &[], Surface::Tools, &[], 0)
+            .unwrap()
+            .with_profile(SchemaProfile::Portable);
+        assert_eq!(view.listed(&entry), portable_entry(&entry));
+    }
 
     fn names(page: &Bytes) -> Vec<String> {
         let page: Value = serde_json::from_slice(page).unwrap();
