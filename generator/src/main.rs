@@ -54,7 +54,7 @@ enum Command {
     },
     /// Write a selection file: guided on a terminal; elsewhere a starter listing the spec's operations, commented out.
     Init {
-        /// The OpenAPI document.
+        /// The OpenAPI document: a path, or an `https://` URL (fetched to list its operations; `mcpgen update` then keeps the copy).
         #[arg(long, value_name = "PATH")]
         spec: PathBuf,
         /// Where to write the selection file.
@@ -273,8 +273,9 @@ fn init(spec: &Path, out: &Path, force: bool, json: bool) -> Result<ExitCode, Er
             diagnostics: Vec::new(),
         }),
         (Ok(_), false) => eprintln!(
-            "wrote {}: uncomment the operations or tags to expose, then run `mcpgen generate`",
-            out.display()
+            "wrote {}: uncomment the operations or tags to expose, then run `{}`",
+            out.display(),
+            next_command(spec)
         ),
         (Err(err), true) => {
             print_json(&Failed {
@@ -288,11 +289,20 @@ fn init(spec: &Path, out: &Path, force: bool, json: bool) -> Result<ExitCode, Er
     Ok(ExitCode::SUCCESS)
 }
 
+/// What makes the crate after `init`: for a spec named by URL, the update that fetches and pins it.
+fn next_command(spec: &Path) -> &'static str {
+    if mcpgen::load::remote::is_url(&spec.to_string_lossy()) {
+        "mcpgen update"
+    } else {
+        "mcpgen generate"
+    }
+}
+
 /// Exit 130 (as for SIGINT) when the user cancels: nothing was written.
 fn init_interactive(spec: &Path, out: &Path, force: bool) -> Result<ExitCode, Error> {
     match mcpgen::commands::wizard::run(spec, out, force)? {
         mcpgen::commands::wizard::Outcome::Written { summary, .. } => {
-            eprintln!("wrote {}: {summary}\nnext: mcpgen generate", out.display());
+            eprintln!("wrote {}: {summary}\nnext: {}", out.display(), next_command(spec));
             Ok(ExitCode::SUCCESS)
         }
         mcpgen::commands::wizard::Outcome::Cancelled => {

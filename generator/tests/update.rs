@@ -194,6 +194,30 @@ fn update_fetches_pins_regenerates_and_explains_the_change() {
 }
 
 #[test]
+fn init_lists_a_spec_named_by_url_and_update_makes_the_crate() {
+    let server = SpecServer::start();
+    server.serve(
+        200,
+        &fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{}/openapi.yaml", server.port);
+    let dir = tempfile::tempdir().unwrap();
+    let out = mcpgen(&["init", "--spec", &url, "--no-interactive"], dir.path(), None);
+    says(&out, 0, "then run `mcpgen update`");
+    let starter = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
+    assert!(starter.contains(&format!("spec: {url}\n")), "{starter}");
+    assert!(starter.contains("# - getPetById"), "the operations are listed: {starter}");
+    assert!(!dir.path().join("openapi.yaml").exists(), "init keeps no copy: update pins one");
+    // What init says next, after selecting operations.
+    let edited = starter
+        .replace("# - getPetById", "- getPetById")
+        .replace("# - store", "- store");
+    fs::write(dir.path().join("mcpgen.yaml"), edited).unwrap();
+    says(&mcpgen(&["update"], dir.path(), None), 0, "fetched");
+    says(&mcpgen(&["generate", "--check"], dir.path(), None), 0, "up to date (6 tools)");
+}
+
+#[test]
 fn update_goes_through_the_proxy_the_environment_names_and_fails_clearly_offline() {
     let proxy = SpecServer::start();
     let spec = fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap();

@@ -37,6 +37,17 @@ pub fn load_for(spec: &Path, out: &Path, force: bool) -> Result<(load::SpecDocum
         ));
     }
     let spec_display = spec.display().to_string();
+    // A URL: fetched to list its operations; the file names the URL, and
+    // `mcpgen update` keeps the copy generate reads.
+    if load::remote::is_url(&spec_display) {
+        let body = load::remote::fetch(&spec_display, &spec_display)?;
+        let scratch = tempfile::tempdir().map_err(|e| Error::io("can't make a temporary directory", e))?;
+        let copy = scratch.path().join(load::remote::copy_name(&spec_display, &body));
+        std::fs::write(&copy, &body).map_err(|e| Error::io(format!("can't write {}", copy.display()), e))?;
+        let document = load::load_spec(&copy, &spec_display)?;
+        let api = resolve::resolve(&document)?;
+        return Ok((document, api, spec_display));
+    }
     let document = load::load_spec(spec, &spec_display)?;
     let api = resolve::resolve(&document)?;
     let out_dir = out
