@@ -206,15 +206,94 @@ fn init_lists_a_spec_named_by_url_and_update_makes_the_crate() {
     says(&out, 0, "then run `mcpgen update`");
     let starter = fs::read_to_string(dir.path().join("mcpgen.yaml")).unwrap();
     assert!(starter.contains(&format!("spec: {url}\n")), "{starter}");
-    assert!(starter.contains("# - getPetById"), "the operations are listed: {starter}");
-    assert!(!dir.path().join("openapi.yaml").exists(), "init keeps no copy: update pins one");
+    assert!(
+        starter.contains("# - getPetById"),
+        "the operations are listed: {starter}"
+    );
+    assert!(
+        !dir.path().join("openapi.yaml").exists(),
+        "init keeps no copy: update pins one"
+    );
     // What init says next, after selecting operations.
     let edited = starter
         .replace("# - getPetById", "- getPetById")
         .replace("# - store", "- store");
     fs::write(dir.path().join("mcpgen.yaml"), edited).unwrap();
     says(&mcpgen(&["update"], dir.path(), None), 0, "fetched");
-    says(&mcpgen(&["generate", "--check"], dir.path(), None), 0, "up to date (6 tools)");
+    says(
+        &mcpgen(&["generate", "--check"], dir.path(), None),
+        0,
+        "up to date (6 tools)",
+    );
+}
+
+/// The workflow's update and comment jobs: mistakes named where they are, and the help applied works.
+#[test]
+fn workflow_job_settings_are_checked_and_their_help_works() {
+    let server = SpecServer::start();
+    server.serve(
+        200,
+        &fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap(),
+    );
+    let url = format!("http://127.0.0.1:{}/openapi.yaml", server.port);
+    let project = project(&url);
+    let dir = project.path();
+    let config = fs::read_to_string(dir.join("mcpgen.yaml")).unwrap();
+    let with_ci = |ci: &str| {
+        let text = config.replace(
+            "ci:\n  github_actions: .github/workflows/petstore-mcp.yml\n  diff_comment: true\n",
+            ci,
+        );
+        assert_ne!(text, config, "the example's ci section moved");
+        fs::write(dir.join("mcpgen.yaml"), text).unwrap();
+    };
+    // Jobs without the workflow they belong to.
+    with_ci("ci:\n  diff_comment: true\n");
+    says(
+        &mcpgen(&["update"], dir, None),
+        1,
+        "`ci.github_actions` writes, and it is not set",
+    );
+    // A schedule that is not cron.
+    with_ci("ci:\n  github_actions: .github/workflows/api.yml\n  update_schedule: \"every monday\"\n");
+    says(
+        &mcpgen(&["update"], dir, None),
+        1,
+        "ci.update_schedule: `every monday` has 2 fields",
+    );
+    // As the help says.
+    with_ci(
+        "ci:\n  github_actions: .github/workflows/api.yml\n  diff_comment: true\n  update_schedule: \"0 6 * * 1\"\n",
+    );
+    says(&mcpgen(&["update"], dir, None), 0, "fetched");
+    let workflow = fs::read_to_string(dir.join(".github/workflows/api.yml")).unwrap();
+    assert!(
+        workflow.contains("  spec-diff:\n") && workflow.contains("  update-spec:\n"),
+        "{workflow}"
+    );
+    assert!(
+        workflow.contains("      - openapi.yaml\n"),
+        "the copy triggers the workflow: {workflow}"
+    );
+
+    // A schedule for a spec named by path: the help says to name it by URL.
+    let local = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo().join("examples/petstore/openapi.yaml"),
+        local.path().join("openapi.yaml"),
+    )
+    .unwrap();
+    let text = config
+        .replace(&format!("spec: {url}\n"), "spec: openapi.yaml\n")
+        .replace("  diff_comment: true\n", "  update_schedule: \"0 6 * * 1\"\n");
+    fs::write(local.path().join("mcpgen.yaml"), text).unwrap();
+    let out = mcpgen(&["generate"], local.path(), None);
+    says(
+        &out,
+        1,
+        "ci.update_schedule: `mcpgen update` fetches a spec named by URL, and `spec` is a file",
+    );
+    assert!(stderr(&out).contains("with `spec: https://…`"), "{}", stderr(&out));
 }
 
 #[test]

@@ -60,7 +60,10 @@ pub fn update(config_path: &Path) -> Result<Updated, Error> {
     // What the crate was made from: the copy as it is. One that no longer
     // generates (edited by hand) is compared as no tools, and said so.
     let copy = base.join(&pin.file);
-    let (old, old_failed) = match copy.is_file().then(|| build_with(config_path, SpecInput::Earlier(&copy))) {
+    let (old, old_failed) = match copy
+        .is_file()
+        .then(|| build_with(config_path, SpecInput::Earlier(&copy)))
+    {
         Some(Ok(old)) => (Some(old), None),
         Some(Err(e)) => (None, Some(e.to_string())),
         None => (None, None),
