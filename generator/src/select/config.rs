@@ -15,9 +15,8 @@ use crate::diag::{Diagnostic, Error};
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SelectionFile {
-    /// Path of the OpenAPI document, relative to this file; or its `https://`
-    /// URL, which `mcpgen update` fetches into a copy next to this file,
-    /// pinned by digest in mcpgen.lock (`generate` reads the copy, offline).
+    /// Path of the OpenAPI document, relative to this file; or its URL, which `mcpgen update` fetches
+    /// into a copy next to this file, pinned in mcpgen.lock (`generate` reads the copy, offline).
     #[schemars(with = "String")]
     pub spec: Spanned<String>,
     /// Directory of the generated crate, relative to this file.
@@ -449,20 +448,15 @@ pub struct BundleSection {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CiSection {
-    /// Write a GitHub Actions workflow here (relative to this file, under the
-    /// repository's `.github/workflows/`) that fails when the committed crate
-    /// is stale, e.g. `.github/workflows/mcpgen.yml`.
+    /// Write a GitHub Actions workflow here (relative to this file, under the repository's
+    /// `.github/workflows/`) that fails when the committed crate is stale, e.g. `.github/workflows/mcpgen.yml`.
     #[schemars(with = "Option<String>")]
     pub github_actions: Option<Spanned<String>>,
-    /// The workflow also comments on each pull request with what its spec
-    /// change does to the agents (`mcpgen diff` against the base branch; one
-    /// comment, updated on each push).
+    /// The workflow also comments on pull requests with what their spec change does to agents (`mcpgen diff`).
     #[serde(default)]
     pub diff_comment: bool,
-    /// With `spec` a URL: when (a cron schedule, UTC, e.g. `0 6 * * 1`) the
-    /// workflow fetches the spec with `mcpgen update` and, when it changed,
-    /// opens or updates a pull request with the regenerated crate and the
-    /// report as its description. Also runnable by hand (workflow_dispatch).
+    /// With `spec` a URL: a cron schedule (UTC, e.g. `0 6 * * 1`) on which the workflow runs `mcpgen
+    /// update` and opens or updates a pull request with the result and its report (also by hand).
     #[schemars(with = "Option<String>")]
     pub update_schedule: Option<Spanned<String>>,
 }
