@@ -73,10 +73,11 @@ pub fn update(config_path: &Path) -> Result<Updated, Error> {
 
     let spec_changed = earlier.as_ref().is_none_or(|e| e.sha256 != pin.sha256);
     if std::fs::read(&copy).ok().as_deref() != Some(&body[..]) {
-        // Renamed into place: a reader never sees half a spec.
-        std::fs::rename(&fetched, &copy)
-            .or_else(|_| std::fs::copy(&fetched, &copy).map(drop))
-            .map_err(|e| Error::io(format!("can't write {}", copy.display()), e))?;
+        // Written beside it, then renamed into place: a reader never sees half a spec.
+        let cannot = |e: std::io::Error| Error::io(format!("can't write {}", copy.display()), e);
+        let mut beside = tempfile::NamedTempFile::new_in(copy.parent().unwrap_or(Path::new("."))).map_err(cannot)?;
+        std::io::Write::write_all(&mut beside, &body).map_err(cannot)?;
+        beside.persist(&copy).map_err(|e| cannot(e.error))?;
     }
     let changes = write::write(&new.output_dir, &new.files)?;
     Ok(Updated {
