@@ -2,7 +2,7 @@
 //! regenerates; `generate` then works offline from the pinned copy and
 //! refuses a copy edited since; a changed spec is explained as `mcpgen diff`
 //! explains it; a failed fetch or a broken spec replaces nothing; a proxy
-//! from the environment is used.
+//! from the environment is used, and redirects are followed.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -38,8 +38,8 @@ fn says(out: &Output, code: i32, needle: &str) {
     assert!(stderr(out).contains(needle), "{}", stderr(out));
 }
 
-/// What the served spec server answers: a status and a body.
-type Answer = Arc<Mutex<(u16, Vec<u8>)>>;
+/// What the served spec server answers: a status, a body and a `location`.
+type Answer = Arc<Mutex<(u16, Vec<u8>, Option<String>)>>;
 
 /// A one-file HTTP server on 127.0.0.1 that records each request line; it
 /// stops by itself after a minute.
@@ -54,7 +54,7 @@ impl SpecServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
-        let answer: Answer = Arc::new(Mutex::new((200, Vec::new())));
+        let answer: Answer = Arc::new(Mutex::new((200, Vec::new(), None)));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let (served, seen) = (answer.clone(), requests.clone());
         std::thread::spawn(move || {
@@ -77,10 +77,11 @@ impl SpecServer {
                         break;
                     }
                 }
-                let (status, body) = served.lock().unwrap().clone();
+                let (status, body, location) = served.lock().unwrap().clone();
                 let mut stream = reader.into_inner();
+                let location = location.map_or(String::new(), |to| format!("location: {to}\r\n"));
                 let head = format!(
-                    "HTTP/1.1 {status} X\r\ncontent-type: application/yaml\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    "HTTP/1.1 {status} X\r\ncontent-type: application/yaml\r\ncontent-length: {}\r\n{location}connection: close\r\n\r\n",
                     body.len()
                 );
                 let _ = stream.write_all(head.as_bytes());
@@ -92,8 +93,21 @@ impl SpecServer {
     }
 
     fn serve(&self, status: u16, body: &str) {
-        *self.answer.lock().unwrap() = (status, body.as_bytes().to_vec());
+        *self.answer.lock().unwrap() = (status, body.as_bytes().to_vec(), None);
     }
+
+    fn redirect(&self, to: &str) {
+        *self.answer.lock().unwrap() = (302, Vec::new(), Some(to.to_string()));
+    }
+}
+
+/// The petstore example's spec, served at `path`: the server, the spec and its URL.
+fn serving_petstore(path: &str) -> (SpecServer, String, String) {
+    let server = SpecServer::start();
+    let spec = fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap();
+    server.serve(200, &spec);
+    let url = format!("http://127.0.0.1:{}{path}", server.port);
+    (server, spec, url)
 }
 
 /// The petstore example's selection, its spec named by `url`.
@@ -112,10 +126,7 @@ fn lock(dir: &Path) -> String {
 
 #[test]
 fn update_fetches_pins_regenerates_and_explains_the_change() {
-    let server = SpecServer::start();
-    let spec = fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap();
-    server.serve(200, &spec);
-    let url = format!("http://127.0.0.1:{}/v1/openapi.yaml", server.port);
+    let (server, spec, url) = serving_petstore("/v1/openapi.yaml");
     let project = project(&url);
     let dir = project.path();
 
@@ -195,12 +206,7 @@ fn update_fetches_pins_regenerates_and_explains_the_change() {
 
 #[test]
 fn init_lists_a_spec_named_by_url_and_update_makes_the_crate() {
-    let server = SpecServer::start();
-    server.serve(
-        200,
-        &fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap(),
-    );
-    let url = format!("http://127.0.0.1:{}/openapi.yaml", server.port);
+    let (_server, _, url) = serving_petstore("/openapi.yaml");
     let dir = tempfile::tempdir().unwrap();
     let out = mcpgen(&["init", "--spec", &url, "--no-interactive"], dir.path(), None);
     says(&out, 0, "then run `mcpgen update`");
@@ -230,12 +236,7 @@ fn init_lists_a_spec_named_by_url_and_update_makes_the_crate() {
 /// The workflow's update and comment jobs: mistakes named where they are, and the help applied works.
 #[test]
 fn workflow_job_settings_are_checked_and_their_help_works() {
-    let server = SpecServer::start();
-    server.serve(
-        200,
-        &fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap(),
-    );
-    let url = format!("http://127.0.0.1:{}/openapi.yaml", server.port);
+    let (_server, _, url) = serving_petstore("/openapi.yaml");
     let project = project(&url);
     let dir = project.path();
     let config = fs::read_to_string(dir.join("mcpgen.yaml")).unwrap();
@@ -297,12 +298,10 @@ fn workflow_job_settings_are_checked_and_their_help_works() {
 }
 
 #[test]
-fn update_goes_through_the_proxy_the_environment_names_and_fails_clearly_offline() {
-    let proxy = SpecServer::start();
-    let spec = fs::read_to_string(repo().join("examples/petstore/openapi.yaml")).unwrap();
-    proxy.serve(200, &spec);
-    let project = project("http://specs.example.invalid/petstore.yaml");
-    let dir = project.path();
+fn update_goes_through_the_proxy_the_environment_names_follows_redirects_and_fails_clearly_offline() {
+    let (proxy, spec, _) = serving_petstore("/");
+    let proxied = project("http://specs.example.invalid/petstore.yaml");
+    let dir = proxied.path();
     let out = mcpgen(&["update"], dir, Some(&format!("http://127.0.0.1:{}", proxy.port)));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
@@ -311,6 +310,18 @@ fn update_goes_through_the_proxy_the_environment_names_and_fails_clearly_offline
         "the request went to the proxy"
     );
     assert_eq!(fs::read_to_string(dir.join("petstore.yaml")).unwrap(), spec);
+
+    // A redirect is followed; the pin keeps the URL mcpgen.yaml names.
+    let (moved, _, moved_to) = serving_petstore("/v2/petstore.yaml");
+    let (old_home, _, old_url) = serving_petstore("/petstore.yaml");
+    old_home.redirect(&moved_to);
+    let redirected = project(&old_url);
+    says(&mcpgen(&["update"], redirected.path(), None), 0, "into petstore.yaml");
+    assert_eq!(
+        moved.requests.lock().unwrap().as_slice(),
+        ["GET /v2/petstore.yaml HTTP/1.1"]
+    );
+    assert!(lock(redirected.path()).contains(&format!("url: \"{old_url}\"")));
 
     // No proxy and no such host: the error says so and nothing changes.
     let before = lock(dir);

@@ -61,6 +61,14 @@ pub struct Report {
 pub fn diff(old: &[ToolPlan], new: &[ToolPlan], profile: SchemaProfile) -> Report {
     let before: BTreeMap<&str, &ToolPlan> = old.iter().map(|t| (t.name.as_str(), t)).collect();
     let after: BTreeMap<&str, &ToolPlan> = new.iter().map(|t| (t.name.as_str(), t)).collect();
+    // Each entry's size once (in the portable profile, making it is the costly part).
+    let sized = |tools: &[ToolPlan]| -> BTreeMap<String, usize> {
+        tools
+            .iter()
+            .map(|t| (t.name.clone(), t.listed_bytes_in(profile)))
+            .collect()
+    };
+    let sizes = (sized(old), sized(new));
     let mut changes = Vec::new();
     // A tool gone and one new for the same request (parameters' names aside): the operationId changed,
     // and with it the name.
@@ -73,7 +81,7 @@ pub fn diff(old: &[ToolPlan], new: &[ToolPlan], profile: SchemaProfile) -> Repor
     let mut renamed = BTreeSet::new();
     for (name, tool) in &after {
         match (before.get(name), gone.get(&request(tool))) {
-            (Some(old), _) => changes.extend(tool_changes(old, tool, profile)),
+            (Some(old), _) => changes.extend(tool_changes(old, tool, &sizes)),
             (None, Some(old)) => {
                 renamed.insert(old.name.as_str());
                 let id = tool.operation_id.as_deref().unwrap_or(name);
@@ -82,7 +90,7 @@ pub fn diff(old: &[ToolPlan], new: &[ToolPlan], profile: SchemaProfile) -> Repor
                     old.name
                 );
                 changes.push(change(Class::Breaking, &old.name, "tool", what));
-                changes.extend(tool_changes(old, tool, profile));
+                changes.extend(tool_changes(old, tool, &sizes));
             }
             (None, None) => {
                 let what = format!("added ({} {})", tool.http_method, tool.path);
@@ -95,14 +103,14 @@ pub fn diff(old: &[ToolPlan], new: &[ToolPlan], profile: SchemaProfile) -> Repor
         changes.push(change(Class::Breaking, &tool.name, "tool", what));
     }
     changes.sort_by(|a, b| b.class.cmp(&a.class).then(a.tool.cmp(&b.tool)));
-    let tokens = |tools: &[ToolPlan]| estimate_tokens(tools.iter().map(|t| t.listed_bytes_in(profile)).sum());
+    let tokens = |sizes: &BTreeMap<String, usize>| estimate_tokens(sizes.values().sum());
     Report {
         breaking: changes.iter().filter(|c| c.class == Class::Breaking).count(),
         compatible: changes.iter().filter(|c| c.class == Class::Compatible).count(),
         tools_before: old.len(),
         tools_after: new.len(),
-        tokens_before: tokens(old),
-        tokens_after: tokens(new),
+        tokens_before: tokens(&sizes.0),
+        tokens_after: tokens(&sizes.1),
         changes,
     }
 }
@@ -116,7 +124,12 @@ fn change(class: Class, tool: &str, at: &str, what: String) -> Change {
     }
 }
 
-fn tool_changes(old: &ToolPlan, new: &ToolPlan, profile: SchemaProfile) -> Vec<Change> {
+/// `sizes`: each tool's listed bytes, before and after, by name.
+fn tool_changes(
+    old: &ToolPlan,
+    new: &ToolPlan,
+    sizes: &(BTreeMap<String, usize>, BTreeMap<String, usize>),
+) -> Vec<Change> {
     let mut out = Vec::new();
     let name = &new.name;
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or(Value::Null);
@@ -177,8 +190,7 @@ fn tool_changes(old: &ToolPlan, new: &ToolPlan, profile: SchemaProfile) -> Vec<C
     if old.description != new.description {
         out.push(change(Class::Compatible, name, "description", "changed".into()));
     }
-    let size = |t: &ToolPlan| estimate_tokens(t.listed_bytes_in(profile));
-    let (before, after) = (size(old), size(new));
+    let (before, after) = (estimate_tokens(sizes.0[&old.name]), estimate_tokens(sizes.1[&new.name]));
     if before != after {
         let what = format!("tools/list entry ~{before} → ~{after} tokens");
         out.push(change(Class::Compatible, name, "size", what));
@@ -434,8 +446,7 @@ fn summary(report: &Report) -> String {
     )
 }
 
-/// Sized for a pull-request comment: breaking changes in full, compatible ones counted per kind
-/// and listed up to `MAX_MARKDOWN_ROWS`.
+/// Sized for a pull-request comment: each class counted, and its changes listed up to `MAX_MARKDOWN_ROWS`.
 pub fn render_markdown(report: &Report) -> String {
     let mut out = format!("### mcpgen diff\n\n{}\n", summary(report));
     for (class, title) in [(Class::Breaking, "Breaking"), (Class::Compatible, "Compatible")] {
@@ -451,7 +462,7 @@ pub fn render_markdown(report: &Report) -> String {
             out.push_str(&format!(
                 "| `{}` | {} | {} |\n",
                 c.tool,
-                c.at,
+                c.at.replace('|', "\\|"),
                 c.what.replace('|', "\\|")
             ));
         }

@@ -16,6 +16,11 @@ pub mod tools;
 
 pub use auth::Binding;
 
+/// What the selection says of names the spec lacks; an earlier spec (`Files::earlier`) is spared them.
+pub(crate) const NO_OPERATION_ID: &str = "no operation has the operationId";
+pub(crate) const NO_TAG: &str = "no operation has the tag";
+const NOT_SELECTED: &str = "is not selected, so its settings";
+
 use indexmap::IndexMap;
 use serde_saphyr::Spanned;
 
@@ -155,13 +160,9 @@ pub fn select<'a>(api: &'a Api, file: &SelectionFile, files: &Files) -> Result<S
     let overrides = check_overrides(api, file, &operations, cfg, &mut diags);
     if files.earlier {
         diags.retain(|d| {
-            ![
-                "no operation has the operationId",
-                "no operation has the tag",
-                "is not selected, so its settings",
-            ]
-            .iter()
-            .any(|said| d.message.contains(said))
+            ![NO_OPERATION_ID, NO_TAG, NOT_SELECTED]
+                .iter()
+                .any(|said| d.message.contains(said))
         });
     }
 
@@ -497,12 +498,12 @@ fn check_overrides(
             let help = did_you_mean(id, keys.iter().copied())
                 .map(|c| format!("did you mean `{c}`?"))
                 .unwrap_or_else(|| "keys under `tools:` are operationIds".to_string());
-            diags.push(at(format!("tools: no operation has the operationId `{id}`")).help(help));
+            diags.push(at(format!("tools: {NO_OPERATION_ID} `{id}`")).help(help));
             continue;
         }
         if !selected.iter().any(|op| op.key == *id) {
             diags.push(
-                at(format!("tools: `{id}` is not selected, so its settings have no effect"))
+                at(format!("tools: `{id}` {NOT_SELECTED} have no effect"))
                     .help("select it under `include`, or remove its settings"),
             );
             continue;

@@ -100,13 +100,13 @@ impl Block {
             .collect();
         for id in &rules.operations {
             if !ids.contains(&id.value.as_str()) {
-                diags.push(unknown(cfg, id, "no operation has the operationId", &ids));
+                diags.push(unknown(cfg, id, super::NO_OPERATION_ID, &ids));
             }
         }
         let tags: Vec<&str> = api.tags.iter().map(String::as_str).collect();
         for tag in &rules.tags {
             if !tags.contains(&tag.value.as_str()) {
-                diags.push(unknown(cfg, tag, "no operation has the tag", &tags));
+                diags.push(unknown(cfg, tag, super::NO_TAG, &tags));
             }
         }
         let mut paths = Vec::new();
