@@ -386,6 +386,17 @@ enum Command {
     /// Ask the HTTP server on this machine (the port of --http / MCP_HTTP) for
     /// /healthz; exit 0 when it answers 200. For container health checks.
     Healthcheck,
+    /// Forget the credentials a person connected for per-user security
+    /// schemes (all of them, or --scheme's), in the store of --state (with
+    /// MCP_STATE_KEY); the person is --subject at the OAuth issuer.
+    ForgetCredentials {
+        /// The person's subject (`sub`) at the issuer, as audit events name it.
+        #[arg(long)]
+        subject: String,
+        /// Only this security scheme's.
+        #[arg(long)]
+        scheme: Option<String>,
+    },
 }
 
 /// Entry point of a generated server's `main`, without extensions.
@@ -486,6 +497,12 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             let bind = args.http.unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8000)));
             return Ok(http::healthcheck(bind, Duration::from_secs(3))?);
         }
+        Some(Command::ForgetCredentials {
+            ref subject,
+            ref scheme,
+        }) => {
+            return forget_credentials(spec, &args, subject, scheme.as_deref());
+        }
         None => {}
     }
     let generated: Vec<&str> = spec.tools.iter().map(|t| t.name).collect();
@@ -539,6 +556,7 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
         let upstream = Upstream::new(spec, config, redactor)
             .with_hooks(extensions.hooks)
             .with_token_exchange(oauth);
+        let connect = connect(spec, &state, http_options.as_ref())?;
         let server = Server::new(
             spec,
             upstream,
@@ -549,7 +567,7 @@ fn start(spec: &'static ServerSpec, extensions: Extensions, args: Args) -> Resul
             state,
         )?;
         let files_dir = args.files_dir.as_deref().map(files::allowed_dir).transpose()?;
-        let server = server.with_files_dir(files_dir);
+        let server = server.with_files_dir(files_dir).with_connect(connect);
         let budget = |default: usize| match args.result_budget.unwrap_or(default) {
             0 => None,
             bytes => Some(bytes),
@@ -616,6 +634,89 @@ fn state_store(spec: &'static ServerSpec, url: &str, http: Option<&HttpOptions>)
         store.location()
     );
     Ok(store)
+}
+
+/// Per-user schemes over HTTP with OAuth: people's credentials in `state`,
+/// which must seal them when shared, connected on the connect page, which
+/// signs people in with this server's own client at the issuer.
+fn connect(
+    spec: &'static ServerSpec,
+    state: &Store,
+    http: Option<&HttpOptions>,
+) -> Result<Option<crate::serve::connect::Connect>, StartError> {
+    let Some(scheme) = spec.security_schemes.iter().find(|s| s.per_user) else {
+        return Ok(None);
+    };
+    let Some(oauth) = http.and_then(|h| h.oauth.as_ref()) else {
+        return Ok(None);
+    };
+    if oauth.verifier.options().client.is_none() {
+        return Err(StartError::Usage(format!(
+            "security scheme `{}` is per-user: set MCP_OAUTH_CLIENT_ID and MCP_OAUTH_CLIENT_SECRET, this server's own \
+             client at the issuer, which signs people in on its connect page (register {}/connect/callback as its \
+             redirect URI)",
+            scheme.name,
+            oauth.origin()
+        )));
+    }
+    if !state.seals() {
+        return Err(StartError::Usage(format!(
+            "security scheme `{}` is per-user, and people's credentials would be stored unencrypted: set \
+             MCP_STATE_KEY (32 random bytes in base64, e.g. from `openssl rand -base64 32`), the same on every replica",
+            scheme.name
+        )));
+    }
+    let key = std::env::var("MCP_STATE_KEY").ok();
+    let signer = crate::identity::connect::Signer::new(key.as_deref())
+        .ok_or_else(|| StartError::Failed("no randomness for the connect page's key".into()))?;
+    let page = url::Url::parse(&format!("{}/connect", oauth.origin()))
+        .map_err(|e| StartError::Usage(format!("the OAuth audience's origin is not a URL ({e})")))?;
+    Ok(Some(crate::serve::connect::Connect {
+        credentials: crate::state::credentials::Credentials::new(state.clone()),
+        signer: std::sync::Arc::new(signer),
+        page,
+    }))
+}
+
+/// `forget-credentials`: the operator's revocation, on the shared store.
+fn forget_credentials(
+    spec: &'static ServerSpec,
+    args: &Args,
+    subject: &str,
+    scheme: Option<&str>,
+) -> Result<(), StartError> {
+    let schemes: Vec<&str> = spec
+        .security_schemes
+        .iter()
+        .filter(|s| s.per_user && scheme.is_none_or(|name| name == s.name))
+        .map(|s| s.name)
+        .collect();
+    if schemes.is_empty() {
+        return Err(StartError::Usage(match scheme {
+            Some(name) => format!("--scheme `{name}` is not a per-user security scheme of this server"),
+            None => "this server has no per-user security schemes".to_string(),
+        }));
+    }
+    let issuer = args
+        .oauth
+        .oauth_issuer
+        .clone()
+        .or(spec.oauth.as_ref().map(|o| o.issuer.to_string()))
+        .ok_or_else(|| StartError::Usage("name the issuer with --oauth-issuer (MCP_OAUTH_ISSUER)".into()))?;
+    let person = crate::identity::person(&issuer, subject);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let state = state_store(spec, &args.state, None)?;
+        let credentials = crate::state::credentials::Credentials::new(state);
+        for name in schemes {
+            let forgotten = credentials
+                .forget(&person, name)
+                .await
+                .map_err(|e| StartError::Failed(e.detail()))?;
+            println!("{name}: {}", if forgotten { "forgotten" } else { "none was connected" });
+        }
+        Ok(())
+    })
 }
 
 /// Validate the HTTP flags: tokens from their env var, and no

@@ -116,7 +116,7 @@ impl Config {
                     credentials.insert(scheme.name, Secret::new(value));
                 }
                 // Callers with OAuth tokens get theirs exchanged; the variable serves the others.
-                None if scheme.token_exchange.is_some() => {}
+                None if scheme.token_exchange.is_some() || scheme.per_user => {}
                 None => problems.push(format!(
                     "{} is not set: {} for security scheme `{}`",
                     scheme.env,
@@ -253,6 +253,7 @@ mod tests {
             name: "X-API-Key",
         },
         token_exchange: None,
+        per_user: false,
     }];
 
     fn spec(default: Option<&'static str>) -> ServerSpec {

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use crate::config::Secret;
 use crate::identity::Caller;
 use crate::observe::notify::Reporter;
 use crate::spec::Policy;
@@ -29,6 +30,9 @@ pub struct CallContext {
     pub deadline: Instant,
     /// The client's progress and log channel, when it listens.
     pub reporter: Option<Reporter>,
+    /// The caller's own credentials for the per-user schemes this call may
+    /// use, by scheme name (read from the state store by `serve`).
+    pub personal: Vec<(&'static str, Secret)>,
 }
 
 impl CallContext {
@@ -40,11 +44,21 @@ impl CallContext {
             policy,
             deadline: Instant::now() + time_limit(&policy),
             reporter: None,
+            personal: Vec::new(),
         }
     }
 
     pub fn with_reporter(self, reporter: Option<Reporter>) -> CallContext {
         CallContext { reporter, ..self }
+    }
+
+    pub fn with_personal(self, personal: Vec<(&'static str, Secret)>) -> CallContext {
+        CallContext { personal, ..self }
+    }
+
+    /// The caller's own credential for the per-user scheme `name`.
+    pub fn personal(&self, name: &str) -> Option<&Secret> {
+        self.personal.iter().find(|(scheme, _)| *scheme == name).map(|(_, s)| s)
     }
 
     /// How one request went (debug: a log entry only).

@@ -14,6 +14,7 @@ use std::time::Duration;
 pub mod harness {
     pub use crate::call::Tool;
     pub use crate::config::{Config, Secret};
+    pub use crate::identity::connect::{Link, Signer};
     pub use crate::redact::Redactor;
     pub use crate::serve::surface::Presentation;
     pub use crate::serve::{Overrides, Server};

@@ -241,6 +241,9 @@ pub struct SecuritySchemeSpec {
     /// the API (RFC 8693), sent as a bearer token; `env` then serves callers
     /// without OAuth and may be unset.
     pub token_exchange: Option<TokenExchangeSpec>,
+    /// Each OAuth caller's own credential, connected on the server's connect
+    /// page and kept in the state store; `env` then serves stdio and may be unset.
+    pub per_user: bool,
 }
 
 /// What a caller's token is exchanged for at the issuer's token endpoint.

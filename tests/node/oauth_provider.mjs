@@ -10,8 +10,12 @@
 // config: {port, issuer?, keysFile, keyIds: ["k2", "k1"] (the first signs; a
 //          kid not in keysFile is generated and saved, so a restart with a
 //          new kid first is a key rotation), clients: [{id, secret, scope,
-//          ttl?, format?: "jwt" | "opaque", exchangesFor?: [audience]}],
-//          resources: {<audience>: {scope}}}
+//          ttl?, format?: "jwt" | "opaque", exchangesFor?: [audience],
+//          redirectUris?: [uri]}], resources: {<audience>: {scope}}}
+//
+// A client with redirectUris also signs people in (authorization code with
+// PKCE) through oidc-provider's own login and consent pages, where any
+// login name is accepted and becomes the person's subject.
 //
 // GET /test/requests: the requests it has served, by path.
 // Prints "listening" once it accepts connections; exits when stdin closes
@@ -48,16 +52,20 @@ const provider = new Provider(issuer, {
   clients: config.clients.map((c) => ({
     client_id: c.id,
     client_secret: c.secret,
-    grant_types: ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'],
-    redirect_uris: [],
-    response_types: [],
+    grant_types: [
+      'client_credentials',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+      ...(c.redirectUris ? ['authorization_code'] : []),
+    ],
+    redirect_uris: c.redirectUris ?? [],
+    response_types: c.redirectUris ? ['code'] : [],
     scope: c.scope,
     token_endpoint_auth_method: 'client_secret_basic',
   })),
   jwks: { keys },
   scopes: [...allScopes],
   features: {
-    devInteractions: { enabled: false },
+    devInteractions: { enabled: config.clients.some((c) => c.redirectUris) },
     clientCredentials: { enabled: true },
     introspection: { enabled: true },
     resourceIndicators: {

@@ -23,6 +23,8 @@ pub struct Client {
     pub opaque: bool,
     /// Audiences of the tokens it may exchange (RFC 8693): an MCP server's own client.
     pub exchanges_for: Vec<String>,
+    /// Where it may send people back after they sign in (authorization code).
+    pub redirect_uris: Vec<String>,
 }
 
 impl Client {
@@ -34,6 +36,7 @@ impl Client {
             ttl: None,
             opaque: false,
             exchanges_for: Vec::new(),
+            redirect_uris: Vec::new(),
         }
     }
 }
@@ -78,7 +81,8 @@ impl AuthServer {
             .iter()
             .map(|c| {
                 json!({"id": c.id, "secret": c.secret, "scope": c.scope, "ttl": c.ttl,
-                       "format": if c.opaque { "opaque" } else { "jwt" }, "exchangesFor": c.exchanges_for})
+                       "format": if c.opaque { "opaque" } else { "jwt" }, "exchangesFor": c.exchanges_for,
+                       "redirectUris": (!c.redirect_uris.is_empty()).then_some(&c.redirect_uris)})
             })
             .collect();
         let resources: serde_json::Map<String, Value> = setup

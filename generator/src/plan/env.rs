@@ -200,5 +200,6 @@ pub(super) fn scheme_plan(name: &str, binding: &Binding) -> SchemePlan {
         kind,
         describe,
         token_exchange,
+        per_user: binding.per_user,
     }
 }

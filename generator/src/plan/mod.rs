@@ -199,6 +199,8 @@ pub struct SchemePlan {
     pub describe: String,
     /// `Some(TokenExchangeSpec { … })` or `None`, as Rust.
     pub token_exchange: String,
+    /// Each OAuth caller connects their own credential.
+    pub per_user: bool,
 }
 
 /// A toolset: its name, description and tool indexes.

@@ -5,7 +5,7 @@
 
 use indexmap::IndexMap;
 
-use super::config::{DeclaredKind, DeclaredScheme, SelectionFile};
+use super::config::{AuthBinding, DeclaredKind, DeclaredScheme, SelectionFile};
 use super::{Files, check_env_name, list_or_none};
 use crate::diag::{Diagnostic, did_you_mean, escape_pointer};
 use crate::ir::{Api, ApiKeyLocation, Operation, SecurityScheme};
@@ -26,6 +26,8 @@ pub struct Binding {
     pub token_url: Option<String>,
     /// Per-user tokens: (audience, scopes) to exchange callers' tokens for.
     pub token_exchange: Option<(String, Vec<String>)>,
+    /// Each OAuth caller connects their own credential (`per_user: true`).
+    pub per_user: bool,
     /// Declared in mcpgen.yaml for a scheme the spec never names: it applies
     /// to the selected operations that declare no security.
     pub unnamed: bool,
@@ -199,6 +201,7 @@ pub(super) fn bind(
             }
             Some((exchange.audience.value.clone(), exchange.scopes.clone()))
         });
+        let per_user = b.per_user == Some(true) && per_user(scheme_name, scheme, b, (line, col), cfg, diags);
         auth.insert(
             scheme_name.clone(),
             Binding {
@@ -208,6 +211,7 @@ pub(super) fn bind(
                 scopes,
                 token_url,
                 token_exchange,
+                per_user,
                 unnamed: !named.contains(&scheme_name.as_str()),
             },
         );
@@ -215,6 +219,49 @@ pub(super) fn bind(
     // Keep the spec's order of schemes for stable output.
     auth.sort_by_cached_key(|name, _| api.security_schemes.get_index_of(name));
     auth
+}
+
+/// Whether `per_user: true` can hold for this scheme: a credential a person
+/// can paste (an API key outside the body, bearer, basic), not also exchanged.
+/// Callers are known by OAuth (`http.oauth`, or the server's `--oauth-issuer`);
+/// without it, every caller uses the env var's.
+fn per_user(
+    scheme_name: &str,
+    scheme: &SecurityScheme,
+    binding: &AuthBinding,
+    (line, col): (u64, u64),
+    cfg: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> bool {
+    let at = |message: String, help: &str| Diagnostic::new(cfg, message).line_col(line, col).help(help);
+    let pasted = match scheme {
+        SecurityScheme::ApiKey { location, .. } => *location != ApiKeyLocation::Body,
+        SecurityScheme::Bearer | SecurityScheme::Basic => true,
+        // Without a client secret the env var holds an access token, sent as bearer.
+        SecurityScheme::OAuth2 { .. } => binding.client_secret_env.is_none(),
+        SecurityScheme::Unsupported(_) => false,
+    };
+    let problem = if !pasted {
+        Some(at(
+            format!("auth: `{scheme_name}`: per_user needs a credential a person can paste"),
+            "per-user schemes take an API key in a header, query or cookie, a bearer token or basic \
+             `user:password`; drop `per_user` here",
+        ))
+    } else if binding.token_exchange.is_some() {
+        Some(at(
+            format!("auth: `{scheme_name}`: per_user and token_exchange both give each caller a credential"),
+            "keep `token_exchange` when the issuer can mint tokens for the API, else `per_user`",
+        ))
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => {
+            diags.push(problem);
+            false
+        }
+        None => true,
+    }
 }
 
 /// The scheme names operations' `security` uses, defined or not.

@@ -615,11 +615,12 @@ pub struct AuthBinding {
     pub scopes: Option<Vec<String>>,
     /// OAuth2: the token URL instead of the spec's (relative URLs resolve against the base URL).
     pub token_url: Option<String>,
-    /// Per-user access: with inbound OAuth (`http.oauth`), each caller's token
-    /// is exchanged at the issuer for one for the API (RFC 8693), sent as a
-    /// bearer token; `env` then serves callers without OAuth and may be unset.
-    /// Bearer and OAuth2 schemes only.
+    /// With `http.oauth`, each caller's token exchanged at the issuer for one for the API (RFC 8693),
+    /// sent as a bearer token; `env` then serves callers without OAuth. Bearer and OAuth2 schemes.
     pub token_exchange: Option<TokenExchangeBinding>,
+    /// With `http.oauth`, each caller's own key, connected once on a page the server links to (URL
+    /// elicitation), sealed in the state store; `env` then serves stdio. API key, bearer, basic.
+    pub per_user: Option<bool>,
     /// How the credential is sent, for a scheme the spec names but never
     /// defines, defines in a way mcpgen can't send (an `http` scheme such as
     /// `DSN`), or leaves out altogether: `bearer`, `basic` (the env var holds
@@ -670,8 +671,7 @@ pub struct TokenExchangeBinding {
     pub scopes: Vec<String>,
 }
 
-/// The JSON Schema of the selection file, as `mcpgen schema` prints it and
-/// `generator/mcpgen.schema.json` ships it.
+/// The selection file's JSON Schema (`mcpgen schema`, `generator/mcpgen.schema.json`).
 pub fn json_schema() -> String {
     let mut schema = schemars::schema_for!(SelectionFile);
     schema.insert("title".to_string(), "mcpgen selection file (mcpgen.yaml)".into());

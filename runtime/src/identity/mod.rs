@@ -3,6 +3,7 @@
 //! and that one value travels with the call. Imports only the foundation
 //! (config, style, tls, spec).
 
+pub mod connect;
 pub mod oauth;
 
 use std::net::IpAddr;
@@ -10,6 +11,12 @@ use std::sync::Arc;
 
 use self::oauth::Access;
 use crate::config::Secret;
+
+/// Who a person is wherever they come from (a call, the connect page): the
+/// issuer that vouched for them and their subject there.
+pub fn person(issuer: &str, subject: &str) -> String {
+    format!("{issuer} {subject}")
+}
 
 /// A verified caller: the key its results, jobs and rate limits are bound
 /// to, and its OAuth grant when it presented a token.
@@ -74,6 +81,13 @@ impl Caller {
     /// The verified OAuth grant, when the caller presented one.
     pub fn access(&self) -> Option<&Arc<Access>> {
         self.access.as_ref()
+    }
+
+    /// Whose own upstream credentials this caller uses: its issuer and
+    /// subject, when it presented an OAuth token; `None` for every other
+    /// caller (stdio, static tokens), which use the operator's.
+    pub fn person(&self) -> Option<String> {
+        self.access.as_ref().map(|a| person(&a.issuer, &a.grant.subject))
     }
 
     /// The OAuth subject and client, for audit events.

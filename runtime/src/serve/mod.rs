@@ -16,6 +16,7 @@
 //! `wait_for_operation`, or as an MCP task for clients with the extension.
 
 mod catalog;
+pub mod connect;
 pub mod discovery;
 mod jobs;
 pub mod resources;
@@ -31,7 +32,7 @@ use rmcp::model::{
     DetailedTask, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation,
     ListPromptsResult, ListResourceTemplatesResult, ListResourcesResult, ListToolsResult, PaginatedRequestParams,
     ReadResourceRequestParams, ReadResourceResponse, ReadResourceResult, ServerCapabilities, ServerConfig, Task,
-    TaskPayload, TaskStatus, Tool as McpTool, ToolAnnotations,
+    TaskPayload, TaskStatus, Tool as McpTool,
 };
 // MCP logging is deprecated by SEP-2577 (2026-07-28) yet what 2025-11-25 hosts use.
 #[allow(deprecated)]
@@ -108,6 +109,8 @@ pub struct Inner {
     jobs: JobStore,
     /// Some tool may answer 202 and finish later: the tasks extension is offered.
     long_running: bool,
+    /// Per-user credentials and their connect links (HTTP with OAuth).
+    connect: Option<Arc<connect::Connect>>,
 }
 
 /// Command-line limits that win over mcpgen.yaml's.
@@ -154,6 +157,7 @@ impl Server {
                 jobs: JobStore::new(state.clone(), spec),
                 state,
                 long_running: spec.tools.iter().any(|t| t.long_running.is_some()),
+                connect: None,
             }),
             view: Arc::new(view),
             log_level: Arc::default(),
@@ -470,22 +474,6 @@ impl Drop for Audit<'_> {
     }
 }
 
-/// Hints as MCP defines them, without those that say what an absent hint
-/// means (readOnly false, idempotent false, openWorld true) or that mean
-/// nothing for a read-only tool (destructive, idempotent): tools/list is paid
-/// for in tokens. Whether a tool that writes is destructive is always said.
-pub(crate) fn annotations(read_only: bool, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations {
-    let mut hints = ToolAnnotations::default();
-    if read_only {
-        hints.read_only_hint = Some(true);
-    } else {
-        hints.destructive_hint = Some(destructive);
-        hints.idempotent_hint = idempotent.then_some(true);
-    }
-    hints.open_world_hint = (!open_world).then_some(false);
-    hints
-}
-
 impl ServerHandler for Server {
     #[allow(deprecated)] // enable_logging
     fn get_info(&self) -> ServerConfig {
@@ -752,6 +740,7 @@ impl Server {
             )
         });
         let cx = self.context(tool).with_reporter(reporter);
+        let cx = self.with_personal(cx, &tool.spec.request).await?;
         let deadline = crate::context::time_limit(&cx.policy);
         let files = FileSources {
             held: &self.results,
@@ -774,27 +763,5 @@ impl Server {
         // the call's own, more precise error) stops anything that doesn't.
         let backstop = deadline.saturating_add(Duration::from_millis(250));
         self.envelope(tool.spec.name, deadline, backstop, cancelled, call).await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hints_leave_out_only_what_absence_already_says() {
-        let json = |a: ToolAnnotations| serde_json::to_value(a).unwrap();
-        assert_eq!(
-            json(annotations(true, false, true, true)),
-            serde_json::json!({"readOnlyHint": true})
-        );
-        assert_eq!(
-            json(annotations(false, false, false, true)),
-            serde_json::json!({"destructiveHint": false})
-        );
-        assert_eq!(
-            json(annotations(false, true, true, false)),
-            serde_json::json!({"destructiveHint": true, "idempotentHint": true, "openWorldHint": false})
-        );
     }
 }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
+use rmcp::model::ToolAnnotations;
 use serde_json::{Value, json};
 
 use crate::call::custom::CustomTool;
@@ -407,9 +408,25 @@ fn custom_entry(tool: &CustomTool) -> String {
         "description": tool.description,
         "inputSchema": tool.input_schema,
     });
-    let hints = crate::serve::annotations(tool.read_only, !tool.read_only, false, true);
+    let hints = annotations(tool.read_only, !tool.read_only, false, true);
     entry["annotations"] = serde_json::to_value(hints).expect("annotations serialize");
     entry.to_string()
+}
+
+/// Hints as MCP defines them, without those that say what an absent hint
+/// means (readOnly false, idempotent false, openWorld true) or that mean
+/// nothing for a read-only tool (destructive, idempotent): tools/list is paid
+/// for in tokens. Whether a tool that writes is destructive is always said.
+pub(crate) fn annotations(read_only: bool, destructive: bool, idempotent: bool, open_world: bool) -> ToolAnnotations {
+    let mut hints = ToolAnnotations::default();
+    if read_only {
+        hints.read_only_hint = Some(true);
+    } else {
+        hints.destructive_hint = Some(destructive);
+        hints.idempotent_hint = idempotent.then_some(true);
+    }
+    hints.open_world_hint = (!open_world).then_some(false);
+    hints
 }
 
 #[cfg(test)]
@@ -527,5 +544,22 @@ mod tests {
         assert!(ListRequest::parse(br#"{"jsonrpc":"2.0","method":"tools/list"}"#).is_none());
         assert!(ListRequest::parse(br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{}}"#).is_none());
         assert!(ListRequest::parse(b"not json").is_none());
+    }
+
+    #[test]
+    fn hints_leave_out_only_what_absence_already_says() {
+        let json = |a: ToolAnnotations| serde_json::to_value(a).unwrap();
+        assert_eq!(
+            json(annotations(true, false, true, true)),
+            serde_json::json!({"readOnlyHint": true})
+        );
+        assert_eq!(
+            json(annotations(false, false, false, true)),
+            serde_json::json!({"destructiveHint": false})
+        );
+        assert_eq!(
+            json(annotations(false, true, true, false)),
+            serde_json::json!({"destructiveHint": true, "idempotentHint": true, "openWorldHint": false})
+        );
     }
 }

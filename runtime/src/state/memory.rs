@@ -52,9 +52,26 @@ impl<T> OwnedStore<T> {
         if bytes > self.limits.max_bytes {
             return false;
         }
-        let mut inner = self.lock();
+        let inner = &mut *self.lock();
         inner.expire(self.limits.ttl);
         inner.remove(id);
+        self.hold(inner, owner, id, value, bytes);
+        true
+    }
+
+    /// Holds `value` as `id` for `owner` unless `id` is held (by anyone).
+    pub fn insert_new(&self, owner: &str, id: &str, value: T, bytes: usize) -> bool {
+        let inner = &mut *self.lock();
+        inner.expire(self.limits.ttl);
+        if inner.held.contains_key(id) || bytes > self.limits.max_bytes {
+            return false;
+        }
+        self.hold(inner, owner, id, value, bytes);
+        true
+    }
+
+    /// Adds an entry `id` doesn't hold, the oldest going first at a bound.
+    fn hold(&self, inner: &mut Inner<T>, owner: &str, id: &str, value: T, bytes: usize) {
         while inner.bytes + bytes > self.limits.max_bytes || inner.held.len() >= self.limits.max_entries {
             if !inner.evict_oldest() {
                 break;
@@ -69,7 +86,6 @@ impl<T> OwnedStore<T> {
             value,
         };
         inner.held.insert(id.to_string(), held);
-        true
     }
 
     /// `read` of the entry `id` of `owner`; `None` when not held (expired,
@@ -128,8 +144,8 @@ impl<T> Inner<T> {
 
 /// Entries of every kind, and the rate limit's counters, in this process.
 pub struct Memory {
-    results: OwnedStore<Record>,
-    jobs: OwnedStore<Record>,
+    /// One per [`Kind`], in its order.
+    kinds: [OwnedStore<Record>; 4],
     /// One keyed limiter per quota (a server has one).
     limiters: Mutex<HashMap<u32, Arc<DefaultKeyedRateLimiter<String>>>>,
 }
@@ -137,19 +153,23 @@ pub struct Memory {
 type Record = HashMap<String, Vec<u8>>;
 
 impl Memory {
-    pub fn new(results: Limits, jobs: Limits) -> Memory {
+    /// With the bounds of each [`Kind`], in its order.
+    pub fn new(limits: [Limits; 4]) -> Memory {
         Memory {
-            results: OwnedStore::new(results),
-            jobs: OwnedStore::new(jobs),
+            kinds: limits.map(OwnedStore::new),
             limiters: Mutex::default(),
         }
     }
 
     fn of(&self, kind: Kind) -> &OwnedStore<Record> {
-        match kind {
-            Kind::Result => &self.results,
-            Kind::Job => &self.jobs,
-        }
+        &self.kinds[kind as usize]
+    }
+
+    /// Spends `owner`'s `id`: true the first time.
+    pub fn claim(&self, owner: &str, id: &str) -> bool {
+        // Ids are the owner's: another owner's same id is another claim.
+        let id = format!("{}/{id}", super::owner_digest(owner));
+        self.of(Kind::Claim).insert_new(owner, &id, Record::new(), 0)
     }
 
     pub fn put(&self, kind: Kind, owner: &str, id: &str, fields: Fields) -> bool {

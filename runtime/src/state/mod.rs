@@ -10,6 +10,7 @@
 //! panic or a hang; callers answer without the store where they can.
 //! Imports only the foundation.
 
+pub mod credentials;
 mod limit;
 mod memory;
 mod redis;
@@ -66,11 +67,30 @@ pub fn limits_for(spec: &ServerSpec) -> (Limits, Limits) {
     (results, jobs)
 }
 
+/// Each user's own upstream credentials (`credentials`): held for 90 days
+/// from when they were connected, at most 100,000 in memory.
+const CREDENTIALS: Limits = Limits {
+    max_entries: 100_000,
+    max_bytes: 64 << 20,
+    ttl: Duration::from_secs(90 * 24 * 3600),
+};
+
+/// Used connect links (`credentials`), kept past any link's lifetime.
+const CLAIMS: Limits = Limits {
+    max_entries: 100_000,
+    max_bytes: usize::MAX,
+    ttl: Duration::from_secs(3600),
+};
+
 /// What an entry is: each kind has its own bounds and key space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
     Result,
     Job,
+    /// A user's credential for one security scheme: always sealed in the shared store.
+    Credential,
+    /// A single-use id, spent (`Store::claim`).
+    Claim,
 }
 
 impl Kind {
@@ -78,6 +98,8 @@ impl Kind {
         match self {
             Kind::Result => "result",
             Kind::Job => "job",
+            Kind::Credential => "credential",
+            Kind::Claim => "claim",
         }
     }
 }
@@ -117,9 +139,11 @@ const PLAIN_FIELDS: &[&str] = &["state"];
 pub struct Store {
     backend: Arc<Backend>,
     sealer: Option<Arc<Sealer>>,
-    limits: [Limits; 2],
+    limits: [Limits; 4],
 }
 
+// One per server, behind an Arc: its size costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Backend {
     Memory(memory::Memory),
     Redis(redis::Redis),
@@ -128,10 +152,11 @@ enum Backend {
 impl Store {
     /// A store in this process, with the bounds of results and of jobs.
     pub fn memory(results: Limits, jobs: Limits) -> Store {
+        let limits = [results, jobs, CREDENTIALS, CLAIMS];
         Store {
-            backend: Arc::new(Backend::Memory(memory::Memory::new(results, jobs))),
+            backend: Arc::new(Backend::Memory(memory::Memory::new(limits))),
             sealer: None,
-            limits: [results, jobs],
+            limits,
         }
     }
 
@@ -148,7 +173,7 @@ impl Store {
         Ok(Store {
             backend: Arc::new(Backend::Redis(redis::Redis::open(url, namespace)?)),
             sealer: sealer.map(Arc::new),
-            limits: [results, jobs],
+            limits: [results, jobs, CREDENTIALS, CLAIMS],
         })
     }
 
@@ -271,6 +296,21 @@ impl Store {
             Backend::Memory(memory) => Ok(memory.admit(owner, per_minute)),
             Backend::Redis(redis) => redis.admit(owner, per_minute).await,
         }
+    }
+
+    /// Spends `owner`'s single-use `id`: `Ok(true)` the first time, on any
+    /// replica, `Ok(false)` after (for [`CLAIMS`]'s TTL).
+    pub async fn claim(&self, owner: &str, id: &str) -> Result<bool, StoreError> {
+        match &*self.backend {
+            Backend::Memory(memory) => Ok(memory.claim(owner, id)),
+            Backend::Redis(redis) => redis.claim(&redis.key(Kind::Claim, owner, id), CLAIMS.ttl).await,
+        }
+    }
+
+    /// Whether values are sealed before they leave this process: a shared
+    /// store without MCP_STATE_KEY is not (an in-memory one never needs it).
+    pub fn seals(&self) -> bool {
+        matches!(&*self.backend, Backend::Memory(_)) || self.sealer.is_some()
     }
 
     /// Whether the store answers (always, in memory).

@@ -197,6 +197,24 @@ impl Redis {
         Ok(set == 1)
     }
 
+    /// Sets `key` unless it exists: true when this call set it.
+    pub async fn claim(&self, key: &str, ttl: Duration) -> Result<bool, StoreError> {
+        let ttl_ms = ttl.as_millis().clamp(1, i64::MAX as u128) as i64;
+        let mut c = self.manager.clone();
+        let set: Option<String> = self
+            .run(
+                redis::cmd("SET")
+                    .arg(key)
+                    .arg(1)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(ttl_ms)
+                    .query_async(&mut c),
+            )
+            .await?;
+        Ok(set.is_some())
+    }
+
     /// One call counted against `owner`'s `per_minute` for the whole deployment.
     pub async fn admit(&self, owner: &str, per_minute: NonZeroU32) -> Result<Result<(), Duration>, StoreError> {
         let key = format!("{}:rate:{}", self.namespace, super::owner_digest(owner));

@@ -87,9 +87,13 @@ impl Upstream {
                 authorization = Some(sensitive(format!("Bearer {token}"))?);
                 continue;
             }
-            let Some(secret) = self.config.credentials.get(name) else {
+            let Some(secret) = self.credential(cx, scheme) else {
                 continue;
             };
+            if scheme.per_user {
+                // Masked wherever text leaves, like a token from the network.
+                self.redactor.learn(secret.expose());
+            }
             match scheme.kind {
                 SchemeKind::ApiKey {
                     location: ApiKeyLocation::Header,
@@ -162,7 +166,7 @@ impl Upstream {
                     name: field,
                 },
                 Some(secret),
-            ) = (scheme.kind, self.config.credentials.get(*name))
+            ) = (scheme.kind, self.credential(cx, scheme))
             else {
                 continue;
             };

@@ -26,7 +26,7 @@ use request::part_filename;
 pub use request::{ArgError, Body, Prepared, prepare};
 
 use self::hooks::{Call, Hooks};
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::context::CallContext;
 use crate::identity::oauth::ResourceServer;
 use crate::observe::Ended;
@@ -188,16 +188,23 @@ impl Upstream {
         self
     }
 
-    /// Whether a request can carry this scheme's credential: its env var's,
-    /// or the current OAuth caller's exchanged token.
-    fn can_authenticate(&self, name: &str, caller: bool) -> bool {
-        self.config.credentials.contains_key(name)
-            || (caller
-                && self.exchanger.is_some()
-                && self
-                    .schemes
-                    .iter()
-                    .any(|s| s.name == name && s.token_exchange.is_some()))
+    /// Whether a request can carry this scheme's credential: the caller's
+    /// own, its env var's, or the current OAuth caller's exchanged token.
+    fn can_authenticate(&self, name: &str, cx: &CallContext) -> bool {
+        let Some(scheme) = self.schemes.iter().find(|s| s.name == name) else {
+            return self.config.credentials.contains_key(name);
+        };
+        self.credential(cx, scheme).is_some()
+            || (cx.caller.access().is_some() && self.exchanger.is_some() && scheme.token_exchange.is_some())
+    }
+
+    /// The credential sent for `scheme`: an OAuth caller's own for a per-user
+    /// scheme (never the operator's), else the env var's.
+    fn credential<'a>(&'a self, cx: &'a CallContext, scheme: &SecuritySchemeSpec) -> Option<&'a Secret> {
+        if scheme.per_user && cx.caller.access().is_some() {
+            return cx.personal(scheme.name);
+        }
+        self.config.credentials.get(scheme.name)
     }
 
     /// The server this upstream serves (a job's status tool is one of its tools).
@@ -234,13 +241,21 @@ impl Upstream {
     /// The first security alternative of `recipe` we hold credentials for
     /// (empty: none, and the request goes without).
     fn alternative(&self, cx: &CallContext, recipe: &RequestSpec) -> &'static [&'static str] {
-        let caller = cx.caller.access().is_some();
         recipe
             .security
             .iter()
-            .find(|alt| alt.iter().all(|name| self.can_authenticate(name, caller)))
+            .find(|alt| alt.iter().all(|name| self.can_authenticate(name, cx)))
             .copied()
             .unwrap_or(&[])
+    }
+
+    /// Whether some security alternative of `recipe` can be sent with the
+    /// credentials at hand (an empty alternative always can).
+    pub fn can_send(&self, cx: &CallContext, recipe: &RequestSpec) -> bool {
+        recipe
+            .security
+            .iter()
+            .any(|alt| alt.iter().all(|name| self.can_authenticate(name, cx)))
     }
 
     /// Send with the credentials of the first security alternative we hold

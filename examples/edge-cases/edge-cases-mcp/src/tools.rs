@@ -52,6 +52,7 @@ pub static SERVER: ServerSpec = ServerSpec {
             env: "EDGE_TOKEN",
             kind: SchemeKind::Bearer,
             token_exchange: None,
+            per_user: false,
         },
     ],
     tools: &[

@@ -48,6 +48,7 @@ pub static SERVER: ServerSpec = ServerSpec {
                 name: "X-API-Key",
             },
             token_exchange: None,
+            per_user: false,
         },
     ],
     tools: &[

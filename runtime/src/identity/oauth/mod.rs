@@ -141,6 +141,8 @@ pub struct Grant {
 #[derive(Debug)]
 pub struct Access {
     pub grant: Grant,
+    /// The issuer that vouched for the grant.
+    pub issuer: Arc<str>,
     pub policy: Arc<ScopePolicy>,
 }
 
@@ -209,6 +211,7 @@ struct IssuerMetadata {
     jwks_uri: Option<String>,
     introspection_endpoint: Option<String>,
     token_endpoint: Option<String>,
+    authorization_endpoint: Option<String>,
 }
 
 struct Keys {
@@ -654,21 +657,6 @@ impl Verifier {
         audience: &str,
         scopes: &str,
     ) -> Result<(String, Option<u64>), OAuthError> {
-        let Some((client_id, secret)) = &self.options.client else {
-            return Err(OAuthError::NoClient);
-        };
-        let endpoint = self
-            .metadata()
-            .await
-            .map_err(|(Refusal::Invalid(why) | Refusal::Unavailable(why))| OAuthError::Issuer(why))?
-            .token_endpoint
-            .clone()
-            .ok_or_else(|| {
-                OAuthError::Issuer(format!(
-                    "the metadata of {} names no token_endpoint",
-                    self.options.issuer
-                ))
-            })?;
         let mut pairs = vec![
             ("grant_type", "urn:ietf:params:oauth:grant-type:token-exchange"),
             ("subject_token", grant.token.expose()),
@@ -679,23 +667,10 @@ impl Verifier {
         if !scopes.is_empty() {
             pairs.push(("scope", scopes));
         }
-        let response = self
-            .http
-            .post(&endpoint)
-            .basic_auth(client_id, Some(secret.expose()))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json")
-            .body(crate::style::form(&pairs))
-            .send()
-            .await
-            .map_err(|e| OAuthError::Unreachable(e.without_url()))?;
-        let status = response.status();
-        let bytes = response.bytes().await.unwrap_or_default();
-        let answer: Value =
-            serde_json::from_slice(&bytes[..bytes.len().min(MAX_DOCUMENT_BYTES)]).unwrap_or(Value::Null);
+        let (status, answer) = self.token_request(&pairs).await?;
         let text = |k: &str| answer.get(k).and_then(Value::as_str);
         match text("access_token") {
-            Some(token) if status.is_success() => {
+            Some(token) if (200..300).contains(&status) => {
                 let lifetime = answer
                     .get("expires_in")
                     .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok()));
@@ -710,7 +685,7 @@ impl Verifier {
                 };
                 Err(OAuthError::Refused {
                     audience: audience.to_string(),
-                    status: status.as_u16(),
+                    status,
                     reason,
                 })
             }
@@ -745,6 +720,7 @@ fn decoding_key(jwk: &Jwk, alg: Algorithm) -> Option<DecodingKey> {
 mod ring_crypto;
 
 mod edge;
+pub mod login;
 use self::edge::{Outage, plausible, remember};
 mod resource;
 pub use resource::{METADATA_PATH, ResourceServer};

@@ -61,6 +61,11 @@ impl ResourceServer {
         })
     }
 
+    /// `scheme://host[:port]` of the audience: where people reach this server.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     /// The metadata URL for a request to `path` (RFC 9728: the well-known
     /// prefix before the resource's path), at the audience's origin.
     pub fn metadata_url(&self, path: &str) -> String {
@@ -130,6 +135,7 @@ impl ResourceServer {
         }
         Ok(Access {
             grant,
+            issuer: Arc::from(self.verifier.options().issuer.as_str()),
             policy: self.policy.clone(),
         })
     }

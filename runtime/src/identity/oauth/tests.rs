@@ -22,6 +22,7 @@ fn access(scopes: &[&str]) -> Access {
             token: Secret::new(String::new()),
             expires_at: None,
         },
+        issuer: Arc::from("https://issuer.example"),
         policy: Arc::new(policy()),
     }
 }

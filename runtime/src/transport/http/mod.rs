@@ -13,6 +13,7 @@
 //! `listen` and `BODY_READ_TIMEOUT`. SIGTERM/SIGINT stop accepting, let
 //! in-flight calls finish (bounded), then close (bounded too).
 
+mod connect;
 mod direct;
 mod guard;
 mod probe;
@@ -437,7 +438,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
         let mcp = StreamableHttpService::new(move || Ok(handler.for_session()), sessions.clone(), config.clone());
         router = router.route_service(&path, mcp);
     }
-    router
+    let router = router
         .route_layer(middleware::from_fn_with_state(body_check, check_body))
         .route_layer(middleware::from_fn(session_deleted))
         .route(
@@ -478,7 +479,12 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
                 let oauth = options.oauth.clone();
                 move |query: axum::extract::RawQuery| readiness(ready, state, oauth, query.0)
             }),
-        )
+        );
+    // After the guard: the connect page's visitor has no bearer token, and signs in at the issuer instead.
+    match connect::routes(server, options.oauth.as_ref()) {
+        Some(pages) => router.merge(pages),
+        None => router,
+    }
 }
 
 /// Accepted `Host` names: the configured ones, else the loopback names when
