@@ -637,6 +637,34 @@ fn oauth_binding_mistakes() {
     insta::assert_snapshot!("oauth_binding_mistakes", stderr(&out));
 }
 
+/// `per_user` where no person could paste the credential, or where the
+/// scheme's credential is exchanged already: located, with help; applying
+/// the help (dropping `per_user` there) generates.
+#[test]
+fn per_user_binding_mistakes() {
+    let dir = tempfile::tempdir().unwrap();
+    fs::copy(
+        repo().join("tests/fixtures/upstream-lab/openapi.yaml"),
+        dir.path().join("openapi.yaml"),
+    )
+    .unwrap();
+    let config = fs::read_to_string(repo().join("tests/fixtures/upstream-lab/mcpgen.yaml"))
+        .unwrap()
+        .replace("path: ../../../runtime", "version: \"0.1\"")
+        .replace("output: upstream-lab-mcp", "output: out");
+    let wrong = config
+        .replace("scheme: {body: key}}", "scheme: {body: key}, per_user: true}")
+        .replace("    token_exchange: {", "    per_user: true\n    token_exchange: {")
+        .replace("    scopes: [read]\n", "    scopes: [read]\n    per_user: true\n");
+    fs::write(dir.path().join("mcpgen.yaml"), &wrong).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    insta::assert_snapshot!("per_user_binding_mistakes", stderr(&out));
+    fs::write(dir.path().join("mcpgen.yaml"), &config).unwrap();
+    let out = mcpgen(&["generate"], dir.path());
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
 #[test]
 fn env_declaration_mistakes() {
     let dir = tempfile::tempdir().unwrap();

@@ -33,6 +33,11 @@ pub(super) fn env_vars(selection: &Selection, schemes: &[SchemePlan]) -> Vec<Env
             required: true,
             secret: true,
             description: match exchanged {
+                None if s.per_user => format!(
+                    "{} (security scheme `{}`) for stdio and callers without OAuth; over HTTP with OAuth each person \
+                     connects their own (see \"Each person's own credentials\")",
+                    s.describe, s.name
+                ),
                 None => format!("{} (security scheme `{}`)", s.describe, s.name),
                 Some((audience, _)) => format!(
                     "{} (security scheme `{}`) for callers without OAuth; over HTTP with OAuth each caller's own token \

@@ -84,6 +84,8 @@ pub struct Plan {
     #[serde(serialize_with = "results_fields")]
     pub results: mcpgen_spec::ResultsSpec,
     pub schemes: Vec<SchemePlan>,
+    /// The per-user schemes (names, spec order): the README's connect section.
+    pub per_user: Vec<String>,
     /// File-level templates see each tool's summary only; each tool's entry is
     /// rendered from the whole `ToolPlan` on its own (see `render`).
     #[serde(serialize_with = "tool_summaries")]
@@ -462,6 +464,7 @@ pub fn plan_tools(selection: &Selection, inputs: PlanInputs) -> Result<Plan, Err
             inbound_token_env: selection.inbound_token_env.clone(),
             results: selection.results,
             oauth,
+            per_user: schemes.iter().filter(|s| s.per_user).map(|s| s.name.clone()).collect(),
             schemes,
             tools_by_name: {
                 let mut order: Vec<u32> = (0..tools.len() as u32).collect();

@@ -13,9 +13,11 @@ use serde_json::json;
 use url::Url;
 
 use super::Server;
+use crate::config::Secret;
 use crate::context::CallContext;
 use crate::identity::connect::{LINK_LIFETIME_SECONDS, Link, Signer, now_seconds, random_token};
 use crate::spec::RequestSpec;
+use crate::state::StoreError;
 use crate::state::credentials::Credentials;
 
 /// MCP 2025-11-25: the request needs the user to complete URL elicitations first.
@@ -59,6 +61,26 @@ impl Server {
         self.connect.as_ref()
     }
 
+    /// `cx` with every credential the caller connected, for a follow-up
+    /// request of a call (a job's poll or cancel): nothing is elicited there,
+    /// and a store that doesn't answer leaves the request without them.
+    pub(super) async fn with_connected(&self, cx: CallContext) -> CallContext {
+        let (Some(connect), Some(person)) = (&self.connect, cx.caller.person()) else {
+            return cx;
+        };
+        let schemes: Vec<&'static str> = self
+            .spec
+            .security_schemes
+            .iter()
+            .filter(|s| s.per_user)
+            .map(|s| s.name)
+            .collect();
+        match connected(connect, &person, &schemes).await {
+            Ok(personal) => cx.with_personal(personal),
+            Err(_) => cx,
+        }
+    }
+
     /// `cx` with the caller's own credentials for the per-user schemes
     /// `recipe` may use; the URL-elicitation-required error when no
     /// security alternative can be sent without one they haven't connected.
@@ -76,20 +98,12 @@ impl Server {
         if per_user.is_empty() {
             return Ok(cx);
         }
-        let mut personal = Vec::new();
-        for scheme in &per_user {
-            match connect.credentials.get(&person, scheme).await {
-                Ok(Some(secret)) => personal.push((*scheme, secret)),
-                Ok(None) => {}
-                Err(e) => {
-                    tracing::warn!(error = %e.detail(), "per-user credentials could not be read");
-                    return Err(ErrorData::internal_error(
-                        format!("your connected credentials could not be read: {e}; retry shortly"),
-                        None,
-                    ));
-                }
-            }
-        }
+        let personal = connected(connect, &person, &per_user).await.map_err(|e| {
+            ErrorData::internal_error(
+                format!("your connected credentials could not be read: {e}; retry shortly"),
+                None,
+            )
+        })?;
         let cx = cx.with_personal(personal);
         if recipe.security.is_empty() || self.upstream.can_send(&cx, recipe) {
             return Ok(cx);
@@ -131,4 +145,24 @@ impl Server {
             Some(data),
         ))
     }
+}
+
+/// `person`'s credentials for those of `schemes` they connected.
+async fn connected(
+    connect: &Connect,
+    person: &str,
+    schemes: &[&'static str],
+) -> Result<Vec<(&'static str, Secret)>, StoreError> {
+    let mut personal = Vec::new();
+    for scheme in schemes {
+        match connect.credentials.get(person, scheme).await {
+            Ok(Some(secret)) => personal.push((*scheme, secret)),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e.detail(), "per-user credentials could not be read");
+                return Err(e);
+            }
+        }
+    }
+    Ok(personal)
 }

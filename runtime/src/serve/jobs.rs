@@ -90,7 +90,7 @@ impl Server {
             return refused(format!("operation `{id}` belongs to no tool of this server"));
         };
         let tool = self.tool(index);
-        let cx = self.context(tool);
+        let cx = self.with_connected(self.context(tool)).await;
         let (answer, outcome) = call::follow(&self.upstream, &cx, tool, job, u32::MAX).await;
         (self.answered(answer, tool, Follow::Wait).await, outcome)
     }
@@ -139,7 +139,7 @@ impl Server {
             (None, Some(job)) => {
                 let index = server.spec.tool_index(job.tool.name).ok_or_else(unknown)?;
                 let tool = server.tool(index);
-                let mut cx = server.context(tool);
+                let mut cx = server.with_connected(server.context(tool)).await;
                 cx.deadline = Instant::now() + Duration::from_millis(cx.policy.timeout_ms) + Duration::from_secs(1);
                 let (answer, _) = call::follow(&server.upstream, &cx, tool, job, 1).await;
                 match answer {
@@ -211,7 +211,8 @@ impl Server {
                 let policy = index
                     .map(|i| server.policy(server.tool(i)))
                     .unwrap_or(server.spec.policy);
-                let mut cx = CallContext::new(job.tool.name, server.caller.clone(), policy);
+                let mut cx =
+                    (server.with_connected(CallContext::new(job.tool.name, server.caller.clone(), policy))).await;
                 cx.deadline = Instant::now() + Duration::from_millis(policy.timeout_ms);
                 match tasks::cancel(&server.upstream, &cx, server.spec, &job).await {
                     Ok(true) => format!("{} was cancelled at the API", job.label),
