@@ -43,7 +43,10 @@ fn elicited(answer: &Value) -> String {
         message.contains("personalKey") && message.contains("call the tool again"),
         "{message}"
     );
-    elicitation["url"].as_str().unwrap().to_string()
+    let url = elicitation["url"].as_str().unwrap().to_string();
+    // A client that can't take the elicitation shows the message: it holds the link.
+    assert!(answer["error"]["message"].as_str().unwrap().contains(&url), "{answer}");
+    url
 }
 
 /// A browser without script: cookies kept, redirects followed.
@@ -125,12 +128,13 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
     let clients = [
         Client::new("alice", "alice-secret-1", "mcp"),
         Client::new("bob", "bob-secret-22", "mcp"),
+        Client::new("carol", "carol-secret-333", "mcp"),
         Client {
             redirect_uris: vec![format!("{base}/connect/callback")],
             ..Client::new("lab-mcp", "lab-server-secret", "openid mcp")
         },
     ];
-    let [alice, bob, _] = &clients;
+    let [alice, bob, _, _] = &clients;
     let resources = [(audience.as_str(), "mcp")];
     let auth = AuthServer::start(&Setup::new(keys.path(), &clients, &resources))?;
     let state = store.url();
@@ -270,12 +274,43 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
     assert_eq!(printed.trim(), "personalKey: forgotten");
     elicited(&call(&audience, &bob_token, json!({})).await);
 
+    // A host on the TypeScript SDK (its own OAuth client, discovering the
+    // issuer from the 401): the call throws the SDK's URL-elicitation error
+    // with the link; once carol connects through it, the same call succeeds.
+    let typescript = || {
+        mcpgen_tests::oauth::typescript_client(
+            "v1",
+            &audience,
+            &auth.issuer,
+            ("carol", "carol-secret-333", Some("mcp")),
+            "auth_personal",
+            json!({}),
+        )
+    };
+    let lines = typescript().await?;
+    assert_eq!(lines[1]["code"], -32042, "{lines:?}");
+    let link = lines[1]["elicitations"][0]["url"]
+        .as_str()
+        .expect("the link")
+        .to_string();
+    assert!(
+        lines[1]["threw"].as_str().unwrap().contains(&link),
+        "the message holds the link: {lines:?}"
+    );
+    let browser = browser();
+    let (_, html) = sign_in(&browser, &link, "carol").await;
+    let (status, html) = connect(&browser, &base, &html, "carol-key-CANARY-C3").await;
+    assert_eq!(status, 200, "{html}");
+    let lines = typescript().await?;
+    assert_eq!(lines[1]["isError"], false, "{lines:?}");
+    assert!(!lines[1].to_string().contains("CANARY"), "{lines:?}");
+
     // Nothing sent but the people's own keys; no key in any log line.
     assert!(
         upstream.requests().iter().all(|r| r
             .headers
             .get("x-personal-key")
-            .is_none_or(|k| k == ALICE_KEY || k == BOB_KEY)),
+            .is_none_or(|k| k == ALICE_KEY || k == BOB_KEY || k == "carol-key-CANARY-C3")),
         "the operator's key or another value went upstream"
     );
     for replica in replicas {

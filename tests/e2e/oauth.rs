@@ -388,7 +388,7 @@ async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()
     // configured with; 2.x for the one the 401 names.
     for (sdk, scope, pet) in [("v1", Some("mcp read"), 3), ("v2", None, 4)] {
         let reader = ("reader", "reader-secret-6", scope);
-        let lines = typescript_oauth(
+        let lines = mcpgen_tests::oauth::typescript_client(
             sdk,
             &server.url,
             &auth.issuer,
@@ -416,7 +416,7 @@ async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()
     for (sdk, scope) in [("v1", Some("mcp read write")), ("v2", None)] {
         let before = upstream.count("POST", "/pets");
         let writer = ("writer", "writer-secret-8", scope);
-        let lines = typescript_oauth(
+        let lines = mcpgen_tests::oauth::typescript_client(
             sdk,
             &server.url,
             &auth.issuer,
@@ -429,40 +429,6 @@ async fn typescript_sdk_discovers_the_issuer_from_the_401() -> anyhow::Result<()
         assert_eq!(upstream.count("POST", "/pets"), before + 1, "{sdk}: {lines:?}");
     }
     Ok(())
-}
-
-/// `tests/node/mcp_clients.mjs` with the SDK's client-credentials OAuth
-/// client for `issuer`; its JSON lines.
-async fn typescript_oauth(
-    sdk: &str,
-    url: &str,
-    issuer: &str,
-    (client_id, secret, scope): (&str, &str, Option<&str>),
-    tool: &str,
-    arguments: Value,
-) -> anyhow::Result<Vec<Value>> {
-    let plan = json!({
-        "sdk": sdk,
-        "http": {"url": url, "headers": {}},
-        "oauth": {"clientId": client_id, "clientSecret": secret, "scope": scope, "expectedIssuer": issuer},
-        "calls": [{"name": tool, "arguments": arguments}],
-    });
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("node")
-            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
-            .arg(plan.to_string())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await??;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    anyhow::ensure!(
-        output.status.success(),
-        "{sdk}: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
 }
 
 /// Per-user upstream credentials (RFC 8693): each caller's token is

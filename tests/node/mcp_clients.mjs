@@ -14,8 +14,9 @@
 //        read?: [uri], prompts?: [{name, arguments}]}
 //
 // Prints one JSON line {protocolVersion, tools: [names]}, then one per call:
-// {isError, text, structuredContent, links?}, or {threw} when the SDK throws
-// (as it does for a result that contradicts the tool's output schema). With
+// {isError, text, structuredContent, links?}, or {threw, code?, elicitations?}
+// when the SDK throws (as it does for a result that contradicts the tool's
+// output schema, or for an error the call was answered with). With
 // `readLinks`, each `resource_link` of the result is read with
 // resources/read, page after page (`_meta.next`): links: [{uri, mimeType,
 // size, pages, text}]. With `read` or `prompts`, a last line:
@@ -107,7 +108,9 @@ for (const { readLinks, ...call } of plan.calls) {
     console.log(JSON.stringify(answer));
   } catch (error) {
     links.push(undefined);
-    console.log(JSON.stringify({ threw: String(error && error.message ? error.message : error) }));
+    // A URL-elicitation-required error (-32042) keeps its code and elicitations.
+    const { code, elicitations } = error ?? {};
+    console.log(JSON.stringify({ threw: String(error && error.message ? error.message : error), code, elicitations }));
   }
 }
 if (plan.read || plan.prompts) {

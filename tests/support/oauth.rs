@@ -220,3 +220,37 @@ pub fn with_header(token: &str, header: Value) -> String {
     let header = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(header.to_string());
     format!("{header}.{payload}.{signature}")
 }
+
+/// `tests/node/mcp_clients.mjs` with the SDK's client-credentials OAuth
+/// client for `issuer`; its JSON lines.
+pub async fn typescript_client(
+    sdk: &str,
+    url: &str,
+    issuer: &str,
+    (client_id, secret, scope): (&str, &str, Option<&str>),
+    tool: &str,
+    arguments: Value,
+) -> anyhow::Result<Vec<Value>> {
+    let plan = json!({
+        "sdk": sdk,
+        "http": {"url": url, "headers": {}},
+        "oauth": {"clientId": client_id, "clientSecret": secret, "scope": scope, "expectedIssuer": issuer},
+        "calls": [{"name": tool, "arguments": arguments}],
+    });
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
+            .arg(plan.to_string())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success(),
+        "{sdk}: {stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+}
