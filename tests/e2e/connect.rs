@@ -49,8 +49,8 @@ fn elicited(answer: &Value) -> String {
     url
 }
 
-/// A browser without script: cookies kept, redirects followed.
-fn browser() -> reqwest::Client {
+/// A plain HTTP client as a browser without script: cookies kept, redirects followed.
+fn cookie_client() -> reqwest::Client {
     mcpgen_tests::http_client()
         .cookie_store(true)
         .timeout(Duration::from_secs(20))
@@ -103,6 +103,29 @@ async fn connect(browser: &reqwest::Client, base: &str, html: &str, key: &str) -
         .await
         .unwrap();
     (page.status().as_u16(), page.text().await.unwrap())
+}
+
+/// `tests/node/connect_page.mjs`: `url` opened in headless Chromium, signed
+/// in as `login`, the field labelled `field.0` filled with `field.1` and
+/// submitted; its JSON line, screenshots in `shots`.
+async fn chromium(url: &str, login: &str, field: (&str, &str), shots: &std::path::Path) -> anyhow::Result<Value> {
+    let plan = json!({"url": url, "login": login, "fields": {field.0: field.1}, "screenshots": shots});
+    let output = tokio::time::timeout(
+        Duration::from_secs(120),
+        tokio::process::Command::new("node")
+            .arg(mcpgen_tests::workspace_root().join("tests/node/connect_page.mjs"))
+            .arg(plan.to_string())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await??;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    anyhow::ensure!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(serde_json::from_str(stdout.trim())?)
 }
 
 /// The whole flow for two people on two replicas:
@@ -163,24 +186,49 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
     assert_eq!(upstream.count("GET", "/auth/personal"), 0);
 
     // Alice's link opened by bob: refused, whatever he then submits.
-    let (status, html) = sign_in(&browser(), &alice_link, "bob").await;
+    let (status, html) = sign_in(&cookie_client(), &alice_link, "bob").await;
     assert_eq!(status, 403, "{html}");
     assert!(html.contains("This link is for another account"), "{html}");
     assert!(!html.contains("name=\"form\""), "{html}");
 
-    // Each by their own account: connected.
-    for (link, login, key) in [(&alice_link, "alice", ALICE_KEY), (&bob_link, "bob", BOB_KEY)] {
-        let browser = browser();
-        let (status, html) = sign_in(&browser, link, login).await;
-        assert_eq!(status, 200, "{html}");
-        assert!(html.contains("<label for=\"personalKey\">"), "{html}");
-        let (status, html) = connect(&browser, &base, &html, key).await;
-        assert_eq!(status, 200, "{html}");
-        assert!(html.contains("Your credential is connected"), "{html}");
-        assert!(!html.contains(key), "the page shows no key");
+    // Each by their own account: alice in Chromium, bob with a plain client.
+    let shots = tempfile::tempdir()?;
+    let shots_dir = std::env::var("MCPGEN_SCREENSHOTS").map_or(shots.path().to_path_buf(), Into::into);
+    let page = chromium(
+        &alice_link,
+        "alice",
+        ("personalKey (your API key)", ALICE_KEY),
+        &shots_dir,
+    )
+    .await?;
+    assert_eq!(
+        page["form"]["textboxes"],
+        json!(["personalKey (your API key)"]),
+        "{page}"
+    );
+    assert_eq!(page["done"]["status"], 200, "{page}");
+    assert_eq!(page["done"]["title"], "Connected", "{page}");
+    assert!(
+        page["done"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Go back to your assistant"),
+        "{page}"
+    );
+    assert!(!page.to_string().contains(ALICE_KEY), "the page shows no key");
+    for name in ["connect-form.png", "connected.png"] {
+        assert!(std::fs::metadata(shots_dir.join(name))?.len() > 1000, "{name}");
     }
+    let browser = cookie_client();
+    let (status, html) = sign_in(&browser, &bob_link, "bob").await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("<label for=\"personalKey\">"), "{html}");
+    let (status, html) = connect(&browser, &base, &html, BOB_KEY).await;
+    assert_eq!(status, 200, "{html}");
+    assert!(html.contains("Your credential is connected"), "{html}");
+    assert!(!html.contains(BOB_KEY), "the page shows no key");
     // Replayed by its own account: the form shows, saving is refused.
-    let replay = browser();
+    let replay = cookie_client();
     let (_, html) = sign_in(&replay, &alice_link, "alice").await;
     let (status, html) = connect(&replay, &base, &html, "alice-replayed-key").await;
     assert_eq!(status, 409, "{html}");
@@ -195,7 +243,7 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
             expires: 1,
         },
     );
-    let page = browser().get(format!("{base}/connect?link={expired}")).send().await?;
+    let page = cookie_client().get(format!("{base}/connect?link={expired}")).send().await?;
     assert_eq!(page.status(), 410);
     assert!(page.text().await?.contains("This link has expired"));
 
@@ -241,7 +289,7 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
     }
 
     // Alice forgets hers on the page: her next call elicits again; bob's still works.
-    let manage = browser();
+    let manage = cookie_client();
     let (status, html) = sign_in(&manage, &format!("{base}/connect"), "alice").await;
     assert_eq!(status, 200, "{html}");
     let form = attribute(&html, "name=\"form\"", "value").expect("a forget form");
@@ -297,7 +345,7 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
         lines[1]["threw"].as_str().unwrap().contains(&link),
         "the message holds the link: {lines:?}"
     );
-    let browser = browser();
+    let browser = cookie_client();
     let (_, html) = sign_in(&browser, &link, "carol").await;
     let (status, html) = connect(&browser, &base, &html, "carol-key-CANARY-C3").await;
     assert_eq!(status, 200, "{html}");
