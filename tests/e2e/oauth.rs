@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use mcpgen_tests::oauth::{AuthServer, Client, Setup, claims, header, with_header};
-use mcpgen_tests::{API_KEY, HttpServer, Recorder, free_port, workspace_root};
+use mcpgen_tests::{API_KEY, HttpServer, Recorder, free_port};
 use serde_json::{Value, json};
 
 fn http() -> reqwest::Client {
