@@ -63,6 +63,20 @@ impl Guard {
     }
 }
 
+/// The connect page's requests, which cost the issuer a sign-in and carry no
+/// token, count against the same per-address budget as unverified ones.
+pub(super) async fn limit_unverified(
+    State(guard): State<Arc<Guard>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match guard.over_budget(request.headers(), peer).await {
+        Some(refused) => refused,
+        None => next.run(request).await,
+    }
+}
+
 /// Auth, then strip the token (so it can never reach the upstream or a log),
 /// noting the caller for the rate limit; everything else is rmcp's.
 pub(super) async fn guard(

@@ -446,7 +446,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
             get(move || async move { metrics_response(&metrics) })
                 .layer(middleware::from_fn_with_state(same_site, check_site)),
         )
-        .layer(middleware::from_fn_with_state(guard_state, guard))
+        .layer(middleware::from_fn_with_state(guard_state.clone(), guard))
         .route("/healthz", get(|| async { "ok\n" }))
         // Static tokens: a plain 404, without a token, so clients probing for
         // protected-resource or authorization-server metadata stop there. With
@@ -482,7 +482,7 @@ fn routes(server: &Server, options: &HttpOptions, cancel: CancellationToken, rea
         );
     // After the guard: the connect page's visitor has no bearer token, and signs in at the issuer instead.
     match connect::routes(server, options.oauth.as_ref()) {
-        Some(pages) => router.merge(pages),
+        Some(pages) => router.merge(pages.layer(middleware::from_fn_with_state(guard_state, limit_unverified))),
         None => router,
     }
 }
