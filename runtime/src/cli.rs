@@ -703,6 +703,13 @@ fn forget_credentials(
         .clone()
         .or(spec.oauth.as_ref().map(|o| o.issuer.to_string()))
         .ok_or_else(|| StartError::Usage("name the issuer with --oauth-issuer (MCP_OAUTH_ISSUER)".into()))?;
+    if args.state.trim().is_empty() || args.state == "memory" {
+        return Err(StartError::Usage(
+            "people's credentials are in the running server's memory (`--state memory`): give --state (MCP_STATE) \
+             the shared store's URL, or let the person forget theirs on the connect page"
+                .into(),
+        ));
+    }
     let person = crate::identity::person(&issuer, subject);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {

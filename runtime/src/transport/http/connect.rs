@@ -59,7 +59,7 @@ struct SignIn {
 
 /// What a form may do, for whom (its signed hidden field).
 #[derive(Serialize, Deserialize)]
-struct Grant {
+struct FormToken {
     person: String,
     /// The schemes the form connects (`link` set) or may forget.
     schemes: Vec<String>,
@@ -212,7 +212,7 @@ async fn callback(State(pages): State<Arc<Pages>>, headers: HeaderMap, Query(que
             )
         }
         Some(link) => {
-            let form = Grant {
+            let form = FormToken {
                 person,
                 schemes: link.schemes.clone(),
                 nonce: Some(link.nonce),
@@ -233,7 +233,7 @@ async fn callback(State(pages): State<Arc<Pages>>, headers: HeaderMap, Query(que
 async fn save(State(pages): State<Arc<Pages>>, Form(fields): Form<Vec<(String, String)>>) -> Response {
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let Some(grant) = field("form")
-        .and_then(|token| pages.connect.signer.open::<Grant>("form", token))
+        .and_then(|token| pages.connect.signer.open::<FormToken>("form", token))
         .filter(|g| g.expires >= now_seconds())
     else {
         return page(StatusCode::BAD_REQUEST, "This form has expired", FORM_EXPIRED, "");
@@ -285,7 +285,7 @@ async fn save(State(pages): State<Arc<Pages>>, Form(fields): Form<Vec<(String, S
 async fn forget(State(pages): State<Arc<Pages>>, Form(fields): Form<Vec<(String, String)>>) -> Response {
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     let grant = field("form")
-        .and_then(|token| pages.connect.signer.open::<Grant>("forget", token))
+        .and_then(|token| pages.connect.signer.open::<FormToken>("forget", token))
         .filter(|g| g.expires >= now_seconds());
     let scheme = field("scheme").unwrap_or("");
     let Some(grant) = grant.filter(|g| g.schemes.iter().any(|s| s == scheme)) else {
@@ -355,8 +355,8 @@ impl Pages {
     }
 
     /// The form again, after a value that can't be sent: the link is not spent.
-    fn retry(&self, grant: &Grant, why: &str) -> Response {
-        let form = Grant {
+    fn retry(&self, grant: &FormToken, why: &str) -> Response {
+        let form = FormToken {
             expires: now_seconds() + LINK_LIFETIME_SECONDS,
             person: grant.person.clone(),
             schemes: grant.schemes.clone(),
@@ -380,7 +380,7 @@ impl Pages {
         }
         let token = self.connect.signer.sign(
             "forget",
-            &Grant {
+            &FormToken {
                 person: person.to_string(),
                 schemes: connected.clone(),
                 nonce: None,
