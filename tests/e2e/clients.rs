@@ -109,7 +109,7 @@ fn upstream_lab(upstream: &Recorder) -> Subject {
     env.push(("UPSTREAM_LAB_MCP_TOKENS".into(), TOKEN.into()));
     Subject {
         package: "upstream-lab-mcp",
-        tools: 32,
+        tools: 33,
         env,
         secrets: vec![
             LAB_SECRET.into(),

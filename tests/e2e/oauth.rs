@@ -606,6 +606,8 @@ async fn a_subject_cannot_reach_another_subjects_results_jobs_or_tasks() -> anyh
             ("MCP_OAUTH_CLIENT_ID", "lab-server"),
             ("MCP_OAUTH_CLIENT_SECRET", "lab-server-secret-3"),
             ("MCP_STATE", state.as_str()),
+            // The lab has a per-user scheme: its credentials are never stored unsealed.
+            ("MCP_STATE_KEY", "aXNvbGF0aW9uIHRlc3Qga2V5LCAzMiBieXRlcyEhISE="),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
