@@ -614,23 +614,29 @@ fn selection_file_mistakes_catalogue() {
     insta::assert_snapshot!("selection_file_mistakes", report);
 }
 
+/// The upstream lab's spec copied into `dir`, and its selection file
+/// written to generate there with the published runtime.
+fn upstream_lab_in(dir: &Path) -> String {
+    fs::copy(
+        repo().join("tests/fixtures/upstream-lab/openapi.yaml"),
+        dir.join("openapi.yaml"),
+    )
+    .unwrap();
+    fs::read_to_string(repo().join("tests/fixtures/upstream-lab/mcpgen.yaml"))
+        .unwrap()
+        .replace("path: ../../../runtime", "version: \"0.1\"")
+        .replace("output: upstream-lab-mcp", "output: out")
+}
+
 #[test]
 fn oauth_binding_mistakes() {
     let dir = tempfile::tempdir().unwrap();
-    fs::copy(
-        repo().join("tests/fixtures/upstream-lab/openapi.yaml"),
-        dir.path().join("openapi.yaml"),
-    )
-    .unwrap();
-    let config = fs::read_to_string(repo().join("tests/fixtures/upstream-lab/mcpgen.yaml"))
-        .unwrap()
+    let config = upstream_lab_in(dir.path())
         .replace("    client_secret_env: LAB_CLIENT_SECRET\n", "")
         .replace(
             "  bearer: {env: LAB_TOKEN}",
             "  bearer: {env: LAB_TOKEN, scopes: [read]}",
-        )
-        .replace("path: ../../../runtime", "version: \"0.1\"")
-        .replace("output: upstream-lab-mcp", "output: out");
+        );
     fs::write(dir.path().join("mcpgen.yaml"), config).unwrap();
     let out = mcpgen(&["generate"], dir.path());
     assert_eq!(out.status.code(), Some(1));
@@ -643,15 +649,7 @@ fn oauth_binding_mistakes() {
 #[test]
 fn per_user_binding_mistakes() {
     let dir = tempfile::tempdir().unwrap();
-    fs::copy(
-        repo().join("tests/fixtures/upstream-lab/openapi.yaml"),
-        dir.path().join("openapi.yaml"),
-    )
-    .unwrap();
-    let config = fs::read_to_string(repo().join("tests/fixtures/upstream-lab/mcpgen.yaml"))
-        .unwrap()
-        .replace("path: ../../../runtime", "version: \"0.1\"")
-        .replace("output: upstream-lab-mcp", "output: out");
+    let config = upstream_lab_in(dir.path());
     let wrong = config
         .replace("scheme: {body: key}}", "scheme: {body: key}, per_user: true}")
         .replace("    token_exchange: {", "    per_user: true\n    token_exchange: {")

@@ -110,22 +110,14 @@ async fn connect(browser: &reqwest::Client, base: &str, html: &str, key: &str) -
 /// submitted; its JSON line, screenshots in `shots`.
 async fn chromium(url: &str, login: &str, field: (&str, &str), shots: &std::path::Path) -> anyhow::Result<Value> {
     let plan = json!({"url": url, "login": login, "fields": {field.0: field.1}, "screenshots": shots});
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("node")
-            .arg(mcpgen_tests::workspace_root().join("tests/node/connect_page.mjs"))
-            .arg(plan.to_string())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await??;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    anyhow::ensure!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(serde_json::from_str(stdout.trim())?)
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(mcpgen_tests::workspace_root().join("tests/node/connect_page.mjs"))
+        .arg(plan.to_string());
+    let mut lines = mcpgen_tests::json_lines(command, "Chromium on the connect page").await?;
+    lines
+        .pop()
+        .ok_or_else(|| anyhow::anyhow!("the page script printed nothing"))
 }
 
 /// The whole flow for two people on two replicas:
@@ -243,7 +235,10 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
             expires: 1,
         },
     );
-    let page = cookie_client().get(format!("{base}/connect?link={expired}")).send().await?;
+    let page = cookie_client()
+        .get(format!("{base}/connect?link={expired}"))
+        .send()
+        .await?;
     assert_eq!(page.status(), 410);
     assert!(page.text().await?.contains("This link has expired"));
 

@@ -237,20 +237,9 @@ pub async fn typescript_client(
         "oauth": {"clientId": client_id, "clientSecret": secret, "scope": scope, "expectedIssuer": issuer},
         "calls": [{"name": tool, "arguments": arguments}],
     });
-    let output = tokio::time::timeout(
-        Duration::from_secs(120),
-        tokio::process::Command::new("node")
-            .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
-            .arg(plan.to_string())
-            .kill_on_drop(true)
-            .output(),
-    )
-    .await??;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    anyhow::ensure!(
-        output.status.success(),
-        "{sdk}: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Ok(stdout.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    let mut command = tokio::process::Command::new("node");
+    command
+        .arg(workspace_root().join("tests/node/mcp_clients.mjs"))
+        .arg(plan.to_string());
+    super::json_lines(command, &format!("the TypeScript SDK {sdk}")).await
 }
