@@ -129,8 +129,8 @@ async fn chromium(url: &str, login: &str, field: (&str, &str), shots: &std::path
 ///   never the other's or the operator's; no key is in any result, the
 ///   replicas' logs or the store's values; a forged identity argument
 ///   changes nothing;
-/// - forgotten on the page by its owner, or by the operator's command, the
-///   call elicits again.
+/// - forgotten on the page by its owner, by the operator's command, or
+///   because the API refused it (401), the call elicits again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow::Result<()> {
     let keys = tempfile::tempdir()?;
@@ -294,9 +294,25 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
         .send()
         .await?;
     assert_eq!(page.status(), 200);
-    elicited(&call(&audience, &alice_token, json!({})).await);
+    let link = elicited(&call(&audience, &alice_token, json!({})).await);
     let answer = call(&audience, &bob_token, json!({})).await;
     assert_ne!(answer["result"]["isError"], true, "{answer}");
+
+    // A key the API refuses (401): the call says it was forgotten, and the next one asks again.
+    let browser = cookie_client();
+    let (_, html) = sign_in(&browser, &link, "alice").await;
+    let (status, _) = connect(&browser, &base, &html, "alice-key-revoked").await;
+    assert_eq!(status, 200);
+    let answer = call(&audience, &alice_token, json!({})).await;
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
+    assert!(
+        answer
+            .to_string()
+            .contains("The API refused your connected credential (personalKey)"),
+        "{answer}"
+    );
+    assert!(!answer.to_string().contains("alice-key-revoked"), "{answer}");
+    elicited(&call(&audience, &alice_token, json!({})).await);
 
     // The operator forgets bob's.
     let output = std::process::Command::new(mcpgen_tests::built_binary("upstream-lab-mcp"))
@@ -350,10 +366,16 @@ async fn each_person_connects_their_own_key_and_only_theirs_is_sent() -> anyhow:
 
     // Nothing sent but the people's own keys; no key in any log line.
     assert!(
-        upstream.requests().iter().all(|r| r
-            .headers
-            .get("x-personal-key")
-            .is_none_or(|k| k == ALICE_KEY || k == BOB_KEY || k == "carol-key-CANARY-C3")),
+        upstream
+            .requests()
+            .iter()
+            .all(|r| r.headers.get("x-personal-key").is_none_or(|k| [
+                ALICE_KEY,
+                BOB_KEY,
+                "carol-key-CANARY-C3",
+                "alice-key-revoked"
+            ]
+            .contains(&k.to_str().unwrap()))),
         "the operator's key or another value went upstream"
     );
     for replica in replicas {

@@ -458,6 +458,13 @@ async fn answer(log: Arc<Mutex<Vec<Recorded>>>, method: Method, uri: Uri, header
         )
             .into_response();
     }
+    // A per-user key the API has revoked (tests/e2e/connect.rs).
+    if headers
+        .get("x-personal-key")
+        .is_some_and(|k| k.as_bytes().ends_with(b"-revoked"))
+    {
+        return (StatusCode::UNAUTHORIZED, json, r#"{"message":"Bad credentials"}"#).into_response();
+    }
     if path.starts_with("/echo-key/") {
         let key = headers
             .get("x-api-key")

@@ -8,14 +8,16 @@
 
 use std::sync::Arc;
 
-use rmcp::model::{ErrorCode, ErrorData};
+use rmcp::model::{ContentBlock, ErrorCode, ErrorData};
 use serde_json::json;
 use url::Url;
 
 use super::Server;
+use crate::call::Answer;
 use crate::config::Secret;
 use crate::context::CallContext;
 use crate::identity::connect::{LINK_LIFETIME_SECONDS, Link, Signer, now_seconds, random_token};
+use crate::observe::Outcome;
 use crate::spec::RequestSpec;
 use crate::state::StoreError;
 use crate::state::credentials::Credentials;
@@ -59,6 +61,34 @@ impl Server {
     /// Per-user credentials and their links, when this server connects them.
     pub fn connect(&self) -> Option<&Arc<Connect>> {
         self.connect.as_ref()
+    }
+
+    /// After a call the API answered 401 while it carried the caller's own
+    /// credentials: they are forgotten (revoked or mistyped at the API, they
+    /// would fail every call), and the result says so; the next call asks
+    /// for new ones.
+    pub(super) async fn when_refused(&self, cx: &CallContext, outcome: &Outcome, answer: &mut Answer) {
+        let (Some(connect), Some(person), Answer::Done(result)) = (&self.connect, cx.caller.person(), answer) else {
+            return;
+        };
+        if outcome.status != Some(401) || cx.personal.is_empty() {
+            return;
+        }
+        let mut forgotten = Vec::new();
+        for (scheme, _) in &cx.personal {
+            if connect.credentials.forget(&person, scheme).await.is_ok() {
+                forgotten.push(*scheme);
+            }
+        }
+        if forgotten.is_empty() {
+            return;
+        }
+        tracing::info!(person = %person, schemes = ?forgotten, "the API refused a per-user credential: forgotten");
+        result.content.push(ContentBlock::text(format!(
+            "The API refused your connected credential ({}), so this server forgot it. Call the tool again to \
+             connect a new one.",
+            forgotten.join(", ")
+        )));
     }
 
     /// `cx` with every credential the caller connected, for a follow-up

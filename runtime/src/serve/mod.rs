@@ -756,7 +756,8 @@ impl Server {
         let call = async {
             // Boxed: a call's future (request, pages, jobs) is large, and rmcp
             // moves handler futures on the stack (a debug build overflows it).
-            let (answer, outcome) = Box::pin(call::call(&self.upstream, &cx, tool, arguments, files, follow)).await;
+            let (mut answer, outcome) = Box::pin(call::call(&self.upstream, &cx, tool, arguments, files, follow)).await;
+            self.when_refused(&cx, &outcome, &mut answer).await;
             (self.answered(answer, tool, follow).await, outcome)
         };
         // The call keeps its own deadline; the backstop (with a grace period for
