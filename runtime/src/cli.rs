@@ -615,8 +615,8 @@ fn state_store(spec: &'static ServerSpec, url: &str, http: Option<&HttpOptions>)
             && !http.bind.ip().is_loopback()
         {
             tracing::warn!(
-                "state is in memory: with more than one replica, result links, tasks and rate limits are each \
-                 replica's own; set MCP_STATE to a Redis/Valkey URL shared by all of them"
+                "state is in memory: with more than one replica, result links, tasks, rate limits and people's \
+                 connected credentials are each replica's own; set MCP_STATE to a Redis/Valkey URL shared by all of them"
             );
         }
         return Ok(Store::for_spec(spec));
